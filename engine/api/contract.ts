@@ -1,0 +1,46 @@
+import type { HistoryEvent, PlanRecord, SourceStatus, UnitStatus } from '../model.ts';
+
+/**
+ * What the daemon offers its API. The HTTP server maps these one to one onto
+ * routes; errors thrown are PlumblineErrors (NotFoundError -> 404,
+ * ConflictError -> 409, ValidationError -> 400, others -> 500).
+ */
+export interface EngineFacade {
+  status(): Promise<StatusAnswer>;
+  listPlans(filter?: { unit?: string }): Promise<PlanRecord[]>;
+  getPlan(id: string): Promise<PlanDetail>;
+  approve(id: string, by: string): Promise<PlanRecord>;
+  reject(id: string, by: string, reason?: string): Promise<PlanRecord>;
+  history(filter?: { unit?: string; limit?: number }): Promise<HistoryEvent[]>;
+  sync(options: { allowRewrite: boolean }): Promise<SyncAnswer>;
+}
+
+export interface StatusAnswer {
+  source: SourceStatus;
+  units: UnitStatus[];
+}
+
+export interface PlanDetail {
+  plan: PlanRecord;
+  /** Masked text rendering. */
+  rendered: string;
+  /** Masked normalized plan document. */
+  document: unknown;
+}
+
+export interface SyncAnswer {
+  revision: string | null;
+  /** Units whose runs this sync scheduled. */
+  scheduled: string[];
+}
+
+/** Routes, all under the bearer token. */
+export const API_ROUTES = {
+  status: 'GET /api/v1/status',
+  plans: 'GET /api/v1/plans',
+  plan: 'GET /api/v1/plans/:id',
+  approve: 'POST /api/v1/plans/:id/approve',
+  reject: 'POST /api/v1/plans/:id/reject',
+  history: 'GET /api/v1/history',
+  sync: 'POST /api/v1/sync',
+} as const;

@@ -1,0 +1,111 @@
+import { basename } from 'node:path';
+import { execa } from 'execa';
+import { ToolError, type RetryClass } from './errors.ts';
+import type { Logger } from './log.ts';
+import { secrets } from './secrets.ts';
+
+/**
+ * The one way Plumbline starts a subprocess. Arguments are always an array (no
+ * shell ever parses them), stdin is closed unless input is given, every call has
+ * a timeout and can be cancelled, and the result is typed. Callers that expect a
+ * non-zero exit code as a normal answer (terraform's -detailed-exitcode) list it
+ * in `okExitCodes`.
+ */
+export interface ExecOptions {
+  cwd?: string;
+  /** Added to the daemon's own environment. */
+  env?: Record<string, string | undefined>;
+  /** Replace the environment instead of extending it. */
+  extendEnv?: boolean;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  input?: string;
+  okExitCodes?: readonly number[];
+  log?: Logger;
+  /** How to classify a failing exit; the caller knows its tool best. */
+  classify?: (result: ExecResult) => { code: string; hint?: string; retry?: RetryClass } | undefined;
+}
+
+export interface ExecResult {
+  command: string;
+  args: readonly string[];
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 30 * 60 * 1000;
+const MAX_BUFFER = 512 * 1024 * 1024;
+
+/** How many processes each tool started: the benchmark and tests read this. */
+export const processCounts = new Map<string, number>();
+
+export async function run(command: string, args: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+  const tool = basename(command);
+  processCounts.set(tool, (processCounts.get(tool) ?? 0) + 1);
+  const started = performance.now();
+  options.log?.debug({ command: tool, args: args.map((a) => secrets.maskText(a)), cwd: options.cwd }, 'executing command');
+
+  const child = execa(command, [...args], {
+    cwd: options.cwd,
+    env: { CI: '1', GIT_TERMINAL_PROMPT: '0', ...options.env },
+    extendEnv: options.extendEnv ?? true,
+    timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    cancelSignal: options.signal,
+    // SIGTERM first so terraform can release its state lock, SIGKILL later.
+    forceKillAfterDelay: 10_000,
+    input: options.input,
+    stdin: options.input === undefined ? 'ignore' : 'pipe',
+    reject: false,
+    stripFinalNewline: false,
+    maxBuffer: MAX_BUFFER,
+    encoding: 'utf8',
+  });
+  const out = await child;
+  const result: ExecResult = {
+    command: tool,
+    args,
+    exitCode: out.exitCode ?? -1,
+    stdout: String(out.stdout ?? ''),
+    stderr: String(out.stderr ?? ''),
+    durationMs: Math.round(performance.now() - started),
+  };
+  options.log?.debug({ command: tool, exitCode: result.exitCode, durationMs: result.durationMs }, 'command finished');
+
+  const okCodes = options.okExitCodes ?? [0];
+  if (!out.failed || (out.exitCode !== undefined && okCodes.includes(out.exitCode) && !out.timedOut && !out.isCanceled)) {
+    return result;
+  }
+  const cause = out instanceof Error ? out : undefined;
+  if (out.isCanceled) {
+    throw new ToolError('E_CANCELLED', `${tool} was cancelled`, { retry: 'transient', cause });
+  }
+  if (out.timedOut) {
+    throw new ToolError('E_TOOL_TIMEOUT', `${tool} did not finish within ${Math.round((options.timeoutMs ?? DEFAULT_TIMEOUT_MS) / 1000)}s`, {
+      retry: 'transient',
+      hint: 'raise the timeout in plumbline.yaml if this run is legitimately long',
+      cause,
+    });
+  }
+  if ((out as { code?: string }).code === 'ENOENT') {
+    throw new ToolError('E_TOOL_MISSING', `${command} was not found`, {
+      retry: 'stalled',
+      hint: `install ${tool} on the control host or set its path in plumbline.yaml`,
+      cause,
+    });
+  }
+  const classified = options.classify?.(result);
+  throw new ToolError(
+    classified?.code ?? 'E_TOOL_FAILED',
+    `${tool} ${args[0] ?? ''} exited with ${result.exitCode}: ${summarizeStderr(result)}`,
+    { retry: classified?.retry ?? 'stalled', hint: classified?.hint, cause, details: { exitCode: result.exitCode } },
+  );
+}
+
+/** The last meaningful lines of a failing tool's output, secrets masked. */
+export function summarizeStderr(result: Pick<ExecResult, 'stderr' | 'stdout'>, maxLines = 20): string {
+  const text = result.stderr.trim() || result.stdout.trim();
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  return secrets.maskText(lines.slice(-maxLines).join('\n'));
+}

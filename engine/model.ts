@@ -1,0 +1,115 @@
+/**
+ * The records Plumbline keeps and serves. The API returns them as they are, so
+ * these types are the public contract of `status`, `plans` and `history`.
+ */
+
+export type Phase =
+  | 'Pending' // known, never reconciled yet
+  | 'Planning'
+  | 'AwaitingApproval'
+  | 'Applying'
+  | 'InSync'
+  | 'Failed'
+  | 'Stalled'
+  | 'Drifted'
+  | 'Blocked';
+
+export type PlanStatus =
+  | 'Pending'
+  | 'Approved'
+  | 'Applying'
+  | 'Applied'
+  | 'Rejected'
+  | 'Superseded'
+  | 'Failed'
+  | 'Interrupted';
+
+export type ApprovalPolicy = 'auto' | 'manual' | 'auto-unless-destroy';
+export const APPROVAL_POLICIES: readonly ApprovalPolicy[] = ['auto', 'manual', 'auto-unless-destroy'];
+
+export interface ChangeSummary {
+  add: number;
+  change: number;
+  destroy: number;
+  replace: number;
+}
+
+export interface UnitStatus {
+  name: string;
+  kind: string;
+  /** Folder of the definition inside the watched repository. */
+  path: string;
+  phase: Phase;
+  /** A CamelCase word a script can match (PlanFailed, ApprovalRequired...). */
+  reason: string;
+  message: string;
+  lastAttemptedRevision: string | null;
+  lastAppliedRevision: string | null;
+  planId: string | null;
+  updatedAt: string;
+}
+
+export interface PlanRecord {
+  id: string;
+  unit: string;
+  kind: string;
+  revision: string;
+  status: PlanStatus;
+  summary: ChangeSummary;
+  hasChanges: boolean;
+  /** Deletes or replaces something (hosts: see the Ansible provider). */
+  destructive: boolean;
+  approval: ApprovalPolicy;
+  /** When an automatic apply may start (review window); null when it waits for a person. */
+  applyAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  /** Who approved or rejected it and when; approvals never need a commit. */
+  decidedBy?: string;
+  decidedAt?: string;
+  /** The last error, masked. */
+  error?: { code: string; message: string; hint?: string };
+  /** Hash of the inputs (definition, folder content, variables) the plan was made from. */
+  inputsHash: string;
+}
+
+export type HistoryEventType =
+  | 'planned'
+  | 'plan-failed'
+  | 'approved'
+  | 'rejected'
+  | 'superseded'
+  | 'apply-started'
+  | 'applied'
+  | 'apply-failed'
+  | 'interrupted'
+  | 'source-stalled'
+  | 'definition-invalid';
+
+export interface HistoryEvent {
+  seq: number;
+  at: string;
+  type: HistoryEventType;
+  unit: string | null;
+  revision: string | null;
+  planId: string | null;
+  message: string;
+  /** Start and end of the run this event closes, for reading overlaps and durations. */
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+export interface SourceStatus {
+  url: string;
+  branch: string;
+  phase: 'Ready' | 'Stalled' | 'Pending';
+  reason: string;
+  message: string;
+  lastFetchedRevision: string | null;
+  /** The newest head whose affected units were scheduled. */
+  lastReconciledRevision: string | null;
+  lastFetchAt: string | null;
+  fetchCount: number;
+}
+
+export const EMPTY_SUMMARY: ChangeSummary = { add: 0, change: 0, destroy: 0, replace: 0 };

@@ -1,0 +1,76 @@
+/**
+ * Secret masking. Plumbline learns secret values from several places (sensitive
+ * Terraform variables and outputs, vaulted Ansible variables, daemon-side secret
+ * vars) and masks every occurrence of them in anything it logs, stores as JSON,
+ * renders or returns over the API. Structural masking (by sensitive path) is done
+ * by each provider; this registry is the catch-all that works on plain text.
+ */
+export const MASK = '(sensitive)';
+
+/** Values shorter than this are too likely to collide with ordinary text. */
+const MIN_SECRET_LENGTH = 4;
+
+export class SecretRegistry {
+  private readonly values = new Set<string>();
+  private pattern: RegExp | undefined;
+
+  add(value: unknown): void {
+    for (const s of leafStrings(value)) {
+      if (s.length < MIN_SECRET_LENGTH || this.values.has(s)) continue;
+      this.values.add(s);
+      // A JSON-encoded form of a secret can appear inside serialized logs.
+      const encoded = JSON.stringify(s).slice(1, -1);
+      if (encoded !== s) this.values.add(encoded);
+      this.pattern = undefined;
+    }
+  }
+
+  get size(): number {
+    return this.values.size;
+  }
+
+  maskText(text: string): string {
+    if (this.values.size === 0 || text.length === 0) return text;
+    this.pattern ??= new RegExp(
+      [...this.values]
+        .sort((a, b) => b.length - a.length)
+        .map(escapeRegExp)
+        .join('|'),
+      'g',
+    );
+    return text.replace(this.pattern, MASK);
+  }
+
+  /** Deep copy of a JSON-like value with every known secret masked. */
+  maskDeep<T>(value: T): T {
+    if (this.values.size === 0) return value;
+    return mapStrings(value, (s) => this.maskText(s)) as T;
+  }
+}
+
+/** The process-wide registry: logs, the store and the API all consult it. */
+export const secrets = new SecretRegistry();
+
+function* leafStrings(value: unknown): Generator<string> {
+  if (typeof value === 'string') yield value;
+  else if (typeof value === 'number' || typeof value === 'boolean') {
+    // Numbers and booleans as secrets would mask half the document; skip them.
+    return;
+  } else if (Array.isArray(value)) for (const v of value) yield* leafStrings(v);
+  else if (value && typeof value === 'object') for (const v of Object.values(value)) yield* leafStrings(v);
+}
+
+function mapStrings(value: unknown, fn: (s: string) => string): unknown {
+  if (typeof value === 'string') return fn(value);
+  if (Array.isArray(value)) return value.map((v) => mapStrings(v, fn));
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = mapStrings(v, fn);
+    return out;
+  }
+  return value;
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
