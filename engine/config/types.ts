@@ -17,6 +17,12 @@ export interface DaemonConfig {
     port: number;
     /** Absolute; generated with mode 0600 when absent. */
     tokenFile: string;
+    /**
+     * Listening on a non-loopback address was asked for explicitly. The check
+     * happens when the config is loaded; optional so configs built in code
+     * need not spell it (absent means false).
+     */
+    allowRemote?: boolean;
   };
   concurrency: number;
   terraform: {

@@ -24,10 +24,29 @@ export interface StackSpec {
   secretVars: Record<string, SecretSource>;
 }
 
+/** How Ansible connects to the hosts of an inventory. */
+export interface SshSettings {
+  /** Remote user, or null for Ansible's own default. */
+  user: string | null;
+  /** Absolute path on the control host (private keys never come from Git), or null. */
+  privateKeyFile: string | null;
+  /** Repository-relative (inside the inventory folder) or absolute; default `<folder>/known_hosts`. */
+  knownHostsFile: string;
+  port: number | null;
+}
+
 export interface InventorySpec {
   kind: 'ansible';
+  /** Repository-relative path of the Ansible inventory (file or folder); default `<folder>/hosts.yml`. */
   inventory: string;
+  /** Repository-relative path of the playbook. */
   playbook: string;
+  ssh: SshSettings;
+  /** Ansible's `--forks`, or null for its default. */
+  forks: number | null;
+  /** When false, an unreachable host fails the run. */
+  allowUnreachable: boolean;
+  vars: Record<string, unknown>;
   [key: string]: unknown;
 }
 

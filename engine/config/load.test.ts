@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { formatProblem, PlumblineError, ValidationError } from '../errors.ts';
+import { loadConfig, normalizeConfig } from './load.ts';
+
+const scratch = await mkdtemp(join(tmpdir(), 'plumbline-config-'));
+after(() => rm(scratch, { recursive: true, force: true }));
+
+async function configFile(text: string): Promise<string> {
+  const file = join(scratch, `plumbline-${Math.random().toString(36).slice(2)}.yaml`);
+  await writeFile(file, text);
+  return file;
+}
+
+test('a minimal config gets every default', async () => {
+  const file = await configFile('source:\n  url: file:///srv/infra.git\n');
+  assert.deepEqual(await loadConfig(file), {
+    file,
+    source: { url: 'file:///srv/infra.git', branch: 'main', intervalMs: 60_000 },
+    stateDir: '/var/lib/plumbline',
+    api: { host: '127.0.0.1', port: 7420, tokenFile: '/var/lib/plumbline/api-token', allowRemote: false },
+    concurrency: 4,
+    terraform: { binary: 'terraform', cliConfigFile: null, timeoutMs: 1_800_000 },
+    defaults: { approval: 'auto-unless-destroy', applyAfterMs: null },
+    log: { level: 'info' },
+  });
+});
+
+test('relative paths are relative to the config file’s folder', () => {
+  const { config, problems } = normalizeConfig(
+    {
+      source: { url: '../infra' },
+      stateDir: 'state',
+      api: { tokenFile: 'token' },
+      terraform: { binary: './bin/tofu', cliConfigFile: 'terraformrc' },
+    },
+    '/etc/plumbline/plumbline.yaml',
+  );
+  assert.deepEqual(problems, []);
+  assert.equal(config?.source.url, '/etc/infra');
+  assert.equal(config?.stateDir, '/etc/plumbline/state');
+  assert.equal(config?.api.tokenFile, '/etc/plumbline/token');
+  assert.equal(config?.terraform.binary, '/etc/plumbline/bin/tofu');
+  assert.equal(config?.terraform.cliConfigFile, '/etc/plumbline/terraformrc');
+});
+
+test('the token file defaults to the state folder, and a bare binary stays a PATH lookup', () => {
+  const { config } = normalizeConfig({ source: { url: '/srv/infra' }, stateDir: '/data', terraform: { binary: 'tofu' } }, null);
+  assert.equal(config?.api.tokenFile, '/data/api-token');
+  assert.equal(config?.terraform.binary, 'tofu');
+  assert.equal(config?.file, null);
+});
+
+test('every setting can be given', () => {
+  const { config, problems } = normalizeConfig(
+    {
+      source: { url: 'ssh://git@example.com/org/infra.git', branch: 'release/v2', interval: '5m' },
+      api: { listen: '[::1]:9000' },
+      concurrency: 64,
+      terraform: { timeout: '1h' },
+      defaults: { approval: 'manual', applyAfter: '10m' },
+      log: { level: 'debug' },
+    },
+    '/etc/plumbline/plumbline.yaml',
+  );
+  assert.deepEqual(problems, []);
+  assert.deepEqual(config?.source, { url: 'ssh://git@example.com/org/infra.git', branch: 'release/v2', intervalMs: 300_000 });
+  assert.deepEqual([config?.api.host, config?.api.port], ['::1', 9000]);
+  assert.equal(config?.concurrency, 64);
+  assert.equal(config?.terraform.timeoutMs, 3_600_000);
+  assert.deepEqual(config?.defaults, { approval: 'manual', applyAfterMs: 600_000 });
+  assert.equal(config?.log.level, 'debug');
+});
+
+test('applyAfter 0s means no review window', () => {
+  const { config } = normalizeConfig({ source: { url: '/srv/infra' }, defaults: { applyAfter: '0s' } }, null);
+  assert.equal(config?.defaults.applyAfterMs, null);
+});
+
+test('empty sections are allowed and take the defaults', async () => {
+  const file = await configFile('source:\n  url: https://git.example.com/infra.git\napi:\nterraform:\n');
+  const config = await loadConfig(file);
+  assert.equal(config.api.port, 7420);
+  assert.equal(config.terraform.binary, 'terraform');
+});
+
+test('listening beyond loopback needs allowRemote', () => {
+  const refused = normalizeConfig({ source: { url: '/srv/infra' }, api: { listen: '10.0.0.5:7420' } }, null);
+  assert.equal(refused.config, undefined);
+  assert.match(refused.problems[0]?.message ?? '', /^api\.listen: 10\.0\.0\.5:7420 accepts connections from other hosts; set api\.allowRemote: true/);
+  const allowed = normalizeConfig({ source: { url: '/srv/infra' }, api: { listen: '0.0.0.0:7420', allowRemote: true } }, null);
+  assert.deepEqual([allowed.config?.api.host, allowed.config?.api.allowRemote], ['0.0.0.0', true]);
+});
+
+test('loopback addresses and port 0 (any free port) are accepted', () => {
+  for (const listen of ['127.0.0.1:0', 'localhost:7420', '127.1.2.3:80', '[::1]:7420']) {
+    assert.deepEqual(normalizeConfig({ source: { url: '/srv/infra' }, api: { listen } }, null).problems, [], listen);
+  }
+});
+
+test('malformed listen addresses are refused', () => {
+  for (const listen of ['7420', '127.0.0.1', '127.0.0.1:70000', '::1:7420', '[nothost]:1', ':7420']) {
+    assert.equal(normalizeConfig({ source: { url: '/srv/infra' }, api: { listen } }, null).problems.length, 1, listen);
+  }
+});
+
+test('source URLs: file, ssh, https and local paths only', () => {
+  const check = (url: string) => normalizeConfig({ source: { url } }, '/etc/p/plumbline.yaml').problems.map((p) => p.message);
+  assert.deepEqual(check('file:///srv/infra.git'), []);
+  assert.deepEqual(check('https://git.example.com/infra.git'), []);
+  assert.deepEqual(check('ssh://git@example.com:2222/infra.git'), []);
+  assert.deepEqual(check('/srv/infra'), []);
+  assert.match(check('ftp://example.com/infra')[0] ?? '', /must be a file:\/\/, ssh:\/\/ or https:\/\/ URL or a local path/);
+  assert.match(check('file://srv/infra.git')[0] ?? '', /needs an absolute path/);
+  assert.match(check('git@example.com:org/infra.git')[0] ?? '', /as an ssh:\/\/ URL/);
+  assert.match(check('http://example.com/infra.git')[0] ?? '', /use https/);
+});
+
+test('branch names that git would refuse, or read as an option, are refused', () => {
+  for (const branch of ['-x', 'a..b', 'a b', 'a:b', 'ends/', 'x.lock', 'a@{1}']) {
+    assert.equal(normalizeConfig({ source: { url: '/srv/infra', branch } }, null).problems.length, 1, branch);
+  }
+});
+
+test('without a locator, problems point at the first line', () => {
+  const { problems } = normalizeConfig({ source: { url: '/srv/infra' }, concurrency: 0 }, null);
+  assert.deepEqual(problems.map(formatProblem), ['(config):1:1: concurrency: must be at least 1 (got 0)']);
+});
+
+test('loadConfig throws one ValidationError with every problem', async () => {
+  const file = await configFile('source:\n  url: /srv/infra\n  interval: 0s\nconcurrency: 99\nlog: {level: loud}\n');
+  const error = await loadConfig(file).catch((e: unknown) => e);
+  assert.ok(error instanceof ValidationError);
+  assert.equal(error.code, 'E_VALIDATION');
+  assert.deepEqual(
+    error.problems.map((p) => `${p.line}:${p.column} ${p.message}`),
+    [
+      '3:3 source.interval: must be at least 1s (got "0s")',
+      '4:1 concurrency: must be at most 64 (got 99)',
+      '5:7 log.level: must be one of trace, debug, info, warn, error, fatal (got "loud")',
+    ],
+  );
+  assert.match(error.message, /\(and 2 more\)$/);
+});
+
+test('a missing config file is a clear error, not a validation error', async () => {
+  const error = await loadConfig(join(scratch, 'nope.yaml')).catch((e: unknown) => e);
+  assert.ok(error instanceof PlumblineError && !(error instanceof ValidationError));
+  assert.equal(error.code, 'E_CONFIG_READ');
+});

@@ -1,0 +1,119 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { parseDuration } from '../duration.ts';
+import { PlumblineError, type Problem, ValidationError } from '../errors.ts';
+import { parseYamlDocument, type Locate } from '../yaml/parse.ts';
+import { describeValue, ProblemCollector, sortProblems } from '../yaml/problems.ts';
+import { checkBranch, configSchema, parseListen, resolveSourceUrl } from './schema.ts';
+import type { DaemonConfig } from './types.ts';
+
+export const DEFAULT_STATE_DIR = '/var/lib/plumbline';
+export const DEFAULT_LISTEN = '127.0.0.1:7420';
+const MIN_INTERVAL_MS = 1_000;
+
+/** Reads and validates the daemon config; throws `ValidationError` listing every problem. */
+export async function loadConfig(file: string): Promise<DaemonConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new PlumblineError('E_CONFIG_READ', `cannot read the config file ${file}: ${(error as Error).message}`, {
+      hint: 'pass the path of plumbline.yaml with --config',
+      cause: error,
+    });
+  }
+  const parsed = parseYamlDocument(text, file);
+  if (parsed.problems.length > 0) throw new ValidationError(parsed.problems);
+  const { config, problems } = normalizeConfig(parsed.value, file, parsed.locate);
+  if (!config) throw new ValidationError(problems);
+  return config;
+}
+
+/**
+ * Validates a config value and fills in every default. Relative paths are
+ * relative to the config file's folder (to the working directory when `file`
+ * is null, as for a config built in code).
+ */
+export function normalizeConfig(
+  raw: unknown,
+  file: string | null,
+  locate?: Locate,
+): { config?: DaemonConfig; problems: Problem[] } {
+  const report = new ProblemCollector(file ?? '(config)', locate);
+  const value = raw ?? {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    report.atStart(`the config must be a mapping of settings (got ${describeValue(value)})`);
+    return { problems: report.problems };
+  }
+  const parsed = configSchema.safeParse(value, { reportInput: true });
+  if (!parsed.success) report.zodIssues(parsed.error.issues, configSchema);
+
+  const base = file ? dirname(resolve(file)) : process.cwd();
+  const fields = value as Record<string, unknown>;
+  const source = asRecord(fields.source);
+  const api = asRecord(fields.api);
+  const terraform = asRecord(fields.terraform);
+
+  const url = typeof source.url === 'string' && source.url ? resolveSourceUrl(source.url, base) : null;
+  if (url && !url.ok) report.at(['source', 'url'], url.message);
+  if (typeof source.branch === 'string' && source.branch) {
+    const problem = checkBranch(source.branch);
+    if (problem) report.at(['source', 'branch'], problem);
+  }
+  checkMinimum(source.interval, ['source', 'interval'], report);
+  checkMinimum(terraform.timeout, ['terraform', 'timeout'], report);
+  const listen = typeof api.listen === 'string' && api.listen ? api.listen : DEFAULT_LISTEN;
+  const address = parseListen(listen, api.allowRemote === true);
+  if (!address.ok) report.at(['api', 'listen'], address.message);
+
+  if (!parsed.success || report.count > 0 || !url?.ok || !address.ok) return { problems: sortProblems(report.problems) };
+  const c = parsed.data;
+  const stateDir = resolve(base, c.stateDir ?? DEFAULT_STATE_DIR);
+  const binary = c.terraform?.binary ?? 'terraform';
+  return {
+    problems: [],
+    config: {
+      file: file ? resolve(file) : null,
+      source: {
+        url: url.url,
+        branch: c.source.branch ?? 'main',
+        intervalMs: c.source.interval ?? 60_000,
+      },
+      stateDir,
+      api: {
+        host: address.host,
+        port: address.port,
+        tokenFile: c.api?.tokenFile ? resolve(base, c.api.tokenFile) : join(stateDir, 'api-token'),
+        allowRemote: c.api?.allowRemote ?? false,
+      },
+      concurrency: c.concurrency ?? 4,
+      terraform: {
+        // A bare name is looked up on PATH; anything with a slash is a path.
+        binary: binary.includes('/') && !isAbsolute(binary) ? resolve(base, binary) : binary,
+        cliConfigFile: c.terraform?.cliConfigFile ? resolve(base, c.terraform.cliConfigFile) : null,
+        timeoutMs: c.terraform?.timeout ?? 30 * 60_000,
+      },
+      defaults: {
+        approval: c.defaults?.approval ?? 'auto-unless-destroy',
+        applyAfterMs: c.defaults?.applyAfter ?? null,
+      },
+      log: { level: c.log?.level ?? 'info' },
+    },
+  };
+}
+
+/** Polling and timeouts of zero would spin; the schema already reported malformed values. */
+function checkMinimum(value: unknown, path: string[], report: ProblemCollector): void {
+  if (typeof value !== 'string') return;
+  let ms: number;
+  try {
+    ms = parseDuration(value);
+  } catch {
+    return;
+  }
+  if (ms < MIN_INTERVAL_MS) report.at(path, `must be at least 1s (got ${JSON.stringify(value)})`);
+}
+
+function asRecord(value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}

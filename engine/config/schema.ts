@@ -1,0 +1,133 @@
+import { isIP } from 'node:net';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { approvalSchema, durationSchema } from '../definitions/schema.ts';
+
+/**
+ * The shape of the daemon config (`plumbline.yaml`): field names, types and
+ * enums, then the checks of values that need more than a type. load.ts runs
+ * both and fills in the defaults.
+ */
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+
+const text = z.string().min(1);
+
+/** Optional sections may also be written empty (`api:` with every line commented out). */
+const section = <T extends z.core.$ZodLooseShape>(shape: T) => z.strictObject(shape).nullish();
+
+export const configSchema = z.strictObject({
+  source: z.strictObject({
+    url: text,
+    branch: text.optional(),
+    interval: durationSchema.optional(),
+  }),
+  stateDir: text.optional(),
+  api: section({
+    listen: text.optional(),
+    tokenFile: text.optional(),
+    allowRemote: z.boolean().optional(),
+  }),
+  concurrency: z.int().min(1).max(64).optional(),
+  terraform: section({
+    binary: text.optional(),
+    cliConfigFile: text.optional(),
+    timeout: durationSchema.optional(),
+  }),
+  defaults: section({
+    approval: approvalSchema.optional(),
+    applyAfter: durationSchema.optional(),
+  }),
+  log: section({
+    level: z.enum(LOG_LEVELS).optional(),
+  }),
+});
+
+export type RawConfig = z.output<typeof configSchema>;
+
+/*
+ * Values that need more than a type check: the source URL, the Git branch and
+ * the API's listen address.
+ */
+
+export type Checked<T> = ({ ok: true } & T) | { ok: false; message: string };
+
+/**
+ * file://, ssh:// and https:// URLs are kept as written; anything without a
+ * scheme is a local path, made absolute against `base`.
+ */
+export function resolveSourceUrl(url: string, base: string): Checked<{ url: string }> {
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(url)?.[1]?.toLowerCase();
+  if (scheme === undefined) {
+    if (/^[^/\s]+@[^/\s:]+:/.test(url)) {
+      return { ok: false, message: `write scp-style addresses as an ssh:// URL, e.g. ssh://git@example.com/org/infra.git (got ${JSON.stringify(url)})` };
+    }
+    return { ok: true, url: resolve(base, url) };
+  }
+  if (scheme === 'http') {
+    return { ok: false, message: `plain http:// is not accepted: it sends code and credentials unencrypted; use https:// (got ${JSON.stringify(url)})` };
+  }
+  if (scheme !== 'file' && scheme !== 'ssh' && scheme !== 'https') {
+    return { ok: false, message: `must be a file://, ssh:// or https:// URL or a local path (got ${JSON.stringify(url)})` };
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return { ok: false, message: `is not a valid URL (got ${JSON.stringify(url)})` };
+  }
+  if (scheme === 'file' && parsed.hostname !== '' && parsed.hostname !== 'localhost') {
+    return { ok: false, message: `a file:// URL needs an absolute path, e.g. file:///srv/infra.git (got ${JSON.stringify(url)})` };
+  }
+  if (scheme !== 'file' && parsed.hostname === '') return { ok: false, message: `names no host (got ${JSON.stringify(url)})` };
+  return { ok: true, url };
+}
+
+/**
+ * A subset of `git check-ref-format`: enough to catch typos, and to make sure
+ * a branch can never be read as an option of a git command.
+ */
+export function checkBranch(branch: string): string | null {
+  const valid =
+    !branch.startsWith('-') &&
+    !branch.startsWith('/') &&
+    !branch.endsWith('/') &&
+    !branch.endsWith('.') &&
+    !branch.endsWith('.lock') &&
+    !branch.includes('..') &&
+    !branch.includes('//') &&
+    !branch.includes('@{') &&
+    branch !== '@' &&
+    !/[\s~^:?*[\\\x00-\x1f\x7f]/.test(branch);
+  return valid ? null : `${JSON.stringify(branch)} is not a valid Git branch name`;
+}
+
+const LOOPBACK_NAMES = new Set(['localhost', '::1']);
+
+export function isLoopback(host: string): boolean {
+  return LOOPBACK_NAMES.has(host.toLowerCase()) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || /^::ffff:127\./i.test(host);
+}
+
+/**
+ * `host:port` or `[ipv6]:port`. Port 0 lets the system pick a free port.
+ * The API can approve applies, so listening beyond this host must be asked
+ * for explicitly with `allowRemote`.
+ */
+export function parseListen(listen: string, allowRemote: boolean): Checked<{ host: string; port: number }> {
+  const match = /^\[([^\]]+)\]:(\d+)$/.exec(listen) ?? /^([^:[\]\s]+):(\d+)$/.exec(listen);
+  const host = match?.[1];
+  const port = Number(match?.[2]);
+  if (!host || !Number.isInteger(port) || port > 65535) {
+    return { ok: false, message: `must be host:port, e.g. 127.0.0.1:7420 or [::1]:7420 (got ${JSON.stringify(listen)})` };
+  }
+  if (listen.startsWith('[') && isIP(host) !== 6) {
+    return { ok: false, message: `${JSON.stringify(host)} is not an IPv6 address` };
+  }
+  if (!allowRemote && !isLoopback(host)) {
+    return {
+      ok: false,
+      message: `${listen} accepts connections from other hosts; set api.allowRemote: true if that is intended (the API is loopback-only by default)`,
+    };
+  }
+  return { ok: true, host, port };
+}

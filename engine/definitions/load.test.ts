@@ -1,0 +1,180 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, test } from 'node:test';
+import { formatProblem } from '../errors.ts';
+import { loadDefinitions } from './load.ts';
+
+/** Cases the corpus cannot hold: symlinks, and properties of the whole result. */
+
+const DEFAULTS = { approval: 'manual', applyAfterMs: null } as const;
+const scratch = await mkdtemp(join(tmpdir(), 'plumbline-defs-'));
+after(() => rm(scratch, { recursive: true, force: true }));
+
+let counter = 0;
+async function repo(files: Record<string, string>): Promise<string> {
+  const root = join(scratch, `repo-${(counter += 1)}`);
+  for (const [path, content] of Object.entries(files)) {
+    await mkdir(dirname(join(root, path)), { recursive: true });
+    await writeFile(join(root, path), content);
+  }
+  await mkdir(root, { recursive: true });
+  return root;
+}
+
+async function problemsOf(root: string): Promise<string[]> {
+  return (await loadDefinitions(root, DEFAULTS)).problems.map(formatProblem);
+}
+
+test('a repository without stacks/ or inventories/ has no units and no problems', async () => {
+  assert.deepEqual(await loadDefinitions(await repo({ 'README.md': '' }), DEFAULTS), { units: [], problems: [] });
+});
+
+test('units come sorted by name, with the manifest hash and repository-relative paths', async () => {
+  const text = 'kind: terraform\n';
+  const root = await repo({ 'stacks/zz/stack.yaml': text, 'stacks/zz/main.tf': '', 'stacks/aa/stack.yaml': text, 'stacks/aa/x.tf.json': '{}' });
+  const { units } = await loadDefinitions(root, DEFAULTS);
+  assert.deepEqual(units.map((u) => [u.name, u.path, u.file]), [
+    ['aa', 'stacks/aa', 'stacks/aa/stack.yaml'],
+    ['zz', 'stacks/zz', 'stacks/zz/stack.yaml'],
+  ]);
+  assert.equal(units[0]?.manifestHash, createHash('sha256').update(text).digest('hex'));
+  assert.equal(units[0]?.approval, 'manual');
+  assert.equal(units[0]?.applyAfterMs, null);
+});
+
+test('an entry that is a symlink leading outside the stack folder is refused', async () => {
+  const root = await repo({ 'stacks/app/stack.yaml': 'kind: cdktf\nentry: main.ts\n', 'outside/main.ts': '' });
+  await symlink(join(root, 'outside/main.ts'), join(root, 'stacks/app/main.ts'));
+  assert.deepEqual(await problemsOf(root), [
+    'stacks/app/stack.yaml:2:1: entry: "main.ts" is a symlink that leads outside the stack folder stacks/app (paths must stay inside the unit folder)',
+  ]);
+});
+
+test('a symlink that stays inside the folder is fine', async () => {
+  const root = await repo({ 'stacks/app/stack.yaml': 'kind: cdktf\nentry: main.ts\n', 'stacks/app/src/app.ts': '' });
+  await symlink('src/app.ts', join(root, 'stacks/app/main.ts'));
+  const { units, problems } = await loadDefinitions(root, DEFAULTS);
+  assert.deepEqual(problems, []);
+  assert.equal(units[0]?.spec.kind === 'cdktf' && units[0].spec.entry, 'stacks/app/main.ts');
+});
+
+test('a playbook reached through a symlinked folder leading outside is refused', async () => {
+  const root = await repo({
+    'inventories/web/inventory.yaml': 'playbook: plays/site.yml\n',
+    'inventories/web/hosts.yml': '',
+    'elsewhere/site.yml': '',
+  });
+  await symlink(join(root, 'elsewhere'), join(root, 'inventories/web/plays'));
+  assert.deepEqual(await problemsOf(root), [
+    'inventories/web/inventory.yaml:1:1: playbook: "plays/site.yml" is a symlink that leads outside the inventory folder inventories/web (paths must stay inside the unit folder)',
+  ]);
+});
+
+test('a broken symlink is reported as such', async () => {
+  const root = await repo({ 'inventories/web/inventory.yaml': 'playbook: site.yml\n', 'inventories/web/site.yml': '' });
+  await symlink('/nonexistent/hosts.yml', join(root, 'inventories/web/hosts.yml'));
+  assert.deepEqual(await problemsOf(root), [
+    'inventories/web/inventory.yaml:1:1: inventory: "hosts.yml" is a broken symlink in inventories/web (the default when inventory is not set)',
+  ]);
+});
+
+test('a unit folder that is a symlink out of the repository is refused', async () => {
+  const outside = await repo({ 'stack.yaml': 'kind: terraform\n', 'main.tf': '' });
+  const root = await repo({ 'stacks/.keep': '' });
+  await symlink(outside, join(root, 'stacks/net'));
+  assert.deepEqual(await problemsOf(root), [
+    'stacks/net/stack.yaml:1:1: stacks/net is a symlink that leads outside the repository; a unit folder must be a real folder',
+  ]);
+});
+
+test('a manifest that is a symlink out of its folder is never read', async () => {
+  const root = await repo({ 'stacks/net/main.tf': '', 'secret.yaml': 'kind: terraform\n' });
+  await symlink(join(root, 'secret.yaml'), join(root, 'stacks/net/stack.yaml'));
+  assert.deepEqual(await problemsOf(root), [
+    'stacks/net/stack.yaml:1:1: the manifest is a symlink that leads outside stacks/net; it must be a real file',
+  ]);
+});
+
+test('the repository root may itself be reached through a symlink', async () => {
+  const root = await repo({ 'stacks/net/stack.yaml': 'kind: terraform\n', 'stacks/net/main.tf': '' });
+  const link = join(scratch, 'link-to-repo');
+  await symlink(root, link);
+  assert.equal((await loadDefinitions(link, DEFAULTS)).units.length, 1);
+});
+
+test('an entry naming a folder is not a file', async () => {
+  const root = await repo({ 'stacks/app/stack.yaml': 'kind: cdktf\nentry: src.ts\n', 'stacks/app/src.ts/index.ts': '' });
+  assert.deepEqual(await problemsOf(root), ['stacks/app/stack.yaml:2:1: entry: "src.ts" is not a file']);
+});
+
+test('an inventory may be a folder; an absolute knownHostsFile is allowed', async () => {
+  const root = await repo({
+    'inventories/web/inventory.yaml': 'inventory: inv/\nplaybook: site.yml\nssh:\n  knownHostsFile: /etc/ssh/ssh_known_hosts\n',
+    'inventories/web/inv/hosts.yml': '',
+    'inventories/web/site.yml': '',
+  });
+  const { units, problems } = await loadDefinitions(root, DEFAULTS);
+  assert.deepEqual(problems, []);
+  const spec = units[0]?.spec;
+  assert.equal(spec?.kind, 'ansible');
+  assert.equal(spec?.inventory, 'inventories/web/inv');
+  assert.deepEqual(spec?.ssh, { user: null, privateKeyFile: null, knownHostsFile: '/etc/ssh/ssh_known_hosts', port: null });
+});
+
+test('an invalid unit is left out, but the units that depend on it see it as known', async () => {
+  const root = await repo({
+    'stacks/net/stack.yaml': 'kind: terraform\napproval: sometimes\n',
+    'stacks/net/main.tf': '',
+    'stacks/app/stack.yaml': 'kind: terraform\ndependsOn: [net]\n',
+    'stacks/app/main.tf': '',
+  });
+  const { units, problems } = await loadDefinitions(root, DEFAULTS);
+  assert.deepEqual(units.map((u) => u.name), ['app']);
+  assert.deepEqual(problems.map((p) => p.file), ['stacks/net/stack.yaml']);
+});
+
+test('a cycle is still found when one of its units has other problems', async () => {
+  const root = await repo({
+    'stacks/a/stack.yaml': 'kind: terraform\ndependsOn: [b]\nextra: 1\n',
+    'stacks/a/main.tf': '',
+    'stacks/b/stack.yaml': 'kind: terraform\ndependsOn: [a]\n',
+    'stacks/b/main.tf': '',
+  });
+  assert.deepEqual(await problemsOf(root), [
+    'stacks/a/stack.yaml:2:13: dependency cycle: a -> b -> a',
+    'stacks/a/stack.yaml:3:1: extra: unknown field (allowed: kind, entry, stackName, vars, secretVars, approval, applyAfter, dependsOn)',
+  ]);
+});
+
+test('a misnamed manifest still counts as a unit name for dependsOn', async () => {
+  const root = await repo({
+    'stacks/net/stack.yml': 'kind: terraform\n',
+    'stacks/app/stack.yaml': 'kind: terraform\ndependsOn: [net]\n',
+    'stacks/app/main.tf': '',
+  });
+  assert.deepEqual(await problemsOf(root), [
+    'stacks/net/stack.yml:1:1: a stack manifest must be named stack.yaml (found stack.yml); rename it so Plumbline reads it',
+  ]);
+});
+
+test('every problem of every file is reported in one pass', async () => {
+  const root = await repo({
+    'stacks/a/stack.yaml': 'kind: nope\n',
+    'stacks/b/stack.yaml': 'kind: [\n',
+    'inventories/c/inventory.yaml': 'ssh: {port: 0}\n',
+  });
+  const lines = await problemsOf(root);
+  assert.deepEqual(
+    lines.map((l) => l.split(': ')[0]),
+    [
+      'inventories/c/inventory.yaml:1:1',
+      'inventories/c/inventory.yaml:1:1',
+      'inventories/c/inventory.yaml:1:7',
+      'stacks/a/stack.yaml:1:1',
+      'stacks/b/stack.yaml:2:1',
+    ],
+  );
+});

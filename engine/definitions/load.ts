@@ -1,0 +1,154 @@
+import { createHash } from 'node:crypto';
+import { readFile, realpath } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import type { Problem } from '../errors.ts';
+import { parseYamlDocument } from '../yaml/parse.ts';
+import { describeValue, ProblemCollector, sortProblems } from '../yaml/problems.ts';
+import { discoverManifests, type ManifestLocation } from './discover.ts';
+import { checkGraph, type DependencyNode } from './graph.ts';
+import { readInventory } from './inventory.ts';
+import { isMapping, type RawMapping, type SchedulingFields } from './manifest-fields.ts';
+import { readStack } from './stack.ts';
+import type { DefinitionDefaults, UnitDefinition } from './types.ts';
+import { isInside } from './unit-paths.ts';
+
+export const UNIT_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+/** What one manifest yielded: always a graph node, a definition only when valid. */
+interface LoadedManifest {
+  location: ManifestLocation;
+  report: ProblemCollector;
+  dependsOn: string[];
+  definition: UnitDefinition | null;
+}
+
+/**
+ * Reads every unit definition under `rootDir` (a checkout of the watched
+ * repository) and reports every problem found, positioned in its file.
+ *
+ * `units` holds each definition none of whose problems is in its own file.
+ * A cycle is reported once, on one of its units, so the others stay in
+ * `units` with a dependency that is missing: treat them as blocked.
+ */
+export async function loadDefinitions(
+  rootDir: string,
+  defaults: DefinitionDefaults,
+): Promise<{ units: UnitDefinition[]; problems: Problem[] }> {
+  const root = await realpath(resolve(rootDir));
+  const discovered = await discoverManifests(root);
+  const problems = [...discovered.problems];
+  const loaded: LoadedManifest[] = [];
+  for (const location of discovered.found) loaded.push(await loadManifest(root, location, defaults));
+
+  reportDuplicateNames(loaded);
+  const nodes = graphNodes(loaded, discovered.misnamed);
+  const byName = new Map<string, LoadedManifest>();
+  for (const m of loaded) if (!byName.has(m.location.name)) byName.set(m.location.name, m);
+  for (const finding of checkGraph(nodes)) {
+    const owner = byName.get(finding.unit);
+    if (!owner) continue;
+    owner.report.problems.push({ file: owner.report.file, ...owner.report.locate(['dependsOn', finding.index]), message: finding.message });
+  }
+
+  const units: UnitDefinition[] = [];
+  for (const manifest of loaded) {
+    problems.push(...manifest.report.problems);
+    if (manifest.definition && manifest.report.count === 0) units.push(manifest.definition);
+  }
+  units.sort((a, b) => a.name.localeCompare(b.name));
+  return { units, problems: sortProblems(problems) };
+}
+
+async function loadManifest(root: string, location: ManifestLocation, defaults: DefinitionDefaults): Promise<LoadedManifest> {
+  const report = new ProblemCollector(location.file);
+  const result: LoadedManifest = { location, report, dependsOn: [], definition: null };
+
+  if (!UNIT_NAME.test(location.name)) {
+    report.atStart(
+      `invalid unit name ${JSON.stringify(location.name)}: the folder name is the unit name and must match ` +
+        `${UNIT_NAME.source} (lowercase letters, digits, "-" and "_", at most 63 characters)`,
+    );
+  }
+  const unitReal = await realpath(location.dir);
+  if (!isInside(root, unitReal)) {
+    report.atStart(`${location.path} is a symlink that leads outside the repository; a unit folder must be a real folder`);
+    return result;
+  }
+  const manifestPath = join(location.dir, basename(location.file));
+  const manifestReal = await realpath(manifestPath).catch(() => manifestPath);
+  if (!isInside(unitReal, manifestReal)) {
+    report.atStart(`the manifest is a symlink that leads outside ${location.path}; it must be a real file`);
+    return result;
+  }
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(manifestPath);
+  } catch (error) {
+    report.atStart(`cannot read the manifest: ${(error as Error).message}`);
+    return result;
+  }
+
+  const text = bytes.toString('utf8');
+  const parsed = parseYamlDocument(text, location.file);
+  report.problems.push(...parsed.problems);
+  report.locate = parsed.locate;
+  if (parsed.problems.length > 0) return result;
+  // An empty file is an empty mapping: report the missing required fields.
+  const value = parsed.value ?? {};
+  if (!isMapping(value)) {
+    report.atStart(`a ${location.type} manifest must be a mapping of fields (got ${describeValue(value)})`);
+    return result;
+  }
+
+  const folder = { dir: location.dir, path: location.path, label: `${location.type} folder` };
+  const read = location.type === 'stack' ? await readStack(value, folder, report) : await readInventory(value, folder, report);
+  result.dependsOn = rawDependsOn(value);
+  if (!read || report.count > 0) return result;
+
+  result.definition = {
+    name: location.name,
+    type: location.type,
+    kind: read.spec.kind,
+    path: location.path,
+    file: location.file,
+    ...scheduling(read.scheduling, defaults),
+    spec: read.spec,
+    manifestHash: createHash('sha256').update(bytes).digest('hex'),
+  };
+  return result;
+}
+
+function scheduling(fields: SchedulingFields, defaults: DefinitionDefaults): Pick<UnitDefinition, 'approval' | 'applyAfterMs' | 'dependsOn'> {
+  return {
+    approval: fields.approval ?? defaults.approval,
+    applyAfterMs: fields.applyAfterMs === undefined ? defaults.applyAfterMs : fields.applyAfterMs,
+    dependsOn: fields.dependsOn,
+  };
+}
+
+/** Dependencies as written, even when the file has other problems, so the graph is still checked. */
+function rawDependsOn(raw: RawMapping): string[] {
+  const deps = raw.dependsOn;
+  return Array.isArray(deps) && deps.every((d) => typeof d === 'string') ? deps : [];
+}
+
+/** Names are unique across stacks and inventories, so `dependsOn` is never ambiguous. */
+function reportDuplicateNames(loaded: LoadedManifest[]): void {
+  const byName = new Map<string, LoadedManifest[]>();
+  for (const m of loaded) byName.set(m.location.name, [...(byName.get(m.location.name) ?? []), m]);
+  for (const [name, group] of byName) {
+    if (group.length < 2) continue;
+    for (const m of group) {
+      const others = group.filter((o) => o !== m).map((o) => o.location.file).join(', ');
+      m.report.atStart(`duplicate unit name "${name}": ${others} defines it too (names are unique across stacks and inventories)`);
+    }
+  }
+}
+
+/** One node per name: a misnamed manifest still counts as a known unit, with no dependencies. */
+function graphNodes(loaded: LoadedManifest[], misnamed: ManifestLocation[]): DependencyNode[] {
+  const nodes = new Map<string, DependencyNode>();
+  for (const m of loaded) if (!nodes.has(m.location.name)) nodes.set(m.location.name, { name: m.location.name, dependsOn: m.dependsOn });
+  for (const m of misnamed) if (!nodes.has(m.name)) nodes.set(m.name, { name: m.name, dependsOn: [] });
+  return [...nodes.values()];
+}

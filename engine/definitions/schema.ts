@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import { DURATION_EXAMPLES, parseDuration } from '../duration.ts';
+import { APPROVAL_POLICIES, type ApprovalPolicy } from '../model.ts';
+import { describeValue } from '../yaml/problems.ts';
+
+/**
+ * The shape of `stack.yaml` and `inventory.yaml`: field names, types and
+ * enums. Rules that involve several fields or the unit's folder (cdktf needs
+ * an entry, the playbook must exist) are checked in stack.ts / inventory.ts,
+ * on the raw value, so they are reported even when another field is wrong.
+ */
+
+export const approvalSchema = z.enum(APPROVAL_POLICIES as [ApprovalPolicy, ...ApprovalPolicy[]]);
+
+/** A duration string; `0s` means "none" and becomes null. */
+export const durationSchema = z.unknown().transform((value, ctx): number | null => {
+  if (typeof value !== 'string') {
+    ctx.issues.push({ code: 'custom', input: value, message: `must be a duration such as ${DURATION_EXAMPLES} (got ${describeValue(value)})` });
+    return z.NEVER;
+  }
+  try {
+    const ms = parseDuration(value);
+    return ms === 0 ? null : ms;
+  } catch (error) {
+    ctx.issues.push({ code: 'custom', input: value, message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
+/** Plain variables: any YAML value; a missing or empty `vars:` means none. */
+export const varsSchema = z.record(z.string(), z.unknown()).nullish();
+
+export const dependsOnSchema = z.array(z.string().min(1)).nullish();
+
+/** Where a secret comes from on the control host; exactly one is checked later. */
+export const secretSourceSchema = z.strictObject({
+  env: z.string().min(1).optional(),
+  file: z.string().min(1).optional(),
+});
+
+const text = z.string().min(1);
+
+export const stackManifestSchema = z.strictObject({
+  kind: z.enum(['terraform', 'cdktf']),
+  entry: text.optional(),
+  stackName: text.optional(),
+  vars: varsSchema,
+  secretVars: z.record(z.string(), secretSourceSchema).nullish(),
+  approval: approvalSchema.optional(),
+  applyAfter: durationSchema.optional(),
+  dependsOn: dependsOnSchema,
+});
+
+export const sshSchema = z.strictObject({
+  user: text.optional(),
+  privateKeyFile: text.optional(),
+  knownHostsFile: text.optional(),
+  port: z.int().min(1).max(65535).optional(),
+});
+
+export const inventoryManifestSchema = z.strictObject({
+  /** Optional: an inventory is always Ansible, but writing it down is harmless. */
+  kind: z.enum(['ansible']).optional(),
+  inventory: text.optional(),
+  playbook: text,
+  approval: approvalSchema.optional(),
+  applyAfter: durationSchema.optional(),
+  dependsOn: dependsOnSchema,
+  ssh: sshSchema.nullish(),
+  forks: z.int().min(1).optional(),
+  allowUnreachable: z.boolean().optional(),
+  vars: varsSchema,
+});
+
+export type StackManifest = z.output<typeof stackManifestSchema>;
+export type InventoryManifest = z.output<typeof inventoryManifestSchema>;
