@@ -1,0 +1,108 @@
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { isAbsolute, join } from 'node:path';
+import { findStateBlocks, type StateBlock } from './hcl-scan.ts';
+
+/**
+ * Where a unit's Terraform state lives. A stack that declares its own backend
+ * (s3, a cloud block, a local backend with an absolute path) keeps it. A stack
+ * without one, or with a local backend at a relative path (what CDKTF always
+ * synthesizes), would keep its state inside the throw-away workdir, so Plumbline
+ * redirects it into the unit's private state folder with an override file.
+ */
+
+/** Written into the config folder; Terraform merges `*_override.tf.json` last. */
+export const BACKEND_OVERRIDE_FILE = 'plumbline_backend_override.tf.json';
+
+export type DeclaredBackend =
+  | { kind: 'none' }
+  | { kind: 'backend'; type: string; path?: string; file: string }
+  | { kind: 'cloud'; file: string };
+
+export type StatePlacement =
+  | { managedBy: 'plumbline'; statePath: string; replaced: DeclaredBackend }
+  | { managedBy: 'stack'; backend: DeclaredBackend };
+
+/** The backend the configuration in `configDir` declares (the last one read wins, as overrides do). */
+export async function detectBackend(configDir: string): Promise<DeclaredBackend> {
+  const files = (await readdir(configDir))
+    .filter((f) => (f.endsWith('.tf') || f.endsWith('.tf.json')) && f !== BACKEND_OVERRIDE_FILE)
+    .sort(byTerraformLoadOrder);
+  let declared: DeclaredBackend = { kind: 'none' };
+  for (const file of files) {
+    const text = await readFile(join(configDir, file), 'utf8');
+    const blocks = file.endsWith('.tf.json') ? jsonStateBlocks(text) : findStateBlocks(text);
+    for (const block of blocks) {
+      declared =
+        block.kind === 'cloud'
+          ? { kind: 'cloud', file }
+          : { kind: 'backend', type: block.type, ...(block.strings.path !== undefined ? { path: block.strings.path } : {}), file };
+    }
+  }
+  return declared;
+}
+
+/** Redirect the state into `unitStateDir` unless the stack manages it; idempotent. */
+export async function placeState(configDir: string, unitStateDir: string): Promise<StatePlacement> {
+  const declared = await detectBackend(configDir);
+  const overridePath = join(configDir, BACKEND_OVERRIDE_FILE);
+  if (!isRedirectable(declared)) {
+    await rm(overridePath, { force: true });
+    return { managedBy: 'stack', backend: declared };
+  }
+  await mkdir(unitStateDir, { recursive: true, mode: 0o700 });
+  const statePath = join(unitStateDir, 'terraform.tfstate');
+  const override = { terraform: { backend: { local: { path: statePath } } } };
+  await writeFile(overridePath, `${JSON.stringify(override, null, 2)}\n`, { mode: 0o600 });
+  return { managedBy: 'plumbline', statePath, replaced: declared };
+}
+
+function isRedirectable(declared: DeclaredBackend): boolean {
+  if (declared.kind === 'none') return true;
+  if (declared.kind === 'backend' && declared.type === 'local') return declared.path === undefined || !isAbsolute(declared.path);
+  return false;
+}
+
+/** Plain files first, then override files, as Terraform merges them. */
+function byTerraformLoadOrder(a: string, b: string): number {
+  const rank = (f: string): number => (/(^|_)override\.tf(\.json)?$/.test(f) ? 1 : 0);
+  return rank(a) - rank(b) || a.localeCompare(b);
+}
+
+/**
+ * `terraform.backend` / `terraform.cloud` in JSON syntax. Each level may be an
+ * object or an array of objects (`"terraform": [{ "backend": [{ "s3": [{}] }] }]`).
+ */
+export function jsonStateBlocks(text: string): StateBlock[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    // Terraform reports the syntax error itself, with its position, at init.
+    return [];
+  }
+  const blocks: StateBlock[] = [];
+  for (const terraform of objects(field(doc, 'terraform'))) {
+    for (const backends of objects(field(terraform, 'backend'))) {
+      for (const [type, body] of Object.entries(backends)) {
+        if (type === '//') continue;
+        const configs = objects(body);
+        for (const config of configs.length > 0 ? configs : [{}]) {
+          const strings: Record<string, string> = {};
+          for (const [k, v] of Object.entries(config)) if (typeof v === 'string' && k !== '//') strings[k] = v;
+          blocks.push({ kind: 'backend', type, strings });
+        }
+      }
+    }
+    for (const _cloud of objects(field(terraform, 'cloud'))) blocks.push({ kind: 'cloud', type: '', strings: {} });
+  }
+  return blocks;
+}
+
+function field(value: unknown, name: string): unknown {
+  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>)[name] : undefined;
+}
+
+function objects(value: unknown): Record<string, unknown>[] {
+  const list = Array.isArray(value) ? value : value === undefined || value === null ? [] : [value];
+  return list.filter((v): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v));
+}

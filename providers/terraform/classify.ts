@@ -1,0 +1,110 @@
+import type { RetryClass } from '../../engine/errors.ts';
+import type { ExecResult } from '../../engine/exec.ts';
+import { secrets } from '../../engine/secrets.ts';
+import { errorDiagnostics, formatDiagnostic, parseUiStream } from './diagnostics.ts';
+
+/**
+ * Stable error codes for failing terraform commands. The message is
+ * Terraform's own error text (from its JSON diagnostics when the command
+ * printed them), masked; the hint says what a person should do.
+ */
+
+export type TerraformStep = 'init' | 'plan' | 'show' | 'apply' | 'output';
+
+export interface TerraformFailure {
+  code: string;
+  message: string;
+  hint: string;
+  retry: RetryClass;
+}
+
+export const TERRAFORM_ERROR_CODES = {
+  stateLocked: 'E_STATE_LOCKED',
+  planStale: 'E_PLAN_STALE',
+  network: 'E_TERRAFORM_NETWORK',
+  init: 'E_TERRAFORM_INIT',
+  plan: 'E_TERRAFORM_PLAN',
+  apply: 'E_TERRAFORM_APPLY',
+  output: 'E_TERRAFORM_OUTPUT',
+} as const;
+
+const NETWORK =
+  /could not connect to|failed to request discovery document|dial tcp|no such host|i\/o timeout|connection refused|connection reset|network is unreachable|TLS handshake timeout|context deadline exceeded|Client\.Timeout exceeded|temporary failure in name resolution|Too Many Requests|Service Unavailable|Bad Gateway|Gateway Timeout|RequestLimitExceeded|Throttling/i;
+
+export function classifyFailure(step: TerraformStep, result: Pick<ExecResult, 'stdout' | 'stderr' | 'exitCode'>): TerraformFailure {
+  const diagnostics = errorDiagnostics(parseUiStream(result.stdout));
+  const text = diagnostics.length > 0 ? diagnostics.map(formatDiagnostic).join('\n') : plainText(result);
+  const message = secrets.maskText(text || `terraform ${step} exited with ${result.exitCode}`);
+  const summaries = diagnostics.map((d) => d.summary).join('\n');
+  const haystack = `${summaries}\n${text}`;
+
+  if (/Error acquiring the state lock/i.test(haystack)) {
+    return {
+      code: TERRAFORM_ERROR_CODES.stateLocked,
+      message,
+      retry: 'waiting',
+      hint: 'another terraform run holds the state lock; Plumbline tries again later. If no run is active, release it with `terraform force-unlock <ID>` (the lock ID is in the message)',
+    };
+  }
+  if (/Saved plan is stale|Saved plan does not match the given state|Saved plan is for a different/i.test(haystack)) {
+    return {
+      code: TERRAFORM_ERROR_CODES.planStale,
+      message,
+      retry: 'waiting',
+      hint: 'the state changed after this plan was made; Plumbline plans again and the new plan needs its own approval',
+    };
+  }
+  if (NETWORK.test(haystack)) {
+    return {
+      code: TERRAFORM_ERROR_CODES.network,
+      message,
+      retry: 'transient',
+      hint: 'terraform could not reach a registry, provider mirror or cloud API; Plumbline retries. If it persists, check the network and the provider_installation block of the Terraform CLI config',
+    };
+  }
+  switch (step) {
+    case 'init':
+      return {
+        code: TERRAFORM_ERROR_CODES.init,
+        message,
+        retry: 'stalled',
+        hint: /not found in any of the search locations|Failed to query available provider packages|Failed to install provider/i.test(haystack)
+          ? 'a required provider is not available: add it to the provider mirror named in the Terraform CLI config (terraform.cliConfigFile in plumbline.yaml) or fix required_providers, then commit'
+          : 'fix the Terraform configuration (syntax, required_providers, modules, backend) and commit',
+      };
+    case 'plan':
+    case 'show':
+      return {
+        code: TERRAFORM_ERROR_CODES.plan,
+        message,
+        retry: 'stalled',
+        hint: 'fix the Terraform configuration or the stack variables named in the message and commit',
+      };
+    case 'apply':
+      return {
+        code: TERRAFORM_ERROR_CODES.apply,
+        message,
+        retry: 'stalled',
+        hint: 'terraform stopped part-way and recorded what it did in the state: fix the cause in the message (configuration, permissions, quotas) and commit; the next plan starts from that state',
+      };
+    case 'output':
+      return {
+        code: TERRAFORM_ERROR_CODES.output,
+        message,
+        retry: 'transient',
+        hint: 'the apply finished but its outputs could not be read; check that the state is reachable',
+      };
+  }
+}
+
+/** Terraform's human error text, when it printed no JSON diagnostics (CLI config problems). */
+function plainText(result: Pick<ExecResult, 'stdout' | 'stderr'>): string {
+  const text = result.stderr.trim() || result.stdout.trim();
+  return text
+    .split('\n')
+    .filter((line) => !line.startsWith('{'))
+    .map((line) => line.replace(/^[│╷╵]\s?/u, '').trimEnd())
+    .filter((line, i, all) => line !== '' || (i > 0 && all[i - 1] !== ''))
+    .join('\n')
+    .trim();
+}

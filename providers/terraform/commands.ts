@@ -1,0 +1,128 @@
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DaemonConfig } from '../../engine/config/types.ts';
+import { ToolError } from '../../engine/errors.ts';
+import { run, type ExecResult } from '../../engine/exec.ts';
+import type { Logger } from '../../engine/log.ts';
+import { classifyFailure, type TerraformFailure, type TerraformStep } from './classify.ts';
+import { applySummary, parseUiStream } from './diagnostics.ts';
+
+/**
+ * The terraform subcommands Plumbline runs, in one config folder, always
+ * through `run()`: no prompts, no colour, JSON where terraform offers it, the
+ * shared plugin cache, the configured timeout and the run's AbortSignal.
+ */
+
+/** How long plan and apply wait for a state lock held by someone else. */
+export const LOCK_TIMEOUT = '60s';
+
+export interface TerraformCliOptions {
+  config: DaemonConfig;
+  /** Folder with the *.tf / *.tf.json files; terraform runs here. */
+  cwd: string;
+  pluginCacheDir: string;
+  signal: AbortSignal;
+  log: Logger;
+}
+
+export class TerraformCli {
+  constructor(private readonly options: TerraformCliOptions) {}
+
+  /**
+   * `init`. The caller holds the init lock. A stack without a dependency lock
+   * file would not be allowed to use the plugin cache (terraform re-installs
+   * the provider into the cache and links it, on every fresh workdir), so then
+   * terraform may take cached providers and record their checksums in a new lock
+   * file; a stack that commits its lock file keeps every check.
+   */
+  async init(): Promise<ExecResult> {
+    const hasLockFile = await exists(join(this.options.cwd, '.terraform.lock.hcl'));
+    return this.exec('init', ['init', '-input=false', '-no-color', '-json', '-reconfigure'], {
+      env: hasLockFile ? {} : { TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE: '1' },
+    });
+  }
+
+  /** `plan -out`; resolves `true` when the plan has changes (exit code 2). */
+  async plan(planFile: string, varFile: string | undefined): Promise<boolean> {
+    const args = [
+      'plan',
+      '-input=false',
+      '-no-color',
+      '-json',
+      '-detailed-exitcode',
+      `-lock-timeout=${LOCK_TIMEOUT}`,
+      `-out=${planFile}`,
+      ...(varFile ? [`-var-file=${varFile}`] : []),
+    ];
+    const result = await this.exec('plan', args, { okExitCodes: [0, 2] });
+    return result.exitCode === 2;
+  }
+
+  /** `show -json <planfile>`: the raw plan, secrets in clear. Keep it in memory only. */
+  async showPlanJson(planFile: string): Promise<string> {
+    return (await this.exec('show', ['show', '-json', '-no-color', planFile])).stdout;
+  }
+
+  /** Apply exactly the saved plan; returns terraform's closing summary line. */
+  async apply(planFile: string): Promise<string | undefined> {
+    const result = await this.exec('apply', ['apply', '-input=false', '-no-color', '-json', `-lock-timeout=${LOCK_TIMEOUT}`, planFile]);
+    return applySummary(parseUiStream(result.stdout));
+  }
+
+  /** `output -json`: every root output, sensitive ones in clear. */
+  async outputJson(): Promise<string> {
+    return (await this.exec('output', ['output', '-json', '-no-color'])).stdout;
+  }
+
+  environment(): Record<string, string> {
+    const { config, pluginCacheDir } = this.options;
+    return {
+      TF_IN_AUTOMATION: '1',
+      TF_INPUT: '0',
+      CHECKPOINT_DISABLE: '1',
+      TF_PLUGIN_CACHE_DIR: pluginCacheDir,
+      ...(config.terraform.cliConfigFile ? { TF_CLI_CONFIG_FILE: config.terraform.cliConfigFile } : {}),
+    };
+  }
+
+  private async exec(
+    step: TerraformStep,
+    args: string[],
+    extra: { env?: Record<string, string>; okExitCodes?: number[] } = {},
+  ): Promise<ExecResult> {
+    const { config, cwd, signal, log } = this.options;
+    let failure: TerraformFailure | undefined;
+    try {
+      return await run(config.terraform.binary, args, {
+        cwd,
+        env: { ...this.environment(), ...extra.env },
+        timeoutMs: config.terraform.timeoutMs,
+        signal,
+        log,
+        okExitCodes: extra.okExitCodes,
+        classify: (result) => (failure = classifyFailure(step, result)),
+      });
+    } catch (error) {
+      // run() words its message from the tail of stderr; with -json the real
+      // text is in the diagnostics, so the error is rebuilt from those.
+      if (failure && error instanceof ToolError && error.code === failure.code) {
+        throw new ToolError(failure.code, failure.message, {
+          retry: failure.retry,
+          hint: failure.hint,
+          cause: error,
+          details: { ...error.details, command: `terraform ${step}` },
+        });
+      }
+      throw error;
+    }
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,148 @@
+import { access, chmod, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ToolError, ValidationError, type Problem } from '../../engine/errors.ts';
+import type { ApplyOutcome, ApplyRequest, PlanOutcome, PlanRequest, ProviderContext, ProviderFactory, RunRequest } from '../../engine/provider.ts';
+import { secrets } from '../../engine/secrets.ts';
+import { placeState } from './backend.ts';
+import { TerraformCli } from './commands.ts';
+import { fingerprint } from './fingerprint.ts';
+import { maskPlan } from './mask.ts';
+import { normalizePlan } from './normalize.ts';
+import { parseOutputs } from './outputs.ts';
+import { parsePlanJson } from './plan-schema.ts';
+import { renderPlan } from './render.ts';
+import { registerSecretVars, writeVarFile } from './variables.ts';
+
+export type { NormalizedPlan, ResourceChangeView, OutputChangeView, AttributeChange } from './normalize.ts';
+export { TERRAFORM_ERROR_CODES } from './classify.ts';
+
+/** Artifacts a plan leaves in its `artifactsDir`. */
+export const PLAN_FILE = 'tfplan';
+export const PLAN_JSON_FILE = 'plan.json';
+export const PLAN_TEXT_FILE = 'plan.txt';
+
+export interface TerraformTools {
+  /** init + plan -out + show -json + normalize/mask/render, in configDir (a folder with *.tf or *.tf.json). */
+  planDirectory(request: PlanRequest, configDir: string): Promise<PlanOutcome>;
+  /** Apply exactly the saved plan in request.artifactsDir, in the same configDir; then `output -json`. */
+  applyDirectory(request: ApplyRequest, configDir: string): Promise<ApplyOutcome>;
+}
+
+export function createTerraformTools(context: ProviderContext): TerraformTools {
+  const pluginCacheDir = join(context.config.stateDir, 'plugin-cache');
+
+  async function cliFor(request: RunRequest, configDir: string): Promise<TerraformCli> {
+    await mkdir(pluginCacheDir, { recursive: true });
+    return new TerraformCli({ config: context.config, cwd: configDir, pluginCacheDir, signal: request.signal, log: request.log });
+  }
+
+  async function init(cli: TerraformCli, request: RunRequest, configDir: string): Promise<void> {
+    const placement = await placeState(configDir, request.unitStateDir);
+    request.log.debug({ state: placement.managedBy }, 'terraform state placement');
+    await context.initLock.run(() => cli.init());
+  }
+
+  return {
+    async planDirectory(request, configDir) {
+      registerSecretVars(request.vars, request.sensitiveVars);
+      await assertTerraformFiles(configDir);
+      await mkdir(request.artifactsDir, { recursive: true, mode: 0o700 });
+      const cli = await cliFor(request, configDir);
+      await init(cli, request, configDir);
+
+      const planFile = join(request.artifactsDir, PLAN_FILE);
+      const varFile = await writeVarFile(request.artifactsDir, request.vars);
+      let exitSaysChanges: boolean;
+      try {
+        exitSaysChanges = await cli.plan(planFile, varFile);
+      } finally {
+        // The saved plan carries the values from here on; apply takes no variables.
+        if (varFile) await rm(varFile, { force: true });
+      }
+      await chmod(planFile, 0o600); // holds variable values in clear
+
+      // The raw JSON never leaves this function: secrets are registered and
+      // masked before anything is built from it or written.
+      const raw = parsePlanJson(await cli.showPlanJson(planFile));
+      const masked = maskPlan(raw);
+      const document = normalizePlan(raw);
+      if (exitSaysChanges && !document.hasChanges) {
+        request.log.warn({ unit: request.unit.name }, 'terraform reports changes the normalized plan does not show');
+        document.hasChanges = true;
+      }
+      const rendered = renderPlan(document);
+      await writeFile(join(request.artifactsDir, PLAN_JSON_FILE), `${JSON.stringify(masked, null, 2)}\n`);
+      await writeFile(join(request.artifactsDir, PLAN_TEXT_FILE), rendered);
+
+      request.log.info({ unit: request.unit.name, summary: document.summary, hasChanges: document.hasChanges }, 'terraform plan ready');
+      return {
+        summary: { ...document.summary },
+        hasChanges: document.hasChanges,
+        destructive: document.destructive,
+        document,
+        rendered,
+        fingerprint: fingerprint(document),
+      };
+    },
+
+    async applyDirectory(request, configDir) {
+      registerSecretVars(request.vars, request.sensitiveVars);
+      const planFile = join(request.artifactsDir, PLAN_FILE);
+      if (!(await exists(planFile))) {
+        throw new ToolError('E_PLAN_MISSING', `the saved plan ${planFile} does not exist`, {
+          retry: 'waiting',
+          hint: 'the plan artifacts are gone; Plumbline must plan again before it can apply',
+        });
+      }
+      const cli = await cliFor(request, configDir);
+      // Normally the workdir kept from the plan is initialized already.
+      if (!(await exists(join(configDir, '.terraform')))) await init(cli, request, configDir);
+
+      const summary = await cli.apply(planFile);
+      const outputs = parseOutputs(await cli.outputJson());
+      request.log.info({ unit: request.unit.name, outputs: Object.keys(outputs).length }, 'terraform apply finished');
+      return { outputs, message: secrets.maskText(summary ?? 'Apply complete!') };
+    },
+  };
+}
+
+export const createTerraformProvider: ProviderFactory = (context) => {
+  const tools = createTerraformTools(context);
+  return {
+    kinds: ['terraform'],
+    async validate(unit, unitDir) {
+      const problems: Problem[] = [];
+      if (!(await hasTerraformFiles(unitDir))) {
+        problems.push({ file: unit.file, line: 1, column: 1, message: `no Terraform files (*.tf, *.tf.json) in ${unit.path}` });
+      }
+      return problems;
+    },
+    plan: (request) => tools.planDirectory(request, request.workdir),
+    apply: (request) => tools.applyDirectory(request, request.workdir),
+  };
+};
+
+async function hasTerraformFiles(dir: string): Promise<boolean> {
+  try {
+    return (await readdir(dir)).some((f) => f.endsWith('.tf') || f.endsWith('.tf.json'));
+  } catch {
+    return false;
+  }
+}
+
+async function assertTerraformFiles(configDir: string): Promise<void> {
+  if (!(await hasTerraformFiles(configDir))) {
+    throw new ValidationError([{ file: configDir, line: 1, column: 1, message: 'no Terraform files (*.tf, *.tf.json) in this folder' }], {
+      hint: 'put the stack\'s Terraform configuration next to its stack.yaml',
+    });
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

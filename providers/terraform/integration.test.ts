@@ -1,0 +1,213 @@
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { DaemonConfig } from '../../engine/config/types.ts';
+import type { UnitDefinition } from '../../engine/definitions/types.ts';
+import { ToolError } from '../../engine/errors.ts';
+import { silentLogger } from '../../engine/log.ts';
+import { Mutex } from '../../engine/mutex.ts';
+import type { PlanRequest, Provider } from '../../engine/provider.ts';
+import { BACKEND_OVERRIDE_FILE } from './backend.ts';
+import { createTerraformProvider, type NormalizedPlan } from './index.ts';
+
+/** Drives the real terraform binary through the provider, on a temp folder. */
+
+const SECRET = 'Integration-Secret-5c1d9e';
+
+const STACK = `
+variable "name" {
+  type = string
+}
+
+variable "password" {
+  type      = string
+  sensitive = true
+}
+
+resource "terraform_data" "greeting" {
+  input = "hello \${var.name}"
+}
+
+resource "terraform_data" "credentials" {
+  input = { user = "app", password = var.password }
+}
+
+output "greeting" {
+  value = terraform_data.greeting.output
+}
+
+output "password" {
+  value     = var.password
+  sensitive = true
+}
+`;
+
+let root: string;
+let provider: Provider;
+let revision = 0;
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'plumbline-terraform-'));
+  const cliConfigFile = join(root, 'terraformrc');
+  await writeFile(cliConfigFile, 'provider_installation {\n  filesystem_mirror {\n    path = "/opt/tf-plugins"\n  }\n}\n');
+  const config: DaemonConfig = {
+    file: null,
+    source: { url: join(root, 'repo'), branch: 'main', intervalMs: 60_000 },
+    stateDir: join(root, 'state'),
+    api: { host: '127.0.0.1', port: 0, tokenFile: join(root, 'token') },
+    concurrency: 2,
+    terraform: { binary: process.env.PLUMBLINE_TERRAFORM ?? 'terraform', cliConfigFile, timeoutMs: 120_000 },
+    defaults: { approval: 'auto', applyAfterMs: null },
+    log: { level: 'silent' },
+  };
+  provider = createTerraformProvider({ config, log: silentLogger, initLock: new Mutex(), installRoot: process.cwd() });
+});
+
+after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+const unit: UnitDefinition = {
+  name: 'demo',
+  type: 'stack',
+  kind: 'terraform',
+  path: 'stacks/demo',
+  file: 'stacks/demo/stack.yaml',
+  approval: 'auto',
+  applyAfterMs: null,
+  dependsOn: [],
+  spec: { kind: 'terraform', entry: null, stackName: null, vars: {}, secretVars: {} },
+  manifestHash: 'test',
+};
+
+/** A fresh workdir and artifacts folder per run, as the engine makes them; state persists per unit. */
+async function request(source: string, vars: Record<string, unknown>): Promise<PlanRequest> {
+  revision++;
+  const workdir = join(root, 'runs', String(revision), 'work');
+  const artifactsDir = join(root, 'runs', String(revision), 'artifacts');
+  await mkdir(workdir, { recursive: true });
+  await writeFile(join(workdir, 'main.tf'), source);
+  return {
+    unit,
+    revision: `rev${revision}`,
+    workdir,
+    artifactsDir,
+    unitStateDir: join(root, 'state', 'units', unit.name),
+    vars,
+    sensitiveVars: ['password'],
+    signal: AbortSignal.timeout(300_000),
+    log: silentLogger,
+  };
+}
+
+describe('terraform provider against the real terraform', { timeout: 600_000 }, () => {
+  it('plans, applies, reads outputs, then finds nothing to do', async () => {
+    const first = await request(STACK, { name: 'world', password: SECRET });
+    const plan = await provider.plan(first);
+    assert.equal(plan.hasChanges, true);
+    assert.equal(plan.destructive, false);
+    assert.deepEqual(plan.summary, { add: 2, change: 0, destroy: 0, replace: 0 });
+    assert.match(plan.fingerprint, /^[0-9a-f]{64}$/);
+    assert.match(plan.rendered, /# terraform_data\.greeting will be created/);
+    assert.match(plan.rendered, /\+ input += "hello world"/);
+    assert.match(plan.rendered, /\+ input\.password += \(sensitive value\)/);
+
+    const artifacts = (await readdir(first.artifactsDir)).sort();
+    assert.deepEqual(artifacts, ['plan.json', 'plan.txt', 'tfplan'], 'the var file is gone once the plan is saved');
+    assert.equal((await stat(join(first.artifactsDir, 'tfplan'))).mode & 0o777, 0o600);
+    const planJson = await readFile(join(first.artifactsDir, 'plan.json'), 'utf8');
+    const planText = await readFile(join(first.artifactsDir, 'plan.txt'), 'utf8');
+    assert.equal(planText, plan.rendered);
+    for (const [what, text] of [
+      ['plan.json', planJson],
+      ['plan.txt', planText],
+      ['document', JSON.stringify(plan.document)],
+      ['rendered', plan.rendered],
+    ] as const) {
+      assert.ok(!text.includes(SECRET), `the secret leaked into ${what}`);
+    }
+    assert.equal((JSON.parse(planJson) as { format_version: string }).format_version.split('.')[0], '1');
+
+    const applied = await provider.apply(first);
+    assert.match(applied.message, /Apply complete! Resources: 2 added, 0 changed, 0 destroyed\./);
+    assert.deepEqual(applied.outputs.greeting, { value: 'hello world', sensitive: false });
+    assert.deepEqual(applied.outputs.password, { value: SECRET, sensitive: true });
+
+    // State went to the unit's folder, not into the throw-away workdir.
+    await stat(join(first.unitStateDir, 'terraform.tfstate'));
+    await stat(join(first.workdir, BACKEND_OVERRIDE_FILE));
+    await assert.rejects(stat(join(first.workdir, 'terraform.tfstate')));
+
+    const again = await provider.plan(await request(STACK, { name: 'world', password: SECRET }));
+    assert.equal(again.hasChanges, false);
+    assert.deepEqual(again.summary, { add: 0, change: 0, destroy: 0, replace: 0 });
+    assert.deepEqual((again.document as NormalizedPlan).resources, []);
+    assert.match(again.rendered, /No changes\./);
+  });
+
+  it('refuses a stale plan with E_PLAN_STALE', async () => {
+    const older = await request(STACK, { name: 'mars', password: SECRET });
+    await provider.plan(older);
+    const newer = await request(STACK, { name: 'mars', password: SECRET });
+    const plan = await provider.plan(newer);
+    assert.deepEqual(plan.summary, { add: 0, change: 1, destroy: 0, replace: 0 });
+    await provider.apply(newer);
+    await assert.rejects(provider.apply(older), (error: unknown) => {
+      assert.ok(error instanceof ToolError);
+      assert.equal(error.code, 'E_PLAN_STALE');
+      assert.equal(error.retry, 'waiting');
+      assert.match(error.message, /Saved plan is stale/);
+      return true;
+    });
+  });
+
+  it('reports broken HCL with terraform\'s own message', async () => {
+    const broken = await request('resource "terraform_data" "x" {\n  input = "a"\n', {});
+    await assert.rejects(provider.plan(broken), (error: unknown) => {
+      assert.ok(error instanceof ToolError);
+      assert.equal(error.code, 'E_TERRAFORM_INIT');
+      assert.equal(error.retry, 'stalled');
+      assert.match(error.message, /Unclosed configuration block/);
+      assert.match(error.message, /main\.tf line 1/);
+      assert.ok(error.hint);
+      return true;
+    });
+  });
+
+  it('validates that the unit folder holds Terraform files', async () => {
+    const empty = join(root, 'empty-unit');
+    await mkdir(empty, { recursive: true });
+    const problems = await provider.validate!(unit, empty);
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!.message, /no Terraform files/);
+    const good = await request(STACK, {});
+    assert.deepEqual(await provider.validate!(unit, good.workdir), []);
+  });
+
+  it('reports an invalid reference at plan time', async () => {
+    const invalid = await request('output "x" {\n  value = var.missing\n}\n', {});
+    await assert.rejects(provider.plan(invalid), (error: unknown) => {
+      assert.ok(error instanceof ToolError);
+      assert.equal(error.code, 'E_TERRAFORM_PLAN');
+      assert.match(error.message, /Reference to undeclared input variable/);
+      return true;
+    });
+  });
+
+  it('redirects the relative local backend of a CDKTF-style JSON stack', async () => {
+    const json = {
+      terraform: { backend: { local: { path: 'terraform.demo.tfstate' } } },
+      resource: { terraform_data: { x: { input: 'from-json' } } },
+    };
+    const req = await request('', {});
+    await rm(join(req.workdir, 'main.tf'));
+    await writeFile(join(req.workdir, 'cdk.tf.json'), JSON.stringify(json));
+    const plan = await provider.plan({ ...req, unitStateDir: join(root, 'state', 'units', 'cdk') });
+    assert.deepEqual(plan.summary, { add: 1, change: 0, destroy: 0, replace: 0 });
+    await provider.apply({ ...req, unitStateDir: join(root, 'state', 'units', 'cdk') });
+    await stat(join(root, 'state', 'units', 'cdk', 'terraform.tfstate'));
+    await assert.rejects(stat(join(req.workdir, 'terraform.demo.tfstate')));
+  });
+});

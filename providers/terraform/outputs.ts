@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import { ToolError } from '../../engine/errors.ts';
+import type { OutputValue } from '../../engine/provider.ts';
+import { secrets as globalSecrets, type SecretRegistry } from '../../engine/secrets.ts';
+
+/** `terraform output -json`: every root output with its value and sensitivity. */
+export const OutputJsonSchema = z.record(
+  z.string(),
+  z.looseObject({
+    sensitive: z.boolean(),
+    type: z.unknown().optional(),
+    value: z.unknown(),
+  }),
+);
+export type OutputJson = z.infer<typeof OutputJsonSchema>;
+
+/**
+ * Parse the outputs. Values are returned as they are (dependent units need
+ * them); sensitive ones are registered as secrets first, so any log line or
+ * stored record that repeats them is masked.
+ */
+export function parseOutputs(text: string, registry: SecretRegistry = globalSecrets): Record<string, OutputValue> {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw outputError('terraform output -json did not print JSON', error);
+  }
+  const parsed = OutputJsonSchema.safeParse(data);
+  if (!parsed.success) {
+    const where = parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw outputError(`terraform output -json has an unexpected shape: ${where}`, parsed.error);
+  }
+  const outputs: Record<string, OutputValue> = {};
+  for (const [name, output] of Object.entries(parsed.data)) {
+    if (output.sensitive) registry.add(output.value);
+    outputs[name] = { value: output.value, sensitive: output.sensitive };
+  }
+  return outputs;
+}
+
+function outputError(message: string, cause: unknown): ToolError {
+  return new ToolError('E_TERRAFORM_OUTPUT', message, {
+    retry: 'stalled',
+    hint: 'use a Terraform 1.x release; `terraform output -json` must print an object of outputs',
+    cause,
+  });
+}
