@@ -1,0 +1,59 @@
+import type { UnitDefinition } from '../../engine/definitions/types.ts';
+import type { Problem } from '../../engine/errors.ts';
+import type { ApplyOutcome, ApplyRequest, PlanOutcome, PlanRequest, Provider, ProviderContext, ProviderFactory } from '../../engine/provider.ts';
+import { createTerraformTools } from '../terraform/index.ts';
+import { findSynthesized, synthesize, type SynthOptions, type SynthResult } from './synth.ts';
+import { validateUnit } from './validate.ts';
+
+export { BUNDLED_PACKAGES } from './modules.ts';
+export { validateUnit } from './validate.ts';
+export { entryOf, findSynthesized, OUT_FOLDER, synthesize, type SynthOptions, type SynthResult } from './synth.ts';
+
+/**
+ * CDKTF stacks: a TypeScript program that synthesizes Terraform JSON.
+ *
+ * plan:  synthesize into `<workdir>/cdktf.out`, then plan the selected stack's
+ *        folder with the Terraform tooling (init, plan, show, masking).
+ * apply: apply that same folder; it is still there because the engine keeps
+ *        the workdir between plan and apply. Only if it is gone is the app
+ *        synthesized again (the saved plan still decides what is applied).
+ *
+ * Error codes: E_CDKTF_SYNTH (the stack does not compile or throws; names
+ * file:line:column), E_CDKTF_ENTRY, E_CDKTF_MANIFEST, E_CDKTF_STACK,
+ * E_CDKTF_LOCKFILE, E_CDKTF_INSTALL; everything else comes from Terraform.
+ */
+export const createCdktfProvider: ProviderFactory = (context: ProviderContext): Provider => {
+  const terraform = createTerraformTools(context);
+
+  const synthOptions = (request: PlanRequest | ApplyRequest): SynthOptions => ({
+    unit: request.unit,
+    workdir: request.workdir,
+    installRoot: context.installRoot,
+    stateDir: context.config.stateDir,
+    timeoutMs: context.config.terraform.timeoutMs,
+    signal: request.signal,
+    log: request.log,
+  });
+
+  return {
+    kinds: ['cdktf'],
+
+    async validate(unit: UnitDefinition, unitDir: string): Promise<Problem[]> {
+      return validateUnit(unit, unitDir);
+    },
+
+    async plan(request: PlanRequest): Promise<PlanOutcome> {
+      const synthesized = await synthesize(synthOptions(request));
+      return terraform.planDirectory(request, synthesized.stackDir);
+    },
+
+    async apply(request: ApplyRequest): Promise<ApplyOutcome> {
+      let synthesized: SynthResult | null = await findSynthesized(synthOptions(request));
+      if (!synthesized) {
+        request.log.warn({ unit: request.unit.name }, 'the synthesized stack is gone; synthesizing it again before applying the saved plan');
+        synthesized = await synthesize(synthOptions(request));
+      }
+      return terraform.applyDirectory(request, synthesized.stackDir);
+    },
+  };
+};

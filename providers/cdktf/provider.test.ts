@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { DaemonConfig } from '../../engine/config/types.ts';
+import { silentLogger } from '../../engine/log.ts';
+import { Mutex } from '../../engine/mutex.ts';
+import type { ProviderContext, RunRequest } from '../../engine/provider.ts';
+import { secrets } from '../../engine/secrets.ts';
+import { createCdktfProvider } from './index.ts';
+import { cdktfUnit, installRoot, removeDir, tempDir, workspace } from './test-helpers.ts';
+
+/** Providers come only from this local mirror: no test ever downloads one. */
+const PLUGIN_MIRROR = '/opt/tf-plugins';
+
+let root: string;
+let context: ProviderContext;
+let counter = 0;
+
+before(async () => {
+  root = await tempDir('provider');
+  const cliConfigFile = join(root, 'terraform.rc');
+  await writeFile(cliConfigFile, `provider_installation {\n  filesystem_mirror {\n    path = "${PLUGIN_MIRROR}"\n  }\n}\n`);
+  const config: DaemonConfig = {
+    file: null,
+    source: { url: join(root, 'repo'), branch: 'main', intervalMs: 60_000 },
+    stateDir: join(root, 'state'),
+    api: { host: '127.0.0.1', port: 0, tokenFile: join(root, 'state', 'api-token'), allowRemote: false },
+    concurrency: 2,
+    terraform: { binary: 'terraform', cliConfigFile, timeoutMs: 5 * 60 * 1000 },
+    defaults: { approval: 'manual', applyAfterMs: null },
+    log: { level: 'silent' },
+  };
+  await mkdir(config.stateDir, { recursive: true });
+  context = { config, log: silentLogger, initLock: new Mutex(), installRoot };
+});
+after(async () => {
+  await removeDir(root);
+});
+
+async function request(
+  name: string,
+  options: { copyFrom?: string; files?: Record<string, string>; vars?: Record<string, unknown>; sensitiveVars?: string[] },
+): Promise<RunRequest> {
+  const run = join(root, `run-${++counter}`);
+  const workdir = await workspace(run, `stacks/${name}`, options.files ?? {}, options.copyFrom);
+  const artifactsDir = join(run, 'artifacts');
+  await mkdir(artifactsDir, { recursive: true });
+  return {
+    unit: cdktfUnit(name),
+    revision: '0123456789abcdef0123456789abcdef01234567',
+    workdir,
+    artifactsDir,
+    unitStateDir: join(context.config.stateDir, 'units', name),
+    vars: options.vars ?? {},
+    sensitiveVars: options.sensitiveVars ?? [],
+    signal: new AbortController().signal,
+    log: silentLogger,
+  };
+}
+
+describe('createCdktfProvider', () => {
+  test('handles the cdktf kind', () => {
+    assert.deepEqual(createCdktfProvider(context).kinds, ['cdktf']);
+  });
+
+  test('plans the network example offline: four creates, no secrets', async () => {
+    const provider = createCdktfProvider(context);
+    const secret = 'network-secret-token-8c1f';
+    const req = await request('network', {
+      copyFrom: join(installRoot, 'stacks', 'network'),
+      vars: { region: 'eu-central-1', environment: 'demo', api_token: secret },
+      sensitiveVars: ['api_token'],
+    });
+    const outcome = await provider.plan(req);
+
+    assert.deepEqual(outcome.summary, { add: 4, change: 0, destroy: 0, replace: 0 });
+    assert.equal(outcome.hasChanges, true);
+    assert.equal(outcome.destructive, false);
+    assert.match(outcome.rendered, /aws_vpc\.vpc/);
+    assert.match(outcome.rendered, /aws_instance\.server/);
+    assert.ok(outcome.fingerprint.length > 0);
+
+    const everything = `${JSON.stringify(outcome.document)}\n${outcome.rendered}`;
+    assert.ok(!everything.includes(secret), 'the secret variable never appears in the plan');
+    assert.ok(!everything.includes('plan-only-placeholder'), 'provider credentials never appear in the plan');
+    assert.ok(!everything.includes(root), 'no temporary paths in the plan');
+    assert.ok(secrets.maskText(secret) !== secret, 'the secret is registered for masking');
+    // The state goes to the unit's own folder, not into the throw-away workdir.
+    const override = JSON.parse(await readFile(join(req.workdir, 'cdktf.out', 'stacks', 'network', 'plumbline_backend_override.tf.json'), 'utf8'));
+    assert.equal(override.terraform.backend.local.path, join(req.unitStateDir, 'terraform.tfstate'));
+  });
+
+  test('applies what it planned, and again after the synthesized folder is gone', async () => {
+    // Only Terraform's built-in terraform_data: plans and applies with no provider at all.
+    const main = `import { App, TerraformOutput, TerraformResource, TerraformStack, TerraformVariable } from 'cdktf';
+const app = new App();
+const stack = new TerraformStack(app, 'local');
+const message = new TerraformVariable(stack, 'message', { type: 'string', default: 'hi' });
+const data = new TerraformResource(stack, 'note', { terraformResourceType: 'terraform_data' });
+data.addOverride('input', message.stringValue);
+new TerraformOutput(stack, 'result', { value: data.getStringAttribute('output') });
+app.synth();
+`;
+    const provider = createCdktfProvider(context);
+
+    const first = await request('local', { files: { 'stacks/local/main.ts': main }, vars: { message: 'first' } });
+    const planned = await provider.plan(first);
+    assert.deepEqual(planned.summary, { add: 1, change: 0, destroy: 0, replace: 0 });
+    const applied = await provider.apply(first);
+    assert.deepEqual(applied.outputs.result, { value: 'first', sensitive: false });
+    await access(join(first.unitStateDir, 'terraform.tfstate'));
+
+    const second = await request('local', { files: { 'stacks/local/main.ts': main }, vars: { message: 'second' } });
+    const replanned = await provider.plan(second);
+    assert.deepEqual(replanned.summary, { add: 0, change: 1, destroy: 0, replace: 0 });
+    // The engine rebuilt the workdir: the provider synthesizes again and applies the saved plan.
+    await rm(join(second.workdir, 'cdktf.out'), { recursive: true, force: true });
+    const reapplied = await provider.apply(second);
+    assert.deepEqual(reapplied.outputs.result, { value: 'second', sensitive: false });
+  });
+});
