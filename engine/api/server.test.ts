@@ -1,0 +1,269 @@
+import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { createFakeEngine, REV_B, startFakeServer, TEST_TOKEN, type FakeEngine } from '../cli/testing.ts';
+import { createLogger } from '../log.ts';
+import { secrets } from '../secrets.ts';
+import { MAX_BODY_BYTES } from './server.ts';
+
+const SECRET = 'hunter2-secret';
+
+describe('api server', () => {
+  let engine: FakeEngine;
+  let server: { url: string; port: number; close(): Promise<void> };
+  let logText = '';
+
+  before(async () => {
+    secrets.add(SECRET);
+    engine = createFakeEngine();
+    const log = createLogger({
+      level: 'debug',
+      destination: {
+        write(chunk: string) {
+          logText += chunk;
+          return true;
+        },
+      } as NodeJS.WritableStream,
+    });
+    server = await startFakeServer(engine, log);
+  });
+  after(async () => {
+    await server.close();
+  });
+
+  const call = (path: string, init: RequestInit & { token?: string | null } = {}): Promise<Response> => {
+    const headers = new Headers(init.headers);
+    const token = init.token === undefined ? TEST_TOKEN : init.token;
+    if (token !== null) headers.set('Authorization', `Bearer ${token}`);
+    return fetch(`${server.url}${path}`, { ...init, headers });
+  };
+  const json = async (res: Response): Promise<any> => JSON.parse(await res.text());
+
+  it('listens on the port the OS picked', () => {
+    assert.ok(server.port > 0);
+    assert.equal(server.url, `http://127.0.0.1:${server.port}`);
+  });
+
+  it('answers 401 without a token, with a wrong one, and with a malformed header', async () => {
+    for (const auth of [null, 'wrong', `${TEST_TOKEN}x`, TEST_TOKEN.replace(/.$/, 'X')]) {
+      const res = await call('/api/v1/status', { token: auth });
+      assert.equal(res.status, 401, `token ${auth}`);
+      assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer/);
+      const body = await json(res);
+      assert.equal(body.error.code, 'E_UNAUTHORIZED');
+      assert.ok(!JSON.stringify(body).includes(TEST_TOKEN));
+    }
+    const basic = await call('/api/v1/status', { token: null, headers: { Authorization: `Basic ${TEST_TOKEN}` } });
+    assert.equal(basic.status, 401);
+    // Routing is not revealed before authentication.
+    assert.equal((await call('/api/v1/nope', { token: null })).status, 401);
+    assert.equal((await call('/api/v1/healthz', { token: null })).status, 401);
+  });
+
+  it('serves status, plans, a plan and the health check with the token', async () => {
+    const status = await call('/api/v1/status');
+    assert.equal(status.status, 200);
+    assert.match(status.headers.get('content-type') ?? '', /^application\/json/);
+    const answer = await json(status);
+    assert.equal(answer.units.length, 2);
+    assert.equal(answer.source.lastFetchedRevision, REV_B);
+
+    const plans = await json(await call('/api/v1/plans?unit=web'));
+    assert.deepEqual(
+      plans.map((p: { id: string }) => p.id),
+      ['web-1', 'web-2'],
+    );
+    assert.deepEqual(engine.calls.at(-1), { method: 'listPlans', args: [{ unit: 'web' }] });
+
+    const detail = await json(await call('/api/v1/plans/web-2'));
+    assert.equal(detail.plan.id, 'web-2');
+    assert.equal(typeof detail.rendered, 'string');
+
+    const health = await call('/api/v1/healthz');
+    assert.equal(health.status, 200);
+    assert.deepEqual(await json(health), { ok: true });
+  });
+
+  it('masks registered secrets in every answer, errors included', async () => {
+    const status = await call('/api/v1/status');
+    const text = await status.text();
+    assert.ok(!text.includes(SECRET));
+    assert.match(text, /\(sensitive\)/);
+
+    const detail = await (await call('/api/v1/plans/web-2')).text();
+    assert.ok(!detail.includes(SECRET));
+
+    const missing = await call(`/api/v1/plans/${SECRET}`);
+    assert.equal(missing.status, 404);
+    assert.ok(!(await missing.text()).includes(SECRET));
+  });
+
+  it('answers 404 for unknown routes and unknown plans', async () => {
+    for (const path of ['/api/v1/nope', '/', '/api/v2/status', '/api/v1/plans/a/b/c']) {
+      const res = await call(path);
+      assert.equal(res.status, 404, path);
+      assert.equal((await json(res)).error.code, 'E_NOT_FOUND');
+    }
+    const res = await call('/api/v1/plans/zzz');
+    assert.equal(res.status, 404);
+    const body = await json(res);
+    assert.equal(body.error.code, 'E_PLAN_NOT_FOUND');
+    assert.equal(body.error.hint, 'list plans with `plumbline plans`');
+  });
+
+  it('answers 405 with Allow for a wrong method', async () => {
+    const post = await call('/api/v1/status', { method: 'POST', body: '{}' });
+    assert.equal(post.status, 405);
+    assert.equal(post.headers.get('allow'), 'GET');
+    assert.equal((await json(post)).error.code, 'E_METHOD_NOT_ALLOWED');
+    const get = await call('/api/v1/plans/web-2/approve');
+    assert.equal(get.status, 405);
+    assert.equal(get.headers.get('allow'), 'POST');
+    assert.equal((await call('/api/v1/plans', { method: 'DELETE' })).status, 405);
+  });
+
+  it('maps ConflictError to 409 with its code, message and hint', async () => {
+    const res = await call('/api/v1/plans/web-1/approve', { method: 'POST', body: '{}' });
+    assert.equal(res.status, 409);
+    const body = await json(res);
+    assert.equal(body.error.code, 'E_PLAN_NOT_PENDING');
+    assert.match(body.error.message, /Superseded/);
+    assert.match(body.error.hint, /newer plan/);
+  });
+
+  it('maps ValidationError to 400 with problems, unknown errors to 500 without internals', async () => {
+    const invalid = await call('/api/v1/history?unit=invalid');
+    assert.equal(invalid.status, 400);
+    const body = await json(invalid);
+    assert.equal(body.error.code, 'E_VALIDATION');
+    assert.deepEqual(body.error.problems, [
+      { file: 'stacks/invalid/stack.yaml', line: 3, column: 5, message: 'unknown key "x"' },
+    ]);
+
+    const boom = await call('/api/v1/plans?unit=boom');
+    assert.equal(boom.status, 500);
+    const text = await boom.text();
+    assert.equal(JSON.parse(text).error.code, 'E_INTERNAL');
+    assert.ok(!text.includes('exploded'));
+    assert.ok(!text.includes('/var/lib'));
+  });
+
+  it('approves and rejects, with `by` defaulting to the API', async () => {
+    const approved = await call('/api/v1/plans/web-2/approve', { method: 'POST' });
+    assert.equal(approved.status, 200);
+    assert.equal((await json(approved)).decidedBy, 'api');
+    engine.plans.set('web-2', { ...engine.plans.get('web-2')!, status: 'Pending' });
+
+    const rejected = await call('/api/v1/plans/web-2/reject', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ by: 'alice', reason: 'not now' }),
+    });
+    assert.equal(rejected.status, 200);
+    assert.equal((await json(rejected)).status, 'Rejected');
+    assert.deepEqual(engine.calls.at(-1), { method: 'reject', args: ['web-2', 'alice', 'not now'] });
+    engine.plans.set('web-2', { ...engine.plans.get('web-2')!, status: 'Pending' });
+  });
+
+  it('validates request bodies and query parameters', async () => {
+    const cases: [string, RequestInit][] = [
+      ['/api/v1/sync', { method: 'POST', body: '{not json' }],
+      ['/api/v1/sync', { method: 'POST', body: '[]' }],
+      ['/api/v1/sync', { method: 'POST', body: '{"allowRewrite":"yes"}' }],
+      ['/api/v1/sync', { method: 'POST', body: '{"allow_rewrite":true}' }],
+      ['/api/v1/plans/web-2/approve', { method: 'POST', body: '{"by":42}' }],
+      ['/api/v1/history?limit=abc', {}],
+      ['/api/v1/history?limit=0', {}],
+    ];
+    for (const [path, init] of cases) {
+      const res = await call(path, init);
+      assert.equal(res.status, 400, `${path} ${String(init.body)}`);
+      assert.equal((await json(res)).error.code, 'E_BAD_REQUEST');
+    }
+    const history = await json(await call('/api/v1/history?unit=web&limit=1'));
+    assert.equal(history.length, 1);
+    assert.deepEqual(engine.calls.at(-1), { method: 'history', args: [{ unit: 'web', limit: 1 }] });
+
+    const sync = await json(await call('/api/v1/sync', { method: 'POST', body: '{"allowRewrite":true}' }));
+    assert.deepEqual(sync, { revision: REV_B, scheduled: ['web', 'db'] });
+    assert.deepEqual(engine.calls.at(-1), { method: 'sync', args: [{ allowRewrite: true }] });
+    await call('/api/v1/sync', { method: 'POST' });
+    assert.deepEqual(engine.calls.at(-1), { method: 'sync', args: [{ allowRewrite: false }] });
+  });
+
+  it('refuses bodies over the limit, declared or streamed', async () => {
+    const big = JSON.stringify({ by: 'x'.repeat(MAX_BODY_BYTES + 10) });
+    const declared = await call('/api/v1/plans/web-2/approve', { method: 'POST', body: big });
+    assert.equal(declared.status, 413);
+    assert.equal((await json(declared)).error.code, 'E_BODY_TOO_LARGE');
+
+    // Chunked, no Content-Length: the limit applies while reading.
+    const streamed = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest(
+        `${server.url}/api/v1/plans/web-2/approve`,
+        { method: 'POST', headers: { Authorization: `Bearer ${TEST_TOKEN}`, 'Transfer-Encoding': 'chunked' } },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
+      req.on('error', reject);
+      for (let i = 0; i < 20; i++) req.write('x'.repeat(8 * 1024));
+      req.end();
+    });
+    assert.equal(streamed.status, 413);
+    assert.equal(JSON.parse(streamed.body).error.code, 'E_BODY_TOO_LARGE');
+    assert.equal(engine.plans.get('web-2')!.status, 'Pending');
+
+    // Just under the limit is fine.
+    const ok = await call('/api/v1/plans/web-2/reject', {
+      method: 'POST',
+      body: JSON.stringify({ reason: 'y'.repeat(3000) }),
+    });
+    assert.equal(ok.status, 200);
+    engine.plans.set('web-2', { ...engine.plans.get('web-2')!, status: 'Pending' });
+  });
+
+  it('logs each request at debug with method, route, status and ms, never the token', () => {
+    const lines = logText
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.msg === 'api request');
+    assert.ok(lines.length > 10);
+    const plan = lines.find((l) => l.route === 'GET /api/v1/plans/:id' && l.status === 200);
+    assert.ok(plan);
+    assert.equal(plan.method, 'GET');
+    assert.equal(typeof plan.ms, 'number');
+    assert.ok(lines.some((l) => l.status === 401 && l.route === 'unmatched'));
+    assert.ok(!logText.includes(TEST_TOKEN));
+  });
+});
+
+describe('api server lifecycle', () => {
+  it('closes with idle keep-alive connections open, and twice', async () => {
+    const server = await startFakeServer(createFakeEngine());
+    const res = await fetch(`${server.url}/api/v1/healthz`, { headers: { Authorization: `Bearer ${TEST_TOKEN}` } });
+    assert.equal(res.status, 200);
+    await res.text();
+    await server.close();
+    await server.close();
+    await assert.rejects(fetch(`${server.url}/api/v1/healthz`));
+  });
+
+  it('reports a port in use as E_API_LISTEN', async () => {
+    const first = await startFakeServer(createFakeEngine());
+    try {
+      const { startApiServer } = await import('./server.ts');
+      const { silentLogger } = await import('../log.ts');
+      await assert.rejects(
+        startApiServer(createFakeEngine(), { host: '127.0.0.1', port: first.port, token: 't', log: silentLogger }),
+        (error: { code?: string; hint?: string }) => error.code === 'E_API_LISTEN' && /port/.test(error.hint ?? ''),
+      );
+    } finally {
+      await first.close();
+    }
+  });
+});

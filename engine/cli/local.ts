@@ -1,0 +1,123 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { formatProblem } from '../errors.ts';
+import { createLogger } from '../log.ts';
+import { formatSummary } from './output.ts';
+import type { LocalPlanResult } from './types.ts';
+import { action, integerOption, type CommandContext } from './util.ts';
+
+/**
+ * Commands that work on a checkout or run the engine in this process:
+ * validate, plan, daemon, demo. Each loads its engine module on demand, so one
+ * command's dependencies never keep the others from starting.
+ */
+export function registerLocalCommands(program: Command, ctx: CommandContext): void {
+  const { out } = ctx;
+
+  program
+    .command('validate')
+    .description('check the stack and inventory definitions of a repository checkout')
+    .argument('[dir]', 'repository folder', '.')
+    .option('--json', 'print {"problems": [...]}')
+    .action(
+      action(ctx, async (dir: string, opts: { json?: boolean }) => {
+        const { validateRepository } = await import('../validate.ts');
+        const problems = await validateRepository(resolve(dir));
+        if (opts.json) {
+          out.json({ problems });
+        } else if (problems.length === 0) {
+          out.note('no problems found');
+        } else {
+          for (const p of problems) out.line(formatProblem(p));
+          out.note(`${problems.length} problem${problems.length === 1 ? '' : 's'} found`);
+        }
+        return problems.length > 0 ? 1 : 0;
+      }),
+    );
+
+  program
+    .command('plan')
+    .description('plan the units of a working tree locally; exit 0 no changes, 2 changes, 1 error')
+    .argument('[dir]', 'repository folder', '.')
+    .option('--stack <name>', 'plan only this unit')
+    .option('--config <file>', 'daemon config (plumbline.yaml) for terraform settings and secret variables')
+    .option('--json', 'print {"results": [...]}')
+    .action(
+      action(ctx, async (dir: string, opts: { stack?: string; config?: string; json?: boolean }) => {
+        const { planWorkingTree } = await import('../local-plan.ts');
+        const log = createLogger({
+          level: process.env.PLUMBLINE_LOG_LEVEL ?? 'warn',
+          destination: out.stderrStream(),
+        });
+        const request: { dir: string; stack?: string; configFile?: string; log: typeof log } = { dir: resolve(dir), log };
+        if (opts.stack !== undefined) request.stack = opts.stack;
+        if (opts.config !== undefined) request.configFile = resolve(opts.config);
+        const { exitCode, results } = await planWorkingTree(request);
+        if (opts.json) out.json({ results });
+        else printLocalPlans(ctx, results);
+        return exitCode;
+      }),
+    );
+
+  program
+    .command('daemon')
+    .description('run the engine: poll the repository, plan, publish, apply, serve the API')
+    .requiredOption('--config <file>', 'daemon config (plumbline.yaml)')
+    .action(
+      action(ctx, async (opts: { config: string }) => {
+        const { runDaemon } = await import('../daemon.ts');
+        return runDaemon(resolve(opts.config));
+      }),
+    );
+
+  program
+    .command('demo')
+    .description('run a self-contained demo daemon with a sample repository')
+    .option('--port <n>', 'API port (0 picks a free one)', integerOption(0, 65535))
+    .option('--state-dir <dir>', 'where the demo keeps its state')
+    .action(
+      action(ctx, async (opts: { port?: number; stateDir?: string }) => {
+        const { runDemo } = await import('../demo.ts');
+        const options: { port?: number; stateDir?: string } = {};
+        if (opts.port !== undefined) options.port = opts.port;
+        if (opts.stateDir !== undefined) options.stateDir = resolve(opts.stateDir);
+        return runDemo(options);
+      }),
+    );
+}
+
+export function printLocalPlans(ctx: CommandContext, results: readonly LocalPlanResult[]): void {
+  const { out } = ctx;
+  let changed = 0;
+  let failed = 0;
+  let units = 0;
+  results.forEach((r, i) => {
+    if (i > 0) out.line();
+    // `*` stands for the repository as a whole (definitions invalid, config unreadable).
+    const label = r.unit === '*' ? r.kind : `${r.unit} (${r.kind})`;
+    if (r.unit !== '*') units++;
+    if (!r.ok || r.error) {
+      failed++;
+      out.line(`== ${label}: failed`);
+      if (r.error) {
+        out.line(`error (${r.error.code}): ${r.error.message}`);
+        if (r.error.hint) out.line(`hint: ${r.error.hint}`);
+      }
+      return;
+    }
+    const s = r.summary;
+    const hasChanges = r.hasChanges ?? (s ? s.add + s.change + s.destroy + s.replace > 0 : false);
+    if (hasChanges) changed++;
+    out.line(`== ${label}: ${hasChanges ? (s ? formatSummary(s) : 'changes') : 'no changes'}`);
+    const rendered = r.rendered?.trimEnd();
+    if (rendered) out.line(rendered);
+  });
+  if (results.length === 0) {
+    out.note('no units to plan');
+    return;
+  }
+  if (units === 0) return;
+  const parts = [`${units} unit${units === 1 ? '' : 's'} planned`, `${changed} with changes`];
+  if (failed > 0) parts.push(`${failed} failed`);
+  out.note(parts.join(', '));
+}

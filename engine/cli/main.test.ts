@@ -1,0 +1,228 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { secrets } from '../secrets.ts';
+import { main } from './main.ts';
+import { captureIO, createFakeEngine, REV_B, startFakeServer, TEST_TOKEN, type FakeEngine } from './testing.ts';
+
+const SECRET = 'hunter2-secret';
+
+describe('plumbline CLI against the API', () => {
+  let engine: FakeEngine;
+  let server: { url: string; port: number; close(): Promise<void> };
+  let dir: string;
+  const cwd = process.cwd();
+
+  before(async () => {
+    secrets.add(SECRET);
+    delete process.env.PLUMBLINE_SERVER;
+    delete process.env.PLUMBLINE_TOKEN;
+    dir = await mkdtemp(join(tmpdir(), 'plumbline-cli-'));
+    process.chdir(dir); // no ./plumbline.yaml to pick up
+    engine = createFakeEngine();
+    server = await startFakeServer(engine);
+  });
+  after(async () => {
+    process.chdir(cwd);
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  beforeEach(() => {
+    engine.plans.set('web-2', { ...engine.plans.get('web-2')!, status: 'Pending' });
+  });
+
+  async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+    const io = captureIO();
+    const code = await main(['node', 'plumbline', ...args, '--server', server.url, '--token', TEST_TOKEN], io);
+    return { code, out: io.out, err: io.err };
+  }
+
+  it('status --json prints {units, source}', async () => {
+    const { code, out, err } = await run('status', '--json');
+    assert.equal(code, 0, err);
+    const parsed = JSON.parse(out);
+    assert.deepEqual(Object.keys(parsed), ['units', 'source']);
+    assert.equal(parsed.units.length, 2);
+    assert.deepEqual(
+      parsed.units.map((u: { name: string }) => u.name),
+      ['web', 'db'],
+    );
+    assert.equal(parsed.units[0].phase, 'AwaitingApproval');
+    assert.equal(parsed.source.branch, 'main');
+    assert.ok(!out.includes(SECRET), 'the server masks secrets');
+  });
+
+  it('status prints an aligned table', async () => {
+    const { code, out } = await run('status');
+    assert.equal(code, 0);
+    const lines = out.trimEnd().split('\n');
+    const header = lines.find((l) => l.startsWith('NAME'))!;
+    assert.match(header, /^NAME\s+KIND\s+PHASE\s+REVISION\s+PLAN\s+MESSAGE$/);
+    const web = lines.find((l) => l.startsWith('web '))!;
+    assert.match(web, /^web\s+terraform\s+AwaitingApproval\s+b2c3d4e5\s+web-2\s+plan web-2 waits/);
+    assert.equal(web.indexOf('AwaitingApproval'), header.indexOf('PHASE'));
+    assert.match(lines[0]!, /^source\s+file:\/\/\/srv\/infra.git \(main\)\s+Ready/);
+  });
+
+  it('plans lists plans as JSON or as a table, filtered by unit', async () => {
+    const json = await run('plans', '--json', '--unit', 'web');
+    assert.equal(json.code, 0);
+    const plans = JSON.parse(json.out);
+    assert.ok(Array.isArray(plans));
+    assert.deepEqual(
+      plans.map((p: { id: string }) => p.id),
+      ['web-1', 'web-2'],
+    );
+
+    const { code, out } = await run('plans');
+    assert.equal(code, 0);
+    const [header, ...rows] = out.trimEnd().split('\n');
+    assert.match(header!, /^ID\s+UNIT\s+REVISION\s+STATUS\s+\+ADD\s+~CHANGE\s+-DESTROY\s+±REPLACE\s+CREATED$/);
+    assert.equal(rows.length, 3);
+    assert.match(rows.find((r) => r.startsWith('web-2'))!, /^web-2\s+web\s+b2c3d4e5\s+Pending\s+2\s+1\s+0\s+0\s+2024-05-01 10:00:00Z$/);
+  });
+
+  it('show prints the plan header and the rendered text', async () => {
+    const { code, out } = await run('show', 'web-2');
+    assert.equal(code, 0);
+    assert.match(out, /^plan\s+web-2$/m);
+    assert.match(out, /^unit\s+web \(terraform\)$/m);
+    assert.match(out, new RegExp(`^revision\\s+${REV_B}$`, 'm'));
+    assert.match(out, /^status\s+Pending$/m);
+    assert.match(out, /^summary\s+\+2 ~1 -0 ±0$/m);
+    assert.match(out, /^approval\s+manual$/m);
+    assert.match(out, /^apply at\s+- \(waits for approval: plumbline approve web-2\)$/m);
+    assert.match(out, /\+ aws_instance\.web/);
+    assert.ok(!out.includes(SECRET));
+
+    const json = await run('show', 'web-2', '--json');
+    assert.equal(JSON.parse(json.out).plan.id, 'web-2');
+  });
+
+  it('show of an unknown plan prints error and hint, exit 1', async () => {
+    const { code, out, err } = await run('show', 'nope');
+    assert.equal(code, 1);
+    assert.equal(out, '');
+    assert.match(err, /^error: no plan nope$/m);
+    assert.match(err, /^hint: list plans with `plumbline plans`$/m);
+  });
+
+  it('approve of a superseded plan prints the server 409 message, exit 1', async () => {
+    const { code, err } = await run('approve', 'web-1');
+    assert.equal(code, 1);
+    assert.match(err, /^error: plan web-1 is Superseded, only a Pending plan can be decided$/m);
+    assert.match(err, /^hint: look for the newer plan/m);
+  });
+
+  it('approve and reject a pending plan', async () => {
+    const approved = await run('approve', 'web-2', '--by', 'alice');
+    assert.equal(approved.code, 0, approved.err);
+    assert.match(approved.out, /^plan web-2 \(web at b2c3d4e5\) approved by alice; status Approved$/m);
+    assert.deepEqual(engine.calls.at(-1), { method: 'approve', args: ['web-2', 'alice'] });
+
+    engine.plans.set('web-2', { ...engine.plans.get('web-2')!, status: 'Pending' });
+    const rejected = await run('reject', 'web-2', '--reason', 'wrong window', '--json');
+    assert.equal(rejected.code, 0, rejected.err);
+    assert.equal(JSON.parse(rejected.out).status, 'Rejected');
+    const call = engine.calls.at(-1)!;
+    assert.equal(call.method, 'reject');
+    assert.equal(call.args[2], 'wrong window');
+    assert.equal(typeof call.args[1], 'string', 'the login name is sent as `by`');
+  });
+
+  it('history filters by unit and limit', async () => {
+    const { code, out } = await run('history', 'web', '--limit', '1', '--json');
+    assert.equal(code, 0);
+    const events = JSON.parse(out);
+    assert.equal(events.length, 1);
+    assert.deepEqual(engine.calls.at(-1), { method: 'history', args: [{ unit: 'web', limit: 1 }] });
+
+    const table = await run('history');
+    assert.match(table.out, /^SEQ\s+AT\s+TYPE\s+UNIT\s+REVISION\s+PLAN\s+MESSAGE$/m);
+    assert.match(table.out, /^\s*4\s+2024-05-01 10:04:00Z\s+planned\s+db\s+b2c3d4e5\s+-\s+event 4$/m);
+
+    const bad = await run('history', '--limit', 'x');
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /--limit/);
+  });
+
+  it('sync passes --allow-rewrite', async () => {
+    const { code, out } = await run('sync', '--allow-rewrite');
+    assert.equal(code, 0);
+    assert.equal(out, 'synced to b2c3d4e5; scheduled 2 units: web, db\n');
+    assert.deepEqual(engine.calls.at(-1), { method: 'sync', args: [{ allowRewrite: true }] });
+    const json = await run('sync', '--json');
+    assert.deepEqual(JSON.parse(json.out), { revision: REV_B, scheduled: ['web'] });
+  });
+
+  it('a wrong token is an error with a hint', async () => {
+    const io = captureIO();
+    const code = await main(['node', 'plumbline', 'status', '--server', server.url, '--token', 'wrong'], io);
+    assert.equal(code, 1);
+    assert.match(io.err, /^error: missing or invalid bearer token$/m);
+    assert.match(io.err, /^hint: /m);
+  });
+
+  it('an unreachable daemon is an error with a hint', async () => {
+    const other = await startFakeServer(createFakeEngine());
+    await other.close();
+    const io = captureIO();
+    const code = await main(['node', 'plumbline', 'status', '--server', other.url, '--token', TEST_TOKEN], io);
+    assert.equal(code, 1);
+    assert.match(io.err, /^error: cannot reach the Plumbline daemon at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)$/m);
+    assert.match(io.err, /^hint: start it with `plumbline daemon --config FILE`, or check --server/m);
+  });
+
+  it('no daemon named anywhere is an error', async () => {
+    const io = captureIO();
+    assert.equal(await main(['node', 'plumbline', 'status'], io), 1);
+    assert.match(io.err, /^error: no daemon server and token given$/m);
+    assert.match(io.err, /^hint: pass --server URL/m);
+  });
+
+  it('takes the daemon from PLUMBLINE_SERVER and PLUMBLINE_TOKEN', async () => {
+    process.env.PLUMBLINE_SERVER = server.url;
+    process.env.PLUMBLINE_TOKEN = TEST_TOKEN;
+    try {
+      const io = captureIO();
+      assert.equal(await main(['node', 'plumbline', 'plans', '--json'], io), 0, io.err);
+      assert.equal(JSON.parse(io.out).length, 3);
+    } finally {
+      delete process.env.PLUMBLINE_SERVER;
+      delete process.env.PLUMBLINE_TOKEN;
+    }
+  });
+});
+
+describe('plumbline CLI usage', () => {
+  it('--help and --version exit 0 and print to stdout', async () => {
+    const help = captureIO();
+    assert.equal(await main(['node', 'plumbline', '--help'], help), 0);
+    for (const command of ['validate', 'plan', 'daemon', 'demo', 'status', 'plans', 'show', 'approve', 'reject', 'history', 'sync']) {
+      assert.match(help.out, new RegExp(`^\\s+${command}\\b`, 'm'), command);
+    }
+    const version = captureIO();
+    assert.equal(await main(['node', 'plumbline', '--version'], version), 0);
+    assert.match(version.out, /^\d+\.\d+\.\d+/);
+  });
+
+  it('usage errors exit 1 with a message on stderr', async () => {
+    const unknown = captureIO();
+    assert.equal(await main(['node', 'plumbline', 'frobnicate'], unknown), 1);
+    assert.match(unknown.err, /unknown command 'frobnicate'/);
+
+    const missing = captureIO();
+    assert.equal(await main(['node', 'plumbline', 'daemon'], missing), 1);
+    assert.match(missing.err, /--config <file>/);
+
+    const port = captureIO();
+    assert.equal(await main(['node', 'plumbline', 'demo', '--port', '70000'], port), 1);
+    assert.match(port.err, /between 0 and 65535/);
+
+    const noArg = captureIO();
+    assert.equal(await main(['node', 'plumbline', 'show'], noArg), 1);
+    assert.match(noArg.err, /missing required argument 'plan'/);
+  });
+});

@@ -1,0 +1,287 @@
+import { userInfo } from 'node:os';
+import type { Command } from 'commander';
+import { resolveClient, type ApiClient } from '../api/client.ts';
+import type { PlanDetail, StatusAnswer } from '../api/contract.ts';
+import type { HistoryEvent, PlanRecord } from '../model.ts';
+import { formatSummary, formatTime, oneLine, shortRevision, table } from './output.ts';
+import { action, integerOption, type CommandContext } from './util.ts';
+
+/** Commands that talk to a running daemon over its API. */
+
+interface ConnectionOptions {
+  config?: string;
+  server?: string;
+  token?: string;
+  json?: boolean;
+}
+
+function withConnection(cmd: Command): Command {
+  return cmd
+    .option('--json', 'print JSON')
+    .option('--config <file>', 'the daemon config (plumbline.yaml): API address and token file')
+    .option('--server <url>', 'daemon API URL, e.g. http://127.0.0.1:7777 (env PLUMBLINE_SERVER)')
+    .option('--token <token>', 'API token (env PLUMBLINE_TOKEN)');
+}
+
+function connect(opts: ConnectionOptions): Promise<ApiClient> {
+  const resolved: { config?: string; server?: string; token?: string } = {};
+  if (opts.config !== undefined) resolved.config = opts.config;
+  if (opts.server !== undefined) resolved.server = opts.server;
+  if (opts.token !== undefined) resolved.token = opts.token;
+  return resolveClient(resolved);
+}
+
+/** Who approves or rejects, when --by is not given: the login name. */
+function defaultActor(): string | undefined {
+  try {
+    const name = userInfo().username;
+    return name ? name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function registerRemoteCommands(program: Command, ctx: CommandContext): void {
+  const { out } = ctx;
+
+  withConnection(program.command('status').description('show the source and every unit')).action(
+    action(ctx, async (opts: ConnectionOptions) => {
+      const answer = await (await connect(opts)).status();
+      if (opts.json) out.json({ units: answer.units, source: answer.source });
+      else printStatus(ctx, answer);
+      return 0;
+    }),
+  );
+
+  withConnection(
+    program
+      .command('plans')
+      .description('list plans')
+      .option('--unit <name>', 'only this unit\u2019s plans'),
+  ).action(
+    action(ctx, async (opts: ConnectionOptions & { unit?: string }) => {
+      const plans = await (await connect(opts)).listPlans(opts.unit);
+      if (opts.json) out.json(plans);
+      else printPlans(ctx, plans);
+      return 0;
+    }),
+  );
+
+  withConnection(
+    program.command('show').description('show one plan: header and rendered changes').argument('<plan>', 'plan id'),
+  ).action(
+    action(ctx, async (id: string, opts: ConnectionOptions) => {
+      const detail = await (await connect(opts)).getPlan(id);
+      if (opts.json) out.json(detail);
+      else printPlanDetail(ctx, detail);
+      return 0;
+    }),
+  );
+
+  withConnection(
+    program
+      .command('approve')
+      .description('approve a pending plan so the daemon applies it')
+      .argument('<plan>', 'plan id')
+      .option('--by <name>', 'who approves (default: your login name)'),
+  ).action(
+    action(ctx, async (id: string, opts: ConnectionOptions & { by?: string }) => {
+      const record = await (await connect(opts)).approve(id, opts.by ?? defaultActor());
+      if (opts.json) out.json(record);
+      else out.line(decisionLine('approved', record));
+      return 0;
+    }),
+  );
+
+  withConnection(
+    program
+      .command('reject')
+      .description('reject a pending plan; the unit waits for a new commit or a sync')
+      .argument('<plan>', 'plan id')
+      .option('--reason <text>', 'why, kept in the history')
+      .option('--by <name>', 'who rejects (default: your login name)'),
+  ).action(
+    action(ctx, async (id: string, opts: ConnectionOptions & { by?: string; reason?: string }) => {
+      const record = await (await connect(opts)).reject(id, opts.by ?? defaultActor(), opts.reason);
+      if (opts.json) out.json(record);
+      else out.line(decisionLine('rejected', record));
+      return 0;
+    }),
+  );
+
+  withConnection(
+    program
+      .command('history')
+      .description('show the event history (plans, approvals, applies, failures)')
+      .argument('[unit]', 'only this unit')
+      .option('--limit <n>', 'at most this many events', integerOption(1, 1_000_000)),
+  ).action(
+    action(ctx, async (unit: string | undefined, opts: ConnectionOptions & { limit?: number }) => {
+      const events = await (await connect(opts)).history(unit, opts.limit);
+      if (opts.json) out.json(events);
+      else printHistory(ctx, events);
+      return 0;
+    }),
+  );
+
+  withConnection(
+    program
+      .command('sync')
+      .description('fetch the repository now and schedule the units it affects')
+      .option('--allow-rewrite', 'accept a branch whose history was rewritten (force-push)'),
+  ).action(
+    action(ctx, async (opts: ConnectionOptions & { allowRewrite?: boolean }) => {
+      const answer = await (await connect(opts)).sync(opts.allowRewrite === true);
+      if (opts.json) {
+        out.json(answer);
+      } else {
+        const head = answer.revision ? shortRevision(answer.revision) : 'unknown';
+        out.line(
+          answer.scheduled.length > 0
+            ? `synced to ${head}; scheduled ${answer.scheduled.length} unit${answer.scheduled.length === 1 ? '' : 's'}: ${answer.scheduled.join(', ')}`
+            : `synced to ${head}; nothing to schedule`,
+        );
+      }
+      return 0;
+    }),
+  );
+}
+
+function printStatus(ctx: CommandContext, answer: StatusAnswer): void {
+  const { out } = ctx;
+  const s = answer.source;
+  out.line(`source  ${displayUrl(s.url)} (${s.branch})  ${s.phase}  fetched ${shortRevision(s.lastFetchedRevision)} at ${formatTime(s.lastFetchAt)}, reconciled ${shortRevision(s.lastReconciledRevision)}`);
+  if (s.phase !== 'Ready' && (s.reason || s.message)) out.line(`        ${[s.reason, oneLine(s.message, 200)].filter(Boolean).join(': ')}`);
+  out.line();
+  if (answer.units.length === 0) {
+    out.line('no units');
+    return;
+  }
+  out.line(
+    table(
+      [{ header: 'NAME' }, { header: 'KIND' }, { header: 'PHASE' }, { header: 'REVISION' }, { header: 'PLAN' }, { header: 'MESSAGE' }],
+      answer.units.map((u) => [
+        u.name,
+        u.kind,
+        u.phase,
+        shortRevision(u.lastAttemptedRevision ?? u.lastAppliedRevision),
+        u.planId ?? '-',
+        oneLine(u.message),
+      ]),
+    ),
+  );
+}
+
+function printPlans(ctx: CommandContext, plans: readonly PlanRecord[]): void {
+  if (plans.length === 0) {
+    ctx.out.line('no plans');
+    return;
+  }
+  ctx.out.line(
+    table(
+      [
+        { header: 'ID' },
+        { header: 'UNIT' },
+        { header: 'REVISION' },
+        { header: 'STATUS' },
+        { header: '+ADD', align: 'right' },
+        { header: '~CHANGE', align: 'right' },
+        { header: '-DESTROY', align: 'right' },
+        { header: '±REPLACE', align: 'right' },
+        { header: 'CREATED' },
+      ],
+      plans.map((p) => [
+        p.id,
+        p.unit,
+        shortRevision(p.revision),
+        p.status,
+        String(p.summary.add),
+        String(p.summary.change),
+        String(p.summary.destroy),
+        String(p.summary.replace),
+        formatTime(p.createdAt),
+      ]),
+    ),
+  );
+}
+
+function printPlanDetail(ctx: CommandContext, detail: PlanDetail): void {
+  const { out } = ctx;
+  const p = detail.plan;
+  const rows: [string, string][] = [
+    ['plan', p.id],
+    ['unit', `${p.unit} (${p.kind})`],
+    ['revision', p.revision],
+    ['status', p.status],
+    ['summary', `${formatSummary(p.summary)}${p.hasChanges ? '' : ' (no changes)'}${p.destructive ? ' (destructive)' : ''}`],
+    ['approval', approvalText(p)],
+    ['apply at', applyAtText(p)],
+    ['created', formatTime(p.createdAt)],
+  ];
+  if (p.error) rows.push(['error', `${p.error.message} [${p.error.code}]${p.error.hint ? ` (hint: ${p.error.hint})` : ''}`]);
+  const width = Math.max(...rows.map(([k]) => k.length));
+  for (const [k, v] of rows) out.line(`${k.padEnd(width)}  ${v}`);
+  out.line();
+  const rendered = detail.rendered.trimEnd();
+  out.line(rendered.length > 0 ? rendered : '(no rendered plan)');
+}
+
+function approvalText(p: PlanRecord): string {
+  if (p.decidedBy) return `${p.approval}, decided by ${p.decidedBy}${p.decidedAt ? ` at ${formatTime(p.decidedAt)}` : ''}`;
+  return p.approval;
+}
+
+function applyAtText(p: PlanRecord): string {
+  if (p.applyAt) return formatTime(p.applyAt);
+  if (p.status === 'Pending' && p.hasChanges) return `- (waits for approval: plumbline approve ${p.id})`;
+  return '-';
+}
+
+function decisionLine(verb: 'approved' | 'rejected', p: PlanRecord): string {
+  const who = p.decidedBy ? ` by ${p.decidedBy}` : '';
+  const when = verb === 'approved' && p.applyAt ? `; applies at ${formatTime(p.applyAt)}` : '';
+  return `plan ${p.id} (${p.unit} at ${shortRevision(p.revision)}) ${verb}${who}; status ${p.status}${when}`;
+}
+
+function printHistory(ctx: CommandContext, events: readonly HistoryEvent[]): void {
+  if (events.length === 0) {
+    ctx.out.line('no events');
+    return;
+  }
+  ctx.out.line(
+    table(
+      [
+        { header: 'SEQ', align: 'right' },
+        { header: 'AT' },
+        { header: 'TYPE' },
+        { header: 'UNIT' },
+        { header: 'REVISION' },
+        { header: 'PLAN' },
+        { header: 'MESSAGE' },
+      ],
+      events.map((e) => [
+        String(e.seq),
+        formatTime(e.at),
+        e.type,
+        e.unit ?? '-',
+        shortRevision(e.revision),
+        e.planId ?? '-',
+        oneLine(e.message),
+      ]),
+    ),
+  );
+}
+
+/** Never print a password embedded in the source URL. */
+function displayUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    if (url.password) {
+      url.password = '***';
+      return url.toString();
+    }
+  } catch {
+    // scp-like or plain path: nothing to hide
+  }
+  return raw;
+}

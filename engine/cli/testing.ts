@@ -1,0 +1,179 @@
+/**
+ * Test support for the API and CLI tests: a small in-memory EngineFacade and a
+ * helper that serves it. The daemon's integration tests drive the real engine;
+ * this only exercises the HTTP and CLI layers.
+ */
+import type { EngineFacade, PlanDetail, StatusAnswer, SyncAnswer } from '../api/contract.ts';
+import { startApiServer } from '../api/server.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
+import { silentLogger, type Logger } from '../log.ts';
+import type { HistoryEvent, PlanRecord } from '../model.ts';
+import type { CliIO } from './types.ts';
+
+export const REV_A = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
+export const REV_B = 'b2c3d4e5f60718293a4b5c6d7e8f901234567890';
+
+function plan(id: string, unit: string, revision: string, status: PlanRecord['status']): PlanRecord {
+  return {
+    id,
+    unit,
+    kind: 'terraform',
+    revision,
+    status,
+    summary: { add: 2, change: 1, destroy: 0, replace: 0 },
+    hasChanges: true,
+    destructive: false,
+    approval: 'manual',
+    applyAt: null,
+    createdAt: '2024-05-01T10:00:00.000Z',
+    updatedAt: '2024-05-01T10:00:00.000Z',
+    inputsHash: 'h',
+  };
+}
+
+export interface FakeEngine extends EngineFacade {
+  plans: Map<string, PlanRecord>;
+  rendered: Map<string, string>;
+  calls: { method: string; args: unknown[] }[];
+}
+
+export function createFakeEngine(): FakeEngine {
+  const plans = new Map<string, PlanRecord>([
+    ['web-1', plan('web-1', 'web', REV_A, 'Superseded')],
+    ['web-2', plan('web-2', 'web', REV_B, 'Pending')],
+    ['db-1', plan('db-1', 'db', REV_B, 'Applied')],
+  ]);
+  const rendered = new Map<string, string>([
+    ['web-2', '+ aws_instance.web\n    password = "hunter2-secret"\n'],
+  ]);
+  const events: HistoryEvent[] = [1, 2, 3, 4].map((seq) => ({
+    seq,
+    at: `2024-05-01T10:0${seq}:00.000Z`,
+    type: 'planned',
+    unit: seq % 2 ? 'web' : 'db',
+    revision: REV_B,
+    planId: null,
+    message: `event ${seq}`,
+  }));
+  const calls: FakeEngine['calls'] = [];
+  const record = (method: string, ...args: unknown[]): void => void calls.push({ method, args });
+
+  const find = (id: string): PlanRecord => {
+    const p = plans.get(id);
+    if (!p) throw new NotFoundError('E_PLAN_NOT_FOUND', `no plan ${id}`, { hint: 'list plans with `plumbline plans`' });
+    return p;
+  };
+  const decide = (id: string, by: string, status: 'Approved' | 'Rejected'): PlanRecord => {
+    const p = find(id);
+    if (p.status !== 'Pending') {
+      throw new ConflictError('E_PLAN_NOT_PENDING', `plan ${id} is ${p.status}, only a Pending plan can be decided`, {
+        hint: 'look for the newer plan of the unit with `plumbline plans`',
+      });
+    }
+    const next = { ...p, status, decidedBy: by, decidedAt: '2024-05-01T11:00:00.000Z' };
+    plans.set(id, next);
+    return next;
+  };
+
+  return {
+    plans,
+    rendered,
+    calls,
+    async status(): Promise<StatusAnswer> {
+      record('status');
+      return {
+        source: {
+          url: 'file:///srv/infra.git',
+          branch: 'main',
+          phase: 'Ready',
+          reason: 'Fetched',
+          message: 'fetched',
+          lastFetchedRevision: REV_B,
+          lastReconciledRevision: REV_B,
+          lastFetchAt: '2024-05-01T10:05:00.000Z',
+          fetchCount: 3,
+        },
+        units: [
+          {
+            name: 'web',
+            kind: 'terraform',
+            path: 'stacks/web',
+            phase: 'AwaitingApproval',
+            reason: 'ApprovalRequired',
+            message: 'plan web-2 waits for approval (token hunter2-secret)',
+            lastAttemptedRevision: REV_B,
+            lastAppliedRevision: REV_A,
+            planId: 'web-2',
+            updatedAt: '2024-05-01T10:05:00.000Z',
+          },
+          {
+            name: 'db',
+            kind: 'terraform',
+            path: 'stacks/db',
+            phase: 'InSync',
+            reason: 'Applied',
+            message: 'applied',
+            lastAttemptedRevision: REV_B,
+            lastAppliedRevision: REV_B,
+            planId: 'db-1',
+            updatedAt: '2024-05-01T10:05:00.000Z',
+          },
+        ],
+      };
+    },
+    async listPlans(filter) {
+      record('listPlans', filter);
+      if (filter?.unit === 'boom') throw new Error('database exploded at /var/lib/secret/path');
+      return [...plans.values()].filter((p) => !filter?.unit || p.unit === filter.unit);
+    },
+    async getPlan(id): Promise<PlanDetail> {
+      record('getPlan', id);
+      const p = find(id);
+      return { plan: p, rendered: rendered.get(id) ?? '', document: { changes: [], secret: 'hunter2-secret' } };
+    },
+    async approve(id, by) {
+      record('approve', id, by);
+      return decide(id, by, 'Approved');
+    },
+    async reject(id, by, reason) {
+      record('reject', id, by, reason);
+      return decide(id, by, 'Rejected');
+    },
+    async history(filter) {
+      record('history', filter);
+      if (filter?.unit === 'invalid') {
+        throw new ValidationError([{ file: 'stacks/invalid/stack.yaml', line: 3, column: 5, message: 'unknown key "x"' }]);
+      }
+      const selected = events.filter((e) => !filter?.unit || e.unit === filter.unit);
+      return filter?.limit ? selected.slice(-filter.limit) : selected;
+    },
+    async sync(options): Promise<SyncAnswer> {
+      record('sync', options);
+      return { revision: REV_B, scheduled: options.allowRewrite ? ['web', 'db'] : ['web'] };
+    },
+  };
+}
+
+export const TEST_TOKEN = 'test-token-0123456789abcdef';
+
+export async function startFakeServer(
+  engine: EngineFacade = createFakeEngine(),
+  log: Logger = silentLogger,
+): Promise<{ url: string; port: number; close(): Promise<void> }> {
+  return startApiServer(engine, { host: '127.0.0.1', port: 0, token: TEST_TOKEN, log });
+}
+
+/** A CliIO that keeps what the CLI prints. */
+export function captureIO(): CliIO & { out: string; err: string } {
+  const io = {
+    out: '',
+    err: '',
+    stdout(text: string) {
+      io.out += text;
+    },
+    stderr(text: string) {
+      io.err += text;
+    },
+  };
+  return io;
+}

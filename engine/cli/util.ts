@@ -1,0 +1,35 @@
+import { InvalidArgumentError } from 'commander';
+import type { Output } from './output.ts';
+
+export interface CommandContext {
+  out: Output;
+  setExitCode(code: number): void;
+}
+
+/**
+ * Wrap a command body: its return value becomes the exit code, and anything it
+ * throws is printed as `error:` / `hint:` on stderr with exit code 1.
+ */
+export function action<A extends unknown[]>(
+  ctx: CommandContext,
+  body: (...args: A) => Promise<number>,
+): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      ctx.setExitCode(await body(...args));
+    } catch (error) {
+      ctx.out.error(error);
+      ctx.setExitCode(1);
+    }
+  };
+}
+
+/** Commander option parser for an integer in [min, max]. */
+export function integerOption(min: number, max: number): (value: string) => number {
+  return (value) => {
+    if (!/^-?[0-9]+$/.test(value.trim())) throw new InvalidArgumentError('not an integer.');
+    const n = Number(value);
+    if (n < min || n > max) throw new InvalidArgumentError(`must be between ${min} and ${max}.`);
+    return n;
+  };
+}
