@@ -22,7 +22,9 @@ export type PlanStatus =
   | 'Rejected'
   | 'Superseded'
   | 'Failed'
-  | 'Interrupted';
+  | 'Interrupted'
+  /** Planned and found nothing to do: never waits, never applies. */
+  | 'NoChanges';
 
 export type ApprovalPolicy = 'auto' | 'manual' | 'auto-unless-destroy';
 export const APPROVAL_POLICIES: readonly ApprovalPolicy[] = ['auto', 'manual', 'auto-unless-destroy'];

@@ -1,0 +1,84 @@
+import { readFile, rm } from 'node:fs/promises';
+import type { PlumblineError } from '../errors.ts';
+import { runPaths } from '../paths.ts';
+import { writeFileAtomic } from '../store/atomic.ts';
+import type { StoredPlan } from '../store/store.ts';
+import { resolveInputs } from './inputs.ts';
+import { supersede } from './plan-run.ts';
+import type { Runtime } from './runtime.ts';
+import { StepError } from './steps.ts';
+
+/**
+ * Apply exactly one approved plan. The plan is re-checked under the unit lock
+ * first (still approved, still the unit's current plan, still for the newest
+ * revision), then marked Applying on disk before anything runs, so a crash
+ * leaves evidence and the next start plans again instead of guessing.
+ */
+export async function runApply(rt: Runtime, planIdToApply: string): Promise<void> {
+  const plan = rt.store.getPlan(planIdToApply);
+  if (!plan || plan.status !== 'Approved') return;
+  const unit = rt.definition(plan.unit);
+  const status = rt.store.getUnit(plan.unit);
+  if (!unit || status?.planId !== plan.id || rt.desiredRevision(plan.unit) !== plan.revision) {
+    await supersede(rt, plan, 'the unit has a newer plan');
+    return;
+  }
+  const log = rt.log.child({ unit: plan.unit, revision: plan.revision, planId: plan.id, run: plan.runId });
+  const startedAt = new Date().toISOString();
+  const applying = await rt.store.putPlan({ ...plan, status: 'Applying', updatedAt: startedAt });
+  await rt.setUnit(plan.unit, { phase: 'Applying', reason: 'Applying', message: `applying plan ${plan.id}`, planId: plan.id });
+  await rt.store.appendHistory({ type: 'apply-started', unit: plan.unit, revision: plan.revision, planId: plan.id, message: 'apply started', startedAt });
+  log.info({}, 'apply started');
+
+  const runDir = rt.paths.run(plan.runId);
+  try {
+    const inputs = await resolveInputs(unit, plan.revision);
+    const outcome = await rt.provider(unit.kind).apply({
+      unit,
+      revision: plan.revision,
+      workdir: await workdirOf(runDir, unit.path),
+      artifactsDir: runPaths(runDir).artifacts,
+      unitStateDir: rt.paths.unitState(unit.name),
+      vars: inputs.vars,
+      sensitiveVars: inputs.sensitiveVars,
+      // An apply is never cancelled half-way: shutdown waits for it.
+      signal: new AbortController().signal,
+      log,
+    });
+    // Raw outputs (secrets included) feed dependants; they stay in the 0700 state dir.
+    await writeFileAtomic(rt.paths.outputs(unit.name), JSON.stringify(outcome.outputs));
+    const finishedAt = new Date().toISOString();
+    await rt.store.putPlan({ ...applying, status: 'Applied', updatedAt: finishedAt });
+    await rt.setUnit(plan.unit, {
+      phase: 'InSync',
+      reason: 'Applied',
+      message: outcome.message || `applied plan ${plan.id}`,
+      lastAppliedRevision: plan.revision,
+    });
+    await rt.store.appendHistory({ type: 'applied', unit: plan.unit, revision: plan.revision, planId: plan.id, message: outcome.message || 'applied', startedAt, finishedAt });
+    log.info({ ms: Date.parse(finishedAt) - Date.parse(startedAt) }, 'apply finished');
+    rt.resetRetries(plan.unit);
+    await rm(runPaths(runDir).tree, { recursive: true, force: true });
+  } catch (error) {
+    const typed = (error instanceof StepError ? error.error : error) as PlumblineError;
+    const finishedAt = new Date().toISOString();
+    const failure = { code: typed.code ?? 'E_INTERNAL', message: String(typed.message), ...(typed.hint ? { hint: typed.hint } : {}) };
+    await rt.store.putPlan({ ...applying, status: 'Failed', updatedAt: finishedAt, error: failure });
+    await rt.setUnit(plan.unit, {
+      phase: 'Failed',
+      reason: failure.code === 'E_PLAN_STALE' ? 'PlanStale' : 'ApplyFailed',
+      message: failure.hint ? `${failure.message} (hint: ${failure.hint})` : failure.message,
+    });
+    await rt.store.appendHistory({ type: 'apply-failed', unit: plan.unit, revision: plan.revision, planId: plan.id, message: `${failure.code}: ${failure.message}`, startedAt, finishedAt });
+    log.warn({ code: failure.code }, 'apply failed');
+    rt.retryLater(plan.unit, typed);
+  }
+}
+
+/** The unit folder inside the run's workspace tree (kept since the plan). */
+async function workdirOf(runDir: string, unitPath: string): Promise<string> {
+  const dir = `${runPaths(runDir).tree}/${unitPath}`;
+  // Fail early and clearly if the workspace was cleaned away.
+  await readFile(`${runPaths(runDir).artifacts}/document.json`, 'utf8');
+  return dir;
+}

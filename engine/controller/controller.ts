@@ -1,0 +1,446 @@
+import { readFile, rm } from 'node:fs/promises';
+import PQueue from 'p-queue';
+import type { EngineFacade, PlanDetail, StatusAnswer, SyncAnswer } from '../api/contract.ts';
+import type { DaemonConfig } from '../config/types.ts';
+import { loadDefinitions } from '../definitions/load.ts';
+import type { UnitDefinition } from '../definitions/types.ts';
+import { ConflictError, NotFoundError, PlumblineError, asPlumblineError, formatProblem, type Problem } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { HistoryEvent, PlanRecord, SourceStatus, UnitStatus } from '../model.ts';
+import { KeyedMutex, Mutex } from '../mutex.ts';
+import { runPaths, type StatePaths } from '../paths.ts';
+import type { Provider } from '../provider.ts';
+import type { GitSource } from '../source/git-source.ts';
+import type { Store, StoredPlan } from '../store/store.ts';
+import { unitForFile, affectedUnits } from './affected.ts';
+import { runApply } from './apply-run.ts';
+import { applyPolicy, runPlan, supersede } from './plan-run.ts';
+import type { Runtime } from './runtime.ts';
+
+export interface ControllerOptions {
+  config: DaemonConfig;
+  store: Store;
+  source: GitSource;
+  providers: Map<string, Provider>;
+  paths: StatePaths;
+  log: Logger;
+}
+
+const MAX_BACKOFF_MS = 10 * 60 * 1000;
+const FIRST_BACKOFF_MS = 15 * 1000;
+
+/**
+ * The reconcile loop. A poll fetches the source; a new commit schedules a plan
+ * for each unit whose folder it touched; each plan follows its unit's policy to
+ * an apply or a wait. Runs go through one bounded queue, one at a time per unit.
+ */
+export class Controller implements EngineFacade, Runtime {
+  readonly config: DaemonConfig;
+  readonly store: Store;
+  readonly source: GitSource;
+  readonly paths: StatePaths;
+  readonly log: Logger;
+  private readonly providers: Map<string, Provider>;
+  private readonly queue: PQueue;
+  private readonly unitLocks = new KeyedMutex();
+  private readonly pollLock = new Mutex();
+  private definitions = new Map<string, UnitDefinition>();
+  private readonly desired = new Map<string, string>();
+  private readonly planAborts = new Map<string, AbortController>();
+  private readonly reviewTimers = new Map<string, NodeJS.Timeout>();
+  private readonly retries = new Map<string, { attempt: number; timer?: NodeJS.Timeout }>();
+  private pollTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
+  private sourceStatus: SourceStatus;
+
+  constructor(options: ControllerOptions) {
+    this.config = options.config;
+    this.store = options.store;
+    this.source = options.source;
+    this.paths = options.paths;
+    this.log = options.log;
+    this.providers = options.providers;
+    this.queue = new PQueue({ concurrency: options.config.concurrency });
+    this.sourceStatus = options.store.getSource() ?? {
+      url: options.config.source.url,
+      branch: options.config.source.branch,
+      phase: 'Pending',
+      reason: 'NotFetched',
+      message: 'the source has not been fetched yet',
+      lastFetchedRevision: null,
+      lastReconciledRevision: null,
+      lastFetchAt: null,
+      fetchCount: 0,
+    };
+  }
+
+  // Runtime, for the runs
+
+  provider(kind: string): Provider {
+    const provider = this.providers.get(kind);
+    if (!provider) throw new PlumblineError('E_NO_PROVIDER', `no provider handles kind ${kind}`, { retry: 'stalled' });
+    return provider;
+  }
+
+  definition(unit: string): UnitDefinition | undefined {
+    return this.definitions.get(unit);
+  }
+
+  desiredRevision(unit: string): string | undefined {
+    return this.desired.get(unit);
+  }
+
+  isStopping(): boolean {
+    return this.stopping;
+  }
+
+  async setUnit(name: string, patch: Partial<UnitStatus>): Promise<UnitStatus> {
+    const current = this.store.getUnit(name);
+    const def = this.definitions.get(name);
+    const next: UnitStatus = {
+      name,
+      kind: def?.kind ?? current?.kind ?? 'unknown',
+      path: def?.path ?? current?.path ?? '',
+      phase: 'Pending',
+      reason: 'Pending',
+      message: '',
+      lastAttemptedRevision: null,
+      lastAppliedRevision: null,
+      planId: null,
+      ...current,
+      ...patch,
+      updatedAt: new Date().toISOString(),
+    };
+    return this.store.putUnit(next);
+  }
+
+  scheduleApply(plan: StoredPlan): void {
+    void this.unitLocks.run(plan.unit, () => this.queue.add(async () => {
+        if (!this.stopping) await runApply(this, plan.id);
+      })).catch((error) =>
+      this.log.error({ err: error, planId: plan.id }, 'apply crashed'),
+    );
+  }
+
+  armReviewWindow(plan: StoredPlan): void {
+    if (!plan.applyAt) return;
+    clearTimeout(this.reviewTimers.get(plan.id));
+    const delay = Math.max(0, Date.parse(plan.applyAt) - Date.now());
+    const timer = setTimeout(() => {
+      this.reviewTimers.delete(plan.id);
+      void this.approve(plan.id, 'policy:applyAfter').catch((error) => this.log.debug({ err: error, planId: plan.id }, 'review window closed without apply'));
+    }, delay);
+    timer.unref();
+    this.reviewTimers.set(plan.id, timer);
+  }
+
+  retryLater(unit: string, error: { retry: string }): void {
+    if (error.retry === 'stalled' || this.stopping) return;
+    const entry = this.retries.get(unit) ?? { attempt: 0 };
+    clearTimeout(entry.timer);
+    const delay = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** entry.attempt) * (0.9 + Math.random() * 0.2);
+    entry.attempt += 1;
+    entry.timer = setTimeout(() => {
+      const revision = this.sourceStatus.lastReconciledRevision;
+      if (revision && !this.stopping) this.schedulePlan(unit, revision);
+    }, delay);
+    entry.timer.unref();
+    this.retries.set(unit, entry);
+    this.log.info({ unit, attempt: entry.attempt, delayMs: Math.round(delay) }, 'retry scheduled');
+  }
+
+  resetRetries(unit: string): void {
+    clearTimeout(this.retries.get(unit)?.timer);
+    this.retries.delete(unit);
+  }
+
+  // Lifecycle
+
+  /** Recover from the previous process: nothing cut off is ever applied blindly. */
+  async recover(): Promise<void> {
+    const revision = this.sourceStatus.lastReconciledRevision;
+    if (revision && (await this.source.hasCommit(revision))) {
+      const { units } = await this.loadAt(revision);
+      this.definitions = new Map(units.map((u) => [u.name, u]));
+    }
+    const replan = new Set<string>();
+    for (const plan of this.store.listPlans()) {
+      if (plan.status === 'Applying') {
+        await this.store.putPlan({
+          ...plan,
+          status: 'Interrupted',
+          updatedAt: new Date().toISOString(),
+          error: { code: 'E_INTERRUPTED', message: 'the daemon stopped during this apply; the unit is planned again' },
+        });
+        await this.store.appendHistory({ type: 'interrupted', unit: plan.unit, revision: plan.revision, planId: plan.id, message: 'apply cut off by a daemon stop' });
+        replan.add(plan.unit);
+      }
+    }
+    for (const unit of this.store.listUnits()) {
+      if (unit.phase === 'Planning' || (unit.phase === 'Applying' && !replan.has(unit.name))) {
+        const plan = unit.planId ? this.store.getPlan(unit.planId) : undefined;
+        if (unit.phase === 'Applying' && plan?.status === 'Approved') continue; // queued, never started
+        await this.store.appendHistory({ type: 'interrupted', unit: unit.name, revision: unit.lastAttemptedRevision, planId: null, message: 'run cut off by a daemon stop' });
+        replan.add(unit.name);
+      }
+    }
+    for (const plan of this.store.listPlans()) {
+      if (plan.status === 'Pending' || plan.status === 'Approved') this.desired.set(plan.unit, plan.revision);
+    }
+    for (const name of replan) {
+      if (revision && this.definitions.has(name)) this.schedulePlan(name, revision);
+    }
+    for (const plan of this.store.listPlans()) {
+      if (replan.has(plan.unit)) continue;
+      if (plan.status === 'Pending' && plan.applyAt) this.armReviewWindow(plan);
+      if (plan.status === 'Approved') this.scheduleApply(plan);
+    }
+  }
+
+  start(): void {
+    const tick = async () => {
+      if (this.stopping) return;
+      await this.poll({ force: false, allowRewrite: false }).catch((error) => this.log.warn({ err: asPlumblineError(error) }, 'poll failed'));
+      if (this.stopping) return;
+      const jitter = 0.9 + Math.random() * 0.2;
+      this.pollTimer = setTimeout(tick, this.config.source.intervalMs * jitter);
+    };
+    void tick();
+  }
+
+  /** Stop polling, cancel plans, let running applies finish. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.pollTimer);
+    for (const timer of this.reviewTimers.values()) clearTimeout(timer);
+    for (const entry of this.retries.values()) clearTimeout(entry.timer);
+    for (const abort of this.planAborts.values()) abort.abort('daemon stopping');
+    await this.pollLock.run(async () => undefined);
+    await this.queue.onIdle();
+  }
+
+  // Polling
+
+  async poll(options: { force: boolean; allowRewrite: boolean }): Promise<SyncAnswer> {
+    return this.pollLock.run(async () => {
+      let head: string;
+      try {
+        head = await this.source.fetch();
+      } catch (error) {
+        const typed = asPlumblineError(error);
+        await this.putSource({ message: `fetch failed: ${typed.message}`, reason: 'FetchFailed' });
+        throw typed;
+      }
+      this.sourceStatus.fetchCount += 1;
+      this.sourceStatus.lastFetchAt = new Date().toISOString();
+      const previous = this.sourceStatus.lastReconciledRevision;
+      if (this.sourceStatus.phase === 'Stalled' && this.sourceStatus.lastFetchedRevision === head && !options.allowRewrite) {
+        return { revision: head, scheduled: [] };
+      }
+      if (head === previous && !options.force && this.sourceStatus.phase === 'Ready') {
+        return { revision: head, scheduled: [] };
+      }
+      if (previous && head !== previous) {
+        const known = await this.source.hasCommit(previous);
+        const fastForward = known && (await this.source.isAncestor(previous, head));
+        if (!fastForward && !options.allowRewrite) {
+          const message = `${head.slice(0, 8)} does not descend from ${previous.slice(0, 8)} (force-push or history rewrite); nothing is applied until an operator runs: plumbline sync --allow-rewrite`;
+          if (this.sourceStatus.phase !== 'Stalled' || this.sourceStatus.lastFetchedRevision !== head) {
+            await this.store.appendHistory({ type: 'source-stalled', unit: null, revision: head, planId: null, message });
+            this.log.warn({ head, previous }, 'history rewritten: source stalled');
+          }
+          await this.putSource({ phase: 'Stalled', reason: 'HistoryRewritten', message, lastFetchedRevision: head });
+          return { revision: head, scheduled: [] };
+        }
+      }
+      const scheduled = await this.reconcileRevision(head, previous, options.force);
+      await this.putSource({ phase: 'Ready', reason: 'Reconciled', message: `reconciled ${head.slice(0, 8)}`, lastFetchedRevision: head, lastReconciledRevision: head });
+      return { revision: head, scheduled };
+    });
+  }
+
+  private async reconcileRevision(head: string, previous: string | null, force: boolean): Promise<string[]> {
+    const { units, problems } = await this.loadAt(head);
+    const invalid = await this.recordProblems(units, problems, head);
+    const before = this.definitions;
+    this.definitions = new Map(units.filter((u) => !invalid.has(u.name)).map((u) => [u.name, u]));
+
+    const all = [...this.definitions.values()];
+    let targets: UnitDefinition[];
+    if (previous === head) {
+      // A forced sync of the same commit retries what is not settled; settled units stay put.
+      targets = force ? all.filter((u) => needsPlan(this.store.getUnit(u.name), head)) : [];
+    } else if (!previous || !(await this.source.hasCommit(previous))) {
+      targets = all;
+    } else {
+      targets = affectedUnits(await this.source.changedPaths(previous, head), all);
+    }
+
+    for (const name of before.keys()) {
+      if (!units.some((u) => u.name === name) && !invalid.has(name)) {
+        await this.setUnit(name, {
+          phase: 'Stalled',
+          reason: 'RemovedFromSource',
+          message: 'the definition was removed from the repository; Plumbline never destroys a removed unit on its own',
+        });
+      }
+    }
+    for (const unit of targets) this.schedulePlan(unit.name, head);
+    return targets.map((u) => u.name);
+  }
+
+  private async loadAt(revision: string): Promise<{ units: UnitDefinition[]; problems: Problem[] }> {
+    const snapshot = await this.source.snapshot(revision);
+    return loadDefinitions(snapshot, { approval: this.config.defaults.approval, applyAfterMs: this.config.defaults.applyAfterMs });
+  }
+
+  /** Invalid definitions stall their unit with every problem listed. */
+  private async recordProblems(units: UnitDefinition[], problems: Problem[], head: string): Promise<Set<string>> {
+    const byUnit = new Map<string, Problem[]>();
+    const located = units.map((u) => ({ name: u.name, path: u.path }));
+    for (const problem of problems) {
+      const name = unitForFile(problem.file, located) ?? problem.file.split('/').slice(0, 2).join('/').split('/')[1] ?? problem.file;
+      byUnit.set(name, [...(byUnit.get(name) ?? []), problem]);
+    }
+    for (const [name, list] of byUnit) {
+      const message = list.map(formatProblem).join('\n');
+      const previous = this.store.getUnit(name);
+      await this.setUnit(name, { phase: 'Stalled', reason: 'InvalidDefinition', message, lastAttemptedRevision: head });
+      if (previous?.message !== message) {
+        await this.store.appendHistory({ type: 'definition-invalid', unit: name, revision: head, planId: null, message });
+      }
+      this.log.warn({ unit: name, problems: list.length }, 'invalid definition');
+    }
+    return new Set(byUnit.keys());
+  }
+
+  schedulePlan(unit: string, revision: string): void {
+    this.desired.set(unit, revision);
+    // A newer commit wins: cancel an older plan in flight and supersede waiting plans.
+    const running = this.planAborts.get(unit);
+    if (running) running.abort('superseded by a newer commit');
+    void this.supersedeWaiting(unit, revision);
+    void this.setUnit(unit, { phase: 'Planning', reason: 'Queued', message: `plan of ${revision.slice(0, 8)} queued`, lastAttemptedRevision: revision });
+    void this.unitLocks
+      .run(unit, () =>
+        this.queue.add(async () => {
+          const def = this.definitions.get(unit);
+          if (this.stopping || !def || this.desired.get(unit) !== revision) return;
+          const abort = new AbortController();
+          this.planAborts.set(unit, abort);
+          try {
+            await runPlan(this, def, revision, abort.signal);
+          } finally {
+            if (this.planAborts.get(unit) === abort) this.planAborts.delete(unit);
+          }
+        }),
+      )
+      .catch((error) => this.log.error({ err: error, unit }, 'plan crashed'));
+  }
+
+  private async supersedeWaiting(unit: string, revision: string): Promise<void> {
+    for (const plan of this.store.listPlans({ unit })) {
+      if ((plan.status === 'Pending' || plan.status === 'Approved') && plan.revision !== revision) {
+        clearTimeout(this.reviewTimers.get(plan.id));
+        await supersede(this, plan, `superseded by commit ${revision.slice(0, 8)}`);
+      }
+    }
+  }
+
+  private async putSource(patch: Partial<SourceStatus>): Promise<void> {
+    this.sourceStatus = { ...this.sourceStatus, ...patch };
+    await this.store.putSource(this.sourceStatus);
+  }
+
+  // The API
+
+  async status(): Promise<StatusAnswer> {
+    return { source: { ...this.sourceStatus }, units: this.store.listUnits() };
+  }
+
+  async listPlans(filter: { unit?: string } = {}): Promise<PlanRecord[]> {
+    return this.store.listPlans(filter).map(publicPlan);
+  }
+
+  async getPlan(id: string): Promise<PlanDetail> {
+    const plan = this.requirePlan(id);
+    const paths = runPaths(this.paths.run(plan.runId));
+    const rendered = await readFile(paths.rendered, 'utf8').catch(() => '(the rendered plan is no longer stored)');
+    const document = await readFile(paths.document, 'utf8')
+      .then((t) => JSON.parse(t) as unknown)
+      .catch(() => null);
+    return { plan: publicPlan(plan), rendered, document };
+  }
+
+  async approve(id: string, by: string): Promise<PlanRecord> {
+    const plan = this.requirePlan(id);
+    if (plan.status === 'Approved' || plan.status === 'Applying' || plan.status === 'Applied') return publicPlan(plan);
+    if (plan.status !== 'Pending') throw undecidable(plan, 'approve');
+    clearTimeout(this.reviewTimers.get(id));
+    const now = new Date().toISOString();
+    const approved = await this.store.putPlan({ ...plan, status: 'Approved', decidedBy: by, decidedAt: now, updatedAt: now });
+    await this.store.appendHistory({ type: 'approved', unit: plan.unit, revision: plan.revision, planId: id, message: `approved by ${by}` });
+    await this.setUnit(plan.unit, { phase: 'Applying', reason: 'Queued', message: `apply of ${id} queued` });
+    this.log.info({ planId: id, by }, 'plan approved');
+    this.scheduleApply(approved);
+    return publicPlan(approved);
+  }
+
+  async reject(id: string, by: string, reason?: string): Promise<PlanRecord> {
+    const plan = this.requirePlan(id);
+    if (plan.status === 'Rejected') return publicPlan(plan);
+    if (plan.status !== 'Pending' && plan.status !== 'Approved') throw undecidable(plan, 'reject');
+    clearTimeout(this.reviewTimers.get(id));
+    const now = new Date().toISOString();
+    const rejected = await this.store.putPlan({ ...plan, status: 'Rejected', decidedBy: by, decidedAt: now, updatedAt: now });
+    const message = `plan ${id} was rejected by ${by}${reason ? `: ${reason}` : ''}; push a new commit or run plumbline sync to plan again`;
+    await this.store.appendHistory({ type: 'rejected', unit: plan.unit, revision: plan.revision, planId: id, message });
+    await this.setUnit(plan.unit, { phase: 'Stalled', reason: 'PlanRejected', message });
+    await rm(runPaths(this.paths.run(plan.runId)).tree, { recursive: true, force: true });
+    return publicPlan(rejected);
+  }
+
+  async history(filter: { unit?: string; limit?: number } = {}): Promise<HistoryEvent[]> {
+    return this.store.listHistory(filter);
+  }
+
+  async sync(options: { allowRewrite: boolean }): Promise<SyncAnswer> {
+    return this.poll({ force: true, allowRewrite: options.allowRewrite });
+  }
+
+  private requirePlan(id: string): StoredPlan {
+    const plan = this.store.getPlan(id);
+    if (!plan) throw new NotFoundError('E_PLAN_NOT_FOUND', `no plan ${id}`, { hint: 'list plans with: plumbline plans' });
+    return plan;
+  }
+}
+
+/** Units a forced sync or a new commit should plan even if their folder did not change. */
+function needsPlan(status: UnitStatus | undefined, head: string): boolean {
+  if (!status) return true;
+  if (status.phase === 'Pending' || status.phase === 'Failed') return true;
+  if (status.phase === 'Stalled' && status.reason !== 'PlanRejected') return true;
+  if (status.phase === 'Stalled' && status.reason === 'PlanRejected') return status.lastAttemptedRevision !== head;
+  return false;
+}
+
+function publicPlan(plan: StoredPlan): PlanRecord {
+  const { runId: _runId, ...rest } = plan;
+  return rest;
+}
+
+function undecidable(plan: StoredPlan, verb: 'approve' | 'reject'): ConflictError {
+  const why: Record<string, string> = {
+    Superseded: `it was superseded (${plan.error?.message ?? 'a newer plan exists'}); review the newer plan with: plumbline plans --unit ${plan.unit}`,
+    Rejected: `it was rejected${plan.decidedBy ? ` by ${plan.decidedBy}` : ''}`,
+    Failed: `its apply failed: ${plan.error?.message ?? ''}`,
+    Interrupted: 'its apply was interrupted; the unit has been planned again',
+    NoChanges: 'it has no changes to apply',
+    Applied: 'it is already applied',
+  };
+  return new ConflictError('E_PLAN_NOT_PENDING', `cannot ${verb} plan ${plan.id}: ${why[plan.status] ?? `it is ${plan.status}`}`, {
+    hint: 'only a Pending plan can be approved or rejected',
+  });
+}
+
+export { applyPolicy };

@@ -1,0 +1,241 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import type { UnitDefinition } from '../definitions/types.ts';
+import type { PlumblineError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { EMPTY_SUMMARY } from '../model.ts';
+import { runPaths } from '../paths.ts';
+import type { PlanOutcome } from '../provider.ts';
+import { secrets } from '../secrets.ts';
+import { writeFileAtomic } from '../store/atomic.ts';
+import type { StoredPlan } from '../store/store.ts';
+import { createWorkspace } from '../workspace.ts';
+import { resolveInputs, type ResolvedInputs } from './inputs.ts';
+import { planId } from './plan-id.ts';
+import { decide } from './policy.ts';
+import type { Runtime } from './runtime.ts';
+import { runSteps, StepError, type Step } from './steps.ts';
+
+interface PlanContext {
+  rt: Runtime;
+  unit: UnitDefinition;
+  revision: string;
+  runId: string;
+  runDir: string;
+  signal: AbortSignal;
+  log: Logger;
+  startedAt: string;
+  snapshotDir?: string;
+  workdir?: string;
+  inputs?: ResolvedInputs;
+  outcome?: PlanOutcome;
+  plan?: StoredPlan;
+}
+
+const steps: Step<PlanContext>[] = [
+  {
+    name: 'snapshot',
+    async run(c) {
+      c.snapshotDir = await c.rt.source.snapshot(c.revision);
+    },
+  },
+  {
+    name: 'workspace',
+    async run(c) {
+      const paths = runPaths(c.runDir);
+      await mkdir(paths.artifacts, { recursive: true, mode: 0o700 });
+      c.workdir = await createWorkspace({ snapshotDir: c.snapshotDir!, unitPath: c.unit.path, treeDir: paths.tree });
+    },
+  },
+  {
+    name: 'inputs',
+    async run(c) {
+      c.inputs = await resolveInputs(c.unit, c.revision);
+    },
+  },
+  {
+    name: 'plan',
+    async run(c) {
+      await mkdir(c.rt.paths.unitState(c.unit.name), { recursive: true, mode: 0o700 });
+      c.outcome = await c.rt.provider(c.unit.kind).plan({
+        unit: c.unit,
+        revision: c.revision,
+        workdir: c.workdir!,
+        artifactsDir: runPaths(c.runDir).artifacts,
+        unitStateDir: c.rt.paths.unitState(c.unit.name),
+        vars: c.inputs!.vars,
+        sensitiveVars: c.inputs!.sensitiveVars,
+        signal: c.signal,
+        log: c.log,
+      });
+    },
+  },
+  {
+    name: 'record',
+    async run(c) {
+      const outcome = c.outcome!;
+      const paths = runPaths(c.runDir);
+      await writeFileAtomic(paths.document, JSON.stringify(secrets.maskDeep(outcome.document), null, 2));
+      await writeFileAtomic(paths.rendered, secrets.maskText(outcome.rendered));
+      const id = uniquePlanId(c.rt, planId({ unit: c.unit.name, revision: c.revision, inputsHash: c.inputs!.inputsHash, fingerprint: outcome.fingerprint }));
+      const now = new Date().toISOString();
+      c.plan = await c.rt.store.putPlan({
+        id,
+        runId: c.runId,
+        unit: c.unit.name,
+        kind: c.unit.kind,
+        revision: c.revision,
+        status: outcome.hasChanges ? 'Pending' : 'NoChanges',
+        summary: outcome.summary,
+        hasChanges: outcome.hasChanges,
+        destructive: outcome.destructive,
+        approval: c.unit.approval,
+        applyAt: null,
+        createdAt: now,
+        updatedAt: now,
+        inputsHash: c.inputs!.inputsHash,
+      });
+      c.log = c.log.child({ planId: id });
+      await c.rt.store.appendHistory({
+        type: 'planned',
+        unit: c.unit.name,
+        revision: c.revision,
+        planId: id,
+        message: summaryText(outcome),
+        startedAt: c.startedAt,
+        finishedAt: now,
+      });
+      c.log.info({ summary: outcome.summary, hasChanges: outcome.hasChanges }, 'plan created');
+    },
+  },
+  {
+    name: 'decide',
+    async run(c) {
+      await applyPolicy(c.rt, c.plan!, c.unit, c.log);
+    },
+  },
+];
+
+/** Plan one unit at one revision, record the plan, and act on the unit's policy. */
+export async function runPlan(rt: Runtime, unit: UnitDefinition, revision: string, signal: AbortSignal): Promise<void> {
+  const runId = `${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomUUID().slice(0, 8)}`;
+  const context: PlanContext = {
+    rt,
+    unit,
+    revision,
+    runId,
+    runDir: rt.paths.run(runId),
+    signal,
+    startedAt: new Date().toISOString(),
+    log: rt.log.child({ unit: unit.name, revision, run: runId }),
+  };
+  await rt.setUnit(unit.name, { phase: 'Planning', reason: 'Planning', message: `planning ${revision.slice(0, 8)}`, lastAttemptedRevision: revision });
+  try {
+    await runSteps(context, steps, context.log);
+    rt.resetRetries(unit.name);
+  } catch (error) {
+    await rm(context.runDir, { recursive: true, force: true });
+    if (signal.aborted) {
+      // Cut off by a newer commit (whose plan follows) or by shutdown (the next
+      // start plans again): neither is the unit's failure.
+      context.log.info({ reason: String(signal.reason ?? 'aborted') }, 'plan cancelled');
+      return;
+    }
+    const typed = error instanceof StepError ? error.error : (error as PlumblineError);
+    context.log.warn({ code: typed.code, step: (error as StepError).step }, 'plan failed');
+    await rt.setUnit(unit.name, {
+      phase: 'Failed',
+      reason: 'PlanFailed',
+      message: typed.hint ? `${typed.message} (hint: ${typed.hint})` : typed.message,
+      planId: null,
+    });
+    await rt.store.appendHistory({
+      type: 'plan-failed',
+      unit: unit.name,
+      revision,
+      planId: null,
+      message: `${typed.code}: ${typed.message}`,
+      startedAt: context.startedAt,
+      finishedAt: new Date().toISOString(),
+    });
+    rt.retryLater(unit.name, typed);
+  }
+}
+
+/** Act on a recorded plan: in sync, wait for a person, open a review window, or apply. */
+export async function applyPolicy(rt: Runtime, plan: StoredPlan, unit: UnitDefinition, log: Logger): Promise<void> {
+  if (rt.desiredRevision(unit.name) !== plan.revision) {
+    await supersede(rt, plan, 'a newer commit arrived while it was planned');
+    return;
+  }
+  const decision = decide({
+    hasChanges: plan.hasChanges,
+    destructive: plan.destructive,
+    approval: unit.approval,
+    applyAfterMs: unit.applyAfterMs,
+    now: new Date(),
+  });
+  switch (decision.action) {
+    case 'in-sync':
+      await rt.setUnit(unit.name, {
+        phase: 'InSync',
+        reason: 'NoChanges',
+        message: 'the infrastructure matches the repository',
+        planId: plan.id,
+        lastAppliedRevision: plan.revision,
+      });
+      await rm(runPaths(rt.paths.run(plan.runId)).tree, { recursive: true, force: true });
+      return;
+    case 'await-approval':
+      await rt.setUnit(unit.name, { phase: 'AwaitingApproval', reason: decision.reason, message: decision.message, planId: plan.id });
+      log.info({ reason: decision.reason }, 'plan awaits approval');
+      return;
+    case 'review-window': {
+      const updated = await rt.store.putPlan({ ...plan, applyAt: decision.applyAt.toISOString(), updatedAt: new Date().toISOString() });
+      await rt.setUnit(unit.name, {
+        phase: 'AwaitingApproval',
+        reason: 'ReviewWindow',
+        message: `applies automatically at ${decision.applyAt.toISOString()} unless rejected`,
+        planId: plan.id,
+      });
+      rt.armReviewWindow(updated);
+      return;
+    }
+    case 'apply-now': {
+      const approved = await rt.store.putPlan({
+        ...plan,
+        status: 'Approved',
+        decidedBy: `policy:${unit.approval}`,
+        decidedAt: new Date().toISOString(),
+        updatedAt: new Date().toISOString(),
+      });
+      await rt.setUnit(unit.name, { phase: 'Applying', reason: 'Queued', message: 'apply queued', planId: plan.id });
+      rt.scheduleApply(approved);
+      return;
+    }
+  }
+}
+
+export async function supersede(rt: Runtime, plan: StoredPlan, why: string): Promise<void> {
+  if (!['Pending', 'Approved'].includes(plan.status)) return;
+  await rt.store.putPlan({ ...plan, status: 'Superseded', updatedAt: new Date().toISOString(), error: { code: 'E_SUPERSEDED', message: why } });
+  await rt.store.appendHistory({ type: 'superseded', unit: plan.unit, revision: plan.revision, planId: plan.id, message: why });
+  await rm(runPaths(rt.paths.run(plan.runId)).tree, { recursive: true, force: true });
+}
+
+/**
+ * The same content planned again (after a crash, a rejection, a failed apply)
+ * is a new plan with its own record: the old one keeps its history.
+ */
+function uniquePlanId(rt: Runtime, base: string): string {
+  let id = base;
+  for (let n = 2; rt.store.getPlan(id); n += 1) id = `${base}.${n}`;
+  return id;
+}
+
+function summaryText(outcome: PlanOutcome): string {
+  const s = outcome.summary ?? EMPTY_SUMMARY;
+  if (!outcome.hasChanges) return 'no changes';
+  return `${s.add} to add, ${s.change} to change, ${s.destroy} to destroy, ${s.replace} to replace`;
+}
+

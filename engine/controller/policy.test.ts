@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { affectedUnits, unitForFile } from './affected.ts';
+import { planId } from './plan-id.ts';
+import { decide } from './policy.ts';
+import type { UnitDefinition } from '../definitions/types.ts';
+
+const now = new Date('2026-01-01T00:00:00Z');
+
+test('a plan without changes never waits, whatever the policy', () => {
+  for (const approval of ['auto', 'manual', 'auto-unless-destroy'] as const) {
+    assert.deepEqual(decide({ hasChanges: false, destructive: false, approval, applyAfterMs: 60_000, now }), { action: 'in-sync' });
+  }
+});
+
+test('auto applies at once; manual waits', () => {
+  assert.equal(decide({ hasChanges: true, destructive: true, approval: 'auto', applyAfterMs: null, now }).action, 'apply-now');
+  assert.equal(decide({ hasChanges: true, destructive: false, approval: 'manual', applyAfterMs: null, now }).action, 'await-approval');
+});
+
+test('auto-unless-destroy waits only for destructive plans, even with a review window', () => {
+  assert.equal(decide({ hasChanges: true, destructive: false, approval: 'auto-unless-destroy', applyAfterMs: null, now }).action, 'apply-now');
+  assert.equal(decide({ hasChanges: true, destructive: true, approval: 'auto-unless-destroy', applyAfterMs: 1000, now }).action, 'await-approval');
+});
+
+test('a review window delays an automatic apply', () => {
+  const d = decide({ hasChanges: true, destructive: false, approval: 'auto', applyAfterMs: 600_000, now });
+  assert.deepEqual(d, { action: 'review-window', applyAt: new Date('2026-01-01T00:10:00Z') });
+});
+
+test('plan ids change with any of their parts and are stable otherwise', () => {
+  const base = { unit: 'web', revision: 'a'.repeat(40), inputsHash: 'i', fingerprint: 'f' };
+  assert.equal(planId(base), planId({ ...base }));
+  assert.match(planId(base), /^web-aaaaaaaa-[0-9a-f]{10}$/);
+  assert.notEqual(planId(base), planId({ ...base, fingerprint: 'g' }));
+  assert.notEqual(planId(base), planId({ ...base, inputsHash: 'j' }));
+});
+
+test('only units whose folder changed are affected', () => {
+  const units = [{ name: 'a', path: 'stacks/a' }, { name: 'ab', path: 'stacks/ab' }, { name: 'inv', path: 'inventories/inv' }] as UnitDefinition[];
+  assert.deepEqual(affectedUnits(['stacks/ab/main.tf', 'README.md'], units).map((u) => u.name), ['ab']);
+  assert.deepEqual(affectedUnits(['inventories/inv/group_vars/all.yml'], units).map((u) => u.name), ['inv']);
+  assert.equal(unitForFile('stacks/a/stack.yaml', units), 'a');
+  assert.equal(unitForFile('stacks/abc/stack.yaml', units), undefined);
+});

@@ -1,0 +1,89 @@
+import { chmod, mkdir } from 'node:fs/promises';
+import { startApiServer } from './api/server.ts';
+import { ensureToken } from './api/token.ts';
+import { loadConfig } from './config/load.ts';
+import type { DaemonConfig } from './config/types.ts';
+import { Controller } from './controller/controller.ts';
+import { acquireDaemonLock } from './daemon-lock.ts';
+import { asPlumblineError } from './errors.ts';
+import { createLogger, type Logger } from './log.ts';
+import { statePaths } from './paths.ts';
+import { buildProviders } from './providers.ts';
+import { redactUrl, GitSource } from './source/git-source.ts';
+import { Store } from './store/store.ts';
+
+/** `plumbline daemon --config FILE`: runs until SIGTERM or SIGINT, then exits 0. */
+export async function runDaemon(configFile: string): Promise<number> {
+  const config = await loadConfig(configFile);
+  return runDaemonWith(config);
+}
+
+export async function runDaemonWith(config: DaemonConfig, options: { onReady?: (info: { url: string; tokenFile: string }) => void } = {}): Promise<number> {
+  const log = createLogger({ level: config.log.level });
+  try {
+    const stopped = await startDaemon(config, log);
+    options.onReady?.({ url: stopped.url, tokenFile: config.api.tokenFile });
+    await waitForSignal(log);
+    await stopped.stop();
+    return 0;
+  } catch (error) {
+    const typed = asPlumblineError(error);
+    log.fatal({ code: typed.code, hint: typed.hint, err: typed }, 'daemon failed');
+    return 1;
+  }
+}
+
+async function startDaemon(config: DaemonConfig, log: Logger): Promise<{ url: string; stop(): Promise<void> }> {
+  const paths = statePaths(config.stateDir);
+  await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
+  await chmod(config.stateDir, 0o700);
+  const release = await acquireDaemonLock(paths.lockFile);
+  const store = new Store(paths.store);
+  await store.open();
+  const source = new GitSource({
+    url: config.source.url,
+    branch: config.source.branch,
+    mirrorDir: paths.mirror,
+    snapshotsDir: paths.snapshots,
+    log,
+  });
+  const providers = await buildProviders(config, log);
+  const controller = new Controller({ config, store, source, providers, paths, log });
+  await controller.recover();
+  const token = await ensureToken(config.api.tokenFile);
+  const api = await startApiServer(controller, { host: config.api.host, port: config.api.port, token, log: log.child({ component: 'api' }) });
+  controller.start();
+  log.info(
+    { url: api.url, source: redactUrl(config.source.url), branch: config.source.branch, stateDir: config.stateDir, concurrency: config.concurrency },
+    'daemon started',
+  );
+  return {
+    url: api.url,
+    async stop() {
+      log.info({}, 'daemon stopping: waiting for running applies');
+      await controller.stop();
+      await api.close();
+      await release();
+      log.info({}, 'daemon stopped');
+    },
+  };
+}
+
+/**
+ * Resolve on the first SIGTERM or SIGINT. The handlers stay installed for the
+ * life of the process: if none were left, the subprocess library's exit hook
+ * would treat a second signal as fatal, kill the running terraform apply and
+ * re-raise the signal, which is exactly what a graceful stop must not do.
+ */
+function waitForSignal(log: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    let received = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      log.info({ signal, again: received }, received ? 'signal received again: still waiting for running applies' : 'signal received');
+      received = true;
+      resolve();
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}

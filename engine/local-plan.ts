@@ -1,0 +1,89 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { LocalPlanResult } from './cli/types.ts';
+import { loadConfig, normalizeConfig } from './config/load.ts';
+import type { DaemonConfig } from './config/types.ts';
+import { resolveInputs } from './controller/inputs.ts';
+import { loadDefinitions } from './definitions/load.ts';
+import { asPlumblineError, formatProblem, ValidationError } from './errors.ts';
+import type { Logger } from './log.ts';
+import { statePaths } from './paths.ts';
+import { buildProviders } from './providers.ts';
+import { createWorkspace } from './workspace.ts';
+
+/** What a developer's checkout holds that must never reach a plan workspace. */
+const LOCAL_ONLY = ['.terraform', 'node_modules', 'cdktf.out', '.git'];
+
+/**
+ * `plumbline plan [DIR]`: plan the working tree without a daemon, for the
+ * infrastructure repository's own CI before merge. With `--config`, plans run
+ * against the daemon's state (so they show the real difference); without it,
+ * against an empty state in a temporary folder.
+ * Exit code as `terraform plan -detailed-exitcode`: 0 no changes, 2 changes, 1 error.
+ */
+export async function planWorkingTree(options: {
+  dir: string;
+  stack?: string;
+  configFile?: string;
+  log: Logger;
+}): Promise<{ exitCode: 0 | 1 | 2; results: LocalPlanResult[] }> {
+  const root = resolve(options.dir);
+  const scratch = await mkdtemp(join(tmpdir(), 'plumbline-plan-'));
+  try {
+    const config = options.configFile ? await loadConfig(options.configFile) : defaultConfig(root, scratch);
+    const { units, problems } = await loadDefinitions(root, { approval: config.defaults.approval, applyAfterMs: config.defaults.applyAfterMs });
+    if (problems.length > 0) throw new ValidationError(problems);
+    const selected = options.stack ? units.filter((u) => u.name === options.stack) : units;
+    if (options.stack && selected.length === 0) {
+      return {
+        exitCode: 1,
+        results: [{ unit: options.stack, kind: 'unknown', ok: false, error: { code: 'E_UNIT_NOT_FOUND', message: `no unit named ${options.stack} under ${root}`, hint: `known units: ${units.map((u) => u.name).join(', ') || 'none'}` } }],
+      };
+    }
+    const providers = await buildProviders(config, options.log);
+    const paths = statePaths(config.stateDir);
+    const results: LocalPlanResult[] = [];
+    for (const unit of selected) {
+      const runDir = join(scratch, unit.name);
+      try {
+        const workdir = await createWorkspace({ snapshotDir: root, unitPath: unit.path, treeDir: join(runDir, 'tree'), exclude: LOCAL_ONLY });
+        const artifactsDir = join(runDir, 'artifacts');
+        await mkdir(artifactsDir, { recursive: true, mode: 0o700 });
+        await mkdir(paths.unitState(unit.name), { recursive: true, mode: 0o700 });
+        const inputs = await resolveInputs(unit, 'working-tree');
+        const provider = providers.get(unit.kind);
+        if (!provider) throw new Error(`no provider for kind ${unit.kind}`);
+        const outcome = await provider.plan({
+          unit,
+          revision: 'working-tree',
+          workdir,
+          artifactsDir,
+          unitStateDir: paths.unitState(unit.name),
+          vars: inputs.vars,
+          sensitiveVars: inputs.sensitiveVars,
+          signal: new AbortController().signal,
+          log: options.log.child({ unit: unit.name }),
+        });
+        results.push({ unit: unit.name, kind: unit.kind, ok: true, summary: outcome.summary, rendered: outcome.rendered, hasChanges: outcome.hasChanges });
+      } catch (error) {
+        const typed = asPlumblineError(error);
+        results.push({ unit: unit.name, kind: unit.kind, ok: false, error: { code: typed.code, message: typed.message, ...(typed.hint ? { hint: typed.hint } : {}) } });
+      }
+    }
+    const exitCode = results.some((r) => !r.ok) ? 1 : results.some((r) => r.hasChanges) ? 2 : 0;
+    return { exitCode, results };
+  } catch (error) {
+    const typed = asPlumblineError(error);
+    const message = typed instanceof ValidationError ? typed.problems.map(formatProblem).join('\n') : typed.message;
+    return { exitCode: 1, results: [{ unit: '*', kind: 'repository', ok: false, error: { code: typed.code, message, ...(typed.hint ? { hint: typed.hint } : {}) } }] };
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+function defaultConfig(root: string, scratch: string): DaemonConfig {
+  const { config } = normalizeConfig({ source: { url: root }, stateDir: join(scratch, 'state') }, null);
+  if (!config) throw new Error('the built-in default config is invalid');
+  return config;
+}

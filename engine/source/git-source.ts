@@ -1,0 +1,182 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { simpleGit, type SimpleGit } from 'simple-git';
+import { PlumblineError, ToolError } from '../errors.ts';
+import { processCounts, run } from '../exec.ts';
+import type { Logger } from '../log.ts';
+import { secrets } from '../secrets.ts';
+
+export interface GitSourceOptions {
+  url: string;
+  branch: string;
+  /** Bare mirror the source fetches into. */
+  mirrorDir: string;
+  /** Where immutable per-commit snapshots are extracted. */
+  snapshotsDir: string;
+  timeoutMs?: number;
+  log: Logger;
+}
+
+const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+
+/** Git variables the daemon passes on: no prompts, batch ssh, custom CA bundles. */
+const ALLOWED_GIT_ENV = ['GIT_TERMINAL_PROMPT', 'GIT_SSH_COMMAND', 'GIT_SSL_CAINFO', 'GIT_SSL_CAPATH'];
+/** Variables that make git run other programs; never inherited. */
+const DROPPED_ENV = /^(GIT_.*|EDITOR|VISUAL|PAGER|SSH_ASKPASS|PREFIX)$/i;
+
+function gitEnvironment(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value === undefined) continue;
+    if (DROPPED_ENV.test(key) && !ALLOWED_GIT_ENV.includes(key)) continue;
+    env[key] = value;
+  }
+  return { ...env, GIT_TERMINAL_PROMPT: '0', GIT_SSH_COMMAND: 'ssh -o BatchMode=yes' };
+}
+
+/**
+ * The watched repository, reached by fetch only. Fetches go into a bare mirror
+ * that nobody checks out; runs read immutable snapshots of single commits. A
+ * poll with nothing new is exactly one `git fetch`: the head is read from the
+ * mirror's ref files, not with another process.
+ */
+export class GitSource {
+  private readonly git: SimpleGit;
+  private readonly snapshotting = new Map<string, Promise<string>>();
+
+  constructor(private readonly options: GitSourceOptions) {
+    mkdirSync(options.mirrorDir, { recursive: true, mode: 0o700 });
+    this.git = simpleGit({
+      baseDir: options.mirrorDir,
+      timeout: { block: options.timeoutMs ?? 5 * 60 * 1000 },
+      maxConcurrentProcesses: 4,
+      // Our own fixed GIT_SSH_COMMAND (BatchMode: fail instead of prompting for a
+      // password or an unknown host key); nothing user-supplied reaches it.
+      unsafe: { allowUnsafeSshCommand: true },
+      allowEnvironment: ALLOWED_GIT_ENV,
+    })
+      .env(gitEnvironment())
+      .outputHandler((command) => {
+        // Counted alongside the other tools so the idle cost of a poll is observable.
+        processCounts.set(command, (processCounts.get(command) ?? 0) + 1);
+      });
+  }
+
+  get branch(): string {
+    return this.options.branch;
+  }
+
+  /** Fetch the branch into the mirror; returns the head commit. */
+  async fetch(): Promise<string> {
+    await this.ensureMirror();
+    const ref = `refs/heads/${this.options.branch}`;
+    try {
+      await this.git.raw(['fetch', '--no-tags', '--force', '--quiet', this.options.url, `+${ref}:${ref}`]);
+    } catch (error) {
+      throw new ToolError('E_GIT_FETCH', `could not fetch ${ref} from ${redactUrl(this.options.url)}: ${firstLine(error)}`, {
+        retry: 'transient',
+        hint: 'check source.url and source.branch in plumbline.yaml, and that the control host can reach the repository',
+        cause: error,
+      });
+    }
+    const head = await this.readRef(ref);
+    if (!head) {
+      throw new PlumblineError('E_GIT_NO_BRANCH', `branch ${this.options.branch} not found in ${redactUrl(this.options.url)}`, {
+        retry: 'waiting',
+        hint: 'push the branch or fix source.branch in plumbline.yaml',
+      });
+    }
+    return head;
+  }
+
+  /** True when `ancestor` is reachable from `descendant` (a fast-forward). */
+  async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
+    if (ancestor === descendant) return true;
+    const base = await this.git.raw(['merge-base', ancestor, descendant]).catch(() => '');
+    return base.trim() === ancestor;
+  }
+
+  /** Whether the mirror still holds this commit (a force-push can drop it). */
+  async hasCommit(revision: string): Promise<boolean> {
+    const out = await this.git
+      .raw(['cat-file', '-t', revision])
+      .catch(() => '');
+    return out.trim() === 'commit';
+  }
+
+  /** Repository-relative paths that differ between two commits. */
+  async changedPaths(from: string, to: string): Promise<string[]> {
+    const out = await this.git.raw(['diff', '--name-only', '--no-renames', '-z', from, to]);
+    return out.split('\0').filter(Boolean);
+  }
+
+  /**
+   * An immutable copy of the whole tree at `revision`, extracted once and shared
+   * by every run of that commit. Runs never write into it: each run copies its
+   * unit folder into a workspace of its own.
+   */
+  snapshot(revision: string): Promise<string> {
+    if (!SHA.test(revision)) throw new PlumblineError('E_BAD_REVISION', `not a commit id: ${revision}`);
+    let pending = this.snapshotting.get(revision);
+    if (!pending) {
+      pending = this.extract(revision).finally(() => this.snapshotting.delete(revision));
+      this.snapshotting.set(revision, pending);
+    }
+    return pending;
+  }
+
+  private async extract(revision: string): Promise<string> {
+    const target = join(this.options.snapshotsDir, revision);
+    if (existsSync(target)) return target;
+    await mkdir(this.options.snapshotsDir, { recursive: true, mode: 0o700 });
+    const tmp = `${target}.partial-${process.pid}-${Date.now()}`;
+    const tarball = `${tmp}.tar`;
+    await mkdir(tmp, { recursive: true });
+    try {
+      await this.git.raw(['archive', '--format=tar', '-o', tarball, revision]);
+      await run('tar', ['-xf', tarball, '-C', tmp, '--no-same-owner'], { log: this.options.log, timeoutMs: 5 * 60 * 1000 });
+      await rename(tmp, target);
+    } finally {
+      await rm(tarball, { force: true });
+      await rm(tmp, { recursive: true, force: true });
+    }
+    return target;
+  }
+
+  private async ensureMirror(): Promise<void> {
+    if (existsSync(join(this.options.mirrorDir, 'HEAD'))) return;
+    await this.git.raw(['init', '--bare', '--quiet']);
+  }
+
+  /** Read a ref from the mirror's files: a loose ref first, then packed-refs. */
+  private async readRef(ref: string): Promise<string | undefined> {
+    const loose = await readFile(join(this.options.mirrorDir, ref), 'utf8').catch(() => undefined);
+    if (loose && SHA.test(loose.trim())) return loose.trim();
+    const packed = await readFile(join(this.options.mirrorDir, 'packed-refs'), 'utf8').catch(() => '');
+    for (const line of packed.split('\n')) {
+      const [sha, name] = line.split(' ');
+      if (name === ref && sha && SHA.test(sha)) return sha;
+    }
+    return undefined;
+  }
+}
+
+/** Credentials in an https URL must never reach a log or an API answer. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) {
+      secrets.add(decodeURIComponent(parsed.password));
+      parsed.password = '***';
+    }
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}
+
+function firstLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return secrets.maskText(text.trim().split('\n').filter(Boolean).slice(-3).join(' '));
+}

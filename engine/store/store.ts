@@ -1,0 +1,158 @@
+import { appendFile, mkdir, open, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { HistoryEvent, PlanRecord, SourceStatus, UnitStatus } from '../model.ts';
+import { secrets } from '../secrets.ts';
+import { fsyncDir, writeFileAtomic } from './atomic.ts';
+
+/**
+ * The embedded store: one JSON file per unit and per plan, written atomically,
+ * and an append-only history log fsynced per event. Everything is held in memory
+ * as well (the API reads from memory); disk is the source of truth at start-up.
+ * Every record is masked before it is written: the store never holds a secret.
+ */
+export class Store {
+  private readonly units = new Map<string, UnitStatus>();
+  private readonly plans = new Map<string, StoredPlan>();
+  private history: HistoryEvent[] = [];
+  private source: SourceStatus | undefined;
+  private seq = 0;
+  private readonly dirs: { units: string; plans: string; history: string; source: string };
+
+  constructor(private readonly root: string) {
+    this.dirs = {
+      units: join(root, 'units'),
+      plans: join(root, 'plans'),
+      history: join(root, 'history.jsonl'),
+      source: join(root, 'source.json'),
+    };
+  }
+
+  async open(): Promise<void> {
+    await mkdir(this.dirs.units, { recursive: true, mode: 0o700 });
+    await mkdir(this.dirs.plans, { recursive: true, mode: 0o700 });
+    for (const record of await readJsonDir<UnitStatus>(this.dirs.units)) this.units.set(record.name, record);
+    for (const record of await readJsonDir<StoredPlan>(this.dirs.plans)) this.plans.set(record.id, record);
+    this.source = await readJson<SourceStatus>(this.dirs.source);
+    this.history = await readHistory(this.dirs.history);
+    this.seq = this.history.at(-1)?.seq ?? 0;
+  }
+
+  // Units
+
+  getUnit(name: string): UnitStatus | undefined {
+    return this.units.get(name);
+  }
+
+  listUnits(): UnitStatus[] {
+    return [...this.units.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async putUnit(status: UnitStatus): Promise<UnitStatus> {
+    const masked = secrets.maskDeep(status);
+    this.units.set(masked.name, masked);
+    await writeFileAtomic(join(this.dirs.units, `${fileSafe(masked.name)}.json`), JSON.stringify(masked, null, 2));
+    return masked;
+  }
+
+  // Plans
+
+  getPlan(id: string): StoredPlan | undefined {
+    return this.plans.get(id);
+  }
+
+  listPlans(filter: { unit?: string } = {}): StoredPlan[] {
+    return [...this.plans.values()]
+      .filter((p) => !filter.unit || p.unit === filter.unit)
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || a.id.localeCompare(b.id));
+  }
+
+  async putPlan(plan: StoredPlan): Promise<StoredPlan> {
+    const masked = secrets.maskDeep(plan);
+    this.plans.set(masked.id, masked);
+    await writeFileAtomic(join(this.dirs.plans, `${fileSafe(masked.id)}.json`), JSON.stringify(masked, null, 2));
+    return masked;
+  }
+
+  // Source
+
+  getSource(): SourceStatus | undefined {
+    return this.source;
+  }
+
+  async putSource(status: SourceStatus): Promise<void> {
+    this.source = secrets.maskDeep(status);
+    await writeFileAtomic(this.dirs.source, JSON.stringify(this.source, null, 2));
+  }
+
+  // History
+
+  async appendHistory(event: Omit<HistoryEvent, 'seq' | 'at'> & { at?: string }): Promise<HistoryEvent> {
+    const full = secrets.maskDeep({ seq: ++this.seq, at: event.at ?? new Date().toISOString(), ...event }) as HistoryEvent;
+    this.history.push(full);
+    const handle = await open(this.dirs.history, 'a', 0o600);
+    try {
+      await handle.appendFile(`${JSON.stringify(full)}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    if (full.seq === 1) await fsyncDir(this.root);
+    return full;
+  }
+
+  listHistory(filter: { unit?: string; limit?: number } = {}): HistoryEvent[] {
+    const matching = filter.unit ? this.history.filter((e) => e.unit === filter.unit) : this.history;
+    const limit = filter.limit ?? 200;
+    return matching.slice(-limit).reverse();
+  }
+}
+
+/** A plan as stored: the API record plus where its run folder is. */
+export interface StoredPlan extends PlanRecord {
+  runId: string;
+}
+
+function fileSafe(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+async function readJson<T>(file: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as T;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+async function readJsonDir<T>(dir: string): Promise<T[]> {
+  const names = (await readdir(dir)).filter((n) => n.endsWith('.json'));
+  const records: T[] = [];
+  for (const name of names) {
+    const record = await readJson<T>(join(dir, name));
+    if (record) records.push(record);
+  }
+  return records;
+}
+
+/** A crash can cut the last line of the log short: keep every complete line. */
+async function readHistory(file: string): Promise<HistoryEvent[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const events: HistoryEvent[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      events.push(JSON.parse(line) as HistoryEvent);
+    } catch {
+      // A torn final line from a crash mid-append; everything before it is intact.
+    }
+  }
+  if (!text.endsWith('\n') && text.length > 0) await appendFile(file, '\n');
+  return events;
+}

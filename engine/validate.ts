@@ -1,0 +1,23 @@
+import { resolve } from 'node:path';
+import { normalizeConfig } from './config/load.ts';
+import { loadDefinitions } from './definitions/load.ts';
+import type { Problem } from './errors.ts';
+import { silentLogger } from './log.ts';
+import { buildProviders } from './providers.ts';
+
+/**
+ * `plumbline validate [DIR]`: every problem in every definition under DIR, from
+ * the manifest schema to the checks a provider makes on the unit's folder.
+ */
+export async function validateRepository(dir: string): Promise<Problem[]> {
+  const root = resolve(dir);
+  const { config } = normalizeConfig({ source: { url: root }, stateDir: '/nonexistent' }, null);
+  if (!config) throw new Error('the built-in default config is invalid');
+  const { units, problems } = await loadDefinitions(root, { approval: config.defaults.approval, applyAfterMs: config.defaults.applyAfterMs });
+  const providers = await buildProviders(config, silentLogger);
+  for (const unit of units) {
+    const provider = providers.get(unit.kind);
+    if (provider?.validate) problems.push(...(await provider.validate(unit, resolve(root, unit.path))));
+  }
+  return problems.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
+}

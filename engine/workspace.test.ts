@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, test } from 'node:test';
+import { createWorkspace } from './workspace.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'plumbline-ws-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+function write(path: string, content: string) {
+  mkdirSync(dirname(join(root, 'snap', path)), { recursive: true });
+  writeFileSync(join(root, 'snap', path), content);
+}
+
+test('only the unit folder is copied; the rest links to the snapshot so relative paths resolve', async () => {
+  write('stacks/web/main.tf', 'module "vpc" { source = "../../modules/vpc" }');
+  write('stacks/web/.terraform/junk', 'x');
+  write('stacks/web/old.tfstate', '{}');
+  write('stacks/db/main.tf', 'db');
+  write('modules/vpc/main.tf', 'vpc');
+  const workdir = await createWorkspace({ snapshotDir: join(root, 'snap'), unitPath: 'stacks/web', treeDir: join(root, 'tree'), exclude: ['.terraform'] });
+  assert.equal(workdir, join(root, 'tree', 'stacks', 'web'));
+  assert.equal(lstatSync(workdir).isSymbolicLink(), false);
+  assert.equal(readFileSync(join(workdir, '../../modules/vpc/main.tf'), 'utf8'), 'vpc');
+  assert.equal(lstatSync(join(root, 'tree', 'modules')).isSymbolicLink(), true);
+  assert.equal(lstatSync(join(root, 'tree', 'stacks', 'db')).isSymbolicLink(), true);
+  assert.throws(() => lstatSync(join(workdir, '.terraform')));
+  assert.throws(() => lstatSync(join(workdir, 'old.tfstate')));
+  // Writing in the workspace never reaches the snapshot.
+  writeFileSync(join(workdir, 'main.tf'), 'changed');
+  assert.match(readFileSync(join(root, 'snap', 'stacks/web/main.tf'), 'utf8'), /module/);
+});

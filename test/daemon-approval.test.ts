@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { PlanRecord } from '../engine/model.ts';
+import { TestDaemon } from './helpers/daemon.ts';
+import { TestRepo } from './helpers/git-repo.ts';
+import { helloStack } from './helpers/terraform.ts';
+import { waitFor } from './helpers/wait.ts';
+
+let repo: TestRepo;
+let daemon: TestDaemon;
+
+const twoResources = (second: boolean) =>
+  helloStack({
+    name: 'web',
+    extra: second ? 'resource "terraform_data" "cache" {\n  input = "cache"\n}\n' : '',
+  });
+
+before(async () => {
+  repo = new TestRepo();
+  const first = repo.commit(twoResources(true), 'web with a cache');
+  daemon = await TestDaemon.start({ sourceUrl: repo.url });
+  await daemon.waitForUnit('web', 'InSync', { revision: first });
+});
+
+after(async () => {
+  await daemon?.dispose();
+  repo?.dispose();
+});
+
+function stateResources(): string[] {
+  const state = JSON.parse(readFileSync(join(daemon.stateDir, 'units', 'web', 'terraform.tfstate'), 'utf8'));
+  return (state.resources as Array<{ type: string; name: string }>).map((r) => `${r.type}.${r.name}`).sort();
+}
+
+test('a destroy waits for approval under auto-unless-destroy, and approve applies exactly that plan', async () => {
+  const rev = repo.commit(twoResources(false), 'drop the cache');
+  await daemon.sync();
+  const unit = await daemon.waitForUnit('web', 'AwaitingApproval', { revision: rev });
+  assert.equal(unit.reason, 'ApprovalRequired');
+  const plan = (await daemon.plans('web')).find((p) => p.id === unit.planId)!;
+  assert.equal(plan.status, 'Pending');
+  assert.deepEqual(plan.summary, { add: 0, change: 0, destroy: 1, replace: 0 });
+  assert.ok(stateResources().includes('terraform_data.cache'), 'nothing destroyed before approval');
+
+  const approve = daemon.cli(['approve', plan.id]);
+  assert.equal(approve.code, 0, approve.stderr);
+  const done = await daemon.waitForUnit('web', 'InSync', { revision: rev });
+  assert.equal(done.planId, plan.id, 'the applied plan is the approved one');
+  assert.equal(done.lastAppliedRevision, rev);
+  const applied = (await daemon.plans('web')).find((p) => p.id === plan.id)!;
+  assert.equal(applied.status, 'Applied');
+  assert.equal(applied.decidedBy !== undefined, true);
+  assert.deepEqual(stateResources(), ['terraform_data.greeting']);
+});
+
+test('a newer commit supersedes a pending plan, and approving the superseded plan fails clearly', async () => {
+  const older = repo.commit({ 'stacks/web/stack.yaml': 'kind: terraform\napproval: manual\nvars:\n  greeting: one\n' }, 'manual, one');
+  await daemon.sync();
+  const waiting = await daemon.waitForUnit('web', 'AwaitingApproval', { revision: older });
+  const newer = repo.commit({ 'stacks/web/stack.yaml': 'kind: terraform\napproval: manual\nvars:\n  greeting: two\n' }, 'manual, two');
+  await daemon.sync();
+  const next = await daemon.waitForUnit('web', 'AwaitingApproval', { revision: newer });
+  assert.notEqual(next.planId, waiting.planId);
+  const old = await waitFor(
+    async () => (await daemon.plans('web')).find((p) => p.id === waiting.planId && p.status === 'Superseded'),
+    { what: 'the older plan to be superseded' },
+  );
+  assert.equal(old.revision, older);
+
+  const refused = daemon.cli(['approve', waiting.planId!]);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /superseded/);
+  const api = await daemon.api<{ error: { code: string } }>(`/api/v1/plans/${waiting.planId}/approve`, { method: 'POST', body: {} });
+  assert.equal(api.status, 409);
+  assert.equal(api.body.error.code, 'E_PLAN_NOT_PENDING');
+});
+
+test('reject stops a pending plan: nothing is applied and approving it later fails', async () => {
+  const unit = (await daemon.unit('web'))!;
+  const pending = unit.planId!;
+  const reject = daemon.cli(['reject', pending, '--reason', 'not today']);
+  assert.equal(reject.code, 0, reject.stderr);
+  const stalled = await daemon.waitForUnit('web', 'Stalled');
+  assert.equal(stalled.reason, 'PlanRejected');
+  assert.match(stalled.message, /not today/);
+  const plan = (await daemon.plans('web')).find((p: PlanRecord) => p.id === pending)!;
+  assert.equal(plan.status, 'Rejected');
+  const again = daemon.cli(['approve', pending]);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /rejected/);
+  const state = JSON.parse(readFileSync(join(daemon.stateDir, 'units', 'web', 'terraform.tfstate'), 'utf8'));
+  assert.equal(state.resources[0].instances[0].attributes.input.value, 'hello', 'the rejected change was never applied');
+});

@@ -1,0 +1,191 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { HistoryEvent, PlanRecord, UnitStatus } from '../../engine/model.ts';
+import { writeTerraformRc } from './terraform.ts';
+import { waitFor } from './wait.ts';
+
+export const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const bin = join(repoRoot, 'bin', 'plumbline.mjs');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export interface DaemonOptions {
+  sourceUrl: string;
+  /** Reuse a state dir (restart tests). */
+  stateDir?: string;
+  interval?: string;
+  concurrency?: number;
+  approval?: string;
+  extraConfig?: string;
+  env?: Record<string, string>;
+}
+
+/** The real daemon, as a child process, driven through its API and CLI. */
+export class TestDaemon {
+  readonly dir: string;
+  readonly stateDir: string;
+  readonly configFile: string;
+  readonly port: number;
+  private child: ChildProcess | undefined;
+  private output = '';
+  private exit: Promise<number | null> | undefined;
+
+  private constructor(dir: string, stateDir: string, configFile: string, port: number, private readonly env: Record<string, string>) {
+    this.dir = dir;
+    this.stateDir = stateDir;
+    this.configFile = configFile;
+    this.port = port;
+  }
+
+  static async start(options: DaemonOptions): Promise<TestDaemon> {
+    const dir = mkdtempSync(join(tmpdir(), 'plumbline-daemon-'));
+    const stateDir = options.stateDir ?? join(dir, 'state');
+    const port = await freePort();
+    const configFile = join(dir, 'plumbline.yaml');
+    writeFileSync(
+      configFile,
+      [
+        'source:',
+        `  url: ${options.sourceUrl}`,
+        '  branch: main',
+        `  interval: ${options.interval ?? '1h'}`,
+        `stateDir: ${stateDir}`,
+        'api:',
+        `  listen: 127.0.0.1:${port}`,
+        `concurrency: ${options.concurrency ?? 4}`,
+        'terraform:',
+        `  cliConfigFile: ${writeTerraformRc(dir)}`,
+        'defaults:',
+        `  approval: ${options.approval ?? 'auto-unless-destroy'}`,
+        'log:',
+        '  level: debug',
+        options.extraConfig ?? '',
+      ].join('\n'),
+    );
+    const daemon = new TestDaemon(dir, stateDir, configFile, port, options.env ?? {});
+    await daemon.launch();
+    return daemon;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get token(): string {
+    return readFileSync(join(this.stateDir, 'api-token'), 'utf8').trim();
+  }
+
+  /** Everything the daemon printed (JSON log lines). */
+  get logs(): string {
+    return this.output;
+  }
+
+  async launch(): Promise<void> {
+    const child = spawn(process.execPath, [bin, 'daemon', '--config', this.configFile], {
+      cwd: this.dir,
+      env: { ...process.env, ...this.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    child.stdout!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+    this.exit = new Promise((r) => child.on('exit', (code) => r(code)));
+    let exited = false;
+    void this.exit.then(() => (exited = true));
+    await waitFor(
+      async () => {
+        if (exited) throw new Error(`daemon exited early:\n${this.output.slice(-3000)}`);
+        const res = await fetch(`${this.url}/api/v1/healthz`, { headers: { authorization: `Bearer ${this.token}` } });
+        return res.ok;
+      },
+      { what: 'the daemon API', timeoutMs: 30_000 },
+    );
+  }
+
+  async api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<{ status: number; body: T; text: string }> {
+    const res = await fetch(`${this.url}${path}`, {
+      method: init.method ?? 'GET',
+      headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' },
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T, text };
+  }
+
+  async units(): Promise<UnitStatus[]> {
+    return (await this.api<{ units: UnitStatus[] }>('/api/v1/status')).body.units;
+  }
+
+  async unit(name: string): Promise<UnitStatus | undefined> {
+    return (await this.units()).find((u) => u.name === name);
+  }
+
+  async plans(unit?: string): Promise<PlanRecord[]> {
+    return (await this.api<PlanRecord[]>(`/api/v1/plans${unit ? `?unit=${unit}` : ''}`)).body;
+  }
+
+  async history(unit?: string): Promise<HistoryEvent[]> {
+    return (await this.api<HistoryEvent[]>(`/api/v1/history?limit=1000${unit ? `&unit=${unit}` : ''}`)).body;
+  }
+
+  async sync(allowRewrite = false): Promise<{ revision: string; scheduled: string[] }> {
+    const res = await this.api<{ revision: string; scheduled: string[] }>('/api/v1/sync', { method: 'POST', body: { allowRewrite } });
+    if (res.status !== 200) throw new Error(`sync failed: ${res.text}`);
+    return res.body;
+  }
+
+  /** Wait until a unit reaches a phase (optionally at a given revision). */
+  async waitForUnit(name: string, phase: string, options: { revision?: string; timeoutMs?: number } = {}): Promise<UnitStatus> {
+    return waitFor(
+      async () => {
+        const unit = await this.unit(name);
+        if (!unit) return undefined;
+        if (unit.phase !== phase) return undefined;
+        if (options.revision && unit.lastAttemptedRevision !== options.revision) return undefined;
+        return unit;
+      },
+      { what: `unit ${name} to be ${phase}${options.revision ? ` at ${options.revision.slice(0, 8)}` : ''}`, timeoutMs: options.timeoutMs ?? 90_000 },
+    );
+  }
+
+  /** Run the CLI against this daemon. */
+  cli(args: string[]): { code: number; stdout: string; stderr: string } {
+    const result = spawnSync(process.execPath, [bin, ...args, '--config', this.configFile], {
+      cwd: this.dir,
+      encoding: 'utf8',
+      env: { ...process.env, PLUMBLINE_SERVER: '', PLUMBLINE_TOKEN: '' },
+    });
+    return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+  }
+
+  /** SIGTERM and wait for the exit code. */
+  async stop(): Promise<number | null> {
+    if (!this.child || this.child.exitCode !== null) return this.child?.exitCode ?? null;
+    this.child.kill('SIGTERM');
+    return this.exit!;
+  }
+
+  /** A crash: SIGKILL, nothing gets to clean up. */
+  async kill(): Promise<void> {
+    if (!this.child || this.child.exitCode !== null) return;
+    this.child.kill('SIGKILL');
+    await this.exit;
+  }
+
+  async dispose(): Promise<void> {
+    await this.kill();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

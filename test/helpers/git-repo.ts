@@ -1,0 +1,65 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+const identity = {
+  GIT_AUTHOR_NAME: 'Plumbline test',
+  GIT_AUTHOR_EMAIL: 'test@plumbline.invalid',
+  GIT_COMMITTER_NAME: 'Plumbline test',
+  GIT_COMMITTER_EMAIL: 'test@plumbline.invalid',
+};
+
+/** A real bare repository reached by file://, and a clone the test commits from. */
+export class TestRepo {
+  readonly root: string;
+  readonly bare: string;
+  readonly work: string;
+
+  constructor() {
+    this.root = mkdtempSync(join(tmpdir(), 'plumbline-repo-'));
+    this.bare = join(this.root, 'infra.git');
+    this.work = join(this.root, 'work');
+    this.git(['init', '--quiet', '--bare', '--initial-branch=main', this.bare]);
+    this.git(['init', '--quiet', '--initial-branch=main', this.work]);
+    this.git(['-C', this.work, 'remote', 'add', 'origin', this.bare]);
+  }
+
+  get url(): string {
+    return `file://${this.bare}`;
+  }
+
+  /** Write (string) or delete (null) files, commit and push; returns the commit id. */
+  commit(files: Record<string, string | null>, message = 'change'): string {
+    for (const [path, content] of Object.entries(files)) {
+      const full = join(this.work, path);
+      if (content === null) rmSync(full, { recursive: true, force: true });
+      else {
+        mkdirSync(dirname(full), { recursive: true });
+        writeFileSync(full, content);
+      }
+    }
+    this.git(['-C', this.work, 'add', '--all']);
+    this.git(['-C', this.work, 'commit', '--quiet', '--allow-empty', '-m', message]);
+    this.git(['-C', this.work, 'push', '--quiet', '--force', 'origin', 'HEAD:main']);
+    return this.head();
+  }
+
+  /** Rewrite history: drop the last commit and push a different one in its place. */
+  rewriteLast(files: Record<string, string | null>, message = 'rewritten'): string {
+    this.git(['-C', this.work, 'reset', '--quiet', '--hard', 'HEAD~1']);
+    return this.commit(files, message);
+  }
+
+  head(): string {
+    return this.git(['-C', this.work, 'rev-parse', 'HEAD']).trim();
+  }
+
+  dispose(): void {
+    rmSync(this.root, { recursive: true, force: true });
+  }
+
+  private git(args: string[]): string {
+    return execFileSync('git', args, { env: { ...process.env, ...identity }, encoding: 'utf8' });
+  }
+}
