@@ -49,7 +49,11 @@ export interface UnitStatus {
   lastAppliedRevision: string | null;
   planId: string | null;
   updatedAt: string;
+  /** Per-host state of the last plan or apply, for units that run against hosts. */
+  hosts?: Array<{ name: string; state: HostState; message?: string }>;
 }
+
+export type HostState = 'ok' | 'changed' | 'unknown' | 'unreachable' | 'failed' | 'skipped';
 
 export interface PlanRecord {
   id: string;
@@ -73,6 +77,8 @@ export interface PlanRecord {
   error?: { code: string; message: string; hint?: string };
   /** Hash of the inputs (definition, folder content, variables) the plan was made from. */
   inputsHash: string;
+  /** Per-host state in this plan, for units that run against hosts. */
+  hosts?: Array<{ name: string; state: HostState; message?: string }>;
 }
 
 export type HistoryEventType =

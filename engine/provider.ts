@@ -2,7 +2,7 @@ import type { DaemonConfig } from './config/types.ts';
 import type { UnitDefinition } from './definitions/types.ts';
 import type { Problem } from './errors.ts';
 import type { Logger } from './log.ts';
-import type { ChangeSummary } from './model.ts';
+import type { ChangeSummary, HostState } from './model.ts';
 import type { Mutex } from './mutex.ts';
 
 /**
@@ -43,6 +43,8 @@ export interface RunRequest {
   sensitiveVars: readonly string[];
   signal: AbortSignal;
   log: Logger;
+  /** Restrict the run to these hosts (drift remediation); all when absent. */
+  limitHosts?: readonly string[];
 }
 
 export type PlanRequest = RunRequest;
@@ -59,6 +61,16 @@ export interface PlanOutcome {
   rendered: string;
   /** Stable hash of what the plan would do: part of the plan id. */
   fingerprint: string;
+  /** Per-host results, for units that run against hosts. */
+  hosts?: HostStatus[];
+}
+
+/** One host's state in a plan or an apply. */
+export interface HostStatus {
+  name: string;
+  state: HostState;
+  /** Short, masked: why the host is in this state (an error, the tasks that change). */
+  message?: string;
 }
 
 export interface OutputValue {
@@ -69,6 +81,9 @@ export interface OutputValue {
 export interface ApplyOutcome {
   outputs: Record<string, OutputValue>;
   message: string;
+  /** The unit's reason after a successful apply (`Applied` when absent), e.g. `NotIdempotent`. */
+  reason?: string;
+  hosts?: HostStatus[];
 }
 
 /** Shared services a provider is built with. */

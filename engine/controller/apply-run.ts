@@ -48,12 +48,13 @@ export async function runApply(rt: Runtime, planIdToApply: string): Promise<void
     // Raw outputs (secrets included) feed dependants; they stay in the 0700 state dir.
     await writeFileAtomic(rt.paths.outputs(unit.name), JSON.stringify(outcome.outputs));
     const finishedAt = new Date().toISOString();
-    await rt.store.putPlan({ ...applying, status: 'Applied', updatedAt: finishedAt });
+    await rt.store.putPlan({ ...applying, status: 'Applied', updatedAt: finishedAt, ...(outcome.hosts ? { hosts: outcome.hosts } : {}) });
     await rt.setUnit(plan.unit, {
       phase: 'InSync',
-      reason: 'Applied',
+      reason: outcome.reason ?? 'Applied',
       message: outcome.message || `applied plan ${plan.id}`,
       lastAppliedRevision: plan.revision,
+      ...(outcome.hosts ? { hosts: outcome.hosts } : {}),
     });
     await rt.store.appendHistory({ type: 'applied', unit: plan.unit, revision: plan.revision, planId: plan.id, message: outcome.message || 'applied', startedAt, finishedAt });
     log.info({ ms: Date.parse(finishedAt) - Date.parse(startedAt) }, 'apply finished');

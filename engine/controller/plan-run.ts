@@ -94,7 +94,9 @@ const steps: Step<PlanContext>[] = [
         createdAt: now,
         updatedAt: now,
         inputsHash: c.inputs!.inputsHash,
+        ...(outcome.hosts ? { hosts: outcome.hosts } : {}),
       });
+      if (outcome.hosts) await c.rt.setUnit(c.unit.name, { hosts: outcome.hosts });
       c.log = c.log.child({ planId: id });
       await c.rt.store.appendHistory({
         type: 'planned',
