@@ -1,6 +1,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import type { PlumblineError } from '../errors.ts';
 import { runPaths } from '../paths.ts';
+import type { HostStatus } from '../provider.ts';
 import { writeFileAtomic } from '../store/atomic.ts';
 import type { StoredPlan } from '../store/store.ts';
 import { resolveInputs } from './inputs.ts';
@@ -64,16 +65,25 @@ export async function runApply(rt: Runtime, planIdToApply: string): Promise<void
     const typed = (error instanceof StepError ? error.error : error) as PlumblineError;
     const finishedAt = new Date().toISOString();
     const failure = { code: typed.code ?? 'E_INTERNAL', message: String(typed.message), ...(typed.hint ? { hint: typed.hint } : {}) };
-    await rt.store.putPlan({ ...applying, status: 'Failed', updatedAt: finishedAt, error: failure });
+    // Providers that run against hosts attach every host's result to the error,
+    // so one failing host never hides what happened on the others.
+    const hosts = hostsOf(typed);
+    await rt.store.putPlan({ ...applying, status: 'Failed', updatedAt: finishedAt, error: failure, ...(hosts ? { hosts } : {}) });
     await rt.setUnit(plan.unit, {
       phase: 'Failed',
       reason: failure.code === 'E_PLAN_STALE' ? 'PlanStale' : 'ApplyFailed',
       message: failure.hint ? `${failure.message} (hint: ${failure.hint})` : failure.message,
+      ...(hosts ? { hosts } : {}),
     });
     await rt.store.appendHistory({ type: 'apply-failed', unit: plan.unit, revision: plan.revision, planId: plan.id, message: `${failure.code}: ${failure.message}`, startedAt, finishedAt });
     log.warn({ code: failure.code }, 'apply failed');
     rt.retryLater(plan.unit, typed);
   }
+}
+
+export function hostsOf(error: PlumblineError): HostStatus[] | undefined {
+  const hosts = error.details?.hosts;
+  return Array.isArray(hosts) ? (hosts as HostStatus[]) : undefined;
 }
 
 /** The unit folder inside the run's workspace tree (kept since the plan). */

@@ -13,6 +13,7 @@ import { createWorkspace } from '../workspace.ts';
 import { resolveInputs, type ResolvedInputs } from './inputs.ts';
 import { planId } from './plan-id.ts';
 import { decide } from './policy.ts';
+import { hostsOf } from './apply-run.ts';
 import type { Runtime } from './runtime.ts';
 import { runSteps, StepError, type Step } from './steps.ts';
 
@@ -145,11 +146,13 @@ export async function runPlan(rt: Runtime, unit: UnitDefinition, revision: strin
     }
     const typed = error instanceof StepError ? error.error : (error as PlumblineError);
     context.log.warn({ code: typed.code, step: (error as StepError).step }, 'plan failed');
+    const hosts = hostsOf(typed);
     await rt.setUnit(unit.name, {
       phase: 'Failed',
       reason: 'PlanFailed',
       message: typed.hint ? `${typed.message} (hint: ${typed.hint})` : typed.message,
       planId: null,
+      ...(hosts ? { hosts } : {}),
     });
     await rt.store.appendHistory({
       type: 'plan-failed',
