@@ -1,10 +1,10 @@
 import { readFile, rm } from 'node:fs/promises';
 import type { PlumblineError } from '../errors.ts';
 import { runPaths } from '../paths.ts';
-import type { HostStatus } from '../provider.ts';
 import { writeFileAtomic } from '../store/atomic.ts';
 import type { StoredPlan } from '../store/store.ts';
 import { resolveInputs } from './inputs.ts';
+import { hostsOf } from './hosts.ts';
 import { supersede } from './plan-run.ts';
 import type { Runtime } from './runtime.ts';
 import { StepError } from './steps.ts';
@@ -79,11 +79,6 @@ export async function runApply(rt: Runtime, planIdToApply: string): Promise<void
     log.warn({ code: failure.code }, 'apply failed');
     rt.retryLater(plan.unit, typed);
   }
-}
-
-export function hostsOf(error: PlumblineError): HostStatus[] | undefined {
-  const hosts = error.details?.hosts;
-  return Array.isArray(hosts) ? (hosts as HostStatus[]) : undefined;
 }
 
 /** The unit folder inside the run's workspace tree (kept since the plan). */

@@ -13,7 +13,7 @@ import { createWorkspace } from '../workspace.ts';
 import { resolveInputs, type ResolvedInputs } from './inputs.ts';
 import { planId } from './plan-id.ts';
 import { decide } from './policy.ts';
-import { hostsOf } from './apply-run.ts';
+import { hostsOf } from './hosts.ts';
 import type { Runtime } from './runtime.ts';
 import { runSteps, StepError, type Step } from './steps.ts';
 
