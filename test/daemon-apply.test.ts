@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test';
 import { TestDaemon } from './helpers/daemon.ts';
 import { TestRepo } from './helpers/git-repo.ts';
 import { helloStack } from './helpers/terraform.ts';
+import { waitFor } from './helpers/wait.ts';
 
 // One repository and one daemon for the whole file: each test builds on the
 // previous commit, as an operator's day would.
@@ -111,4 +112,30 @@ test('plan artifacts are stored: binary plan, masked JSON, rendered text', async
   assert.match(show.stdout, /terraform_data\.greeting/);
   const runs = join(daemon.stateDir, 'runs');
   assert.ok(existsSync(runs));
+});
+
+test('a poll with nothing new costs one fetch and starts no other process', async () => {
+  type Metrics = { processes: Record<string, number>; polls: number };
+  const before = (await daemon.api<Metrics>('/api/v1/metrics')).body;
+  for (let i = 0; i < 3; i += 1) assert.deepEqual((await daemon.sync()).scheduled, []);
+  const afterPolls = (await daemon.api<Metrics>('/api/v1/metrics')).body;
+  assert.equal(afterPolls.polls - before.polls, 3);
+  assert.equal((afterPolls.processes.git ?? 0) - (before.processes.git ?? 0), 3, 'one git process per poll');
+  for (const tool of Object.keys(afterPolls.processes).filter((t) => t !== 'git')) {
+    assert.equal(afterPolls.processes[tool], before.processes[tool], `no ${tool} process started`);
+  }
+  assert.ok((before.processes.terraform ?? 0) > 0, 'terraform did run earlier, so the counter works');
+});
+
+test('sync --unit plans one unit again at the current commit', async () => {
+  const failuresBefore = (await daemon.history('alpha')).filter((e) => e.type === 'plan-failed').length;
+  const cli = daemon.cli(['sync', '--unit', 'alpha']);
+  assert.equal(cli.code, 0, cli.stderr);
+  assert.match(cli.stdout, /alpha/);
+  await waitFor(async () => (await daemon.history('alpha')).filter((e) => e.type === 'plan-failed').length === failuresBefore + 1, {
+    what: 'alpha to be planned again',
+  });
+  const missing = daemon.cli(['sync', '--unit', 'nope']);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /no unit nope/);
 });

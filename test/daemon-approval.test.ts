@@ -93,3 +93,35 @@ test('reject stops a pending plan: nothing is applied and approving it later fai
   const state = JSON.parse(readFileSync(join(daemon.stateDir, 'units', 'web', 'terraform.tfstate'), 'utf8'));
   assert.equal(state.resources[0].instances[0].attributes.input.value, 'hello', 'the rejected change was never applied');
 });
+
+test('applyAfter announces the plan, applies when the window ends, and a rejection inside the window stops it', async () => {
+  const windowed = (value: string) => ({
+    'stacks/windowed/stack.yaml': `kind: terraform\napproval: auto\napplyAfter: 3s\nvars:\n  greeting: ${value}\n`,
+    'stacks/windowed/main.tf': helloStack({ name: 'windowed' })['stacks/windowed/main.tf']!,
+  });
+  const rev = repo.commit(windowed('soon'), 'windowed stack');
+  await daemon.sync();
+  const announced = await daemon.waitForUnit('windowed', 'AwaitingApproval', { revision: rev });
+  assert.equal(announced.reason, 'ReviewWindow');
+  const plan = (await daemon.plans('windowed')).find((p) => p.id === announced.planId)!;
+  assert.ok(plan.applyAt && Date.parse(plan.applyAt) > Date.parse(plan.createdAt));
+  const applied = await daemon.waitForUnit('windowed', 'InSync', { revision: rev, timeoutMs: 30_000 });
+  assert.equal(applied.planId, plan.id);
+  const decided = (await daemon.plans('windowed')).find((p) => p.id === plan.id)!;
+  assert.equal(decided.decidedBy, 'policy:applyAfter');
+  assert.ok(Date.parse(decided.updatedAt) >= Date.parse(plan.applyAt!), 'not applied before the window ended');
+
+  const rev2 = repo.commit(windowed('never'), 'windowed change to reject');
+  await daemon.sync();
+  const second = await daemon.waitForUnit('windowed', 'AwaitingApproval', { revision: rev2 });
+  assert.equal(daemon.cli(['reject', second.planId!]).code, 0);
+  const rejected = await daemon.waitForUnit('windowed', 'Stalled', { revision: rev2 });
+  assert.equal(rejected.reason, 'PlanRejected');
+  // Past the window the rejected plan is still not applied.
+  await waitFor(async () => Date.now() > Date.parse((await daemon.plans('windowed')).find((p) => p.id === second.planId)!.createdAt) + 5000, {
+    what: 'the review window to pass',
+    timeoutMs: 15_000,
+  });
+  assert.equal((await daemon.plans('windowed')).find((p) => p.id === second.planId)!.status, 'Rejected');
+  assert.equal((await daemon.unit('windowed'))!.lastAppliedRevision, rev);
+});

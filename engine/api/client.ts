@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConflictError, NotFoundError, PlumblineError, ValidationError, type Problem, type RetryClass } from '../errors.ts';
 import type { HistoryEvent, PlanRecord } from '../model.ts';
-import type { PlanDetail, StatusAnswer, SyncAnswer } from './contract.ts';
+import type { MetricsAnswer, PlanDetail, StatusAnswer, SyncAnswer } from './contract.ts';
 import { readToken } from './token.ts';
 
 /** How long one API call may take before the client gives up. */
@@ -64,8 +64,12 @@ export class ApiClient {
     return this.#request('GET', `/api/v1/history${query({ unit, limit })}`);
   }
 
-  sync(allowRewrite = false): Promise<SyncAnswer> {
-    return this.#request('POST', '/api/v1/sync', { allowRewrite });
+  sync(allowRewrite = false, unit?: string): Promise<SyncAnswer> {
+    return this.#request('POST', '/api/v1/sync', unit ? { allowRewrite, unit } : { allowRewrite });
+  }
+
+  metrics(): Promise<MetricsAnswer> {
+    return this.#request('GET', '/api/v1/metrics');
   }
 
   healthz(): Promise<{ ok: boolean }> {

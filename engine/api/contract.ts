@@ -12,7 +12,18 @@ export interface EngineFacade {
   approve(id: string, by: string): Promise<PlanRecord>;
   reject(id: string, by: string, reason?: string): Promise<PlanRecord>;
   history(filter?: { unit?: string; limit?: number }): Promise<HistoryEvent[]>;
-  sync(options: { allowRewrite: boolean }): Promise<SyncAnswer>;
+  /** Poll now; with `unit`, also plan that unit again at the current commit. */
+  sync(options: { allowRewrite: boolean; unit?: string }): Promise<SyncAnswer>;
+  metrics(): Promise<MetricsAnswer>;
+}
+
+/** What the daemon has cost so far: how many processes of each tool it started, and polls. */
+export interface MetricsAnswer {
+  processes: Record<string, number>;
+  polls: number;
+  uptimeSeconds: number;
+  memory: { rssBytes: number; heapUsedBytes: number };
+  cpu: { userMicros: number; systemMicros: number };
 }
 
 export interface StatusAnswer {
@@ -43,4 +54,5 @@ export const API_ROUTES = {
   reject: 'POST /api/v1/plans/:id/reject',
   history: 'GET /api/v1/history',
   sync: 'POST /api/v1/sync',
+  metrics: 'GET /api/v1/metrics',
 } as const;

@@ -71,6 +71,7 @@ function buildRoutes(facade: EngineFacade): Route[] {
   return [
     route('GET /api/v1/healthz', async () => ({ ok: true })),
     route(API_ROUTES.status, () => facade.status()),
+    route(API_ROUTES.metrics, () => facade.metrics()),
     route(API_ROUTES.plans, async ({ query }) => {
       const unit = optionalQuery(query, 'unit');
       return facade.listPlans(unit === undefined ? {} : { unit });
@@ -99,12 +100,15 @@ function buildRoutes(facade: EngineFacade): Route[] {
       return facade.history(filter);
     }),
     route(API_ROUTES.sync, async ({ body }) => {
-      checkFields(body, ['allowRewrite']);
+      checkFields(body, ['allowRewrite', 'unit']);
       const allowRewrite = body.allowRewrite ?? false;
       if (typeof allowRewrite !== 'boolean') {
         throw new HttpError(400, 'E_BAD_REQUEST', 'allowRewrite must be a boolean');
       }
-      return facade.sync({ allowRewrite });
+      if (body.unit !== undefined && typeof body.unit !== 'string') {
+        throw new HttpError(400, 'E_BAD_REQUEST', 'unit must be a string');
+      }
+      return facade.sync({ allowRewrite, ...(body.unit ? { unit: body.unit } : {}) });
     }),
   ];
 }

@@ -128,10 +128,11 @@ export function registerRemoteCommands(program: Command, ctx: CommandContext): v
     program
       .command('sync')
       .description('fetch the repository now and schedule the units it affects')
-      .option('--allow-rewrite', 'accept a branch whose history was rewritten (force-push)'),
+      .option('--allow-rewrite', 'accept a branch whose history was rewritten (force-push)')
+      .option('--unit <name>', 'also plan this unit again at the current commit (after a failure, a rejection or an outside fix)'),
   ).action(
-    action(ctx, async (opts: ConnectionOptions & { allowRewrite?: boolean }) => {
-      const answer = await (await connect(opts)).sync(opts.allowRewrite === true);
+    action(ctx, async (opts: ConnectionOptions & { allowRewrite?: boolean; unit?: string }) => {
+      const answer = await (await connect(opts)).sync(opts.allowRewrite === true, opts.unit);
       if (opts.json) {
         out.json(answer);
       } else {

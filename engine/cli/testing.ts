@@ -151,6 +151,10 @@ export function createFakeEngine(): FakeEngine {
       record('sync', options);
       return { revision: REV_B, scheduled: options.allowRewrite ? ['web', 'db'] : ['web'] };
     },
+    async metrics() {
+      record('metrics', {});
+      return { processes: { git: 3 }, polls: 3, uptimeSeconds: 1, memory: { rssBytes: 1, heapUsedBytes: 1 }, cpu: { userMicros: 1, systemMicros: 1 } };
+    },
   };
 }
 

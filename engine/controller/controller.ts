@@ -1,6 +1,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import PQueue from 'p-queue';
-import type { EngineFacade, PlanDetail, StatusAnswer, SyncAnswer } from '../api/contract.ts';
+import type { EngineFacade, MetricsAnswer, PlanDetail, StatusAnswer, SyncAnswer } from '../api/contract.ts';
+import { processCounts } from '../exec.ts';
 import type { DaemonConfig } from '../config/types.ts';
 import { loadDefinitions } from '../definitions/load.ts';
 import type { UnitDefinition } from '../definitions/types.ts';
@@ -200,7 +201,7 @@ export class Controller implements EngineFacade, Runtime {
   start(): void {
     const tick = async () => {
       if (this.stopping) return;
-      await this.poll({ force: false, allowRewrite: false }).catch((error) => this.log.warn({ err: asPlumblineError(error) }, 'poll failed'));
+      await this.poll({ allowRewrite: false }).catch((error) => this.log.warn({ err: asPlumblineError(error) }, 'poll failed'));
       if (this.stopping) return;
       const jitter = 0.9 + Math.random() * 0.2;
       this.pollTimer = setTimeout(tick, this.config.source.intervalMs * jitter);
@@ -221,7 +222,7 @@ export class Controller implements EngineFacade, Runtime {
 
   // Polling
 
-  async poll(options: { force: boolean; allowRewrite: boolean }): Promise<SyncAnswer> {
+  async poll(options: { allowRewrite: boolean }): Promise<SyncAnswer> {
     return this.pollLock.run(async () => {
       let head: string;
       try {
@@ -237,7 +238,7 @@ export class Controller implements EngineFacade, Runtime {
       if (this.sourceStatus.phase === 'Stalled' && this.sourceStatus.lastFetchedRevision === head && !options.allowRewrite) {
         return { revision: head, scheduled: [] };
       }
-      if (head === previous && !options.force && this.sourceStatus.phase === 'Ready') {
+      if (head === previous && this.sourceStatus.phase === 'Ready') {
         return { revision: head, scheduled: [] };
       }
       if (previous && head !== previous) {
@@ -253,13 +254,13 @@ export class Controller implements EngineFacade, Runtime {
           return { revision: head, scheduled: [] };
         }
       }
-      const scheduled = await this.reconcileRevision(head, previous, options.force);
+      const scheduled = await this.reconcileRevision(head, previous);
       await this.putSource({ phase: 'Ready', reason: 'Reconciled', message: `reconciled ${head.slice(0, 8)}`, lastFetchedRevision: head, lastReconciledRevision: head });
       return { revision: head, scheduled };
     });
   }
 
-  private async reconcileRevision(head: string, previous: string | null, force: boolean): Promise<string[]> {
+  private async reconcileRevision(head: string, previous: string | null): Promise<string[]> {
     const { units, problems } = await this.loadAt(head);
     const invalid = await this.recordProblems(units, problems, head);
     const before = this.definitions;
@@ -268,8 +269,8 @@ export class Controller implements EngineFacade, Runtime {
     const all = [...this.definitions.values()];
     let targets: UnitDefinition[];
     if (previous === head) {
-      // A forced sync of the same commit retries what is not settled; settled units stay put.
-      targets = force ? all.filter((u) => needsPlan(this.store.getUnit(u.name), head)) : [];
+      // The same commit again (a source recovering from Stalled): only units never planned.
+      targets = all.filter((u) => !this.store.getUnit(u.name));
     } else if (!previous || !(await this.source.hasCommit(previous))) {
       targets = all;
     } else {
@@ -393,7 +394,7 @@ export class Controller implements EngineFacade, Runtime {
     clearTimeout(this.reviewTimers.get(id));
     const now = new Date().toISOString();
     const rejected = await this.store.putPlan({ ...plan, status: 'Rejected', decidedBy: by, decidedAt: now, updatedAt: now });
-    const message = `plan ${id} was rejected by ${by}${reason ? `: ${reason}` : ''}; push a new commit or run plumbline sync to plan again`;
+    const message = `plan ${id} was rejected by ${by}${reason ? `: ${reason}` : ''}; push a new commit or run plumbline sync --unit ${plan.unit} to plan again`;
     await this.store.appendHistory({ type: 'rejected', unit: plan.unit, revision: plan.revision, planId: id, message });
     await this.setUnit(plan.unit, { phase: 'Stalled', reason: 'PlanRejected', message });
     await rm(runPaths(this.paths.run(plan.runId)).tree, { recursive: true, force: true });
@@ -404,8 +405,33 @@ export class Controller implements EngineFacade, Runtime {
     return this.store.listHistory(filter);
   }
 
-  async sync(options: { allowRewrite: boolean }): Promise<SyncAnswer> {
-    return this.poll({ force: true, allowRewrite: options.allowRewrite });
+  async metrics(): Promise<MetricsAnswer> {
+    const memory = process.memoryUsage();
+    const cpu = process.cpuUsage();
+    return {
+      processes: Object.fromEntries(processCounts),
+      polls: this.sourceStatus.fetchCount,
+      uptimeSeconds: Math.round(process.uptime()),
+      memory: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed },
+      cpu: { userMicros: cpu.user, systemMicros: cpu.system },
+    };
+  }
+
+  async sync(options: { allowRewrite: boolean; unit?: string }): Promise<SyncAnswer> {
+    if (options.unit && !this.definitions.has(options.unit) && !this.store.getUnit(options.unit)) {
+      throw new NotFoundError('E_UNIT_NOT_FOUND', `no unit ${options.unit}`, { hint: 'list units with: plumbline status' });
+    }
+    const answer = await this.poll({ allowRewrite: options.allowRewrite });
+    if (options.unit && answer.revision && this.sourceStatus.phase === 'Ready' && !answer.scheduled.includes(options.unit)) {
+      if (!this.definitions.has(options.unit)) {
+        throw new ConflictError('E_UNIT_NOT_PLANNABLE', `unit ${options.unit} has no valid definition at ${answer.revision.slice(0, 8)}`, {
+          hint: 'fix the definition (plumbline validate) and push a commit',
+        });
+      }
+      this.schedulePlan(options.unit, answer.revision);
+      answer.scheduled.push(options.unit);
+    }
+    return answer;
   }
 
   private requirePlan(id: string): StoredPlan {
@@ -413,15 +439,6 @@ export class Controller implements EngineFacade, Runtime {
     if (!plan) throw new NotFoundError('E_PLAN_NOT_FOUND', `no plan ${id}`, { hint: 'list plans with: plumbline plans' });
     return plan;
   }
-}
-
-/** Units a forced sync or a new commit should plan even if their folder did not change. */
-function needsPlan(status: UnitStatus | undefined, head: string): boolean {
-  if (!status) return true;
-  if (status.phase === 'Pending' || status.phase === 'Failed') return true;
-  if (status.phase === 'Stalled' && status.reason !== 'PlanRejected') return true;
-  if (status.phase === 'Stalled' && status.reason === 'PlanRejected') return status.lastAttemptedRevision !== head;
-  return false;
 }
 
 function publicPlan(plan: StoredPlan): PlanRecord {
