@@ -8,6 +8,7 @@ import { discoverManifests, type ManifestLocation } from './discover.ts';
 import { checkGraph, type DependencyNode } from './graph.ts';
 import { readInventory } from './inventory.ts';
 import { isMapping, type RawMapping, type SchedulingFields } from './manifest-fields.ts';
+import { findReferences, REFERENCE_KEY } from './references.ts';
 import { readStack } from './stack.ts';
 import type { DefinitionDefaults, UnitDefinition } from './types.ts';
 import { isInside } from './unit-paths.ts';
@@ -50,6 +51,8 @@ export async function loadDefinitions(
     owner.report.problems.push({ file: owner.report.file, ...owner.report.locate(['dependsOn', finding.index]), message: finding.message });
   }
 
+  for (const manifest of loaded) checkReferences(manifest);
+
   const units: UnitDefinition[] = [];
   for (const manifest of loaded) {
     problems.push(...manifest.report.problems);
@@ -57,6 +60,34 @@ export async function loadDefinitions(
   }
   units.sort((a, b) => a.name.localeCompare(b.name));
   return { units, problems: sortProblems(problems) };
+}
+
+/** Every `fromOutput` must be well formed and name a unit listed in `dependsOn`. */
+function checkReferences(manifest: LoadedManifest): void {
+  const spec = manifest.definition?.spec as { vars?: unknown; hostsFrom?: unknown } | undefined;
+  if (!spec) return;
+  const found = [...findReferences(spec.vars ?? {}, ['vars']), ...findReferences(spec.hostsFrom ?? {}, ['hostsFrom'])];
+  for (const { at, raw, reference } of found) {
+    const where = manifest.report.locate([...at, REFERENCE_KEY]);
+    const field = formatFieldPath(at);
+    if (!reference) {
+      manifest.report.problems.push({
+        file: manifest.report.file,
+        ...where,
+        message: `${field}.${REFERENCE_KEY}: must be "<unit>.<output>" with optional .key or [index] parts (got ${describeValue(raw)})`,
+      });
+    } else if (!manifest.dependsOn.includes(reference.unit)) {
+      manifest.report.problems.push({
+        file: manifest.report.file,
+        ...where,
+        message: `${field}.${REFERENCE_KEY}: "${reference.text}" uses an output of ${reference.unit}, which is not in dependsOn (add it, so ${reference.unit} is applied first)`,
+      });
+    }
+  }
+}
+
+function formatFieldPath(path: Array<string | number>): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
 }
 
 async function loadManifest(root: string, location: ManifestLocation, defaults: DefinitionDefaults): Promise<LoadedManifest> {
