@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import type { LocalPlanResult } from './cli/types.ts';
 import { loadConfig, normalizeConfig } from './config/load.ts';
 import type { DaemonConfig } from './config/types.ts';
-import { resolveInputs } from './controller/inputs.ts';
+import { outputsFromFiles, resolveInputs } from './controller/inputs.ts';
 import { loadDefinitions } from './definitions/load.ts';
 import { asPlumblineError, formatProblem, ValidationError } from './errors.ts';
 import type { Logger } from './log.ts';
@@ -51,7 +51,7 @@ export async function planWorkingTree(options: {
         const artifactsDir = join(runDir, 'artifacts');
         await mkdir(artifactsDir, { recursive: true, mode: 0o700 });
         await mkdir(paths.unitState(unit.name), { recursive: true, mode: 0o700 });
-        const inputs = await resolveInputs(unit, 'working-tree');
+        const inputs = await resolveInputs(unit, 'working-tree', outputsFromFiles(paths.outputs));
         const provider = providers.get(unit.kind);
         if (!provider) throw new Error(`no provider for kind ${unit.kind}`);
         const outcome = await provider.plan({
@@ -62,6 +62,7 @@ export async function planWorkingTree(options: {
           unitStateDir: paths.unitState(unit.name),
           vars: inputs.vars,
           sensitiveVars: inputs.sensitiveVars,
+          ...(inputs.inventoryHosts !== undefined ? { inventoryHosts: inputs.inventoryHosts } : {}),
           signal: new AbortController().signal,
           log: options.log.child({ unit: unit.name }),
         });

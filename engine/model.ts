@@ -79,6 +79,22 @@ export interface PlanRecord {
   inputsHash: string;
   /** Per-host state in this plan, for units that run against hosts. */
   hosts?: Array<{ name: string; state: HostState; message?: string }>;
+  /** The change set (everything one commit set in motion) this plan belongs to. */
+  changeSet?: string;
+}
+
+/**
+ * Everything one commit sets in motion: the units it touched, and the
+ * dependants planned again because an upstream's outputs changed.
+ */
+export interface ChangeSet {
+  id: string;
+  revision: string;
+  createdAt: string;
+  units: string[];
+  /** Approving a change set approves its pending plans and pre-approves later non-destructive ones. */
+  approvedBy?: string;
+  approvedAt?: string;
 }
 
 export type HistoryEventType =
@@ -92,7 +108,10 @@ export type HistoryEventType =
   | 'apply-failed'
   | 'interrupted'
   | 'source-stalled'
-  | 'definition-invalid';
+  | 'definition-invalid'
+  | 'waiting'
+  | 'blocked'
+  | 'changeset-approved';
 
 export interface HistoryEvent {
   seq: number;

@@ -45,6 +45,11 @@ export interface RunRequest {
   log: Logger;
   /** Restrict the run to these hosts (drift remediation); all when absent. */
   limitHosts?: readonly string[];
+  /**
+   * An inventory's `hostsFrom`, resolved from an upstream unit's outputs: the
+   * provider validates its shape and merges it with the static inventory.
+   */
+  inventoryHosts?: unknown;
 }
 
 export type PlanRequest = RunRequest;

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConflictError, NotFoundError, PlumblineError, ValidationError, type Problem, type RetryClass } from '../errors.ts';
-import type { HistoryEvent, PlanRecord } from '../model.ts';
-import type { MetricsAnswer, PlanDetail, StatusAnswer, SyncAnswer } from './contract.ts';
+import type { ChangeSet, HistoryEvent, PlanRecord } from '../model.ts';
+import type { ChangeSetDetail, MetricsAnswer, PlanDetail, StatusAnswer, SyncAnswer } from './contract.ts';
 import { readToken } from './token.ts';
 
 /** How long one API call may take before the client gives up. */
@@ -66,6 +66,18 @@ export class ApiClient {
 
   sync(allowRewrite = false, unit?: string): Promise<SyncAnswer> {
     return this.#request('POST', '/api/v1/sync', unit ? { allowRewrite, unit } : { allowRewrite });
+  }
+
+  listChangeSets(): Promise<ChangeSet[]> {
+    return this.#request('GET', '/api/v1/changesets');
+  }
+
+  getChangeSet(id: string): Promise<ChangeSetDetail> {
+    return this.#request('GET', `/api/v1/changesets/${encodeURIComponent(id)}`);
+  }
+
+  approveChangeSet(id: string, by?: string): Promise<ChangeSetDetail> {
+    return this.#request('POST', `/api/v1/changesets/${encodeURIComponent(id)}/approve`, by ? { by } : {});
   }
 
   metrics(): Promise<MetricsAnswer> {

@@ -1,4 +1,7 @@
-import type { HistoryEvent, PlanRecord, SourceStatus, UnitStatus } from '../model.ts';
+import type { ChangeSet, HistoryEvent, PlanRecord, SourceStatus, UnitStatus } from '../model.ts';
+import type { ChangeSetDetail } from '../controller/change-sets.ts';
+
+export type { ChangeSetDetail } from '../controller/change-sets.ts';
 
 /**
  * What the daemon offers its API. The HTTP server maps these one to one onto
@@ -15,6 +18,15 @@ export interface EngineFacade {
   /** Poll now; with `unit`, also plan that unit again at the current commit. */
   sync(options: { allowRewrite: boolean; unit?: string }): Promise<SyncAnswer>;
   metrics(): Promise<MetricsAnswer>;
+  listChangeSets(): Promise<ChangeSet[]>;
+  getChangeSet(id: string): Promise<ChangeSetDetail>;
+  /** Approve every pending plan of the set and pre-approve its later non-destructive plans. */
+  approveChangeSet(id: string, by: string): Promise<ChangeSetDetail>;
+}
+
+/** Change set ids (`cs-` and 12 hex digits) never look like plan ids (`unit-xxxxxxxx-xxxxxxxxxx`). */
+export function isChangeSetId(id: string): boolean {
+  return /^cs-[0-9a-f]{12}$/.test(id);
 }
 
 /** What the daemon has cost so far: how many processes of each tool it started, and polls. */
@@ -55,4 +67,7 @@ export const API_ROUTES = {
   history: 'GET /api/v1/history',
   sync: 'POST /api/v1/sync',
   metrics: 'GET /api/v1/metrics',
+  changeSets: 'GET /api/v1/changesets',
+  changeSet: 'GET /api/v1/changesets/:id',
+  approveChangeSet: 'POST /api/v1/changesets/:id/approve',
 } as const;

@@ -81,6 +81,12 @@ function buildRoutes(facade: EngineFacade): Route[] {
       checkFields(body, ['by']);
       return facade.approve(params.id!, actor(body));
     }),
+    route(API_ROUTES.changeSets, () => facade.listChangeSets()),
+    route(API_ROUTES.changeSet, ({ params }) => facade.getChangeSet(params.id!)),
+    route(API_ROUTES.approveChangeSet, async ({ params, body }) => {
+      checkFields(body, ['by']);
+      return facade.approveChangeSet(params.id!, actor(body));
+    }),
     route(API_ROUTES.reject, async ({ params, body }) => {
       checkFields(body, ['by', 'reason']);
       const reason = optionalString(body, 'reason', MAX_REASON_LENGTH);

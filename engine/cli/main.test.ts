@@ -39,6 +39,18 @@ describe('plumbline CLI against the API', () => {
     return { code, out: io.out, err: io.err };
   }
 
+  it('show and approve take a change set id as well as a plan id', async () => {
+    const shown = await run('show', 'cs-bbbbbbbbbbbb');
+    assert.equal(shown.code, 0, shown.err);
+    assert.match(shown.out, /Change set cs-bbbbbbbbbbbb/);
+    const approved = await run('approve', 'cs-bbbbbbbbbbbb', '--by', 'alice');
+    assert.equal(approved.code, 0, approved.err);
+    assert.deepEqual(engine.calls.at(-1), { method: 'approveChangeSet', args: ['cs-bbbbbbbbbbbb', 'alice'] });
+    const missing = await run('show', 'cs-000000000000');
+    assert.equal(missing.code, 1);
+    assert.match(missing.err, /no change set/);
+  });
+
   it('status --json prints {units, source}', async () => {
     const { code, out, err } = await run('status', '--json');
     assert.equal(code, 0, err);

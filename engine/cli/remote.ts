@@ -1,7 +1,7 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { resolveClient, type ApiClient } from '../api/client.ts';
-import type { PlanDetail, StatusAnswer } from '../api/contract.ts';
+import { isChangeSetId, type PlanDetail, type StatusAnswer } from '../api/contract.ts';
 import type { HistoryEvent, PlanRecord } from '../model.ts';
 import { formatSummary, formatTime, oneLine, shortRevision, table } from './output.ts';
 import { action, integerOption, type CommandContext } from './util.ts';
@@ -68,9 +68,18 @@ export function registerRemoteCommands(program: Command, ctx: CommandContext): v
   );
 
   withConnection(
-    program.command('show').description('show one plan: header and rendered changes').argument('<plan>', 'plan id'),
+    program
+      .command('show')
+      .description('show one plan (header and rendered changes) or one change set (its plans in dependency order)')
+      .argument('<plan>', 'plan id, or change set id (cs-...)'),
   ).action(
     action(ctx, async (id: string, opts: ConnectionOptions) => {
+      if (isChangeSetId(id)) {
+        const set = await (await connect(opts)).getChangeSet(id);
+        if (opts.json) out.json(set);
+        else out.line(set.rendered.trimEnd());
+        return 0;
+      }
       const detail = await (await connect(opts)).getPlan(id);
       if (opts.json) out.json(detail);
       else printPlanDetail(ctx, detail);
@@ -81,11 +90,17 @@ export function registerRemoteCommands(program: Command, ctx: CommandContext): v
   withConnection(
     program
       .command('approve')
-      .description('approve a pending plan so the daemon applies it')
-      .argument('<plan>', 'plan id')
+      .description('approve a pending plan so the daemon applies it, or a change set (all its pending plans, and its later non-destructive ones)')
+      .argument('<plan>', 'plan id, or change set id (cs-...)')
       .option('--by <name>', 'who approves (default: your login name)'),
   ).action(
     action(ctx, async (id: string, opts: ConnectionOptions & { by?: string }) => {
+      if (isChangeSetId(id)) {
+        const set = await (await connect(opts)).approveChangeSet(id, opts.by ?? defaultActor());
+        if (opts.json) out.json(set);
+        else out.line(set.rendered.trimEnd());
+        return 0;
+      }
       const record = await (await connect(opts)).approve(id, opts.by ?? defaultActor());
       if (opts.json) out.json(record);
       else out.line(decisionLine('approved', record));

@@ -75,6 +75,7 @@ export function createFakeEngine(): FakeEngine {
     return next;
   };
 
+  const changeSet = { id: 'cs-bbbbbbbbbbbb', revision: REV_B, createdAt: '2024-05-01T10:00:00.000Z', units: ['web'] };
   return {
     plans,
     rendered,
@@ -150,6 +151,19 @@ export function createFakeEngine(): FakeEngine {
     async sync(options): Promise<SyncAnswer> {
       record('sync', options);
       return { revision: REV_B, scheduled: options.allowRewrite ? ['web', 'db'] : ['web'] };
+    },
+    async listChangeSets() {
+      record('listChangeSets', {});
+      return [changeSet];
+    },
+    async getChangeSet(id: string) {
+      record('getChangeSet', id);
+      if (id !== changeSet.id) throw new NotFoundError('E_CHANGESET_NOT_FOUND', `no change set ${id}`);
+      return { changeSet, entries: [], rendered: `Change set ${id}\n1. web [terraform] AwaitingApproval\n` };
+    },
+    async approveChangeSet(id: string, by: string) {
+      record('approveChangeSet', id, by);
+      return { changeSet: { ...changeSet, approvedBy: by }, entries: [], rendered: `Change set ${id}, approved by ${by}\n` };
     },
     async metrics() {
       record('metrics', {});

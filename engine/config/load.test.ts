@@ -24,6 +24,18 @@ test('a minimal config gets every default', async () => {
     api: { host: '127.0.0.1', port: 7420, tokenFile: '/var/lib/plumbline/api-token', allowRemote: false },
     concurrency: 4,
     terraform: { binary: 'terraform', cliConfigFile: null, timeoutMs: 1_800_000 },
+    ansible: {
+      playbookBinary: 'ansible-playbook',
+      inventoryBinary: 'ansible-inventory',
+      vaultBinary: 'ansible-vault',
+      vaultPasswordFile: null,
+      privateKeyFile: null,
+      maxForks: 20,
+      timeoutMs: 1_800_000,
+      connectTimeoutMs: 10_000,
+      controlPersistMs: 60_000,
+      pipelining: true,
+    },
     defaults: { approval: 'auto-unless-destroy', applyAfterMs: null },
     log: { level: 'info' },
   });
@@ -150,4 +162,55 @@ test('a missing config file is a clear error, not a validation error', async () 
   const error = await loadConfig(join(scratch, 'nope.yaml')).catch((e: unknown) => e);
   assert.ok(error instanceof PlumblineError && !(error instanceof ValidationError));
   assert.equal(error.code, 'E_CONFIG_READ');
+});
+
+test('the ansible section: paths resolved against the config folder, durations parsed, 0s turns ControlPersist off', () => {
+  const { config, problems } = normalizeConfig(
+    {
+      source: { url: '/srv/infra' },
+      ansible: {
+        playbookBinary: './venv/bin/ansible-playbook',
+        inventoryBinary: 'ansible-inventory',
+        vaultPasswordFile: 'vault-pass',
+        privateKeyFile: '/etc/plumbline/keys/deploy',
+        maxForks: 50,
+        timeout: '1h',
+        connectTimeout: '5s',
+        controlPersist: '0s',
+        pipelining: false,
+      },
+    },
+    '/etc/plumbline/plumbline.yaml',
+  );
+  assert.deepEqual(problems, []);
+  assert.deepEqual(config?.ansible, {
+    playbookBinary: '/etc/plumbline/venv/bin/ansible-playbook',
+    inventoryBinary: 'ansible-inventory',
+    vaultBinary: 'ansible-vault',
+    vaultPasswordFile: '/etc/plumbline/vault-pass',
+    privateKeyFile: '/etc/plumbline/keys/deploy',
+    maxForks: 50,
+    timeoutMs: 3_600_000,
+    connectTimeoutMs: 5_000,
+    controlPersistMs: null,
+    pipelining: false,
+  });
+});
+
+test('the ansible section is checked like the others: unknown keys, ranges, durations', async () => {
+  const file = await configFile(
+    'source:\n  url: /srv/infra\nansible:\n  forks: 10\n  maxForks: 0\n  timeout: 500ms\n  controlPersist: soon\n  pipelining: yes please\n',
+  );
+  const error = await loadConfig(file).catch((e: unknown) => e);
+  assert.ok(error instanceof ValidationError);
+  assert.deepEqual(
+    error.problems.map((p) => `${p.line}:${p.column} ${p.message}`),
+    [
+      '4:3 ansible.forks: unknown field (allowed: playbookBinary, inventoryBinary, vaultBinary, vaultPasswordFile, privateKeyFile, maxForks, timeout, connectTimeout, controlPersist, pipelining)',
+      '5:3 ansible.maxForks: must be at least 1 (got 0)',
+      '6:3 ansible.timeout: must be at least 1s (got "500ms")',
+      '7:3 ansible.controlPersist: invalid duration "soon": use whole numbers with a unit (ms, s, m, h, d), e.g. 500ms, 90s, 10m, 1h30m, 2d',
+      '8:3 ansible.pipelining: must be true or false (got "yes please")',
+    ],
+  );
 });

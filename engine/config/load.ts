@@ -53,6 +53,7 @@ export function normalizeConfig(
   const source = asRecord(fields.source);
   const api = asRecord(fields.api);
   const terraform = asRecord(fields.terraform);
+  const ansible = asRecord(fields.ansible);
 
   const url = typeof source.url === 'string' && source.url ? resolveSourceUrl(source.url, base) : null;
   if (url && !url.ok) report.at(['source', 'url'], url.message);
@@ -62,6 +63,8 @@ export function normalizeConfig(
   }
   checkMinimum(source.interval, ['source', 'interval'], report);
   checkMinimum(terraform.timeout, ['terraform', 'timeout'], report);
+  checkMinimum(ansible.timeout, ['ansible', 'timeout'], report);
+  checkMinimum(ansible.connectTimeout, ['ansible', 'connectTimeout'], report);
   const listen = typeof api.listen === 'string' && api.listen ? api.listen : DEFAULT_LISTEN;
   const address = parseListen(listen, api.allowRemote === true);
   if (!address.ok) report.at(['api', 'listen'], address.message);
@@ -89,9 +92,22 @@ export function normalizeConfig(
       concurrency: c.concurrency ?? 4,
       terraform: {
         // A bare name is looked up on PATH; anything with a slash is a path.
-        binary: binary.includes('/') && !isAbsolute(binary) ? resolve(base, binary) : binary,
+        binary: toolPath(binary, base),
         cliConfigFile: c.terraform?.cliConfigFile ? resolve(base, c.terraform.cliConfigFile) : null,
         timeoutMs: c.terraform?.timeout ?? 30 * 60_000,
+      },
+      ansible: {
+        playbookBinary: toolPath(c.ansible?.playbookBinary ?? 'ansible-playbook', base),
+        inventoryBinary: toolPath(c.ansible?.inventoryBinary ?? 'ansible-inventory', base),
+        vaultBinary: toolPath(c.ansible?.vaultBinary ?? 'ansible-vault', base),
+        vaultPasswordFile: c.ansible?.vaultPasswordFile ? resolve(base, c.ansible.vaultPasswordFile) : null,
+        privateKeyFile: c.ansible?.privateKeyFile ? resolve(base, c.ansible.privateKeyFile) : null,
+        maxForks: c.ansible?.maxForks ?? 20,
+        timeoutMs: c.ansible?.timeout ?? 30 * 60_000,
+        connectTimeoutMs: c.ansible?.connectTimeout ?? 10_000,
+        // `0s` (null) turns ControlPersist off; absent means the 60s default.
+        controlPersistMs: c.ansible?.controlPersist === undefined ? 60_000 : c.ansible.controlPersist,
+        pipelining: c.ansible?.pipelining ?? true,
       },
       defaults: {
         approval: c.defaults?.approval ?? 'auto-unless-destroy',
@@ -112,6 +128,11 @@ function checkMinimum(value: unknown, path: string[], report: ProblemCollector):
     return;
   }
   if (ms < MIN_INTERVAL_MS) report.at(path, `must be at least 1s (got ${JSON.stringify(value)})`);
+}
+
+/** A bare name is looked up on PATH; anything with a slash is a path. */
+function toolPath(binary: string, base: string): string {
+  return binary.includes('/') && !isAbsolute(binary) ? resolve(base, binary) : binary;
 }
 
 function asRecord(value: unknown): Record<string, unknown> {

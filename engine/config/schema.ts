@@ -34,6 +34,18 @@ export const configSchema = z.strictObject({
     cliConfigFile: text.optional(),
     timeout: durationSchema.optional(),
   }),
+  ansible: section({
+    playbookBinary: text.optional(),
+    inventoryBinary: text.optional(),
+    vaultBinary: text.optional(),
+    vaultPasswordFile: text.optional(),
+    privateKeyFile: text.optional(),
+    maxForks: z.int().min(1).max(500).optional(),
+    timeout: durationSchema.optional(),
+    connectTimeout: durationSchema.optional(),
+    controlPersist: durationSchema.optional(),
+    pipelining: z.boolean().optional(),
+  }),
   defaults: section({
     approval: approvalSchema.optional(),
     applyAfter: durationSchema.optional(),

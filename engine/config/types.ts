@@ -32,9 +32,35 @@ export interface DaemonConfig {
     /** Per terraform command. */
     timeoutMs: number;
   };
+  /**
+   * How Ansible inventories run. Always filled in by the loader; optional so
+   * configs built in code (tests of other providers) need not spell it.
+   */
+  ansible?: AnsibleSettings;
   defaults: {
     approval: ApprovalPolicy;
     applyAfterMs: number | null;
   };
   log: { level: string };
+}
+
+export interface AnsibleSettings {
+  /** Bare names are looked up on PATH; anything with a slash is an absolute path. */
+  playbookBinary: string;
+  inventoryBinary: string;
+  vaultBinary: string;
+  /** Absolute; passed as `--vault-password-file` (an executable file is a password script). */
+  vaultPasswordFile: string | null;
+  /** Absolute; the SSH key for inventories whose manifest names none. */
+  privateKeyFile: string | null;
+  /** Upper bound of `--forks` (the default is one fork per host). */
+  maxForks: number;
+  /** Per ansible-playbook run. */
+  timeoutMs: number;
+  /** SSH connect timeout, for the preflight and for Ansible's own connections. */
+  connectTimeoutMs: number;
+  /** How long an idle multiplexed SSH connection stays open; null disables ControlPersist. */
+  controlPersistMs: number | null;
+  /** SSH pipelining (fewer round trips; needs `requiretty` off for `become`). */
+  pipelining: boolean;
 }

@@ -3,7 +3,7 @@ import type { PlumblineError } from '../errors.ts';
 import { runPaths } from '../paths.ts';
 import { writeFileAtomic } from '../store/atomic.ts';
 import type { StoredPlan } from '../store/store.ts';
-import { resolveInputs } from './inputs.ts';
+import { outputsFromFiles, resolveInputs } from './inputs.ts';
 import { hostsOf } from './hosts.ts';
 import { supersede } from './plan-run.ts';
 import type { Runtime } from './runtime.ts';
@@ -33,7 +33,7 @@ export async function runApply(rt: Runtime, planIdToApply: string): Promise<void
 
   const runDir = rt.paths.run(plan.runId);
   try {
-    const inputs = await resolveInputs(unit, plan.revision);
+    const inputs = await resolveInputs(unit, plan.revision, outputsFromFiles(rt.paths.outputs));
     const outcome = await rt.provider(unit.kind).apply({
       unit,
       revision: plan.revision,
@@ -42,12 +42,16 @@ export async function runApply(rt: Runtime, planIdToApply: string): Promise<void
       unitStateDir: rt.paths.unitState(unit.name),
       vars: inputs.vars,
       sensitiveVars: inputs.sensitiveVars,
+      ...(inputs.inventoryHosts !== undefined ? { inventoryHosts: inputs.inventoryHosts } : {}),
       // An apply is never cancelled half-way: shutdown waits for it.
       signal: new AbortController().signal,
       log,
     });
     // Raw outputs (secrets included) feed dependants; they stay in the 0700 state dir.
-    await writeFileAtomic(rt.paths.outputs(unit.name), JSON.stringify(outcome.outputs));
+    const previousOutputs = await readFile(rt.paths.outputs(unit.name), 'utf8').catch(() => '{}');
+    const outputsText = JSON.stringify(outcome.outputs);
+    await writeFileAtomic(rt.paths.outputs(unit.name), outputsText);
+    const outputsChanged = canonical(JSON.parse(previousOutputs)) !== canonical(outcome.outputs);
     const finishedAt = new Date().toISOString();
     await rt.store.putPlan({ ...applying, status: 'Applied', updatedAt: finishedAt, ...(outcome.hosts ? { hosts: outcome.hosts } : {}) });
     await rt.setUnit(plan.unit, {
@@ -60,6 +64,7 @@ export async function runApply(rt: Runtime, planIdToApply: string): Promise<void
     await rt.store.appendHistory({ type: 'applied', unit: plan.unit, revision: plan.revision, planId: plan.id, message: outcome.message || 'applied', startedAt, finishedAt });
     log.info({ ms: Date.parse(finishedAt) - Date.parse(startedAt) }, 'apply finished');
     rt.resetRetries(plan.unit);
+    if (outputsChanged) rt.outputsChanged(plan.unit);
     await rm(runPaths(runDir).tree, { recursive: true, force: true });
   } catch (error) {
     const typed = (error instanceof StepError ? error.error : error) as PlumblineError;
@@ -79,6 +84,18 @@ export async function runApply(rt: Runtime, planIdToApply: string): Promise<void
     log.warn({ code: failure.code }, 'apply failed');
     rt.retryLater(plan.unit, typed);
   }
+}
+
+/** Key order must not make equal outputs look different. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
 }
 
 /** The unit folder inside the run's workspace tree (kept since the plan). */

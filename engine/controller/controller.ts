@@ -7,13 +7,16 @@ import { loadDefinitions } from '../definitions/load.ts';
 import type { UnitDefinition } from '../definitions/types.ts';
 import { ConflictError, NotFoundError, PlumblineError, asPlumblineError, formatProblem, type Problem } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { HistoryEvent, PlanRecord, SourceStatus, UnitStatus } from '../model.ts';
+import type { ChangeSet, HistoryEvent, PlanRecord, SourceStatus, UnitStatus } from '../model.ts';
 import { KeyedMutex, Mutex } from '../mutex.ts';
 import { runPaths, type StatePaths } from '../paths.ts';
 import type { Provider } from '../provider.ts';
 import type { GitSource } from '../source/git-source.ts';
 import type { Store, StoredPlan } from '../store/store.ts';
+import { topologicalOrder } from '../definitions/graph.ts';
 import { unitForFile, affectedUnits } from './affected.ts';
+import { changeSetId, describeChangeSet, type ChangeSetDetail } from './change-sets.ts';
+import { dependantsOf, describeReadiness, readiness } from './dependencies.ts';
 import { runApply } from './apply-run.ts';
 import { applyPolicy, runPlan, supersede } from './plan-run.ts';
 import type { Runtime } from './runtime.ts';
@@ -47,6 +50,9 @@ export class Controller implements EngineFacade, Runtime {
   private readonly pollLock = new Mutex();
   private definitions = new Map<string, UnitDefinition>();
   private readonly desired = new Map<string, string>();
+  /** Units scheduled at a revision but waiting for (or blocked by) their dependencies. */
+  private readonly waiting = new Map<string, string>();
+  private readonly changeSetOf = new Map<string, string>();
   private readonly planAborts = new Map<string, AbortController>();
   private readonly reviewTimers = new Map<string, NodeJS.Timeout>();
   private readonly retries = new Map<string, { attempt: number; timer?: NodeJS.Timeout }>();
@@ -112,7 +118,42 @@ export class Controller implements EngineFacade, Runtime {
       ...patch,
       updatedAt: new Date().toISOString(),
     };
-    return this.store.putUnit(next);
+    // The store updates its memory synchronously, so dependants see the new phase now.
+    const saved = this.store.putUnit(next);
+    if (current?.phase !== next.phase) this.reviewDependants(name);
+    return saved;
+  }
+
+  changeSetFor(unit: string): string | undefined {
+    return this.changeSetOf.get(unit);
+  }
+
+  changeSetRecord(id: string): ChangeSet | undefined {
+    return this.store.getChangeSet(id);
+  }
+
+  /**
+   * An apply changed `unit`'s outputs: every dependant plans again, even if its
+   * own folder did not change. Dependants already queued started after the
+   * outputs were written, so they are left alone.
+   */
+  outputsChanged(unit: string): void {
+    const head = this.sourceStatus.lastReconciledRevision;
+    if (!head || this.stopping) return;
+    const changeSet = this.changeSetOf.get(unit);
+    for (const dependant of dependantsOf(unit, this.definitions.values())) {
+      if (this.waiting.has(dependant.name) || this.store.getUnit(dependant.name)?.phase === 'Planning') continue;
+      this.log.info({ unit: dependant.name, upstream: unit }, 'upstream outputs changed: planning again');
+      if (changeSet) void this.addToChangeSet(changeSet, dependant.name);
+      this.schedulePlan(dependant.name, head, changeSet);
+    }
+  }
+
+  /** Re-evaluate the dependants of `name` that wait for it. */
+  private reviewDependants(name: string): void {
+    for (const dependant of dependantsOf(name, this.definitions.values())) {
+      if (this.waiting.has(dependant.name)) this.tryStart(dependant.name);
+    }
   }
 
   scheduleApply(plan: StoredPlan): void {
@@ -190,6 +231,10 @@ export class Controller implements EngineFacade, Runtime {
     }
     for (const name of replan) {
       if (revision && this.definitions.has(name)) this.schedulePlan(name, revision);
+    }
+    for (const unit of this.store.listUnits()) {
+      const waited = unit.phase === 'Blocked' || (unit.phase === 'Pending' && unit.reason === 'WaitingForDependencies');
+      if (waited && revision && this.definitions.has(unit.name) && !replan.has(unit.name)) this.schedulePlan(unit.name, unit.lastAttemptedRevision ?? revision);
     }
     for (const plan of this.store.listPlans()) {
       if (replan.has(plan.unit)) continue;
@@ -286,8 +331,27 @@ export class Controller implements EngineFacade, Runtime {
         });
       }
     }
-    for (const unit of targets) this.schedulePlan(unit.name, head);
-    return targets.map((u) => u.name);
+    // Upstream first, so a dependant sees its dependencies in motion and waits.
+    const ordered = topologicalOrder(targets);
+    if (ordered.length > 0) {
+      const changeSet = await this.openChangeSet(head, ordered.map((u) => u.name));
+      for (const unit of ordered) this.schedulePlan(unit.name, head, changeSet.id);
+    }
+    return ordered.map((u) => u.name);
+  }
+
+  private async openChangeSet(revision: string, units: string[]): Promise<ChangeSet> {
+    const id = changeSetId(revision);
+    const existing = this.store.getChangeSet(id);
+    const record: ChangeSet = existing
+      ? { ...existing, units: [...new Set([...existing.units, ...units])] }
+      : { id, revision, createdAt: new Date().toISOString(), units };
+    return this.store.putChangeSet(record);
+  }
+
+  private async addToChangeSet(id: string, unit: string): Promise<void> {
+    const existing = this.store.getChangeSet(id);
+    if (existing && !existing.units.includes(unit)) await this.store.putChangeSet({ ...existing, units: [...existing.units, unit] });
   }
 
   private async loadAt(revision: string): Promise<{ units: UnitDefinition[]; problems: Problem[] }> {
@@ -315,12 +379,41 @@ export class Controller implements EngineFacade, Runtime {
     return new Set(byUnit.keys());
   }
 
-  schedulePlan(unit: string, revision: string): void {
+  schedulePlan(unit: string, revision: string, changeSet?: string): void {
     this.desired.set(unit, revision);
+    if (changeSet) this.changeSetOf.set(unit, changeSet);
     // A newer commit wins: cancel an older plan in flight and supersede waiting plans.
     const running = this.planAborts.get(unit);
     if (running) running.abort('superseded by a newer commit');
     void this.supersedeWaiting(unit, revision);
+    this.waiting.set(unit, revision);
+    this.tryStart(unit);
+  }
+
+  /**
+   * Start a scheduled plan if every dependency is settled (applied at its newest
+   * revision); otherwise record what the unit waits for or what blocks it.
+   */
+  private tryStart(unit: string): void {
+    const revision = this.waiting.get(unit);
+    const def = this.definitions.get(unit);
+    if (!revision || !def) {
+      this.waiting.delete(unit);
+      return;
+    }
+    const ready = readiness(def, (n) => this.store.getUnit(n), (n) => this.definitions.has(n));
+    if (!ready.ready) {
+      const blocked = ready.blockedBy.length > 0;
+      const phase = blocked ? 'Blocked' : 'Pending';
+      const message = describeReadiness(ready);
+      const current = this.store.getUnit(unit);
+      if (current?.phase !== phase || current.message !== message) {
+        void this.setUnit(unit, { phase, reason: blocked ? 'DependencyNotReady' : 'WaitingForDependencies', message, lastAttemptedRevision: revision });
+        void this.store.appendHistory({ type: blocked ? 'blocked' : 'waiting', unit, revision, planId: null, message });
+      }
+      return;
+    }
+    this.waiting.delete(unit);
     void this.setUnit(unit, { phase: 'Planning', reason: 'Queued', message: `plan of ${revision.slice(0, 8)} queued`, lastAttemptedRevision: revision });
     void this.unitLocks
       .run(unit, () =>
@@ -415,6 +508,39 @@ export class Controller implements EngineFacade, Runtime {
       memory: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed },
       cpu: { userMicros: cpu.user, systemMicros: cpu.system },
     };
+  }
+
+  async listChangeSets(): Promise<ChangeSet[]> {
+    return this.store.listChangeSets();
+  }
+
+  async getChangeSet(id: string): Promise<ChangeSetDetail> {
+    const changeSet = this.store.getChangeSet(id);
+    if (!changeSet) throw new NotFoundError('E_CHANGESET_NOT_FOUND', `no change set ${id}`, { hint: 'change sets are named cs-<commit>; see plumbline plans' });
+    return describeChangeSet(changeSet, [...this.definitions.values()], (n) => this.store.getUnit(n), (u) => this.store.listPlans({ unit: u }).map(publicPlan));
+  }
+
+  /**
+   * Approve a whole change set: every plan of it now pending is approved (the
+   * approver saw them), and later plans of the set (dependants planned after
+   * their upstream applied) are approved automatically unless they delete or
+   * replace something.
+   */
+  async approveChangeSet(id: string, by: string): Promise<ChangeSetDetail> {
+    const changeSet = this.store.getChangeSet(id);
+    if (!changeSet) throw new NotFoundError('E_CHANGESET_NOT_FOUND', `no change set ${id}`);
+    if (changeSet.revision !== this.sourceStatus.lastReconciledRevision && this.store.listPlans().every((p) => p.changeSet !== id || p.status !== 'Pending')) {
+      throw new ConflictError('E_CHANGESET_SUPERSEDED', `change set ${id} is not the newest and has no pending plans left`, {
+        hint: 'approve the newest change set instead (plumbline plans shows which plans wait)',
+      });
+    }
+    const now = new Date().toISOString();
+    await this.store.putChangeSet({ ...changeSet, approvedBy: by, approvedAt: now });
+    await this.store.appendHistory({ type: 'changeset-approved', unit: null, revision: changeSet.revision, planId: null, message: `change set ${id} approved by ${by}` });
+    for (const plan of this.store.listPlans()) {
+      if (plan.changeSet === id && plan.status === 'Pending') await this.approve(plan.id, `changeset:${id} (${by})`);
+    }
+    return this.getChangeSet(id);
   }
 
   async sync(options: { allowRewrite: boolean; unit?: string }): Promise<SyncAnswer> {

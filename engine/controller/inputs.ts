@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import type { StackSpec, UnitDefinition } from '../definitions/types.ts';
+import type { SecretSource, UnitDefinition } from '../definitions/types.ts';
+import { resolveReferences, type OutputSource } from '../definitions/references.ts';
 import { PlumblineError } from '../errors.ts';
 import { secrets } from '../secrets.ts';
 import { sha256 } from './plan-id.ts';
@@ -7,39 +8,73 @@ import { sha256 } from './plan-id.ts';
 export interface ResolvedInputs {
   vars: Record<string, unknown>;
   sensitiveVars: string[];
+  /** An inventory's `hostsFrom`, resolved. */
+  inventoryHosts?: unknown;
   /** Hash of everything the plan is made from; secrets enter only as hashes. */
   inputsHash: string;
 }
 
+/** Applied outputs of a unit, as the apply stored them (secrets in clear, 0600). */
+export type OutputsReader = (unit: string) => Promise<Record<string, OutputSource> | undefined>;
+
+export function outputsFromFiles(pathOf: (unit: string) => string): OutputsReader {
+  return async (unit) => {
+    try {
+      const outputs = JSON.parse(await readFile(pathOf(unit), 'utf8')) as Record<string, OutputSource>;
+      for (const output of Object.values(outputs)) if (output.sensitive) secrets.add(output.value);
+      return outputs;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  };
+}
+
 /**
- * Resolve a unit's variables: the plain `vars` from Git, and `secretVars` read
- * on the control host (environment or file). Secret values are registered for
- * masking before anything can print them.
+ * Resolve a unit's inputs: the plain `vars` from Git with their `fromOutput`
+ * references replaced by upstream outputs, and `secretVars` read on the control
+ * host. Every secret value (and every sensitive output used) is registered for
+ * masking before anything can print it.
  */
-export async function resolveInputs(unit: UnitDefinition, revision: string): Promise<ResolvedInputs> {
-  const spec = unit.spec as Partial<StackSpec>;
-  const vars: Record<string, unknown> = { ...(spec.vars ?? {}) };
+export async function resolveInputs(unit: UnitDefinition, revision: string, outputsOf: OutputsReader): Promise<ResolvedInputs> {
+  const spec = unit.spec as { vars?: Record<string, unknown>; secretVars?: Record<string, SecretSource>; hostsFrom?: unknown };
+  const upstream = new Map<string, Record<string, OutputSource> | undefined>();
+  for (const dep of unit.dependsOn) upstream.set(dep, await outputsOf(dep));
+  const lookup = (name: string) => upstream.get(name);
+
+  const vars: Record<string, unknown> = {};
   const sensitiveVars: string[] = [];
-  const secretHashes: Record<string, string> = {};
+  for (const [name, raw] of Object.entries(spec.vars ?? {})) {
+    const resolved = resolveReferences(raw, lookup, unit.name);
+    vars[name] = resolved.value;
+    if (resolved.sensitive) {
+      sensitiveVars.push(name);
+      secrets.add(resolved.value);
+    }
+  }
   for (const [name, from] of Object.entries(spec.secretVars ?? {})) {
     const value = await readSecret(unit, name, from);
     secrets.add(value);
     vars[name] = value;
     sensitiveVars.push(name);
-    secretHashes[name] = sha256(value);
   }
-  const plain = Object.fromEntries(Object.entries(vars).filter(([k]) => !sensitiveVars.includes(k)));
-  const inputsHash = sha256(JSON.stringify({ manifest: unit.manifestHash, revision, plain, secrets: secretHashes }));
-  return { vars, sensitiveVars, inputsHash };
+  const hosts = spec.hostsFrom === undefined ? undefined : resolveReferences(spec.hostsFrom, lookup, unit.name);
+  if (hosts?.sensitive) secrets.add(hosts.value);
+
+  const hashed = Object.fromEntries(
+    Object.entries(vars).map(([k, v]) => [k, sensitiveVars.includes(k) ? `sha256:${sha256(JSON.stringify(v))}` : v]),
+  );
+  const inputsHash = sha256(JSON.stringify({ manifest: unit.manifestHash, revision, vars: hashed, hosts: hosts ? sha256(JSON.stringify(hosts.value)) : null }));
+  return { vars, sensitiveVars, inputsHash, ...(hosts ? { inventoryHosts: hosts.value } : {}) };
 }
 
-async function readSecret(unit: UnitDefinition, name: string, from: { env?: string; file?: string }): Promise<string> {
+async function readSecret(unit: UnitDefinition, name: string, from: SecretSource): Promise<string> {
   if (from.env !== undefined) {
     const value = process.env[from.env];
     if (value === undefined) {
       throw new PlumblineError('E_SECRET_MISSING', `secret variable ${name} of ${unit.name}: environment variable ${from.env} is not set`, {
         retry: 'stalled',
-        hint: `set ${from.env} in the daemon's environment (for example in its systemd unit) and run plumbline sync`,
+        hint: `set ${from.env} in the daemon's environment (for example in its systemd unit) and run plumbline sync --unit ${unit.name}`,
       });
     }
     return value;
@@ -50,7 +85,7 @@ async function readSecret(unit: UnitDefinition, name: string, from: { env?: stri
     } catch (error) {
       throw new PlumblineError('E_SECRET_MISSING', `secret variable ${name} of ${unit.name}: cannot read ${from.file}`, {
         retry: 'stalled',
-        hint: 'create the file on the control host, readable by the daemon, and run plumbline sync',
+        hint: `create the file on the control host, readable by the daemon, and run plumbline sync --unit ${unit.name}`,
         cause: error,
       });
     }

@@ -10,7 +10,7 @@ import { secrets } from '../secrets.ts';
 import { writeFileAtomic } from '../store/atomic.ts';
 import type { StoredPlan } from '../store/store.ts';
 import { createWorkspace } from '../workspace.ts';
-import { resolveInputs, type ResolvedInputs } from './inputs.ts';
+import { outputsFromFiles, resolveInputs, type ResolvedInputs } from './inputs.ts';
 import { planId } from './plan-id.ts';
 import { decide } from './policy.ts';
 import { hostsOf } from './hosts.ts';
@@ -51,7 +51,7 @@ const steps: Step<PlanContext>[] = [
   {
     name: 'inputs',
     async run(c) {
-      c.inputs = await resolveInputs(c.unit, c.revision);
+      c.inputs = await resolveInputs(c.unit, c.revision, outputsFromFiles(c.rt.paths.outputs));
     },
   },
   {
@@ -66,6 +66,7 @@ const steps: Step<PlanContext>[] = [
         unitStateDir: c.rt.paths.unitState(c.unit.name),
         vars: c.inputs!.vars,
         sensitiveVars: c.inputs!.sensitiveVars,
+        ...(c.inputs!.inventoryHosts !== undefined ? { inventoryHosts: c.inputs!.inventoryHosts } : {}),
         signal: c.signal,
         log: c.log,
       });
@@ -96,6 +97,7 @@ const steps: Step<PlanContext>[] = [
         updatedAt: now,
         inputsHash: c.inputs!.inputsHash,
         ...(outcome.hosts ? { hosts: outcome.hosts } : {}),
+        ...(c.rt.changeSetFor(c.unit.name) ? { changeSet: c.rt.changeSetFor(c.unit.name) } : {}),
       });
       if (outcome.hosts) await c.rt.setUnit(c.unit.name, { hosts: outcome.hosts });
       c.log = c.log.child({ planId: id });
@@ -173,13 +175,21 @@ export async function applyPolicy(rt: Runtime, plan: StoredPlan, unit: UnitDefin
     await supersede(rt, plan, 'a newer commit arrived while it was planned');
     return;
   }
-  const decision = decide({
+  let decision = decide({
     hasChanges: plan.hasChanges,
     destructive: plan.destructive,
     approval: unit.approval,
     applyAfterMs: unit.applyAfterMs,
     now: new Date(),
   });
+  // An approved change set pre-approves its later plans, but never one that
+  // deletes or replaces something: that always needs its own approval.
+  const changeSet = plan.changeSet ? rt.changeSetRecord(plan.changeSet) : undefined;
+  let decidedBy = `policy:${unit.approval}`;
+  if (decision.action === 'await-approval' && changeSet?.approvedBy && !plan.destructive) {
+    decision = { action: 'apply-now' };
+    decidedBy = `changeset:${changeSet.id} (${changeSet.approvedBy})`;
+  }
   switch (decision.action) {
     case 'in-sync':
       await rt.setUnit(unit.name, {
@@ -210,7 +220,7 @@ export async function applyPolicy(rt: Runtime, plan: StoredPlan, unit: UnitDefin
       const approved = await rt.store.putPlan({
         ...plan,
         status: 'Approved',
-        decidedBy: `policy:${unit.approval}`,
+        decidedBy,
         decidedAt: new Date().toISOString(),
         updatedAt: new Date().toISOString(),
       });

@@ -24,4 +24,9 @@ export interface Runtime {
   retryLater(unit: string, error: { retry: string }): void;
   resetRetries(unit: string): void;
   isStopping(): boolean;
+  /** The change set a unit's current run belongs to. */
+  changeSetFor(unit: string): string | undefined;
+  changeSetRecord(id: string): import('../model.ts').ChangeSet | undefined;
+  /** An apply changed the unit's outputs: its dependants must plan again. */
+  outputsChanged(unit: string): void;
 }

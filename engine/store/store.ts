@@ -1,6 +1,6 @@
 import { appendFile, mkdir, open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { HistoryEvent, PlanRecord, SourceStatus, UnitStatus } from '../model.ts';
+import type { ChangeSet, HistoryEvent, PlanRecord, SourceStatus, UnitStatus } from '../model.ts';
 import { secrets } from '../secrets.ts';
 import { fsyncDir, writeFileAtomic } from './atomic.ts';
 
@@ -13,15 +13,17 @@ import { fsyncDir, writeFileAtomic } from './atomic.ts';
 export class Store {
   private readonly units = new Map<string, UnitStatus>();
   private readonly plans = new Map<string, StoredPlan>();
+  private readonly changeSets = new Map<string, ChangeSet>();
   private history: HistoryEvent[] = [];
   private source: SourceStatus | undefined;
   private seq = 0;
-  private readonly dirs: { units: string; plans: string; history: string; source: string };
+  private readonly dirs: { units: string; plans: string; changeSets: string; history: string; source: string };
 
   constructor(private readonly root: string) {
     this.dirs = {
       units: join(root, 'units'),
       plans: join(root, 'plans'),
+      changeSets: join(root, 'changesets'),
       history: join(root, 'history.jsonl'),
       source: join(root, 'source.json'),
     };
@@ -30,6 +32,8 @@ export class Store {
   async open(): Promise<void> {
     await mkdir(this.dirs.units, { recursive: true, mode: 0o700 });
     await mkdir(this.dirs.plans, { recursive: true, mode: 0o700 });
+    await mkdir(this.dirs.changeSets, { recursive: true, mode: 0o700 });
+    for (const record of await readJsonDir<ChangeSet>(this.dirs.changeSets)) this.changeSets.set(record.id, record);
     for (const record of await readJsonDir<UnitStatus>(this.dirs.units)) this.units.set(record.name, record);
     for (const record of await readJsonDir<StoredPlan>(this.dirs.plans)) this.plans.set(record.id, record);
     this.source = await readJson<SourceStatus>(this.dirs.source);
@@ -70,6 +74,23 @@ export class Store {
     const masked = secrets.maskDeep(plan);
     this.plans.set(masked.id, masked);
     await writeFileAtomic(join(this.dirs.plans, `${fileSafe(masked.id)}.json`), JSON.stringify(masked, null, 2));
+    return masked;
+  }
+
+  // Change sets
+
+  getChangeSet(id: string): ChangeSet | undefined {
+    return this.changeSets.get(id);
+  }
+
+  listChangeSets(): ChangeSet[] {
+    return [...this.changeSets.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  }
+
+  async putChangeSet(changeSet: ChangeSet): Promise<ChangeSet> {
+    const masked = secrets.maskDeep(changeSet);
+    this.changeSets.set(masked.id, masked);
+    await writeFileAtomic(join(this.dirs.changeSets, `${fileSafe(masked.id)}.json`), JSON.stringify(masked, null, 2));
     return masked;
   }
 
