@@ -35,7 +35,7 @@ export interface HostTarget {
   /** Address, port or user is a Jinja template: only Ansible can resolve it. */
   templated: boolean;
   privateKeyFile: string | null;
-  /** `ansible_python_interpreter` when set to a path. */
+  /** `ansible_python_interpreter` when set to an absolute path. */
   python: string | null;
 }
 
@@ -83,6 +83,6 @@ export function hostTarget(
     ssh: connection === 'ssh' || connection === 'ansible.builtin.ssh' || connection === 'smart',
     templated,
     privateKeyFile: typeof key === 'string' && !key.includes('{{') ? key : null,
-    python: typeof python === 'string' && !python.includes('{{') ? python : null,
+    python: typeof python === 'string' && python.startsWith('/') && !python.includes('{{') ? python : null,
   };
 }

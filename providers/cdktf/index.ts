@@ -50,7 +50,7 @@ export const createCdktfProvider: ProviderFactory = (context: ProviderContext): 
     async apply(request: ApplyRequest): Promise<ApplyOutcome> {
       let synthesized: SynthResult | null = await findSynthesized(synthOptions(request));
       if (!synthesized) {
-        request.log.warn({ unit: request.unit.name }, 'the synthesized stack is gone; synthesizing it again before applying the saved plan');
+        request.log.warn({}, 'the synthesized stack is gone; synthesizing it again before applying the saved plan');
         synthesized = await synthesize(synthOptions(request));
       }
       return terraform.applyDirectory(request, synthesized.stackDir);

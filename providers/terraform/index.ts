@@ -67,14 +67,14 @@ export function createTerraformTools(context: ProviderContext): TerraformTools {
       const masked = maskPlan(raw);
       const document = normalizePlan(raw);
       if (exitSaysChanges && !document.hasChanges) {
-        request.log.warn({ unit: request.unit.name }, 'terraform reports changes the normalized plan does not show');
+        request.log.warn({}, 'terraform reports changes the normalized plan does not show');
         document.hasChanges = true;
       }
       const rendered = renderPlan(document);
       await writeFile(join(request.artifactsDir, PLAN_JSON_FILE), `${JSON.stringify(masked, null, 2)}\n`);
       await writeFile(join(request.artifactsDir, PLAN_TEXT_FILE), rendered);
 
-      request.log.info({ unit: request.unit.name, summary: document.summary, hasChanges: document.hasChanges }, 'terraform plan ready');
+      request.log.info({ summary: document.summary, hasChanges: document.hasChanges }, 'terraform plan ready');
       return {
         summary: { ...document.summary },
         hasChanges: document.hasChanges,
@@ -100,7 +100,7 @@ export function createTerraformTools(context: ProviderContext): TerraformTools {
 
       const summary = await cli.apply(planFile);
       const outputs = parseOutputs(await cli.outputJson());
-      request.log.info({ unit: request.unit.name, outputs: Object.keys(outputs).length }, 'terraform apply finished');
+      request.log.info({ outputs: Object.keys(outputs).length }, 'terraform apply finished');
       return { outputs, message: secrets.maskText(summary ?? 'Apply complete!') };
     },
   };
