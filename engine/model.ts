@@ -111,7 +111,11 @@ export type HistoryEventType =
   | 'definition-invalid'
   | 'waiting'
   | 'blocked'
-  | 'changeset-approved';
+  | 'changeset-approved'
+  | 'awaiting-approval'
+  | 'drift-checked'
+  | 'drift-detected'
+  | 'remediated';
 
 export interface HistoryEvent {
   seq: number;
