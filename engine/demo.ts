@@ -1,15 +1,19 @@
 import { existsSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { normalizeConfig } from './config/load.ts';
 import { runDaemonWith } from './daemon.ts';
 import { run } from './exec.ts';
 import { installRoot } from './providers.ts';
+import { startSshHosts, type SshHosts } from './ssh-hosts.ts';
+import yaml from 'js-yaml';
 
 /** Where the demo keeps its Git repository and state unless told otherwise. */
 const DEFAULT_DEMO_ROOT = join(installRoot, '.plumbline', 'demo');
 const EXAMPLE_FOLDERS = ['stacks', 'inventories'];
+/** The example inventory whose hosts the demo starts as local SSH servers. */
+const DEMO_INVENTORY = 'web';
 const GIT_IDENTITY = {
   GIT_AUTHOR_NAME: 'Plumbline demo',
   GIT_AUTHOR_EMAIL: 'demo@plumbline.invalid',
@@ -22,12 +26,24 @@ const GIT_IDENTITY = {
  * and run the daemon on it, so a new user sees a real plan and a real apply
  * within a minute. Re-running it commits any change made to the examples on top
  * of the previous demo commit, so the daemon sees an ordinary new commit.
+ * The example inventory's hosts run as throwaway sshd servers on loopback
+ * (127.0.0.2-4) for as long as the demo runs; their known_hosts and the
+ * folders standing for their filesystems are committed with the examples.
  */
 export async function runDemo(options: { port?: number; stateDir?: string }): Promise<number> {
   const root = options.stateDir ? resolve(options.stateDir) : DEFAULT_DEMO_ROOT;
   const bare = join(root, 'infra.git');
   await mkdir(root, { recursive: true, mode: 0o700 });
-  const revision = await publishExamples(bare);
+  const ssh = await startDemoHosts(root);
+  try {
+    return await demoWith(root, bare, ssh, options);
+  } finally {
+    await ssh?.stop();
+  }
+}
+
+async function demoWith(root: string, bare: string, ssh: SshHosts | null, options: { port?: number }): Promise<number> {
+  const revision = await publishExamples(bare, ssh ? await demoHostFiles(ssh) : {});
 
   const cliConfigFile = await terraformCliConfig(root);
   const configFile = join(root, 'plumbline.yaml');
@@ -45,6 +61,7 @@ export async function runDemo(options: { port?: number; stateDir?: string }): Pr
       `  listen: 127.0.0.1:${port}`,
       'concurrency: 4',
       ...(cliConfigFile ? ['terraform:', `  cliConfigFile: ${cliConfigFile}`] : []),
+      ...(ssh ? ['ansible:', `  privateKeyFile: ${ssh.privateKeyFile}`] : []),
       'defaults:',
       '  approval: auto-unless-destroy',
       '',
@@ -57,6 +74,7 @@ export async function runDemo(options: { port?: number; stateDir?: string }): Pr
       api: { listen: `127.0.0.1:${port}` },
       concurrency: 4,
       ...(cliConfigFile ? { terraform: { cliConfigFile } } : {}),
+      ...(ssh ? { ansible: { privateKeyFile: ssh.privateKeyFile } } : {}),
       defaults: { approval: 'auto-unless-destroy' },
     },
     configFile,
@@ -69,6 +87,7 @@ export async function runDemo(options: { port?: number; stateDir?: string }): Pr
         [
           '',
           `Plumbline demo: watching ${bare} (commit ${revision.slice(0, 8)}), API on ${url}`,
+          ...(ssh ? [`SSH hosts of inventories/${DEMO_INVENTORY}: ${ssh.hosts.map((h) => `${h.name} ${h.address}:${h.port} (files under ${h.root})`).join(', ')}`] : []),
           'In another terminal:',
           `  npx plumbline status --config ${configFile}`,
           `  npx plumbline plans  --config ${configFile}`,
@@ -82,8 +101,55 @@ export async function runDemo(options: { port?: number; stateDir?: string }): Pr
   });
 }
 
-/** Commit the examples into the demo repository; returns the head commit. */
-async function publishExamples(bare: string): Promise<string> {
+/**
+ * Start the example inventory's hosts (`inventories/web/hosts.yml`) as local
+ * sshd servers, with the keys of the previous run when there was one. Without
+ * sshd the demo goes on; the inventory then fails its preflight.
+ */
+async function startDemoHosts(root: string): Promise<SshHosts | null> {
+  const hostsFile = join(installRoot, 'inventories', DEMO_INVENTORY, 'hosts.yml');
+  if (!existsSync(hostsFile)) return null;
+  try {
+    const hosts = exampleHosts(yaml.load(await readFile(hostsFile, 'utf8')));
+    if (hosts.length === 0) return null;
+    return await startSshHosts({
+      count: hosts.length,
+      firstAddress: hosts[0]!.address,
+      port: hosts[0]!.port,
+      names: hosts.map((h) => h.name),
+      dir: join(root, 'hosts'),
+      reuseKeys: true,
+    });
+  } catch (error) {
+    process.stderr.write(`Plumbline demo: cannot start the SSH hosts of inventories/${DEMO_INVENTORY} (${(error as Error).message}); it will fail until they run.\n`);
+    return null;
+  }
+}
+
+/** Hosts of the example inventory, in order: consecutive loopback addresses, one port. */
+function exampleHosts(inventory: unknown): Array<{ name: string; address: string; port: number }> {
+  const all = (inventory as { all?: { children?: Record<string, { hosts?: Record<string, Record<string, unknown> | null> }> } })?.all;
+  const hosts = all?.children?.[DEMO_INVENTORY]?.hosts ?? {};
+  return Object.entries(hosts).map(([name, vars]) => ({
+    name,
+    address: String(vars?.ansible_host ?? name),
+    port: Number(vars?.ansible_port ?? 22),
+  }));
+}
+
+/** Files the demo adds to the example inventory: the hosts' keys and their root folders. */
+async function demoHostFiles(ssh: SshHosts): Promise<Record<string, string>> {
+  const folder = `inventories/${DEMO_INVENTORY}`;
+  const files: Record<string, string> = {};
+  files[`${folder}/known_hosts`] = await readFile(ssh.knownHostsFile, 'utf8');
+  for (const host of ssh.hosts) {
+    files[`${folder}/host_vars/${host.name}.yml`] = `# Written by plumbline demo: this host's files live in a folder of the control host.\nplumbline_root: ${host.root}\n`;
+  }
+  return files;
+}
+
+/** Commit the examples (and `extra` files) into the demo repository; returns the head commit. */
+async function publishExamples(bare: string, extra: Record<string, string>): Promise<string> {
   const git = (args: string[], cwd?: string) => run('git', args, { cwd, env: GIT_IDENTITY, timeoutMs: 60_000 });
   if (!existsSync(join(bare, 'HEAD'))) await git(['init', '--bare', '--quiet', '--initial-branch=main', bare]);
   const work = await mkdtemp(join(tmpdir(), 'plumbline-demo-'));
@@ -99,6 +165,10 @@ async function publishExamples(bare: string): Promise<string> {
           filter: (source) => !/(^|\/)(\.terraform|node_modules|cdktf\.out)(\/|$)|\.tfstate/.test(source.slice(installRoot.length)),
         });
       }
+    }
+    for (const [path, content] of Object.entries(extra)) {
+      await mkdir(dirname(join(work, path)), { recursive: true });
+      await writeFile(join(work, path), content);
     }
     if (!(await readdir(work)).includes('README.md')) {
       await writeFile(join(work, 'README.md'), '# Demo infrastructure repository\n\nServed by `plumbline demo`.\n');

@@ -1,4 +1,4 @@
-import { readdir, readFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -10,7 +10,7 @@ import { run, type ExecResult } from './exec.ts';
  * server per loopback address (127.0.0.2, 127.0.0.3...), each with its own
  * host key, its own config and its own `root` folder (a directory on this
  * machine standing for that host's filesystem; plays receive it as the host
- * variable `plumbline_root`). Clients log in as the current user with a
+ * variable `plumbline_root`, and to sessions as PLUMBLINE_HOST_ROOT). Clients log in as the current user with a
  * generated ed25519 key; `knownHostsFile` lists every host's key.
  */
 
@@ -24,6 +24,8 @@ export interface StartSshHostsOptions {
   dir: string;
   /** Host names; default `host-1`, `host-2`... */
   names?: readonly string[];
+  /** Keep the keys a previous start left in `dir` (the demo's known_hosts stays the same). */
+  reuseKeys?: boolean;
 }
 
 export interface SshHost {
@@ -41,7 +43,10 @@ export interface SshHost {
   stop(): Promise<void>;
   /** Start it again (after `stop`). */
   start(): Promise<void>;
-  /** Give the host a new host key (as after a reinstall); restarts it if it was running. */
+  /**
+   * Give the host a new host key (as after a reinstall); restarts it if it was
+   * running. `knownHostsFile` keeps the old key, as a client's would.
+   */
   rotateHostKey(): Promise<void>;
 }
 
@@ -73,9 +78,11 @@ export async function startSshHosts(options: StartSshHostsOptions): Promise<SshH
   await mkdir('/run/sshd', { recursive: true, mode: 0o755 }).catch(() => undefined);
 
   const privateKeyFile = join(dir, 'client_ed25519');
-  await rm(privateKeyFile, { force: true });
-  await rm(`${privateKeyFile}.pub`, { force: true });
-  await keygen(privateKeyFile, 'plumbline-client');
+  if (!(options.reuseKeys && (await exists(privateKeyFile)) && (await exists(`${privateKeyFile}.pub`)))) {
+    await rm(privateKeyFile, { force: true });
+    await rm(`${privateKeyFile}.pub`, { force: true });
+    await keygen(privateKeyFile, 'plumbline-client');
+  }
   const authorizedKeys = join(dir, 'authorized_keys');
   await writeFile(authorizedKeys, await readFile(`${privateKeyFile}.pub`, 'utf8'), { mode: 0o600 });
   const knownHostsFile = join(dir, 'known_hosts');
@@ -85,10 +92,10 @@ export async function startSshHosts(options: StartSshHostsOptions): Promise<SshH
   for (let i = 0; i < options.count; i += 1) {
     const address = [octets[0], octets[1], octets[2], (octets[3] ?? 0) + i].join('.');
     const name = options.names?.[i] ?? `host-${i + 1}`;
-    hosts.push(new ManagedHost(name, address, port, join(dir, name), authorizedKeys, () => writeKnownHosts(knownHostsFile, hosts)));
+    hosts.push(new ManagedHost(name, address, port, join(dir, name), authorizedKeys));
   }
   try {
-    for (const host of hosts) await host.prepare();
+    for (const host of hosts) await host.prepare(options.reuseKeys ?? false);
     await writeKnownHosts(knownHostsFile, hosts);
     await Promise.all(hosts.map((h) => h.start()));
   } catch (error) {
@@ -107,6 +114,13 @@ export async function startSshHosts(options: StartSshHostsOptions): Promise<SshH
       await Promise.all(hosts.map((h) => h.stop()));
     },
   };
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function keygen(file: string, comment: string): Promise<void> {
@@ -132,7 +146,6 @@ class ManagedHost implements SshHost {
     readonly port: number,
     private readonly home: string,
     private readonly authorizedKeys: string,
-    private readonly onKeyChange: () => Promise<void>,
   ) {
     this.root = join(home, 'root');
     this.hostKeyFile = join(home, 'ssh_host_ed25519_key');
@@ -141,11 +154,13 @@ class ManagedHost implements SshHost {
     this.knownHostsName = port === 22 ? address : `[${address}]:${port}`;
   }
 
-  async prepare(): Promise<void> {
+  async prepare(reuseKey: boolean): Promise<void> {
     await mkdir(this.root, { recursive: true, mode: 0o755 });
-    await rm(this.hostKeyFile, { force: true });
-    await rm(`${this.hostKeyFile}.pub`, { force: true });
-    await keygen(this.hostKeyFile, this.name);
+    if (!(reuseKey && (await exists(this.hostKeyFile)) && (await exists(`${this.hostKeyFile}.pub`)))) {
+      await rm(this.hostKeyFile, { force: true });
+      await rm(`${this.hostKeyFile}.pub`, { force: true });
+      await keygen(this.hostKeyFile, this.name);
+    }
     await writeFile(
       this.configFile,
       [
@@ -160,6 +175,7 @@ class ManagedHost implements SshHost {
         'StrictModes no',
         'PrintMotd no',
         'AcceptEnv LANG LC_*',
+        `SetEnv PLUMBLINE_HOST_ROOT="${this.root}"`,
         'Subsystem sftp internal-sftp',
         '',
       ].join('\n'),
@@ -211,7 +227,14 @@ class ManagedHost implements SshHost {
     // Connections are children of the listener in their own sessions: end them
     // first, or a multiplexed client would keep reaching a "stopped" host.
     const pid = await readPid(this.pidFile);
-    if (pid !== undefined) for (const child of await childrenOf(pid)) killQuietly(child, 'SIGKILL');
+    if (pid !== undefined) {
+      const children = await childrenOf(pid);
+      for (const child of children) killQuietly(child, 'SIGTERM');
+      // Let the listener reap them (no zombies left behind), then make sure.
+      const deadline = Date.now() + 2_000;
+      while (Date.now() < deadline && (await Promise.all(children.map(alive))).some(Boolean)) await new Promise((r) => setTimeout(r, 20));
+      for (const child of children) if (await alive(child)) killQuietly(child, 'SIGKILL');
+    }
     state.controller.abort();
     await state.done;
     await rm(this.pidFile, { force: true });
@@ -270,6 +293,16 @@ async function childrenOf(pid: number): Promise<number[]> {
     }
   }
   return out;
+}
+
+/** Running (not ended, not a zombie waiting to be reaped). */
+async function alive(pid: number): Promise<boolean> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
 }
 
 function killQuietly(pid: number, signal: NodeJS.Signals): void {

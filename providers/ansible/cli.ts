@@ -1,0 +1,270 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import type { AnsibleSettings, DaemonConfig } from '../../engine/config/types.ts';
+import type { InventorySpec, UnitDefinition } from '../../engine/definitions/types.ts';
+import { ToolError } from '../../engine/errors.ts';
+import { run, type ExecResult } from '../../engine/exec.ts';
+import type { Logger } from '../../engine/log.ts';
+import { parseInventoryList, type InventoryList } from './inventory.ts';
+import { parsePlaybookOutput, type PlaybookOutput } from './output-schema.ts';
+
+/**
+ * How Plumbline runs Ansible: the environment every ansible process gets,
+ * the SSH options that make host keys always checked, the paths of one run.
+ */
+
+export const DEFAULT_ANSIBLE_SETTINGS: AnsibleSettings = {
+  playbookBinary: 'ansible-playbook',
+  inventoryBinary: 'ansible-inventory',
+  vaultBinary: 'ansible-vault',
+  vaultPasswordFile: null,
+  privateKeyFile: null,
+  maxForks: 20,
+  timeoutMs: 30 * 60_000,
+  connectTimeoutMs: 10_000,
+  controlPersistMs: 60_000,
+  pipelining: true,
+};
+
+export function ansibleSettings(config: DaemonConfig): AnsibleSettings {
+  return config.ansible ?? DEFAULT_ANSIBLE_SETTINGS;
+}
+
+/** Exit codes of ansible-playbook that still come with a full JSON result: failed (2), unreachable (4) hosts, a play stopped (8). */
+const RESULT_EXIT_CODES = [0, 2, 4, 6, 8, 10, 12, 14];
+/** sun_path holds 108 bytes; ssh adds a 17-character suffix while it binds; %C is 40 hex characters. */
+const MAX_CONTROL_DIR_LENGTH = 107 - 1 - 40 - 17;
+
+export interface RunContext {
+  unit: UnitDefinition;
+  spec: InventorySpec;
+  settings: AnsibleSettings;
+  /** The repository at the run's revision (the parent of the unit folder). */
+  treeRoot: string;
+  workdir: string;
+  /** A private folder for this run: Ansible's local temp, the extra-vars file. */
+  runDir: string;
+  inventoryPath: string;
+  playbookPath: string;
+  /** Absolute path of the known_hosts file in force. */
+  knownHostsFile: string;
+  /** As shown to people: repository-relative when it comes from the repository. */
+  knownHostsLabel: string;
+  privateKeyFile: string | null;
+  /** ControlPath folder, or null without ControlPersist. */
+  controlDir: string | null;
+  vars: Record<string, unknown>;
+  log: Logger;
+  signal: AbortSignal;
+}
+
+/** Paths and settings of one run; refuses early when no known_hosts is there to check hosts against. */
+export async function runContext(input: {
+  unit: UnitDefinition;
+  workdir: string;
+  runDir: string;
+  config: DaemonConfig;
+  vars: Record<string, unknown>;
+  log: Logger;
+  signal: AbortSignal;
+}): Promise<RunContext> {
+  const spec = input.unit.spec as InventorySpec;
+  const settings = ansibleSettings(input.config);
+  const treeRoot = treeRootOf(input.workdir, input.unit.path);
+  const known = resolveKnownHosts(input.unit, spec, treeRoot, input.config.stateDir);
+  const controlDir = settings.controlPersistMs === null ? null : await ensureControlDir(input.config.stateDir);
+  await mkdir(join(input.runDir, 'ansible-tmp'), { recursive: true, mode: 0o700 });
+  return {
+    unit: input.unit,
+    spec,
+    settings,
+    treeRoot,
+    workdir: input.workdir,
+    runDir: input.runDir,
+    inventoryPath: join(treeRoot, spec.inventory),
+    playbookPath: join(treeRoot, spec.playbook),
+    knownHostsFile: known.file,
+    knownHostsLabel: known.label,
+    privateKeyFile: spec.ssh.privateKeyFile ?? settings.privateKeyFile,
+    controlDir,
+    vars: input.vars,
+    log: input.log,
+    signal: input.signal,
+  };
+}
+
+/** The unit folder is `<treeRoot>/<unit.path>`. */
+export function treeRootOf(workdir: string, unitPath: string): string {
+  const depth = unitPath.split('/').filter(Boolean).length;
+  return resolve(workdir, ...Array<string>(depth).fill('..'));
+}
+
+/**
+ * The inventory's known_hosts: the manifest's `ssh.knownHostsFile` (default
+ * `known_hosts` in the inventory folder); when that default is not in the
+ * repository, `<stateDir>/known_hosts/<inventory>` on the control host.
+ */
+export function resolveKnownHosts(unit: UnitDefinition, spec: InventorySpec, treeRoot: string, stateDir: string): { file: string; label: string } {
+  const named = spec.ssh.knownHostsFile;
+  const file = isAbsolute(named) ? named : join(treeRoot, named);
+  if (existsSync(file)) return { file, label: named };
+  const fallback = join(stateDir, 'known_hosts', unit.name);
+  const isDefault = named === `${unit.path}/known_hosts`;
+  if (isDefault && existsSync(fallback)) return { file: fallback, label: fallback };
+  throw new ToolError(
+    'E_KNOWN_HOSTS_MISSING',
+    isDefault
+      ? `no known_hosts for inventory ${unit.name}: neither ${named} in the repository nor ${fallback} on the control host exists`
+      : `the known_hosts file ${named} of inventory ${unit.name} does not exist`,
+    {
+      retry: 'stalled',
+      hint: 'Plumbline always checks host keys: commit the hosts\' public keys as known_hosts in the inventory folder (compare their fingerprints with `ssh-keygen -lf` on each host), or place the file on the control host',
+    },
+  );
+}
+
+async function ensureControlDir(stateDir: string): Promise<string> {
+  let dir = join(stateDir, 'cp');
+  if (dir.length > MAX_CONTROL_DIR_LENGTH) {
+    // A deep stateDir would overflow the unix socket path limit.
+    dir = join(tmpdir(), `plumbline-cp-${createHash('sha256').update(stateDir).digest('hex').slice(0, 12)}`);
+  }
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
+  return dir;
+}
+
+function quoteSshValue(value: string): string {
+  return /[\s"']/.test(value) ? `"${value.replace(/(["\\])/g, '\\$1')}"` : value;
+}
+
+/**
+ * OpenSSH options for every connection. ssh keeps the first value it sees for
+ * an option and Ansible puts these first, so inventory variables such as
+ * `ansible_ssh_extra_args` cannot turn host key checking off.
+ */
+export function sshArgs(ctx: Pick<RunContext, 'knownHostsFile' | 'controlDir' | 'settings' | 'privateKeyFile'>): string {
+  const known = quoteSshValue(ctx.knownHostsFile);
+  const args = [
+    '-o StrictHostKeyChecking=yes',
+    `-o UserKnownHostsFile=${known}`,
+    `-o GlobalKnownHostsFile=${known}`,
+  ];
+  if (ctx.privateKeyFile) args.push('-o IdentitiesOnly=yes');
+  if (ctx.controlDir && ctx.settings.controlPersistMs !== null) {
+    args.push(
+      '-o ControlMaster=auto',
+      `-o ControlPersist=${Math.max(1, Math.round(ctx.settings.controlPersistMs / 1000))}s`,
+      `-o ControlPath=${quoteSshValue(join(ctx.controlDir, '%C'))}`,
+    );
+  }
+  return args.join(' ');
+}
+
+/** The environment of every ansible process of a run. */
+export function ansibleEnv(ctx: RunContext): Record<string, string> {
+  return {
+    ...baseEnv(join(ctx.runDir, 'ansible-tmp')),
+    ANSIBLE_STDOUT_CALLBACK: 'ansible.posix.json',
+    ANSIBLE_JSON_INDENT: '0',
+    ANSIBLE_PIPELINING: ctx.settings.pipelining ? 'True' : 'False',
+    ANSIBLE_SSH_ARGS: sshArgs(ctx),
+    ANSIBLE_TIMEOUT: String(Math.max(1, Math.round(ctx.settings.connectTimeoutMs / 1000))),
+    ...(ctx.spec.ssh.port ? { ANSIBLE_REMOTE_PORT: String(ctx.spec.ssh.port) } : {}),
+  };
+}
+
+export function baseEnv(localTemp: string): Record<string, string> {
+  return {
+    ANSIBLE_HOST_KEY_CHECKING: 'True',
+    ANSIBLE_RETRY_FILES_ENABLED: 'False',
+    ANSIBLE_NOCOLOR: '1',
+    ANSIBLE_FORCE_COLOR: '0',
+    ANSIBLE_LOCAL_TEMP: localTemp,
+    ANSIBLE_INVENTORY_UNPARSED_FAILED: 'True',
+    ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED: 'True',
+    ANSIBLE_DEPRECATION_WARNINGS: 'False',
+    PYTHONUNBUFFERED: '1',
+  };
+}
+
+export async function listInventory(ctx: RunContext): Promise<InventoryList> {
+  const result = await run(
+    ctx.settings.inventoryBinary,
+    ['-i', ctx.inventoryPath, '--list', ...(ctx.settings.vaultPasswordFile ? ['--vault-password-file', ctx.settings.vaultPasswordFile] : [])],
+    {
+      cwd: ctx.workdir,
+      env: ansibleEnv(ctx),
+      timeoutMs: Math.min(ctx.settings.timeoutMs, 5 * 60_000),
+      signal: ctx.signal,
+      log: ctx.log,
+      classify: () => ({ code: 'E_ANSIBLE_INVENTORY', retry: 'stalled', hint: `fix the inventory ${ctx.spec.inventory} and commit` }),
+    },
+  );
+  return parseInventoryList(result.stdout);
+}
+
+export interface PlaybookRun {
+  output: PlaybookOutput;
+  exitCode: number;
+  durationMs: number;
+}
+
+export async function runPlaybook(ctx: RunContext, options: { check: boolean; limit: readonly string[]; forks: number }): Promise<PlaybookRun> {
+  const varsFile = join(ctx.runDir, `extra-vars-${process.pid}-${Date.now()}.json`);
+  const limitFile = join(ctx.runDir, `limit-${process.pid}-${Date.now()}.txt`);
+  const enforced = {
+    ...ctx.vars,
+    // Extra vars win over every inventory variable: host keys stay checked.
+    ansible_host_key_checking: true,
+    ansible_ssh_host_key_checking: true,
+    ansible_ssh_args: sshArgs(ctx),
+  };
+  await mkdir(dirname(varsFile), { recursive: true, mode: 0o700 });
+  await writeFile(varsFile, JSON.stringify(enforced), { mode: 0o600 });
+  await writeFile(limitFile, `${options.limit.join('\n')}\n`, { mode: 0o600 });
+  const args = [
+    '-i',
+    ctx.inventoryPath,
+    ctx.playbookPath,
+    '--forks',
+    String(options.forks),
+    '--limit',
+    `@${limitFile}`,
+    '-e',
+    `@${varsFile}`,
+    ...(options.check ? ['--check', '--diff'] : []),
+    ...(ctx.spec.ssh.user ? ['--user', ctx.spec.ssh.user] : []),
+    ...(ctx.privateKeyFile ? ['--private-key', ctx.privateKeyFile] : []),
+    ...(ctx.settings.vaultPasswordFile ? ['--vault-password-file', ctx.settings.vaultPasswordFile] : []),
+  ];
+  let result: ExecResult;
+  try {
+    result = await run(ctx.settings.playbookBinary, args, {
+      cwd: ctx.workdir,
+      env: ansibleEnv(ctx),
+      timeoutMs: ctx.settings.timeoutMs,
+      signal: ctx.signal,
+      log: ctx.log,
+      okExitCodes: RESULT_EXIT_CODES,
+      classify: () => ({
+        code: 'E_ANSIBLE_FAILED',
+        retry: 'stalled',
+        hint: `run \`plumbline validate\` on the repository; fix ${ctx.spec.playbook} or its roles and commit`,
+      }),
+    });
+  } finally {
+    await rm(varsFile, { force: true });
+    await rm(limitFile, { force: true });
+  }
+  return { output: parsePlaybookOutput(result.stdout), exitCode: result.exitCode, durationMs: result.durationMs };
+}
+
+/** `--forks`: one per host, at most the manifest's `forks` and the daemon's `maxForks`. */
+export function forksFor(hostCount: number, spec: InventorySpec, settings: AnsibleSettings): number {
+  const wanted = spec.forks ?? hostCount;
+  return Math.max(1, Math.min(wanted, settings.maxForks));
+}

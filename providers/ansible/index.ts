@@ -1,0 +1,247 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { ToolError } from '../../engine/errors.ts';
+import type { ApplyOutcome, ApplyRequest, HostStatus, PlanOutcome, PlanRequest, ProviderContext, ProviderFactory, RunRequest } from '../../engine/provider.ts';
+import { secrets } from '../../engine/secrets.ts';
+import { forksFor, listInventory, runContext, runPlaybook, type RunContext } from './cli.ts';
+import {
+  buildDocument,
+  buildHostPlans,
+  DOCUMENT_FILE,
+  fingerprintOf,
+  hostStatuses,
+  shorten,
+  summaryOf,
+  type AnsiblePlanDocument,
+  type HostPlan,
+} from './document.ts';
+import { hostTarget } from './inventory.ts';
+import { parseKnownHosts } from './known-hosts.ts';
+import { normalizeRun, type HostRun } from './normalize.ts';
+import { preflight, type PreflightFinding } from './preflight.ts';
+import { renderPlan } from './render.ts';
+import { validateInventory } from './validate.ts';
+import { registerVaultSecrets } from './vault.ts';
+
+export type { AnsiblePlanDocument, HostPlan } from './document.ts';
+export type { TaskChange } from './normalize.ts';
+
+/**
+ * Ansible inventories (`inventories/<name>/inventory.yaml`). A plan is the
+ * real `ansible-playbook --check --diff`, after a parallel SSH preflight of
+ * every host; an apply is the real run at the same commit, then a second
+ * check that must find nothing to change (`Converged`), or names every task
+ * that is not idempotent (`NotIdempotent`). Every host's state is reported,
+ * whatever happens to the others.
+ */
+export const createAnsibleProvider: ProviderFactory = (context) => {
+  return {
+    kinds: ['ansible'],
+    validate: (unit, unitDir) => validateInventory(unit, unitDir, context),
+    plan: (request) => planInventory(request, context),
+    apply: (request) => applyInventory(request, context),
+  };
+};
+
+async function prepare(request: RunRequest, context: ProviderContext): Promise<RunContext> {
+  const ctx = await runContext({
+    unit: request.unit,
+    workdir: request.workdir,
+    runDir: dirname(request.artifactsDir),
+    config: context.config,
+    vars: request.vars,
+    log: request.log,
+    signal: request.signal,
+  });
+  await registerVaultSecrets(request.workdir, {
+    vaultBinary: ctx.settings.vaultBinary,
+    vaultPasswordFile: ctx.settings.vaultPasswordFile,
+    log: request.log,
+    signal: request.signal,
+    treeRoot: ctx.treeRoot,
+  });
+  return ctx;
+}
+
+/** Preflight the hosts; returns the findings. */
+async function checkHosts(ctx: RunContext, names: readonly string[], hostvars: Record<string, Record<string, unknown>>): Promise<PreflightFinding[]> {
+  const targets = names.map((n) =>
+    hostTarget(n, hostvars[n] ?? {}, { user: ctx.spec.ssh.user, port: ctx.spec.ssh.port, privateKeyFile: ctx.privateKeyFile }),
+  );
+  const started = performance.now();
+  const findings = await preflight(targets, {
+    knownHosts: parseKnownHosts(await readFile(ctx.knownHostsFile, 'utf8')),
+    knownHostsFile: ctx.knownHostsLabel,
+    privateKeyFile: ctx.privateKeyFile,
+    timeoutMs: ctx.settings.connectTimeoutMs,
+    log: ctx.log,
+    signal: ctx.signal,
+  });
+  const unreachable = findings.filter((f) => !f.reachable).map((f) => f.host);
+  ctx.log.info({ hosts: names.length, unreachable, ms: Math.round(performance.now() - started) }, 'ansible preflight finished');
+  return findings;
+}
+
+async function planInventory(request: PlanRequest, context: ProviderContext): Promise<PlanOutcome> {
+  const ctx = await prepare(request, context);
+  const inventory = await listInventory(ctx);
+  const limit = request.limitHosts ? [...request.limitHosts] : undefined;
+  const names = limit ? inventory.hosts.filter((h) => limit.includes(h)) : inventory.hosts;
+  const findings = await checkHosts(ctx, names, inventory.hostvars);
+  const reachable = names.filter((n) => findings.find((f) => f.host === n)?.reachable !== false);
+
+  let runs = new Map<string, HostRun>();
+  if (reachable.length > 0) {
+    const check = await runPlaybook(ctx, { check: true, limit: reachable, forks: forksFor(reachable.length, ctx.spec, ctx.settings) });
+    runs = normalizeRun(check.output, { treeRoot: ctx.treeRoot });
+    const summary = [...runs.values()].map((r) => `${r.name}=${r.state}`);
+    ctx.log.info({ hosts: summary, exitCode: check.exitCode, ms: check.durationMs }, 'ansible check finished');
+  }
+  const hosts = buildHostPlans(names, runs, findings);
+  const document = secrets.maskDeep(
+    buildDocument({
+      inventory: ctx.spec.inventory,
+      playbook: ctx.spec.playbook,
+      knownHostsFile: ctx.knownHostsLabel,
+      hosts,
+      allowUnreachable: ctx.spec.allowUnreachable,
+      ...(limit ? { limit } : {}),
+    }),
+  );
+  const rendered = secrets.maskText(renderPlan(document));
+  await writeFile(join(request.artifactsDir, DOCUMENT_FILE), `${JSON.stringify(document, null, 2)}\n`, { mode: 0o600 });
+  return {
+    summary: summaryOf(document),
+    hasChanges: document.hasChanges,
+    destructive: document.destructive,
+    document,
+    rendered,
+    fingerprint: fingerprintOf(document),
+    hosts: hostStatuses(document.hosts),
+  };
+}
+
+async function readPlanDocument(artifactsDir: string): Promise<AnsiblePlanDocument> {
+  try {
+    return JSON.parse(await readFile(join(artifactsDir, DOCUMENT_FILE), 'utf8')) as AnsiblePlanDocument;
+  } catch (error) {
+    throw new ToolError('E_PLAN_MISSING', `the plan ${join(artifactsDir, DOCUMENT_FILE)} cannot be read`, {
+      retry: 'waiting',
+      hint: 'the plan artifacts are gone; Plumbline must plan again before it can apply',
+      cause: error,
+    });
+  }
+}
+
+function unreachableError(planned: readonly HostPlan[], unreachable: Map<string, string>, when: string): ToolError {
+  const names = [...unreachable.keys()];
+  const hosts: HostStatus[] = planned.map((h) => {
+    const why = unreachable.get(h.name);
+    if (why !== undefined) return { name: h.name, state: 'unreachable', message: shorten(why) };
+    const base = h.message ? `${h.message}; ` : '';
+    return { name: h.name, state: h.state, message: shorten(`${base}not applied: ${names.join(', ')} unreachable`) };
+  });
+  return new ToolError(
+    'E_HOSTS_UNREACHABLE',
+    secrets.maskText(`${when}: ${names.map((n) => `${n} (${shorten(unreachable.get(n) ?? 'unreachable', 200)})`).join(', ')}; the apply does not start while hosts are unreachable (allowUnreachable: false)`),
+    {
+      retry: 'transient',
+      hint: 'bring the hosts back (or fix their host keys), remove them from the inventory, or set allowUnreachable: true in inventory.yaml to apply to the others',
+      details: { hosts, unreachable: names },
+    },
+  );
+}
+
+async function applyInventory(request: ApplyRequest, context: ProviderContext): Promise<ApplyOutcome> {
+  const planned = await readPlanDocument(request.artifactsDir);
+  const ctx = await prepare(request, context);
+  const allow = ctx.spec.allowUnreachable;
+  if (planned.unreachable.length > 0 && !allow) {
+    const why = new Map(planned.hosts.filter((h) => h.state === 'unreachable').map((h) => [h.name, h.message ?? 'unreachable']));
+    throw unreachableError(planned.hosts, why, 'the plan found hosts unreachable');
+  }
+  const limit = request.limitHosts ?? planned.limit;
+  const candidates = planned.hosts.map((h) => h.name).filter((n) => (limit ? limit.includes(n) : true) && !planned.unreachable.includes(n));
+
+  // Hosts may have gone away since the plan: check again before changing anything.
+  const inventory = await listInventory(ctx);
+  const findings = await checkHosts(ctx, candidates, inventory.hostvars);
+  const lost = new Map(findings.filter((f) => !f.reachable).map((f) => [f.host, f.message ?? 'unreachable']));
+  if (lost.size > 0 && !allow) throw unreachableError(planned.hosts, lost, 'hosts became unreachable after the plan');
+  const targets = candidates.filter((n) => !lost.has(n));
+
+  const states = new Map<string, HostStatus>();
+  for (const h of planned.hosts) {
+    if (planned.unreachable.includes(h.name) || lost.has(h.name)) {
+      states.set(h.name, { name: h.name, state: 'unreachable', message: shorten(lost.get(h.name) ?? h.message ?? 'unreachable') });
+    } else if (!targets.includes(h.name)) {
+      states.set(h.name, { name: h.name, state: 'skipped', message: 'not in this run' });
+    }
+  }
+  if (targets.length === 0) {
+    return { outputs: {}, message: 'no reachable host to apply to', reason: 'NoReachableHosts', hosts: [...states.values()] };
+  }
+
+  const forks = forksFor(targets.length, ctx.spec, ctx.settings);
+  const applied = await runPlaybook(ctx, { check: false, limit: targets, forks });
+  const runs = normalizeRun(applied.output, { treeRoot: ctx.treeRoot });
+  ctx.log.info({ hosts: [...runs.values()].map((r) => `${r.name}=${r.state}`), exitCode: applied.exitCode, ms: applied.durationMs }, 'ansible apply finished');
+  for (const name of targets) {
+    const r = runs.get(name);
+    if (!r) states.set(name, { name, state: 'ok', message: 'no play targets this host' });
+    else {
+      const changed = [...new Set(r.tasks.filter((t) => t.status === 'changed').map((t) => t.task))];
+      const message = r.state === 'changed' ? `changed: ${changed.join(', ')}` : r.message;
+      states.set(name, { name, state: r.state, ...(message ? { message: shorten(secrets.maskText(message)) } : {}) });
+    }
+  }
+  const failedHosts = targets.filter((n) => states.get(n)?.state === 'failed');
+  const unreachableHosts = targets.filter((n) => states.get(n)?.state === 'unreachable');
+  if (failedHosts.length > 0 || (unreachableHosts.length > 0 && !allow)) {
+    const problems = [...failedHosts, ...unreachableHosts].map((n) => `${n}: ${states.get(n)?.message ?? 'failed'}`);
+    throw new ToolError('E_ANSIBLE_HOSTS_FAILED', secrets.maskText(`the apply failed on ${problems.length} host(s): ${problems.join('; ')}`), {
+      retry: failedHosts.length > 0 ? 'stalled' : 'transient',
+      hint: 'the other hosts\' results are in the unit\'s hosts; fix the failing tasks or hosts and commit, or run plumbline sync',
+      details: { hosts: order(planned, states), failed: failedHosts, unreachable: unreachableHosts },
+    });
+  }
+
+  // Convergence: the same play in check mode must now find nothing to change.
+  const verifyTargets = targets.filter((n) => runs.has(n));
+  const nonIdempotent: string[] = [];
+  const uncheckable: string[] = [];
+  if (verifyTargets.length > 0) {
+    const verify = await runPlaybook(ctx, { check: true, limit: verifyTargets, forks: forksFor(verifyTargets.length, ctx.spec, ctx.settings) });
+    const checks = normalizeRun(verify.output, { treeRoot: ctx.treeRoot });
+    for (const [name, r] of checks) {
+      for (const t of r.tasks) {
+        if (t.status === 'changed' || (t.status === 'failed' && !t.ignored) || t.status === 'unreachable') {
+          nonIdempotent.push(`${name} => ${t.task}${t.status === 'changed' ? '' : ` (${t.status} in the check)`}`);
+        } else if (t.status === 'unknown') uncheckable.push(`${name} => ${t.task}`);
+      }
+      const bad = r.tasks.filter((t) => t.status === 'changed').map((t) => t.task);
+      const state = states.get(name);
+      if (state && bad.length > 0) state.message = shorten(`${state.message ? `${state.message}; ` : ''}not idempotent: ${[...new Set(bad)].join(', ')}`);
+    }
+    ctx.log.info({ hosts: verifyTargets.length, nonIdempotent: nonIdempotent.length, exitCode: verify.exitCode, ms: verify.durationMs }, 'ansible convergence check finished');
+  }
+  const skipped = [...states.values()].filter((s) => s.state === 'unreachable').map((s) => s.name);
+  const changedCount = targets.filter((n) => states.get(n)?.state === 'changed').length;
+  const parts = [`applied to ${targets.length} host(s), ${changedCount} changed`];
+  if (skipped.length > 0) parts.push(`skipped unreachable: ${skipped.join(', ')}`);
+  let reason: string;
+  if (nonIdempotent.length > 0) {
+    reason = 'NotIdempotent';
+    parts.push(`not idempotent, a second check still finds changes: ${nonIdempotent.join('; ')}`);
+  } else {
+    reason = skipped.length > 0 ? 'PartiallyConverged' : 'Converged';
+    parts.push(`converged: a second check finds nothing to change`);
+    if (uncheckable.length > 0) parts.push(`cannot be checked in check mode: ${uncheckable.join('; ')}`);
+  }
+  return { outputs: {}, message: secrets.maskText(parts.join('; ')), reason, hosts: order(planned, states) };
+}
+
+function order(planned: AnsiblePlanDocument, states: Map<string, HostStatus>): HostStatus[] {
+  const names = [...new Set([...planned.hosts.map((h) => h.name), ...states.keys()])];
+  return names.map((n) => states.get(n)).filter((s): s is HostStatus => s !== undefined);
+}

@@ -1,0 +1,69 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import type { InventorySpec, UnitDefinition } from '../../engine/definitions/types.ts';
+import type { Problem } from '../../engine/errors.ts';
+import { run } from '../../engine/exec.ts';
+import type { ProviderContext } from '../../engine/provider.ts';
+import { ansibleSettings, baseEnv, treeRootOf } from './cli.ts';
+
+/**
+ * `plumbline validate` for an inventory: the inventory parses
+ * (`ansible-inventory --list`) and the playbook passes
+ * `ansible-playbook --syntax-check`. Ansible's messages become problems at
+ * the file, line and column Ansible names.
+ */
+export async function validateInventory(unit: UnitDefinition, unitDir: string, context: ProviderContext): Promise<Problem[]> {
+  const spec = unit.spec as InventorySpec;
+  const settings = ansibleSettings(context.config);
+  const root = treeRootOf(unitDir, unit.path);
+  const inventory = join(root, spec.inventory);
+  const playbook = join(root, spec.playbook);
+  const scratch = await mkdtemp(join(tmpdir(), 'plumbline-ansible-validate-'));
+  const vault = settings.vaultPasswordFile && existsSync(settings.vaultPasswordFile) ? ['--vault-password-file', settings.vaultPasswordFile] : [];
+  const options = { cwd: unitDir, env: baseEnv(scratch), timeoutMs: 120_000, okExitCodes: [0, 1, 2, 4, 5, 250] };
+  const problems: Problem[] = [];
+  try {
+    const listed = await run(settings.inventoryBinary, ['-i', inventory, '--list', ...vault], options);
+    if (listed.exitCode !== 0 && !(vault.length === 0 && /vault secrets|vault password/i.test(listed.stderr))) {
+      problems.push(toProblem(listed.stderr || listed.stdout, root, spec.inventory));
+    } else if (listed.exitCode === 0) {
+      try {
+        JSON.parse(listed.stdout);
+      } catch {
+        problems.push({ file: spec.inventory, line: 1, column: 1, message: 'ansible-inventory printed no JSON for this inventory' });
+      }
+    }
+    if (!existsSync(playbook)) {
+      problems.push({ file: unit.file, line: 1, column: 1, message: `the playbook ${spec.playbook} does not exist` });
+      return problems;
+    }
+    const syntax = await run(settings.playbookBinary, ['-i', inventory, playbook, '--syntax-check', ...vault], options);
+    if (syntax.exitCode !== 0 && !(vault.length === 0 && /vault secrets|vault password/i.test(syntax.stderr))) {
+      problems.push(toProblem(syntax.stderr || syntax.stdout, root, spec.playbook));
+    }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+  return problems;
+}
+
+/**
+ * Ansible writes `The error appears to be in '<file>': line N, column M`;
+ * the first `ERROR!` line is the message.
+ */
+export function toProblem(output: string, root: string, fallbackFile: string): Problem {
+  const flat = output.replace(/\s*\n\s*/g, ' ');
+  // Warnings are wrapped at 80 columns, paths included: a path is joined back without the breaks.
+  const where = /appears\s+to\s+be\s+in\s+'([^']+)':\s+line\s+(\d+),\s+column\s+(\d+)/.exec(output);
+  const error = /ERROR! (.*?)(?= The error appears to be in| The offending line|$)/.exec(flat)?.[1]?.trim();
+  const warning = /\[WARNING\]:\s*\*?\s*(.*?)(?=\[WARNING\]|ERROR!|$)/.exec(flat)?.[1]?.trim();
+  const message = (error || warning || flat.trim() || 'Ansible refused this file').split(`${root}/`).join('').replace(/\s+/g, ' ').slice(0, 500);
+  if (where) {
+    const file = where[1]!.replace(/\s*\n\s*/g, '');
+    const rel = file.startsWith(`${root}/`) ? relative(root, file) : file;
+    return { file: rel, line: Number(where[2]), column: Number(where[3]), message };
+  }
+  return { file: fallbackFile, line: 1, column: 1, message };
+}

@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import type { PlanRecord } from '../engine/model.ts';
+import { TestDaemon } from './helpers/daemon.ts';
+import { TestRepo } from './helpers/git-repo.ts';
+import { TestHosts } from './helpers/sshd.ts';
+import { waitFor } from './helpers/wait.ts';
+
+// Per-host isolation on 127.0.0.20-22: a host that went away, a host whose
+// key changed; the others' results stay visible.
+let hosts: TestHosts;
+let repo: TestRepo;
+let daemon: TestDaemon;
+
+const manifest = (port: number, allowUnreachable = false) =>
+  `playbook: site.yml\napproval: auto\nallowUnreachable: ${allowUnreachable}\nvars:\n  listen_port: ${port}\n`;
+const site = `- name: web servers
+  hosts: web
+  gather_facts: false
+  tasks:
+    - name: site settings
+      ansible.builtin.copy:
+        dest: "{{ plumbline_root }}/site.conf"
+        content: "listen={{ listen_port }}\\n"
+`;
+
+before(async () => {
+  hosts = await TestHosts.start({ firstAddress: '127.0.0.20' });
+  repo = new TestRepo();
+  daemon = await TestDaemon.start({ sourceUrl: repo.url, extraConfig: hosts.ansibleConfig() });
+});
+
+after(async () => {
+  await daemon?.dispose();
+  repo?.dispose();
+  await hosts?.dispose();
+});
+
+async function planAt(revision: string): Promise<PlanRecord> {
+  return waitFor(async () => (await daemon.plans('web')).find((p) => p.revision === revision), { what: `a plan of web at ${revision.slice(0, 8)}`, timeoutMs: 90_000 });
+}
+
+function fingerprintOf(publicKey: string): string {
+  const blob = Buffer.from(publicKey.split(' ')[1]!, 'base64');
+  return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
+}
+
+test('all three hosts converge', async () => {
+  const first = repo.commit(
+    {
+      'inventories/web/inventory.yaml': manifest(8080),
+      'inventories/web/hosts.yml': hosts.inventoryYaml(),
+      'inventories/web/known_hosts': hosts.knownHosts(),
+      'inventories/web/site.yml': site,
+    },
+    'web inventory',
+  );
+  await daemon.sync();
+  const unit = await daemon.waitForUnit('web', 'InSync', { revision: first, timeoutMs: 120_000 });
+  assert.equal(unit.reason, 'Converged', unit.message);
+  for (const h of hosts.hosts) assert.equal(hosts.readOnHost(h.name, 'site.conf'), 'listen=8080\n');
+});
+
+test('an unreachable host is reported as unreachable, the others\' results are shown, and the apply does not start', async () => {
+  await hosts.host('host-3').stop();
+  const revision = repo.commit({ 'inventories/web/inventory.yaml': manifest(9090) }, 'listen on 9090');
+  await daemon.sync();
+  const plan = await planAt(revision);
+  assert.deepEqual(
+    plan.hosts?.map((h) => [h.name, h.state]),
+    [
+      ['host-1', 'changed'],
+      ['host-2', 'changed'],
+      ['host-3', 'unreachable'],
+    ],
+  );
+  assert.match(plan.hosts![0]!.message ?? '', /changes: site settings/);
+  assert.match(plan.hosts![2]!.message ?? '', /ECONNREFUSED/);
+
+  const unit = await daemon.waitForUnit('web', 'Failed', { revision });
+  assert.equal(unit.reason, 'ApplyFailed');
+  assert.match(unit.message, /host-3/);
+  assert.match(unit.message, /allowUnreachable/);
+  assert.deepEqual(
+    unit.hosts?.map((h) => [h.name, h.state]),
+    [
+      ['host-1', 'changed'],
+      ['host-2', 'changed'],
+      ['host-3', 'unreachable'],
+    ],
+  );
+  assert.match(unit.hosts![0]!.message ?? '', /not applied: host-3 unreachable/);
+  const failed = (await daemon.plans('web')).find((p) => p.id === plan.id)!;
+  assert.equal(failed.status, 'Failed');
+  assert.equal(failed.error?.code, 'E_HOSTS_UNREACHABLE');
+  // Nothing was applied anywhere.
+  for (const h of hosts.hosts) assert.equal(hosts.readOnHost(h.name, 'site.conf'), 'listen=8080\n');
+});
+
+test('a changed host key is refused, naming the host and the key\'s SHA256 fingerprint', async () => {
+  const host = hosts.host('host-3');
+  await host.rotateHostKey();
+  await host.start();
+  const offered = fingerprintOf(await host.publicKey());
+  const revision = repo.commit({ 'inventories/web/inventory.yaml': manifest(9091) }, 'listen on 9091');
+  await daemon.sync();
+  const plan = await planAt(revision);
+  const third = plan.hosts?.find((h) => h.name === 'host-3');
+  assert.equal(third?.state, 'unreachable');
+  assert.match(third?.message ?? '', /host-3: host key verification failed/);
+  assert.ok(third?.message?.includes(offered), `${third?.message} names ${offered}`);
+  assert.deepEqual(plan.hosts?.filter((h) => h.name !== 'host-3').map((h) => h.state), ['changed', 'changed']);
+
+  const unit = await daemon.waitForUnit('web', 'Failed', { revision });
+  assert.ok(unit.message.includes(offered), unit.message);
+  for (const h of hosts.hosts) assert.equal(hosts.readOnHost(h.name, 'site.conf'), 'listen=8080\n');
+});
+
+test('allowUnreachable: true lets the other hosts proceed', async () => {
+  const revision = repo.commit({ 'inventories/web/inventory.yaml': manifest(9092, true) }, 'allow unreachable');
+  await daemon.sync();
+  const unit = await daemon.waitForUnit('web', 'InSync', { revision });
+  assert.equal(unit.reason, 'PartiallyConverged', unit.message);
+  assert.match(unit.message, /skipped unreachable: host-3/);
+  assert.deepEqual(
+    unit.hosts?.map((h) => [h.name, h.state]),
+    [
+      ['host-1', 'changed'],
+      ['host-2', 'changed'],
+      ['host-3', 'unreachable'],
+    ],
+  );
+  assert.equal(hosts.readOnHost('host-1', 'site.conf'), 'listen=9092\n');
+  assert.equal(hosts.readOnHost('host-2', 'site.conf'), 'listen=9092\n');
+  assert.equal(hosts.readOnHost('host-3', 'site.conf'), 'listen=8080\n');
+});

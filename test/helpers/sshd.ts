@@ -1,0 +1,73 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startSshHosts, type SshHosts } from '../../engine/ssh-hosts.ts';
+
+/**
+ * Real sshd hosts on loopback for an Ansible integration test file. Each file
+ * uses its own address range (127.0.0.10-12, 127.0.0.20-22...) so files can
+ * run in parallel; the port is picked free on the first address.
+ */
+export class TestHosts {
+  private constructor(
+    readonly dir: string,
+    readonly ssh: SshHosts,
+  ) {}
+
+  static async start(options: { firstAddress: string; count?: number; names?: string[] }): Promise<TestHosts> {
+    const dir = mkdtempSync(join(tmpdir(), 'plumbline-sshd-'));
+    const port = await freePortOn(options.firstAddress);
+    const ssh = await startSshHosts({ count: options.count ?? 3, firstAddress: options.firstAddress, port, dir, names: options.names });
+    return new TestHosts(dir, ssh);
+  }
+
+  get hosts() {
+    return this.ssh.hosts;
+  }
+
+  host(name: string) {
+    const host = this.ssh.hosts.find((h) => h.name === name);
+    if (!host) throw new Error(`no test host ${name}`);
+    return host;
+  }
+
+  /** known_hosts as the hosts' current keys say. */
+  knownHosts(): string {
+    return readFileSync(this.ssh.knownHostsFile, 'utf8');
+  }
+
+  /** A YAML inventory listing every host, with its root folder as `plumbline_root`. */
+  inventoryYaml(group = 'web'): string {
+    const lines = ['all:', '  vars:', '    ansible_python_interpreter: /usr/bin/python3', '  children:', `    ${group}:`, '      hosts:'];
+    for (const h of this.ssh.hosts) {
+      lines.push(`        ${h.name}:`, `          ansible_host: ${h.address}`, `          ansible_port: ${h.port}`, `          plumbline_root: ${h.root}`);
+    }
+    return `${lines.join('\n')}\n`;
+  }
+
+  /** daemon config lines for the `ansible:` section. */
+  ansibleConfig(extra: string[] = []): string {
+    return ['ansible:', `  privateKeyFile: ${this.ssh.privateKeyFile}`, ...extra.map((l) => `  ${l}`)].join('\n');
+  }
+
+  readOnHost(name: string, path: string): string {
+    return readFileSync(join(this.host(name).root, path), 'utf8');
+  }
+
+  async dispose(): Promise<void> {
+    await this.ssh.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+async function freePortOn(address: string): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, address, () => {
+      const bound = server.address();
+      server.close(() => (typeof bound === 'object' && bound ? resolvePort(bound.port) : reject(new Error('no port'))));
+    });
+  });
+}
