@@ -10,6 +10,7 @@ import { createLogger, type Logger } from './log.ts';
 import { statePaths } from './paths.ts';
 import { buildProviders } from './providers.ts';
 import { redactUrl, GitSource } from './source/git-source.ts';
+import { Notifier } from './notify/notifier.ts';
 import { Store } from './store/store.ts';
 
 /** `plumbline daemon --config FILE`: runs until SIGTERM or SIGINT, then exits 0. */
@@ -40,6 +41,8 @@ async function startDaemon(config: DaemonConfig, log: Logger): Promise<{ url: st
   const release = await acquireDaemonLock(paths.lockFile);
   const store = new Store(paths.store);
   await store.open();
+  const notifier = new Notifier(config.notifications ?? [], log.child({ component: 'notify' }));
+  store.onHistory = (event) => notifier.fromHistory(event);
   const source = new GitSource({
     url: config.source.url,
     branch: config.source.branch,
@@ -62,6 +65,7 @@ async function startDaemon(config: DaemonConfig, log: Logger): Promise<{ url: st
     async stop() {
       log.info({}, 'daemon stopping: waiting for running applies');
       await controller.stop();
+      await notifier.drain();
       await api.close();
       await release();
       log.info({}, 'daemon stopped');

@@ -51,6 +51,7 @@ export interface UnitStatus {
   updatedAt: string;
   /** Per-host state of the last plan or apply, for units that run against hosts. */
   hosts?: Array<{ name: string; state: HostState; message?: string }>;
+  lastDriftCheckAt?: string;
 }
 
 export type HostState = 'ok' | 'changed' | 'unknown' | 'unreachable' | 'failed' | 'skipped';
@@ -81,6 +82,10 @@ export interface PlanRecord {
   hosts?: Array<{ name: string; state: HostState; message?: string }>;
   /** The change set (everything one commit set in motion) this plan belongs to. */
   changeSet?: string;
+  /** `drift`: made by a drift check of the last applied commit; applying it remediates. */
+  purpose?: 'change' | 'drift';
+  /** Hosts the apply is limited to (a remediation touches only the drifted hosts). */
+  limitHosts?: string[];
 }
 
 /**

@@ -22,6 +22,13 @@ export interface EngineFacade {
   getChangeSet(id: string): Promise<ChangeSetDetail>;
   /** Approve every pending plan of the set and pre-approve its later non-destructive plans. */
   approveChangeSet(id: string, by: string): Promise<ChangeSetDetail>;
+  /** Run drift checks now: of one unit, or of every unit that can be checked. */
+  drift(options: { unit?: string }): Promise<DriftAnswer>;
+}
+
+export interface DriftAnswer {
+  scheduled: string[];
+  skipped: Array<{ unit: string; why: string }>;
 }
 
 /** Change set ids (`cs-` and 12 hex digits) never look like plan ids (`unit-xxxxxxxx-xxxxxxxxxx`). */
@@ -67,6 +74,7 @@ export const API_ROUTES = {
   history: 'GET /api/v1/history',
   sync: 'POST /api/v1/sync',
   metrics: 'GET /api/v1/metrics',
+  drift: 'POST /api/v1/drift',
   changeSets: 'GET /api/v1/changesets',
   changeSet: 'GET /api/v1/changesets/:id',
   approveChangeSet: 'POST /api/v1/changesets/:id/approve',

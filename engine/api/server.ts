@@ -72,6 +72,11 @@ function buildRoutes(facade: EngineFacade): Route[] {
     route('GET /api/v1/healthz', async () => ({ ok: true })),
     route(API_ROUTES.status, () => facade.status()),
     route(API_ROUTES.metrics, () => facade.metrics()),
+    route(API_ROUTES.drift, async ({ body }) => {
+      checkFields(body, ['unit']);
+      if (body.unit !== undefined && typeof body.unit !== 'string') throw new HttpError(400, 'E_BAD_REQUEST', 'unit must be a string');
+      return facade.drift(body.unit ? { unit: body.unit } : {});
+    }),
     route(API_ROUTES.plans, async ({ query }) => {
       const unit = optionalQuery(query, 'unit');
       return facade.listPlans(unit === undefined ? {} : { unit });

@@ -141,6 +141,24 @@ export function registerRemoteCommands(program: Command, ctx: CommandContext): v
 
   withConnection(
     program
+      .command('drift')
+      .description('check for drift now: one unit, or every unit that is applied and idle')
+      .argument('[unit]', 'unit name'),
+  ).action(
+    action(ctx, async (unit: string | undefined, opts: ConnectionOptions) => {
+      const answer = await (await connect(opts)).drift(unit);
+      if (opts.json) out.json(answer);
+      else {
+        out.line(answer.scheduled.length > 0 ? `drift check started: ${answer.scheduled.join(', ')}` : 'no drift check started');
+        for (const s of answer.skipped) out.line(`skipped ${s.unit}: ${s.why}`);
+        if (answer.scheduled.length > 0) out.line('results appear in plumbline status and plumbline history');
+      }
+      return answer.scheduled.length > 0 || !unit ? 0 : 1;
+    }),
+  );
+
+  withConnection(
+    program
       .command('sync')
       .description('fetch the repository now and schedule the units it affects')
       .option('--allow-rewrite', 'accept a branch whose history was rewritten (force-push)')

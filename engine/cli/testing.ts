@@ -165,6 +165,10 @@ export function createFakeEngine(): FakeEngine {
       record('approveChangeSet', id, by);
       return { changeSet: { ...changeSet, approvedBy: by }, entries: [], rendered: `Change set ${id}, approved by ${by}\n` };
     },
+    async drift(options: { unit?: string }) {
+      record('drift', options);
+      return { scheduled: options.unit ? [options.unit] : ['web'], skipped: options.unit ? [] : [{ unit: 'db', why: 'it is Applying' }] };
+    },
     async metrics() {
       record('metrics', {});
       return { processes: { git: 3 }, polls: 3, uptimeSeconds: 1, memory: { rssBytes: 1, heapUsedBytes: 1 }, cpu: { userMicros: 1, systemMicros: 1 } };

@@ -1,4 +1,6 @@
+import type { DriftPolicy } from '../definitions/types.ts';
 import type { ApprovalPolicy } from '../model.ts';
+import type { WebhookTarget } from '../notify/notifier.ts';
 
 /** The normalized daemon config (`plumbline.yaml`), every default filled in. */
 export interface DaemonConfig {
@@ -40,7 +42,11 @@ export interface DaemonConfig {
   defaults: {
     approval: ApprovalPolicy;
     applyAfterMs: number | null;
+    /** Drift checks of units that set none (off when absent). */
+    drift?: DriftPolicy;
   };
+  /** Webhooks told about approvals waiting, applies, failures, drift. */
+  notifications?: WebhookTarget[];
   log: { level: string };
 }
 

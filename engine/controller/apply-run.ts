@@ -42,6 +42,7 @@ export async function runApply(rt: Runtime, planIdToApply: string): Promise<void
       unitStateDir: rt.paths.unitState(unit.name),
       vars: inputs.vars,
       sensitiveVars: inputs.sensitiveVars,
+      ...(plan.limitHosts ? { limitHosts: plan.limitHosts } : {}),
       ...(inputs.inventoryHosts !== undefined ? { inventoryHosts: inputs.inventoryHosts } : {}),
       // An apply is never cancelled half-way: shutdown waits for it.
       signal: new AbortController().signal,
@@ -61,7 +62,15 @@ export async function runApply(rt: Runtime, planIdToApply: string): Promise<void
       lastAppliedRevision: plan.revision,
       ...(outcome.hosts ? { hosts: outcome.hosts } : {}),
     });
-    await rt.store.appendHistory({ type: 'applied', unit: plan.unit, revision: plan.revision, planId: plan.id, message: outcome.message || 'applied', startedAt, finishedAt });
+    await rt.store.appendHistory({
+      type: plan.purpose === 'drift' ? 'remediated' : 'applied',
+      unit: plan.unit,
+      revision: plan.revision,
+      planId: plan.id,
+      message: outcome.message || 'applied',
+      startedAt,
+      finishedAt,
+    });
     log.info({ ms: Date.parse(finishedAt) - Date.parse(startedAt) }, 'apply finished');
     rt.resetRetries(plan.unit);
     if (outputsChanged) rt.outputsChanged(plan.unit);

@@ -1,10 +1,10 @@
 import { readFile, rm } from 'node:fs/promises';
 import PQueue from 'p-queue';
-import type { EngineFacade, MetricsAnswer, PlanDetail, StatusAnswer, SyncAnswer } from '../api/contract.ts';
+import type { DriftAnswer, EngineFacade, MetricsAnswer, PlanDetail, StatusAnswer, SyncAnswer } from '../api/contract.ts';
 import { processCounts } from '../exec.ts';
 import type { DaemonConfig } from '../config/types.ts';
 import { loadDefinitions } from '../definitions/load.ts';
-import type { UnitDefinition } from '../definitions/types.ts';
+import type { DriftPolicy, UnitDefinition } from '../definitions/types.ts';
 import { ConflictError, NotFoundError, PlumblineError, asPlumblineError, formatProblem, type Problem } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { ChangeSet, HistoryEvent, PlanRecord, SourceStatus, UnitStatus } from '../model.ts';
@@ -18,6 +18,8 @@ import { unitForFile, affectedUnits } from './affected.ts';
 import { changeSetId, describeChangeSet, type ChangeSetDetail } from './change-sets.ts';
 import { dependantsOf, describeReadiness, readiness } from './dependencies.ts';
 import { runApply } from './apply-run.ts';
+import { runDriftCheck } from './drift-run.ts';
+import { DriftScheduler } from './drift-scheduler.ts';
 import { applyPolicy, runPlan, supersede } from './plan-run.ts';
 import type { Runtime } from './runtime.ts';
 
@@ -57,6 +59,7 @@ export class Controller implements EngineFacade, Runtime {
   private readonly reviewTimers = new Map<string, NodeJS.Timeout>();
   private readonly retries = new Map<string, { attempt: number; timer?: NodeJS.Timeout }>();
   private pollTimer: NodeJS.Timeout | undefined;
+  private readonly driftTimers: DriftScheduler;
   private stopping = false;
   private sourceStatus: SourceStatus;
 
@@ -68,6 +71,20 @@ export class Controller implements EngineFacade, Runtime {
     this.log = options.log;
     this.providers = options.providers;
     this.queue = new PQueue({ concurrency: options.config.concurrency });
+    this.driftTimers = new DriftScheduler({
+      policyOf: (unit) => this.driftPolicy(unit),
+      check: async (unit) => {
+        const policy = this.driftPolicy(unit);
+        const why = this.driftBlocker(unit);
+        if (!policy || why) {
+          this.log.debug({ unit, why }, 'drift check skipped');
+          return;
+        }
+        await this.checkDrift(unit, policy);
+      },
+      log: this.log,
+    });
+
     this.sourceStatus = options.store.getSource() ?? {
       url: options.config.source.url,
       branch: options.config.source.branch,
@@ -94,7 +111,66 @@ export class Controller implements EngineFacade, Runtime {
   }
 
   desiredRevision(unit: string): string | undefined {
-    return this.desired.get(unit);
+    return this.desired.get(unit) ?? this.store.getUnit(unit)?.lastAppliedRevision ?? undefined;
+  }
+
+  private driftPolicy(unit: string): DriftPolicy | undefined {
+    return this.definitions.get(unit)?.drift ?? this.config.defaults.drift;
+  }
+
+  /**
+   * Why a drift check of `unit` cannot run now, or undefined if it can: only a
+   * settled unit (applied, nothing newer scheduled, nothing running) is checked.
+   */
+  private driftBlocker(unit: string): string | undefined {
+    const status = this.store.getUnit(unit);
+    if (!this.definitions.has(unit) || !status) return 'unknown unit';
+    if (status.phase !== 'InSync' && status.phase !== 'Drifted') return `it is ${status.phase}`;
+    if (!status.lastAppliedRevision) return 'it was never applied';
+    if (this.waiting.has(unit) || this.planAborts.has(unit)) return 'a run is in progress';
+    if ((this.desired.get(unit) ?? status.lastAppliedRevision) !== status.lastAppliedRevision) return 'a newer commit is scheduled';
+    if (this.store.listPlans({ unit }).some((p) => p.status === 'Applying' || p.status === 'Approved')) return 'an apply is in progress';
+    return undefined;
+  }
+
+  /** Queue a drift check of one unit; it re-checks eligibility when its turn comes. */
+  private checkDrift(unit: string, policy: DriftPolicy): Promise<void> {
+    return this.unitLocks.run(unit, () =>
+      this.queue.add(async () => {
+        const status = this.store.getUnit(unit);
+        const def = this.definitions.get(unit);
+        if (this.stopping || !def || !status?.lastAppliedRevision || this.driftBlocker(unit)) return;
+        const abort = new AbortController();
+        this.planAborts.set(unit, abort);
+        try {
+          await runDriftCheck(this, def, status.lastAppliedRevision, policy, abort.signal);
+        } finally {
+          if (this.planAborts.get(unit) === abort) this.planAborts.delete(unit);
+        }
+      }),
+    );
+  }
+
+  /** `plumbline drift [NAME]`: check now, whatever the interval (and even with checks off). */
+  async drift(options: { unit?: string }): Promise<DriftAnswer> {
+    const names = options.unit ? [options.unit] : [...this.definitions.keys()];
+    if (options.unit && !this.definitions.has(options.unit)) {
+      throw new NotFoundError('E_UNIT_NOT_FOUND', `no unit ${options.unit}`, { hint: 'list units with: plumbline status' });
+    }
+    const scheduled: string[] = [];
+    const skipped: Array<{ unit: string; why: string }> = [];
+    for (const unit of names) {
+      const why = this.driftBlocker(unit);
+      if (why) {
+        skipped.push({ unit, why });
+        continue;
+      }
+      scheduled.push(unit);
+      void this.checkDrift(unit, this.driftPolicy(unit) ?? { intervalMs: null, action: 'report' }).catch((error) =>
+        this.log.error({ err: error, unit }, 'drift check crashed'),
+      );
+    }
+    return { scheduled, skipped };
   }
 
   isStopping(): boolean {
@@ -244,6 +320,7 @@ export class Controller implements EngineFacade, Runtime {
   }
 
   start(): void {
+    this.driftTimers.arm(this.definitions.keys());
     const tick = async () => {
       if (this.stopping) return;
       await this.poll({ allowRewrite: false }).catch((error) => this.log.warn({ err: asPlumblineError(error) }, 'poll failed'));
@@ -260,6 +337,7 @@ export class Controller implements EngineFacade, Runtime {
     clearTimeout(this.pollTimer);
     for (const timer of this.reviewTimers.values()) clearTimeout(timer);
     for (const entry of this.retries.values()) clearTimeout(entry.timer);
+    this.driftTimers.stop();
     for (const abort of this.planAborts.values()) abort.abort('daemon stopping');
     await this.pollLock.run(async () => undefined);
     await this.queue.onIdle();
@@ -331,6 +409,10 @@ export class Controller implements EngineFacade, Runtime {
         });
       }
     }
+    this.driftTimers.retain(new Set(this.definitions.keys()));
+    const rearm = [...this.definitions.keys()].filter((n) => !before.has(n) || before.get(n)?.manifestHash !== this.definitions.get(n)?.manifestHash);
+    this.driftTimers.arm(rearm);
+
     // Upstream first, so a dependant sees its dependencies in motion and waits.
     const ordered = topologicalOrder(targets);
     if (ordered.length > 0) {

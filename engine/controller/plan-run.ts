@@ -17,7 +17,7 @@ import { hostsOf } from './hosts.ts';
 import type { Runtime } from './runtime.ts';
 import { runSteps, StepError, type Step } from './steps.ts';
 
-interface PlanContext {
+export interface PlanContext {
   rt: Runtime;
   unit: UnitDefinition;
   revision: string;
@@ -31,9 +31,12 @@ interface PlanContext {
   inputs?: ResolvedInputs;
   outcome?: PlanOutcome;
   plan?: StoredPlan;
+  /** Set for drift checks. */
+  driftAction?: 'report' | 'remediate';
 }
 
-const steps: Step<PlanContext>[] = [
+/** Everything up to the provider's plan: shared by change plans and drift checks. */
+export const preparationSteps: Step<PlanContext>[] = [
   {
     name: 'snapshot',
     async run(c) {
@@ -72,6 +75,10 @@ const steps: Step<PlanContext>[] = [
       });
     },
   },
+];
+
+const changeSteps: Step<PlanContext>[] = [
+  ...preparationSteps,
   {
     name: 'record',
     async run(c) {
@@ -123,20 +130,10 @@ const steps: Step<PlanContext>[] = [
 
 /** Plan one unit at one revision, record the plan, and act on the unit's policy. */
 export async function runPlan(rt: Runtime, unit: UnitDefinition, revision: string, signal: AbortSignal): Promise<void> {
-  const runId = `${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomUUID().slice(0, 8)}`;
-  const context: PlanContext = {
-    rt,
-    unit,
-    revision,
-    runId,
-    runDir: rt.paths.run(runId),
-    signal,
-    startedAt: new Date().toISOString(),
-    log: rt.log.child({ unit: unit.name, revision, run: runId }),
-  };
+  const context = newContext(rt, unit, revision, signal);
   await rt.setUnit(unit.name, { phase: 'Planning', reason: 'Planning', message: `planning ${revision.slice(0, 8)}`, lastAttemptedRevision: revision });
   try {
-    await runSteps(context, steps, context.log);
+    await runSteps(context, changeSteps, context.log);
     rt.resetRetries(unit.name);
   } catch (error) {
     await rm(context.runDir, { recursive: true, force: true });
@@ -203,6 +200,7 @@ export async function applyPolicy(rt: Runtime, plan: StoredPlan, unit: UnitDefin
       return;
     case 'await-approval':
       await rt.setUnit(unit.name, { phase: 'AwaitingApproval', reason: decision.reason, message: decision.message, planId: plan.id });
+      await rt.store.appendHistory({ type: 'awaiting-approval', unit: unit.name, revision: plan.revision, planId: plan.id, message: `${decision.message} (${summaryLine(plan)})` });
       log.info({ reason: decision.reason }, 'plan awaits approval');
       return;
     case 'review-window': {
@@ -212,6 +210,13 @@ export async function applyPolicy(rt: Runtime, plan: StoredPlan, unit: UnitDefin
         reason: 'ReviewWindow',
         message: `applies automatically at ${decision.applyAt.toISOString()} unless rejected`,
         planId: plan.id,
+      });
+      await rt.store.appendHistory({
+        type: 'awaiting-approval',
+        unit: unit.name,
+        revision: plan.revision,
+        planId: plan.id,
+        message: `applies at ${decision.applyAt.toISOString()} unless rejected (${summaryLine(plan)})`,
       });
       rt.armReviewWindow(updated);
       return;
@@ -238,14 +243,33 @@ export async function supersede(rt: Runtime, plan: StoredPlan, why: string): Pro
   await rm(runPaths(rt.paths.run(plan.runId)).tree, { recursive: true, force: true });
 }
 
+export function newContext(rt: Runtime, unit: UnitDefinition, revision: string, signal: AbortSignal): PlanContext {
+  const runId = `${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomUUID().slice(0, 8)}`;
+  return {
+    rt,
+    unit,
+    revision,
+    runId,
+    runDir: rt.paths.run(runId),
+    signal,
+    startedAt: new Date().toISOString(),
+    log: rt.log.child({ unit: unit.name, revision, run: runId }),
+  };
+}
+
 /**
  * The same content planned again (after a crash, a rejection, a failed apply)
  * is a new plan with its own record: the old one keeps its history.
  */
-function uniquePlanId(rt: Runtime, base: string): string {
+export function uniquePlanId(rt: Runtime, base: string): string {
   let id = base;
   for (let n = 2; rt.store.getPlan(id); n += 1) id = `${base}.${n}`;
   return id;
+}
+
+function summaryLine(plan: StoredPlan): string {
+  const s = plan.summary;
+  return `+${s.add} ~${s.change} -${s.destroy} ±${s.replace}`;
 }
 
 function summaryText(outcome: PlanOutcome): string {

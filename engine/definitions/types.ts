@@ -65,6 +65,14 @@ export interface UnitDefinition {
   spec: StackSpec | InventorySpec;
   /** sha256 of the manifest text: part of every plan's inputs. */
   manifestHash: string;
+  /** Drift checks of this unit; the daemon's `defaults.drift` when absent. */
+  drift?: DriftPolicy;
+}
+
+/** How often to look for drift (null: never) and what to do about it. */
+export interface DriftPolicy {
+  intervalMs: number | null;
+  action: 'report' | 'remediate';
 }
 
 export interface DefinitionDefaults {

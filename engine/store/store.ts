@@ -17,6 +17,8 @@ export class Store {
   private history: HistoryEvent[] = [];
   private source: SourceStatus | undefined;
   private seq = 0;
+  /** Told of every history event once it is durable (notifications). */
+  onHistory: ((event: HistoryEvent) => void) | undefined;
   private readonly dirs: { units: string; plans: string; changeSets: string; history: string; source: string };
 
   constructor(private readonly root: string) {
@@ -118,6 +120,7 @@ export class Store {
       await handle.close();
     }
     if (full.seq === 1) await fsyncDir(this.root);
+    this.onHistory?.(full);
     return full;
   }
 

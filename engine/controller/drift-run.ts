@@ -1,0 +1,126 @@
+import { rm } from 'node:fs/promises';
+import type { DriftPolicy, UnitDefinition } from '../definitions/types.ts';
+import { asPlumblineError } from '../errors.ts';
+import { runPaths } from '../paths.ts';
+import { secrets } from '../secrets.ts';
+import { writeFileAtomic } from '../store/atomic.ts';
+import type { StoredPlan } from '../store/store.ts';
+import { planId } from './plan-id.ts';
+import { applyPolicy, newContext, preparationSteps, supersede, uniquePlanId, type PlanContext } from './plan-run.ts';
+import type { Runtime } from './runtime.ts';
+import { runSteps, StepError, type Step } from './steps.ts';
+
+/** Host states that count as drift: something would change, or cannot be proven not to. */
+const DRIFTED_HOST = new Set(['changed', 'unknown']);
+
+const driftSteps: Step<PlanContext>[] = [
+  ...preparationSteps,
+  {
+    name: 'compare',
+    async run(c) {
+      await recordDrift(c);
+    },
+  },
+];
+
+/**
+ * A drift check plans the unit's last applied commit again (Terraform refreshes,
+ * Ansible runs in check mode). It never changes anything by itself: a drift it
+ * finds becomes a plan that follows the unit's approval policy under
+ * `remediate`, and waits for a person under `report`.
+ */
+export async function runDriftCheck(rt: Runtime, unit: UnitDefinition, revision: string, policy: DriftPolicy, signal: AbortSignal): Promise<void> {
+  const context = newContext(rt, unit, revision, signal);
+  context.driftAction = policy.action;
+  try {
+    await runSteps(context, driftSteps, context.log);
+  } catch (error) {
+    await rm(context.runDir, { recursive: true, force: true });
+    if (signal.aborted) return;
+    const typed = error instanceof StepError ? error.error : asPlumblineError(error);
+    context.log.warn({ code: typed.code }, 'drift check failed');
+    // The infrastructure is not known to be wrong: keep the phase, say what failed.
+    await rt.setUnit(unit.name, { message: `drift check failed: ${typed.message}`, lastDriftCheckAt: new Date().toISOString() });
+    await rt.store.appendHistory({
+      type: 'drift-checked',
+      unit: unit.name,
+      revision,
+      planId: null,
+      message: `drift check failed: ${typed.code}: ${typed.message}`,
+      startedAt: context.startedAt,
+      finishedAt: new Date().toISOString(),
+    });
+  }
+}
+
+async function recordDrift(c: PlanContext): Promise<void> {
+  const outcome = c.outcome!;
+  const now = new Date().toISOString();
+  const status = c.rt.store.getUnit(c.unit.name);
+  if (!outcome.hasChanges) {
+    await rm(c.runDir, { recursive: true, force: true });
+    if (status?.phase === 'Drifted') {
+      await supersedePendingDrift(c.rt, c.unit.name, 'the drift is gone');
+      await c.rt.setUnit(c.unit.name, { phase: 'InSync', reason: 'NoDrift', message: 'no drift: the infrastructure matches the repository again', lastDriftCheckAt: now, ...(outcome.hosts ? { hosts: outcome.hosts } : {}) });
+      await c.rt.store.appendHistory({ type: 'drift-checked', unit: c.unit.name, revision: c.revision, planId: null, message: 'no drift any more', startedAt: c.startedAt, finishedAt: now });
+    } else {
+      await c.rt.setUnit(c.unit.name, { lastDriftCheckAt: now });
+    }
+    c.log.debug({}, 'no drift');
+    return;
+  }
+
+  const baseId = planId({ unit: c.unit.name, revision: c.revision, inputsHash: c.inputs!.inputsHash, fingerprint: outcome.fingerprint });
+  const pending = c.rt.store.listPlans({ unit: c.unit.name }).find((p) => p.purpose === 'drift' && (p.status === 'Pending' || p.status === 'Approved'));
+  if (pending && pending.id.split('.')[0] === baseId) {
+    // The same drift as last time: one plan, one notification, not one per interval.
+    await rm(c.runDir, { recursive: true, force: true });
+    await c.rt.setUnit(c.unit.name, { lastDriftCheckAt: now });
+    return;
+  }
+  if (pending) await supersede(c.rt, pending, 'a newer drift check replaced it');
+
+  const paths = runPaths(c.runDir);
+  await writeFileAtomic(paths.document, JSON.stringify(secrets.maskDeep(outcome.document), null, 2));
+  await writeFileAtomic(paths.rendered, secrets.maskText(outcome.rendered));
+  const drifted = outcome.hosts?.filter((h) => DRIFTED_HOST.has(h.state)).map((h) => h.name);
+  const plan: StoredPlan = await c.rt.store.putPlan({
+    id: uniquePlanId(c.rt, baseId),
+    runId: c.runId,
+    unit: c.unit.name,
+    kind: c.unit.kind,
+    revision: c.revision,
+    status: 'Pending',
+    summary: outcome.summary,
+    hasChanges: true,
+    destructive: outcome.destructive,
+    approval: c.unit.approval,
+    applyAt: null,
+    createdAt: now,
+    updatedAt: now,
+    inputsHash: c.inputs!.inputsHash,
+    purpose: 'drift',
+    ...(outcome.hosts ? { hosts: outcome.hosts } : {}),
+    ...(drifted && drifted.length > 0 ? { limitHosts: drifted } : {}),
+  });
+  const where = drifted && drifted.length > 0 ? ` on ${drifted.join(', ')}` : '';
+  const s = outcome.summary;
+  const message = `drift${where}: ${s.add} to add, ${s.change} to change, ${s.destroy} to destroy, ${s.replace} to replace (plan ${plan.id})`;
+  await c.rt.setUnit(c.unit.name, {
+    phase: 'Drifted',
+    reason: 'DriftDetected',
+    message,
+    planId: plan.id,
+    lastDriftCheckAt: now,
+    ...(outcome.hosts ? { hosts: outcome.hosts } : {}),
+  });
+  await c.rt.store.appendHistory({ type: 'drift-detected', unit: c.unit.name, revision: c.revision, planId: plan.id, message, startedAt: c.startedAt, finishedAt: now });
+  c.log.info({ summary: s, hosts: drifted }, 'drift detected');
+  if (c.driftAction === 'remediate') await applyPolicy(c.rt, plan, c.unit, c.log);
+}
+
+async function supersedePendingDrift(rt: Runtime, unit: string, why: string): Promise<void> {
+  for (const plan of rt.store.listPlans({ unit })) {
+    if (plan.purpose === 'drift') await supersede(rt, plan, why);
+  }
+}
