@@ -32,7 +32,7 @@ export async function planWorkingTree(options: {
   const scratch = await mkdtemp(join(tmpdir(), 'plumbline-plan-'));
   try {
     const config = options.configFile ? await loadConfig(options.configFile) : defaultConfig(root, scratch);
-    const { units, problems } = await loadDefinitions(root, { approval: config.defaults.approval, applyAfterMs: config.defaults.applyAfterMs });
+    const { units, problems } = await loadDefinitions(root, config.defaults);
     if (problems.length > 0) throw new ValidationError(problems);
     const selected = options.stack ? units.filter((u) => u.name === options.stack) : units;
     if (options.stack && selected.length === 0) {

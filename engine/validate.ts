@@ -13,7 +13,7 @@ export async function validateRepository(dir: string): Promise<Problem[]> {
   const root = resolve(dir);
   const { config } = normalizeConfig({ source: { url: root }, stateDir: '/nonexistent' }, null);
   if (!config) throw new Error('the built-in default config is invalid');
-  const { units, problems } = await loadDefinitions(root, { approval: config.defaults.approval, applyAfterMs: config.defaults.applyAfterMs });
+  const { units, problems } = await loadDefinitions(root, config.defaults);
   const providers = await buildProviders(config, silentLogger);
   for (const unit of units) {
     const provider = providers.get(unit.kind);

@@ -36,7 +36,8 @@ test('a minimal config gets every default', async () => {
       controlPersistMs: 60_000,
       pipelining: true,
     },
-    defaults: { approval: 'auto-unless-destroy', applyAfterMs: null },
+    defaults: { approval: 'auto-unless-destroy', applyAfterMs: null, drift: { intervalMs: 900_000, action: 'report' } },
+    notifications: [],
     log: { level: 'info' },
   });
 });
@@ -73,7 +74,8 @@ test('every setting can be given', () => {
       api: { listen: '[::1]:9000' },
       concurrency: 64,
       terraform: { timeout: '1h' },
-      defaults: { approval: 'manual', applyAfter: '10m' },
+      defaults: { approval: 'manual', applyAfter: '10m', drift: { interval: 'off', action: 'remediate' } },
+      notifications: [{ url: 'https://hooks.example.com/T1/B2' }, { url: 'http://127.0.0.1:9000/relay', events: ['failed', 'drift-detected'] }],
       log: { level: 'debug' },
     },
     '/etc/plumbline/plumbline.yaml',
@@ -83,8 +85,22 @@ test('every setting can be given', () => {
   assert.deepEqual([config?.api.host, config?.api.port], ['::1', 9000]);
   assert.equal(config?.concurrency, 64);
   assert.equal(config?.terraform.timeoutMs, 3_600_000);
-  assert.deepEqual(config?.defaults, { approval: 'manual', applyAfterMs: 600_000 });
+  assert.deepEqual(config?.defaults, { approval: 'manual', applyAfterMs: 600_000, drift: { intervalMs: null, action: 'remediate' } });
+  assert.deepEqual(config?.notifications, [
+    { url: 'https://hooks.example.com/T1/B2', events: ['awaiting-approval', 'applied', 'failed', 'drift-detected', 'remediated'] },
+    { url: 'http://127.0.0.1:9000/relay', events: ['failed', 'drift-detected'] },
+  ]);
   assert.equal(config?.log.level, 'debug');
+});
+
+test('webhooks must be https, or http on loopback; events must be known', () => {
+  const { problems } = normalizeConfig(
+    { source: { url: '/srv/infra' }, notifications: [{ url: 'http://hooks.example.com/x' }, { url: 'https://ok.example.com', events: ['deployed'] }] },
+    null,
+  );
+  assert.equal(problems.length, 2);
+  assert.match(problems.map((p) => p.message).join('\n'), /notifications\[0\]\.url: must be an https:\/\/ URL/);
+  assert.match(problems.map((p) => p.message).join('\n'), /awaiting-approval, applied, failed, drift-detected, remediated/);
 });
 
 test('applyAfter 0s means no review window', () => {

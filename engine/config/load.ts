@@ -4,7 +4,8 @@ import { parseDuration } from '../duration.ts';
 import { PlumblineError, type Problem, ValidationError } from '../errors.ts';
 import { parseYamlDocument, type Locate } from '../yaml/parse.ts';
 import { describeValue, ProblemCollector, sortProblems } from '../yaml/problems.ts';
-import { checkBranch, configSchema, parseListen, resolveSourceUrl } from './schema.ts';
+import { checkBranch, checkWebhookUrl, configSchema, parseListen, resolveSourceUrl } from './schema.ts';
+import { NOTIFICATION_EVENTS } from '../notify/notifier.ts';
 import type { DaemonConfig } from './types.ts';
 
 export const DEFAULT_STATE_DIR = '/var/lib/plumbline';
@@ -65,6 +66,12 @@ export function normalizeConfig(
   checkMinimum(terraform.timeout, ['terraform', 'timeout'], report);
   checkMinimum(ansible.timeout, ['ansible', 'timeout'], report);
   checkMinimum(ansible.connectTimeout, ['ansible', 'connectTimeout'], report);
+  const hooks = Array.isArray(fields.notifications) ? fields.notifications : [];
+  hooks.forEach((hook, i) => {
+    const url = asRecord(hook).url;
+    const problem = typeof url === 'string' && url ? checkWebhookUrl(url) : undefined;
+    if (problem) report.at(['notifications', i, 'url'], problem);
+  });
   const listen = typeof api.listen === 'string' && api.listen ? api.listen : DEFAULT_LISTEN;
   const address = parseListen(listen, api.allowRemote === true);
   if (!address.ok) report.at(['api', 'listen'], address.message);
@@ -112,7 +119,13 @@ export function normalizeConfig(
       defaults: {
         approval: c.defaults?.approval ?? 'auto-unless-destroy',
         applyAfterMs: c.defaults?.applyAfter ?? null,
+        drift: {
+          // Drift checks are on by default: every 15 minutes, report only.
+          intervalMs: c.defaults?.drift?.interval === undefined ? 15 * 60_000 : c.defaults.drift.interval,
+          action: c.defaults?.drift?.action ?? 'report',
+        },
       },
+      notifications: (c.notifications ?? []).map((n) => ({ url: n.url, events: n.events ?? [...NOTIFICATION_EVENTS] })),
       log: { level: c.log?.level ?? 'info' },
     },
   };

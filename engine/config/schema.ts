@@ -1,7 +1,8 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { approvalSchema, durationSchema } from '../definitions/schema.ts';
+import { approvalSchema, driftSchema, durationSchema } from '../definitions/schema.ts';
+import { NOTIFICATION_EVENTS } from '../notify/notifier.ts';
 
 /**
  * The shape of the daemon config (`plumbline.yaml`): field names, types and
@@ -49,13 +50,35 @@ export const configSchema = z.strictObject({
   defaults: section({
     approval: approvalSchema.optional(),
     applyAfter: durationSchema.optional(),
+    drift: driftSchema,
   }),
+  notifications: z
+    .array(
+      z.strictObject({
+        url: text,
+        events: z.array(z.enum(NOTIFICATION_EVENTS)).min(1).optional(),
+      }),
+    )
+    .nullish(),
   log: section({
     level: z.enum(LOG_LEVELS).optional(),
   }),
 });
 
 export type RawConfig = z.output<typeof configSchema>;
+
+/** Webhooks: https (or http on loopback, for a local relay); no credentials in logs. */
+export function checkWebhookUrl(url: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return `not a URL (got ${JSON.stringify(url)})`;
+  }
+  if (parsed.protocol === 'https:') return undefined;
+  if (parsed.protocol === 'http:' && isLoopback(parsed.hostname.replace(/^\[|\]$/g, ''))) return undefined;
+  return `must be an https:// URL (http:// only on a loopback address) (got ${parsed.protocol}//${parsed.host})`;
+}
 
 /*
  * Values that need more than a type check: the source URL, the Git branch and

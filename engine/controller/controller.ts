@@ -438,7 +438,7 @@ export class Controller implements EngineFacade, Runtime {
 
   private async loadAt(revision: string): Promise<{ units: UnitDefinition[]; problems: Problem[] }> {
     const snapshot = await this.source.snapshot(revision);
-    return loadDefinitions(snapshot, { approval: this.config.defaults.approval, applyAfterMs: this.config.defaults.applyAfterMs });
+    return loadDefinitions(snapshot, this.config.defaults);
   }
 
   /** Invalid definitions stall their unit with every problem listed. */

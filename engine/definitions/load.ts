@@ -149,11 +149,13 @@ async function loadManifest(root: string, location: ManifestLocation, defaults: 
   return result;
 }
 
-function scheduling(fields: SchedulingFields, defaults: DefinitionDefaults): Pick<UnitDefinition, 'approval' | 'applyAfterMs' | 'dependsOn'> {
+function scheduling(fields: SchedulingFields, defaults: DefinitionDefaults): Pick<UnitDefinition, 'approval' | 'applyAfterMs' | 'dependsOn' | 'drift'> {
+  const intervalMs = fields.drift?.intervalMs !== undefined ? fields.drift.intervalMs : (defaults.drift?.intervalMs ?? null);
   return {
     approval: fields.approval ?? defaults.approval,
     applyAfterMs: fields.applyAfterMs === undefined ? defaults.applyAfterMs : fields.applyAfterMs,
     dependsOn: fields.dependsOn,
+    drift: { intervalMs, action: fields.drift?.action ?? defaults.drift?.action ?? 'report' },
   };
 }
 

@@ -14,6 +14,8 @@ export interface SchedulingFields {
   /** undefined: not set; null: `0s`, no review window. */
   applyAfterMs: number | null | undefined;
   dependsOn: string[];
+  /** As written; unset parts take the daemon's defaults. */
+  drift: { intervalMs?: number | null; action?: 'report' | 'remediate' } | undefined;
 }
 
 export type RawMapping = Record<string, unknown>;
@@ -72,6 +74,10 @@ export function schedulingOf(parsed: {
   approval?: ApprovalPolicy | undefined;
   applyAfter?: number | null | undefined;
   dependsOn?: string[] | null | undefined;
+  drift?: { interval?: number | null | undefined; action?: 'report' | 'remediate' | undefined } | null | undefined;
 }): SchedulingFields {
-  return { approval: parsed.approval, applyAfterMs: parsed.applyAfter, dependsOn: parsed.dependsOn ?? [] };
+  const drift = parsed.drift
+    ? { ...(parsed.drift.interval !== undefined ? { intervalMs: parsed.drift.interval } : {}), ...(parsed.drift.action ? { action: parsed.drift.action } : {}) }
+    : undefined;
+  return { approval: parsed.approval, applyAfterMs: parsed.applyAfter, dependsOn: parsed.dependsOn ?? [], drift };
 }

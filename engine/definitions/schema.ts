@@ -27,6 +27,32 @@ export const durationSchema = z.unknown().transform((value, ctx): number | null 
   }
 });
 
+/** A drift interval: a duration, or `off` (also `0s`) for no scheduled checks. */
+export const driftIntervalSchema = z.unknown().transform((value, ctx): number | null => {
+  if (value === 'off' || value === false) return null;
+  if (typeof value !== 'string') {
+    ctx.issues.push({ code: 'custom', input: value, message: `must be a duration such as ${DURATION_EXAMPLES}, or off (got ${describeValue(value)})` });
+    return z.NEVER;
+  }
+  try {
+    const ms = parseDuration(value);
+    return ms === 0 ? null : ms;
+  } catch (error) {
+    ctx.issues.push({ code: 'custom', input: value, message: `${(error as Error).message}, or off` });
+    return z.NEVER;
+  }
+});
+
+export const DRIFT_ACTIONS = ['report', 'remediate'] as const;
+
+/** `drift: {interval: 15m, action: report}`; either field may be left to the daemon's default. */
+export const driftSchema = z
+  .strictObject({
+    interval: driftIntervalSchema.optional(),
+    action: z.enum(DRIFT_ACTIONS).optional(),
+  })
+  .nullish();
+
 /** Plain variables: any YAML value; a missing or empty `vars:` means none. */
 export const varsSchema = z.record(z.string(), z.unknown()).nullish();
 
@@ -49,6 +75,7 @@ export const stackManifestSchema = z.strictObject({
   approval: approvalSchema.optional(),
   applyAfter: durationSchema.optional(),
   dependsOn: dependsOnSchema,
+  drift: driftSchema,
 });
 
 export const sshSchema = z.strictObject({
@@ -70,6 +97,7 @@ export const inventoryManifestSchema = z.strictObject({
   forks: z.int().min(1).optional(),
   allowUnreachable: z.boolean().optional(),
   vars: varsSchema,
+  drift: driftSchema,
 });
 
 export type StackManifest = z.output<typeof stackManifestSchema>;

@@ -78,4 +78,6 @@ export interface DriftPolicy {
 export interface DefinitionDefaults {
   approval: ApprovalPolicy;
   applyAfterMs: number | null;
+  /** Drift checks of units that say nothing (off when absent). */
+  drift?: DriftPolicy;
 }
