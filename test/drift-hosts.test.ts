@@ -62,6 +62,9 @@ test('a file changed out of band on one host is reported Drifted with its diff, 
   assert.match(show.stdout, /-defaced/);
   assert.match(show.stdout, new RegExp(`\\+Welcome to ${second!.name}`));
   assert.equal(hosts.readOnHost(second!.name, 'motd'), 'defaced\n', 'report changes nothing');
+  const status = daemon.cli(['status']);
+  assert.match(status.stdout, /web\s+ansible\s+Drifted/);
+  assert.match(status.stdout, new RegExp(`${second!.name}\\s+changed`), status.stdout);
 });
 
 test('remediate restores the file on the drifted host only, proves convergence, and the next check is clean', async () => {

@@ -204,6 +204,17 @@ function printStatus(ctx: CommandContext, answer: StatusAnswer): void {
       ]),
     ),
   );
+  // Units that run against hosts: every host's state, so one bad host is never hidden.
+  for (const u of answer.units.filter((x) => x.hosts && x.hosts.length > 0)) {
+    out.line();
+    out.line(`${u.name} hosts:`);
+    out.line(
+      table(
+        [{ header: '  HOST' }, { header: 'STATE' }, { header: 'DETAIL' }],
+        u.hosts!.map((h) => [`  ${h.name}`, h.state, oneLine(h.message ?? '')]),
+      ),
+    );
+  }
 }
 
 function printPlans(ctx: CommandContext, plans: readonly PlanRecord[]): void {

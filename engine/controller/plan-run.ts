@@ -275,6 +275,10 @@ function summaryLine(plan: StoredPlan): string {
 function summaryText(outcome: PlanOutcome): string {
   const s = outcome.summary ?? EMPTY_SUMMARY;
   if (!outcome.hasChanges) return 'no changes';
+  if (outcome.hosts) {
+    const moving = outcome.hosts.filter((h) => h.state !== 'ok').length;
+    return `${s.change} task change(s) on ${moving} of ${outcome.hosts.length} host(s)${s.destroy ? `, ${s.destroy} removing something` : ''}`;
+  }
   return `${s.add} to add, ${s.change} to change, ${s.destroy} to destroy, ${s.replace} to replace`;
 }
 
