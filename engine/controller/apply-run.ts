@@ -2,7 +2,6 @@ import { readFile, rm } from 'node:fs/promises';
 import type { PlumblineError } from '../errors.ts';
 import { runPaths } from '../paths.ts';
 import { writeFileAtomic } from '../store/atomic.ts';
-import type { StoredPlan } from '../store/store.ts';
 import { outputsFromFiles, resolveInputs } from './inputs.ts';
 import { hostsOf } from './hosts.ts';
 import { supersede } from './plan-run.ts';

@@ -1,12 +1,8 @@
 import { rm } from 'node:fs/promises';
 import type { DriftPolicy, UnitDefinition } from '../definitions/types.ts';
 import { asPlumblineError } from '../errors.ts';
-import { runPaths } from '../paths.ts';
-import { secrets } from '../secrets.ts';
-import { writeFileAtomic } from '../store/atomic.ts';
-import type { StoredPlan } from '../store/store.ts';
 import { planId } from './plan-id.ts';
-import { applyPolicy, newContext, preparationSteps, supersede, uniquePlanId, type PlanContext } from './plan-run.ts';
+import { applyPolicy, newContext, preparationSteps, storePlan, supersede, uniquePlanId, type PlanContext } from './plan-run.ts';
 import type { Runtime } from './runtime.ts';
 import { runSteps, StepError, type Step } from './steps.ts';
 
@@ -80,27 +76,11 @@ async function recordDrift(c: PlanContext): Promise<void> {
   }
   if (pending) await supersede(c.rt, pending, 'a newer drift check replaced it');
 
-  const paths = runPaths(c.runDir);
-  await writeFileAtomic(paths.document, JSON.stringify(secrets.maskDeep(outcome.document), null, 2));
-  await writeFileAtomic(paths.rendered, secrets.maskText(outcome.rendered));
   const drifted = outcome.hosts?.filter((h) => DRIFTED_HOST.has(h.state)).map((h) => h.name);
-  const plan: StoredPlan = await c.rt.store.putPlan({
-    id: uniquePlanId(c.rt, baseId),
-    runId: c.runId,
-    unit: c.unit.name,
-    kind: c.unit.kind,
-    revision: c.revision,
+  const plan = await storePlan(c, uniquePlanId(c.rt, baseId), {
     status: 'Pending',
-    summary: outcome.summary,
     hasChanges: true,
-    destructive: outcome.destructive,
-    approval: c.unit.approval,
-    applyAt: null,
-    createdAt: now,
-    updatedAt: now,
-    inputsHash: c.inputs!.inputsHash,
     purpose: 'drift',
-    ...(outcome.hosts ? { hosts: outcome.hosts } : {}),
     ...(drifted && drifted.length > 0 ? { limitHosts: drifted } : {}),
   });
   const where = drifted && drifted.length > 0 ? ` on ${drifted.join(', ')}` : '';

@@ -83,29 +83,10 @@ const changeSteps: Step<PlanContext>[] = [
     name: 'record',
     async run(c) {
       const outcome = c.outcome!;
-      const paths = runPaths(c.runDir);
-      await writeFileAtomic(paths.document, JSON.stringify(secrets.maskDeep(outcome.document), null, 2));
-      await writeFileAtomic(paths.rendered, secrets.maskText(outcome.rendered));
       const id = uniquePlanId(c.rt, planId({ unit: c.unit.name, revision: c.revision, inputsHash: c.inputs!.inputsHash, fingerprint: outcome.fingerprint }));
-      const now = new Date().toISOString();
-      c.plan = await c.rt.store.putPlan({
-        id,
-        runId: c.runId,
-        unit: c.unit.name,
-        kind: c.unit.kind,
-        revision: c.revision,
-        status: outcome.hasChanges ? 'Pending' : 'NoChanges',
-        summary: outcome.summary,
-        hasChanges: outcome.hasChanges,
-        destructive: outcome.destructive,
-        approval: c.unit.approval,
-        applyAt: null,
-        createdAt: now,
-        updatedAt: now,
-        inputsHash: c.inputs!.inputsHash,
-        ...(outcome.hosts ? { hosts: outcome.hosts } : {}),
-        ...(c.rt.changeSetFor(c.unit.name) ? { changeSet: c.rt.changeSetFor(c.unit.name) } : {}),
-      });
+      const changeSet = c.rt.changeSetFor(c.unit.name);
+      c.plan = await storePlan(c, id, { status: outcome.hasChanges ? 'Pending' : 'NoChanges', hasChanges: outcome.hasChanges, ...(changeSet ? { changeSet } : {}) });
+      const now = c.plan.createdAt;
       if (outcome.hosts) await c.rt.setUnit(c.unit.name, { hosts: outcome.hosts });
       c.log = c.log.child({ planId: id });
       await c.rt.store.appendHistory({
@@ -241,6 +222,31 @@ export async function supersede(rt: Runtime, plan: StoredPlan, why: string): Pro
   await rt.store.putPlan({ ...plan, status: 'Superseded', updatedAt: new Date().toISOString(), error: { code: 'E_SUPERSEDED', message: why } });
   await rt.store.appendHistory({ type: 'superseded', unit: plan.unit, revision: plan.revision, planId: plan.id, message: why });
   await rm(runPaths(rt.paths.run(plan.runId)).tree, { recursive: true, force: true });
+}
+
+/** Write the plan's masked artifacts and its record; `fields` decide what kind of plan it is. */
+export async function storePlan(c: PlanContext, id: string, fields: Pick<StoredPlan, 'status' | 'hasChanges'> & Partial<StoredPlan>): Promise<StoredPlan> {
+  const outcome = c.outcome!;
+  const paths = runPaths(c.runDir);
+  await writeFileAtomic(paths.document, JSON.stringify(secrets.maskDeep(outcome.document), null, 2));
+  await writeFileAtomic(paths.rendered, secrets.maskText(outcome.rendered));
+  const now = new Date().toISOString();
+  return c.rt.store.putPlan({
+    id,
+    runId: c.runId,
+    unit: c.unit.name,
+    kind: c.unit.kind,
+    revision: c.revision,
+    summary: outcome.summary,
+    destructive: outcome.destructive,
+    approval: c.unit.approval,
+    applyAt: null,
+    createdAt: now,
+    updatedAt: now,
+    inputsHash: c.inputs!.inputsHash,
+    ...(outcome.hosts ? { hosts: outcome.hosts } : {}),
+    ...fields,
+  });
 }
 
 export function newContext(rt: Runtime, unit: UnitDefinition, revision: string, signal: AbortSignal): PlanContext {

@@ -1,10 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { constants } from 'node:fs';
-import { access, copyFile, lstat, mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { ToolError } from '../../engine/errors.ts';
 import { run, type ExecResult } from '../../engine/exec.ts';
 import type { Logger } from '../../engine/log.ts';
+import { pathExists } from '../../engine/fs.ts';
 
 /**
  * Where a stack's `import 'cdktf'` comes from.
@@ -67,7 +67,7 @@ export async function prepareModules(options: ModuleOptions): Promise<ModuleSetu
   const bundled = join(options.installRoot, 'node_modules');
 
   const existing = await lstatOrNull(nodeModules);
-  if (existing && !existing.isSymbolicLink() && !(await exists(join(nodeModules, MARKER)))) {
+  if (existing && !existing.isSymbolicLink() && !(await pathExists(join(nodeModules, MARKER)))) {
     // A node_modules folder committed with the stack: it is what the author meant.
     options.log?.info({ stack: options.unitPath }, 'using the node_modules folder committed with the stack');
     return { nodeModules, source: 'vendored', installed: false };
@@ -92,10 +92,10 @@ interface OwnPackage {
 
 async function readOwnPackage(options: ModuleOptions): Promise<OwnPackage | null> {
   const packageJson = join(options.workdir, 'package.json');
-  if (!(await exists(packageJson))) return null;
+  if (!(await pathExists(packageJson))) return null;
   let lockfile: string | undefined;
   for (const name of LOCKFILES) {
-    if (await exists(join(options.workdir, name))) {
+    if (await pathExists(join(options.workdir, name))) {
       lockfile = name;
       break;
     }
@@ -113,7 +113,7 @@ async function readOwnPackage(options: ModuleOptions): Promise<OwnPackage | null
     .update(await readFile(join(options.workdir, lockfile)))
     .digest('hex');
   const files = ['package.json', lockfile];
-  if (await exists(join(options.workdir, '.npmrc'))) files.push('.npmrc');
+  if (await pathExists(join(options.workdir, '.npmrc'))) files.push('.npmrc');
   return { files: files.map((f) => join(options.workdir, f)), hash };
 }
 
@@ -124,7 +124,7 @@ async function ensureInstalled(own: OwnPackage, options: ModuleOptions): Promise
   const root = join(options.stateDir, CACHE_FOLDER);
   const dir = join(root, own.hash);
   // The folder only ever appears by an atomic rename of a finished install.
-  if (await exists(dir)) return { dir, installed: false };
+  if (await pathExists(dir)) return { dir, installed: false };
   const pending = inflight.get(dir);
   if (pending) return { dir: (await pending).dir, installed: false };
   const started = install(own, root, dir, options).finally(() => inflight.delete(dir));
@@ -155,7 +155,7 @@ async function install(own: OwnPackage, root: string, dir: string, options: Modu
       return { dir, installed: true };
     } catch (error) {
       // Another process finished the same install first: use theirs.
-      if (await exists(dir)) return { dir, installed: false };
+      if (await pathExists(dir)) return { dir, installed: false };
       throw error;
     }
   } finally {
@@ -214,7 +214,7 @@ async function assembleLinks(path: string, layers: readonly string[], bundled: s
     for (const name of await packageNames(layer)) await link(name, join(layer, name));
   }
   for (const name of BUNDLED_PACKAGES) {
-    if (await exists(join(bundled, name))) await link(name, join(bundled, name));
+    if (await pathExists(join(bundled, name))) await link(name, join(bundled, name));
   }
 }
 
@@ -234,14 +234,6 @@ async function packageNames(nodeModules: string): Promise<string[]> {
   return names.sort();
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path, constants.F_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function lstatOrNull(path: string) {
   try {

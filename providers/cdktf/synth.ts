@@ -1,5 +1,4 @@
-import { constants } from 'node:fs';
-import { access, mkdir, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, extname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +9,7 @@ import { run, type ExecResult } from '../../engine/exec.ts';
 import type { Logger } from '../../engine/log.ts';
 import { secrets } from '../../engine/secrets.ts';
 import { BUNDLED_PACKAGES, prepareModules, type ModuleSetup } from './modules.ts';
+import { pathExists } from '../../engine/fs.ts';
 
 /**
  * Synthesis: run a stack's TypeScript entry in its own Node process, the way the
@@ -141,9 +141,9 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
  */
 export async function findSynthesized(options: Pick<SynthOptions, 'unit' | 'workdir' | 'log'>): Promise<SynthResult | null> {
   const outDir = join(options.workdir, OUT_FOLDER);
-  if (!(await exists(join(outDir, 'manifest.json')))) return null;
+  if (!(await pathExists(join(outDir, 'manifest.json')))) return null;
   const selected = await selectStack(options.unit, outDir, entryOf(options.unit), options.log);
-  if (!(await exists(selected.stackFile))) return null;
+  if (!(await pathExists(selected.stackFile))) return null;
   return { stackName: selected.stackName, stackDir: selected.stackDir, outDir, durationMs: 0 };
 }
 
@@ -163,7 +163,7 @@ export function entryOf(unit: UnitDefinition): string {
 }
 
 async function requireEntry(unit: UnitDefinition, workdir: string, entry: string): Promise<void> {
-  if (await exists(join(workdir, entry))) return;
+  if (await pathExists(join(workdir, entry))) return;
   throw new ToolError('E_CDKTF_ENTRY', `${unit.file}: entry ${unit.path}/${entry} does not exist`, {
     retry: 'stalled',
     hint: `commit ${unit.path}/${entry}, or point \`entry\` in ${unit.file} at the file that builds the app`,
@@ -526,11 +526,3 @@ function tail(text: string, chars = 2000): string {
   return text.length > chars ? `…${text.slice(-chars)}` : text;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path, constants.F_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}

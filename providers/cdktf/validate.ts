@@ -1,9 +1,9 @@
-import { constants } from 'node:fs';
-import { access, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StackSpec, UnitDefinition } from '../../engine/definitions/types.ts';
 import { isPlumblineError, type Problem } from '../../engine/errors.ts';
 import { entryOf } from './synth.ts';
+import { pathExists } from '../../engine/fs.ts';
 
 /** Problems a person can fix in the repository, reported before any run. */
 export async function validateUnit(unit: UnitDefinition, unitDir: string): Promise<Problem[]> {
@@ -20,11 +20,11 @@ export async function validateUnit(unit: UnitDefinition, unitDir: string): Promi
   } catch (error) {
     problems.push({ file: unit.file, ...(await manifestLine('entry')), message: isPlumblineError(error) ? error.message.replace(`${unit.file}: `, '') : String(error) });
   }
-  if (entry !== null && !(await exists(join(unitDir, entry)))) {
+  if (entry !== null && !(await pathExists(join(unitDir, entry)))) {
     const declared = (unit.spec as Partial<StackSpec>).entry ? 'entry' : 'kind';
     problems.push({ file: unit.file, ...(await manifestLine(declared)), message: `entry ${unit.path}/${entry} does not exist` });
   }
-  if ((await exists(join(unitDir, 'package.json'))) && !(await exists(join(unitDir, 'package-lock.json'))) && !(await exists(join(unitDir, 'npm-shrinkwrap.json')))) {
+  if ((await pathExists(join(unitDir, 'package.json'))) && !(await pathExists(join(unitDir, 'package-lock.json'))) && !(await pathExists(join(unitDir, 'npm-shrinkwrap.json')))) {
     problems.push({
       file: `${unit.path}/package.json`,
       line: 1,
@@ -35,11 +35,3 @@ export async function validateUnit(unit: UnitDefinition, unitDir: string): Promi
   return problems;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path, constants.F_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -1,4 +1,3 @@
-import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DaemonConfig } from '../../engine/config/types.ts';
 import { ToolError } from '../../engine/errors.ts';
@@ -6,6 +5,7 @@ import { run, type ExecResult } from '../../engine/exec.ts';
 import type { Logger } from '../../engine/log.ts';
 import { classifyFailure, type TerraformFailure, type TerraformStep } from './classify.ts';
 import { applySummary, parseUiStream } from './diagnostics.ts';
+import { pathExists } from '../../engine/fs.ts';
 
 /**
  * The terraform subcommands Plumbline runs, in one config folder, always
@@ -36,7 +36,7 @@ export class TerraformCli {
    * file; a stack that commits its lock file keeps every check.
    */
   async init(): Promise<ExecResult> {
-    const hasLockFile = await exists(join(this.options.cwd, '.terraform.lock.hcl'));
+    const hasLockFile = await pathExists(join(this.options.cwd, '.terraform.lock.hcl'));
     return this.exec('init', ['init', '-input=false', '-no-color', '-json', '-reconfigure'], {
       env: hasLockFile ? {} : { TF_PLUGIN_CACHE_MAY_BREAK_DEPENDENCY_LOCK_FILE: '1' },
     });
@@ -118,11 +118,3 @@ export class TerraformCli {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}

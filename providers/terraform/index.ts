@@ -1,4 +1,4 @@
-import { access, chmod, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ToolError, ValidationError, type Problem } from '../../engine/errors.ts';
 import type { ApplyOutcome, ApplyRequest, PlanOutcome, PlanRequest, ProviderContext, ProviderFactory, RunRequest } from '../../engine/provider.ts';
@@ -12,6 +12,7 @@ import { parseOutputs } from './outputs.ts';
 import { parsePlanJson } from './plan-schema.ts';
 import { renderPlan } from './render.ts';
 import { registerSecretVars, writeVarFile } from './variables.ts';
+import { pathExists } from '../../engine/fs.ts';
 
 export type { NormalizedPlan, ResourceChangeView, OutputChangeView, AttributeChange } from './normalize.ts';
 export { TERRAFORM_ERROR_CODES } from './classify.ts';
@@ -88,7 +89,7 @@ export function createTerraformTools(context: ProviderContext): TerraformTools {
     async applyDirectory(request, configDir) {
       registerSecretVars(request.vars, request.sensitiveVars);
       const planFile = join(request.artifactsDir, PLAN_FILE);
-      if (!(await exists(planFile))) {
+      if (!(await pathExists(planFile))) {
         throw new ToolError('E_PLAN_MISSING', `the saved plan ${planFile} does not exist`, {
           retry: 'waiting',
           hint: 'the plan artifacts are gone; Plumbline must plan again before it can apply',
@@ -96,7 +97,7 @@ export function createTerraformTools(context: ProviderContext): TerraformTools {
       }
       const cli = await cliFor(request, configDir);
       // Normally the workdir kept from the plan is initialized already.
-      if (!(await exists(join(configDir, '.terraform')))) await init(cli, request, configDir);
+      if (!(await pathExists(join(configDir, '.terraform')))) await init(cli, request, configDir);
 
       const summary = await cli.apply(planFile);
       const outputs = parseOutputs(await cli.outputJson());
@@ -138,11 +139,3 @@ async function assertTerraformFiles(configDir: string): Promise<void> {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
