@@ -18,6 +18,7 @@ import { unitForFile, affectedUnits } from './affected.ts';
 import { changeSetId, describeChangeSet, type ChangeSetDetail } from './change-sets.ts';
 import { dependantsOf, describeReadiness, readiness } from './dependencies.ts';
 import { runApply } from './apply-run.ts';
+import { collectGarbage } from './gc.ts';
 import { runDriftCheck } from './drift-run.ts';
 import { DriftScheduler } from './drift-scheduler.ts';
 import { applyPolicy, runPlan, supersede } from './plan-run.ts';
@@ -52,6 +53,7 @@ export class Controller implements EngineFacade, Runtime {
   private readonly pollLock = new Mutex();
   private definitions = new Map<string, UnitDefinition>();
   private readonly desired = new Map<string, string>();
+  readonly activeRuns = new Set<string>();
   /** Units scheduled at a revision but waiting for (or blocked by) their dependencies. */
   private readonly waiting = new Map<string, string>();
   private readonly changeSetOf = new Map<string, string>();
@@ -312,11 +314,21 @@ export class Controller implements EngineFacade, Runtime {
       const waited = unit.phase === 'Blocked' || (unit.phase === 'Pending' && unit.reason === 'WaitingForDependencies');
       if (waited && revision && this.definitions.has(unit.name) && !replan.has(unit.name)) this.schedulePlan(unit.name, unit.lastAttemptedRevision ?? revision);
     }
+    // Runs cut off before they recorded a plan left folders behind.
+    await this.collectGarbage();
     for (const plan of this.store.listPlans()) {
       if (replan.has(plan.unit)) continue;
       if (plan.status === 'Pending' && plan.applyAt) this.armReviewWindow(plan);
       if (plan.status === 'Approved') this.scheduleApply(plan);
     }
+  }
+
+  /** Drop snapshots and run folders nothing refers to any more (never on an idle poll). */
+  private async collectGarbage(): Promise<void> {
+    const keep = { revisions: [this.sourceStatus.lastReconciledRevision, ...this.desired.values(), ...this.waiting.values()], runs: this.activeRuns };
+    await collectGarbage(this.store, this.paths, keep, this.log).catch(
+      (error) => this.log.warn({ err: error }, 'state directory cleanup failed'),
+    );
   }
 
   start(): void {
@@ -379,6 +391,7 @@ export class Controller implements EngineFacade, Runtime {
       }
       const scheduled = await this.reconcileRevision(head, previous);
       await this.putSource({ phase: 'Ready', reason: 'Reconciled', message: `reconciled ${head.slice(0, 8)}`, lastFetchedRevision: head, lastReconciledRevision: head });
+      await this.collectGarbage();
       return { revision: head, scheduled };
     });
   }

@@ -28,6 +28,7 @@ const driftSteps: Step<PlanContext>[] = [
 export async function runDriftCheck(rt: Runtime, unit: UnitDefinition, revision: string, policy: DriftPolicy, signal: AbortSignal): Promise<void> {
   const context = newContext(rt, unit, revision, signal);
   context.driftAction = policy.action;
+  rt.activeRuns.add(context.runId);
   try {
     await runSteps(context, driftSteps, context.log);
   } catch (error) {
@@ -46,6 +47,8 @@ export async function runDriftCheck(rt: Runtime, unit: UnitDefinition, revision:
       startedAt: context.startedAt,
       finishedAt: new Date().toISOString(),
     });
+  } finally {
+    rt.activeRuns.delete(context.runId);
   }
 }
 

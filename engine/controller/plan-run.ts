@@ -112,6 +112,7 @@ const changeSteps: Step<PlanContext>[] = [
 /** Plan one unit at one revision, record the plan, and act on the unit's policy. */
 export async function runPlan(rt: Runtime, unit: UnitDefinition, revision: string, signal: AbortSignal): Promise<void> {
   const context = newContext(rt, unit, revision, signal);
+  rt.activeRuns.add(context.runId);
   await rt.setUnit(unit.name, { phase: 'Planning', reason: 'Planning', message: `planning ${revision.slice(0, 8)}`, lastAttemptedRevision: revision });
   try {
     await runSteps(context, changeSteps, context.log);
@@ -144,6 +145,8 @@ export async function runPlan(rt: Runtime, unit: UnitDefinition, revision: strin
       finishedAt: new Date().toISOString(),
     });
     rt.retryLater(unit.name, typed);
+  } finally {
+    rt.activeRuns.delete(context.runId);
   }
 }
 

@@ -24,6 +24,8 @@ export interface Runtime {
   retryLater(unit: string, error: { retry: string }): void;
   resetRetries(unit: string): void;
   isStopping(): boolean;
+  /** Run folders of runs in progress: never cleaned up under them. */
+  readonly activeRuns: Set<string>;
   /** The change set a unit's current run belongs to. */
   changeSetFor(unit: string): string | undefined;
   changeSetRecord(id: string): import('../model.ts').ChangeSet | undefined;

@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { silentLogger } from '../log.ts';
+import { statePaths } from '../paths.ts';
+import { Store } from '../store/store.ts';
+import { collectGarbage } from './gc.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'plumbline-gc-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+test('only snapshots and run folders that something refers to are kept', async () => {
+  const paths = statePaths(root);
+  for (const name of ['head', 'applied', 'pending', 'old', 'x.partial-1']) mkdirSync(join(paths.snapshots, name), { recursive: true });
+  for (const name of ['run-recorded', 'run-active', 'run-orphan']) mkdirSync(join(paths.runs, name), { recursive: true });
+  const store = new Store(paths.store);
+  await store.open();
+  const now = new Date().toISOString();
+  await store.putUnit({ name: 'u', kind: 'terraform', path: 'stacks/u', phase: 'InSync', reason: '', message: '', lastAttemptedRevision: 'applied', lastAppliedRevision: 'applied', planId: null, updatedAt: now });
+  await store.putPlan({
+    id: 'u-1', runId: 'run-recorded', unit: 'u', kind: 'terraform', revision: 'pending', status: 'Pending',
+    summary: { add: 1, change: 0, destroy: 0, replace: 0 }, hasChanges: true, destructive: false, approval: 'manual',
+    applyAt: null, createdAt: now, updatedAt: now, inputsHash: 'h',
+  });
+  await collectGarbage(store, paths, { revisions: ['head'], runs: new Set(['run-active']) }, silentLogger);
+  for (const kept of ['head', 'applied', 'pending', 'x.partial-1']) assert.ok(existsSync(join(paths.snapshots, kept)), kept);
+  assert.equal(existsSync(join(paths.snapshots, 'old')), false);
+  assert.ok(existsSync(join(paths.runs, 'run-recorded')));
+  assert.ok(existsSync(join(paths.runs, 'run-active')));
+  assert.equal(existsSync(join(paths.runs, 'run-orphan')), false);
+  // At start-up nothing runs: a partial extraction is a crash's leftover.
+  await collectGarbage(store, paths, { revisions: ['head'], runs: new Set() }, silentLogger);
+  assert.equal(existsSync(join(paths.snapshots, 'x.partial-1')), false);
+});
