@@ -7,7 +7,7 @@ import { Controller } from './controller/controller.ts';
 import { acquireDaemonLock } from './daemon-lock.ts';
 import { asPlumblineError } from './errors.ts';
 import { createLogger, type Logger } from './log.ts';
-import { statePaths } from './paths.ts';
+import { statePaths, type StatePaths } from './paths.ts';
 import { buildProviders } from './providers.ts';
 import { redactUrl, GitSource } from './source/git-source.ts';
 import { Notifier } from './notify/notifier.ts';
@@ -22,9 +22,12 @@ export async function runDaemon(configFile: string): Promise<number> {
 export async function runDaemonWith(config: DaemonConfig, options: { onReady?: (info: { url: string; tokenFile: string }) => void } = {}): Promise<number> {
   const log = createLogger({ level: config.log.level });
   try {
+    // Signals are handled before any run can start, so none is ever cut off by one.
+    const signalled = waitForSignal(log);
+    process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unexpected error (the daemon goes on)'));
     const stopped = await startDaemon(config, log);
     options.onReady?.({ url: stopped.url, tokenFile: config.api.tokenFile });
-    await waitForSignal(log);
+    await signalled;
     await stopped.stop();
     return 0;
   } catch (error) {
@@ -39,6 +42,15 @@ async function startDaemon(config: DaemonConfig, log: Logger): Promise<{ url: st
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
   await chmod(config.stateDir, 0o700);
   const release = await acquireDaemonLock(paths.lockFile);
+  try {
+    return await startUnderLock(config, log, paths, release);
+  } catch (error) {
+    await release();
+    throw error;
+  }
+}
+
+async function startUnderLock(config: DaemonConfig, log: Logger, paths: StatePaths, release: () => Promise<void>): Promise<{ url: string; stop(): Promise<void> }> {
   const store = new Store(paths.store);
   await store.open();
   const notifier = new Notifier(config.notifications ?? [], log.child({ component: 'notify' }));
@@ -52,9 +64,10 @@ async function startDaemon(config: DaemonConfig, log: Logger): Promise<{ url: st
   });
   const providers = await buildProviders(config, log);
   const controller = new Controller({ config, store, source, providers, paths, log });
-  await controller.recover();
+  // The API first: if it cannot listen, nothing has been started yet.
   const token = await ensureToken(config.api.tokenFile);
   const api = await startApiServer(controller, { host: config.api.host, port: config.api.port, token, log: log.child({ component: 'api' }) });
+  await controller.recover();
   controller.start();
   log.info(
     { url: api.url, source: redactUrl(config.source.url), branch: config.source.branch, stateDir: config.stateDir, concurrency: config.concurrency },
@@ -64,9 +77,10 @@ async function startDaemon(config: DaemonConfig, log: Logger): Promise<{ url: st
     url: api.url,
     async stop() {
       log.info({}, 'daemon stopping: waiting for running applies');
+      // No more approvals or syncs once stopping has begun.
+      await api.close();
       await controller.stop();
       await notifier.drain();
-      await api.close();
       await release();
       log.info({}, 'daemon stopped');
     },

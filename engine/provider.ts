@@ -23,6 +23,14 @@ export interface Provider {
 
   /** Apply exactly the plan whose artifacts are in `artifactsDir`. */
   apply(request: ApplyRequest): Promise<ApplyOutcome>;
+
+  /**
+   * The unit's current outputs, read in the workspace of a plan just made. The
+   * engine asks when a plan found nothing to apply, so dependants get outputs
+   * even when no apply wrote them (a first plan against existing state, an
+   * apply cut off after it finished).
+   */
+  outputs?(request: RunRequest): Promise<Record<string, OutputValue>>;
 }
 
 export interface RunRequest {

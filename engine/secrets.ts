@@ -41,12 +41,32 @@ export class SecretRegistry {
     return text.replace(this.pattern, MASK);
   }
 
-  /** Deep copy of a JSON-like value with every known secret masked. */
-  maskDeep<T>(value: T): T {
+  /**
+   * Deep copy of a JSON-like value with every known secret masked. Values under
+   * `exemptKeys` are left as they are: identifiers Plumbline made itself (commit
+   * ids, plan ids, unit names), in which a short secret could appear by chance.
+   */
+  maskDeep<T>(value: T, exemptKeys?: ReadonlySet<string>): T {
     if (this.values.size === 0) return value;
-    return mapStrings(value, (s) => this.maskText(s)) as T;
+    return mapStrings(value, (s) => this.maskText(s), exemptKeys) as T;
   }
 }
+
+/** Fields holding identifiers Plumbline made: never rewritten by masking. */
+export const RECORD_IDENTIFIERS: ReadonlySet<string> = new Set([
+  'id',
+  'name',
+  'unit',
+  'revision',
+  'planId',
+  'runId',
+  'changeSet',
+  'inputsHash',
+  'lastAppliedRevision',
+  'lastAttemptedRevision',
+  'lastFetchedRevision',
+  'lastReconciledRevision',
+]);
 
 /** The process-wide registry: logs, the store and the API all consult it. */
 export const secrets = new SecretRegistry();
@@ -60,12 +80,12 @@ function* leafStrings(value: unknown): Generator<string> {
   else if (value && typeof value === 'object') for (const v of Object.values(value)) yield* leafStrings(v);
 }
 
-function mapStrings(value: unknown, fn: (s: string) => string): unknown {
+function mapStrings(value: unknown, fn: (s: string) => string, exempt?: ReadonlySet<string>): unknown {
   if (typeof value === 'string') return fn(value);
-  if (Array.isArray(value)) return value.map((v) => mapStrings(v, fn));
+  if (Array.isArray(value)) return value.map((v) => mapStrings(v, fn, exempt));
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = mapStrings(v, fn);
+    for (const [k, v] of Object.entries(value)) out[k] = exempt?.has(k) ? v : mapStrings(v, fn, exempt);
     return out;
   }
   return value;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { HistoryEvent } from '../engine/model.ts';
@@ -129,4 +129,16 @@ test('approving a change set approves its pending plans and pre-approves the lat
   const plan = (await daemon.plans('app')).find((p) => p.id === app2.planId)!;
   assert.equal(plan.decidedBy, `changeset:${cs} (alice)`);
   assert.equal(stateInput('app'), '10.3.0.0/16/b');
+});
+
+test('a unit found in sync without an apply still publishes its outputs to dependants', async () => {
+  // Lose the stored outputs (as after a crash between apply and write); the next
+  // plan finds nothing to change and reads them back from the state.
+  const file = join(daemon.stateDir, 'units', 'net', 'outputs.json');
+  rmSync(file);
+  const sync = daemon.cli(['sync', '--unit', 'net']);
+  assert.equal(sync.code, 0, sync.stderr);
+  const outputs = await waitFor(() => existsSync(file) && JSON.parse(readFileSync(file, 'utf8')), { what: 'net outputs to be written again' });
+  assert.equal(outputs.cidr.value, '10.3.0.0/16');
+  assert.deepEqual(outputs.zones.value, ['a', 'b']);
 });

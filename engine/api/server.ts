@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { ConflictError, NotFoundError, PlumblineError, ValidationError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { secrets } from '../secrets.ts';
+import { RECORD_IDENTIFIERS, secrets } from '../secrets.ts';
 import { API_ROUTES, type EngineFacade } from './contract.ts';
 
 /**
@@ -384,7 +384,7 @@ function errorAnswer(error: unknown): { status: number; body: ErrorBody; headers
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string>): void {
   if (res.headersSent || res.destroyed) return;
-  const text = JSON.stringify(secrets.maskDeep(body ?? null));
+  const text = JSON.stringify(secrets.maskDeep(body ?? null, RECORD_IDENTIFIERS));
   res.writeHead(status, {
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': Buffer.byteLength(text),

@@ -1,8 +1,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import type { PlumblineError } from '../errors.ts';
 import { runPaths } from '../paths.ts';
-import { writeFileAtomic } from '../store/atomic.ts';
-import { outputsFromFiles, resolveInputs } from './inputs.ts';
+import { outputsFromFiles, resolveInputs, writeOutputs } from './inputs.ts';
 import { hostsOf } from './hosts.ts';
 import { supersede } from './plan-run.ts';
 import type { Runtime } from './runtime.ts';
@@ -24,15 +23,29 @@ export async function runApply(rt: Runtime, planIdToApply: string): Promise<void
     return;
   }
   const log = rt.log.child({ unit: plan.unit, revision: plan.revision, planId: plan.id, run: plan.runId });
+  const runDir = rt.paths.run(plan.runId);
+  let inputs;
+  try {
+    inputs = await resolveInputs(unit, plan.revision, outputsFromFiles(rt.paths.outputs));
+  } catch {
+    inputs = undefined;
+  }
+  if (!inputs || inputs.inputsHash !== plan.inputsHash) {
+    // An upstream's outputs or a secret changed since the plan was made: the
+    // approval was for other inputs. Plan again instead of applying.
+    await rt.store.putPlan({ ...plan, status: 'Superseded', updatedAt: new Date().toISOString(), error: { code: 'E_INPUTS_CHANGED', message: 'its inputs changed after it was planned' } });
+    await rt.store.appendHistory({ type: 'superseded', unit: plan.unit, revision: plan.revision, planId: plan.id, message: 'inputs changed after planning; planned again' });
+    log.info({}, 'inputs changed since the plan: planning again');
+    rt.replan(plan.unit);
+    return;
+  }
   const startedAt = new Date().toISOString();
   const applying = await rt.store.putPlan({ ...plan, status: 'Applying', updatedAt: startedAt });
   await rt.setUnit(plan.unit, { phase: 'Applying', reason: 'Applying', message: `applying plan ${plan.id}`, planId: plan.id });
   await rt.store.appendHistory({ type: 'apply-started', unit: plan.unit, revision: plan.revision, planId: plan.id, message: 'apply started', startedAt });
   log.info({}, 'apply started');
 
-  const runDir = rt.paths.run(plan.runId);
   try {
-    const inputs = await resolveInputs(unit, plan.revision, outputsFromFiles(rt.paths.outputs));
     const outcome = await rt.provider(unit.kind).apply({
       unit,
       revision: plan.revision,
@@ -48,15 +61,14 @@ export async function runApply(rt: Runtime, planIdToApply: string): Promise<void
       log,
     });
     // Raw outputs (secrets included) feed dependants; they stay in the 0700 state dir.
-    const previousOutputs = await readFile(rt.paths.outputs(unit.name), 'utf8').catch(() => '{}');
-    const outputsText = JSON.stringify(outcome.outputs);
-    await writeFileAtomic(rt.paths.outputs(unit.name), outputsText);
-    const outputsChanged = canonical(JSON.parse(previousOutputs)) !== canonical(outcome.outputs);
+    const outputsChanged = await writeOutputs(rt.paths.outputs(unit.name), outcome.outputs);
     const finishedAt = new Date().toISOString();
     await rt.store.putPlan({ ...applying, status: 'Applied', updatedAt: finishedAt, ...(outcome.hosts ? { hosts: outcome.hosts } : {}) });
+    // A newer commit may have been scheduled during the apply: its plan is queued.
+    const newer = rt.desiredRevision(plan.unit) !== plan.revision;
     await rt.setUnit(plan.unit, {
-      phase: 'InSync',
-      reason: outcome.reason ?? 'Applied',
+      phase: newer ? 'Planning' : 'InSync',
+      reason: newer ? 'Queued' : (outcome.reason ?? 'Applied'),
       message: outcome.message || `applied plan ${plan.id}`,
       lastAppliedRevision: plan.revision,
       ...(outcome.hosts ? { hosts: outcome.hosts } : {}),
@@ -92,18 +104,6 @@ export async function runApply(rt: Runtime, planIdToApply: string): Promise<void
     log.warn({ code: failure.code }, 'apply failed');
     rt.retryLater(plan.unit, typed);
   }
-}
-
-/** Key order must not make equal outputs look different. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
 
 /** The unit folder inside the run's workspace tree (kept since the plan). */

@@ -11,12 +11,13 @@ import type { ChangeSet, HistoryEvent, PlanRecord, SourceStatus, UnitStatus } fr
 import { KeyedMutex, Mutex } from '../mutex.ts';
 import { runPaths, type StatePaths } from '../paths.ts';
 import type { Provider } from '../provider.ts';
-import type { GitSource } from '../source/git-source.ts';
+import { redactUrl, type GitSource } from '../source/git-source.ts';
 import type { Store, StoredPlan } from '../store/store.ts';
 import { topologicalOrder } from '../definitions/graph.ts';
 import { unitForFile, affectedUnits } from './affected.ts';
 import { changeSetId, describeChangeSet, type ChangeSetDetail } from './change-sets.ts';
 import { dependantsOf, describeReadiness, readiness } from './dependencies.ts';
+import { setLongTimeout, type LongTimer } from '../timers.ts';
 import { runApply } from './apply-run.ts';
 import { collectGarbage } from './gc.ts';
 import { runDriftCheck } from './drift-run.ts';
@@ -58,9 +59,9 @@ export class Controller implements EngineFacade, Runtime {
   private readonly waiting = new Map<string, string>();
   private readonly changeSetOf = new Map<string, string>();
   private readonly planAborts = new Map<string, AbortController>();
-  private readonly reviewTimers = new Map<string, NodeJS.Timeout>();
-  private readonly retries = new Map<string, { attempt: number; timer?: NodeJS.Timeout }>();
-  private pollTimer: NodeJS.Timeout | undefined;
+  private readonly reviewTimers = new Map<string, LongTimer>();
+  private readonly retries = new Map<string, { attempt: number; timer?: LongTimer }>();
+  private pollTimer: LongTimer | undefined;
   private readonly driftTimers: DriftScheduler;
   private stopping = false;
   private sourceStatus: SourceStatus;
@@ -88,7 +89,7 @@ export class Controller implements EngineFacade, Runtime {
     });
 
     this.sourceStatus = options.store.getSource() ?? {
-      url: options.config.source.url,
+      url: redactUrl(options.config.source.url),
       branch: options.config.source.branch,
       phase: 'Pending',
       reason: 'NotFetched',
@@ -218,13 +219,28 @@ export class Controller implements EngineFacade, Runtime {
   outputsChanged(unit: string): void {
     const head = this.sourceStatus.lastReconciledRevision;
     if (!head || this.stopping) return;
-    const changeSet = this.changeSetOf.get(unit);
+    // A remediation or retry of an older commit does not belong to that commit's change set.
+    const upstreamSet = this.changeSetOf.get(unit);
+    const changeSet = upstreamSet && this.store.getChangeSet(upstreamSet)?.revision === head ? upstreamSet : undefined;
     for (const dependant of dependantsOf(unit, this.definitions.values())) {
-      if (this.waiting.has(dependant.name) || this.store.getUnit(dependant.name)?.phase === 'Planning') continue;
+      const queuedNotStarted = this.store.getUnit(dependant.name)?.phase === 'Planning' && !this.planAborts.has(dependant.name);
+      // Waiting ones start on their own; queued ones start after the outputs were written;
+      // a plan already running read the old outputs, so schedulePlan cancels and redoes it.
+      if (this.waiting.has(dependant.name) || queuedNotStarted) continue;
       this.log.info({ unit: dependant.name, upstream: unit }, 'upstream outputs changed: planning again');
-      if (changeSet) void this.addToChangeSet(changeSet, dependant.name);
+      if (changeSet) void this.addToChangeSet(changeSet, dependant.name).catch(this.failed('change set update'));
       this.schedulePlan(dependant.name, head, changeSet);
     }
+  }
+
+  /** A catch handler for background work: log it, never crash the daemon over it. */
+  private failed(what: string): (error: unknown) => void {
+    return (error) => this.log.error({ err: asPlumblineError(error), what }, 'background work failed');
+  }
+
+  replan(unit: string): void {
+    const revision = this.desiredRevision(unit) ?? this.sourceStatus.lastReconciledRevision;
+    if (revision && !this.stopping) this.schedulePlan(unit, revision, this.changeSetOf.get(unit));
   }
 
   /** Re-evaluate the dependants of `name` that wait for it. */
@@ -243,34 +259,32 @@ export class Controller implements EngineFacade, Runtime {
   }
 
   armReviewWindow(plan: StoredPlan): void {
-    if (!plan.applyAt) return;
-    clearTimeout(this.reviewTimers.get(plan.id));
+    if (!plan.applyAt || this.stopping) return;
+    this.reviewTimers.get(plan.id)?.clear();
     const delay = Math.max(0, Date.parse(plan.applyAt) - Date.now());
-    const timer = setTimeout(() => {
+    const timer = setLongTimeout(() => {
       this.reviewTimers.delete(plan.id);
       void this.approve(plan.id, 'policy:applyAfter').catch((error) => this.log.debug({ err: error, planId: plan.id }, 'review window closed without apply'));
     }, delay);
-    timer.unref();
     this.reviewTimers.set(plan.id, timer);
   }
 
   retryLater(unit: string, error: { retry: string }): void {
     if (error.retry === 'stalled' || this.stopping) return;
     const entry = this.retries.get(unit) ?? { attempt: 0 };
-    clearTimeout(entry.timer);
+    entry.timer?.clear();
     const delay = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** entry.attempt) * (0.9 + Math.random() * 0.2);
     entry.attempt += 1;
-    entry.timer = setTimeout(() => {
+    entry.timer = setLongTimeout(() => {
       const revision = this.sourceStatus.lastReconciledRevision;
       if (revision && !this.stopping) this.schedulePlan(unit, revision);
     }, delay);
-    entry.timer.unref();
     this.retries.set(unit, entry);
     this.log.info({ unit, attempt: entry.attempt, delayMs: Math.round(delay) }, 'retry scheduled');
   }
 
   resetRetries(unit: string): void {
-    clearTimeout(this.retries.get(unit)?.timer);
+    this.retries.get(unit)?.timer?.clear();
     this.retries.delete(unit);
   }
 
@@ -283,6 +297,8 @@ export class Controller implements EngineFacade, Runtime {
       const { units } = await this.loadAt(revision);
       this.definitions = new Map(units.map((u) => [u.name, u]));
     }
+    // Runs cut off before they recorded a plan left folders behind; nothing runs yet.
+    await this.collectGarbage();
     const replan = new Set<string>();
     for (const plan of this.store.listPlans()) {
       if (plan.status === 'Applying') {
@@ -312,10 +328,13 @@ export class Controller implements EngineFacade, Runtime {
     }
     for (const unit of this.store.listUnits()) {
       const waited = unit.phase === 'Blocked' || (unit.phase === 'Pending' && unit.reason === 'WaitingForDependencies');
-      if (waited && revision && this.definitions.has(unit.name) && !replan.has(unit.name)) this.schedulePlan(unit.name, unit.lastAttemptedRevision ?? revision);
+      if (waited && revision && this.definitions.has(unit.name) && !replan.has(unit.name)) {
+        // Keep the change set (and so its approval) the unit was waiting in.
+        const at = unit.lastAttemptedRevision ?? revision;
+        const set = this.store.getChangeSet(changeSetId(at));
+        this.schedulePlan(unit.name, at, set?.units.includes(unit.name) ? set.id : undefined);
+      }
     }
-    // Runs cut off before they recorded a plan left folders behind.
-    await this.collectGarbage();
     for (const plan of this.store.listPlans()) {
       if (replan.has(plan.unit)) continue;
       if (plan.status === 'Pending' && plan.applyAt) this.armReviewWindow(plan);
@@ -338,7 +357,7 @@ export class Controller implements EngineFacade, Runtime {
       await this.poll({ allowRewrite: false }).catch((error) => this.log.warn({ err: asPlumblineError(error) }, 'poll failed'));
       if (this.stopping) return;
       const jitter = 0.9 + Math.random() * 0.2;
-      this.pollTimer = setTimeout(tick, this.config.source.intervalMs * jitter);
+      this.pollTimer = setLongTimeout(() => void tick(), this.config.source.intervalMs * jitter);
     };
     void tick();
   }
@@ -346,9 +365,9 @@ export class Controller implements EngineFacade, Runtime {
   /** Stop polling, cancel plans, let running applies finish. */
   async stop(): Promise<void> {
     this.stopping = true;
-    clearTimeout(this.pollTimer);
-    for (const timer of this.reviewTimers.values()) clearTimeout(timer);
-    for (const entry of this.retries.values()) clearTimeout(entry.timer);
+    this.pollTimer?.clear();
+    for (const timer of this.reviewTimers.values()) timer.clear();
+    for (const entry of this.retries.values()) entry.timer?.clear();
     this.driftTimers.stop();
     for (const abort of this.planAborts.values()) abort.abort('daemon stopping');
     await this.pollLock.run(async () => undefined);
@@ -477,10 +496,11 @@ export class Controller implements EngineFacade, Runtime {
   schedulePlan(unit: string, revision: string, changeSet?: string): void {
     this.desired.set(unit, revision);
     if (changeSet) this.changeSetOf.set(unit, changeSet);
+    else this.changeSetOf.delete(unit);
     // A newer commit wins: cancel an older plan in flight and supersede waiting plans.
     const running = this.planAborts.get(unit);
     if (running) running.abort('superseded by a newer commit');
-    void this.supersedeWaiting(unit, revision);
+    void this.supersedeWaiting(unit, revision).catch(this.failed('superseding waiting plans'));
     this.waiting.set(unit, revision);
     this.tryStart(unit);
   }
@@ -496,20 +516,20 @@ export class Controller implements EngineFacade, Runtime {
       this.waiting.delete(unit);
       return;
     }
-    const ready = readiness(def, (n) => this.store.getUnit(n), (n) => this.definitions.has(n));
+    const ready = readiness(def, (n) => this.store.getUnit(n), (n) => this.definitions.has(n), (n) => this.desired.get(n));
     if (!ready.ready) {
       const blocked = ready.blockedBy.length > 0;
       const phase = blocked ? 'Blocked' : 'Pending';
       const message = describeReadiness(ready);
       const current = this.store.getUnit(unit);
       if (current?.phase !== phase || current.message !== message) {
-        void this.setUnit(unit, { phase, reason: blocked ? 'DependencyNotReady' : 'WaitingForDependencies', message, lastAttemptedRevision: revision });
-        void this.store.appendHistory({ type: blocked ? 'blocked' : 'waiting', unit, revision, planId: null, message });
+        void this.setUnit(unit, { phase, reason: blocked ? 'DependencyNotReady' : 'WaitingForDependencies', message, lastAttemptedRevision: revision }).catch(this.failed('unit status'));
+        void this.store.appendHistory({ type: blocked ? 'blocked' : 'waiting', unit, revision, planId: null, message }).catch(this.failed('history'));
       }
       return;
     }
     this.waiting.delete(unit);
-    void this.setUnit(unit, { phase: 'Planning', reason: 'Queued', message: `plan of ${revision.slice(0, 8)} queued`, lastAttemptedRevision: revision });
+    void this.setUnit(unit, { phase: 'Planning', reason: 'Queued', message: `plan of ${revision.slice(0, 8)} queued`, lastAttemptedRevision: revision }).catch(this.failed('unit status'));
     void this.unitLocks
       .run(unit, () =>
         this.queue.add(async () => {
@@ -530,7 +550,7 @@ export class Controller implements EngineFacade, Runtime {
   private async supersedeWaiting(unit: string, revision: string): Promise<void> {
     for (const plan of this.store.listPlans({ unit })) {
       if ((plan.status === 'Pending' || plan.status === 'Approved') && plan.revision !== revision) {
-        clearTimeout(this.reviewTimers.get(plan.id));
+        this.reviewTimers.get(plan.id)?.clear();
         await supersede(this, plan, `superseded by commit ${revision.slice(0, 8)}`);
       }
     }
@@ -565,7 +585,13 @@ export class Controller implements EngineFacade, Runtime {
     const plan = this.requirePlan(id);
     if (plan.status === 'Approved' || plan.status === 'Applying' || plan.status === 'Applied') return publicPlan(plan);
     if (plan.status !== 'Pending') throw undecidable(plan, 'approve');
-    clearTimeout(this.reviewTimers.get(id));
+    const current = this.store.getUnit(plan.unit)?.planId;
+    if (current !== plan.id) {
+      throw new ConflictError('E_PLAN_NOT_CURRENT', `cannot approve plan ${id}: ${plan.unit}'s current plan is ${current ?? 'none'}`, {
+        hint: `review the current plan with: plumbline show ${current ?? `(plumbline plans --unit ${plan.unit})`}`,
+      });
+    }
+    this.reviewTimers.get(id)?.clear();
     const now = new Date().toISOString();
     const approved = await this.store.putPlan({ ...plan, status: 'Approved', decidedBy: by, decidedAt: now, updatedAt: now });
     await this.store.appendHistory({ type: 'approved', unit: plan.unit, revision: plan.revision, planId: id, message: `approved by ${by}` });
@@ -579,12 +605,17 @@ export class Controller implements EngineFacade, Runtime {
     const plan = this.requirePlan(id);
     if (plan.status === 'Rejected') return publicPlan(plan);
     if (plan.status !== 'Pending' && plan.status !== 'Approved') throw undecidable(plan, 'reject');
-    clearTimeout(this.reviewTimers.get(id));
+    this.reviewTimers.get(id)?.clear();
     const now = new Date().toISOString();
     const rejected = await this.store.putPlan({ ...plan, status: 'Rejected', decidedBy: by, decidedAt: now, updatedAt: now });
     const message = `plan ${id} was rejected by ${by}${reason ? `: ${reason}` : ''}; push a new commit or run plumbline sync --unit ${plan.unit} to plan again`;
     await this.store.appendHistory({ type: 'rejected', unit: plan.unit, revision: plan.revision, planId: id, message });
-    await this.setUnit(plan.unit, { phase: 'Stalled', reason: 'PlanRejected', message });
+    if (plan.purpose === 'drift') {
+      // Rejecting a remediation leaves the drift in place; the unit stays Drifted and checked.
+      await this.setUnit(plan.unit, { phase: 'Drifted', reason: 'RemediationRejected', message: `${message}; the drift remains` });
+    } else {
+      await this.setUnit(plan.unit, { phase: 'Stalled', reason: 'PlanRejected', message });
+    }
     await rm(runPaths(this.paths.run(plan.runId)).tree, { recursive: true, force: true });
     return publicPlan(rejected);
   }

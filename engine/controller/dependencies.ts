@@ -20,14 +20,21 @@ export interface Readiness {
  * of its dependencies, so every dependency must be settled; a broken one blocks
  * it, one in motion makes it wait.
  */
-export function readiness(unit: UnitDefinition, statusOf: (name: string) => UnitStatus | undefined, defined: (name: string) => boolean): Readiness {
+export function readiness(
+  unit: UnitDefinition,
+  statusOf: (name: string) => UnitStatus | undefined,
+  defined: (name: string) => boolean,
+  /** The newest revision scheduled for a unit: settled means applied at that one. */
+  desiredOf: (name: string) => string | undefined = () => undefined,
+): Readiness {
   const waitingFor: Readiness['waitingFor'] = [];
   const blockedBy: Readiness['blockedBy'] = [];
   for (const dep of unit.dependsOn) {
     const status = statusOf(dep);
     if (!defined(dep)) blockedBy.push({ unit: dep, phase: status?.phase ?? 'Missing', reason: status?.reason ?? 'NotDefined' });
     else if (!status) waitingFor.push({ unit: dep, phase: 'Pending' });
-    else if (SETTLED.includes(status.phase)) continue;
+    else if (SETTLED.includes(status.phase) && (desiredOf(dep) ?? status.lastAppliedRevision) === status.lastAppliedRevision) continue;
+    else if (SETTLED.includes(status.phase)) waitingFor.push({ unit: dep, phase: 'Queued' });
     else if (BROKEN.includes(status.phase)) blockedBy.push({ unit: dep, phase: status.phase, reason: status.reason });
     else waitingFor.push({ unit: dep, phase: status.phase });
   }

@@ -1,12 +1,13 @@
 import type { DriftPolicy } from '../definitions/types.ts';
 import type { Logger } from '../log.ts';
+import { setLongTimeout, type LongTimer } from '../timers.ts';
 
 /**
  * One jittered timer per unit with drift checks on. A check that cannot run now
  * (the unit is planning, applying or waiting) is simply tried at the next tick.
  */
 export class DriftScheduler {
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new Map<string, LongTimer>();
   private stopped = false;
 
   constructor(
@@ -26,30 +27,29 @@ export class DriftScheduler {
   retain(units: ReadonlySet<string>): void {
     for (const [unit, timer] of this.timers) {
       if (units.has(unit)) continue;
-      clearTimeout(timer);
+      timer?.clear();
       this.timers.delete(unit);
     }
   }
 
   stop(): void {
     this.stopped = true;
-    for (const timer of this.timers.values()) clearTimeout(timer);
+    for (const timer of this.timers.values()) timer?.clear();
     this.timers.clear();
   }
 
   private armOne(unit: string): void {
-    clearTimeout(this.timers.get(unit));
+    this.timers.get(unit)?.clear();
     this.timers.delete(unit);
     const interval = this.host.policyOf(unit)?.intervalMs;
     if (this.stopped || !interval) return;
-    const timer = setTimeout(() => {
+    const timer = setLongTimeout(() => {
       this.timers.delete(unit);
       void this.host
         .check(unit)
         .catch((error) => this.host.log.warn({ unit, err: error }, 'drift check could not start'))
         .finally(() => this.armOne(unit));
     }, interval * (0.9 + Math.random() * 0.2));
-    timer.unref();
     this.timers.set(unit, timer);
   }
 }

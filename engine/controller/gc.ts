@@ -23,16 +23,17 @@ export async function collectGarbage(
     if (unit.lastAppliedRevision) revisions.add(unit.lastAppliedRevision);
     if (unit.lastAttemptedRevision) revisions.add(unit.lastAttemptedRevision);
   }
-  const runs = new Set<string>(keep.runs);
+  const recorded = new Set<string>();
   for (const plan of store.listPlans()) {
-    runs.add(plan.runId);
+    recorded.add(plan.runId);
     if (plan.status === 'Pending' || plan.status === 'Approved' || plan.status === 'Applying') revisions.add(plan.revision);
   }
   const removed = {
     // A `.partial-` folder may be an extraction a running run is waiting for; with
     // nothing running (at start-up) it is a crash's leftover.
     snapshots: await removeExcept(paths.snapshots, (name) => revisions.has(name) || (name.includes('.partial-') && keep.runs.size > 0)),
-    runs: await removeExcept(paths.runs, (name) => runs.has(name)),
+    // The live set is read at each name: a run that started meanwhile is kept.
+    runs: await removeExcept(paths.runs, (name) => recorded.has(name) || keep.runs.has(name)),
   };
   if (removed.snapshots + removed.runs > 0) log.debug(removed, 'state directory cleaned');
 }

@@ -3,6 +3,7 @@ import type { SecretSource, UnitDefinition } from '../definitions/types.ts';
 import { resolveReferences, type OutputSource } from '../definitions/references.ts';
 import { PlumblineError } from '../errors.ts';
 import { secrets } from '../secrets.ts';
+import { writeFileAtomic } from '../store/atomic.ts';
 import { sha256 } from './plan-id.ts';
 
 export interface ResolvedInputs {
@@ -28,6 +29,28 @@ export function outputsFromFiles(pathOf: (unit: string) => string): OutputsReade
       throw error;
     }
   };
+}
+
+/**
+ * Store a unit's applied outputs (secrets in clear, 0600, in the 0700 state
+ * dir: dependants need the real values). Returns whether they changed.
+ */
+export async function writeOutputs(file: string, outputs: Record<string, OutputSource>): Promise<boolean> {
+  const previous = await readFile(file, 'utf8').catch(() => undefined);
+  await writeFileAtomic(file, JSON.stringify(outputs));
+  return previous === undefined ? Object.keys(outputs).length > 0 : canonical(JSON.parse(previous)) !== canonical(outputs);
+}
+
+/** Key order must not make equal outputs look different. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
 }
 
 /**

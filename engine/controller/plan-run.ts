@@ -5,12 +5,12 @@ import type { PlumblineError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { EMPTY_SUMMARY } from '../model.ts';
 import { runPaths } from '../paths.ts';
-import type { PlanOutcome } from '../provider.ts';
+import type { PlanOutcome, RunRequest } from '../provider.ts';
 import { secrets } from '../secrets.ts';
 import { writeFileAtomic } from '../store/atomic.ts';
 import type { StoredPlan } from '../store/store.ts';
 import { createWorkspace } from '../workspace.ts';
-import { outputsFromFiles, resolveInputs, type ResolvedInputs } from './inputs.ts';
+import { outputsFromFiles, resolveInputs, writeOutputs, type ResolvedInputs } from './inputs.ts';
 import { planId } from './plan-id.ts';
 import { decide } from './policy.ts';
 import { hostsOf } from './hosts.ts';
@@ -29,6 +29,7 @@ export interface PlanContext {
   snapshotDir?: string;
   workdir?: string;
   inputs?: ResolvedInputs;
+  request?: RunRequest;
   outcome?: PlanOutcome;
   plan?: StoredPlan;
   /** Set for drift checks. */
@@ -61,7 +62,7 @@ export const preparationSteps: Step<PlanContext>[] = [
     name: 'plan',
     async run(c) {
       await mkdir(c.rt.paths.unitState(c.unit.name), { recursive: true, mode: 0o700 });
-      c.outcome = await c.rt.provider(c.unit.kind).plan({
+      c.request = {
         unit: c.unit,
         revision: c.revision,
         workdir: c.workdir!,
@@ -72,7 +73,8 @@ export const preparationSteps: Step<PlanContext>[] = [
         ...(c.inputs!.inventoryHosts !== undefined ? { inventoryHosts: c.inputs!.inventoryHosts } : {}),
         signal: c.signal,
         log: c.log,
-      });
+      };
+      c.outcome = await c.rt.provider(c.unit.kind).plan(c.request);
     },
   },
 ];
@@ -99,6 +101,13 @@ const changeSteps: Step<PlanContext>[] = [
         finishedAt: now,
       });
       c.log.info({ summary: outcome.summary, hasChanges: outcome.hasChanges }, 'plan created');
+    },
+  },
+  {
+    name: 'outputs',
+    async run(c) {
+      // Nothing to apply: no apply will write the outputs, so read them now.
+      if (!c.outcome!.hasChanges) await refreshOutputs(c);
     },
   },
   {
@@ -151,7 +160,11 @@ export async function runPlan(rt: Runtime, unit: UnitDefinition, revision: strin
 }
 
 /** Act on a recorded plan: in sync, wait for a person, open a review window, or apply. */
-export async function applyPolicy(rt: Runtime, plan: StoredPlan, unit: UnitDefinition, log: Logger): Promise<void> {
+export async function applyPolicy(rt: Runtime, recorded: StoredPlan, unit: UnitDefinition, log: Logger): Promise<void> {
+  // The plan was visible through the API since it was recorded: someone may have
+  // rejected (or approved) it in between. Only a plan still Pending is decided here.
+  const plan = rt.store.getPlan(recorded.id);
+  if (!plan || (plan.status !== 'Pending' && plan.status !== 'NoChanges')) return;
   if (rt.desiredRevision(unit.name) !== plan.revision) {
     await supersede(rt, plan, 'a newer commit arrived while it was planned');
     return;
@@ -167,7 +180,7 @@ export async function applyPolicy(rt: Runtime, plan: StoredPlan, unit: UnitDefin
   // deletes or replaces something: that always needs its own approval.
   const changeSet = plan.changeSet ? rt.changeSetRecord(plan.changeSet) : undefined;
   let decidedBy = `policy:${unit.approval}`;
-  if (decision.action === 'await-approval' && changeSet?.approvedBy && !plan.destructive) {
+  if (decision.action === 'await-approval' && changeSet?.approvedBy && changeSet.revision === plan.revision && !plan.destructive) {
     decision = { action: 'apply-now' };
     decidedBy = `changeset:${changeSet.id} (${changeSet.approvedBy})`;
   }
@@ -250,6 +263,14 @@ export async function storePlan(c: PlanContext, id: string, fields: Pick<StoredP
     ...(outcome.hosts ? { hosts: outcome.hosts } : {}),
     ...fields,
   });
+}
+
+/** Store the unit's current outputs; if they differ from the stored ones, dependants plan again. */
+async function refreshOutputs(c: PlanContext): Promise<void> {
+  const provider = c.rt.provider(c.unit.kind);
+  if (!provider.outputs) return;
+  const outputs = await provider.outputs(c.request!);
+  if (await writeOutputs(c.rt.paths.outputs(c.unit.name), outputs)) c.rt.outputsChanged(c.unit.name);
 }
 
 export function newContext(rt: Runtime, unit: UnitDefinition, revision: string, signal: AbortSignal): PlanContext {

@@ -29,6 +29,8 @@ export interface Runtime {
   /** The change set a unit's current run belongs to. */
   changeSetFor(unit: string): string | undefined;
   changeSetRecord(id: string): import('../model.ts').ChangeSet | undefined;
+  /** Plan the unit again at its newest revision (its approved plan went stale). */
+  replan(unit: string): void;
   /** An apply changed the unit's outputs: its dependants must plan again. */
   outputsChanged(unit: string): void;
 }

@@ -29,17 +29,18 @@ export async function readInventory(
   const parsed = inventoryManifestSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) report.zodIssues(parsed.error.issues, inventoryManifestSchema);
 
-  const inventory = await checkFolderPath(raw.inventory ?? DEFAULT_INVENTORY, ['inventory'], unit, report, { file: false });
+  const inventory = await staticInventory(raw, unit, report);
   const playbook = raw.playbook === undefined ? null : await checkFolderPath(raw.playbook, ['playbook'], unit, report, { file: true });
   const ssh = await checkSsh(raw.ssh, unit, report);
   checkVarNames(raw.vars, 'vars', ANSIBLE_VAR_NAME, report);
 
-  if (!parsed.success || report.count > before || !inventory || !playbook || !ssh) return null;
+  if (!parsed.success || report.count > before || inventory === undefined || !playbook || !ssh) return null;
   const m = parsed.data;
   return {
     spec: {
       kind: 'ansible',
       inventory,
+      ...(m.hostsFrom ? { hostsFrom: m.hostsFrom } : {}),
       playbook,
       ssh,
       forks: m.forks ?? null,
@@ -48,6 +49,23 @@ export async function readInventory(
     },
     scheduling: schedulingOf(m),
   };
+}
+
+/**
+ * The static inventory, repository-relative. `inventory:` must exist when set;
+ * unset, it is `hosts.yml`, which must exist unless `hostsFrom` brings the
+ * hosts (then null when the folder has none). undefined: a problem was reported.
+ */
+async function staticInventory(raw: RawMapping, unit: UnitFolder, report: ProblemCollector): Promise<string | null | undefined> {
+  if (raw.inventory === undefined && raw.hostsFrom !== undefined) {
+    const resolved = await resolveInUnit(unit, DEFAULT_INVENTORY, { mustExist: false });
+    if (!resolved.ok) {
+      report.at(['inventory'], `${resolved.message} (the default when inventory is not set)`, ['hostsFrom']);
+      return undefined;
+    }
+    return resolved.exists ? resolved.path : null;
+  }
+  return (await checkFolderPath(raw.inventory ?? DEFAULT_INVENTORY, ['inventory'], unit, report, { file: false })) ?? undefined;
 }
 
 /** A path that must exist inside the folder; returns it repository-relative. */

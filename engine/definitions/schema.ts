@@ -85,10 +85,38 @@ export const sshSchema = z.strictObject({
   port: z.int().min(1).max(65535).optional(),
 });
 
+/**
+ * `hostsFrom: {fromOutput: machines.hosts}`: the inventory's hosts come (also)
+ * from an upstream unit's output. Only the shape is checked here; the reference
+ * text and its unit (must be in dependsOn) are checked by the loader, the
+ * output's value by the Ansible provider at plan time.
+ */
+export const hostsFromSchema = z.unknown().transform((value, ctx): { fromOutput: string } => {
+  if (isReferenceMapping(value)) return { fromOutput: value.fromOutput };
+  const others = typeof value === 'object' && value !== null && !Array.isArray(value) && 'fromOutput' in value ? Object.keys(value).filter((k) => k !== 'fromOutput') : [];
+  ctx.issues.push({
+    code: 'custom',
+    input: value,
+    message:
+      others.length > 0
+        ? `a reference holds fromOutput and nothing else (got also ${others.join(', ')}); the upstream output itself must list the hosts`
+        : `must be a reference to an output of a unit in dependsOn, {fromOutput: <unit>.<output>}, whose value lists the hosts (got ${describeValue(value)})`,
+  });
+  return z.NEVER;
+});
+
+function isReferenceMapping(value: unknown): value is { fromOutput: string } {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const keys = Object.keys(value);
+  const text = (value as { fromOutput?: unknown }).fromOutput;
+  return keys.length === 1 && keys[0] === 'fromOutput' && typeof text === 'string' && text !== '';
+}
+
 export const inventoryManifestSchema = z.strictObject({
   /** Optional: an inventory is always Ansible, but writing it down is harmless. */
   kind: z.enum(['ansible']).optional(),
   inventory: text.optional(),
+  hostsFrom: hostsFromSchema.optional(),
   playbook: text,
   approval: approvalSchema.optional(),
   applyAfter: durationSchema.optional(),

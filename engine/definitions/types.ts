@@ -37,8 +37,17 @@ export interface SshSettings {
 
 export interface InventorySpec {
   kind: 'ansible';
-  /** Repository-relative path of the Ansible inventory (file or folder); default `<folder>/hosts.yml`. */
-  inventory: string;
+  /**
+   * Repository-relative path of the static Ansible inventory (file or folder);
+   * default `<folder>/hosts.yml`. Null for an inventory whose hosts all come
+   * from `hostsFrom` (no `inventory:` set and no `hosts.yml` in the folder).
+   */
+  inventory: string | null;
+  /**
+   * Hosts from an upstream unit's output (`{fromOutput: "machines.hosts"}`),
+   * merged with the static inventory; absent when the manifest has none.
+   */
+  hostsFrom?: { fromOutput: string };
   /** Repository-relative path of the playbook. */
   playbook: string;
   ssh: SshSettings;

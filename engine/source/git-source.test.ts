@@ -59,5 +59,7 @@ test('a missing branch and an unreachable URL are typed errors', async () => {
 });
 
 test('credentials in a URL are redacted', () => {
-  assert.equal(redactUrl('https://bot:s3cr3t-token@git.example/infra.git'), 'https://bot:***@git.example/infra.git');
+  assert.equal(redactUrl('https://bot:s3cr3t-token@git.example/infra.git'), 'https://***:***@git.example/infra.git');
+  assert.equal(redactUrl('https://ghp_abcdefgh1234@git.example/infra.git'), 'https://***@git.example/infra.git');
+  assert.equal(redactUrl('ssh://git@git.example/infra.git'), 'ssh://git@git.example/infra.git');
 });

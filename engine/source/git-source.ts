@@ -21,18 +21,38 @@ export interface GitSourceOptions {
 const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
 /** Git variables the daemon passes on: no prompts, batch ssh, custom CA bundles. */
-const ALLOWED_GIT_ENV = ['GIT_TERMINAL_PROMPT', 'GIT_SSH_COMMAND', 'GIT_SSL_CAINFO', 'GIT_SSL_CAPATH'];
+const ALLOWED_GIT_ENV = [
+  'GIT_TERMINAL_PROMPT',
+  'GIT_SSH_COMMAND',
+  'GIT_SSL_CAINFO',
+  'GIT_SSL_CAPATH',
+  'GIT_CONFIG_COUNT',
+  'GIT_CONFIG_KEY_0',
+  'GIT_CONFIG_VALUE_0',
+];
 /** Variables that make git run other programs; never inherited. */
 const DROPPED_ENV = /^(GIT_.*|EDITOR|VISUAL|PAGER|SSH_ASKPASS|PREFIX)$/i;
 
-function gitEnvironment(): Record<string, string> {
+/**
+ * The source URL reaches git as configuration in its environment (remote
+ * `origin`), never as an argument: arguments are visible to every local user in
+ * the process list, and an https URL may carry a token.
+ */
+function gitEnvironment(url: string): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (value === undefined) continue;
     if (DROPPED_ENV.test(key) && !ALLOWED_GIT_ENV.includes(key)) continue;
     env[key] = value;
   }
-  return { ...env, GIT_TERMINAL_PROMPT: '0', GIT_SSH_COMMAND: 'ssh -o BatchMode=yes' };
+  return {
+    ...env,
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_SSH_COMMAND: 'ssh -o BatchMode=yes',
+    GIT_CONFIG_COUNT: '1',
+    GIT_CONFIG_KEY_0: 'remote.origin.url',
+    GIT_CONFIG_VALUE_0: url,
+  };
 }
 
 /**
@@ -52,11 +72,12 @@ export class GitSource {
       timeout: { block: options.timeoutMs ?? 5 * 60 * 1000 },
       maxConcurrentProcesses: 4,
       // Our own fixed GIT_SSH_COMMAND (BatchMode: fail instead of prompting for a
-      // password or an unknown host key); nothing user-supplied reaches it.
-      unsafe: { allowUnsafeSshCommand: true },
+      // password or an unknown host key) and our own one-key GIT_CONFIG_* (the
+      // remote's URL, kept off the command line); nothing else reaches them.
+      unsafe: { allowUnsafeSshCommand: true, allowUnsafeConfigEnvCount: true },
       allowEnvironment: ALLOWED_GIT_ENV,
     })
-      .env(gitEnvironment())
+      .env(gitEnvironment(options.url))
       .outputHandler((command) => {
         // Counted alongside the other tools so the idle cost of a poll is observable.
         processCounts.set(command, (processCounts.get(command) ?? 0) + 1);
@@ -72,7 +93,7 @@ export class GitSource {
     await this.ensureMirror();
     const ref = `refs/heads/${this.options.branch}`;
     try {
-      await this.git.raw(['fetch', '--no-tags', '--force', '--quiet', this.options.url, `+${ref}:${ref}`]);
+      await this.git.raw(['fetch', '--no-tags', '--force', '--quiet', 'origin', `+${ref}:${ref}`]);
     } catch (error) {
       throw new ToolError('E_GIT_FETCH', `could not fetch ${ref} from ${redactUrl(this.options.url)}: ${firstLine(error)}`, {
         retry: 'transient',
@@ -93,7 +114,11 @@ export class GitSource {
   /** True when `ancestor` is reachable from `descendant` (a fast-forward). */
   async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
     if (ancestor === descendant) return true;
-    const base = await this.git.raw(['merge-base', ancestor, descendant]).catch(() => '');
+    // No common ancestor prints nothing (exit 1, no error text); a real git error
+    // rejects, and must not pass for a history rewrite.
+    const base = await this.git.raw(['merge-base', ancestor, descendant]).catch((error: unknown) => {
+      throw new ToolError('E_GIT', `git merge-base failed: ${firstLine(error)}`, { retry: 'transient', cause: error });
+    });
     return base.trim() === ancestor;
   }
 
@@ -117,7 +142,9 @@ export class GitSource {
    * unit folder into a workspace of its own.
    */
   snapshot(revision: string): Promise<string> {
-    if (!SHA.test(revision)) throw new PlumblineError('E_BAD_REVISION', `not a commit id: ${revision}`);
+    if (!SHA.test(revision)) {
+      return Promise.reject(new PlumblineError('E_BAD_REVISION', `not a commit id: ${revision}`, { hint: 'this is a bug in Plumbline: please report it' }));
+    }
     let pending = this.snapshotting.get(revision);
     if (!pending) {
       pending = this.extract(revision).finally(() => this.snapshotting.delete(revision));
@@ -169,6 +196,12 @@ export function redactUrl(url: string): string {
     if (parsed.password) {
       secrets.add(decodeURIComponent(parsed.password));
       parsed.password = '***';
+    }
+    // Over http(s) the user part is a credential too (`https://<token>@host/...`);
+    // over ssh it is an account name such as `git`.
+    if (parsed.username && /^https?:$/.test(parsed.protocol)) {
+      secrets.add(decodeURIComponent(parsed.username));
+      parsed.username = '***';
     }
     return parsed.toString();
   } catch {

@@ -1,7 +1,7 @@
 import { appendFile, mkdir, open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChangeSet, HistoryEvent, PlanRecord, SourceStatus, UnitStatus } from '../model.ts';
-import { secrets } from '../secrets.ts';
+import { RECORD_IDENTIFIERS, secrets } from '../secrets.ts';
 import { fsyncDir, writeFileAtomic } from './atomic.ts';
 
 /**
@@ -40,7 +40,8 @@ export class Store {
     for (const record of await readJsonDir<StoredPlan>(this.dirs.plans)) this.plans.set(record.id, record);
     this.source = await readJson<SourceStatus>(this.dirs.source);
     this.history = await readHistory(this.dirs.history);
-    this.seq = this.history.at(-1)?.seq ?? 0;
+    // Appends may reach the disk out of order: continue after the largest number.
+    this.seq = this.history.reduce((max, e) => Math.max(max, e.seq), 0);
   }
 
   // Units
@@ -54,7 +55,7 @@ export class Store {
   }
 
   async putUnit(status: UnitStatus): Promise<UnitStatus> {
-    const masked = secrets.maskDeep(status);
+    const masked = secrets.maskDeep(status, RECORD_IDENTIFIERS);
     this.units.set(masked.name, masked);
     await writeFileAtomic(join(this.dirs.units, `${fileSafe(masked.name)}.json`), JSON.stringify(masked, null, 2));
     return masked;
@@ -73,7 +74,7 @@ export class Store {
   }
 
   async putPlan(plan: StoredPlan): Promise<StoredPlan> {
-    const masked = secrets.maskDeep(plan);
+    const masked = secrets.maskDeep(plan, RECORD_IDENTIFIERS);
     this.plans.set(masked.id, masked);
     await writeFileAtomic(join(this.dirs.plans, `${fileSafe(masked.id)}.json`), JSON.stringify(masked, null, 2));
     return masked;
@@ -90,7 +91,7 @@ export class Store {
   }
 
   async putChangeSet(changeSet: ChangeSet): Promise<ChangeSet> {
-    const masked = secrets.maskDeep(changeSet);
+    const masked = secrets.maskDeep(changeSet, RECORD_IDENTIFIERS);
     this.changeSets.set(masked.id, masked);
     await writeFileAtomic(join(this.dirs.changeSets, `${fileSafe(masked.id)}.json`), JSON.stringify(masked, null, 2));
     return masked;
@@ -103,14 +104,14 @@ export class Store {
   }
 
   async putSource(status: SourceStatus): Promise<void> {
-    this.source = secrets.maskDeep(status);
+    this.source = secrets.maskDeep(status, RECORD_IDENTIFIERS);
     await writeFileAtomic(this.dirs.source, JSON.stringify(this.source, null, 2));
   }
 
   // History
 
   async appendHistory(event: Omit<HistoryEvent, 'seq' | 'at'> & { at?: string }): Promise<HistoryEvent> {
-    const full = secrets.maskDeep({ seq: ++this.seq, at: event.at ?? new Date().toISOString(), ...event }) as HistoryEvent;
+    const full = secrets.maskDeep({ seq: ++this.seq, at: event.at ?? new Date().toISOString(), ...event }, RECORD_IDENTIFIERS) as HistoryEvent;
     this.history.push(full);
     const handle = await open(this.dirs.history, 'a', 0o600);
     try {
@@ -130,6 +131,7 @@ export class Store {
     return matching.slice(-limit).reverse();
   }
 }
+
 
 /** A plan as stored: the API record plus where its run folder is. */
 export interface StoredPlan extends PlanRecord {

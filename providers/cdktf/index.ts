@@ -55,5 +55,10 @@ export const createCdktfProvider: ProviderFactory = (context: ProviderContext): 
       }
       return terraform.applyDirectory(request, synthesized.stackDir);
     },
+
+    async outputs(request: PlanRequest) {
+      const synthesized = (await findSynthesized(synthOptions(request))) ?? (await synthesize(synthOptions(request)));
+      return terraform.outputsOf(request, synthesized.stackDir);
+    },
   };
 };

@@ -1,7 +1,7 @@
 import { chmod, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ToolError, ValidationError, type Problem } from '../../engine/errors.ts';
-import type { ApplyOutcome, ApplyRequest, PlanOutcome, PlanRequest, ProviderContext, ProviderFactory, RunRequest } from '../../engine/provider.ts';
+import type { ApplyOutcome, OutputValue, ApplyRequest, PlanOutcome, PlanRequest, ProviderContext, ProviderFactory, RunRequest } from '../../engine/provider.ts';
 import { secrets } from '../../engine/secrets.ts';
 import { placeState } from './backend.ts';
 import { TerraformCli } from './commands.ts';
@@ -27,6 +27,8 @@ export interface TerraformTools {
   planDirectory(request: PlanRequest, configDir: string): Promise<PlanOutcome>;
   /** Apply exactly the saved plan in request.artifactsDir, in the same configDir; then `output -json`. */
   applyDirectory(request: ApplyRequest, configDir: string): Promise<ApplyOutcome>;
+  /** `output -json` in a configDir that a plan initialized. */
+  outputsOf(request: RunRequest, configDir: string): Promise<Record<string, OutputValue>>;
 }
 
 export function createTerraformTools(context: ProviderContext): TerraformTools {
@@ -104,6 +106,12 @@ export function createTerraformTools(context: ProviderContext): TerraformTools {
       request.log.info({ outputs: Object.keys(outputs).length }, 'terraform apply finished');
       return { outputs, message: secrets.maskText(summary ?? 'Apply complete!') };
     },
+
+    async outputsOf(request, configDir) {
+      const cli = await cliFor(request, configDir);
+      if (!(await pathExists(join(configDir, '.terraform')))) await init(cli, request, configDir);
+      return parseOutputs(await cli.outputJson());
+    },
   };
 }
 
@@ -120,6 +128,7 @@ export const createTerraformProvider: ProviderFactory = (context) => {
     },
     plan: (request) => tools.planDirectory(request, request.workdir),
     apply: (request) => tools.applyDirectory(request, request.workdir),
+    outputs: (request) => tools.outputsOf(request, request.workdir),
   };
 };
 
