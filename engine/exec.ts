@@ -55,6 +55,10 @@ export async function run(command: string, args: readonly string[], options: Exe
     cancelSignal: options.signal,
     // SIGTERM first so terraform can release its state lock, SIGKILL later.
     forceKillAfterDelay: 10_000,
+    // A process group of its own: a Ctrl-C meant for the daemon (the terminal
+    // signals the whole foreground group) must not interrupt a running apply.
+    // The daemon decides: plans are cancelled through the signal, applies finish.
+    detached: true,
     input: options.input,
     stdin: options.input === undefined ? 'ignore' : 'pipe',
     reject: false,

@@ -61,6 +61,20 @@ test('SIGTERM lets a running apply finish, then exits 0', async () => {
   assert.equal(state.resources[0].instances[0].attributes.input.value, 'graceful');
 });
 
+test('Ctrl-C (SIGINT to the whole process group) does not interrupt a running apply', async () => {
+  const repo = new TestRepo();
+  cleanups.push(() => repo.dispose());
+  const rev = repo.commit(slowStack(4, 'ctrl-c'));
+  const daemon = await TestDaemon.start({ sourceUrl: repo.url, ownProcessGroup: true });
+  cleanups.push(() => daemon.dispose());
+  await waitFor(async () => (await daemon.plans('slow')).find((p) => p.status === 'Applying' && p.revision === rev), { what: 'the apply to start' });
+  assert.equal(await daemon.interruptGroup(), 0);
+  const state = JSON.parse(readFileSync(join(daemon.stateDir, 'units', 'slow', 'terraform.tfstate'), 'utf8'));
+  assert.equal(state.resources[0].instances[0].attributes.input.value, 'ctrl-c', 'terraform finished the apply');
+  const unit = JSON.parse(readFileSync(join(daemon.stateDir, 'store', 'units', 'slow.json'), 'utf8'));
+  assert.equal(unit.phase, 'InSync');
+});
+
 test('a crash during an apply marks it Interrupted and the unit is planned again, never applied blindly', async () => {
   const repo = new TestRepo();
   cleanups.push(() => repo.dispose());

@@ -30,6 +30,8 @@ export interface DaemonOptions {
   approval?: string;
   extraConfig?: string;
   env?: Record<string, string>;
+  /** Run the daemon in a process group of its own, as a shell runs a foreground job. */
+  ownProcessGroup?: boolean;
 }
 
 /** The real daemon, as a child process, driven through its API and CLI. */
@@ -42,7 +44,14 @@ export class TestDaemon {
   private output = '';
   private exit: Promise<number | null> | undefined;
 
-  private constructor(dir: string, stateDir: string, configFile: string, port: number, private readonly env: Record<string, string>) {
+  private constructor(
+    dir: string,
+    stateDir: string,
+    configFile: string,
+    port: number,
+    private readonly env: Record<string, string>,
+    private readonly ownProcessGroup = false,
+  ) {
     this.dir = dir;
     this.stateDir = stateDir;
     this.configFile = configFile;
@@ -74,7 +83,7 @@ export class TestDaemon {
         options.extraConfig ?? '',
       ].join('\n'),
     );
-    const daemon = new TestDaemon(dir, stateDir, configFile, port, options.env ?? {});
+    const daemon = new TestDaemon(dir, stateDir, configFile, port, options.env ?? {}, options.ownProcessGroup);
     await daemon.launch();
     return daemon;
   }
@@ -97,6 +106,7 @@ export class TestDaemon {
       cwd: this.dir,
       env: { ...process.env, ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: this.ownProcessGroup,
     });
     this.child = child;
     child.stdout!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
@@ -174,6 +184,13 @@ export class TestDaemon {
   async stop(): Promise<number | null> {
     if (!this.child || this.child.exitCode !== null) return this.child?.exitCode ?? null;
     this.child.kill('SIGTERM');
+    return this.exit!;
+  }
+
+  /** A terminal's Ctrl-C: SIGINT to every process of the daemon's group; waits for the exit code. */
+  async interruptGroup(): Promise<number | null> {
+    if (!this.child?.pid || !this.ownProcessGroup) throw new Error('the daemon has no process group of its own');
+    process.kill(-this.child.pid, 'SIGINT');
     return this.exit!;
   }
 
