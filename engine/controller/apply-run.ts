@@ -1,5 +1,5 @@
 import { readFile, rm } from 'node:fs/promises';
-import type { PlumblineError } from '../errors.ts';
+import { asPlumblineError } from '../errors.ts';
 import { runPaths } from '../paths.ts';
 import { outputsFromFiles, resolveInputs, writeOutputs } from './inputs.ts';
 import { hostsOf } from './hosts.ts';
@@ -87,9 +87,9 @@ export async function runApply(rt: Runtime, planIdToApply: string): Promise<void
     if (outputsChanged) rt.outputsChanged(plan.unit);
     await rm(runPaths(runDir).tree, { recursive: true, force: true });
   } catch (error) {
-    const typed = (error instanceof StepError ? error.error : error) as PlumblineError;
+    const typed = asPlumblineError(error instanceof StepError ? error.error : error);
     const finishedAt = new Date().toISOString();
-    const failure = { code: typed.code ?? 'E_INTERNAL', message: String(typed.message), ...(typed.hint ? { hint: typed.hint } : {}) };
+    const failure = { code: typed.code, message: String(typed.message), ...(typed.hint ? { hint: typed.hint } : {}) };
     // Providers that run against hosts attach every host's result to the error,
     // so one failing host never hides what happened on the others.
     const hosts = hostsOf(typed);

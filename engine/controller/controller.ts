@@ -105,7 +105,7 @@ export class Controller implements EngineFacade, Runtime {
 
   provider(kind: string): Provider {
     const provider = this.providers.get(kind);
-    if (!provider) throw new PlumblineError('E_NO_PROVIDER', `no provider handles kind ${kind}`, { retry: 'stalled' });
+    if (!provider) throw new PlumblineError('E_NO_PROVIDER', `no provider handles kind ${kind}`, { retry: 'stalled', hint: 'the kinds are terraform, cdktf and ansible; check the definition, or the Plumbline version on this host' });
     return provider;
   }
 
