@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { AnsibleSettings, DaemonConfig } from '../../engine/config/types.ts';
@@ -8,6 +8,7 @@ import type { InventorySpec, UnitDefinition } from '../../engine/definitions/typ
 import { ToolError } from '../../engine/errors.ts';
 import { run, type ExecResult } from '../../engine/exec.ts';
 import type { Logger } from '../../engine/log.ts';
+import { generatedInventory, knownHostsLines, parseHostsFrom, type UpstreamHost } from './hosts-from.ts';
 import { parseInventoryList, type InventoryList } from './inventory.ts';
 import { parsePlaybookOutput, type PlaybookOutput } from './output-schema.ts';
 
@@ -37,6 +38,9 @@ export function ansibleSettings(config: DaemonConfig): AnsibleSettings {
 const RESULT_EXIT_CODES = [0, 2, 4, 6, 8, 10, 12, 14];
 /** sun_path holds 108 bytes; ssh adds a 17-character suffix while it binds; %C is 40 hex characters. */
 const MAX_CONTROL_DIR_LENGTH = 107 - 1 - 40 - 17;
+/** In the run's artifacts folder: the hosts of `hostsFrom` as an inventory, and the known_hosts of the run. */
+export const HOSTS_FROM_INVENTORY = 'hosts-from.yml';
+export const RUN_KNOWN_HOSTS = 'known_hosts';
 
 export interface RunContext {
   unit: UnitDefinition;
@@ -47,7 +51,10 @@ export interface RunContext {
   workdir: string;
   /** A private folder for this run: Ansible's local temp, the extra-vars file. */
   runDir: string;
-  inventoryPath: string;
+  /** Every `-i` of the run, in order: the static inventory, then the hosts of `hostsFrom`. */
+  inventoryPaths: string[];
+  /** The inventory as shown to people (`inventories/web/hosts.yml + hostsFrom machines.hosts`). */
+  inventoryLabel: string;
   playbookPath: string;
   /** Absolute path of the known_hosts file in force. */
   knownHostsFile: string;
@@ -61,20 +68,41 @@ export interface RunContext {
   signal: AbortSignal;
 }
 
-/** Paths and settings of one run; refuses early when no known_hosts is there to check hosts against. */
+/**
+ * Paths and settings of one run; refuses early when no known_hosts is there to
+ * check hosts against. With `hostsFrom`, validates the upstream hosts and
+ * writes them as an extra inventory, and the run's known_hosts (the
+ * inventory's own plus the upstream host keys), into `artifactsDir`.
+ */
 export async function runContext(input: {
   unit: UnitDefinition;
   workdir: string;
   runDir: string;
+  artifactsDir: string;
   config: DaemonConfig;
   vars: Record<string, unknown>;
+  /** `hostsFrom`, resolved (RunRequest.inventoryHosts). */
+  inventoryHosts?: unknown;
   log: Logger;
   signal: AbortSignal;
 }): Promise<RunContext> {
   const spec = input.unit.spec as InventorySpec;
   const settings = ansibleSettings(input.config);
   const treeRoot = treeRootOf(input.workdir, input.unit.path);
-  const known = resolveKnownHosts(input.unit, spec, treeRoot, input.config.stateDir);
+  const reference = spec.hostsFrom?.fromOutput;
+  let upstream: UpstreamHost[] | null = null;
+  const inventoryPaths = spec.inventory ? [join(treeRoot, spec.inventory)] : [];
+  if (reference !== undefined) {
+    if (input.inventoryHosts === undefined) {
+      throw new ToolError('E_HOSTS_FROM', `${input.unit.name}: hostsFrom ${reference} was not resolved for this run`, { retry: 'stalled' });
+    }
+    upstream = parseHostsFrom(input.inventoryHosts, input.unit.name, reference);
+    const generated = join(input.artifactsDir, HOSTS_FROM_INVENTORY);
+    await mkdir(input.artifactsDir, { recursive: true, mode: 0o700 });
+    await writeFile(generated, generatedInventory(upstream), { mode: 0o600 });
+    inventoryPaths.push(generated);
+  }
+  const known = await runKnownHosts(input.unit, spec, treeRoot, input.config.stateDir, upstream, input.artifactsDir);
   const controlDir = settings.controlPersistMs === null ? null : await ensureControlDir(input.config.stateDir);
   await mkdir(join(input.runDir, 'ansible-tmp'), { recursive: true, mode: 0o700 });
   return {
@@ -84,7 +112,8 @@ export async function runContext(input: {
     treeRoot,
     workdir: input.workdir,
     runDir: input.runDir,
-    inventoryPath: join(treeRoot, spec.inventory),
+    inventoryPaths,
+    inventoryLabel: [spec.inventory, reference !== undefined ? `hostsFrom ${reference}` : null].filter((p) => p !== null).join(' + '),
     playbookPath: join(treeRoot, spec.playbook),
     knownHostsFile: known.file,
     knownHostsLabel: known.label,
@@ -107,13 +136,29 @@ export function treeRootOf(workdir: string, unitPath: string): string {
  * `known_hosts` in the inventory folder); when that default is not in the
  * repository, `<stateDir>/known_hosts/<inventory>` on the control host.
  */
-export function resolveKnownHosts(unit: UnitDefinition, spec: InventorySpec, treeRoot: string, stateDir: string): { file: string; label: string } {
+export function resolveKnownHosts(unit: UnitDefinition, spec: InventorySpec, treeRoot: string, stateDir: string): { file: string; label: string };
+export function resolveKnownHosts(
+  unit: UnitDefinition,
+  spec: InventorySpec,
+  treeRoot: string,
+  stateDir: string,
+  options: { optional: true },
+): { file: string; label: string } | null;
+export function resolveKnownHosts(
+  unit: UnitDefinition,
+  spec: InventorySpec,
+  treeRoot: string,
+  stateDir: string,
+  options: { optional: boolean } = { optional: false },
+): { file: string; label: string } | null {
   const named = spec.ssh.knownHostsFile;
   const file = isAbsolute(named) ? named : join(treeRoot, named);
   if (existsSync(file)) return { file, label: named };
   const fallback = join(stateDir, 'known_hosts', unit.name);
   const isDefault = named === `${unit.path}/known_hosts`;
   if (isDefault && existsSync(fallback)) return { file: fallback, label: fallback };
+  // Only the default may be absent, when the upstream brings host keys: a file the manifest names must exist.
+  if (isDefault && options.optional) return null;
   throw new ToolError(
     'E_KNOWN_HOSTS_MISSING',
     isDefault
@@ -124,6 +169,46 @@ export function resolveKnownHosts(unit: UnitDefinition, spec: InventorySpec, tre
       hint: 'Plumbline always checks host keys: commit the hosts\' public keys as known_hosts in the inventory folder (compare their fingerprints with `ssh-keygen -lf` on each host), or place the file on the control host',
     },
   );
+}
+
+/**
+ * The known_hosts of a run. Without upstream host keys, the inventory's file
+ * as it is. With them, a file in the artifacts folder holding the inventory's
+ * entries (when it has a file) and one line per upstream key, for the address
+ * and port the upstream declared: the keys come from the unit that created the
+ * hosts, so they are trusted like a committed known_hosts, never learned on
+ * first use. Hosts without a key anywhere still fail the check.
+ */
+async function runKnownHosts(
+  unit: UnitDefinition,
+  spec: InventorySpec,
+  treeRoot: string,
+  stateDir: string,
+  upstream: UpstreamHost[] | null,
+  artifactsDir: string,
+): Promise<{ file: string; label: string }> {
+  const lines = upstream ? knownHostsLines(upstream, spec.ssh.port) : [];
+  const reference = spec.hostsFrom?.fromOutput;
+  if (lines.length === 0) {
+    if (!upstream) return resolveKnownHosts(unit, spec, treeRoot, stateDir);
+    const base = resolveKnownHosts(unit, spec, treeRoot, stateDir, { optional: true });
+    if (base) return base;
+    throw new ToolError(
+      'E_KNOWN_HOSTS_MISSING',
+      `no known_hosts for inventory ${unit.name}: neither ${spec.ssh.knownHostsFile} in the repository nor ${join(stateDir, 'known_hosts', unit.name)} on the control host exists, and ${reference} gives no hostKey`,
+      {
+        retry: 'stalled',
+        hint: 'Plumbline always checks host keys: publish each host\'s public key as hostKey in the upstream output, or commit the hosts\' keys as known_hosts in the inventory folder',
+      },
+    );
+  }
+  const base = resolveKnownHosts(unit, spec, treeRoot, stateDir, { optional: true });
+  const own = base ? await readFile(base.file, 'utf8') : '';
+  const file = join(artifactsDir, RUN_KNOWN_HOSTS);
+  const text = [own.replace(/\n?$/, '\n').replace(/^\n$/, ''), `# host keys from ${reference}, published by the unit that created the hosts\n`, `${lines.join('\n')}\n`].join('');
+  await mkdir(artifactsDir, { recursive: true, mode: 0o700 });
+  await writeFile(file, text, { mode: 0o600 });
+  return { file, label: base ? `${base.label} + host keys from ${reference}` : `host keys from ${reference}` };
 }
 
 async function ensureControlDir(stateDir: string): Promise<string> {
@@ -194,17 +279,22 @@ export function baseEnv(localTemp: string): Record<string, string> {
 export async function listInventory(ctx: RunContext): Promise<InventoryList> {
   const result = await run(
     ctx.settings.inventoryBinary,
-    ['-i', ctx.inventoryPath, '--list', ...(ctx.settings.vaultPasswordFile ? ['--vault-password-file', ctx.settings.vaultPasswordFile] : [])],
+    [...inventoryArgs(ctx), '--list', ...(ctx.settings.vaultPasswordFile ? ['--vault-password-file', ctx.settings.vaultPasswordFile] : [])],
     {
       cwd: ctx.workdir,
       env: ansibleEnv(ctx),
       timeoutMs: Math.min(ctx.settings.timeoutMs, 5 * 60_000),
       signal: ctx.signal,
       log: ctx.log,
-      classify: () => ({ code: 'E_ANSIBLE_INVENTORY', retry: 'stalled', hint: `fix the inventory ${ctx.spec.inventory} and commit` }),
+      classify: () => ({ code: 'E_ANSIBLE_INVENTORY', retry: 'stalled', hint: `fix the inventory ${ctx.inventoryLabel} and commit` }),
     },
   );
   return parseInventoryList(result.stdout);
+}
+
+/** `-i static -i generated`: later sources win for a host both define. */
+function inventoryArgs(ctx: Pick<RunContext, 'inventoryPaths'>): string[] {
+  return ctx.inventoryPaths.flatMap((path) => ['-i', path]);
 }
 
 export interface PlaybookRun {
@@ -227,8 +317,7 @@ export async function runPlaybook(ctx: RunContext, options: { check: boolean; li
   await writeFile(varsFile, JSON.stringify(enforced), { mode: 0o600 });
   await writeFile(limitFile, `${options.limit.join('\n')}\n`, { mode: 0o600 });
   const args = [
-    '-i',
-    ctx.inventoryPath,
+    ...inventoryArgs(ctx),
     ctx.playbookPath,
     '--forks',
     String(options.forks),

@@ -23,7 +23,7 @@ export interface HostPlan {
 
 export interface AnsiblePlanDocument {
   kind: 'ansible';
-  /** Repository-relative paths. */
+  /** Repository-relative paths; `inventory` also names the output of `hostsFrom` (`inventories/web/hosts.yml + hostsFrom machines.hosts`). */
   inventory: string;
   playbook: string;
   knownHostsFile: string;

@@ -44,12 +44,17 @@ export const createAnsibleProvider: ProviderFactory = (context) => {
 };
 
 async function prepare(request: RunRequest, context: ProviderContext): Promise<RunContext> {
+  // Normally registered when the inputs were resolved; again here, so no caller can miss it.
+  for (const name of request.sensitiveVars) secrets.add(request.vars[name]);
   const ctx = await runContext({
     unit: request.unit,
     workdir: request.workdir,
     runDir: dirname(request.artifactsDir),
+    artifactsDir: request.artifactsDir,
     config: context.config,
+    // Extra variables (-e @file, 0600, deleted after each ansible-playbook): never on a command line.
     vars: request.vars,
+    ...(request.inventoryHosts !== undefined ? { inventoryHosts: request.inventoryHosts } : {}),
     log: request.log,
     signal: request.signal,
   });
@@ -100,7 +105,7 @@ async function planInventory(request: PlanRequest, context: ProviderContext): Pr
   const hosts = buildHostPlans(names, runs, findings);
   const document = secrets.maskDeep(
     buildDocument({
-      inventory: ctx.spec.inventory,
+      inventory: ctx.inventoryLabel,
       playbook: ctx.spec.playbook,
       knownHostsFile: ctx.knownHostsLabel,
       hosts,

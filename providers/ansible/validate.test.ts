@@ -14,7 +14,7 @@ after(() => rm(scratch, { recursive: true, force: true }));
 const { config } = normalizeConfig({ source: { url: scratch }, stateDir: join(scratch, 'state') }, null);
 const context = { config: config!, log: silentLogger, initLock: new Mutex(), installRoot: scratch };
 
-async function inventoryUnit(files: Record<string, string>): Promise<{ unit: UnitDefinition; dir: string }> {
+async function inventoryUnit(files: Record<string, string>, over: Partial<InventorySpec> = {}): Promise<{ unit: UnitDefinition; dir: string }> {
   const root = await mkdtemp(join(scratch, 'repo-'));
   const dir = join(root, 'inventories/web');
   for (const [name, content] of Object.entries(files)) {
@@ -29,6 +29,7 @@ async function inventoryUnit(files: Record<string, string>): Promise<{ unit: Uni
     forks: null,
     allowUnreachable: false,
     vars: {},
+    ...over,
   };
   return { dir, unit: { name: 'web', type: 'inventory', kind: 'ansible', path: 'inventories/web', file: 'inventories/web/inventory.yaml', approval: 'auto', applyAfterMs: null, dependsOn: [], spec, manifestHash: '' } };
 }
@@ -55,4 +56,16 @@ test('an inventory that does not parse is a problem in the inventory file', asyn
   assert.ok(problems.length >= 1);
   assert.equal(problems[0]!.file, 'inventories/web/hosts.yml');
   assert.ok(problems[0]!.line > 1, JSON.stringify(problems[0]));
+});
+
+test('hosts only from hostsFrom: the playbook is checked against an empty inventory', async () => {
+  const { unit, dir } = await inventoryUnit(
+    { 'site.yml': '- hosts: web\n  gather_facts: false\n  tasks:\n    - ansible.builtin.ping:\n' },
+    { inventory: null, hostsFrom: { fromOutput: 'machines.hosts' } },
+  );
+  assert.deepEqual(await validateInventory(unit, dir, context), []);
+  const broken = await inventoryUnit({ 'site.yml': '- hosts: web\n  tasks:\n    - name: typo\n      no_such_module: {a: 1}\n' }, { inventory: null, hostsFrom: { fromOutput: 'machines.hosts' } });
+  const problems = await validateInventory(broken.unit, broken.dir, context);
+  assert.equal(problems.length, 1);
+  assert.equal(problems[0]!.file, 'inventories/web/site.yml');
 });

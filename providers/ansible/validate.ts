@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { InventorySpec, UnitDefinition } from '../../engine/definitions/types.ts';
@@ -18,21 +18,26 @@ export async function validateInventory(unit: UnitDefinition, unitDir: string, c
   const spec = unit.spec as InventorySpec;
   const settings = ansibleSettings(context.config);
   const root = treeRootOf(unitDir, unit.path);
-  const inventory = join(root, spec.inventory);
   const playbook = join(root, spec.playbook);
   const scratch = await mkdtemp(join(tmpdir(), 'plumbline-ansible-validate-'));
+  // Hosts of `hostsFrom` are known only at plan time: without a static
+  // inventory, the playbook is checked against an empty one.
+  const inventory = spec.inventory ? join(root, spec.inventory) : join(scratch, 'empty.yml');
+  if (!spec.inventory) await writeFile(inventory, 'all: {}\n');
   const vault = settings.vaultPasswordFile && existsSync(settings.vaultPasswordFile) ? ['--vault-password-file', settings.vaultPasswordFile] : [];
   const options = { cwd: unitDir, env: baseEnv(scratch), timeoutMs: 120_000, okExitCodes: [0, 1, 2, 4, 5, 250] };
   const problems: Problem[] = [];
   try {
-    const listed = await run(settings.inventoryBinary, ['-i', inventory, '--list', ...vault], options);
-    if (listed.exitCode !== 0 && !(vault.length === 0 && /vault secrets|vault password/i.test(listed.stderr))) {
-      problems.push(toProblem(listed.stderr || listed.stdout, root, spec.inventory));
-    } else if (listed.exitCode === 0) {
-      try {
-        JSON.parse(listed.stdout);
-      } catch {
-        problems.push({ file: spec.inventory, line: 1, column: 1, message: 'ansible-inventory printed no JSON for this inventory' });
+    if (spec.inventory) {
+      const listed = await run(settings.inventoryBinary, ['-i', inventory, '--list', ...vault], options);
+      if (listed.exitCode !== 0 && !(vault.length === 0 && /vault secrets|vault password/i.test(listed.stderr))) {
+        problems.push(toProblem(listed.stderr || listed.stdout, root, spec.inventory));
+      } else if (listed.exitCode === 0) {
+        try {
+          JSON.parse(listed.stdout);
+        } catch {
+          problems.push({ file: spec.inventory, line: 1, column: 1, message: 'ansible-inventory printed no JSON for this inventory' });
+        }
       }
     }
     if (!existsSync(playbook)) {
