@@ -56,7 +56,7 @@ async function planAt(revision: string): Promise<PlanRecord> {
 }
 
 test('the first converge changes every host, and a second check proves it converged', async () => {
-  const unit = await daemon.waitForUnit('web', 'InSync', { revision: first, timeoutMs: 120_000 });
+  const unit = await daemon.waitForUnit('web', 'InSync', { revision: first, timeoutMs: 180_000 });
   assert.equal(unit.kind, 'ansible');
   assert.equal(unit.reason, 'Converged', unit.message);
   assert.equal(unit.lastAppliedRevision, first);

@@ -95,11 +95,11 @@ test('reject stops a pending plan: nothing is applied and approving it later fai
 });
 
 test('applyAfter announces the plan, applies when the window ends, and a rejection inside the window stops it', async () => {
-  const windowed = (value: string) => ({
-    'stacks/windowed/stack.yaml': `kind: terraform\napproval: auto\napplyAfter: 3s\nvars:\n  greeting: ${value}\n`,
+  const windowed = (value: string, window: string) => ({
+    'stacks/windowed/stack.yaml': `kind: terraform\napproval: auto\napplyAfter: ${window}\nvars:\n  greeting: ${value}\n`,
     'stacks/windowed/main.tf': helloStack({ name: 'windowed' })['stacks/windowed/main.tf']!,
   });
-  const rev = repo.commit(windowed('soon'), 'windowed stack');
+  const rev = repo.commit(windowed('soon', '3s'), 'windowed stack');
   await daemon.sync();
   const announced = await daemon.waitForUnit('windowed', 'AwaitingApproval', { revision: rev });
   assert.equal(announced.reason, 'ReviewWindow');
@@ -111,16 +111,18 @@ test('applyAfter announces the plan, applies when the window ends, and a rejecti
   assert.equal(decided.decidedBy, 'policy:applyAfter');
   assert.ok(Date.parse(decided.updatedAt) >= Date.parse(plan.applyAt!), 'not applied before the window ended');
 
-  const rev2 = repo.commit(windowed('never'), 'windowed change to reject');
+  // A window long enough that the rejection surely lands inside it, however loaded the machine.
+  const rev2 = repo.commit(windowed('never', '8s'), 'windowed change to reject');
   await daemon.sync();
   const second = await daemon.waitForUnit('windowed', 'AwaitingApproval', { revision: rev2 });
-  assert.equal(daemon.cli(['reject', second.planId!]).code, 0);
+  const rejectedNow = await daemon.api<{ status: string }>(`/api/v1/plans/${second.planId}/reject`, { method: 'POST', body: { reason: 'not this one' } });
+  assert.equal(rejectedNow.status, 200, rejectedNow.text);
   const rejected = await daemon.waitForUnit('windowed', 'Stalled', { revision: rev2 });
   assert.equal(rejected.reason, 'PlanRejected');
   // Past the window the rejected plan is still not applied.
-  await waitFor(async () => Date.now() > Date.parse((await daemon.plans('windowed')).find((p) => p.id === second.planId)!.createdAt) + 5000, {
+  await waitFor(async () => Date.now() > Date.parse((await daemon.plans('windowed')).find((p) => p.id === second.planId)!.createdAt) + 10_000, {
     what: 'the review window to pass',
-    timeoutMs: 15_000,
+    timeoutMs: 20_000,
   });
   assert.equal((await daemon.plans('windowed')).find((p) => p.id === second.planId)!.status, 'Rejected');
   assert.equal((await daemon.unit('windowed'))!.lastAppliedRevision, rev);

@@ -188,6 +188,12 @@ export async function startApiServer(facade: EngineFacade, options: ApiServerOpt
       },
     );
   });
+  // Clients reuse idle connections. If the server closed them at the same moment
+  // (Node's default is 5 s), a request sent on one would fail with "other side
+  // closed"; keeping them open well beyond what clients wait avoids that race.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  server.requestTimeout = 120_000;
   server.on('clientError', (_error, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
     else socket.destroy();

@@ -125,9 +125,11 @@ export class TestDaemon {
   }
 
   async api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<{ status: number; body: T; text: string }> {
+    // A fresh connection per request: the daemon under test may be restarted
+    // between calls, and a reused socket to a stopped process fails obscurely.
     const res = await fetch(`${this.url}${path}`, {
       method: init.method ?? 'GET',
-      headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json', connection: 'close' },
       body: init.body === undefined ? undefined : JSON.stringify(init.body),
     });
     const text = await res.text();
@@ -166,7 +168,7 @@ export class TestDaemon {
         if (options.revision && unit.lastAttemptedRevision !== options.revision) return undefined;
         return unit;
       },
-      { what: `unit ${name} to be ${phase}${options.revision ? ` at ${options.revision.slice(0, 8)}` : ''}`, timeoutMs: options.timeoutMs ?? 90_000 },
+      { what: `unit ${name} to be ${phase}${options.revision ? ` at ${options.revision.slice(0, 8)}` : ''}`, timeoutMs: options.timeoutMs ?? 180_000 },
     );
   }
 
