@@ -52,7 +52,7 @@ after(async () => {
 });
 
 async function planAt(revision: string): Promise<PlanRecord> {
-  return waitFor(async () => (await daemon.plans('web')).find((p) => p.revision === revision), { what: `a plan of web at ${revision.slice(0, 8)}`, timeoutMs: 90_000 });
+  return waitFor(async () => (await daemon.plans('web')).find((p) => p.revision === revision), { what: `a plan of web at ${revision.slice(0, 8)}`, timeoutMs: 240_000 });
 }
 
 test('the first converge changes every host, and a second check proves it converged', async () => {

@@ -38,7 +38,7 @@ after(async () => {
 });
 
 async function planAt(revision: string): Promise<PlanRecord> {
-  return waitFor(async () => (await daemon.plans('web')).find((p) => p.revision === revision), { what: `a plan of web at ${revision.slice(0, 8)}`, timeoutMs: 90_000 });
+  return waitFor(async () => (await daemon.plans('web')).find((p) => p.revision === revision), { what: `a plan of web at ${revision.slice(0, 8)}`, timeoutMs: 240_000 });
 }
 
 function fingerprintOf(publicKey: string): string {
@@ -57,7 +57,7 @@ test('all three hosts converge', async () => {
     'web inventory',
   );
   await daemon.sync();
-  const unit = await daemon.waitForUnit('web', 'InSync', { revision: first, timeoutMs: 120_000 });
+  const unit = await daemon.waitForUnit('web', 'InSync', { revision: first, timeoutMs: 240_000 });
   assert.equal(unit.reason, 'Converged', unit.message);
   for (const h of hosts.hosts) assert.equal(hosts.readOnHost(h.name, 'site.conf'), 'listen=8080\n');
 });

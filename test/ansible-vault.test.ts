@@ -76,7 +76,7 @@ function filesUnder(dir: string): string[] {
 }
 
 test('vaulted variables work: their values land in files on the hosts', async () => {
-  const unit = await daemon.waitForUnit('app', 'InSync', { revision, timeoutMs: 120_000 });
+  const unit = await daemon.waitForUnit('app', 'InSync', { revision, timeoutMs: 240_000 });
   assert.equal(unit.reason, 'Converged', unit.message);
   for (const h of hosts.hosts) assert.equal(hosts.readOnHost(h.name, 'app.env'), `DB_PASSWORD=${dbPassword}\nAPI_TOKEN=${apiToken}\n`);
 });

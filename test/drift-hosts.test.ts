@@ -35,7 +35,7 @@ before(async () => {
     'inventories/web/site.yml': PLAY,
   });
   daemon = await TestDaemon.start({ sourceUrl: repo.url, extraConfig: hosts.ansibleConfig() });
-  await daemon.waitForUnit('web', 'InSync', { timeoutMs: 120_000 });
+  await daemon.waitForUnit('web', 'InSync', { timeoutMs: 240_000 });
 });
 
 after(async () => {
@@ -47,7 +47,7 @@ after(async () => {
 test('a file changed out of band on one host is reported Drifted with its diff, and left alone', async () => {
   const [, second] = hosts.hosts;
   writeFileSync(join(second!.root, 'motd'), 'defaced\n');
-  const drifted = await daemon.waitForUnit('web', 'Drifted', { timeoutMs: 60_000 });
+  const drifted = await daemon.waitForUnit('web', 'Drifted', { timeoutMs: 240_000 });
   assert.equal(drifted.reason, 'DriftDetected');
   assert.match(drifted.message, new RegExp(`on ${second!.name}:`));
   assert.deepEqual(
@@ -74,11 +74,11 @@ test('remediate restores the file on the drifted host only, proves convergence, 
   await daemon.sync();
   // The new commit plans and applies (which already converges the host); then
   // deface again so the remediation path itself is exercised.
-  await daemon.waitForUnit('web', 'InSync', { revision: repo.head(), timeoutMs: 120_000 });
+  await daemon.waitForUnit('web', 'InSync', { revision: repo.head(), timeoutMs: 240_000 });
   writeFileSync(join(second!.root, 'motd'), 'defaced again\n');
   const remediated = await waitFor(
     async () => (await daemon.history('web')).find((e) => e.type === 'remediated' && e.revision === repo.head()),
-    { what: 'a remediation of web', timeoutMs: 90_000 },
+    { what: 'a remediation of web', timeoutMs: 240_000 },
   );
   assert.equal(hosts.readOnHost(second!.name, 'motd'), `Welcome to ${second!.name}\n`);
   const plan = (await daemon.plans('web')).find((p) => p.id === remediated.planId)!;
@@ -90,6 +90,6 @@ test('remediate restores the file on the drifted host only, proves convergence, 
       const unit = await daemon.unit('web');
       return unit?.phase === 'InSync' && unit.lastDriftCheckAt && Date.parse(unit.lastDriftCheckAt) > after ? unit : undefined;
     },
-    { what: 'a clean drift check after the remediation', timeoutMs: 60_000 },
+    { what: 'a clean drift check after the remediation', timeoutMs: 240_000 },
   );
 });

@@ -93,7 +93,7 @@ test('one commit converges the chain: terraform creates the machines, then ansib
   first = repo.commit({ ...example('stacks/machines'), ...machinesManifest('zone-a'), ...example('inventories/web') }, 'the chain');
   await daemon.sync();
   await daemon.waitForUnit('machines', 'InSync', { revision: first });
-  const web = await daemon.waitForUnit('web', 'InSync', { revision: first, timeoutMs: 120_000 });
+  const web = await daemon.waitForUnit('web', 'InSync', { revision: first, timeoutMs: 240_000 });
   assert.equal(web.reason, 'Converged', web.message);
   assert.deepEqual(
     web.hosts?.map((h) => [h.name, h.state]),
@@ -142,7 +142,7 @@ test('an upstream output change plans and applies the inventory again, though it
   await daemon.waitForUnit('machines', 'InSync', { revision: rev });
   await waitFor(() => (readdirSync(machinesDir).length === 2 && onHost('web-2', 'srv/www/index.html').includes('zone zone-b')) || undefined, {
     what: 'web to apply the new zone',
-    timeoutMs: 90_000,
+    timeoutMs: 240_000,
   });
   const web = await daemon.waitForUnit('web', 'InSync');
   assert.equal(web.lastAppliedRevision, rev);

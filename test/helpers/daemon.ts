@@ -168,7 +168,7 @@ export class TestDaemon {
         if (options.revision && unit.lastAttemptedRevision !== options.revision) return undefined;
         return unit;
       },
-      { what: `unit ${name} to be ${phase}${options.revision ? ` at ${options.revision.slice(0, 8)}` : ''}`, timeoutMs: options.timeoutMs ?? 180_000 },
+      { what: `unit ${name} to be ${phase}${options.revision ? ` at ${options.revision.slice(0, 8)}` : ''}`, timeoutMs: options.timeoutMs ?? 240_000 },
     );
   }
 
