@@ -10,11 +10,11 @@ after(async () => {
 });
 
 /** Independent stacks whose apply takes a few seconds, so overlaps are unmistakable. */
-function slowStacks(count: number): Record<string, string> {
+function slowStacks(count: number, seconds: number): Record<string, string> {
   const files: Record<string, string> = {};
   for (let i = 1; i <= count; i += 1) {
     files[`stacks/s${i}/stack.yaml`] = 'kind: terraform\napproval: auto\n';
-    files[`stacks/s${i}/main.tf`] = `resource "terraform_data" "s" {\n  input = "${i}"\n  provisioner "local-exec" {\n    command = "sleep 3"\n  }\n}\n`;
+    files[`stacks/s${i}/main.tf`] = `resource "terraform_data" "s" {\n  input = "${i}"\n  provisioner "local-exec" {\n    command = "sleep ${seconds}"\n  }\n}\n`;
   }
   return files;
 }
@@ -32,10 +32,10 @@ function maxOverlap(events: HistoryEvent[]): number {
   return max;
 }
 
-async function converge(concurrency: number, stacks: number): Promise<HistoryEvent[]> {
+async function converge(concurrency: number, stacks: number, seconds: number): Promise<HistoryEvent[]> {
   const repo = new TestRepo();
   cleanups.push(() => repo.dispose());
-  const rev = repo.commit(slowStacks(stacks));
+  const rev = repo.commit(slowStacks(stacks, seconds));
   const daemon = await TestDaemon.start({ sourceUrl: repo.url, concurrency });
   cleanups.push(() => daemon.dispose());
   for (let i = 1; i <= stacks; i += 1) await daemon.waitForUnit(`s${i}`, 'InSync', { revision: rev, timeoutMs: 120_000 });
@@ -43,7 +43,8 @@ async function converge(concurrency: number, stacks: number): Promise<HistoryEve
 }
 
 test('with concurrency 4, four independent stacks apply at the same time', async () => {
-  const runs = await converge(4, 4);
+  // Applies long enough that all four overlap even when their plans finish far apart.
+  const runs = await converge(4, 4, 12);
   const applies = runs.filter((e) => e.type === 'applied');
   assert.equal(applies.length, 4);
   assert.equal(maxOverlap(applies), 4, 'all four applies were running at one instant');
@@ -51,7 +52,7 @@ test('with concurrency 4, four independent stacks apply at the same time', async
 });
 
 test('with concurrency 1, runs never overlap', async () => {
-  const runs = await converge(1, 3);
+  const runs = await converge(1, 3, 2);
   assert.equal(runs.filter((e) => e.type === 'applied').length, 3);
   assert.equal(maxOverlap(runs), 1);
 });
