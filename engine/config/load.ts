@@ -6,6 +6,7 @@ import { parseYamlDocument, type Locate } from '../yaml/parse.ts';
 import { describeValue, ProblemCollector, sortProblems } from '../yaml/problems.ts';
 import { checkBranch, checkWebhookUrl, configSchema, parseListen, resolveSourceUrl } from './schema.ts';
 import { NOTIFICATION_EVENTS } from '../notify/notifier.ts';
+import { DEFAULT_ANSIBLE_SETTINGS as ANSIBLE } from './defaults.ts';
 import type { DaemonConfig } from './types.ts';
 
 export const DEFAULT_STATE_DIR = '/var/lib/plumbline';
@@ -104,17 +105,17 @@ export function normalizeConfig(
         timeoutMs: c.terraform?.timeout ?? 30 * 60_000,
       },
       ansible: {
-        playbookBinary: toolPath(c.ansible?.playbookBinary ?? 'ansible-playbook', base),
-        inventoryBinary: toolPath(c.ansible?.inventoryBinary ?? 'ansible-inventory', base),
-        vaultBinary: toolPath(c.ansible?.vaultBinary ?? 'ansible-vault', base),
+        playbookBinary: toolPath(c.ansible?.playbookBinary ?? ANSIBLE.playbookBinary, base),
+        inventoryBinary: toolPath(c.ansible?.inventoryBinary ?? ANSIBLE.inventoryBinary, base),
+        vaultBinary: toolPath(c.ansible?.vaultBinary ?? ANSIBLE.vaultBinary, base),
         vaultPasswordFile: c.ansible?.vaultPasswordFile ? resolve(base, c.ansible.vaultPasswordFile) : null,
         privateKeyFile: c.ansible?.privateKeyFile ? resolve(base, c.ansible.privateKeyFile) : null,
-        maxForks: c.ansible?.maxForks ?? 20,
-        timeoutMs: c.ansible?.timeout ?? 30 * 60_000,
-        connectTimeoutMs: c.ansible?.connectTimeout ?? 10_000,
-        // `0s` (null) turns ControlPersist off; absent means the 60s default.
-        controlPersistMs: c.ansible?.controlPersist === undefined ? 60_000 : c.ansible.controlPersist,
-        pipelining: c.ansible?.pipelining ?? true,
+        maxForks: c.ansible?.maxForks ?? ANSIBLE.maxForks,
+        timeoutMs: c.ansible?.timeout ?? ANSIBLE.timeoutMs,
+        connectTimeoutMs: c.ansible?.connectTimeout ?? ANSIBLE.connectTimeoutMs,
+        // `0s` (null) turns ControlPersist off; absent means the default.
+        controlPersistMs: c.ansible?.controlPersist === undefined ? ANSIBLE.controlPersistMs : c.ansible.controlPersist,
+        pipelining: c.ansible?.pipelining ?? ANSIBLE.pipelining,
       },
       defaults: {
         approval: c.defaults?.approval ?? 'auto-unless-destroy',

@@ -7,7 +7,10 @@ import type { AnsibleSettings, DaemonConfig } from '../../engine/config/types.ts
 import type { InventorySpec, UnitDefinition } from '../../engine/definitions/types.ts';
 import { ToolError } from '../../engine/errors.ts';
 import { run, type ExecResult } from '../../engine/exec.ts';
+import { DEFAULT_ANSIBLE_SETTINGS } from '../../engine/config/defaults.ts';
 import type { Logger } from '../../engine/log.ts';
+
+export { DEFAULT_ANSIBLE_SETTINGS };
 import { generatedInventory, knownHostsLines, parseHostsFrom, type UpstreamHost } from './hosts-from.ts';
 import { parseInventoryList, type InventoryList } from './inventory.ts';
 import { parsePlaybookOutput, type PlaybookOutput } from './output-schema.ts';
@@ -16,19 +19,6 @@ import { parsePlaybookOutput, type PlaybookOutput } from './output-schema.ts';
  * How Plumbline runs Ansible: the environment every ansible process gets,
  * the SSH options that make host keys always checked, the paths of one run.
  */
-
-export const DEFAULT_ANSIBLE_SETTINGS: AnsibleSettings = {
-  playbookBinary: 'ansible-playbook',
-  inventoryBinary: 'ansible-inventory',
-  vaultBinary: 'ansible-vault',
-  vaultPasswordFile: null,
-  privateKeyFile: null,
-  maxForks: 20,
-  timeoutMs: 30 * 60_000,
-  connectTimeoutMs: 10_000,
-  controlPersistMs: 60_000,
-  pipelining: true,
-};
 
 export function ansibleSettings(config: DaemonConfig): AnsibleSettings {
   return config.ansible ?? DEFAULT_ANSIBLE_SETTINGS;
