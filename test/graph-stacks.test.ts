@@ -98,6 +98,8 @@ test('a failing upstream blocks its dependants, naming the blocker, while unrela
   assert.ok((await daemon.history('app')).some((e) => e.type === 'blocked' && /net/.test(e.message)));
   const status = daemon.cli(['status']);
   assert.match(status.stdout, /app\s+terraform\s+Blocked/);
+  const plans = daemon.cli(['plans']);
+  assert.match(plans.stdout, /^app: blocked, blocked by net \(Failed/m);
 
   // Fixing the upstream releases the dependant.
   const fixed = repo.commit(net('10.2.0.0/16'), 'fix net');

@@ -60,9 +60,19 @@ export function registerRemoteCommands(program: Command, ctx: CommandContext): v
       .option('--unit <name>', 'only this unit\u2019s plans'),
   ).action(
     action(ctx, async (opts: ConnectionOptions & { unit?: string }) => {
-      const plans = await (await connect(opts)).listPlans(opts.unit);
+      const client = await connect(opts);
+      const plans = await client.listPlans(opts.unit);
       if (opts.json) out.json(plans);
-      else printPlans(ctx, plans);
+      else {
+        printPlans(ctx, plans);
+        // Units with no plan yet because they wait for, or are blocked by, their dependencies.
+        const { units } = await client.status();
+        const held = units.filter((u) => (u.phase === 'Blocked' || u.reason === 'WaitingForDependencies') && (!opts.unit || u.name === opts.unit));
+        if (held.length > 0) {
+          out.line();
+          for (const u of held) out.line(`${u.name}: ${u.phase === 'Blocked' ? 'blocked' : 'no plan yet'}, ${oneLine(u.message)}`);
+        }
+      }
       return 0;
     }),
   );
