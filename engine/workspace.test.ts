@@ -18,13 +18,16 @@ test('only the unit folder is copied; the rest links to the snapshot so relative
   write('stacks/web/.terraform/junk', 'x');
   write('stacks/web/old.tfstate', '{}');
   write('stacks/db/main.tf', 'db');
+  write('stacks/db/stack.yaml', 'kind: terraform');
+  write('stacks/shared/outputs.tf', 'shared module');
   write('modules/vpc/main.tf', 'vpc');
   const workdir = await createWorkspace({ snapshotDir: join(root, 'snap'), unitPath: 'stacks/web', treeDir: join(root, 'tree'), exclude: ['.terraform'] });
   assert.equal(workdir, join(root, 'tree', 'stacks', 'web'));
   assert.equal(lstatSync(workdir).isSymbolicLink(), false);
   assert.equal(readFileSync(join(workdir, '../../modules/vpc/main.tf'), 'utf8'), 'vpc');
   assert.equal(lstatSync(join(root, 'tree', 'modules')).isSymbolicLink(), true);
-  assert.equal(lstatSync(join(root, 'tree', 'stacks', 'db')).isSymbolicLink(), true);
+  assert.equal(lstatSync(join(root, 'tree', 'stacks', 'shared')).isSymbolicLink(), true, 'a non-unit sibling is linked');
+  assert.throws(() => lstatSync(join(root, 'tree', 'stacks', 'db')), 'another unit is left out');
   assert.throws(() => lstatSync(join(workdir, '.terraform')));
   assert.throws(() => lstatSync(join(workdir, 'old.tfstate')));
   // Writing in the workspace never reaches the snapshot.

@@ -1,11 +1,12 @@
-import { cp, mkdir, readdir, symlink } from 'node:fs/promises';
+import { access, cp, mkdir, readdir, symlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 
 /**
  * Build a run's workspace: a view of the repository at one commit in which only
  * the unit's own folder is a private, writable copy (Terraform writes
  * `.terraform/` and lock files there) and everything else links back to the
- * shared read-only snapshot. Relative references such as
+ * shared read-only snapshot, except the folders of other units, which no run
+ * needs. Relative references such as
  * `source = "../../modules/vpc"` resolve exactly as in the repository, while a
  * run costs a copy of one folder, not of the whole tree.
  */
@@ -21,10 +22,13 @@ export async function createWorkspace(options: {
   let treeLevel = options.treeDir;
   for (const segment of segments) {
     await mkdir(treeLevel, { recursive: true, mode: 0o700 });
-    for (const entry of await readdir(snapshotLevel)) {
-      if (entry === segment) continue;
-      await symlink(join(snapshotLevel, entry), join(treeLevel, entry));
-    }
+    const entries = (await readdir(snapshotLevel)).filter((entry) => entry !== segment);
+    // Other units' folders are never needed by this run, and in a monorepo they
+    // are most of the tree: linking a thousand of them made every run slow.
+    const needed = await Promise.all(entries.map(async (entry) => ((await isUnitFolder(join(snapshotLevel, entry))) ? null : entry)));
+    await Promise.all(
+      needed.filter((entry): entry is string => entry !== null).map((entry) => symlink(join(snapshotLevel, entry), join(treeLevel, entry))),
+    );
     snapshotLevel = join(snapshotLevel, segment);
     treeLevel = join(treeLevel, segment);
   }
@@ -35,4 +39,18 @@ export async function createWorkspace(options: {
     filter: (source) => !exclude.has(basename(source)) && !/\.tfstate(\.backup)?$/.test(source),
   });
   return treeLevel;
+}
+
+const MANIFESTS = ['stack.yaml', 'inventory.yaml'];
+
+async function isUnitFolder(path: string): Promise<boolean> {
+  for (const manifest of MANIFESTS) {
+    try {
+      await access(join(path, manifest));
+      return true;
+    } catch {
+      // not this one
+    }
+  }
+  return false;
 }
