@@ -1,0 +1,223 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { MetricsAnswer } from '../../engine/api/contract.ts';
+import type { HistoryEvent, PlanRecord, SourceStatus, UnitStatus } from '../../engine/model.ts';
+import { onCleanup } from './cleanup.ts';
+import { processTree, signal } from './proc.ts';
+import { FatalWait, waitFor } from './wait.ts';
+
+export const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const bin = join(repoRoot, 'bin', 'plumbline.mjs');
+
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export interface BenchDaemonOptions {
+  /** Folder for this daemon: config, log, state (kept short: ControlPath sockets live under it). */
+  dir: string;
+  sourceUrl: string;
+  concurrency: number;
+  /** Terraform CLI config (provider mirror). */
+  terraformRc: string;
+  /** SSH key for inventories, when the scenario has hosts. */
+  privateKeyFile?: string;
+  /** Options for node itself, e.g. `--cpu-prof` (not allowed in NODE_OPTIONS). */
+  nodeArgs?: string[];
+  label: string;
+  /** Called with the state folder before the daemon starts (to seed Terraform state). */
+  seed?: (stateDir: string) => Promise<void> | void;
+}
+
+/**
+ * The real daemon as a child process in its own process group, logging at
+ * debug level to a file (never through a pipe the benchmark would have to
+ * drain), driven only through its HTTP API. Drift timers are off: drift
+ * rounds are started explicitly.
+ */
+export class BenchDaemon {
+  readonly stateDir: string;
+  readonly configFile: string;
+  readonly logFile: string;
+  private child: ChildProcess | undefined;
+  private exited: Promise<number | null> | undefined;
+  private tokenValue: string | undefined;
+  private unregister: (() => Promise<void>) | undefined;
+
+  private constructor(
+    readonly options: BenchDaemonOptions,
+    readonly port: number,
+  ) {
+    this.stateDir = join(options.dir, 's');
+    this.configFile = join(options.dir, 'plumbline.yaml');
+    this.logFile = join(options.dir, 'daemon.log');
+  }
+
+  static async start(options: BenchDaemonOptions): Promise<BenchDaemon> {
+    mkdirSync(options.dir, { recursive: true });
+    const daemon = new BenchDaemon(options, await freePort());
+    await options.seed?.(daemon.stateDir);
+    writeFileSync(
+      daemon.configFile,
+      [
+        'source:',
+        `  url: ${options.sourceUrl}`,
+        '  branch: main',
+        '  interval: 24h', // polls come only from explicit syncs
+        `stateDir: ${daemon.stateDir}`,
+        'api:',
+        `  listen: 127.0.0.1:${daemon.port}`,
+        `concurrency: ${options.concurrency}`,
+        'terraform:',
+        `  cliConfigFile: ${options.terraformRc}`,
+        ...(options.privateKeyFile ? ['ansible:', `  privateKeyFile: ${options.privateKeyFile}`] : []),
+        'defaults:',
+        '  approval: auto',
+        '  drift:',
+        '    interval: off',
+        'log:',
+        '  level: debug',
+        '',
+      ].join('\n'),
+    );
+    await daemon.launch();
+    return daemon;
+  }
+
+  get pid(): number {
+    const pid = this.child?.pid;
+    if (pid === undefined) throw new Error(`daemon ${this.options.label} is not running`);
+    return pid;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  private async launch(): Promise<void> {
+    const fd = openSync(this.logFile, 'a');
+    const child = spawn(process.execPath, [...(this.options.nodeArgs ?? []), bin, 'daemon', '--config', this.configFile], {
+      cwd: this.options.dir,
+      env: process.env,
+      stdio: ['ignore', fd, fd],
+      detached: true, // its own process group: terraform and ansible children end with it
+    });
+    closeSync(fd);
+    this.child = child;
+    this.exited = new Promise((r) => child.once('exit', (code) => r(code)));
+    this.unregister = onCleanup(`daemon ${this.options.label}`, () => this.stopNow());
+    let gone = false;
+    void this.exited.then(() => (gone = true));
+    await waitFor(
+      async () => {
+        if (gone) throw new Error(`daemon ${this.options.label} exited at start:\n${this.logTail()}`);
+        this.tokenValue ??= readFileSync(join(this.stateDir, 'api-token'), 'utf8').trim();
+        const res = await fetch(`${this.url}/api/v1/healthz`, { headers: { authorization: `Bearer ${this.tokenValue}` } });
+        return res.ok;
+      },
+      { what: `daemon ${this.options.label} API`, timeoutMs: 60_000, intervalMs: 100 },
+    );
+  }
+
+  logTail(chars = 3000): string {
+    try {
+      return readFileSync(this.logFile, 'utf8').slice(-chars);
+    } catch {
+      return '';
+    }
+  }
+
+  async api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+    const res = await fetch(`${this.url}${path}`, {
+      method: init.method ?? 'GET',
+      headers: { authorization: `Bearer ${this.tokenValue}`, 'content-type': 'application/json' },
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${path}: ${res.status} ${text.slice(0, 500)}`);
+    return JSON.parse(text) as T;
+  }
+
+  status(): Promise<{ source: SourceStatus; units: UnitStatus[] }> {
+    return this.api('/api/v1/status');
+  }
+
+  async units(): Promise<UnitStatus[]> {
+    return (await this.status()).units;
+  }
+
+  plans(unit?: string): Promise<PlanRecord[]> {
+    return this.api(`/api/v1/plans${unit ? `?unit=${encodeURIComponent(unit)}` : ''}`);
+  }
+
+  history(options: { unit?: string; limit?: number } = {}): Promise<HistoryEvent[]> {
+    const q = new URLSearchParams({ limit: String(options.limit ?? 1000) });
+    if (options.unit) q.set('unit', options.unit);
+    return this.api(`/api/v1/history?${q}`);
+  }
+
+  metrics(): Promise<MetricsAnswer> {
+    return this.api('/api/v1/metrics');
+  }
+
+  sync(unit?: string): Promise<{ revision: string | null; scheduled: string[] }> {
+    return this.api('/api/v1/sync', { method: 'POST', body: unit ? { unit } : {} });
+  }
+
+  drift(): Promise<{ scheduled: string[]; skipped: Array<{ unit: string; why: string }> }> {
+    return this.api('/api/v1/drift', { method: 'POST', body: {} });
+  }
+
+  /** Wait until every unit named is InSync with `lastAppliedRevision` = revision; throws on a failed unit. */
+  async waitSettled(revision: string, names: readonly string[] | undefined, options: { timeoutMs: number; intervalMs?: number | ((elapsedMs: number) => number); what: string }): Promise<UnitStatus[]> {
+    return waitFor(
+      async () => {
+        const units = await this.units();
+        const wanted = names ? units.filter((u) => names.includes(u.name)) : units;
+        if (names && wanted.length < names.length) return undefined;
+        const failed = wanted.find((u) => u.phase === 'Failed' || u.phase === 'Stalled' || u.phase === 'Blocked');
+        if (failed) throw new FatalWait(`${failed.name} is ${failed.phase} (${failed.reason}): ${failed.message}`);
+        return wanted.every((u) => u.phase === 'InSync' && u.lastAppliedRevision === revision) ? units : undefined;
+      },
+      { ...options, intervalMs: options.intervalMs ?? 250 },
+    );
+  }
+
+  /** SIGTERM, wait for a clean exit (a CPU profile is written then), SIGKILL the group after `graceMs`. */
+  async stop(graceMs = 30_000): Promise<void> {
+    const unregister = this.unregister;
+    this.unregister = undefined;
+    await this.stopNow(graceMs);
+    if (unregister) await unregister(); // already stopped: forgets the action
+  }
+
+  private async stopNow(graceMs = 15_000): Promise<void> {
+    const child = this.child;
+    if (!child?.pid) return;
+    const pid = child.pid;
+    if (child.exitCode === null && child.signalCode === null) {
+      signal(pid, 'SIGTERM');
+      const timer = new Promise((r) => setTimeout(r, graceMs).unref());
+      await Promise.race([this.exited, timer]);
+    }
+    // Whatever is left in its process group (a terraform cut off, say).
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // group already gone
+    }
+    for (const p of processTree(pid)) signal(p, 'SIGKILL');
+    await Promise.race([this.exited, new Promise((r) => setTimeout(r, 2_000).unref())]);
+    this.child = undefined;
+  }
+}
