@@ -134,9 +134,17 @@ test('remediate: the drift is reverted to what Git says, and the next check is c
 
 test('plumbline drift NAME runs a check now', async () => {
   const run = daemon.cli(['drift', 'healed', '--json']);
-  assert.equal(run.code, 0, run.stderr);
-  const answer = JSON.parse(run.stdout) as { scheduled: string[] };
-  assert.ok(answer.scheduled.includes('healed') || /in progress/.test(run.stdout));
+  const answer = JSON.parse(run.stdout) as { scheduled: string[]; skipped: Array<{ unit: string; why: string }> };
+  if (answer.scheduled.includes('healed')) {
+    assert.equal(run.code, 0, run.stderr);
+  } else {
+    // The 2 s schedule may have a check of this unit running already: then it says so, and exits 1.
+    assert.equal(run.code, 1);
+    assert.match(answer.skipped.find((s) => s.unit === 'healed')?.why ?? '', /in progress/);
+  }
+  const missing = daemon.cli(['drift', 'nope']);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /no unit nope/);
 });
 
 test('notifications reach the webhook, retried after a 500, and carry no secret', async () => {
