@@ -564,15 +564,15 @@ export class Controller implements EngineFacade, Runtime {
   // The API
 
   async status(): Promise<StatusAnswer> {
-    return { source: { ...this.sourceStatus }, units: this.store.listUnits() };
+    return { source: { ...this.sourceStatus }, units: this.store.publishedUnits() };
   }
 
   async listPlans(filter: { unit?: string } = {}): Promise<PlanRecord[]> {
-    return this.store.listPlans(filter).map(publicPlan);
+    return this.store.publishedPlans(filter).map(publicPlan);
   }
 
   async getPlan(id: string): Promise<PlanDetail> {
-    const plan = this.requirePlan(id);
+    const plan = this.requirePlan(id, 'published');
     const paths = runPaths(this.paths.run(plan.runId));
     const rendered = await readFile(paths.rendered, 'utf8').catch(() => '(the rendered plan is no longer stored)');
     const document = await readFile(paths.document, 'utf8')
@@ -637,13 +637,13 @@ export class Controller implements EngineFacade, Runtime {
   }
 
   async listChangeSets(): Promise<ChangeSet[]> {
-    return this.store.listChangeSets();
+    return this.store.publishedChangeSets();
   }
 
   async getChangeSet(id: string): Promise<ChangeSetDetail> {
     const changeSet = this.store.getChangeSet(id);
     if (!changeSet) throw new NotFoundError('E_CHANGESET_NOT_FOUND', `no change set ${id}`, { hint: 'change sets are named cs-<commit>; see plumbline plans' });
-    return describeChangeSet(changeSet, [...this.definitions.values()], (n) => this.store.getUnit(n), (u) => this.store.listPlans({ unit: u }).map(publicPlan));
+    return describeChangeSet(changeSet, [...this.definitions.values()], (n) => this.store.publishedUnits().find((u) => u.name === n), (u) => this.store.publishedPlans({ unit: u }).map(publicPlan));
   }
 
   /**
@@ -686,8 +686,9 @@ export class Controller implements EngineFacade, Runtime {
     return answer;
   }
 
-  private requirePlan(id: string): StoredPlan {
-    const plan = this.store.getPlan(id);
+  /** `published`: only what is on disk, for answers that show a plan's state. */
+  private requirePlan(id: string, view: 'latest' | 'published' = 'latest'): StoredPlan {
+    const plan = view === 'published' ? this.store.publishedPlan(id) : this.store.getPlan(id);
     if (!plan) throw new NotFoundError('E_PLAN_NOT_FOUND', `no plan ${id}`, { hint: 'list plans with: plumbline plans' });
     return plan;
   }

@@ -3,17 +3,21 @@ import { join } from 'node:path';
 import type { ChangeSet, HistoryEvent, PlanRecord, SourceStatus, UnitStatus } from '../model.ts';
 import { RECORD_IDENTIFIERS, secrets } from '../secrets.ts';
 import { fsyncDir, writeFileAtomic } from './atomic.ts';
+import { RecordTable } from './record-table.ts';
 
 /**
- * The embedded store: one JSON file per unit and per plan, written atomically,
- * and an append-only history log fsynced per event. Everything is held in memory
- * as well (the API reads from memory); disk is the source of truth at start-up.
- * Every record is masked before it is written: the store never holds a secret.
+ * The embedded store: one JSON file per unit, plan and change set, written
+ * atomically, and an append-only history log fsynced per event. Records are held
+ * in memory as well. The engine reads its own writes at once (`getUnit`,
+ * `listPlans`...); the API reads the `published*` views, which hold only what is
+ * on disk, so an answer never shows a state a crash would undo. Every record is
+ * masked before it is written: the store never holds a secret.
  */
 export class Store {
-  private readonly units = new Map<string, UnitStatus>();
-  private readonly plans = new Map<string, StoredPlan>();
-  private readonly changeSets = new Map<string, ChangeSet>();
+  private readonly units: RecordTable<UnitStatus>;
+  private readonly plans: RecordTable<StoredPlan>;
+  private readonly changeSets: RecordTable<ChangeSet>;
+  /** Durable events only, in seq order. */
   private history: HistoryEvent[] = [];
   private source: SourceStatus | undefined;
   private seq = 0;
@@ -29,17 +33,20 @@ export class Store {
       history: join(root, 'history.jsonl'),
       source: join(root, 'source.json'),
     };
+    this.units = new RecordTable((name) => join(this.dirs.units, `${fileSafe(name)}.json`));
+    this.plans = new RecordTable((id) => join(this.dirs.plans, `${fileSafe(id)}.json`));
+    this.changeSets = new RecordTable((id) => join(this.dirs.changeSets, `${fileSafe(id)}.json`));
   }
 
   async open(): Promise<void> {
     await mkdir(this.dirs.units, { recursive: true, mode: 0o700 });
     await mkdir(this.dirs.plans, { recursive: true, mode: 0o700 });
     await mkdir(this.dirs.changeSets, { recursive: true, mode: 0o700 });
-    for (const record of await readJsonDir<ChangeSet>(this.dirs.changeSets)) this.changeSets.set(record.id, record);
-    for (const record of await readJsonDir<UnitStatus>(this.dirs.units)) this.units.set(record.name, record);
-    for (const record of await readJsonDir<StoredPlan>(this.dirs.plans)) this.plans.set(record.id, record);
+    for (const record of await readJsonDir<ChangeSet>(this.dirs.changeSets)) this.changeSets.load(record.id, record);
+    for (const record of await readJsonDir<UnitStatus>(this.dirs.units)) this.units.load(record.name, record);
+    for (const record of await readJsonDir<StoredPlan>(this.dirs.plans)) this.plans.load(record.id, record);
     this.source = await readJson<SourceStatus>(this.dirs.source);
-    this.history = await readHistory(this.dirs.history);
+    this.history = (await readHistory(this.dirs.history)).sort((a, b) => a.seq - b.seq);
     // Appends may reach the disk out of order: continue after the largest number.
     this.seq = this.history.reduce((max, e) => Math.max(max, e.seq), 0);
   }
@@ -51,13 +58,16 @@ export class Store {
   }
 
   listUnits(): UnitStatus[] {
-    return [...this.units.values()].sort((a, b) => a.name.localeCompare(b.name));
+    return byName(this.units.values());
+  }
+
+  publishedUnits(): UnitStatus[] {
+    return byName(this.units.durableValues());
   }
 
   async putUnit(status: UnitStatus): Promise<UnitStatus> {
     const masked = secrets.maskDeep(status, RECORD_IDENTIFIERS);
-    this.units.set(masked.name, masked);
-    await writeFileAtomic(join(this.dirs.units, `${fileSafe(masked.name)}.json`), JSON.stringify(masked, null, 2));
+    await this.units.put(masked.name, masked);
     return masked;
   }
 
@@ -67,16 +77,21 @@ export class Store {
     return this.plans.get(id);
   }
 
+  publishedPlan(id: string): StoredPlan | undefined {
+    return this.plans.getDurable(id);
+  }
+
   listPlans(filter: { unit?: string } = {}): StoredPlan[] {
-    return [...this.plans.values()]
-      .filter((p) => !filter.unit || p.unit === filter.unit)
-      .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || a.id.localeCompare(b.id));
+    return newestFirst(this.plans.values(), filter);
+  }
+
+  publishedPlans(filter: { unit?: string } = {}): StoredPlan[] {
+    return newestFirst(this.plans.durableValues(), filter);
   }
 
   async putPlan(plan: StoredPlan): Promise<StoredPlan> {
     const masked = secrets.maskDeep(plan, RECORD_IDENTIFIERS);
-    this.plans.set(masked.id, masked);
-    await writeFileAtomic(join(this.dirs.plans, `${fileSafe(masked.id)}.json`), JSON.stringify(masked, null, 2));
+    await this.plans.put(masked.id, masked);
     return masked;
   }
 
@@ -86,14 +101,13 @@ export class Store {
     return this.changeSets.get(id);
   }
 
-  listChangeSets(): ChangeSet[] {
-    return [...this.changeSets.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  publishedChangeSets(): ChangeSet[] {
+    return this.changeSets.durableValues().sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   }
 
   async putChangeSet(changeSet: ChangeSet): Promise<ChangeSet> {
     const masked = secrets.maskDeep(changeSet, RECORD_IDENTIFIERS);
-    this.changeSets.set(masked.id, masked);
-    await writeFileAtomic(join(this.dirs.changeSets, `${fileSafe(masked.id)}.json`), JSON.stringify(masked, null, 2));
+    await this.changeSets.put(masked.id, masked);
     return masked;
   }
 
@@ -112,7 +126,6 @@ export class Store {
 
   async appendHistory(event: Omit<HistoryEvent, 'seq' | 'at'> & { at?: string }): Promise<HistoryEvent> {
     const full = secrets.maskDeep({ seq: ++this.seq, at: event.at ?? new Date().toISOString(), ...event }, RECORD_IDENTIFIERS) as HistoryEvent;
-    this.history.push(full);
     const handle = await open(this.dirs.history, 'a', 0o600);
     try {
       await handle.appendFile(`${JSON.stringify(full)}\n`);
@@ -121,10 +134,12 @@ export class Store {
       await handle.close();
     }
     if (full.seq === 1) await fsyncDir(this.root);
+    insertBySeq(this.history, full);
     this.onHistory?.(full);
     return full;
   }
 
+  /** Durable events, newest first. */
   listHistory(filter: { unit?: string; limit?: number } = {}): HistoryEvent[] {
     const matching = filter.unit ? this.history.filter((e) => e.unit === filter.unit) : this.history;
     const limit = filter.limit ?? 200;
@@ -132,6 +147,22 @@ export class Store {
   }
 }
 
+function byName(units: UnitStatus[]): UnitStatus[] {
+  return units.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function newestFirst(plans: StoredPlan[], filter: { unit?: string }): StoredPlan[] {
+  return plans
+    .filter((p) => !filter.unit || p.unit === filter.unit)
+    .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || a.id.localeCompare(b.id));
+}
+
+/** Concurrent appends finish in any order; the log in memory stays in seq order. */
+function insertBySeq(history: HistoryEvent[], event: HistoryEvent): void {
+  let at = history.length;
+  while (at > 0 && history[at - 1]!.seq > event.seq) at -= 1;
+  history.splice(at, 0, event);
+}
 
 /** A plan as stored: the API record plus where its run folder is. */
 export interface StoredPlan extends PlanRecord {
