@@ -138,7 +138,7 @@ async function main(): Promise<number> {
 
   progress(
     `Plumbline benchmark${options.smoke ? ' (smoke)' : ''}: ${options.only.join(', ')}; ${reps} repetition(s) (${heavyReps} for Ansible runs); ` +
-      `${machine.cores} cores, ${machine.memoryGiB} GiB, load ${machine.loadAverage.join(' ')}; working folder ${root}`,
+      `Plumbline ${machine.plumbline}; ${machine.cores} cores, ${machine.memoryGiB} GiB, load ${machine.loadAverage.join(' ')}; working folder ${root}`,
   );
   const ctx = new BenchContext(root, scale, reps, heavyReps, options.smoke, writeTerraformRc(root), options.profile);
   const results: ScenarioResult[] = [];
@@ -170,7 +170,7 @@ async function main(): Promise<number> {
   const endLoad = machineInfo().loadAverage;
   process.stdout.write(`\nPlumbline benchmark${options.smoke ? ' (smoke)' : ''}, ${started.toISOString()}, ${Math.round((finished.getTime() - started.getTime()) / 1000)} s\n`);
   process.stdout.write(
-    `${machine.cores} x ${machine.cpuModel}, ${machine.memoryGiB} GiB, Linux ${machine.kernel}; node ${machine.node}, terraform ${machine.terraform}, ` +
+    `Plumbline ${machine.plumbline}; ${machine.cores} x ${machine.cpuModel}, ${machine.memoryGiB} GiB, Linux ${machine.kernel}; node ${machine.node}, terraform ${machine.terraform}, ` +
       `ansible-core ${machine.ansibleCore}, git ${machine.git}, ${machine.openssh}; load average ${machine.loadAverage.join(' ')} at start, ${endLoad.join(' ')} at end\n\n`,
   );
   process.stdout.write(`${renderTable(results)}\n`);

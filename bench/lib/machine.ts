@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpus, loadavg, release, totalmem } from 'node:os';
+import { repoRoot } from './daemon.ts';
 
 export interface MachineInfo {
   cpuModel: string;
@@ -12,6 +13,8 @@ export interface MachineInfo {
   git: string;
   openssh: string;
   loadAverage: number[];
+  /** The Plumbline commit measured (`+changes` when the working tree differs from it). */
+  plumbline: string;
 }
 
 function firstLine(command: string, args: string[]): string {
@@ -46,6 +49,7 @@ export function machineInfo(): MachineInfo {
     git: firstLine('git', ['--version']).replace(/^git version /, ''),
     openssh: sshLine.split(',')[0] ?? sshLine,
     loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
+    plumbline: plumblineRevision(),
   };
 }
 
@@ -70,4 +74,12 @@ export function missingPrerequisites(needsHosts: boolean): string[] {
     if (!has('ansible-doc', ['-t', 'callback', 'ansible.posix.json'])) missing.push('the ansible.posix collection (its json callback)');
   }
   return missing;
+}
+
+function plumblineRevision(): string {
+  const git = (args: string[]) => spawnSync('git', args, { cwd: repoRoot, encoding: 'utf8' });
+  const head = git(['rev-parse', '--short=12', 'HEAD']);
+  if (head.status !== 0) return 'unknown (not a Git checkout)';
+  const dirty = git(['status', '--porcelain', '--', 'engine', 'providers', 'bin']).stdout.trim() !== '';
+  return `${head.stdout.trim()}${dirty ? '+changes' : ''}`;
 }

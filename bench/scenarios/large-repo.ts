@@ -65,7 +65,6 @@ async function build(ctx: BenchContext): Promise<LargeRepo> {
 
   progress(`large repository: seeding the Terraform state of ${scale.stacks} stacks...`);
   const templates = await stateTemplates(ctx);
-  const hubNames = new Set(hubs.map((h) => h.name));
   const daemon = await ctx.daemon({
     dir: ctx.dir('large'),
     label: 'large',
@@ -79,8 +78,6 @@ async function build(ctx: BenchContext): Promise<LargeRepo> {
         const state = JSON.parse(upstreamOf.has(name) ? templates.dependant : templates.leaf) as { lineage: string };
         state.lineage = randomUUID();
         writeFileSync(join(dir, 'terraform.tfstate'), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
-        // What an apply records for dependants (a NoChanges plan records nothing).
-        if (hubNames.has(name)) writeFileSync(join(dir, 'outputs.json'), JSON.stringify({ value: { value: 'v0', sensitive: false } }), { mode: 0o600 });
       }
     },
   });
@@ -132,7 +129,8 @@ export async function releaseLargeRepo(ctx: BenchContext): Promise<string | unde
  * real terraform (init + apply in a scratch folder). Every stack of the large
  * repository starts from a copy with its own lineage, as if its
  * infrastructure already existed: the first reconcile then plans every stack
- * and finds nothing to change, instead of applying 1,000 stacks first.
+ * and finds nothing to change (and records its outputs for its dependants),
+ * instead of applying 1,000 stacks first.
  */
 async function stateTemplates(ctx: BenchContext): Promise<{ leaf: string; dependant: string }> {
   const env = cleanEnv({ TF_CLI_CONFIG_FILE: ctx.terraformRc, CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1' });
