@@ -4,7 +4,7 @@ import { ToolError } from '../../engine/errors.ts';
 import { run, type ExecResult } from '../../engine/exec.ts';
 import type { Logger } from '../../engine/log.ts';
 import { classifyFailure, type TerraformFailure, type TerraformStep } from './classify.ts';
-import { applySummary, parseUiStream } from './diagnostics.ts';
+import { parseUiStream, type UiMessage } from './diagnostics.ts';
 import { pathExists } from '../../engine/fs.ts';
 
 /**
@@ -63,10 +63,10 @@ export class TerraformCli {
     return (await this.exec('show', ['show', '-json', '-no-color', planFile])).stdout;
   }
 
-  /** Apply exactly the saved plan; returns terraform's closing summary line. */
-  async apply(planFile: string): Promise<string | undefined> {
+  /** Apply exactly the saved plan; returns terraform's UI messages (summary, outputs). */
+  async apply(planFile: string): Promise<UiMessage[]> {
     const result = await this.exec('apply', ['apply', '-input=false', '-no-color', '-json', `-lock-timeout=${LOCK_TIMEOUT}`, planFile]);
-    return applySummary(parseUiStream(result.stdout));
+    return parseUiStream(result.stdout);
   }
 
   /** `output -json`: every root output, sensitive ones in clear. */

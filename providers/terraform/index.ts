@@ -8,7 +8,8 @@ import { TerraformCli } from './commands.ts';
 import { fingerprint } from './fingerprint.ts';
 import { maskPlan } from './mask.ts';
 import { normalizePlan } from './normalize.ts';
-import { parseOutputs } from './outputs.ts';
+import { applySummary } from './diagnostics.ts';
+import { outputsFromApplyStream, parseOutputs } from './outputs.ts';
 import { parsePlanJson } from './plan-schema.ts';
 import { renderPlan } from './render.ts';
 import { registerSecretVars, writeVarFile } from './variables.ts';
@@ -25,7 +26,7 @@ export const PLAN_TEXT_FILE = 'plan.txt';
 export interface TerraformTools {
   /** init + plan -out + show -json + normalize/mask/render, in configDir (a folder with *.tf or *.tf.json). */
   planDirectory(request: PlanRequest, configDir: string): Promise<PlanOutcome>;
-  /** Apply exactly the saved plan in request.artifactsDir, in the same configDir; then `output -json`. */
+  /** Apply exactly the saved plan in request.artifactsDir, in the same configDir; outputs from its stream (or `output -json`). */
   applyDirectory(request: ApplyRequest, configDir: string): Promise<ApplyOutcome>;
   /** `output -json` in a configDir that a plan initialized. */
   outputsOf(request: RunRequest, configDir: string): Promise<Record<string, OutputValue>>;
@@ -101,10 +102,11 @@ export function createTerraformTools(context: ProviderContext): TerraformTools {
       // Normally the workdir kept from the plan is initialized already.
       if (!(await pathExists(join(configDir, '.terraform')))) await init(cli, request, configDir);
 
-      const summary = await cli.apply(planFile);
-      const outputs = parseOutputs(await cli.outputJson());
+      const messages = await cli.apply(planFile);
+      // Only a sensitive output (left out of the stream) costs another process.
+      const outputs = outputsFromApplyStream(messages) ?? parseOutputs(await cli.outputJson());
       request.log.info({ outputs: Object.keys(outputs).length }, 'terraform apply finished');
-      return { outputs, message: secrets.maskText(summary ?? 'Apply complete!') };
+      return { outputs, message: secrets.maskText(applySummary(messages) ?? 'Apply complete!') };
     },
 
     async outputsOf(request, configDir) {

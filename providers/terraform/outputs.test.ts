@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { ToolError } from '../../engine/errors.ts';
 import { MASK, SecretRegistry } from '../../engine/secrets.ts';
-import { parseOutputs } from './outputs.ts';
+import { parseUiStream } from './diagnostics.ts';
+import { outputsFromApplyStream, parseOutputs } from './outputs.ts';
 
 describe('parseOutputs', () => {
   it('returns every output and registers the sensitive ones', () => {
@@ -26,5 +28,29 @@ describe('parseOutputs', () => {
     const isOutputError = (error: unknown): boolean => error instanceof ToolError && error.code === 'E_TERRAFORM_OUTPUT';
     assert.throws(() => parseOutputs('The state file has no outputs', new SecretRegistry()), isOutputError);
     assert.throws(() => parseOutputs('{"x":{"value":1}}', new SecretRegistry()), isOutputError);
+  });
+});
+
+describe('outputsFromApplyStream', () => {
+  // Recorded from terraform 1.11 (`apply -json` of a plan with a plain, an object and a sensitive output).
+  const recorded = parseUiStream(readFileSync(new URL('./fixtures/apply-stream.jsonl', import.meta.url), 'utf8'));
+
+  it('reads the outputs when the stream holds every value', () => {
+    const noSensitive = recorded.map((m) =>
+      m.type === 'outputs' ? { ...m, outputs: Object.fromEntries(Object.entries(m.outputs as Record<string, unknown>).filter(([k]) => k !== 'secret')) } : m,
+    );
+    const outputs = outputsFromApplyStream(noSensitive, new SecretRegistry());
+    assert.equal(outputs?.plain?.value, 'x');
+    assert.equal(outputs?.plain?.sensitive, false);
+    assert.equal((outputs?.obj?.value as { a: number }).a, 1);
+  });
+
+  it('gives up (so output -json is asked) when a sensitive value is left out, or there is no outputs message', () => {
+    assert.equal(outputsFromApplyStream(recorded, new SecretRegistry()), undefined);
+    assert.equal(outputsFromApplyStream(recorded.filter((m) => m.type !== 'outputs'), new SecretRegistry()), undefined);
+  });
+
+  it('reads an apply with no outputs as no outputs', () => {
+    assert.deepEqual(outputsFromApplyStream([{ type: 'outputs', outputs: {} }], new SecretRegistry()), {});
   });
 });

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ToolError } from '../../engine/errors.ts';
 import type { OutputValue } from '../../engine/provider.ts';
 import { secrets as globalSecrets, type SecretRegistry } from '../../engine/secrets.ts';
+import type { UiMessage } from './diagnostics.ts';
 
 /** `terraform output -json`: every root output with its value and sensitivity. */
 export const OutputJsonSchema = z.record(
@@ -31,6 +32,38 @@ export function parseOutputs(text: string, registry: SecretRegistry = globalSecr
     const where = parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
     throw outputError(`terraform output -json has an unexpected shape: ${where}`, parsed.error);
   }
+  const outputs: Record<string, OutputValue> = {};
+  for (const [name, output] of Object.entries(parsed.data)) {
+    if (output.sensitive) registry.add(output.value);
+    outputs[name] = { value: output.value, sensitive: output.sensitive };
+  }
+  return outputs;
+}
+
+/**
+ * The `outputs` message that closes an `apply -json` stream. Terraform leaves
+ * out the values of sensitive outputs there.
+ */
+const ApplyOutputsSchema = z.record(
+  z.string(),
+  z.looseObject({
+    sensitive: z.boolean(),
+    type: z.unknown().optional(),
+    value: z.unknown().optional(),
+  }),
+);
+
+/**
+ * The outputs as the apply itself reported them, which spares starting
+ * `terraform output -json` after every apply. `undefined` when the stream
+ * cannot give all of them (a sensitive value is left out, or the message is
+ * missing or malformed): the caller then asks `output -json`.
+ */
+export function outputsFromApplyStream(messages: readonly UiMessage[], registry: SecretRegistry = globalSecrets): Record<string, OutputValue> | undefined {
+  const message = messages.filter((m) => m.type === 'outputs').at(-1);
+  const parsed = ApplyOutputsSchema.safeParse(message?.outputs);
+  if (!parsed.success) return undefined;
+  if (Object.values(parsed.data).some((o) => !('value' in o))) return undefined;
   const outputs: Record<string, OutputValue> = {};
   for (const [name, output] of Object.entries(parsed.data)) {
     if (output.sensitive) registry.add(output.value);
