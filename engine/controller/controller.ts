@@ -378,6 +378,7 @@ export class Controller implements EngineFacade, Runtime {
 
   async poll(options: { allowRewrite: boolean }): Promise<SyncAnswer> {
     return this.pollLock.run(async () => {
+      const started = performance.now();
       let head: string;
       try {
         head = await this.source.fetch();
@@ -408,9 +409,15 @@ export class Controller implements EngineFacade, Runtime {
           return { revision: head, scheduled: [] };
         }
       }
+      const fetchedMs = performance.now() - started;
       const scheduled = await this.reconcileRevision(head, previous);
       await this.putSource({ phase: 'Ready', reason: 'Reconciled', message: `reconciled ${head.slice(0, 8)}`, lastFetchedRevision: head, lastReconciledRevision: head });
+      const reconciledMs = performance.now() - started;
       await this.collectGarbage();
+      this.log.debug(
+        { head, scheduled: scheduled.length, fetchMs: Math.round(fetchedMs), reconcileMs: Math.round(reconciledMs - fetchedMs), totalMs: Math.round(performance.now() - started) },
+        'poll reconciled a new commit',
+      );
       return { revision: head, scheduled };
     });
   }
