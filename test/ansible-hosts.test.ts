@@ -28,7 +28,8 @@ const site = `- name: web servers
 before(async () => {
   hosts = await TestHosts.start({ firstAddress: '127.0.0.20' });
   repo = new TestRepo();
-  daemon = await TestDaemon.start({ sourceUrl: repo.url, extraConfig: hosts.ansibleConfig() });
+  // Every apply checks its hosts again, however soon after its plan (the last test relies on it).
+  daemon = await TestDaemon.start({ sourceUrl: repo.url, extraConfig: hosts.ansibleConfig(['recheckHostsAfter: 0s']) });
 });
 
 after(async () => {
@@ -131,6 +132,30 @@ test('allowUnreachable: true lets the other hosts proceed', async () => {
       ['host-3', 'unreachable'],
     ],
   );
+  assert.equal(hosts.readOnHost('host-1', 'site.conf'), 'listen=9092\n');
+  assert.equal(hosts.readOnHost('host-2', 'site.conf'), 'listen=9092\n');
+  assert.equal(hosts.readOnHost('host-3', 'site.conf'), 'listen=8080\n');
+});
+
+test('an apply checks its hosts again: a host gone since the plan stops it before anything changes', async () => {
+  // Trust host-3's rotated key, so that the plan reaches all three hosts.
+  const knownHosts = `${(await Promise.all(hosts.hosts.map(async (h) => `${h.knownHostsName} ${await h.publicKey()}`))).join('\n')}\n`;
+  const revision = repo.commit(
+    { 'inventories/web/inventory.yaml': manifest(9093).replace('approval: auto', 'approval: manual'), 'inventories/web/known_hosts': knownHosts },
+    'manual approval, current host keys',
+  );
+  await daemon.sync();
+  const waiting = await daemon.waitForUnit('web', 'AwaitingApproval', { revision, timeoutMs: 240_000 });
+  const plan = (await daemon.plans('web')).find((p) => p.id === waiting.planId)!;
+  assert.deepEqual(plan.hosts?.map((h) => h.state), ['changed', 'changed', 'changed']);
+
+  await hosts.host('host-2').stop();
+  const approve = daemon.cli(['approve', plan.id]);
+  assert.equal(approve.code, 0, approve.stderr);
+  const unit = await daemon.waitForUnit('web', 'Failed', { revision });
+  assert.match(unit.message, /became unreachable after the plan/);
+  assert.match(unit.message, /host-2/);
+  // Nothing changed anywhere, not even on the hosts that are still there.
   assert.equal(hosts.readOnHost('host-1', 'site.conf'), 'listen=9092\n');
   assert.equal(hosts.readOnHost('host-2', 'site.conf'), 'listen=9092\n');
   assert.equal(hosts.readOnHost('host-3', 'site.conf'), 'listen=8080\n');

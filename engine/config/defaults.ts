@@ -12,4 +12,5 @@ export const DEFAULT_ANSIBLE_SETTINGS: AnsibleSettings = {
   connectTimeoutMs: 10_000,
   controlPersistMs: 60_000,
   pipelining: true,
+  recheckHostsAfterMs: 30_000,
 };

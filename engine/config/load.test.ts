@@ -35,6 +35,7 @@ test('a minimal config gets every default', async () => {
       connectTimeoutMs: 10_000,
       controlPersistMs: 60_000,
       pipelining: true,
+      recheckHostsAfterMs: 30_000,
     },
     defaults: { approval: 'auto-unless-destroy', applyAfterMs: null, drift: { intervalMs: 900_000, action: 'report' } },
     notifications: [],
@@ -180,7 +181,7 @@ test('a missing config file is a clear error, not a validation error', async () 
   assert.equal(error.code, 'E_CONFIG_READ');
 });
 
-test('the ansible section: paths resolved against the config folder, durations parsed, 0s turns ControlPersist off', () => {
+test('the ansible section: paths resolved against the config folder, durations parsed, 0s turns ControlPersist off and rechecks hosts before every apply', () => {
   const { config, problems } = normalizeConfig(
     {
       source: { url: '/srv/infra' },
@@ -194,6 +195,7 @@ test('the ansible section: paths resolved against the config folder, durations p
         connectTimeout: '5s',
         controlPersist: '0s',
         pipelining: false,
+        recheckHostsAfter: '0s',
       },
     },
     '/etc/plumbline/plumbline.yaml',
@@ -210,6 +212,7 @@ test('the ansible section: paths resolved against the config folder, durations p
     connectTimeoutMs: 5_000,
     controlPersistMs: null,
     pipelining: false,
+    recheckHostsAfterMs: null,
   });
 });
 
@@ -222,7 +225,7 @@ test('the ansible section is checked like the others: unknown keys, ranges, dura
   assert.deepEqual(
     error.problems.map((p) => `${p.line}:${p.column} ${p.message}`),
     [
-      '4:3 ansible.forks: unknown field (allowed: playbookBinary, inventoryBinary, vaultBinary, vaultPasswordFile, privateKeyFile, maxForks, timeout, connectTimeout, controlPersist, pipelining)',
+      '4:3 ansible.forks: unknown field (allowed: playbookBinary, inventoryBinary, vaultBinary, vaultPasswordFile, privateKeyFile, maxForks, timeout, connectTimeout, controlPersist, pipelining, recheckHostsAfter)',
       '5:3 ansible.maxForks: must be at least 1 (got 0)',
       '6:3 ansible.timeout: must be at least 1s (got "500ms")',
       '7:3 ansible.controlPersist: invalid duration "soon": use whole numbers with a unit (ms, s, m, h, d), e.g. 500ms, 90s, 10m, 1h30m, 2d',

@@ -116,6 +116,8 @@ export function normalizeConfig(
         // `0s` (null) turns ControlPersist off; absent means the default.
         controlPersistMs: c.ansible?.controlPersist === undefined ? ANSIBLE.controlPersistMs : c.ansible.controlPersist,
         pipelining: c.ansible?.pipelining ?? ANSIBLE.pipelining,
+        // `0s` (null): check the hosts again before every apply.
+        recheckHostsAfterMs: c.ansible?.recheckHostsAfter === undefined ? ANSIBLE.recheckHostsAfterMs : c.ansible.recheckHostsAfter,
       },
       defaults: {
         approval: c.defaults?.approval ?? 'auto-unless-destroy',

@@ -46,6 +46,7 @@ export const configSchema = z.strictObject({
     connectTimeout: durationSchema.optional(),
     controlPersist: durationSchema.optional(),
     pipelining: z.boolean().optional(),
+    recheckHostsAfter: durationSchema.optional(),
   }),
   defaults: section({
     approval: approvalSchema.optional(),

@@ -69,4 +69,9 @@ export interface AnsibleSettings {
   controlPersistMs: number | null;
   /** SSH pipelining (fewer round trips; needs `requiretty` off for `become`). */
   pipelining: boolean;
+  /**
+   * An apply that starts longer than this after its plan's check run checks its
+   * hosts again (preflight) before changing anything; null: always.
+   */
+  recheckHostsAfterMs: number | null;
 }

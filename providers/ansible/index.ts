@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ToolError } from '../../engine/errors.ts';
 import type { ApplyOutcome, ApplyRequest, HostStatus, PlanOutcome, PlanRequest, ProviderContext, ProviderFactory, RunRequest } from '../../engine/provider.ts';
@@ -126,6 +126,12 @@ async function planInventory(request: PlanRequest, context: ProviderContext): Pr
   };
 }
 
+/** Time since the plan's check run ended (its document was written then). */
+async function planAge(artifactsDir: string): Promise<number> {
+  const written = await stat(join(artifactsDir, DOCUMENT_FILE));
+  return Date.now() - written.mtimeMs;
+}
+
 async function readPlanDocument(artifactsDir: string): Promise<AnsiblePlanDocument> {
   try {
     return JSON.parse(await readFile(join(artifactsDir, DOCUMENT_FILE), 'utf8')) as AnsiblePlanDocument;
@@ -168,10 +174,18 @@ async function applyInventory(request: ApplyRequest, context: ProviderContext): 
   const limit = request.limitHosts ?? planned.limit;
   const candidates = planned.hosts.map((h) => h.name).filter((n) => (limit ? limit.includes(n) : true) && !planned.unreachable.includes(n));
 
-  // Hosts may have gone away since the plan: check again before changing anything.
-  const inventory = await listInventory(ctx);
-  const findings = await checkHosts(ctx, candidates, inventory.hostvars);
-  const lost = new Map(findings.filter((f) => !f.reachable).map((f) => [f.host, f.message ?? 'unreachable']));
+  // Hosts may have gone away since the plan: check again before changing anything,
+  // unless the plan's check run reached them moments ago (an automatic apply).
+  const lost = new Map<string, string>();
+  const planAgeMs = await planAge(request.artifactsDir);
+  const recheckAfter = ctx.settings.recheckHostsAfterMs;
+  if (recheckAfter === null || planAgeMs > recheckAfter) {
+    const inventory = await listInventory(ctx);
+    const findings = await checkHosts(ctx, candidates, inventory.hostvars);
+    for (const f of findings) if (!f.reachable) lost.set(f.host, f.message ?? 'unreachable');
+  } else {
+    ctx.log.debug({ planAgeMs: Math.round(planAgeMs), recheckHostsAfterMs: recheckAfter }, 'hosts reached by the plan moments ago: no second preflight');
+  }
   if (lost.size > 0 && !allow) throw unreachableError(planned.hosts, lost, 'hosts became unreachable after the plan');
   const targets = candidates.filter((n) => !lost.has(n));
 
@@ -212,7 +226,9 @@ async function applyInventory(request: ApplyRequest, context: ProviderContext): 
   }
 
   // Convergence: the same play in check mode must now find nothing to change.
-  const verifyTargets = targets.filter((n) => runs.has(n));
+  // A host on which the apply itself changed nothing has just shown that: a
+  // run with no change is the proof, and a second one would repeat it.
+  const verifyTargets = targets.filter((n) => runs.get(n)?.tasks.some((t) => t.status === 'changed'));
   const nonIdempotent: string[] = [];
   const uncheckable: string[] = [];
   if (verifyTargets.length > 0) {
@@ -240,7 +256,9 @@ async function applyInventory(request: ApplyRequest, context: ProviderContext): 
     parts.push(`not idempotent, a second check still finds changes: ${nonIdempotent.join('; ')}`);
   } else {
     reason = skipped.length > 0 ? 'PartiallyConverged' : 'Converged';
-    parts.push(`converged: a second check finds nothing to change`);
+    if (verifyTargets.length === 0) parts.push('converged: the apply changed nothing');
+    else if (verifyTargets.length < targets.length) parts.push(`converged: a second check of the ${verifyTargets.length} changed host(s) finds nothing to change`);
+    else parts.push('converged: a second check finds nothing to change');
     if (uncheckable.length > 0) parts.push(`cannot be checked in check mode: ${uncheckable.join('; ')}`);
   }
   return { outputs: {}, message: secrets.maskText(parts.join('; ')), reason, hosts: order(planned, states) };
