@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { BenchContext } from '../lib/context.ts';
 import { progress } from '../lib/context.ts';
 import type { BenchDaemon } from '../lib/daemon.ts';
-import { configPlay, hostsYaml, inventoryFiles, inventoryManifest, seedConverged, stackFiles } from '../lib/fixtures.ts';
+import { configPlay, hostsYaml, inventoryFiles, inventoryManifest, seedConverged, stackFiles, type StackOptions } from '../lib/fixtures.ts';
 import { cleanEnv, timed } from '../lib/hand.ts';
 import { commandsOf, logSize, readLogSince, type LogEntry } from '../lib/logs.ts';
 import { BenchRepo } from '../lib/repo.ts';
@@ -12,7 +12,10 @@ import { median, sum } from '../lib/stats.ts';
 import { adaptiveInterval, sleep } from '../lib/wait.ts';
 
 const STACK = 'ovh-stack';
+const SLOW_STACK = 'ovh-slow';
 const INVENTORY = 'ovh-fleet';
+/** Provider time of the slow stack's apply: every resource waits this long, in parallel. */
+const SLOW_SECONDS = 3;
 
 /** Where a Plumbline plan + apply spent its time, from the daemon's debug log. */
 function breakdown(entries: readonly LogEntry[], unit: string, revision: string): Record<string, number> {
@@ -26,6 +29,8 @@ function breakdown(entries: readonly LogEntry[], unit: string, revision: string)
   }
   const preflight = entries.filter((e) => mine(e) && e.msg === 'ansible preflight finished').map((e) => Number(e.ms ?? 0));
   if (preflight.length > 0) out.preflightMs = sum(preflight);
+  const proof = entries.filter((e) => mine(e) && e.msg === 'ansible convergence check finished').map((e) => Number(e.ms ?? 0));
+  if (proof.length > 0) out.proofMs = sum(proof);
   return out;
 }
 
@@ -49,23 +54,19 @@ export async function overhead(ctx: BenchContext): Promise<ScenarioResult> {
   const resources = ctx.scale.overheadResources;
   seedConverged(fleet, INVENTORY, 'v0');
   const repo = new BenchRepo(ctx.dir('ovh-repo'));
+  const stacks: TerraformCase[] = [
+    { name: STACK, options: { resources } },
+    { name: SLOW_STACK, options: { resources, sleepSeconds: SLOW_SECONDS } },
+  ];
   const first = repo.commit(
     {
-      ...stackFiles(STACK, { value: 'v0', resources }),
+      ...Object.assign({}, ...stacks.map((c) => stackFiles(c.name, { ...c.options, value: 'v0' }))),
       ...inventoryFiles(INVENTORY, { hosts: fleet, knownHosts: pool.knownHosts(), play: configPlay(INVENTORY) }),
     },
     'overhead',
   );
   const daemon = await ctx.daemon({ dir: ctx.dir('ovh'), label: 'overhead', sourceUrl: repo.url, concurrency: 4, privateKeyFile: pool.ssh.privateKeyFile });
-
-  // By hand: the same configuration in plain folders.
-  const handTf = ctx.dir('ovh-hand-tf');
-  writeFileSync(join(handTf, 'main.tf'), stackFiles('hand', { value: 'v0', resources })['stacks/hand/main.tf']!);
   const tfEnv = cleanEnv({ TF_CLI_CONFIG_FILE: ctx.terraformRc, CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1' });
-  const handTerraform = async (value: string) =>
-    (await timed('terraform', ['init', '-input=false', '-no-color'], { cwd: handTf, env: tfEnv })) +
-    (await timed('terraform', ['plan', '-input=false', '-no-color', '-out=tfplan', `-var=value=${value}`], { cwd: handTf, env: tfEnv })) +
-    (await timed('terraform', ['apply', '-input=false', '-no-color', 'tfplan'], { cwd: handTf, env: tfEnv }));
 
   const handAnsible = ctx.dir('ovh-hand-an');
   writeFileSync(
@@ -82,43 +83,19 @@ export async function overhead(ctx: BenchContext): Promise<ScenarioResult> {
     (await timed('ansible-playbook', ['-i', 'hosts.yml', 'site.yml', '--check', '--diff', '-e', `value=${value}`], { cwd: handAnsible, env: anEnv })) +
     (await timed('ansible-playbook', ['-i', 'hosts.yml', 'site.yml', '-e', `value=${value}`], { cwd: handAnsible, env: anEnv }));
 
-  progress(`overhead: first converge of ${STACK} and ${INVENTORY} (${fleet.length} hosts)...`);
+  progress(`overhead: first converge of ${stacks.map((c) => c.name).join(', ')} and ${INVENTORY} (${fleet.length} hosts)...`);
   await daemon.sync();
-  await daemon.waitSettled(first, [STACK, INVENTORY], { what: 'the first converge', timeoutMs: 10 * 60_000 });
-  await handTerraform('v0');
+  await daemon.waitSettled(first, [...stacks.map((c) => c.name), INVENTORY], { what: 'the first converge', timeoutMs: 10 * 60_000 });
   // A first hand run, so both sides start from converged hosts with warm caches (not in the smoke run).
   if (!ctx.smoke) await handPlaybook('v0');
 
-  const tfRatio: number[] = [];
-  const tfPlumbline: number[] = [];
-  const tfHand: number[] = [];
+  const tf = [];
+  for (const c of stacks) tf.push(await measureStack(ctx, daemon, repo, c, tfEnv));
   const anRatio: number[] = [];
   const anPlumbline: number[] = [];
+  const anWithoutProof: number[] = [];
   const anHand: number[] = [];
-  const tfBreakdowns: Record<string, number>[] = [];
   const anBreakdowns: Record<string, number>[] = [];
-  for (let rep = 0; rep < ctx.reps; rep += 1) {
-    const revision = repo.commit(stackFiles(STACK, { value: `p${rep}`, resources }), `stack p${rep}`);
-    const offset = logSize(daemon.logFile);
-    let p = 0;
-    let h = 0;
-    if (rep % 2 === 0) {
-      p = await throughPlumbline(daemon, STACK, revision, 120_000);
-      h = await handTerraform(`h${rep}`);
-    } else {
-      h = await handTerraform(`h${rep}`);
-      p = await throughPlumbline(daemon, STACK, revision, 120_000);
-    }
-    await sleep(200);
-    const b = breakdown(readLogSince(daemon.logFile, offset), STACK, revision);
-    b.totalMs = Math.round(p);
-    b.engineMs = Math.round(p - (b.toolsMs ?? 0));
-    tfBreakdowns.push(b);
-    tfPlumbline.push(p);
-    tfHand.push(h);
-    tfRatio.push(p / h);
-    progress(`overhead terraform ${rep + 1}/${ctx.reps}: plumbline ${p.toFixed(0)} ms, by hand ${h.toFixed(0)} ms, ratio ${(p / h).toFixed(2)}`);
-  }
   for (let rep = 0; rep < ctx.heavyReps; rep += 1) {
     const revision = repo.commit(inventoryManifest(INVENTORY, `p${rep}`), `inventory p${rep}`);
     const offset = logSize(daemon.logFile);
@@ -137,32 +114,107 @@ export async function overhead(ctx: BenchContext): Promise<ScenarioResult> {
     b.engineMs = Math.round(p - (b.toolsMs ?? 0));
     anBreakdowns.push(b);
     anPlumbline.push(p);
+    anWithoutProof.push(p - (b.proofMs ?? 0));
     anHand.push(h);
     anRatio.push(p / h);
     progress(`overhead ansible ${rep + 1}/${ctx.heavyReps}: plumbline ${p.toFixed(0)} ms, by hand ${h.toFixed(0)} ms, ratio ${(p / h).toFixed(2)}`);
   }
   const profile = await ctx.stopDaemon(daemon);
-  const medianOf = (list: Record<string, number>[]) => {
-    const keys = new Set(list.flatMap((b) => Object.keys(b)));
-    return Object.fromEntries([...keys].sort().map((k) => [k, median(list.map((b) => b[k] ?? 0))]));
-  };
+  const [fast, slow] = tf as [StackResult, StackResult];
   return {
     id: 'overhead',
     title: 'Overhead',
     figures: [
-      figure('overhead.terraform.ratio', `stack (${resources} resources): Plumbline / by hand`, 'ratio', tfRatio, { text: '<= 1.10', test: (v) => v <= 1.1 }),
-      figure('overhead.terraform.plumbline', '  through Plumbline (sync -> applied)', 'ms', tfPlumbline),
-      figure('overhead.terraform.hand', '  by hand (init, plan -out, apply)', 'ms', tfHand),
+      figure('overhead.terraform.ratio', `stack (${resources} resources): Plumbline / by hand`, 'ratio', fast.ratio, { text: '<= 1.10', test: (v) => v <= 1.1 }),
+      figure('overhead.terraform.plumbline', '  through Plumbline (sync -> applied)', 'ms', fast.plumbline),
+      figure('overhead.terraform.hand', '  by hand (init, plan -out, apply)', 'ms', fast.hand),
+      figure('overhead.terraform.added', '  added by Plumbline (the difference)', 'ms', fast.added),
+      figure('overhead.terraform.slow.ratio', `stack (${resources} resources, ${SLOW_SECONDS} s provider time): Plumbline / by hand`, 'ratio', slow.ratio, {
+        text: '<= 1.10',
+        test: (v) => v <= 1.1,
+      }),
+      figure('overhead.terraform.slow.plumbline', '  through Plumbline (sync -> applied)', 'ms', slow.plumbline),
+      figure('overhead.terraform.slow.hand', '  by hand (init, plan -out, apply)', 'ms', slow.hand),
+      figure('overhead.terraform.slow.added', '  added by Plumbline (the difference)', 'ms', slow.added),
       figure('overhead.ansible.ratio', `inventory (${fleet.length} hosts): Plumbline / by hand`, 'ratio', anRatio, { text: '<= 1.00', test: (v) => v <= 1.0 }),
       figure('overhead.ansible.plumbline', '  through Plumbline (sync -> converged)', 'ms', anPlumbline),
+      figure('overhead.ansible.withoutProof', '  of which plan and apply (without the convergence check)', 'ms', anWithoutProof),
       figure('overhead.ansible.hand', '  by hand (--check --diff, then run)', 'ms', anHand),
+      figure('overhead.ansible.withoutProof.ratio', '  plan and apply only / by hand', 'ratio', anWithoutProof.map((p, i) => p / anHand[i]!)),
     ],
-    details: { terraformBreakdownMedians: medianOf(tfBreakdowns), ansibleBreakdownMedians: medianOf(anBreakdowns), terraformBreakdowns: tfBreakdowns, ansibleBreakdowns: anBreakdowns, ...(profile ? { profile } : {}) },
+    details: {
+      terraformBreakdownMedians: medianOf(fast.breakdowns),
+      slowTerraformBreakdownMedians: medianOf(slow.breakdowns),
+      ansibleBreakdownMedians: medianOf(anBreakdowns),
+      terraformBreakdowns: fast.breakdowns,
+      slowTerraformBreakdowns: slow.breakdowns,
+      ansibleBreakdowns: anBreakdowns,
+      ...(profile ? { profile } : {}),
+    },
     notes: [
       'Plumbline: from POST /api/v1/sync (the commit is already pushed) until the unit is InSync at the commit (status polled every 20 ms for 3 s, then every 100 ms).',
       'Terraform by hand: terraform init, plan -out, apply of the saved plan, CHECKPOINT_DISABLE=1, same provider mirror.',
+      `The slow stack stands for a cloud provider: each of its resources is replaced on every change and waits ${SLOW_SECONDS} s in a local-exec provisioner (in parallel, so its apply takes about ${SLOW_SECONDS} s).`,
       `Ansible by hand: ansible-playbook --check --diff, then ansible-playbook, default settings (forks 5, no pipelining, the default ControlPersist=60s); ControlPath and local temp folders moved under the run's folder.`,
-      'Plumbline runs in addition: terraform show -json and output -json; for Ansible an SSH preflight and ansible-inventory --list before the check and again before the apply, and a second check after the apply (the convergence proof).',
+      'Plumbline runs in addition: terraform show -json (the reviewable plan); for Ansible ansible-inventory --list and an SSH preflight before the check, and after the apply a second check on the hosts it changed (the convergence proof the hand run does not make).',
     ],
   };
+}
+
+function medianOf(list: Record<string, number>[]): Record<string, number> {
+  const keys = new Set(list.flatMap((b) => Object.keys(b)));
+  return Object.fromEntries([...keys].sort().map((k) => [k, median(list.map((b) => b[k] ?? 0))]));
+}
+
+interface TerraformCase {
+  name: string;
+  options: Omit<StackOptions, 'value'>;
+}
+
+interface StackResult {
+  ratio: number[];
+  plumbline: number[];
+  hand: number[];
+  added: number[];
+  breakdowns: Record<string, number>[];
+}
+
+/**
+ * One stack through Plumbline (commit, sync, wait until applied) and the same
+ * configuration by hand in a plain folder, alternating which goes first.
+ */
+async function measureStack(ctx: BenchContext, daemon: BenchDaemon, repo: BenchRepo, c: TerraformCase, env: ReturnType<typeof cleanEnv>): Promise<StackResult> {
+  const handDir = ctx.dir(`${c.name}-hand`);
+  writeFileSync(join(handDir, 'main.tf'), stackFiles('hand', { ...c.options, value: 'v0' })['stacks/hand/main.tf']!);
+  const hand = async (value: string) =>
+    (await timed('terraform', ['init', '-input=false', '-no-color'], { cwd: handDir, env })) +
+    (await timed('terraform', ['plan', '-input=false', '-no-color', '-out=tfplan', `-var=value=${value}`], { cwd: handDir, env })) +
+    (await timed('terraform', ['apply', '-input=false', '-no-color', 'tfplan'], { cwd: handDir, env }));
+  await hand('v0');
+
+  const result: StackResult = { ratio: [], plumbline: [], hand: [], added: [], breakdowns: [] };
+  for (let rep = 0; rep < ctx.reps; rep += 1) {
+    const revision = repo.commit(stackFiles(c.name, { ...c.options, value: `p${rep}` }), `${c.name} p${rep}`);
+    const offset = logSize(daemon.logFile);
+    let p = 0;
+    let h = 0;
+    if (rep % 2 === 0) {
+      p = await throughPlumbline(daemon, c.name, revision, 120_000);
+      h = await hand(`h${rep}`);
+    } else {
+      h = await hand(`h${rep}`);
+      p = await throughPlumbline(daemon, c.name, revision, 120_000);
+    }
+    await sleep(200);
+    const b = breakdown(readLogSince(daemon.logFile, offset), c.name, revision);
+    b.totalMs = Math.round(p);
+    b.engineMs = Math.round(p - (b.toolsMs ?? 0));
+    result.breakdowns.push(b);
+    result.plumbline.push(p);
+    result.hand.push(h);
+    result.added.push(p - h);
+    result.ratio.push(p / h);
+    progress(`overhead ${c.name} ${rep + 1}/${ctx.reps}: plumbline ${p.toFixed(0)} ms, by hand ${h.toFixed(0)} ms, ratio ${(p / h).toFixed(2)}`);
+  }
+  return result;
 }
