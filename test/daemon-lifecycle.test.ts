@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { TestDaemon } from './helpers/daemon.ts';
@@ -68,6 +68,9 @@ test('Ctrl-C (SIGINT to the whole process group) does not interrupt a running ap
   const daemon = await TestDaemon.start({ sourceUrl: repo.url, ownProcessGroup: true });
   cleanups.push(() => daemon.dispose());
   await waitFor(async () => (await daemon.plans('slow')).find((p) => p.status === 'Applying' && p.revision === rev), { what: 'the apply to start' });
+  // terraform itself holds the state lock: it runs, in its own process group by
+  // now (a signal sent while it is being forked could still reach it).
+  await waitFor(() => existsSync(join(daemon.stateDir, 'units', 'slow', '.terraform.tfstate.lock.info')), { what: 'terraform to lock the state' });
   assert.equal(await daemon.interruptGroup(), 0);
   const state = JSON.parse(readFileSync(join(daemon.stateDir, 'units', 'slow', 'terraform.tfstate'), 'utf8'));
   assert.equal(state.resources[0].instances[0].attributes.input.value, 'ctrl-c', 'terraform finished the apply');
