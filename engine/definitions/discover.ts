@@ -1,5 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { mapLimit } from '../concurrency.ts';
 import type { Problem } from '../errors.ts';
 
 /**
@@ -40,9 +41,10 @@ export async function discoverManifests(root: string): Promise<{
   for (const { type, folder, manifest } of LAYOUT) {
     const entries = await readdir(join(root, folder), { withFileTypes: true }).catch(() => []);
     const names = entries.filter((e) => e.isDirectory() || e.isSymbolicLink()).map((e) => e.name).sort();
-    for (const name of names) {
+    const listings = await mapLimit(names, 32, (name) => readdir(join(root, folder, name)).catch(() => null));
+    for (const [index, name] of names.entries()) {
       const dir = join(root, folder, name);
-      const files = await readdir(dir).catch(() => null);
+      const files = listings[index];
       if (!files) continue;
       const location = { type, name, dir, path: `${folder}/${name}`, file: `${folder}/${name}/${manifest}` };
       if (files.includes(manifest)) {

@@ -12,6 +12,10 @@ import { findReferences, REFERENCE_KEY } from './references.ts';
 import { readStack } from './stack.ts';
 import type { DefinitionDefaults, UnitDefinition } from './types.ts';
 import { isInside } from './unit-paths.ts';
+import { mapLimit } from '../concurrency.ts';
+
+/** Manifests read at once (a repository of a thousand units). */
+const FILE_CONCURRENCY = 32;
 
 export const UNIT_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
@@ -39,7 +43,7 @@ export async function loadDefinitions(
   const discovered = await discoverManifests(root);
   const problems = [...discovered.problems];
   const loaded: LoadedManifest[] = [];
-  for (const location of discovered.found) loaded.push(await loadManifest(root, location, defaults));
+  loaded.push(...(await mapLimit(discovered.found, FILE_CONCURRENCY, (location) => loadManifest(root, location, defaults))));
 
   reportDuplicateNames(loaded);
   const nodes = graphNodes(loaded, discovered.misnamed);
