@@ -34,3 +34,20 @@ test('only the unit folder is copied; the rest links to the snapshot so relative
   writeFileSync(join(workdir, 'main.tf'), 'changed');
   assert.match(readFileSync(join(root, 'snap', 'stacks/web/main.tf'), 'utf8'), /module/);
 });
+
+test('an immutable snapshot is read for its units once, with the same result', async () => {
+  write('stacks/web/main.tf', 'module "vpc" { source = "../../modules/vpc" }');
+  write('stacks/db/stack.yaml', 'kind: terraform');
+  write('stacks/shared/outputs.tf', 'shared module');
+  write('inventories/fleet/inventory.yaml', 'playbook: site.yml');
+  const snapshotDir = join(root, 'snap');
+  const first = await createWorkspace({ snapshotDir, unitPath: 'stacks/web', treeDir: join(root, 'tree-a'), immutableSnapshot: true });
+  assert.equal(lstatSync(join(root, 'tree-a', 'stacks', 'shared')).isSymbolicLink(), true, 'a non-unit sibling is linked');
+  assert.throws(() => lstatSync(join(root, 'tree-a', 'stacks', 'db')), 'another unit is left out');
+  assert.equal(lstatSync(join(root, 'tree-a', 'inventories')).isSymbolicLink(), true, 'a folder of units above the unit is linked whole');
+  assert.equal(readFileSync(join(first, '../../modules/vpc/main.tf'), 'utf8'), 'vpc');
+  // The snapshot is immutable by contract: a unit added later is not seen again.
+  write('stacks/late/stack.yaml', 'kind: terraform');
+  await createWorkspace({ snapshotDir, unitPath: 'stacks/web', treeDir: join(root, 'tree-b'), immutableSnapshot: true });
+  assert.equal(lstatSync(join(root, 'tree-b', 'stacks', 'late')).isSymbolicLink(), true, 'the units were read once, on the first run');
+});

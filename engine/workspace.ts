@@ -1,5 +1,6 @@
 import { access, cp, mkdir, readdir, symlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { discoverManifests } from './definitions/discover.ts';
 
 /**
  * Build a run's workspace: a view of the repository at one commit in which only
@@ -16,16 +17,24 @@ export async function createWorkspace(options: {
   treeDir: string;
   /** Names never copied (a developer's local `.terraform`, state files...). */
   exclude?: readonly string[];
+  /**
+   * The snapshot never changes (a commit's): which folders are units is read
+   * once per snapshot and remembered, instead of probed on every run.
+   */
+  immutableSnapshot?: boolean;
 }): Promise<string> {
   const segments = options.unitPath.split('/').filter(Boolean);
+  const units = options.immutableSnapshot ? await unitFoldersOf(options.snapshotDir) : undefined;
   let snapshotLevel = options.snapshotDir;
   let treeLevel = options.treeDir;
-  for (const segment of segments) {
+  for (const [depth, segment] of segments.entries()) {
     await mkdir(treeLevel, { recursive: true, mode: 0o700 });
     const entries = (await readdir(snapshotLevel)).filter((entry) => entry !== segment);
     // Other units' folders are never needed by this run, and in a monorepo they
     // are most of the tree: linking a thousand of them made every run slow.
-    const needed = await Promise.all(entries.map(async (entry) => ((await isUnitFolder(join(snapshotLevel, entry))) ? null : entry)));
+    const prefix = segments.slice(0, depth).join('/');
+    const isUnit = (entry: string) => (units ? Promise.resolve(units.has(prefix ? `${prefix}/${entry}` : entry)) : isUnitFolder(join(snapshotLevel, entry)));
+    const needed = await Promise.all(entries.map(async (entry) => ((await isUnit(entry)) ? null : entry)));
     await Promise.all(
       needed.filter((entry): entry is string => entry !== null).map((entry) => symlink(join(snapshotLevel, entry), join(treeLevel, entry))),
     );
@@ -39,6 +48,22 @@ export async function createWorkspace(options: {
     filter: (source) => !exclude.has(basename(source)) && !/\.tfstate(\.backup)?$/.test(source),
   });
   return treeLevel;
+}
+
+/** Unit folders (`stacks/web`) of the last few snapshots: runs of one commit share them. */
+const unitFolderCache = new Map<string, Promise<Set<string>>>();
+const UNIT_FOLDER_CACHE_SIZE = 8;
+
+function unitFoldersOf(snapshotDir: string): Promise<Set<string>> {
+  let folders = unitFolderCache.get(snapshotDir);
+  if (!folders) {
+    folders = discoverManifests(snapshotDir).then((found) => new Set(found.found.map((location) => location.path)));
+    // A failed read is not remembered.
+    folders.catch(() => unitFolderCache.delete(snapshotDir));
+    unitFolderCache.set(snapshotDir, folders);
+    if (unitFolderCache.size > UNIT_FOLDER_CACHE_SIZE) unitFolderCache.delete(unitFolderCache.keys().next().value!);
+  }
+  return folders;
 }
 
 const MANIFESTS = ['stack.yaml', 'inventory.yaml'];
