@@ -76,6 +76,12 @@ export interface PlanOutcome {
   fingerprint: string;
   /** Per-host results, for units that run against hosts. */
   hosts?: HostStatus[];
+  /**
+   * The unit's outputs as they stand, when the plan already holds them (a plan
+   * with no changes): the engine then publishes them without asking
+   * `outputs()`, which may cost a process.
+   */
+  outputs?: Record<string, OutputValue>;
 }
 
 /** One host's state in a plan or an apply. */

@@ -49,7 +49,7 @@ export const preparationSteps: Step<PlanContext>[] = [
     async run(c) {
       const paths = runPaths(c.runDir);
       await mkdir(paths.artifacts, { recursive: true, mode: 0o700 });
-      c.workdir = await createWorkspace({ snapshotDir: c.snapshotDir!, unitPath: c.unit.path, treeDir: paths.tree });
+      c.workdir = await createWorkspace({ snapshotDir: c.snapshotDir!, unitPath: c.unit.path, treeDir: paths.tree, immutableSnapshot: true });
     },
   },
   {
@@ -268,8 +268,8 @@ export async function storePlan(c: PlanContext, id: string, fields: Pick<StoredP
 /** Store the unit's current outputs; if they differ from the stored ones, dependants plan again. */
 async function refreshOutputs(c: PlanContext): Promise<void> {
   const provider = c.rt.provider(c.unit.kind);
-  if (!provider.outputs) return;
-  const outputs = await provider.outputs(c.request!);
+  const outputs = c.outcome!.outputs ?? (provider.outputs ? await provider.outputs(c.request!) : undefined);
+  if (!outputs) return;
   if (await writeOutputs(c.rt.paths.outputs(c.unit.name), outputs)) c.rt.outputsChanged(c.unit.name);
 }
 

@@ -9,7 +9,7 @@ import { fingerprint } from './fingerprint.ts';
 import { maskPlan } from './mask.ts';
 import { normalizePlan } from './normalize.ts';
 import { applySummary } from './diagnostics.ts';
-import { outputsFromApplyStream, parseOutputs } from './outputs.ts';
+import { outputsFromApplyStream, parseOutputs, plannedOutputs } from './outputs.ts';
 import { parsePlanJson } from './plan-schema.ts';
 import { renderPlan } from './render.ts';
 import { registerSecretVars, writeVarFile } from './variables.ts';
@@ -86,6 +86,8 @@ export function createTerraformTools(context: ProviderContext): TerraformTools {
         document,
         rendered,
         fingerprint: fingerprint(document),
+        // Nothing changes: the planned outputs are the outputs in the state.
+        ...(document.hasChanges ? {} : { outputs: plannedOutputs(raw) }),
       };
     },
 

@@ -4,7 +4,8 @@ import { describe, it } from 'node:test';
 import { ToolError } from '../../engine/errors.ts';
 import { MASK, SecretRegistry } from '../../engine/secrets.ts';
 import { parseUiStream } from './diagnostics.ts';
-import { outputsFromApplyStream, parseOutputs } from './outputs.ts';
+import { outputsFromApplyStream, parseOutputs, plannedOutputs } from './outputs.ts';
+import { parsePlanJson } from './plan-schema.ts';
 
 describe('parseOutputs', () => {
   it('returns every output and registers the sensitive ones', () => {
@@ -52,5 +53,23 @@ describe('outputsFromApplyStream', () => {
 
   it('reads an apply with no outputs as no outputs', () => {
     assert.deepEqual(outputsFromApplyStream([{ type: 'outputs', outputs: {} }], new SecretRegistry()), {});
+  });
+});
+
+describe('plannedOutputs', () => {
+  const fixture = (name: string) => parsePlanJson(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8'));
+
+  it('reads the outputs of a plan, values included, and registers the sensitive ones', () => {
+    const registry = new SecretRegistry();
+    const outputs = plannedOutputs(fixture('sensitive-plan.json'), registry);
+    assert.deepEqual(outputs.region, { value: 'eu-west-1', sensitive: false });
+    assert.equal(outputs.connection?.sensitive, true);
+    assert.equal(outputs.connection?.value, 'postgres://admin:NewSecret-Pw-9823@db.internal:5432/app');
+    assert.equal(registry.maskText('dsn postgres://admin:NewSecret-Pw-9823@db.internal:5432/app'), `dsn ${MASK}`);
+  });
+
+  it('reads a plan with no changes as the outputs in the state', () => {
+    const outputs = plannedOutputs(fixture('data-noop-plan.json'), new SecretRegistry());
+    assert.equal(outputs.unchanged?.value, 'stable');
   });
 });

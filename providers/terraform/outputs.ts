@@ -3,6 +3,7 @@ import { ToolError } from '../../engine/errors.ts';
 import type { OutputValue } from '../../engine/provider.ts';
 import { secrets as globalSecrets, type SecretRegistry } from '../../engine/secrets.ts';
 import type { UiMessage } from './diagnostics.ts';
+import type { PlanJson } from './plan-schema.ts';
 
 /** `terraform output -json`: every root output with its value and sensitivity. */
 export const OutputJsonSchema = z.record(
@@ -66,6 +67,20 @@ export function outputsFromApplyStream(messages: readonly UiMessage[], registry:
   if (Object.values(parsed.data).some((o) => !('value' in o))) return undefined;
   const outputs: Record<string, OutputValue> = {};
   for (const [name, output] of Object.entries(parsed.data)) {
+    if (output.sensitive) registry.add(output.value);
+    outputs[name] = { value: output.value, sensitive: output.sensitive };
+  }
+  return outputs;
+}
+
+/**
+ * The root outputs a plan expects (`planned_values.outputs` of `show -json`,
+ * sensitive values in clear); for a plan with no changes, the outputs in the
+ * state. Sensitive ones are registered as secrets.
+ */
+export function plannedOutputs(plan: PlanJson, registry: SecretRegistry = globalSecrets): Record<string, OutputValue> {
+  const outputs: Record<string, OutputValue> = {};
+  for (const [name, output] of Object.entries(plan.planned_values?.outputs ?? {})) {
     if (output.sensitive) registry.add(output.value);
     outputs[name] = { value: output.value, sensitive: output.sensitive };
   }
