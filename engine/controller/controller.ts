@@ -396,9 +396,10 @@ export class Controller implements EngineFacade, Runtime {
       if (head === previous && this.sourceStatus.phase === 'Ready') {
         return { revision: head, scheduled: [] };
       }
+      // Whether the mirror still holds the previous commit (a force-push can drop it).
+      const previousKnown = previous !== null && head !== previous ? await this.source.hasCommit(previous) : previous !== null;
       if (previous && head !== previous) {
-        const known = await this.source.hasCommit(previous);
-        const fastForward = known && (await this.source.isAncestor(previous, head));
+        const fastForward = previousKnown && (await this.source.isAncestor(previous, head));
         if (!fastForward && !options.allowRewrite) {
           const message = `${head.slice(0, 8)} does not descend from ${previous.slice(0, 8)} (force-push or history rewrite); nothing is applied until an operator runs: plumbline sync --allow-rewrite`;
           if (this.sourceStatus.phase !== 'Stalled' || this.sourceStatus.lastFetchedRevision !== head) {
@@ -410,7 +411,7 @@ export class Controller implements EngineFacade, Runtime {
         }
       }
       const fetchedMs = performance.now() - started;
-      const scheduled = await this.reconcileRevision(head, previous);
+      const scheduled = await this.reconcileRevision(head, previous, previousKnown);
       await this.putSource({ phase: 'Ready', reason: 'Reconciled', message: `reconciled ${head.slice(0, 8)}`, lastFetchedRevision: head, lastReconciledRevision: head });
       const reconciledMs = performance.now() - started;
       await this.collectGarbage();
@@ -422,7 +423,7 @@ export class Controller implements EngineFacade, Runtime {
     });
   }
 
-  private async reconcileRevision(head: string, previous: string | null): Promise<string[]> {
+  private async reconcileRevision(head: string, previous: string | null, previousKnown: boolean): Promise<string[]> {
     const { units, problems } = await this.loadAt(head);
     const invalid = await this.recordProblems(units, problems, head);
     const before = this.definitions;
@@ -433,7 +434,7 @@ export class Controller implements EngineFacade, Runtime {
     if (previous === head) {
       // The same commit again (a source recovering from Stalled): only units never planned.
       targets = all.filter((u) => !this.store.getUnit(u.name));
-    } else if (!previous || !(await this.source.hasCommit(previous))) {
+    } else if (!previous || !previousKnown) {
       targets = all;
     } else {
       targets = affectedUnits(await this.source.changedPaths(previous, head), all);
