@@ -93,7 +93,10 @@ test('a crash during an apply marks it Interrupted and the unit is planned again
     what: 'the cut-off plan to be Interrupted',
   });
   assert.equal(interrupted.revision, rev);
-  assert.ok((await daemon.history('slow')).some((e) => e.type === 'interrupted' && e.planId === applying.id));
+  // The history event is written just after the plan record: wait for it rather than race it.
+  await waitFor(async () => (await daemon.history('slow')).some((e) => e.type === 'interrupted' && e.planId === applying.id), {
+    what: 'the interrupted event in the history',
+  });
   // A new plan is made; the old plan file is never applied.
   const unit = await daemon.waitForUnit('slow', 'InSync', { revision: rev, timeoutMs: 120_000 });
   assert.notEqual(unit.planId, null);

@@ -152,7 +152,8 @@ test('an upstream output change plans and applies the inventory again, though it
   assert.equal(plan.changeSet, `cs-${rev.slice(0, 12)}`, 'the re-plan belongs to the commit that caused it');
   // Only the page changes: 1 task on each of the 2 hosts.
   assert.deepEqual(plan.summary, { add: 0, change: 2, destroy: 0, replace: 0 });
-  assert.equal((await daemon.history('web')).filter((e) => e.type === 'applied').length, appliedBefore + 1);
+  // History events land just after the status they follow: wait for them, never race them.
+  await waitFor(async () => (await daemon.history('web')).filter((e) => e.type === 'applied').length === appliedBefore + 1, { what: 'exactly one more applied event' });
 });
 
 test('a failing upstream leaves the inventory Blocked, naming the blocker', async () => {
@@ -166,7 +167,7 @@ test('a failing upstream leaves the inventory Blocked, naming the blocker', asyn
   const blocked = await daemon.waitForUnit('web', 'Blocked', { revision: rev });
   assert.equal(blocked.reason, 'DependencyNotReady');
   assert.match(blocked.message, /blocked by machines \(Failed/);
-  assert.ok((await daemon.history('web')).some((e) => e.type === 'blocked' && /machines/.test(e.message)));
+  await waitFor(async () => (await daemon.history('web')).some((e) => e.type === 'blocked' && /machines/.test(e.message)), { what: 'a blocked event naming machines' });
   // The machines are untouched: still serving the last applied configuration.
   assert.match(onHost('web-1', 'srv/www/index.html'), /zone zone-b/);
 });

@@ -95,7 +95,7 @@ test('a failing upstream blocks its dependants, naming the blocker, while unrela
   assert.match(blocked.message, /blocked by net \(Failed/);
   await daemon.waitForUnit('solo', 'InSync', { revision: rev });
   assert.equal(stateInput('solo'), 'two');
-  assert.ok((await daemon.history('app')).some((e) => e.type === 'blocked' && /net/.test(e.message)));
+  await waitFor(async () => (await daemon.history('app')).some((e) => e.type === 'blocked' && /net/.test(e.message)), { what: 'a blocked event naming net' });
   const status = daemon.cli(['status']);
   assert.match(status.stdout, /app\s+terraform\s+Blocked/);
   const plans = daemon.cli(['plans']);

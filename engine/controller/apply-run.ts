@@ -65,14 +65,7 @@ export async function runApply(rt: Runtime, planIdToApply: string): Promise<void
     const finishedAt = new Date().toISOString();
     await rt.store.putPlan({ ...applying, status: 'Applied', updatedAt: finishedAt, ...(outcome.hosts ? { hosts: outcome.hosts } : {}) });
     // A newer commit may have been scheduled during the apply: its plan is queued.
-    const newer = rt.desiredRevision(plan.unit) !== plan.revision;
-    await rt.setUnit(plan.unit, {
-      phase: newer ? 'Planning' : 'InSync',
-      reason: newer ? 'Queued' : (outcome.reason ?? 'Applied'),
-      message: outcome.message || `applied plan ${plan.id}`,
-      lastAppliedRevision: plan.revision,
-      ...(outcome.hosts ? { hosts: outcome.hosts } : {}),
-    });
+    // The event first: whoever sees the unit's new status can read its history.
     await rt.store.appendHistory({
       type: plan.purpose === 'drift' ? 'remediated' : 'applied',
       unit: plan.unit,
@@ -81,6 +74,14 @@ export async function runApply(rt: Runtime, planIdToApply: string): Promise<void
       message: outcome.message || 'applied',
       startedAt,
       finishedAt,
+    });
+    const newer = rt.desiredRevision(plan.unit) !== plan.revision;
+    await rt.setUnit(plan.unit, {
+      phase: newer ? 'Planning' : 'InSync',
+      reason: newer ? 'Queued' : (outcome.reason ?? 'Applied'),
+      message: outcome.message || `applied plan ${plan.id}`,
+      lastAppliedRevision: plan.revision,
+      ...(outcome.hosts ? { hosts: outcome.hosts } : {}),
     });
     log.info({ ms: Date.parse(finishedAt) - Date.parse(startedAt) }, 'apply finished');
     rt.resetRetries(plan.unit);
@@ -94,13 +95,13 @@ export async function runApply(rt: Runtime, planIdToApply: string): Promise<void
     // so one failing host never hides what happened on the others.
     const hosts = hostsOf(typed);
     await rt.store.putPlan({ ...applying, status: 'Failed', updatedAt: finishedAt, error: failure, ...(hosts ? { hosts } : {}) });
+    await rt.store.appendHistory({ type: 'apply-failed', unit: plan.unit, revision: plan.revision, planId: plan.id, message: `${failure.code}: ${failure.message}`, startedAt, finishedAt });
     await rt.setUnit(plan.unit, {
       phase: 'Failed',
       reason: failure.code === 'E_PLAN_STALE' ? 'PlanStale' : 'ApplyFailed',
       message: failure.hint ? `${failure.message} (hint: ${failure.hint})` : failure.message,
       ...(hosts ? { hosts } : {}),
     });
-    await rt.store.appendHistory({ type: 'apply-failed', unit: plan.unit, revision: plan.revision, planId: plan.id, message: `${failure.code}: ${failure.message}`, startedAt, finishedAt });
     log.warn({ code: failure.code }, 'apply failed');
     rt.retryLater(plan.unit, typed);
   }

@@ -60,8 +60,8 @@ async function recordDrift(c: PlanContext): Promise<void> {
     await rm(c.runDir, { recursive: true, force: true });
     if (status?.phase === 'Drifted') {
       await supersedePendingDrift(c.rt, c.unit.name, 'the drift is gone');
-      await c.rt.setUnit(c.unit.name, { phase: 'InSync', reason: 'NoDrift', message: 'no drift: the infrastructure matches the repository again', lastDriftCheckAt: now, ...(outcome.hosts ? { hosts: outcome.hosts } : {}) });
       await c.rt.store.appendHistory({ type: 'drift-checked', unit: c.unit.name, revision: c.revision, planId: null, message: 'no drift any more', startedAt: c.startedAt, finishedAt: now });
+      await c.rt.setUnit(c.unit.name, { phase: 'InSync', reason: 'NoDrift', message: 'no drift: the infrastructure matches the repository again', lastDriftCheckAt: now, ...(outcome.hosts ? { hosts: outcome.hosts } : {}) });
     } else {
       await c.rt.setUnit(c.unit.name, { lastDriftCheckAt: now });
     }
@@ -89,6 +89,7 @@ async function recordDrift(c: PlanContext): Promise<void> {
   const where = drifted && drifted.length > 0 ? ` on ${drifted.join(', ')}` : '';
   const s = outcome.summary;
   const message = `drift${where}: ${s.add} to add, ${s.change} to change, ${s.destroy} to destroy, ${s.replace} to replace (plan ${plan.id})`;
+  await c.rt.store.appendHistory({ type: 'drift-detected', unit: c.unit.name, revision: c.revision, planId: plan.id, message, startedAt: c.startedAt, finishedAt: now });
   await c.rt.setUnit(c.unit.name, {
     phase: 'Drifted',
     reason: 'DriftDetected',
@@ -97,7 +98,6 @@ async function recordDrift(c: PlanContext): Promise<void> {
     lastDriftCheckAt: now,
     ...(outcome.hosts ? { hosts: outcome.hosts } : {}),
   });
-  await c.rt.store.appendHistory({ type: 'drift-detected', unit: c.unit.name, revision: c.revision, planId: plan.id, message, startedAt: c.startedAt, finishedAt: now });
   c.log.info({ summary: s, hosts: drifted }, 'drift detected');
   if (c.driftAction === 'remediate') await applyPolicy(c.rt, plan, c.unit, c.log);
 }

@@ -137,13 +137,6 @@ export async function runPlan(rt: Runtime, unit: UnitDefinition, revision: strin
     const typed = error instanceof StepError ? error.error : (error as PlumblineError);
     context.log.warn({ code: typed.code, step: (error as StepError).step }, 'plan failed');
     const hosts = hostsOf(typed);
-    await rt.setUnit(unit.name, {
-      phase: 'Failed',
-      reason: 'PlanFailed',
-      message: typed.hint ? `${typed.message} (hint: ${typed.hint})` : typed.message,
-      planId: null,
-      ...(hosts ? { hosts } : {}),
-    });
     await rt.store.appendHistory({
       type: 'plan-failed',
       unit: unit.name,
@@ -152,6 +145,13 @@ export async function runPlan(rt: Runtime, unit: UnitDefinition, revision: strin
       message: `${typed.code}: ${typed.message}`,
       startedAt: context.startedAt,
       finishedAt: new Date().toISOString(),
+    });
+    await rt.setUnit(unit.name, {
+      phase: 'Failed',
+      reason: 'PlanFailed',
+      message: typed.hint ? `${typed.message} (hint: ${typed.hint})` : typed.message,
+      planId: null,
+      ...(hosts ? { hosts } : {}),
     });
     rt.retryLater(unit.name, typed);
   } finally {
@@ -196,24 +196,24 @@ export async function applyPolicy(rt: Runtime, recorded: StoredPlan, unit: UnitD
       await rm(runPaths(rt.paths.run(plan.runId)).tree, { recursive: true, force: true });
       return;
     case 'await-approval':
-      await rt.setUnit(unit.name, { phase: 'AwaitingApproval', reason: decision.reason, message: decision.message, planId: plan.id });
       await rt.store.appendHistory({ type: 'awaiting-approval', unit: unit.name, revision: plan.revision, planId: plan.id, message: `${decision.message} (${summaryLine(plan)})` });
+      await rt.setUnit(unit.name, { phase: 'AwaitingApproval', reason: decision.reason, message: decision.message, planId: plan.id });
       log.info({ reason: decision.reason }, 'plan awaits approval');
       return;
     case 'review-window': {
       const updated = await rt.store.putPlan({ ...plan, applyAt: decision.applyAt.toISOString(), updatedAt: new Date().toISOString() });
-      await rt.setUnit(unit.name, {
-        phase: 'AwaitingApproval',
-        reason: 'ReviewWindow',
-        message: `applies automatically at ${decision.applyAt.toISOString()} unless rejected`,
-        planId: plan.id,
-      });
       await rt.store.appendHistory({
         type: 'awaiting-approval',
         unit: unit.name,
         revision: plan.revision,
         planId: plan.id,
         message: `applies at ${decision.applyAt.toISOString()} unless rejected (${summaryLine(plan)})`,
+      });
+      await rt.setUnit(unit.name, {
+        phase: 'AwaitingApproval',
+        reason: 'ReviewWindow',
+        message: `applies automatically at ${decision.applyAt.toISOString()} unless rejected`,
+        planId: plan.id,
       });
       rt.armReviewWindow(updated);
       return;
