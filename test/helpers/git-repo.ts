@@ -10,14 +10,18 @@ const identity = {
   GIT_COMMITTER_EMAIL: 'test@plumbline.invalid',
 };
 
-/** A real bare repository reached by file://, and a clone the test commits from. */
+/**
+ * A real bare repository reached by file://, and a clone the test (or the
+ * benchmark) commits from; in a fresh temporary folder unless `root` is given.
+ */
 export class TestRepo {
   readonly root: string;
   readonly bare: string;
   readonly work: string;
 
-  constructor() {
-    this.root = mkdtempSync(join(tmpdir(), 'plumbline-repo-'));
+  constructor(root?: string) {
+    if (root) mkdirSync(root, { recursive: true });
+    this.root = root ?? mkdtempSync(join(tmpdir(), 'plumbline-repo-'));
     this.bare = join(this.root, 'infra.git');
     this.work = join(this.root, 'work');
     this.git(['init', '--quiet', '--bare', '--initial-branch=main', this.bare]);
@@ -60,6 +64,7 @@ export class TestRepo {
   }
 
   private git(args: string[]): string {
-    return execFileSync('git', args, { env: { ...process.env, ...identity }, encoding: 'utf8' });
+    // A commit of a thousand stacks prints more than the default 1 MiB.
+    return execFileSync('git', args, { env: { ...process.env, ...identity }, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   }
 }
