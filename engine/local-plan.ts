@@ -58,6 +58,7 @@ export async function planWorkingTree(options: {
           unit,
           revision: 'working-tree',
           workdir,
+          repoDir: root,
           artifactsDir,
           unitStateDir: paths.unitState(unit.name),
           vars: inputs.vars,

@@ -1,6 +1,32 @@
 import { join } from 'node:path';
 
 /**
+ * A unit's name as one file-name segment. Names of units in nested folders
+ * hold slashes (`prod/vpc`); `~` never appears in a name, so the mapping is
+ * one to one and `prod/vpc` never shares a folder with a unit named `prod`.
+ */
+export function unitFileName(unit: string): string {
+  return unit.replaceAll('/', '~');
+}
+
+/**
+ * Text for people with the daemon's folders taken out: each root (the run's
+ * workspace tree, the read-only snapshot) is removed with its trailing slash,
+ * so `/var/lib/plumbline/snapshots/<commit>/roles/web/tasks/main.yml` reads
+ * `roles/web/tasks/main.yml`, as in the repository.
+ */
+export function repoRelativeText(text: string, roots: readonly (string | undefined)[]): string {
+  let result = text;
+  // Longest first: a workspace tree may live below another root.
+  for (const root of roots.filter((r): r is string => !!r).sort((a, b) => b.length - a.length)) {
+    const prefix = root.endsWith('/') ? root : `${root}/`;
+    result = result.split(prefix).join('');
+    result = result.split(root).join('.');
+  }
+  return result;
+}
+
+/**
  * The layout of the state directory. Everything Plumbline keeps lives here, so
  * one folder to back up and one folder to protect (it is created 0700: plan
  * files and Terraform state hold secrets in clear).
@@ -14,8 +40,8 @@ export function statePaths(stateDir: string) {
     store: join(stateDir, 'store'),
     runs: join(stateDir, 'runs'),
     run: (runId: string) => join(stateDir, 'runs', runId),
-    unitState: (unit: string) => join(stateDir, 'units', unit),
-    outputs: (unit: string) => join(stateDir, 'units', unit, 'outputs.json'),
+    unitState: (unit: string) => join(stateDir, 'units', unitFileName(unit)),
+    outputs: (unit: string) => join(stateDir, 'units', unitFileName(unit), 'outputs.json'),
     pluginCache: join(stateDir, 'plugin-cache'),
     lockFile: join(stateDir, 'daemon.lock'),
   };

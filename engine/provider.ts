@@ -31,6 +31,43 @@ export interface Provider {
    * apply cut off after it finished).
    */
   outputs?(request: RunRequest): Promise<Record<string, OutputValue>>;
+
+  /**
+   * The repository paths a unit reads beyond its own folder (which the engine
+   * always counts): local modules, roles, playbooks, vars files, configs. A
+   * commit that touches any of them plans the unit again. Static analysis of
+   * the repository at one revision: no tool process, no network.
+   */
+  reads?(request: ReadsRequest): Promise<ReadSet>;
+}
+
+export interface ReadsRequest {
+  unit: UnitDefinition;
+  /** The repository at one revision, read-only (a snapshot or a checkout). */
+  repoDir: string;
+  log: Logger;
+}
+
+/** One path a unit reads. */
+export interface ReadEntry {
+  /**
+   * Repository-relative, forward slashes, no trailing slash. A folder covers
+   * everything below it. Need not exist: a file that would be read if it
+   * appeared (a repository-root `ansible.cfg`, a role not written yet) counts.
+   */
+  path: string;
+  /** Why, for `plumbline why` (`module "vpc" in stacks/prod/vpc/main.tf:12`). */
+  why: string;
+}
+
+export interface ReadSet {
+  entries: ReadEntry[];
+  /**
+   * What could not be followed statically (a module source built from a
+   * variable, a role name from a variable): shown by `plumbline why` so the
+   * user can add a `watch:` glob. Never an error.
+   */
+  notes?: string[];
 }
 
 export interface RunRequest {
@@ -41,6 +78,13 @@ export interface RunRequest {
    * repository at that revision (read-only), so relative module paths resolve.
    */
   workdir: string;
+  /**
+   * The read-only repository at `revision` that the workspace links into
+   * (files outside the unit folder resolve there). Paths under it, or under
+   * the workspace tree, are shown to people repository-relative
+   * (`repoRelativeText` in engine/paths.ts).
+   */
+  repoDir: string;
   /** The plan's own folder: providers keep their artifacts here. */
   artifactsDir: string;
   /** The unit's private persistent folder (local Terraform state, caches). */
@@ -76,6 +120,21 @@ export interface PlanOutcome {
   fingerprint: string;
   /** Per-host results, for units that run against hosts. */
   hosts?: HostStatus[];
+  /**
+   * Changes the tool cannot predict (Ansible tasks that check mode skips,
+   * `host => task`): shown apart from `hasChanges`, never counted in it. The
+   * engine decides what they mean: a change plan applies them (what the unit
+   * reads changed), a drift check ignores them unless the unit's
+   * `drift.unknownTasks` is `report`.
+   */
+  uncertain?: string[];
+  /**
+   * Short names of what would change (resource addresses, `host => task`),
+   * masked: a drift that keeps coming back after remediation is named by these.
+   */
+  changes?: string[];
+  /** Warnings the tool printed (Terraform diagnostics of severity warning), masked. */
+  warnings?: string[];
   /**
    * The unit's outputs as they stand, when the plan already holds them (a plan
    * with no changes): the engine then publishes them without asking

@@ -50,6 +50,7 @@ export async function runApply(rt: Runtime, planIdToApply: string): Promise<void
       unit,
       revision: plan.revision,
       workdir: await workdirOf(runDir, unit.path),
+      repoDir: rt.paths.snapshot(plan.revision),
       artifactsDir: runPaths(runDir).artifacts,
       unitStateDir: rt.paths.unitState(unit.name),
       vars: inputs.vars,

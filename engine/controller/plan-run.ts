@@ -66,6 +66,7 @@ export const preparationSteps: Step<PlanContext>[] = [
         unit: c.unit,
         revision: c.revision,
         workdir: c.workdir!,
+        repoDir: c.snapshotDir!,
         artifactsDir: runPaths(c.runDir).artifacts,
         unitStateDir: c.rt.paths.unitState(c.unit.name),
         vars: c.inputs!.vars,

@@ -67,6 +67,7 @@ const request: RunRequest = {
   unit,
   revision: 'r1',
   workdir: unitDir,
+  repoDir: scratch,
   artifactsDir: join(runDir, 'artifacts'),
   unitStateDir: join(scratch, 'unit'),
   // As resolveInputs gives them: `domain` and `deploy_token` from upstream outputs, the token a sensitive one.

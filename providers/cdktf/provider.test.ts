@@ -50,6 +50,7 @@ async function request(
     unit: cdktfUnit(name),
     revision: '0123456789abcdef0123456789abcdef01234567',
     workdir,
+    repoDir: join(run, 'snapshot'),
     artifactsDir,
     unitStateDir: join(context.config.stateDir, 'units', name),
     vars: options.vars ?? {},

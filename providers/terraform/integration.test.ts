@@ -93,6 +93,7 @@ async function request(source: string, vars: Record<string, unknown>): Promise<P
     unit,
     revision: `rev${revision}`,
     workdir,
+    repoDir: workdir,
     artifactsDir,
     unitStateDir: join(root, 'state', 'units', unit.name),
     vars,
