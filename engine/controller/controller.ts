@@ -5,7 +5,7 @@ import { processCounts } from '../exec.ts';
 import type { DaemonConfig } from '../config/types.ts';
 import { loadDefinitions } from '../definitions/load.ts';
 import type { DriftPolicy, UnitDefinition } from '../definitions/types.ts';
-import { ConflictError, NotFoundError, PlumblineError, asPlumblineError, formatProblem, type Problem } from '../errors.ts';
+import { ConflictError, NotFoundError, PlumblineError, asPlumblineError, formatProblem, isError, type Problem } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { ChangeSet, HistoryEvent, PlanRecord, SourceStatus, UnitStatus } from '../model.ts';
 import { KeyedMutex, Mutex } from '../mutex.ts';
@@ -485,8 +485,8 @@ export class Controller implements EngineFacade, Runtime {
   private async recordProblems(units: UnitDefinition[], problems: Problem[], head: string): Promise<Set<string>> {
     const byUnit = new Map<string, Problem[]>();
     const located = units.map((u) => ({ name: u.name, path: u.path }));
-    for (const problem of problems) {
-      const name = unitForFile(problem.file, located) ?? problem.file.split('/').slice(0, 2).join('/').split('/')[1] ?? problem.file;
+    for (const problem of problems.filter(isError)) {
+      const name = problem.unit ?? unitForFile(problem.file, located) ?? problem.file;
       byUnit.set(name, [...(byUnit.get(name) ?? []), problem]);
     }
     for (const [name, list] of byUnit) {

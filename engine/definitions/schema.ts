@@ -58,6 +58,12 @@ export const varsSchema = z.record(z.string(), z.unknown()).nullish();
 
 export const dependsOnSchema = z.array(z.string().min(1)).nullish();
 
+/** An explicit unit name, instead of the folder's path below stacks/ or inventories/. */
+export const unitNameSchema = z.string().min(1).optional();
+
+/** Extra globs that plan the unit when a commit touches them. */
+export const watchSchema = z.array(z.string().min(1)).nullish();
+
 /** Where a secret comes from on the control host; exactly one is checked later. */
 export const secretSourceSchema = z.strictObject({
   env: z.string().min(1).optional(),
@@ -67,6 +73,7 @@ export const secretSourceSchema = z.strictObject({
 const text = z.string().min(1);
 
 export const stackManifestSchema = z.strictObject({
+  name: unitNameSchema,
   kind: z.enum(['terraform', 'cdktf']),
   entry: text.optional(),
   stackName: text.optional(),
@@ -76,6 +83,7 @@ export const stackManifestSchema = z.strictObject({
   applyAfter: durationSchema.optional(),
   dependsOn: dependsOnSchema,
   drift: driftSchema,
+  watch: watchSchema,
 });
 
 export const sshSchema = z.strictObject({
@@ -113,6 +121,7 @@ function isReferenceMapping(value: unknown): value is { fromOutput: string } {
 }
 
 export const inventoryManifestSchema = z.strictObject({
+  name: unitNameSchema,
   /** Optional: an inventory is always Ansible, but writing it down is harmless. */
   kind: z.enum(['ansible']).optional(),
   inventory: text.optional(),
@@ -126,6 +135,7 @@ export const inventoryManifestSchema = z.strictObject({
   allowUnreachable: z.boolean().optional(),
   vars: varsSchema,
   drift: driftSchema,
+  watch: watchSchema,
 });
 
 export type StackManifest = z.output<typeof stackManifestSchema>;

@@ -1,6 +1,7 @@
 import { appendFile, mkdir, open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ChangeSet, HistoryEvent, PlanRecord, SourceStatus, UnitStatus } from '../model.ts';
+import { unitFileName } from '../paths.ts';
 import { RECORD_IDENTIFIERS, secrets } from '../secrets.ts';
 import { fsyncDir, writeFileAtomic } from './atomic.ts';
 import { RecordTable } from './record-table.ts';
@@ -170,7 +171,7 @@ export interface StoredPlan extends PlanRecord {
 }
 
 function fileSafe(name: string): string {
-  return name.replace(/[^A-Za-z0-9._-]/g, '_');
+  return unitFileName(name).replace(/[^A-Za-z0-9._~-]/g, '_');
 }
 
 async function readJson<T>(file: string): Promise<T | undefined> {
