@@ -126,6 +126,7 @@ export function normalizeConfig(
           // Drift checks are on by default: every 15 minutes, report only.
           intervalMs: c.defaults?.drift?.interval === undefined ? 15 * 60_000 : c.defaults.drift.interval,
           action: c.defaults?.drift?.action ?? 'report',
+          unknownTasks: c.defaults?.drift?.unknownTasks ?? 'ignore',
         },
       },
       notifications: (c.notifications ?? []).map((n) => ({ url: n.url, events: n.events ?? [...NOTIFICATION_EVENTS] })),

@@ -161,7 +161,11 @@ function scheduling(fields: SchedulingFields, defaults: DefinitionDefaults): Pic
     approval: fields.approval ?? defaults.approval,
     applyAfterMs: fields.applyAfterMs === undefined ? defaults.applyAfterMs : fields.applyAfterMs,
     dependsOn: fields.dependsOn,
-    drift: { intervalMs, action: fields.drift?.action ?? defaults.drift?.action ?? 'report' },
+    drift: {
+      intervalMs,
+      action: fields.drift?.action ?? defaults.drift?.action ?? 'report',
+      unknownTasks: fields.drift?.unknownTasks ?? defaults.drift?.unknownTasks ?? 'ignore',
+    },
   };
 }
 

@@ -44,12 +44,15 @@ export const driftIntervalSchema = z.unknown().transform((value, ctx): number | 
 });
 
 export const DRIFT_ACTIONS = ['report', 'remediate'] as const;
+/** What a drift check makes of steps the tool cannot predict (Ansible tasks check mode skips). */
+export const UNKNOWN_TASKS = ['ignore', 'report'] as const;
 
 /** `drift: {interval: 15m, action: report}`; either field may be left to the daemon's default. */
 export const driftSchema = z
   .strictObject({
     interval: driftIntervalSchema.optional(),
     action: z.enum(DRIFT_ACTIONS).optional(),
+    unknownTasks: z.enum(UNKNOWN_TASKS).optional(),
   })
   .nullish();
 

@@ -87,6 +87,11 @@ export interface UnitDefinition {
 export interface DriftPolicy {
   intervalMs: number | null;
   action: 'report' | 'remediate';
+  /**
+   * `ignore` (default): steps the tool cannot predict (Ansible tasks check mode
+   * skips) are never drift; `report`: they are, as if they would change.
+   */
+  unknownTasks?: 'ignore' | 'report';
 }
 
 export interface DefinitionDefaults {
