@@ -32,7 +32,7 @@ export async function planWorkingTree(options: {
   const scratch = await mkdtemp(join(tmpdir(), 'plumbline-plan-'));
   try {
     const config = options.configFile ? await loadConfig(options.configFile) : defaultConfig(root, scratch);
-    const { units, problems } = await loadDefinitions(root, config.defaults);
+    const { units, problems } = await loadDefinitions(root, config.defaults, config.limits);
     const errors = problems.filter(isError);
     // Each invalid unit is reported; the valid ones are planned all the same, as the daemon does.
     const invalid = invalidUnits(errors);

@@ -40,6 +40,7 @@ test('a minimal config gets every default', async () => {
     defaults: { approval: 'auto-unless-destroy', applyAfterMs: null, drift: { intervalMs: 900_000, action: 'report', unknownTasks: 'ignore' } },
     notifications: [],
     log: { level: 'info' },
+    limits: { manifestBytes: 1_048_576 },
   });
 });
 

@@ -523,7 +523,7 @@ export class Controller implements EngineFacade, Runtime {
 
   private async loadAt(revision: string): Promise<{ units: UnitDefinition[]; problems: Problem[] }> {
     const snapshot = await this.source.snapshot(revision);
-    return loadDefinitions(snapshot, this.config.defaults);
+    return loadDefinitions(snapshot, this.config.defaults, this.config.limits);
   }
 
   /** Invalid definitions stall their unit with every problem listed. */

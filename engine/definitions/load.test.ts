@@ -249,3 +249,12 @@ test('every problem of every file is reported in one pass', async () => {
     ],
   );
 });
+
+test('a manifest over limits.manifestBytes is refused before it is read, naming the limit', async () => {
+  const root = await repo({ 'stacks/big/stack.yaml': `kind: terraform\n# ${'x'.repeat(4000)}\n`, 'stacks/big/main.tf': '' });
+  const { units, problems } = await loadDefinitions(root, DEFAULTS, { manifestBytes: 2048 });
+  assert.deepEqual(units, []);
+  assert.deepEqual(problems.map(formatProblem), [
+    'stacks/big/stack.yaml:1:1: the manifest is 4019 bytes, more than the limit of 2048 bytes (limits.manifestBytes in the daemon config); it was not read',
+  ]);
+});

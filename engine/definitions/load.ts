@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFile, realpath } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { Problem } from '../errors.ts';
 import { parseYamlDocument } from '../yaml/parse.ts';
@@ -16,6 +16,8 @@ import { mapLimit } from '../concurrency.ts';
 
 /** Manifests read at once (a repository of a thousand units). */
 const FILE_CONCURRENCY = 32;
+/** A manifest larger than this is refused before it is read (`limits.manifestBytes`). */
+export const DEFAULT_MANIFEST_BYTES = 1024 * 1024;
 
 /** Segments of lowercase letters, digits, `-` and `_`, joined by `/` (`prod/vpc`): a unit's folder below stacks/ or inventories/. */
 export const UNIT_NAME = /^[a-z0-9][a-z0-9_-]{0,62}(\/[a-z0-9][a-z0-9_-]{0,62}){0,7}$/;
@@ -42,12 +44,13 @@ interface LoadedManifest {
 export async function loadDefinitions(
   rootDir: string,
   defaults: DefinitionDefaults,
+  limits: { manifestBytes: number } = { manifestBytes: DEFAULT_MANIFEST_BYTES },
 ): Promise<{ units: UnitDefinition[]; problems: Problem[] }> {
   const root = await realpath(resolve(rootDir));
   const discovered = await discoverManifests(root);
   const problems = [...discovered.problems];
   const loaded: LoadedManifest[] = [];
-  loaded.push(...(await mapLimit(discovered.found, FILE_CONCURRENCY, (location) => loadManifest(root, location, defaults))));
+  loaded.push(...(await mapLimit(discovered.found, FILE_CONCURRENCY, (location) => loadManifest(root, location, defaults, limits.manifestBytes))));
 
   reportDuplicateNames(loaded);
   const nodes = graphNodes(loaded, discovered.misnamed);
@@ -98,7 +101,7 @@ function formatFieldPath(path: Array<string | number>): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
 }
 
-async function loadManifest(root: string, location: ManifestLocation, defaults: DefinitionDefaults): Promise<LoadedManifest> {
+async function loadManifest(root: string, location: ManifestLocation, defaults: DefinitionDefaults, maxBytes: number): Promise<LoadedManifest> {
   const report = new ProblemCollector(location.file);
   const result: LoadedManifest = { location, name: location.name, report, dependsOn: [], definition: null };
 
@@ -115,6 +118,12 @@ async function loadManifest(root: string, location: ManifestLocation, defaults: 
   }
   let bytes: Buffer;
   try {
+    // A committer must not make the daemon parse a huge document (an alias bomb fits in little, a large file does not).
+    const size = (await stat(manifestPath)).size;
+    if (size > maxBytes) {
+      report.atStart(`the manifest is ${size} bytes, more than the limit of ${maxBytes} bytes (limits.manifestBytes in the daemon config); it was not read`);
+      return result;
+    }
     bytes = await readFile(manifestPath);
   } catch (error) {
     report.atStart(`cannot read the manifest: ${(error as Error).message}`);
