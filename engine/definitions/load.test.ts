@@ -61,6 +61,7 @@ test('an entry, playbook or inventory may live anywhere inside the repository', 
     'inventories/production/inventory.yaml': 'playbook: ../../site.yml\ninventory: hosts\nssh:\n  knownHostsFile: ../../known_hosts\n',
     'inventories/production/hosts': '',
     'site.yml': '',
+    known_hosts: '',
   });
   const { units, problems } = await loadDefinitions(root, DEFAULTS);
   assert.deepEqual(problems, []);
