@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import type { DriftPolicy, UnitDefinition } from '../definitions/types.ts';
-import type { PlumblineError } from '../errors.ts';
+import { PlumblineError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { EMPTY_SUMMARY } from '../model.ts';
 import { runPaths } from '../paths.ts';
@@ -10,6 +10,7 @@ import { secrets } from '../secrets.ts';
 import { writeFileAtomic } from '../store/atomic.ts';
 import type { StoredPlan } from '../store/store.ts';
 import { createWorkspace } from '../workspace.ts';
+import { findEscapingLinks } from '../definitions/escaping-links.ts';
 import { outputsFromFiles, resolveInputs, writeOutputs, type ResolvedInputs } from './inputs.ts';
 import { planId } from './plan-id.ts';
 import { decide } from './policy.ts';
@@ -56,6 +57,21 @@ export const preparationSteps: Step<PlanContext>[] = [
         immutableSnapshot: true,
         reads: c.rt.store.getReads(c.unit.name)?.entries.map((e) => e.path),
       });
+    },
+  },
+  {
+    name: 'confine',
+    async run(c) {
+      // Nothing a run reads may come from outside the repository through a committed symlink.
+      const reads = c.rt.store.getReads(c.unit.name)?.entries.map((e) => e.path) ?? [c.unit.path];
+      const escaping = await findEscapingLinks(c.snapshotDir!, reads);
+      if (escaping.length > 0) {
+        throw new PlumblineError(
+          'E_INPUT_OUTSIDE_REPOSITORY',
+          `${escaping.map((l) => `${l.path} is a symlink to ${l.target}`).join('; ')}: outside the repository, so ${c.unit.name} is not run`,
+          { retry: 'stalled', hint: 'commit the file itself instead of a link to it, or a link that stays inside the repository' },
+        );
+      }
     },
   },
   {
@@ -131,6 +147,15 @@ const changeSteps: Step<PlanContext>[] = [
   },
 ];
 
+/**
+ * Errors in what the commit holds (not in how the tool ran): the unit is
+ * Stalled until a commit fixes it, with a reason of its own.
+ */
+const STALLING_CODES: Readonly<Record<string, string>> = {
+  E_INPUT_OUTSIDE_REPOSITORY: 'InputOutsideRepository',
+  E_UNDECLARED_VARIABLE: 'InvalidDefinition',
+};
+
 /** Plan one unit at one revision, record the plan, and act on the unit's policy. */
 export async function runPlan(rt: Runtime, unit: UnitDefinition, revision: string, signal: AbortSignal): Promise<void> {
   const context = newContext(rt, unit, revision, signal);
@@ -150,6 +175,7 @@ export async function runPlan(rt: Runtime, unit: UnitDefinition, revision: strin
     const typed = error instanceof StepError ? error.error : (error as PlumblineError);
     context.log.warn({ code: typed.code, step: (error as StepError).step }, 'plan failed');
     const hosts = hostsOf(typed);
+    const stalledReason = STALLING_CODES[typed.code];
     await rt.store.appendHistory({
       type: 'plan-failed',
       unit: unit.name,
@@ -160,8 +186,8 @@ export async function runPlan(rt: Runtime, unit: UnitDefinition, revision: strin
       finishedAt: new Date().toISOString(),
     });
     await rt.setUnit(unit.name, {
-      phase: 'Failed',
-      reason: 'PlanFailed',
+      phase: stalledReason ? 'Stalled' : 'Failed',
+      reason: stalledReason ?? 'PlanFailed',
       message: typed.hint ? `${typed.message} (hint: ${typed.hint})` : typed.message,
       planId: null,
       ...(hosts ? { hosts } : {}),
