@@ -1,4 +1,4 @@
-import { chmod, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ToolError, ValidationError, type Problem } from '../../engine/errors.ts';
 import type { ApplyOutcome, OutputValue, ApplyRequest, PlanOutcome, PlanRequest, ProviderContext, ProviderFactory, RunRequest } from '../../engine/provider.ts';
@@ -10,6 +10,8 @@ import { maskPlan } from './mask.ts';
 import { normalizePlan } from './normalize.ts';
 import { applySummary, diagnosticsOf, formatDiagnostic, parseUiStream, presentDiagnostics, type UiMessage } from './diagnostics.ts';
 import { changeNames } from './change-names.ts';
+import { configFileNames } from './config-files.ts';
+import { terraformReads } from './reads.ts';
 import type { PathContext } from './repo-paths.ts';
 import { outputsFromApplyStream, parseOutputs, plannedOutputs } from './outputs.ts';
 import { parsePlanJson } from './plan-schema.ts';
@@ -144,6 +146,7 @@ export const createTerraformProvider: ProviderFactory = (context) => {
     plan: (request) => tools.planDirectory(request, request.workdir),
     apply: (request) => tools.applyDirectory(request, request.workdir),
     outputs: (request) => tools.outputsOf(request, request.workdir),
+    reads: terraformReads,
   };
 };
 
@@ -162,11 +165,7 @@ function pathContext(request: RunRequest, configDir: string): PathContext {
 }
 
 async function hasTerraformFiles(dir: string): Promise<boolean> {
-  try {
-    return (await readdir(dir)).some((f) => f.endsWith('.tf') || f.endsWith('.tf.json'));
-  } catch {
-    return false;
-  }
+  return (await configFileNames(dir)).length > 0;
 }
 
 async function assertTerraformFiles(configDir: string): Promise<void> {
