@@ -32,20 +32,29 @@ const PUNCTUATION = new Set(['{', '}', '(', ')', '[', ']', ',', '.', '=']);
 export function findStateBlocks(source: string): StateBlock[] {
   const tokens = tokenize(source);
   const found: StateBlock[] = [];
+  atTopLevel(tokens, 'terraform', (i) => (tokens[i + 1]?.t === '{' ? readTerraformBlock(tokens, i + 2, found) : undefined));
+  return found;
+}
+
+/**
+ * Calls `visit` at each `keyword` identifier outside any block; `visit`
+ * returns the index after the block it read, or undefined when it read none.
+ */
+function atTopLevel(tokens: readonly Token[], keyword: string, visit: (i: number) => number | undefined): void {
   let depth = 0;
   for (let i = 0; i < tokens.length; i++) {
     const tok = tokens[i]!;
     if (tok.t === '{') depth++;
     else if (tok.t === '}') depth = Math.max(0, depth - 1);
-    else if (depth === 0 && tok.t === 'ident' && tok.v === 'terraform' && tokens[i + 1]?.t === '{') {
-      i = readTerraformBlock(tokens, i + 2, found) - 1;
+    else if (depth === 0 && tok.t === 'ident' && tok.v === keyword) {
+      const next = visit(i);
+      if (next !== undefined) i = next - 1;
     }
   }
-  return found;
 }
 
 /** Reads the body of a `terraform {` block starting after its brace; returns the index after its `}`. */
-function readTerraformBlock(tokens: Token[], start: number, found: StateBlock[]): number {
+function readTerraformBlock(tokens: readonly Token[], start: number, found: StateBlock[]): number {
   let depth = 1;
   let i = start;
   while (i < tokens.length && depth > 0) {
@@ -82,7 +91,7 @@ interface BlockArguments {
 }
 
 /** The top-level arguments of a block body starting after its `{`. */
-function readArguments(tokens: Token[], start: number): BlockArguments {
+function readArguments(tokens: readonly Token[], start: number): BlockArguments {
   const strings: Record<string, string> = {};
   const expressions = new Set<string>();
   let depth = 1;
@@ -118,20 +127,13 @@ export function findModuleCalls(source: string): ModuleBlock[] {
   const tokens = tokenize(source);
   const lines = lineIndex(source);
   const found: ModuleBlock[] = [];
-  let depth = 0;
-  for (let i = 0; i < tokens.length; i++) {
-    const tok = tokens[i]!;
-    if (tok.t === '{') depth++;
-    else if (tok.t === '}') depth = Math.max(0, depth - 1);
-    else if (depth === 0 && tok.t === 'ident' && tok.v === 'module') {
-      const label = tokens[i + 1];
-      if ((label?.t === 'string' || label?.t === 'ident') && tokens[i + 2]?.t === '{') {
-        const body = readArguments(tokens, i + 3);
-        found.push({ name: label.v, source: body.strings.source, line: lines(tok.pos) });
-        i = body.end - 1;
-      }
-    }
-  }
+  atTopLevel(tokens, 'module', (i) => {
+    const label = tokens[i + 1];
+    if ((label?.t !== 'string' && label?.t !== 'ident') || tokens[i + 2]?.t !== '{') return undefined;
+    const body = readArguments(tokens, i + 3);
+    found.push({ name: label.v, source: body.strings.source, line: lines(tokens[i]!.pos) });
+    return body.end;
+  });
   return found;
 }
 

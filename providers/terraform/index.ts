@@ -21,6 +21,7 @@ import { pathExists } from '../../engine/fs.ts';
 
 export type { NormalizedPlan, ResourceChangeView, OutputChangeView, AttributeChange } from './normalize.ts';
 export { TERRAFORM_ERROR_CODES } from './classify.ts';
+export type { DiagnosticView } from './diagnostics.ts';
 
 /** Artifacts a plan leaves in its `artifactsDir`. */
 export const PLAN_FILE = 'tfplan';

@@ -9,7 +9,7 @@ import type { AttributeChange, NormalizedPlan, OutputChangeView, ResourceChangeV
  */
 
 const SENSITIVE_TEXT = '(sensitive value)';
-export const UNKNOWN_TEXT = '(known after apply)';
+const UNKNOWN_TEXT = '(known after apply)';
 
 export function renderPlan(plan: NormalizedPlan, registry: SecretRegistry = globalSecrets): string {
   const blocks: string[] = [];
@@ -94,7 +94,7 @@ function blockSymbol(r: ResourceChangeView): string {
  * `+ tags.Name = "web"`, `~ ports[1] = 443 -> 8443`, `- names[1] = "b" -> null`:
  * the sign says whether a value appears, changes or goes at that path.
  */
-function renderAttribute(a: AttributeChange, action: ResourceChangeView['action'] | 'output', width: number): string {
+function renderAttribute(a: AttributeChange, action: ResourceChangeView['action'], width: number): string {
   const name = a.path.padEnd(width);
   const hasBefore = 'before' in a;
   const hasAfter = 'after' in a || a.unknown === true;
@@ -111,7 +111,8 @@ function renderOutputs(outputs: readonly OutputChangeView[]): string[] {
   return outputs.flatMap((o) =>
     o.attributes.length > 0
       ? o.attributes.map((a) => `  ${renderAttribute(a, o.action, width)}`)
-      : [`  ~ ${o.name.padEnd(width)} = ${o.sensitive ? SENSITIVE_TEXT : '(changes only in its type or sensitivity)'}`],
+      : // Terraform says it changes but no value differs (its type does): say so, do not hide it.
+        [`  ~ ${o.name.padEnd(width)} = ${o.sensitive ? SENSITIVE_TEXT : '(same value, new type)'}`],
   );
 }
 
@@ -132,6 +133,6 @@ function formatValue(value: unknown, sensitive: boolean | undefined): string {
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return JSON.stringify(value);
   if (Array.isArray(value) && value.length === 0) return '[]';
   if (typeof value === 'object' && Object.keys(value).length === 0) return '{}';
-  // A collection is diffed into its leaves before it gets here; never print a secret in one.
+  // Collections are diffed into their leaves before they get here; this is a fallback.
   return JSON.stringify(value);
 }
