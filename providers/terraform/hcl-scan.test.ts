@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { findFileCalls, findModuleCalls, findTemplateFileCalls, lineIndex } from './hcl-scan.ts';
+import { findFileCalls, findModuleCalls, findTemplateFileCalls } from './hcl-scan.ts';
+import { lineIndex } from './hcl-tokens.ts';
 
 describe('findModuleCalls', () => {
   it('finds module blocks with their literal source and line', () => {

@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { ReadEntry, ReadSet, ReadsRequest } from '../../engine/provider.ts';
 import { configFileNames, field, objects, parseJsonConfig } from './config-files.ts';
-import { findFileCalls, findModuleCalls, findTemplateFileCalls, lineIndex, type FileCall, type ModuleBlock } from './hcl-scan.ts';
+import { findFileCalls, findModuleCalls, findTemplateFileCalls, type FileCall, type ModuleBlock } from './hcl-scan.ts';
+import { lineIndex } from './hcl-tokens.ts';
 
 /**
  * What a Terraform stack reads beyond its own folder, from its configuration
