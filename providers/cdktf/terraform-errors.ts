@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { PlumblineError, ToolError } from '../../engine/errors.ts';
+import { DiagnosticSchema } from '../terraform/diagnostics.ts';
 import { addressOfPath, blockAddress, elementsOf, jsonPathAtLine, type ElementSource } from './source-map.ts';
 
 /**
@@ -14,18 +15,8 @@ import { addressOfPath, blockAddress, elementsOf, jsonPathAtLine, type ElementSo
 /** The synthesized file Terraform reads. */
 export const SYNTHESIZED_FILE = 'cdk.tf.json';
 
-const diagnosticSchema = z.looseObject({
-  severity: z.string(),
-  summary: z.string(),
-  detail: z.string().optional(),
-  address: z.string().optional(),
-  range: z
-    .looseObject({
-      filename: z.string(),
-      start: z.looseObject({ line: z.number(), column: z.number() }),
-    })
-    .optional(),
-});
+// The shape the Terraform tooling keeps its diagnostics in (`details.diagnostics` of its errors).
+const diagnosticSchema = DiagnosticSchema;
 type Diagnostic = z.infer<typeof diagnosticSchema>;
 
 /** What one diagnostic was mapped to: the block it concerns and the app's line that made it. */
