@@ -73,3 +73,21 @@ test('a unit naming a stack the shared app does not have says which stacks it ha
   const unit = await daemon.waitForUnit('app-qa', 'Failed', { timeoutMs: 120_000 });
   assert.match(unit.message, /app\/main\.ts has no stack named qa \(it synthesizes: dev, prod\)/);
 });
+
+test('a commit that changes only a file the app imports plans every unit of the app, and nothing else', async () => {
+  const before = { prod: (await daemon.plans('app-prod')).length, dev: (await daemon.plans('app-dev')).length };
+  const head = repo.commit({ 'app/lib/environments.ts': APP_ENVIRONMENTS.replace("'3' : '1'", "'4' : '1'") }, 'one more prod replica');
+  const answer = await daemon.sync();
+  // app-qa reads the app too: it is planned again (and fails again, as it should).
+  assert.deepEqual([...answer.scheduled].sort(), ['app-dev', 'app-prod', 'app-qa']);
+  await daemon.waitForUnit('app-prod', 'InSync', { revision: head, timeoutMs: 180_000 });
+  await daemon.waitForUnit('app-dev', 'InSync', { revision: head, timeoutMs: 180_000 });
+  assert.deepEqual(stateOutputs('app-prod').settings?.value, { environment: 'prod', replicas: '4' });
+  assert.equal((await daemon.plans('app-prod')).length, before.prod + 1);
+  assert.equal((await daemon.plans('app-dev')).length, before.dev + 1);
+
+  const unrelated = repo.commit({ 'docs/README.md': 'how we deploy\n' }, 'docs');
+  const quiet = await daemon.sync();
+  assert.equal(quiet.revision, unrelated);
+  assert.deepEqual(quiet.scheduled, []);
+});
