@@ -35,6 +35,8 @@ export interface PlanContext {
   plan?: StoredPlan;
   /** Set for drift checks. */
   driftPolicy?: DriftPolicy;
+  /** A destroy plan of a unit removed with `prune: true`. */
+  destroy?: boolean;
 }
 
 /** Everything up to the provider's plan: shared by change plans and drift checks. */
@@ -96,6 +98,7 @@ export const preparationSteps: Step<PlanContext>[] = [
         ...(c.inputs!.inventoryHosts !== undefined ? { inventoryHosts: c.inputs!.inventoryHosts } : {}),
         signal: c.signal,
         log: c.log,
+        ...(c.destroy ? { destroy: true } : {}),
       };
       c.outcome = await c.rt.provider(c.unit.kind).plan(c.request);
     },
@@ -114,18 +117,24 @@ const changeSteps: Step<PlanContext>[] = [
       // predict may now do something else, so the change is applied. A drift
       // check, which plans code already applied, counts them only when asked.
       const hasChanges = outcome.hasChanges || (outcome.uncertain?.length ?? 0) > 0;
-      c.plan = await storePlan(c, id, { status: hasChanges ? 'Pending' : 'NoChanges', hasChanges, ...(changeSet ? { changeSet } : {}) });
+      c.plan = await storePlan(c, id, {
+        status: hasChanges ? 'Pending' : 'NoChanges',
+        hasChanges,
+        ...(changeSet && !c.destroy ? { changeSet } : {}),
+        ...(c.destroy ? { purpose: 'destroy' as const } : {}),
+      });
       const now = c.plan.createdAt;
       // A change planned anew: a drift seen before is judged afresh.
       const reset = c.rt.store.getUnit(c.unit.name)?.driftRemediations ? { driftRemediations: undefined } : {};
       if (outcome.hosts || 'driftRemediations' in reset) await c.rt.setUnit(c.unit.name, { ...reset, ...(outcome.hosts ? { hosts: outcome.hosts } : {}) });
       c.log = c.log.child({ planId: id });
+      const why = c.rt.replanReason(c.unit.name);
       await c.rt.store.appendHistory({
         type: 'planned',
         unit: c.unit.name,
         revision: c.revision,
         planId: id,
-        message: summaryText(outcome),
+        message: why ? `${summaryText(outcome)} (planned again: ${why})` : summaryText(outcome),
         startedAt: c.startedAt,
         finishedAt: now,
       });
@@ -157,10 +166,16 @@ const STALLING_CODES: Readonly<Record<string, string>> = {
 };
 
 /** Plan one unit at one revision, record the plan, and act on the unit's policy. */
-export async function runPlan(rt: Runtime, unit: UnitDefinition, revision: string, signal: AbortSignal): Promise<void> {
+export async function runPlan(rt: Runtime, unit: UnitDefinition, revision: string, signal: AbortSignal, options: { destroy?: boolean } = {}): Promise<void> {
   const context = newContext(rt, unit, revision, signal);
+  if (options.destroy) context.destroy = true;
   rt.activeRuns.add(context.runId);
-  await rt.setUnit(unit.name, { phase: 'Planning', reason: 'Planning', message: `planning ${revision.slice(0, 8)}`, lastAttemptedRevision: revision });
+  await rt.setUnit(unit.name, {
+    phase: 'Planning',
+    reason: options.destroy ? 'Pruning' : 'Planning',
+    message: options.destroy ? `planning the destroy of what it manages (code of ${revision.slice(0, 8)})` : `planning ${revision.slice(0, 8)}`,
+    lastAttemptedRevision: revision,
+  });
   try {
     await runSteps(context, changeSteps, context.log);
     rt.resetRetries(unit.name);
@@ -208,18 +223,23 @@ export async function applyPolicy(rt: Runtime, recorded: StoredPlan, unit: UnitD
     await supersede(rt, plan, 'a newer commit arrived while it was planned');
     return;
   }
+  if (plan.purpose === 'destroy') {
+    await decideDestroy(rt, plan, unit, log);
+    return;
+  }
   let decision = decide({
     hasChanges: plan.hasChanges,
     destructive: plan.destructive,
     approval: unit.approval,
     applyAfterMs: unit.applyAfterMs,
     now: new Date(),
+    ...(unit.guard ? { guard: unit.guard, destroys: plan.summary.destroy + plan.summary.replace, hostsChanged: plan.hosts?.filter((h) => h.state === 'changed').length ?? 0 } : {}),
   });
   // An approved change set pre-approves its later plans, but never one that
   // deletes or replaces something: that always needs its own approval.
   const changeSet = plan.changeSet ? rt.changeSetRecord(plan.changeSet) : undefined;
   let decidedBy = `policy:${unit.approval}`;
-  if (decision.action === 'await-approval' && changeSet?.approvedBy && changeSet.revision === plan.revision && !plan.destructive) {
+  if (decision.action === 'await-approval' && decision.reason === 'ApprovalRequired' && changeSet?.approvedBy && changeSet.revision === plan.revision && !plan.destructive) {
     decision = { action: 'apply-now' };
     decidedBy = `changeset:${changeSet.id} (${changeSet.approvedBy})`;
   }
@@ -272,6 +292,23 @@ export async function applyPolicy(rt: Runtime, recorded: StoredPlan, unit: UnitD
   }
 }
 
+/**
+ * The destroy of a pruned unit never applies on its own, whatever the unit's
+ * policy: a folder removed by mistake must not take its infrastructure along.
+ */
+async function decideDestroy(rt: Runtime, plan: StoredPlan, unit: UnitDefinition, log: Logger): Promise<void> {
+  if (!plan.hasChanges) {
+    await rm(runPaths(rt.paths.run(plan.runId)).tree, { recursive: true, force: true });
+    await rt.forget(unit.name, `${unit.name} was removed from the repository with prune: true; its state holds nothing to destroy`);
+    return;
+  }
+  const s = plan.summary;
+  const message = `removed from the repository with prune: true: approve plan ${plan.id} to destroy ${s.destroy} resource(s) it manages (plumbline show ${plan.id})`;
+  await rt.store.appendHistory({ type: 'awaiting-approval', unit: unit.name, revision: plan.revision, planId: plan.id, message });
+  await rt.setUnit(unit.name, { phase: 'AwaitingApproval', reason: 'PruneApprovalRequired', message, planId: plan.id });
+  log.info({ destroy: s.destroy }, 'destroy plan of a pruned unit awaits approval');
+}
+
 export async function supersede(rt: Runtime, plan: StoredPlan, why: string): Promise<void> {
   if (!['Pending', 'Approved'].includes(plan.status)) return;
   await rt.store.putPlan({ ...plan, status: 'Superseded', updatedAt: new Date().toISOString(), error: { code: 'E_SUPERSEDED', message: why } });
@@ -300,6 +337,7 @@ export async function storePlan(c: PlanContext, id: string, fields: Pick<StoredP
     updatedAt: now,
     inputsHash: c.inputs!.inputsHash,
     ...(outcome.hosts ? { hosts: outcome.hosts } : {}),
+    ...(outcome.managed ? { managed: outcome.managed } : {}),
     ...(outcome.uncertain?.length ? { uncertain: outcome.uncertain.length } : {}),
     ...(outcome.warnings?.length ? { warnings: outcome.warnings } : {}),
     ...fields,

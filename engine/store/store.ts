@@ -72,6 +72,11 @@ export class Store {
     return byName(this.units.durableValues());
   }
 
+  /** A pruned unit: its record goes, its history and plans stay. */
+  async deleteUnit(name: string): Promise<void> {
+    await this.units.delete(name);
+  }
+
   async putUnit(status: UnitStatus): Promise<UnitStatus> {
     const masked = secrets.maskDeep(status, RECORD_IDENTIFIERS);
     await this.units.put(masked.name, masked);
@@ -184,6 +189,8 @@ function insertBySeq(history: HistoryEvent[], event: HistoryEvent): void {
 /** A plan as stored: the API record plus where its run folder is. */
 export interface StoredPlan extends PlanRecord {
   runId: string;
+  /** What the unit manages once this plan is applied (resource addresses, hosts). */
+  managed?: string[];
 }
 
 function fileSafe(name: string): string {
