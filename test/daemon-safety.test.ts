@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, lstatSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { TestDaemon } from './helpers/daemon.ts';
 import { TestRepo } from './helpers/git-repo.ts';
 import { helloStack } from './helpers/terraform.ts';
+import { waitFor } from './helpers/wait.ts';
 
 // A careless or hostile committer against one daemon: links out of the
 // repository, and what the daemon leaves readable on the control host.
@@ -76,4 +77,30 @@ test('a link that stays inside the repository is fine, and removing the bad link
   const head = repo.commit({}, 'a link inside the repository');
   await daemon.sync();
   await daemon.waitForUnit('hello', 'InSync', { revision: head });
+});
+
+test('a truncated store record never keeps the daemon from starting: it is moved aside, named, and its unit planned again', async () => {
+  const unit = await daemon.waitForUnit('hello', 'InSync');
+  const plansBefore = (await daemon.plans('hello')).length;
+  await daemon.stop();
+  const record = join(daemon.stateDir, 'store', 'units', 'hello.json');
+  const text = readFileSync(record, 'utf8');
+  writeFileSync(record, text.slice(0, Math.floor(text.length / 2)));
+  const plans = readdirSync(join(daemon.stateDir, 'store', 'plans'));
+  const current = plans.find((p) => p === `${unit.planId}.json`)!;
+  writeFileSync(join(daemon.stateDir, 'store', 'plans', current), '{"id": "hello-');
+  const restartedAt = Date.now();
+  await daemon.launch();
+  const status = await daemon.status();
+  const damaged = (status as { damaged?: Array<{ file: string; movedTo: string; error: string }> }).damaged ?? [];
+  assert.deepEqual(damaged.map((d) => d.file).sort(), ['store/plans/' + current, 'store/units/hello.json'].sort());
+  for (const d of damaged) assert.ok(existsSync(join(daemon.stateDir, d.movedTo)), d.movedTo);
+  await waitFor(() => daemon.logs.includes('a damaged store record was moved aside'), { what: 'the damaged records logged' });
+  // The lost record comes back from a new plan of the unit, made after the restart.
+  const replanned = await daemon.waitForUnit('hello', 'InSync');
+  assert.equal(replanned.lastAppliedRevision, unit.lastAppliedRevision);
+  const planned = (await daemon.history('hello')).filter((e) => e.type === 'planned' && Date.parse(e.at) >= restartedAt);
+  assert.equal(planned.length, 1);
+  assert.equal((await daemon.plans('hello')).length, plansBefore);
+  assert.equal(daemon.cli(['status']).code, 0);
 });

@@ -53,6 +53,8 @@ export interface MetricsAnswer {
 export interface StatusAnswer {
   source: SourceStatus;
   units: UnitStatus[];
+  /** Store records found damaged at start and moved aside (paths relative to the state directory). */
+  damaged?: Array<{ file: string; movedTo: string; error: string }>;
 }
 
 export interface PlanDetail {

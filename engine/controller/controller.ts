@@ -1,4 +1,5 @@
 import { readFile, rm } from 'node:fs/promises';
+import { basename, dirname, relative } from 'node:path';
 import PQueue from 'p-queue';
 import type { DriftAnswer, EngineFacade, MetricsAnswer, PlanDetail, StatusAnswer, SyncAnswer } from '../api/contract.ts';
 import { processCounts } from '../exec.ts';
@@ -327,6 +328,14 @@ export class Controller implements EngineFacade, Runtime {
         await this.store.appendHistory({ type: 'interrupted', unit: unit.name, revision: unit.lastAttemptedRevision, planId: null, message: 'run cut off by a daemon stop' });
         replan.add(unit.name);
       }
+    }
+    for (const record of this.store.damaged) {
+      this.log.error({ file: record.file, movedTo: record.movedTo, error: record.error }, 'a damaged store record was moved aside');
+      // A unit whose record, or whose current plan's record, was lost is planned again.
+      if (basename(dirname(record.file)) === 'units') replan.add(basename(record.file, '.json').replaceAll('~', '/'));
+    }
+    for (const unit of this.store.listUnits()) {
+      if (unit.planId && !this.store.getPlan(unit.planId) && (unit.phase === 'AwaitingApproval' || unit.phase === 'Applying' || unit.phase === 'Drifted')) replan.add(unit.name);
     }
     for (const plan of this.store.listPlans()) {
       if (plan.status === 'Pending' || plan.status === 'Approved') this.desired.set(plan.unit, plan.revision);
@@ -729,7 +738,8 @@ export class Controller implements EngineFacade, Runtime {
   // The API
 
   async status(): Promise<StatusAnswer> {
-    return { source: { ...this.sourceStatus }, units: this.store.publishedUnits() };
+    const damaged = this.store.damaged.map((d) => ({ file: relative(this.paths.root, d.file), movedTo: relative(this.paths.root, d.movedTo), error: d.error }));
+    return { source: { ...this.sourceStatus }, units: this.store.publishedUnits(), ...(damaged.length > 0 ? { damaged } : {}) };
   }
 
   async listPlans(filter: { unit?: string } = {}): Promise<PlanRecord[]> {
