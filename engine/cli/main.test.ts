@@ -44,25 +44,18 @@ describe('plumbline CLI against the API', () => {
     return { code, out: io.out, err: io.err };
   }
 
-  it('show and approve take a change set id as well as a plan id', async () => {
-    const shown = await run('show', 'cs-bbbbbbbbbbbb');
-    assert.equal(shown.code, 0, shown.err);
-    assert.match(shown.out, /Change set cs-bbbbbbbbbbbb/);
-    const approved = await run('approve', 'cs-bbbbbbbbbbbb', '--by', 'alice');
-    assert.equal(approved.code, 0, approved.err);
-    assert.deepEqual(engine.calls.at(-1), { method: 'approveChangeSet', args: ['cs-bbbbbbbbbbbb', 'alice'] });
+  it('show and approve take a change set id, or any unique prefix of it such as the 8 characters status prints', async () => {
+    for (const [ref, id] of [['cs-bbbbbbbbbbbb', 'cs-bbbbbbbbbbbb'], ['cs-bbbbbbbb', 'cs-bbbbbbbbbbbb'], ['cs-bbbbc', 'cs-bbbbcccc0000']] as const) {
+      const shown = await run('show', ref);
+      assert.equal(shown.code, 0, shown.err);
+      assert.match(shown.out, new RegExp(`Change set ${id}`));
+      const approved = await run('approve', ref, '--by', 'alice');
+      assert.equal(approved.code, 0, approved.err);
+      assert.deepEqual(engine.calls.at(-1), { method: 'approveChangeSet', args: [id, 'alice'] });
+    }
     const missing = await run('show', 'cs-000000000000');
     assert.equal(missing.code, 1);
     assert.match(missing.err, /no change set/);
-  });
-
-  it('show and approve take any unique prefix of a change set, such as the 8 characters status prints', async () => {
-    const shown = await run('show', 'cs-bbbbbbbb');
-    assert.equal(shown.code, 0, shown.err);
-    assert.match(shown.out, /Change set cs-bbbbbbbbbbbb/);
-    const approved = await run('approve', 'cs-bbbbc', '--by', 'alice');
-    assert.equal(approved.code, 0, approved.err);
-    assert.deepEqual(engine.calls.at(-1), { method: 'approveChangeSet', args: ['cs-bbbbcccc0000', 'alice'] });
     const ambiguous = await run('show', 'cs-bbbb');
     assert.equal(ambiguous.code, 1);
     assert.match(ambiguous.err, /^error: cs-bbbb names 2 change sets: cs-bbbbbbbbbbbb, cs-bbbbcccc0000$/m);

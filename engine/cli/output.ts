@@ -36,6 +36,11 @@ export class Output {
     this.io.stdout(`${JSON.stringify(value, null, 2)}\n`);
   }
 
+  /** A table fitted to the terminal (see `table`), or `empty` when there are no rows. */
+  table(columns: readonly Column[], rows: readonly (readonly string[])[], empty: string): void {
+    this.line(rows.length === 0 ? empty : table(columns, rows, { width: this.width }));
+  }
+
   /** Width to fit tables to: the terminal's, or none when stdout is not a terminal. */
   get width(): number | undefined {
     return this.io.columns;

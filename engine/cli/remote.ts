@@ -259,49 +259,38 @@ function printStatus(ctx: CommandContext, answer: StatusAnswer): void {
 }
 
 function printChangeSets(ctx: CommandContext, sets: readonly ChangeSet[]): void {
-  if (sets.length === 0) {
-    ctx.out.line('no change sets');
-    return;
-  }
-  ctx.out.line(
-    table(
-      [{ header: 'ID' }, { header: 'REVISION' }, { header: 'CREATED' }, { header: 'APPROVED BY' }, { header: 'UNITS' }],
-      sets.map((c) => [c.id, shortRevision(c.revision), formatTime(c.createdAt), c.approvedBy ?? '-', c.units.join(', ')]),
-      { width: ctx.out.width },
-    ),
+  ctx.out.table(
+    [{ header: 'ID' }, { header: 'REVISION' }, { header: 'CREATED' }, { header: 'APPROVED BY' }, { header: 'UNITS' }],
+    sets.map((c) => [c.id, shortRevision(c.revision), formatTime(c.createdAt), c.approvedBy ?? '-', c.units.join(', ')]),
+    'no change sets',
   );
 }
 
 function printPlans(ctx: CommandContext, plans: readonly PlanRecord[]): void {
-  if (plans.length === 0) {
-    ctx.out.line('no plans');
-    return;
-  }
-  ctx.out.line(
-    table(
-      [
-        { header: 'ID' },
-        { header: 'UNIT' },
-        { header: 'REVISION' },
-        { header: 'STATUS' },
-        { header: '+ADD', align: 'right' },
-        { header: '~CHANGE', align: 'right' },
-        { header: '-DESTROY', align: 'right' },
-        { header: '±REPLACE', align: 'right' },
-        { header: 'CREATED' },
-      ],
-      plans.map((p) => [
-        p.id,
-        p.unit,
-        shortRevision(p.revision),
-        p.status,
-        String(p.summary.add),
-        String(p.summary.change),
-        String(p.summary.destroy),
-        String(p.summary.replace),
-        formatTime(p.createdAt),
-      ]),
-    ),
+  ctx.out.table(
+    [
+      { header: 'ID' },
+      { header: 'UNIT' },
+      { header: 'REVISION' },
+      { header: 'STATUS' },
+      { header: '+ADD', align: 'right' },
+      { header: '~CHANGE', align: 'right' },
+      { header: '-DESTROY', align: 'right' },
+      { header: '±REPLACE', align: 'right' },
+      { header: 'CREATED' },
+    ],
+    plans.map((p) => [
+      p.id,
+      p.unit,
+      shortRevision(p.revision),
+      p.status,
+      String(p.summary.add),
+      String(p.summary.change),
+      String(p.summary.destroy),
+      String(p.summary.replace),
+      formatTime(p.createdAt),
+    ]),
+    'no plans',
   );
 }
 
@@ -344,32 +333,26 @@ function decisionLine(verb: 'approved' | 'rejected', p: PlanRecord): string {
 }
 
 function printHistory(ctx: CommandContext, events: readonly HistoryEvent[]): void {
-  if (events.length === 0) {
-    ctx.out.line('no events');
-    return;
-  }
-  ctx.out.line(
-    table(
-      [
-        { header: 'SEQ', align: 'right' },
-        { header: 'AT' },
-        { header: 'TYPE' },
-        { header: 'UNIT' },
-        { header: 'REVISION' },
-        { header: 'PLAN' },
-        { header: 'MESSAGE' },
-      ],
-      events.map((e) => [
-        String(e.seq),
-        formatTime(e.at),
-        e.type,
-        e.unit ?? '-',
-        shortRevision(e.revision),
-        e.planId ?? '-',
-        messageCell(e.message),
-      ]),
-      { width: ctx.out.width },
-    ),
+  ctx.out.table(
+    [
+      { header: 'SEQ', align: 'right' },
+      { header: 'AT' },
+      { header: 'TYPE' },
+      { header: 'UNIT' },
+      { header: 'REVISION' },
+      { header: 'PLAN' },
+      { header: 'MESSAGE' },
+    ],
+    events.map((e) => [
+      String(e.seq),
+      formatTime(e.at),
+      e.type,
+      e.unit ?? '-',
+      shortRevision(e.revision),
+      e.planId ?? '-',
+      messageCell(e.message),
+    ]),
+    'no events',
   );
 }
 
