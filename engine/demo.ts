@@ -151,7 +151,7 @@ async function demoWith(root: string, bare: string, machines: DemoMachines | nul
           `  npx plumbline plans  --config ${configFile}`,
           `  npx plumbline show PLAN_ID --config ${configFile}`,
           `  npx plumbline approve PLAN_ID --config ${configFile}`,
-          `Stop with Ctrl-C (or SIGTERM to pid ${process.pid}).`,
+          `Stop with Ctrl-C, or kill ${process.pid}.`,
           '',
         ].join('\n'),
       );
