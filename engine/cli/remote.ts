@@ -3,7 +3,6 @@ import type { Command } from 'commander';
 import { resolveClient, type ApiClient } from '../api/client.ts';
 import { isChangeSetRef, type PlanDetail, type StatusAnswer } from '../api/contract.ts';
 import type { ChangeSet, HistoryEvent, PlanRecord } from '../model.ts';
-import { decidePlan } from './decide.ts';
 import { formatSummary, formatTime, messageCell, shortRevision, table } from './output.ts';
 import { action, integerOption, type CommandContext } from './util.ts';
 
@@ -121,7 +120,7 @@ export function registerRemoteCommands(program: Command, ctx: CommandContext): v
         else out.line(set.rendered.trimEnd());
         return 0;
       }
-      const record = await decidePlan(await connect(opts), 'approve', id, opts.by ?? defaultActor());
+      const record = await (await connect(opts)).approve(id, opts.by ?? defaultActor());
       if (opts.json) out.json(record);
       else out.line(decisionLine('approved', record));
       return 0;
@@ -137,7 +136,7 @@ export function registerRemoteCommands(program: Command, ctx: CommandContext): v
       .option('--by <name>', 'who rejects (default: your login name)'),
   ).action(
     action(ctx, async (id: string, opts: ConnectionOptions & { by?: string; reason?: string }) => {
-      const record = await decidePlan(await connect(opts), 'reject', id, opts.by ?? defaultActor(), opts.reason);
+      const record = await (await connect(opts)).reject(id, opts.by ?? defaultActor(), opts.reason);
       if (opts.json) out.json(record);
       else out.line(decisionLine('rejected', record));
       return 0;

@@ -67,10 +67,7 @@ export function createFakeEngine(): FakeEngine {
   };
   const decide = (id: string, by: string, status: 'Approved' | 'Rejected'): PlanRecord => {
     const p = find(id);
-    // As the engine does today: asking again for a decision already made answers with the plan as it is.
-    if (status === 'Approved' && ['Approved', 'Applying', 'Applied'].includes(p.status)) return p;
-    if (status === 'Rejected' && p.status === 'Rejected') return p;
-    // An approved plan can still be rejected before it applies.
+    // As the engine does: a decision already made is a conflict; an approved plan can still be rejected before it applies.
     if (p.status !== 'Pending' && !(status === 'Rejected' && p.status === 'Approved')) {
       throw new ConflictError('E_PLAN_NOT_PENDING', `plan ${id} is ${p.status}, only a Pending plan can be decided`, {
         hint: 'look for the newer plan of the unit with `plumbline plans`',

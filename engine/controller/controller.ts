@@ -758,12 +758,11 @@ export class Controller implements EngineFacade, Runtime {
 
   async approve(id: string, by: string): Promise<PlanRecord> {
     const plan = this.requirePlan(id);
-    if (plan.status === 'Approved' || plan.status === 'Applying' || plan.status === 'Applied') return publicPlan(plan);
     if (plan.status !== 'Pending') throw undecidable(plan, 'approve');
     const current = this.store.getUnit(plan.unit)?.planId;
     if (current !== plan.id) {
       throw new ConflictError('E_PLAN_NOT_CURRENT', `cannot approve plan ${id}: ${plan.unit}'s current plan is ${current ?? 'none'}`, {
-        hint: `review the current plan with: plumbline show ${current ?? `(plumbline plans --unit ${plan.unit})`}`,
+        hint: current ? `review the current plan with: plumbline show ${current}` : `list the unit's plans with: plumbline plans --unit ${plan.unit}`,
       });
     }
     this.reviewTimers.get(id)?.clear();
@@ -778,7 +777,6 @@ export class Controller implements EngineFacade, Runtime {
 
   async reject(id: string, by: string, reason?: string): Promise<PlanRecord> {
     const plan = this.requirePlan(id);
-    if (plan.status === 'Rejected') return publicPlan(plan);
     if (plan.status !== 'Pending' && plan.status !== 'Approved') throw undecidable(plan, 'reject');
     this.reviewTimers.get(id)?.clear();
     const now = new Date().toISOString();
@@ -817,7 +815,7 @@ export class Controller implements EngineFacade, Runtime {
 
   async getChangeSet(id: string): Promise<ChangeSetDetail> {
     const changeSet = this.store.getChangeSet(id);
-    if (!changeSet) throw new NotFoundError('E_CHANGESET_NOT_FOUND', `no change set ${id}`, { hint: 'change sets are named cs-<commit>; see plumbline plans' });
+    if (!changeSet) throw new NotFoundError('E_CHANGESET_NOT_FOUND', `no change set ${id}`, { hint: 'list change sets with: plumbline changesets' });
     return describeChangeSet(changeSet, [...this.definitions.values()], (n) => this.store.publishedUnits().find((u) => u.name === n), (u) => this.store.publishedPlans({ unit: u }).map(publicPlan));
   }
 
@@ -829,7 +827,7 @@ export class Controller implements EngineFacade, Runtime {
    */
   async approveChangeSet(id: string, by: string): Promise<ChangeSetDetail> {
     const changeSet = this.store.getChangeSet(id);
-    if (!changeSet) throw new NotFoundError('E_CHANGESET_NOT_FOUND', `no change set ${id}`);
+    if (!changeSet) throw new NotFoundError('E_CHANGESET_NOT_FOUND', `no change set ${id}`, { hint: 'list change sets with: plumbline changesets' });
     if (changeSet.revision !== this.sourceStatus.lastReconciledRevision && this.store.listPlans().every((p) => p.changeSet !== id || p.status !== 'Pending')) {
       throw new ConflictError('E_CHANGESET_SUPERSEDED', `change set ${id} is not the newest and has no pending plans left`, {
         hint: 'approve the newest change set instead (plumbline plans shows which plans wait)',
@@ -880,13 +878,16 @@ function describeList(items: readonly string[], shown = 10): string {
 }
 
 function undecidable(plan: StoredPlan, verb: 'approve' | 'reject'): ConflictError {
+  const decided = `${plan.decidedBy ? ` by ${plan.decidedBy}` : ''}${plan.decidedAt ? ` at ${plan.decidedAt}` : ''}`;
   const why: Record<string, string> = {
     Superseded: `it was superseded (${plan.error?.message ?? 'a newer plan exists'}); review the newer plan with: plumbline plans --unit ${plan.unit}`,
-    Rejected: `it was rejected${plan.decidedBy ? ` by ${plan.decidedBy}` : ''}`,
+    Rejected: `it was already rejected${decided}`,
     Failed: `its apply failed: ${plan.error?.message ?? ''}`,
     Interrupted: 'its apply was interrupted; the unit has been planned again',
     NoChanges: 'it has no changes to apply',
-    Applied: 'it is already applied',
+    Applied: `it is already applied (approved${decided})`,
+    Approved: `it is already approved${decided} and queued to apply`,
+    Applying: 'it is being applied',
   };
   return new ConflictError('E_PLAN_NOT_PENDING', `cannot ${verb} plan ${plan.id}: ${why[plan.status] ?? `it is ${plan.status}`}`, {
     hint: 'only a Pending plan can be approved or rejected',
