@@ -138,6 +138,37 @@ describe('plumbline CLI against the API', () => {
     assert.equal(JSON.parse(json.out).plan.id, 'web-2');
   });
 
+  it('show of a drift plan states the action that follows, consistently with the policy line', async () => {
+    const base = engine.plans.get('web-2')!;
+    engine.plans.set('web-drift', { ...base, id: 'web-drift', approval: 'auto', purpose: 'drift', driftAction: 'report', warnings: ['Value for undeclared variable'] });
+    engine.plans.set('web-heal', { ...base, id: 'web-heal', approval: 'auto', purpose: 'drift', driftAction: 'remediate' });
+    try {
+      const report = await run('show', 'web-drift');
+      assert.equal(report.code, 0, report.err);
+      assert.match(report.out, /^purpose\s+drift found by a check; action report: it waits for approval/m);
+      assert.match(report.out, /^approval\s+auto, but drift action report: waits for approval$/m);
+      assert.match(report.out, /^warning\s+Value for undeclared variable$/m);
+      const heal = await run('show', 'web-heal');
+      assert.match(heal.out, /^purpose\s+drift found by a check; action remediate/m);
+      assert.match(heal.out, /^approval\s+auto$/m);
+    } finally {
+      engine.plans.delete('web-drift');
+      engine.plans.delete('web-heal');
+    }
+  });
+
+  it('status names a damaged store record that was moved aside', async () => {
+    const status = engine.status;
+    engine.status = async () => ({ ...(await status()), damaged: [{ file: 'store/units/web.json', movedTo: 'store/damaged/units-web-1.json', error: 'Unexpected end of JSON input' }] });
+    try {
+      const { code, out } = await run('status');
+      assert.equal(code, 0);
+      assert.match(out, /^damaged store record store\/units\/web\.json \(Unexpected end of JSON input\) was moved aside to store\/damaged\/units-web-1\.json; what it held was planned again$/m);
+    } finally {
+      engine.status = status;
+    }
+  });
+
   it('show of an unknown plan prints error and hint, exit 1', async () => {
     const { code, out, err } = await run('show', 'nope');
     assert.equal(code, 1);

@@ -221,6 +221,9 @@ export function registerRemoteCommands(program: Command, ctx: CommandContext): v
 
 function printStatus(ctx: CommandContext, answer: StatusAnswer): void {
   const { out } = ctx;
+  for (const d of answer.damaged ?? []) {
+    out.line(`damaged store record ${d.file} (${d.error}) was moved aside to ${d.movedTo}; what it held was planned again`);
+  }
   const s = answer.source;
   out.line(`source  ${displayUrl(s.url)} (${s.branch})  ${s.phase}  fetched ${shortRevision(s.lastFetchedRevision)} at ${formatTime(s.lastFetchAt)}, reconciled ${shortRevision(s.lastReconciledRevision)}`);
   if (s.phase !== 'Ready' && (s.reason || s.message)) out.line(`        ${[s.reason, messageCell(s.message)].filter(Boolean).join(': ')}`);
@@ -302,10 +305,13 @@ function printPlanDetail(ctx: CommandContext, detail: PlanDetail): void {
     ['revision', p.revision],
     ['status', p.status],
     ['summary', `${formatSummary(p.summary)}${p.hasChanges ? '' : ' (no changes)'}${p.destructive ? ' (destructive)' : ''}`],
+    ...(p.purpose && p.purpose !== 'change' ? [['purpose', purposeText(p)] as [string, string]] : []),
     ['approval', approvalText(p)],
     ['apply at', applyAtText(p)],
     ['created', formatTime(p.createdAt)],
   ];
+  if (p.uncertain) rows.push(['unknown', `${p.uncertain} step(s) the tool cannot predict (not counted above; they run when applied)`]);
+  for (const w of p.warnings ?? []) rows.push(['warning', messageCell(w)]);
   if (p.error) rows.push(['error', `${p.error.message} [${p.error.code}]${p.error.hint ? ` (hint: ${p.error.hint})` : ''}`]);
   const width = Math.max(...rows.map(([k]) => k.length));
   for (const [k, v] of rows) out.line(`${k.padEnd(width)}  ${v}`);
@@ -314,8 +320,21 @@ function printPlanDetail(ctx: CommandContext, detail: PlanDetail): void {
   out.line(rendered.length > 0 ? rendered : '(no rendered plan)');
 }
 
+/** What kind of plan, and the action that follows it. */
+function purposeText(p: PlanRecord): string {
+  if (p.purpose === 'drift') {
+    return p.driftAction === 'remediate'
+      ? 'drift found by a check; action remediate: applying it puts back what Git says, under the approval policy'
+      : 'drift found by a check; action report: it waits for approval, nothing is applied unless someone approves it';
+  }
+  return 'destroy of a unit removed from the repository with prune: true: it always waits for approval';
+}
+
+/** The policy, said consistently with what will happen to this plan. */
 function approvalText(p: PlanRecord): string {
   if (p.decidedBy) return `${p.approval}, decided by ${p.decidedBy}${p.decidedAt ? ` at ${formatTime(p.decidedAt)}` : ''}`;
+  if (p.purpose === 'drift' && p.driftAction !== 'remediate') return `${p.approval}, but drift action report: waits for approval`;
+  if (p.purpose === 'destroy') return `${p.approval}, but a destroy of a removed unit: waits for approval`;
   return p.approval;
 }
 
