@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { SecretRegistry } from '../../engine/secrets.ts';
-import { buildDocument, buildHostPlans, fingerprintOf, hostStatuses, summaryOf } from './document.ts';
-import { normalizeRun } from './normalize.ts';
+import { buildDocument, buildHostPlans, fingerprintOf, hostStatuses, summaryOf, uncertainTasks } from './document.ts';
+import { normalizeRun, type HostRun } from './normalize.ts';
 import { parsePlaybookOutput } from './output-schema.ts';
 import { renderPlan } from './render.ts';
 
@@ -12,8 +12,20 @@ import { renderPlan } from './render.ts';
 const fixture = (name: string) => parsePlaybookOutput(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8'));
 const ROOT = '/tmp/exp/inv';
 
+function documentOf(runs: Map<string, HostRun>) {
+  return buildDocument({
+    inventory: 'inventories/web/hosts.yml',
+    playbook: 'inventories/web/site.yml',
+    knownHostsFile: 'inventories/web/known_hosts',
+    config: null,
+    hosts: buildHostPlans(runs, []),
+    uncertain: uncertainTasks(runs),
+    allowUnreachable: false,
+  });
+}
+
 test('check mode: changed with diff, ok, unknown (command, module without check support), no_log, failed, unreachable', () => {
-  const runs = normalizeRun(fixture('check-mixed.json'), { treeRoot: ROOT });
+  const runs = normalizeRun(fixture('check-mixed.json'), { roots: [ROOT] });
   assert.deepEqual(
     [...runs.values()].map((r) => [r.name, r.state]),
     [
@@ -62,14 +74,13 @@ test('check mode: changed with diff, ok, unknown (command, module without check 
 });
 
 test('the plan document: summary, destructive, hasChanges, host statuses, masked vaulted values', () => {
-  const runs = normalizeRun(fixture('check-mixed.json'), { treeRoot: ROOT });
-  const hosts = buildHostPlans(['web-1', 'web-2', 'web-3', 'web-9'], runs, []);
-  const document = buildDocument({ inventory: 'inventories/web/hosts.yml', playbook: 'inventories/web/site.yml', knownHostsFile: 'inventories/web/known_hosts', hosts, allowUnreachable: false });
+  const document = documentOf(normalizeRun(fixture('check-mixed.json'), { roots: [ROOT] }));
   assert.equal(document.hasChanges, true);
   assert.equal(document.destructive, true);
   assert.deepEqual(document.unreachable, ['web-9']);
-  // web-1: 6 changing (1 removal) + 2 unknown; web-2: 5 + 2; web-3: 4 + 2.
-  assert.deepEqual(summaryOf(document), { add: 0, change: 5 + 2 + 5 + 2 + 4 + 2, destroy: 1, replace: 0 });
+  // web-1: 6 changing (1 removal); web-2: 5; web-3: 4. The 2 unknown tasks per host are not changes.
+  assert.deepEqual(summaryOf(document), { add: 0, change: 5 + 5 + 4, destroy: 1, replace: 0 });
+  assert.equal(document.totals.uncheckableTasks, 6);
   assert.deepEqual(
     hostStatuses(document.hosts).map((h) => h.state),
     ['changed', 'failed', 'changed', 'unreachable'],
@@ -91,10 +102,10 @@ test('the plan document: summary, destructive, hasChanges, host statuses, masked
 });
 
 test('the fingerprint ignores timings and temporary file names', () => {
-  const a = buildDocument({ inventory: 'i', playbook: 'p', knownHostsFile: 'k', hosts: buildHostPlans(['web-1'], normalizeRun(fixture('check-mixed.json')), []), allowUnreachable: false });
+  const a = documentOf(normalizeRun(fixture('check-mixed.json')));
   const raw = JSON.parse(readFileSync(new URL('./fixtures/check-mixed.json', import.meta.url), 'utf8'));
   const shifted = JSON.stringify(raw).replace(/ansible-local-[A-Za-z0-9_]+/g, 'ansible-local-other').replace(/2026-11-22T\d\d:\d\d:\d\d/g, '2030-01-01T00:00:00');
-  const b = buildDocument({ inventory: 'i', playbook: 'p', knownHostsFile: 'k', hosts: buildHostPlans(['web-1'], normalizeRun(parsePlaybookOutput(shifted)), []), allowUnreachable: false });
+  const b = documentOf(normalizeRun(parsePlaybookOutput(shifted)));
   assert.equal(fingerprintOf(a), fingerprintOf(b));
 });
 
@@ -116,7 +127,12 @@ test('a real apply: failures and unreachable hosts per host, the others changed'
 test('convergence checks: nothing changes, or the non-idempotent task is named per host', () => {
   const converged = normalizeRun(fixture('verify-converged.json'));
   assert.deepEqual([...converged.values()].map((r) => r.tasks.filter((t) => t.status === 'changed').length), [0, 0]);
-  assert.deepEqual([...converged.values()].map((r) => r.state), ['unknown', 'unknown'], 'a command that cannot be checked is never counted as unchanged');
+  assert.deepEqual([...converged.values()].map((r) => r.state), ['ok', 'ok'], 'tasks check mode cannot predict are not changes');
+  assert.deepEqual(
+    [...converged.values()].map((r) => r.tasks.filter((t) => t.status === 'unknown').length),
+    [2, 2],
+    'but they are still listed, as unknown',
+  );
   const drifting = normalizeRun(fixture('verify-not-idempotent.json'));
   const changed = [...drifting.values()].flatMap((r) => r.tasks.filter((t) => t.status === 'changed').map((t) => `${r.name} => ${t.task}`));
   assert.deepEqual(changed, ['web-1 => stamp the deploy time', 'web-3 => stamp the deploy time']);

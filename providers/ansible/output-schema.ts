@@ -17,7 +17,10 @@ export const itemResultSchema = z.looseObject({
   skipped: z.boolean().optional(),
   unreachable: z.boolean().optional(),
   msg: z.unknown().optional(),
+  /** Why a `when:` skipped it. */
   skip_reason: z.string().optional(),
+  /** Why a loop skipped it (`No items in the list`). */
+  skipped_reason: z.string().optional(),
   censored: z.string().optional(),
   diff: z.unknown().optional(),
   invocation: z.unknown().optional(),
