@@ -22,6 +22,8 @@ import { hostTarget } from './inventory.ts';
 import { parseKnownHosts } from './known-hosts.ts';
 import { normalizeRun, type HostRun } from './normalize.ts';
 import { preflight, type PreflightFinding } from './preflight.ts';
+import { isUnder } from './read-set.ts';
+import { inventoryReads } from './reads.ts';
 import { renderPlan } from './render.ts';
 import { validateInventory } from './validate.ts';
 import { registerVaultSecrets } from './vault.ts';
@@ -45,6 +47,7 @@ export const createAnsibleProvider: ProviderFactory = (context) => {
     validate: (unit, unitDir) => validateInventory(unit, unitDir, context),
     plan: (request) => planInventory(request, context),
     apply: (request) => applyInventory(request, context),
+    reads: (request) => inventoryReads(request),
   };
 };
 
@@ -64,14 +67,20 @@ async function prepare(request: RunRequest, context: ProviderContext): Promise<R
     log: request.log,
     signal: request.signal,
   });
-  await registerVaultSecrets(request.workdir, {
+  await registerVaultSecrets([request.workdir, ...(await readElsewhere(request))], {
     vaultBinary: ctx.settings.vaultBinary,
     vaultPasswordFile: ctx.settings.vaultPasswordFile,
     log: request.log,
     signal: request.signal,
-    treeRoot: ctx.treeRoot,
+    roots: ctx.roots,
   });
   return ctx;
+}
+
+/** What the inventory reads outside its own folder (group_vars, roles...), in the read-only repository. */
+async function readElsewhere(request: RunRequest): Promise<string[]> {
+  const { entries } = await inventoryReads({ unit: request.unit, repoDir: request.repoDir, log: request.log });
+  return entries.filter((e) => !isUnder(e.path, request.unit.path)).map((e) => join(request.repoDir, e.path));
 }
 
 /** Preflight the hosts; returns the findings. */

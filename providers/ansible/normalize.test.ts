@@ -144,3 +144,10 @@ test('output that is not the callback\'s JSON is a typed error', () => {
   const noisy = `[DEPRECATION] something\n${JSON.stringify({ plays: [], stats: {} })}\n`;
   assert.deepEqual(parsePlaybookOutput(noisy).stats, {});
 });
+
+test('callbacks a repository\'s ansible.cfg enables print around the result: it is still found', () => {
+  // A real run with `callbacks_enabled = ansible.posix.profile_tasks, ansible.posix.timer`.
+  const output = parsePlaybookOutput(readFileSync(new URL('./fixtures/check-with-profile-tasks.txt', import.meta.url), 'utf8'));
+  assert.deepEqual(Object.keys(output.stats), ['host-1']);
+  assert.equal(output.plays[0]!.tasks[0]!.task.name, 'motd');
+});
