@@ -73,10 +73,18 @@ export interface Problem {
   line: number;
   column: number;
   message: string;
+  /** An error makes the unit invalid; a warning is shown and changes nothing. Error when absent. */
+  severity?: 'error' | 'warning';
+  /** The unit the file defines or belongs to, when known. */
+  unit?: string;
 }
 
 export function formatProblem(p: Problem): string {
-  return `${p.file}:${p.line}:${p.column}: ${p.message}`;
+  return `${p.file}:${p.line}:${p.column}: ${p.severity === 'warning' ? 'warning: ' : ''}${p.message}`;
+}
+
+export function isError(p: Problem): boolean {
+  return p.severity !== 'warning';
 }
 
 export function isPlumblineError(error: unknown): error is PlumblineError {

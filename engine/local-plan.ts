@@ -6,7 +6,7 @@ import { loadConfig, normalizeConfig } from './config/load.ts';
 import type { DaemonConfig } from './config/types.ts';
 import { outputsFromFiles, resolveInputs } from './controller/inputs.ts';
 import { loadDefinitions } from './definitions/load.ts';
-import { asPlumblineError, formatProblem, ValidationError } from './errors.ts';
+import { asPlumblineError, formatProblem, isError, ValidationError, type Problem } from './errors.ts';
 import type { Logger } from './log.ts';
 import { statePaths } from './paths.ts';
 import { buildProviders } from './providers.ts';
@@ -27,23 +27,30 @@ export async function planWorkingTree(options: {
   stack?: string;
   configFile?: string;
   log: Logger;
-}): Promise<{ exitCode: 0 | 1 | 2; results: LocalPlanResult[] }> {
+}): Promise<{ exitCode: 0 | 1 | 2; results: LocalPlanResult[]; /** With `stack`: the other units, invalid, not planned. */ skipped?: LocalPlanResult[] }> {
   const root = resolve(options.dir);
   const scratch = await mkdtemp(join(tmpdir(), 'plumbline-plan-'));
   try {
     const config = options.configFile ? await loadConfig(options.configFile) : defaultConfig(root, scratch);
-    const { units, problems } = await loadDefinitions(root, config.defaults);
-    if (problems.length > 0) throw new ValidationError(problems);
+    const { units, problems } = await loadDefinitions(root, config.defaults, config.limits);
+    const errors = problems.filter(isError);
+    // Each invalid unit is reported; the valid ones are planned all the same, as the daemon does.
+    const invalid = invalidUnits(errors);
     const selected = options.stack ? units.filter((u) => u.name === options.stack) : units;
     if (options.stack && selected.length === 0) {
+      const problemsOfIt = errors.filter((p) => p.unit === options.stack);
       return {
         exitCode: 1,
-        results: [{ unit: options.stack, kind: 'unknown', ok: false, error: { code: 'E_UNIT_NOT_FOUND', message: `no unit named ${options.stack} under ${root}`, hint: `known units: ${units.map((u) => u.name).join(', ') || 'none'}` } }],
+        results: [
+          problemsOfIt.length > 0
+            ? invalidResult(options.stack, problemsOfIt)
+            : { unit: options.stack, kind: 'unknown', ok: false, error: { code: 'E_UNIT_NOT_FOUND', message: `no unit named ${options.stack} under ${root}`, hint: `known units: ${units.map((u) => u.name).join(', ') || 'none'}` } },
+        ],
       };
     }
     const providers = await buildProviders(config, options.log);
     const paths = statePaths(config.stateDir);
-    const results: LocalPlanResult[] = [];
+    const results: LocalPlanResult[] = options.stack ? [] : [...invalid].map(([name, list]) => invalidResult(name, list));
     for (const unit of selected) {
       const runDir = join(scratch, unit.name);
       try {
@@ -67,14 +74,25 @@ export async function planWorkingTree(options: {
           signal: new AbortController().signal,
           log: options.log.child({ unit: unit.name }),
         });
-        results.push({ unit: unit.name, kind: unit.kind, ok: true, summary: outcome.summary, rendered: outcome.rendered, hasChanges: outcome.hasChanges });
+        results.push({
+          unit: unit.name,
+          kind: unit.kind,
+          ok: true,
+          summary: outcome.summary,
+          rendered: outcome.rendered,
+          // What cannot be predicted is shown, never counted: the exit code says what would change.
+          hasChanges: outcome.hasChanges,
+          ...(outcome.uncertain?.length ? { uncertain: outcome.uncertain } : {}),
+          ...(outcome.warnings?.length ? { warnings: outcome.warnings } : {}),
+        });
       } catch (error) {
         const typed = asPlumblineError(error);
         results.push({ unit: unit.name, kind: unit.kind, ok: false, error: { code: typed.code, message: typed.message, ...(typed.hint ? { hint: typed.hint } : {}) } });
       }
     }
     const exitCode = results.some((r) => !r.ok) ? 1 : results.some((r) => r.hasChanges) ? 2 : 0;
-    return { exitCode, results };
+    const skipped = options.stack ? [...invalid].filter(([name]) => name !== options.stack).map(([name, list]) => invalidResult(name, list)) : [];
+    return { exitCode, results, ...(skipped.length > 0 ? { skipped } : {}) };
   } catch (error) {
     const typed = asPlumblineError(error);
     const message = typed instanceof ValidationError ? typed.problems.map(formatProblem).join('\n') : typed.message;
@@ -82,6 +100,24 @@ export async function planWorkingTree(options: {
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+function invalidUnits(errors: readonly Problem[]): Map<string, Problem[]> {
+  const byUnit = new Map<string, Problem[]>();
+  for (const problem of errors) {
+    const name = problem.unit ?? problem.file;
+    byUnit.set(name, [...(byUnit.get(name) ?? []), problem]);
+  }
+  return byUnit;
+}
+
+function invalidResult(unit: string, problems: readonly Problem[]): LocalPlanResult {
+  return {
+    unit,
+    kind: 'definition',
+    ok: false,
+    error: { code: 'E_VALIDATION', message: problems.map(formatProblem).join('\n'), hint: 'fix the definition (plumbline validate lists every problem)' },
+  };
 }
 
 function defaultConfig(root: string, scratch: string): DaemonConfig {

@@ -52,6 +52,11 @@ export interface UnitStatus {
   /** Per-host state of the last plan or apply, for units that run against hosts. */
   hosts?: Array<{ name: string; state: HostState; message?: string }>;
   lastDriftCheckAt?: string;
+  /**
+   * The drift consecutive checks found and remediated, and how many times: the
+   * same drift after the second remediation stalls the unit (`DriftPersists`).
+   */
+  driftRemediations?: { drift: string; count: number };
 }
 
 export type HostState = 'ok' | 'changed' | 'unknown' | 'unreachable' | 'failed' | 'skipped';
@@ -86,6 +91,10 @@ export interface PlanRecord {
   purpose?: 'change' | 'drift';
   /** Hosts the apply is limited to (a remediation touches only the drifted hosts). */
   limitHosts?: string[];
+  /** Steps the tool cannot predict (Ansible tasks check mode skips): shown apart, never counted in `summary`. */
+  uncertain?: number;
+  /** Warnings the tool printed while planning, masked. */
+  warnings?: string[];
 }
 
 /**

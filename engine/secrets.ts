@@ -9,6 +9,8 @@ export const MASK = '(sensitive)';
 
 /** Values shorter than this are too likely to collide with ordinary text. */
 const MIN_SECRET_LENGTH = 4;
+/** A line of a multi-line secret is masked on its own from this length (trimmed). */
+const MIN_SECRET_LINE_LENGTH = 6;
 
 export class SecretRegistry {
   private readonly values = new Set<string>();
@@ -17,12 +19,26 @@ export class SecretRegistry {
   add(value: unknown): void {
     for (const s of leafStrings(value)) {
       if (s.length < MIN_SECRET_LENGTH || this.values.has(s)) continue;
-      this.values.add(s);
-      // A JSON-encoded form of a secret can appear inside serialized logs.
-      const encoded = JSON.stringify(s).slice(1, -1);
-      if (encoded !== s) this.values.add(encoded);
-      this.pattern = undefined;
+      this.remember(s);
+      // A key or a vaulted file shows up line by line too: in a diff, a log
+      // line, a template rendered around it. Longest first, so the whole value
+      // is masked as one where it appears whole.
+      if (s.includes('\n')) {
+        for (const line of s.split(/\r?\n/)) {
+          const trimmed = line.trim();
+          if (trimmed.length >= MIN_SECRET_LINE_LENGTH) this.remember(trimmed);
+        }
+      }
     }
+  }
+
+  private remember(s: string): void {
+    if (this.values.has(s)) return;
+    this.values.add(s);
+    // A JSON-encoded form of a secret can appear inside serialized logs.
+    const encoded = JSON.stringify(s).slice(1, -1);
+    if (encoded !== s) this.values.add(encoded);
+    this.pattern = undefined;
   }
 
   get size(): number {

@@ -22,6 +22,8 @@ export async function createWorkspace(options: {
    * once per snapshot and remembered, instead of probed on every run.
    */
   immutableSnapshot?: boolean;
+  /** Repository paths the run reads: another unit's folder holding one of them is linked too. */
+  reads?: readonly string[];
 }): Promise<string> {
   const segments = options.unitPath.split('/').filter(Boolean);
   const units = options.immutableSnapshot ? await unitFoldersOf(options.snapshotDir) : undefined;
@@ -33,8 +35,14 @@ export async function createWorkspace(options: {
     // Other units' folders are never needed by this run, and in a monorepo they
     // are most of the tree: linking a thousand of them made every run slow.
     const prefix = segments.slice(0, depth).join('/');
-    const isUnit = (entry: string) => (units ? Promise.resolve(units.has(prefix ? `${prefix}/${entry}` : entry)) : isUnitFolder(join(snapshotLevel, entry)));
-    const needed = await Promise.all(entries.map(async (entry) => ((await isUnit(entry)) ? null : entry)));
+    const isUnit = (path: string, entry: string) => (units ? Promise.resolve(units.has(path)) : isUnitFolder(join(snapshotLevel, entry)));
+    const isRead = (path: string) => options.reads?.some((read) => read === path || read.startsWith(`${path}/`)) === true;
+    const needed = await Promise.all(
+      entries.map(async (entry) => {
+        const path = prefix ? `${prefix}/${entry}` : entry;
+        return (await isUnit(path, entry)) && !isRead(path) ? null : entry;
+      }),
+    );
     await Promise.all(
       needed.filter((entry): entry is string => entry !== null).map((entry) => symlink(join(snapshotLevel, entry), join(treeLevel, entry))),
     );

@@ -64,3 +64,49 @@ test('plan exits 2 with changes, 0 without, 1 on error, like terraform -detailed
   assert.equal(parsed.results[0]!.unit, 'hello');
   assert.equal(parsed.results[0]!.summary.add, 1);
 });
+
+test('nested stacks are found: validate and plan see prod/eu/vpc, and a unit name reads its path', () => {
+  const rc = writeTerraformRc(tree({ '.keep': '' }));
+  const hello = helloStack();
+  const files: Record<string, string> = {};
+  for (const [path, text] of Object.entries(hello)) files[path.replace(/^stacks\/hello\//, 'stacks/prod/eu/vpc/')] = text;
+  const dir = tree(files);
+  const validate = plumbline(['validate', dir]);
+  assert.equal(validate.code, 0, validate.stdout + validate.stderr);
+  const plan = plumbline(['plan', dir, '--json'], { TF_CLI_CONFIG_FILE: rc });
+  assert.equal(plan.code, 2, plan.stderr);
+  const parsed = JSON.parse(plan.stdout) as { results: Array<{ unit: string; ok: boolean }> };
+  assert.deepEqual(parsed.results.map((r) => [r.unit, r.ok]), [['prod/eu/vpc', true]]);
+});
+
+test('plan --stack NAME plans that unit although another unit is invalid, and says so', () => {
+  const rc = writeTerraformRc(tree({ '.keep': '' }));
+  const dir = tree({ ...helloStack(), 'stacks/broken/stack.yaml': 'kind: terraform\naproval: auto\n', 'stacks/broken/main.tf': '' });
+  const one = plumbline(['plan', dir, '--stack', 'hello'], { TF_CLI_CONFIG_FILE: rc });
+  assert.equal(one.code, 2, one.stdout + one.stderr);
+  assert.match(one.stdout, /terraform_data\.greeting/);
+  assert.match(one.stderr, /not planned: broken is invalid \(stacks\/broken\/stack\.yaml:2:1: aproval: unknown field/);
+  // Without --stack the invalid unit is a failure of the run, and the valid one is still planned.
+  const all = plumbline(['plan', dir, '--json'], { TF_CLI_CONFIG_FILE: rc });
+  assert.equal(all.code, 1);
+  const parsed = JSON.parse(all.stdout) as { results: Array<{ unit: string; ok: boolean }> };
+  assert.deepEqual(parsed.results.map((r) => [r.unit, r.ok]).sort(), [['broken', false], ['hello', true]]);
+});
+
+test('validate warns about Terraform code and playbooks no unit reads, and still exits 0', () => {
+  const dir = tree({
+    ...helloStack({ name: 'prod/app', extra: 'module "net" {\n  source = "../../../modules/net"\n}\n' }),
+    'modules/net/main.tf': 'resource "terraform_data" "net" {}\n',
+    'legacy/vpc/main.tf': 'resource "terraform_data" "old" {}\n',
+    'playbooks/forgotten.yml': '- hosts: all\n  tasks: []\n',
+    'roles/web/tasks/main.yml': '- name: a task list, not a playbook\n  ansible.builtin.debug: {msg: hi}\n',
+  });
+  const r = plumbline(['validate', dir]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.ok(lines.includes('legacy/vpc/main.tf:1:1: warning: no unit plans this Terraform configuration: no stack folder holds it and no stack calls it as a local module (add a stack.yaml beside it, or call it from a stack)'), r.stdout);
+  assert.ok(lines.some((l) => l.startsWith('playbooks/forgotten.yml:1:1: warning: no inventory runs this playbook')), r.stdout);
+  // Called as a module (once the Terraform provider reports its module calls) or a role's task list: no warning.
+  assert.ok(!lines.some((l) => l.startsWith('roles/')), r.stdout);
+  assert.match(r.stderr, /no problems, 2 warnings found|no problems, 3 warnings found/);
+});

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConflictError, NotFoundError, PlumblineError, ValidationError, type Problem, type RetryClass } from '../errors.ts';
 import type { ChangeSet, HistoryEvent, PlanRecord } from '../model.ts';
-import type { ChangeSetDetail, DriftAnswer, MetricsAnswer, PlanDetail, StatusAnswer, SyncAnswer } from './contract.ts';
+import type { ChangeSetDetail, DriftAnswer, MetricsAnswer, PlanDetail, StatusAnswer, SyncAnswer, UnitReads } from './contract.ts';
 import { readToken } from './token.ts';
 
 /** How long one API call may take before the client gives up. */
@@ -82,6 +82,10 @@ export class ApiClient {
 
   drift(unit?: string): Promise<DriftAnswer> {
     return this.#request('POST', '/api/v1/drift', unit ? { unit } : {});
+  }
+
+  why(unit: string): Promise<UnitReads> {
+    return this.#request('GET', `/api/v1/why${query({ unit })}`);
   }
 
   metrics(): Promise<MetricsAnswer> {

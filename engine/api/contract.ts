@@ -1,5 +1,8 @@
 import type { ChangeSet, HistoryEvent, PlanRecord, SourceStatus, UnitStatus } from '../model.ts';
 import type { ChangeSetDetail } from '../controller/change-sets.ts';
+import type { UnitReads } from '../definitions/reads.ts';
+
+export type { UnitReads } from '../definitions/reads.ts';
 
 export type { ChangeSetDetail } from '../controller/change-sets.ts';
 
@@ -24,6 +27,8 @@ export interface EngineFacade {
   approveChangeSet(id: string, by: string): Promise<ChangeSetDetail>;
   /** Run drift checks now: of one unit, or of every unit that can be checked. */
   drift(options: { unit?: string }): Promise<DriftAnswer>;
+  /** What a unit reads in the repository: a commit touching any of it plans the unit. */
+  why(unit: string): Promise<UnitReads>;
 }
 
 export interface DriftAnswer {
@@ -78,4 +83,5 @@ export const API_ROUTES = {
   changeSets: 'GET /api/v1/changesets',
   changeSet: 'GET /api/v1/changesets/:id',
   approveChangeSet: 'POST /api/v1/changesets/:id/approve',
+  why: 'GET /api/v1/why',
 } as const;

@@ -110,6 +110,11 @@ function buildRoutes(facade: EngineFacade): Route[] {
       }
       return facade.history(filter);
     }),
+    route(API_ROUTES.why, async ({ query }) => {
+      const unit = optionalQuery(query, 'unit');
+      if (unit === undefined) throw new HttpError(400, 'E_BAD_REQUEST', 'name the unit: ?unit=NAME');
+      return facade.why(unit);
+    }),
     route(API_ROUTES.sync, async ({ body }) => {
       checkFields(body, ['allowRewrite', 'unit']);
       const allowRewrite = body.allowRewrite ?? false;

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { formatProblem } from '../errors.ts';
+import { formatProblem, isError } from '../errors.ts';
 import { createLogger } from '../log.ts';
 import { formatSummary } from './output.ts';
 import type { LocalPlanResult } from './types.ts';
@@ -29,9 +29,12 @@ export function registerLocalCommands(program: Command, ctx: CommandContext): vo
           out.note('no problems found');
         } else {
           for (const p of problems) out.line(formatProblem(p));
-          out.note(`${problems.length} problem${problems.length === 1 ? '' : 's'} found`);
+          const errors = problems.filter(isError).length;
+          const warnings = problems.length - errors;
+          out.note([errors > 0 ? plural(errors, 'problem') : 'no problems', warnings > 0 ? plural(warnings, 'warning') : ''].filter(Boolean).join(', ') + ' found');
         }
-        return problems.length > 0 ? 1 : 0;
+        // Warnings are shown; only errors fail.
+        return problems.some(isError) ? 1 : 0;
       }),
     );
 
@@ -52,9 +55,12 @@ export function registerLocalCommands(program: Command, ctx: CommandContext): vo
         const request: { dir: string; stack?: string; configFile?: string; log: typeof log } = { dir: resolve(dir), log };
         if (opts.stack !== undefined) request.stack = opts.stack;
         if (opts.config !== undefined) request.configFile = resolve(opts.config);
-        const { exitCode, results } = await planWorkingTree(request);
-        if (opts.json) out.json({ results });
-        else printLocalPlans(ctx, results);
+        const { exitCode, results, skipped } = await planWorkingTree(request);
+        if (opts.json) out.json({ results, ...(skipped ? { skipped } : {}) });
+        else {
+          printLocalPlans(ctx, results);
+          for (const s of skipped ?? []) out.note(`not planned: ${s.unit} is invalid (${s.error?.message.split('\n')[0] ?? 'see plumbline validate'})`);
+        }
         return exitCode;
       }),
     );
@@ -109,8 +115,10 @@ export function printLocalPlans(ctx: CommandContext, results: readonly LocalPlan
     const hasChanges = r.hasChanges ?? (s ? s.add + s.change + s.destroy + s.replace > 0 : false);
     if (hasChanges) changed++;
     out.line(`== ${label}: ${hasChanges ? (s ? formatSummary(s) : 'changes') : 'no changes'}`);
+    for (const w of r.warnings ?? []) out.line(`warning: ${w}`);
     const rendered = r.rendered?.trimEnd();
     if (rendered) out.line(rendered);
+    if (r.uncertain?.length) out.line(`cannot be predicted in check mode (not counted as changes; they run when applied): ${r.uncertain.join(', ')}`);
   });
   if (results.length === 0) {
     out.note('no units to plan');
@@ -120,4 +128,8 @@ export function printLocalPlans(ctx: CommandContext, results: readonly LocalPlan
   const parts = [`${units} unit${units === 1 ? '' : 's'} planned`, `${changed} with changes`];
   if (failed > 0) parts.push(`${failed} failed`);
   out.note(parts.join(', '));
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }

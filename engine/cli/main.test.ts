@@ -160,6 +160,20 @@ describe('plumbline CLI against the API', () => {
     assert.match(bad.err, /--limit/);
   });
 
+  it('why lists what a unit reads, as a table or JSON; an unknown unit is exit 1', async () => {
+    const text = await run('why', 'web');
+    assert.equal(text.code, 0, text.err);
+    assert.match(text.out, /^web reads \(at aaaaaaaa\):$/m);
+    assert.match(text.out, /^roles\/nginx\s+role "nginx" of site\.yml$/m);
+    assert.match(text.out, /^watch: shared\/\*\.json$/m);
+    assert.match(text.out, /^note: include_tasks/m);
+    const json = await run('why', 'web', '--json');
+    assert.deepEqual((JSON.parse(json.out) as { entries: Array<{ path: string }> }).entries.map((e) => e.path), ['inventories/web', 'roles/nginx']);
+    const unknown = await run('why', 'nope');
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.err, /no unit nope/);
+  });
+
   it('sync passes --allow-rewrite', async () => {
     const { code, out } = await run('sync', '--allow-rewrite');
     assert.equal(code, 0);

@@ -151,6 +151,25 @@ export function registerRemoteCommands(program: Command, ctx: CommandContext): v
 
   withConnection(
     program
+      .command('why')
+      .description('list what a unit reads in the repository: a commit that touches any of it plans the unit')
+      .argument('<unit>', 'unit name'),
+  ).action(
+    action(ctx, async (unit: string, opts: ConnectionOptions) => {
+      const reads = await (await connect(opts)).why(unit);
+      if (opts.json) out.json(reads);
+      else {
+        out.line(`${reads.unit} reads${reads.revision ? ` (at ${shortRevision(reads.revision)})` : ''}:`);
+        out.line(table([{ header: 'PATH' }, { header: 'WHY' }], reads.entries.map((e) => [e.path, e.why])));
+        for (const glob of reads.watch) out.line(`watch: ${glob}`);
+        for (const note of reads.notes) out.line(`note: ${note}`);
+      }
+      return 0;
+    }),
+  );
+
+  withConnection(
+    program
       .command('drift')
       .description('check for drift now: one unit, or every unit that is applied and idle')
       .argument('[unit]', 'unit name'),

@@ -169,6 +169,20 @@ export function createFakeEngine(): FakeEngine {
       record('drift', options);
       return { scheduled: options.unit ? [options.unit] : ['web'], skipped: options.unit ? [] : [{ unit: 'db', why: 'it is Applying' }] };
     },
+    async why(unit: string) {
+      record('why', unit);
+      if (unit !== 'web') throw new NotFoundError('E_UNIT_NOT_FOUND', `no unit ${unit}`, { hint: 'list units with: plumbline status' });
+      return {
+        unit,
+        revision: 'a'.repeat(40),
+        entries: [
+          { path: 'inventories/web', why: 'the inventory folder' },
+          { path: 'roles/nginx', why: 'role "nginx" of site.yml' },
+        ],
+        watch: ['shared/*.json'],
+        notes: ['include_tasks "{{ os }}.yml" in roles/nginx/tasks/main.yml is built from a variable'],
+      };
+    },
     async metrics() {
       record('metrics', {});
       return { processes: { git: 3 }, polls: 3, uptimeSeconds: 1, memory: { rssBytes: 1, heapUsedBytes: 1 }, cpu: { userMicros: 1, systemMicros: 1 } };

@@ -10,6 +10,10 @@ export interface LocalPlanResult {
   hasChanges?: boolean;
   /** Masked text rendering of the plan. */
   rendered?: string;
+  /** Steps the tool cannot predict (`host => task`): shown, never counted as changes. */
+  uncertain?: string[];
+  /** Warnings the tool printed, masked. */
+  warnings?: string[];
   error?: { code: string; message: string; hint?: string };
 }
 

@@ -37,9 +37,10 @@ test('a minimal config gets every default', async () => {
       pipelining: true,
       recheckHostsAfterMs: 30_000,
     },
-    defaults: { approval: 'auto-unless-destroy', applyAfterMs: null, drift: { intervalMs: 900_000, action: 'report' } },
+    defaults: { approval: 'auto-unless-destroy', applyAfterMs: null, drift: { intervalMs: 900_000, action: 'report', unknownTasks: 'ignore' } },
     notifications: [],
     log: { level: 'info' },
+    limits: { manifestBytes: 1_048_576 },
   });
 });
 
@@ -86,7 +87,7 @@ test('every setting can be given', () => {
   assert.deepEqual([config?.api.host, config?.api.port], ['::1', 9000]);
   assert.equal(config?.concurrency, 64);
   assert.equal(config?.terraform.timeoutMs, 3_600_000);
-  assert.deepEqual(config?.defaults, { approval: 'manual', applyAfterMs: 600_000, drift: { intervalMs: null, action: 'remediate' } });
+  assert.deepEqual(config?.defaults, { approval: 'manual', applyAfterMs: 600_000, drift: { intervalMs: null, action: 'remediate', unknownTasks: 'ignore' } });
   assert.deepEqual(config?.notifications, [
     { url: 'https://hooks.example.com/T1/B2', events: ['awaiting-approval', 'applied', 'failed', 'drift-detected', 'remediated'] },
     { url: 'http://127.0.0.1:9000/relay', events: ['failed', 'drift-detected'] },

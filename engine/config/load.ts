@@ -8,6 +8,7 @@ import { checkBranch, checkWebhookUrl, configSchema, parseListen, resolveSourceU
 import { NOTIFICATION_EVENTS } from '../notify/notifier.ts';
 import { DEFAULT_ANSIBLE_SETTINGS as ANSIBLE } from './defaults.ts';
 import type { DaemonConfig } from './types.ts';
+import { DEFAULT_MANIFEST_BYTES } from '../definitions/load.ts';
 
 export const DEFAULT_STATE_DIR = '/var/lib/plumbline';
 export const DEFAULT_LISTEN = '127.0.0.1:7420';
@@ -126,10 +127,12 @@ export function normalizeConfig(
           // Drift checks are on by default: every 15 minutes, report only.
           intervalMs: c.defaults?.drift?.interval === undefined ? 15 * 60_000 : c.defaults.drift.interval,
           action: c.defaults?.drift?.action ?? 'report',
+          unknownTasks: c.defaults?.drift?.unknownTasks ?? 'ignore',
         },
       },
       notifications: (c.notifications ?? []).map((n) => ({ url: n.url, events: n.events ?? [...NOTIFICATION_EVENTS] })),
       log: { level: c.log?.level ?? 'info' },
+      limits: { manifestBytes: c.limits?.manifestBytes ?? DEFAULT_MANIFEST_BYTES },
     },
   };
 }

@@ -64,6 +64,9 @@ export const configSchema = z.strictObject({
   log: section({
     level: z.enum(LOG_LEVELS).optional(),
   }),
+  limits: section({
+    manifestBytes: z.int().min(1024).max(64 * 1024 * 1024).optional(),
+  }),
 });
 
 export type RawConfig = z.output<typeof configSchema>;

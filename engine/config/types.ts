@@ -48,6 +48,8 @@ export interface DaemonConfig {
   /** Webhooks told about approvals waiting, applies, failures, drift. */
   notifications?: WebhookTarget[];
   log: { level: string };
+  /** Bounds on what a commit may make the daemon read. Optional in configs built in code. */
+  limits?: { manifestBytes: number };
 }
 
 export interface AnsibleSettings {

@@ -5,7 +5,7 @@ import { processCounts } from '../exec.ts';
 import type { DaemonConfig } from '../config/types.ts';
 import { loadDefinitions } from '../definitions/load.ts';
 import type { DriftPolicy, UnitDefinition } from '../definitions/types.ts';
-import { ConflictError, NotFoundError, PlumblineError, asPlumblineError, formatProblem, type Problem } from '../errors.ts';
+import { ConflictError, NotFoundError, PlumblineError, asPlumblineError, formatProblem, isError, type Problem } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { ChangeSet, HistoryEvent, PlanRecord, SourceStatus, UnitStatus } from '../model.ts';
 import { KeyedMutex, Mutex } from '../mutex.ts';
@@ -14,7 +14,9 @@ import type { Provider } from '../provider.ts';
 import { redactUrl, type GitSource } from '../source/git-source.ts';
 import type { Store, StoredPlan } from '../store/store.ts';
 import { topologicalOrder } from '../definitions/graph.ts';
-import { unitForFile, affectedUnits } from './affected.ts';
+import { unitForFile } from './affected.ts';
+import { covers, readsOf, touchedPath, type UnitReads } from '../definitions/reads.ts';
+import { mapLimit } from '../concurrency.ts';
 import { changeSetId, describeChangeSet, type ChangeSetDetail } from './change-sets.ts';
 import { dependantsOf, describeReadiness, readiness } from './dependencies.ts';
 import { setLongTimeout, type LongTimer } from '../timers.ts';
@@ -437,8 +439,11 @@ export class Controller implements EngineFacade, Runtime {
     } else if (!previous || !previousKnown) {
       targets = all;
     } else {
-      targets = affectedUnits(await this.source.changedPaths(previous, head), all);
+      targets = await this.touchedBy(await this.source.changedPaths(previous, head), all, before, previous);
     }
+    // What a unit reads changes only with what it reads: only the targets (and
+    // units never read) are read again.
+    await this.refreshReads(all.filter((u) => targets.includes(u) || !this.store.getReads(u.name)), head);
 
     for (const name of before.keys()) {
       if (!units.some((u) => u.name === name) && !invalid.has(name)) {
@@ -462,6 +467,46 @@ export class Controller implements EngineFacade, Runtime {
     return ordered.map((u) => u.name);
   }
 
+  /**
+   * The units a commit sets in motion: new ones, and those that read a path
+   * it changed (their folder, a shared module or role, a `watch:` glob), as
+   * they read it at the previous commit. Everything else keeps its state.
+   */
+  private async touchedBy(changed: readonly string[], units: readonly UnitDefinition[], before: ReadonlyMap<string, UnitDefinition>, previous: string): Promise<UnitDefinition[]> {
+    const targets: UnitDefinition[] = [];
+    for (const unit of units) {
+      const known = before.get(unit.name);
+      // A unit whose reads were never recorded (a state from an older version) is read at the previous commit once.
+      const reads = this.store.getReads(unit.name) ?? (known ? await this.readUnit(known, previous) : undefined);
+      const path = reads ? touchedPath(reads, changed) : unit.path;
+      if (!known || path !== undefined) {
+        targets.push(unit);
+        if (path && !covers(unit.path, path)) this.log.info({ unit: unit.name, path }, 'a path the unit reads changed: planning it');
+      }
+    }
+    return targets;
+  }
+
+  private async refreshReads(units: readonly UnitDefinition[], revision: string): Promise<void> {
+    await mapLimit(units, 16, async (unit) => this.store.putReads(await this.readUnit(unit, revision)));
+  }
+
+  private async readUnit(unit: UnitDefinition, revision: string): Promise<UnitReads> {
+    return readsOf(unit, revision, await this.source.snapshot(revision), this.providers.get(unit.kind), this.log);
+  }
+
+  /** `plumbline why NAME`: what the unit reads, as the daemon uses it to decide what a commit plans. */
+  async why(unit: string): Promise<UnitReads> {
+    const def = this.definitions.get(unit);
+    if (!def) throw new NotFoundError('E_UNIT_NOT_FOUND', `no unit ${unit}`, { hint: 'list units with: plumbline status' });
+    const revision = this.sourceStatus.lastReconciledRevision;
+    const stored = this.store.getReads(unit);
+    if (stored || !revision) return stored ?? { unit, revision: '', entries: [{ path: def.path, why: `the ${def.type} folder` }], watch: def.watch ?? [], notes: [] };
+    const reads = await this.readUnit(def, revision);
+    await this.store.putReads(reads);
+    return reads;
+  }
+
   private async openChangeSet(revision: string, units: string[]): Promise<ChangeSet> {
     const id = changeSetId(revision);
     const existing = this.store.getChangeSet(id);
@@ -478,15 +523,15 @@ export class Controller implements EngineFacade, Runtime {
 
   private async loadAt(revision: string): Promise<{ units: UnitDefinition[]; problems: Problem[] }> {
     const snapshot = await this.source.snapshot(revision);
-    return loadDefinitions(snapshot, this.config.defaults);
+    return loadDefinitions(snapshot, this.config.defaults, this.config.limits);
   }
 
   /** Invalid definitions stall their unit with every problem listed. */
   private async recordProblems(units: UnitDefinition[], problems: Problem[], head: string): Promise<Set<string>> {
     const byUnit = new Map<string, Problem[]>();
     const located = units.map((u) => ({ name: u.name, path: u.path }));
-    for (const problem of problems) {
-      const name = unitForFile(problem.file, located) ?? problem.file.split('/').slice(0, 2).join('/').split('/')[1] ?? problem.file;
+    for (const problem of problems.filter(isError)) {
+      const name = problem.unit ?? unitForFile(problem.file, located) ?? problem.file;
       byUnit.set(name, [...(byUnit.get(name) ?? []), problem]);
     }
     for (const [name, list] of byUnit) {

@@ -6,8 +6,8 @@ import { applyPolicy, newContext, preparationSteps, storePlan, supersede, unique
 import type { Runtime } from './runtime.ts';
 import { runSteps, StepError, type Step } from './steps.ts';
 
-/** Host states that count as drift: something would change, or cannot be proven not to. */
-const DRIFTED_HOST = new Set(['changed', 'unknown']);
+/** After this many remediations of the same drift, the next one stalls the unit instead. */
+export const MAX_SAME_REMEDIATIONS = 2;
 
 const driftSteps: Step<PlanContext>[] = [
   ...preparationSteps,
@@ -27,7 +27,7 @@ const driftSteps: Step<PlanContext>[] = [
  */
 export async function runDriftCheck(rt: Runtime, unit: UnitDefinition, revision: string, policy: DriftPolicy, signal: AbortSignal): Promise<void> {
   const context = newContext(rt, unit, revision, signal);
-  context.driftAction = policy.action;
+  context.driftPolicy = policy;
   rt.activeRuns.add(context.runId);
   try {
     await runSteps(context, driftSteps, context.log);
@@ -56,14 +56,23 @@ async function recordDrift(c: PlanContext): Promise<void> {
   const outcome = c.outcome!;
   const now = new Date().toISOString();
   const status = c.rt.store.getUnit(c.unit.name);
-  if (!outcome.hasChanges) {
+  // Code already applied: a step the tool cannot predict is no evidence of drift, unless asked.
+  const uncertainCounts = c.driftPolicy?.unknownTasks === 'report' && (outcome.uncertain?.length ?? 0) > 0;
+  if (!outcome.hasChanges && !uncertainCounts) {
     await rm(c.runDir, { recursive: true, force: true });
     if (status?.phase === 'Drifted') {
       await supersedePendingDrift(c.rt, c.unit.name, 'the drift is gone');
       await c.rt.store.appendHistory({ type: 'drift-checked', unit: c.unit.name, revision: c.revision, planId: null, message: 'no drift any more', startedAt: c.startedAt, finishedAt: now });
-      await c.rt.setUnit(c.unit.name, { phase: 'InSync', reason: 'NoDrift', message: 'no drift: the infrastructure matches the repository again', lastDriftCheckAt: now, ...(outcome.hosts ? { hosts: outcome.hosts } : {}) });
+      await c.rt.setUnit(c.unit.name, {
+        phase: 'InSync',
+        reason: 'NoDrift',
+        message: 'no drift: the infrastructure matches the repository again',
+        lastDriftCheckAt: now,
+        driftRemediations: undefined,
+        ...(outcome.hosts ? { hosts: outcome.hosts } : {}),
+      });
     } else {
-      await c.rt.setUnit(c.unit.name, { lastDriftCheckAt: now });
+      await c.rt.setUnit(c.unit.name, { lastDriftCheckAt: now, driftRemediations: undefined });
     }
     c.log.debug({}, 'no drift');
     return;
@@ -79,7 +88,7 @@ async function recordDrift(c: PlanContext): Promise<void> {
   }
   if (pending) await supersede(c.rt, pending, 'a newer drift check replaced it');
 
-  const drifted = outcome.hosts?.filter((h) => DRIFTED_HOST.has(h.state)).map((h) => h.name);
+  const drifted = outcome.hosts?.filter((h) => h.state === 'changed' || (uncertainCounts && h.state === 'unknown')).map((h) => h.name);
   const plan = await storePlan(c, uniquePlanId(c.rt, baseId), {
     status: 'Pending',
     hasChanges: true,
@@ -99,7 +108,34 @@ async function recordDrift(c: PlanContext): Promise<void> {
     ...(outcome.hosts ? { hosts: outcome.hosts } : {}),
   });
   c.log.info({ summary: s, hosts: drifted }, 'drift detected');
-  if (c.driftAction === 'remediate') await applyPolicy(c.rt, plan, c.unit, c.log);
+  if (c.driftPolicy?.action !== 'remediate') return;
+  // The same drift (same commit, inputs and changes) found by consecutive checks,
+  // each time remediated: a clean check or a new change plan resets the count.
+  const previous = c.rt.store.getUnit(c.unit.name)?.driftRemediations;
+  const repeats = previous?.drift === baseId ? previous.count : 0;
+  if (repeats >= MAX_SAME_REMEDIATIONS) {
+    await stallPersistentDrift(c, plan.id, repeats);
+    return;
+  }
+  await c.rt.setUnit(c.unit.name, { driftRemediations: { drift: baseId, count: repeats + 1 } });
+  await applyPolicy(c.rt, plan, c.unit, c.log);
+}
+
+/**
+ * Something outside Git keeps undoing the remediation (another tool, a cron
+ * job, an autoscaler) or the code is not idempotent: remediating again would
+ * loop forever. The unit stalls, naming what keeps coming back; the drift plan
+ * stays for a person to apply or reject.
+ */
+async function stallPersistentDrift(c: PlanContext, planId: string, repeats: number): Promise<void> {
+  const changes = c.outcome!.changes ?? [];
+  const what = changes.length > 0 ? `: ${changes.slice(0, 10).join('; ')}${changes.length > 10 ? ` (and ${changes.length - 10} more)` : ''}` : '';
+  const message =
+    `the same drift came back after ${repeats} remediations${what}; Plumbline stops remediating it ` +
+    `(find what changes it outside Git, then run plumbline sync --unit ${c.unit.name}, or review plan ${planId})`;
+  await c.rt.store.appendHistory({ type: 'drift-detected', unit: c.unit.name, revision: c.revision, planId, message });
+  await c.rt.setUnit(c.unit.name, { phase: 'Stalled', reason: 'DriftPersists', message, planId });
+  c.log.warn({ repeats, changes: changes.length }, 'drift persists after remediation: unit stalled');
 }
 
 async function supersedePendingDrift(rt: Runtime, unit: string, why: string): Promise<void> {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { unitFileName } from '../paths.ts';
 
 export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
@@ -11,5 +12,6 @@ export function sha256(text: string): string {
  */
 export function planId(parts: { unit: string; revision: string; inputsHash: string; fingerprint: string }): string {
   const digest = sha256(JSON.stringify([parts.unit, parts.revision, parts.inputsHash, parts.fingerprint])).slice(0, 10);
-  return `${parts.unit}-${parts.revision.slice(0, 8)}-${digest}`;
+  // `prod/vpc` reads `prod~vpc`: an id is one URL path segment and one file name.
+  return `${unitFileName(parts.unit)}-${parts.revision.slice(0, 8)}-${digest}`;
 }

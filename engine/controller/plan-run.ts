@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
-import type { UnitDefinition } from '../definitions/types.ts';
+import type { DriftPolicy, UnitDefinition } from '../definitions/types.ts';
 import type { PlumblineError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { EMPTY_SUMMARY } from '../model.ts';
@@ -33,7 +33,7 @@ export interface PlanContext {
   outcome?: PlanOutcome;
   plan?: StoredPlan;
   /** Set for drift checks. */
-  driftAction?: 'report' | 'remediate';
+  driftPolicy?: DriftPolicy;
 }
 
 /** Everything up to the provider's plan: shared by change plans and drift checks. */
@@ -49,7 +49,13 @@ export const preparationSteps: Step<PlanContext>[] = [
     async run(c) {
       const paths = runPaths(c.runDir);
       await mkdir(paths.artifacts, { recursive: true, mode: 0o700 });
-      c.workdir = await createWorkspace({ snapshotDir: c.snapshotDir!, unitPath: c.unit.path, treeDir: paths.tree, immutableSnapshot: true });
+      c.workdir = await createWorkspace({
+        snapshotDir: c.snapshotDir!,
+        unitPath: c.unit.path,
+        treeDir: paths.tree,
+        immutableSnapshot: true,
+        reads: c.rt.store.getReads(c.unit.name)?.entries.map((e) => e.path),
+      });
     },
   },
   {
@@ -88,9 +94,15 @@ const changeSteps: Step<PlanContext>[] = [
       const outcome = c.outcome!;
       const id = uniquePlanId(c.rt, planId({ unit: c.unit.name, revision: c.revision, inputsHash: c.inputs!.inputsHash, fingerprint: outcome.fingerprint }));
       const changeSet = c.rt.changeSetFor(c.unit.name);
-      c.plan = await storePlan(c, id, { status: outcome.hasChanges ? 'Pending' : 'NoChanges', hasChanges: outcome.hasChanges, ...(changeSet ? { changeSet } : {}) });
+      // The unit is planned because what it reads changed: steps the tool cannot
+      // predict may now do something else, so the change is applied. A drift
+      // check, which plans code already applied, counts them only when asked.
+      const hasChanges = outcome.hasChanges || (outcome.uncertain?.length ?? 0) > 0;
+      c.plan = await storePlan(c, id, { status: hasChanges ? 'Pending' : 'NoChanges', hasChanges, ...(changeSet ? { changeSet } : {}) });
       const now = c.plan.createdAt;
-      if (outcome.hosts) await c.rt.setUnit(c.unit.name, { hosts: outcome.hosts });
+      // A change planned anew: a drift seen before is judged afresh.
+      const reset = c.rt.store.getUnit(c.unit.name)?.driftRemediations ? { driftRemediations: undefined } : {};
+      if (outcome.hosts || 'driftRemediations' in reset) await c.rt.setUnit(c.unit.name, { ...reset, ...(outcome.hosts ? { hosts: outcome.hosts } : {}) });
       c.log = c.log.child({ planId: id });
       await c.rt.store.appendHistory({
         type: 'planned',
@@ -101,14 +113,14 @@ const changeSteps: Step<PlanContext>[] = [
         startedAt: c.startedAt,
         finishedAt: now,
       });
-      c.log.info({ summary: outcome.summary, hasChanges: outcome.hasChanges }, 'plan created');
+      c.log.info({ summary: outcome.summary, hasChanges, uncertain: outcome.uncertain?.length ?? 0 }, 'plan created');
     },
   },
   {
     name: 'outputs',
     async run(c) {
       // Nothing to apply: no apply will write the outputs, so read them now.
-      if (!c.outcome!.hasChanges) await refreshOutputs(c);
+      if (!c.plan!.hasChanges) await refreshOutputs(c);
     },
   },
   {
@@ -262,6 +274,8 @@ export async function storePlan(c: PlanContext, id: string, fields: Pick<StoredP
     updatedAt: now,
     inputsHash: c.inputs!.inputsHash,
     ...(outcome.hosts ? { hosts: outcome.hosts } : {}),
+    ...(outcome.uncertain?.length ? { uncertain: outcome.uncertain.length } : {}),
+    ...(outcome.warnings?.length ? { warnings: outcome.warnings } : {}),
     ...fields,
   });
 }
@@ -303,13 +317,18 @@ function summaryLine(plan: StoredPlan): string {
   return `+${s.add} ~${s.change} -${s.destroy} ±${s.replace}`;
 }
 
-function summaryText(outcome: PlanOutcome): string {
+export function summaryText(outcome: Pick<PlanOutcome, 'summary' | 'hasChanges' | 'hosts' | 'uncertain'>): string {
   const s = outcome.summary ?? EMPTY_SUMMARY;
-  if (!outcome.hasChanges) return 'no changes';
+  const uncertain = outcome.uncertain?.length ?? 0;
+  const unpredictable = uncertain > 0 ? `${uncertain} step(s) the tool cannot predict, run when applied` : '';
+  if (!outcome.hasChanges) return unpredictable ? `no changes; ${unpredictable}` : 'no changes';
+  let text: string;
   if (outcome.hosts) {
-    const moving = outcome.hosts.filter((h) => h.state !== 'ok').length;
-    return `${s.change} task change(s) on ${moving} of ${outcome.hosts.length} host(s)${s.destroy ? `, ${s.destroy} removing something` : ''}`;
+    const moving = outcome.hosts.filter((h) => h.state !== 'ok' && h.state !== 'skipped').length;
+    text = `${s.change} task change(s) on ${moving} of ${outcome.hosts.length} host(s)${s.destroy ? `, ${s.destroy} removing something` : ''}`;
+  } else {
+    text = `${s.add} to add, ${s.change} to change, ${s.destroy} to destroy, ${s.replace} to replace`;
   }
-  return `${s.add} to add, ${s.change} to change, ${s.destroy} to destroy, ${s.replace} to replace`;
+  return unpredictable ? `${text}; ${unpredictable}` : text;
 }
 

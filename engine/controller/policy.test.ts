@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { affectedUnits, unitForFile } from './affected.ts';
+import { unitForFile } from './affected.ts';
 import { planId } from './plan-id.ts';
 import { decide } from './policy.ts';
 import type { UnitDefinition } from '../definitions/types.ts';
@@ -32,14 +32,15 @@ test('plan ids change with any of their parts and are stable otherwise', () => {
   const base = { unit: 'web', revision: 'a'.repeat(40), inputsHash: 'i', fingerprint: 'f' };
   assert.equal(planId(base), planId({ ...base }));
   assert.match(planId(base), /^web-aaaaaaaa-[0-9a-f]{10}$/);
+  // A nested unit's id is one URL path segment.
+  assert.match(planId({ ...base, unit: 'prod/vpc' }), /^prod~vpc-aaaaaaaa-[0-9a-f]{10}$/);
   assert.notEqual(planId(base), planId({ ...base, fingerprint: 'g' }));
   assert.notEqual(planId(base), planId({ ...base, inputsHash: 'j' }));
 });
 
-test('only units whose folder changed are affected', () => {
+test('a file belongs to the unit whose folder holds it', () => {
   const units = [{ name: 'a', path: 'stacks/a' }, { name: 'ab', path: 'stacks/ab' }, { name: 'inv', path: 'inventories/inv' }] as UnitDefinition[];
-  assert.deepEqual(affectedUnits(['stacks/ab/main.tf', 'README.md'], units).map((u) => u.name), ['ab']);
-  assert.deepEqual(affectedUnits(['inventories/inv/group_vars/all.yml'], units).map((u) => u.name), ['inv']);
+  assert.equal(unitForFile('inventories/inv/group_vars/all.yml', units), 'inv');
   assert.equal(unitForFile('stacks/a/stack.yaml', units), 'a');
   assert.equal(unitForFile('stacks/abc/stack.yaml', units), undefined);
 });

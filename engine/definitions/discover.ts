@@ -4,30 +4,39 @@ import { mapLimit } from '../concurrency.ts';
 import type { Problem } from '../errors.ts';
 
 /**
- * Where definitions live: `stacks/<name>/stack.yaml` and
- * `inventories/<name>/inventory.yaml`, one level deep. Other folders there
- * (shared modules, roles) are not units and are left alone, unless they hold
- * a manifest with the wrong extension: that is almost surely a unit someone
- * meant to define, and silently ignoring it would be worse.
+ * Where definitions live: a `stack.yaml` in any folder under `stacks/`, an
+ * `inventory.yaml` in any folder under `inventories/`, at any depth
+ * (`stacks/prod/eu-west-1/vpc/stack.yaml`). A folder with a manifest is a
+ * unit and its subfolders belong to it (a stack's own `modules/`); other
+ * folders are searched further. A manifest with the wrong extension is almost
+ * surely a unit someone meant to define, so it is reported, never ignored.
  */
 
 export type UnitType = 'stack' | 'inventory';
 
 export interface ManifestLocation {
   type: UnitType;
+  /** The name the folder gives: its path below `stacks/` or `inventories/` (`prod/vpc`). */
   name: string;
   /** Absolute folder. */
   dir: string;
-  /** Repository-relative folder (`stacks/web`). */
+  /** Repository-relative folder (`stacks/prod/vpc`). */
   path: string;
-  /** Repository-relative manifest (`stacks/web/stack.yaml`). */
+  /** Repository-relative manifest (`stacks/prod/vpc/stack.yaml`). */
   file: string;
 }
 
-const LAYOUT: readonly { type: UnitType; folder: string; manifest: string }[] = [
+export const LAYOUT: readonly { type: UnitType; folder: string; manifest: string }[] = [
   { type: 'stack', folder: 'stacks', manifest: 'stack.yaml' },
   { type: 'inventory', folder: 'inventories', manifest: 'inventory.yaml' },
 ];
+
+/** Folders that never hold definitions: tool caches, dependencies, VCS data. */
+const NEVER_SEARCHED = new Set(['node_modules', '.terraform', 'cdktf.out', '.git']);
+/** Deeper than this is a mistake (or a link loop), not a layout. */
+const MAX_DEPTH = 12;
+/** Folders listed at once. */
+const CONCURRENCY = 32;
 
 export async function discoverManifests(root: string): Promise<{
   found: ManifestLocation[];
@@ -39,29 +48,42 @@ export async function discoverManifests(root: string): Promise<{
   const misnamed: ManifestLocation[] = [];
   const problems: Problem[] = [];
   for (const { type, folder, manifest } of LAYOUT) {
-    const entries = await readdir(join(root, folder), { withFileTypes: true }).catch(() => []);
-    const names = entries.filter((e) => e.isDirectory() || e.isSymbolicLink()).map((e) => e.name).sort();
-    const listings = await mapLimit(names, 32, (name) => readdir(join(root, folder, name)).catch(() => null));
-    for (const [index, name] of names.entries()) {
-      const dir = join(root, folder, name);
-      const files = listings[index];
-      if (!files) continue;
-      const location = { type, name, dir, path: `${folder}/${name}`, file: `${folder}/${name}/${manifest}` };
-      if (files.includes(manifest)) {
-        found.push(location);
-        continue;
+    const wrong = manifest.replace(/\.yaml$/, '.yml');
+    // Breadth first, one level at a time, each level listed in parallel.
+    let level: string[] = [folder];
+    for (let depth = 0; level.length > 0; depth++) {
+      const listings = await mapLimit(level, CONCURRENCY, (path) => readdir(join(root, path), { withFileTypes: true }).catch(() => null));
+      const next: string[] = [];
+      for (const [index, path] of level.entries()) {
+        const entries = listings[index];
+        if (!entries) continue;
+        const names = new Set(entries.map((e) => e.name));
+        const location = { type, name: path.slice(folder.length + 1), dir: join(root, path), path, file: `${path}/${manifest}` };
+        if (depth > 0 && names.has(manifest)) {
+          found.push(location);
+          continue;
+        }
+        if (depth > 0 && names.has(wrong)) {
+          misnamed.push(location);
+          problems.push({
+            file: `${path}/${wrong}`,
+            line: 1,
+            column: 1,
+            message: `a ${type} manifest must be named ${manifest} (found ${wrong}); rename it so Plumbline reads it`,
+            unit: location.name,
+          });
+          continue;
+        }
+        if (depth >= MAX_DEPTH) continue;
+        for (const entry of entries) {
+          if ((entry.isDirectory() || entry.isSymbolicLink()) && !entry.name.startsWith('.') && !NEVER_SEARCHED.has(entry.name)) {
+            next.push(`${path}/${entry.name}`);
+          }
+        }
       }
-      const wrong = manifest.replace(/\.yaml$/, '.yml');
-      if (files.includes(wrong)) {
-        misnamed.push(location);
-        problems.push({
-          file: `${folder}/${name}/${wrong}`,
-          line: 1,
-          column: 1,
-          message: `a ${type} manifest must be named ${manifest} (found ${wrong}); rename it so Plumbline reads it`,
-        });
-      }
+      level = next.sort();
     }
   }
+  found.sort((a, b) => a.path.localeCompare(b.path));
   return { found, misnamed, problems };
 }

@@ -102,12 +102,14 @@ async function checkSsh(raw: unknown, unit: UnitFolder, report: ProblemCollector
     ok = false;
   }
   let knownHostsFile: string | null = null;
+  const named = ssh.knownHostsFile !== undefined;
   const known = ssh.knownHostsFile ?? DEFAULT_KNOWN_HOSTS;
   if (typeof known === 'string' && known !== '') {
     if (isAbsolute(known)) knownHostsFile = known;
     else {
-      // Need not exist: what a missing file means is the Ansible provider's call.
-      const resolved = await resolveInUnit(unit, known, { mustExist: false });
+      // A file the manifest names must be in the commit; the default may be
+      // absent (the hosts' keys may come from hostsFrom, or from the control host).
+      const resolved = await resolveInUnit(unit, known, { mustExist: named });
       if (resolved.ok) knownHostsFile = resolved.path;
       else report.at(['ssh', 'knownHostsFile'], resolved.message);
     }

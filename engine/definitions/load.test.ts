@@ -45,11 +45,83 @@ test('units come sorted by name, with the manifest hash and repository-relative 
   assert.equal(units[0]?.applyAfterMs, null);
 });
 
-test('an entry that is a symlink leading outside the stack folder is refused', async () => {
-  const root = await repo({ 'stacks/app/stack.yaml': 'kind: cdktf\nentry: main.ts\n', 'outside/main.ts': '' });
-  await symlink(join(root, 'outside/main.ts'), join(root, 'stacks/app/main.ts'));
+test('an entry that is a symlink leading outside the repository is refused', async () => {
+  const root = await repo({ 'stacks/app/stack.yaml': 'kind: cdktf\nentry: main.ts\n' });
+  const outside = await repo({ 'main.ts': '' });
+  await symlink(join(outside, 'main.ts'), join(root, 'stacks/app/main.ts'));
   assert.deepEqual(await problemsOf(root), [
-    'stacks/app/stack.yaml:2:1: entry: "main.ts" is a symlink that leads outside the stack folder stacks/app (paths must stay inside the unit folder)',
+    'stacks/app/stack.yaml:2:1: entry: "main.ts" is a symlink that leads outside the repository (paths are relative to the unit folder and must stay inside the repository)',
+  ]);
+});
+
+test('an entry, playbook or inventory may live anywhere inside the repository', async () => {
+  const root = await repo({
+    'stacks/app-prod/stack.yaml': 'kind: cdktf\nentry: ../../app/main.ts\nstackName: prod\n',
+    'app/main.ts': '',
+    'inventories/production/inventory.yaml': 'playbook: ../../site.yml\ninventory: hosts\nssh:\n  knownHostsFile: ../../known_hosts\n',
+    'inventories/production/hosts': '',
+    'site.yml': '',
+    known_hosts: '',
+  });
+  const { units, problems } = await loadDefinitions(root, DEFAULTS);
+  assert.deepEqual(problems, []);
+  const app = units.find((u) => u.name === 'app-prod')!;
+  assert.equal(app.spec.kind === 'cdktf' && app.spec.entry, 'app/main.ts');
+  const inventory = units.find((u) => u.name === 'production')!.spec as { playbook: string; inventory: string; ssh: { knownHostsFile: string } };
+  assert.deepEqual([inventory.playbook, inventory.inventory, inventory.ssh.knownHostsFile], ['site.yml', 'inventories/production/hosts', 'known_hosts']);
+});
+
+test('units are found at any depth; the name is the path below stacks/ or inventories/, or name:', async () => {
+  const tf = 'kind: terraform\n';
+  const root = await repo({
+    'stacks/prod/eu-west-1/vpc/stack.yaml': tf,
+    'stacks/prod/eu-west-1/vpc/main.tf': '',
+    'stacks/prod/eu-west-1/vpc/modules/sub/stack.yaml': 'not read: inside a unit folder\n',
+    'stacks/staging/db/stack.yaml': 'name: staging-db\nkind: terraform\ndependsOn: [prod/eu-west-1/vpc]\n',
+    'stacks/staging/db/main.tf': '',
+    'stacks/modules/vpc/main.tf': '',
+    'stacks/node_modules/x/stack.yaml': 'never read\n',
+    'inventories/eu/web/inventory.yaml': 'playbook: site.yml\n',
+    'inventories/eu/web/hosts.yml': '',
+    'inventories/eu/web/site.yml': '',
+  });
+  const { units, problems } = await loadDefinitions(root, DEFAULTS);
+  assert.deepEqual(problems, []);
+  assert.deepEqual(units.map((u) => [u.name, u.path]), [
+    ['eu/web', 'inventories/eu/web'],
+    ['prod/eu-west-1/vpc', 'stacks/prod/eu-west-1/vpc'],
+    ['staging-db', 'stacks/staging/db'],
+  ]);
+  assert.deepEqual(units[2]!.dependsOn, ['prod/eu-west-1/vpc']);
+});
+
+test('a name: that is not a valid name, and a name two units share, are reported', async () => {
+  const root = await repo({
+    'stacks/a/stack.yaml': 'name: Shared Net\nkind: terraform\n',
+    'stacks/a/main.tf': '',
+    'stacks/b/x/stack.yaml': 'name: b/y\nkind: terraform\n',
+    'stacks/b/x/main.tf': '',
+    'stacks/b/y/stack.yaml': 'kind: terraform\n',
+    'stacks/b/y/main.tf': '',
+  });
+  assert.deepEqual(await problemsOf(root), [
+    'stacks/a/stack.yaml:1:1: name: invalid unit name "Shared Net" (use lowercase letters, digits, "-" and "_", segments joined by "/", each at most 63 characters)',
+    'stacks/b/x/stack.yaml:1:1: duplicate unit name "b/y": stacks/b/y/stack.yaml defines it too (names are unique across stacks and inventories)',
+    'stacks/b/y/stack.yaml:1:1: duplicate unit name "b/y": stacks/b/x/stack.yaml defines it too (names are unique across stacks and inventories)',
+  ]);
+});
+
+test('watch: globs are relative to the unit folder, repository-relative once loaded, and never leave the repository', async () => {
+  const root = await repo({
+    'stacks/app/stack.yaml': 'kind: terraform\nwatch: ["../../shared/**/*.json", "policies/*.rego"]\n',
+    'stacks/app/main.tf': '',
+    'stacks/bad/stack.yaml': 'kind: terraform\nwatch: ["../../../etc/*"]\n',
+    'stacks/bad/main.tf': '',
+  });
+  const { units, problems } = await loadDefinitions(root, DEFAULTS);
+  assert.deepEqual(units.map((u) => [u.name, u.watch]), [['app', ['shared/**/*.json', 'stacks/app/policies/*.rego']]]);
+  assert.deepEqual(problems.map(formatProblem), [
+    'stacks/bad/stack.yaml:2:9: watch[0]: "../../../etc/*" leads outside the repository (paths are relative to the unit folder and must stay inside the repository)',
   ]);
 });
 
@@ -65,11 +137,11 @@ test('a playbook reached through a symlinked folder leading outside is refused',
   const root = await repo({
     'inventories/web/inventory.yaml': 'playbook: plays/site.yml\n',
     'inventories/web/hosts.yml': '',
-    'elsewhere/site.yml': '',
   });
-  await symlink(join(root, 'elsewhere'), join(root, 'inventories/web/plays'));
+  const elsewhere = await repo({ 'site.yml': '' });
+  await symlink(elsewhere, join(root, 'inventories/web/plays'));
   assert.deepEqual(await problemsOf(root), [
-    'inventories/web/inventory.yaml:1:1: playbook: "plays/site.yml" is a symlink that leads outside the inventory folder inventories/web (paths must stay inside the unit folder)',
+    'inventories/web/inventory.yaml:1:1: playbook: "plays/site.yml" is a symlink that leads outside the repository (paths are relative to the unit folder and must stay inside the repository)',
   ]);
 });
 
@@ -77,7 +149,7 @@ test('a broken symlink is reported as such', async () => {
   const root = await repo({ 'inventories/web/inventory.yaml': 'playbook: site.yml\n', 'inventories/web/site.yml': '' });
   await symlink('/nonexistent/hosts.yml', join(root, 'inventories/web/hosts.yml'));
   assert.deepEqual(await problemsOf(root), [
-    'inventories/web/inventory.yaml:1:1: inventory: "hosts.yml" is a broken symlink in inventories/web (the default when inventory is not set)',
+    'inventories/web/inventory.yaml:1:1: inventory: "hosts.yml" is a broken symlink (inventories/web/hosts.yml) (the default when inventory is not set)',
   ]);
 });
 
@@ -145,7 +217,7 @@ test('a cycle is still found when one of its units has other problems', async ()
   });
   assert.deepEqual(await problemsOf(root), [
     'stacks/a/stack.yaml:2:13: dependency cycle: a -> b -> a',
-    'stacks/a/stack.yaml:3:1: extra: unknown field (allowed: kind, entry, stackName, vars, secretVars, approval, applyAfter, dependsOn, drift)',
+    'stacks/a/stack.yaml:3:1: extra: unknown field (allowed: name, kind, entry, stackName, vars, secretVars, approval, applyAfter, dependsOn, drift, watch)',
   ]);
 });
 
@@ -177,4 +249,13 @@ test('every problem of every file is reported in one pass', async () => {
       'stacks/b/stack.yaml:2:1',
     ],
   );
+});
+
+test('a manifest over limits.manifestBytes is refused before it is read, naming the limit', async () => {
+  const root = await repo({ 'stacks/big/stack.yaml': `kind: terraform\n# ${'x'.repeat(4000)}\n`, 'stacks/big/main.tf': '' });
+  const { units, problems } = await loadDefinitions(root, DEFAULTS, { manifestBytes: 2048 });
+  assert.deepEqual(units, []);
+  assert.deepEqual(problems.map(formatProblem), [
+    'stacks/big/stack.yaml:1:1: the manifest is 4019 bytes, more than the limit of 2048 bytes (limits.manifestBytes in the daemon config); it was not read',
+  ]);
 });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFile, realpath } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { Problem } from '../errors.ts';
 import { parseYamlDocument } from '../yaml/parse.ts';
@@ -11,17 +11,23 @@ import { isMapping, type RawMapping, type SchedulingFields } from './manifest-fi
 import { findReferences, REFERENCE_KEY } from './references.ts';
 import { readStack } from './stack.ts';
 import type { DefinitionDefaults, UnitDefinition } from './types.ts';
-import { isInside } from './unit-paths.ts';
+import { isInside, repoPathOf, type UnitFolder } from './unit-paths.ts';
 import { mapLimit } from '../concurrency.ts';
 
 /** Manifests read at once (a repository of a thousand units). */
 const FILE_CONCURRENCY = 32;
+/** A manifest larger than this is refused before it is read (`limits.manifestBytes`). */
+export const DEFAULT_MANIFEST_BYTES = 1024 * 1024;
 
-export const UNIT_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+/** Segments of lowercase letters, digits, `-` and `_`, joined by `/` (`prod/vpc`): a unit's folder below stacks/ or inventories/. */
+export const UNIT_NAME = /^[a-z0-9][a-z0-9_-]{0,62}(\/[a-z0-9][a-z0-9_-]{0,62}){0,7}$/;
+const UNIT_NAME_RULE = 'lowercase letters, digits, "-" and "_", segments joined by "/", each at most 63 characters';
 
 /** What one manifest yielded: always a graph node, a definition only when valid. */
 interface LoadedManifest {
   location: ManifestLocation;
+  /** The manifest's `name:`, or the folder's. */
+  name: string;
   report: ProblemCollector;
   dependsOn: string[];
   definition: UnitDefinition | null;
@@ -38,17 +44,18 @@ interface LoadedManifest {
 export async function loadDefinitions(
   rootDir: string,
   defaults: DefinitionDefaults,
+  limits: { manifestBytes: number } = { manifestBytes: DEFAULT_MANIFEST_BYTES },
 ): Promise<{ units: UnitDefinition[]; problems: Problem[] }> {
   const root = await realpath(resolve(rootDir));
   const discovered = await discoverManifests(root);
   const problems = [...discovered.problems];
   const loaded: LoadedManifest[] = [];
-  loaded.push(...(await mapLimit(discovered.found, FILE_CONCURRENCY, (location) => loadManifest(root, location, defaults))));
+  loaded.push(...(await mapLimit(discovered.found, FILE_CONCURRENCY, (location) => loadManifest(root, location, defaults, limits.manifestBytes))));
 
   reportDuplicateNames(loaded);
   const nodes = graphNodes(loaded, discovered.misnamed);
   const byName = new Map<string, LoadedManifest>();
-  for (const m of loaded) if (!byName.has(m.location.name)) byName.set(m.location.name, m);
+  for (const m of loaded) if (!byName.has(m.name)) byName.set(m.name, m);
   for (const finding of checkGraph(nodes)) {
     const owner = byName.get(finding.unit);
     if (!owner) continue;
@@ -59,7 +66,7 @@ export async function loadDefinitions(
 
   const units: UnitDefinition[] = [];
   for (const manifest of loaded) {
-    problems.push(...manifest.report.problems);
+    problems.push(...manifest.report.problems.map((p) => ({ ...p, unit: manifest.name })));
     if (manifest.definition && manifest.report.count === 0) units.push(manifest.definition);
   }
   units.sort((a, b) => a.name.localeCompare(b.name));
@@ -94,16 +101,10 @@ function formatFieldPath(path: Array<string | number>): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
 }
 
-async function loadManifest(root: string, location: ManifestLocation, defaults: DefinitionDefaults): Promise<LoadedManifest> {
+async function loadManifest(root: string, location: ManifestLocation, defaults: DefinitionDefaults, maxBytes: number): Promise<LoadedManifest> {
   const report = new ProblemCollector(location.file);
-  const result: LoadedManifest = { location, report, dependsOn: [], definition: null };
+  const result: LoadedManifest = { location, name: location.name, report, dependsOn: [], definition: null };
 
-  if (!UNIT_NAME.test(location.name)) {
-    report.atStart(
-      `invalid unit name ${JSON.stringify(location.name)}: the folder name is the unit name and must match ` +
-        `${UNIT_NAME.source} (lowercase letters, digits, "-" and "_", at most 63 characters)`,
-    );
-  }
   const unitReal = await realpath(location.dir);
   if (!isInside(root, unitReal)) {
     report.atStart(`${location.path} is a symlink that leads outside the repository; a unit folder must be a real folder`);
@@ -117,6 +118,12 @@ async function loadManifest(root: string, location: ManifestLocation, defaults: 
   }
   let bytes: Buffer;
   try {
+    // A committer must not make the daemon parse a huge document (an alias bomb fits in little, a large file does not).
+    const size = (await stat(manifestPath)).size;
+    if (size > maxBytes) {
+      report.atStart(`the manifest is ${size} bytes, more than the limit of ${maxBytes} bytes (limits.manifestBytes in the daemon config); it was not read`);
+      return result;
+    }
     bytes = await readFile(manifestPath);
   } catch (error) {
     report.atStart(`cannot read the manifest: ${(error as Error).message}`);
@@ -135,19 +142,23 @@ async function loadManifest(root: string, location: ManifestLocation, defaults: 
     return result;
   }
 
-  const folder = { dir: location.dir, path: location.path, label: `${location.type} folder` };
+  result.name = checkName(value, location, report);
+  const folder = { dir: location.dir, path: location.path, label: `${location.type} folder`, root };
   const read = location.type === 'stack' ? await readStack(value, folder, report) : await readInventory(value, folder, report);
   result.dependsOn = rawDependsOn(value);
   if (!read || report.count > 0) return result;
 
+  const watch = readWatch(value, folder, report);
+  if (report.count > 0) return result;
   result.definition = {
-    name: location.name,
+    name: result.name,
     type: location.type,
     kind: read.spec.kind,
     path: location.path,
     file: location.file,
     ...scheduling(read.scheduling, defaults),
     spec: read.spec,
+    ...(watch.length > 0 ? { watch } : {}),
     manifestHash: createHash('sha256').update(bytes).digest('hex'),
   };
   return result;
@@ -159,8 +170,47 @@ function scheduling(fields: SchedulingFields, defaults: DefinitionDefaults): Pic
     approval: fields.approval ?? defaults.approval,
     applyAfterMs: fields.applyAfterMs === undefined ? defaults.applyAfterMs : fields.applyAfterMs,
     dependsOn: fields.dependsOn,
-    drift: { intervalMs, action: fields.drift?.action ?? defaults.drift?.action ?? 'report' },
+    drift: {
+      intervalMs,
+      action: fields.drift?.action ?? defaults.drift?.action ?? 'report',
+      unknownTasks: fields.drift?.unknownTasks ?? defaults.drift?.unknownTasks ?? 'ignore',
+    },
   };
+}
+
+/**
+ * The unit's name: `name:` when the manifest sets one, else the folder's path
+ * below stacks/ or inventories/ (`prod/vpc`). Either way it must be a valid name.
+ */
+function checkName(raw: RawMapping, location: ManifestLocation, report: ProblemCollector): string {
+  const explicit = raw.name;
+  if (typeof explicit === 'string' && explicit !== '') {
+    if (!UNIT_NAME.test(explicit)) report.at(['name'], `invalid unit name ${JSON.stringify(explicit)} (use ${UNIT_NAME_RULE})`);
+    return explicit;
+  }
+  if (!UNIT_NAME.test(location.name)) {
+    report.atStart(
+      `the folder ${location.path} gives the unit name ${JSON.stringify(location.name)}, which is not a valid name (use ${UNIT_NAME_RULE}); ` +
+        'rename the folder or set name: in the manifest',
+    );
+  }
+  return location.name;
+}
+
+/**
+ * `watch:` globs, relative to the unit folder, may lead anywhere in the
+ * repository (`../../shared/**`); returned repository-relative.
+ */
+function readWatch(raw: RawMapping, folder: UnitFolder, report: ProblemCollector): string[] {
+  if (!Array.isArray(raw.watch)) return [];
+  const globs: string[] = [];
+  for (const [index, glob] of raw.watch.entries()) {
+    if (typeof glob !== 'string' || glob === '') continue;
+    const resolved = repoPathOf(folder, glob);
+    if (resolved.ok) globs.push(resolved.path);
+    else report.at(['watch', index], resolved.message);
+  }
+  return globs;
 }
 
 /** Dependencies as written, even when the file has other problems, so the graph is still checked. */
@@ -172,7 +222,7 @@ function rawDependsOn(raw: RawMapping): string[] {
 /** Names are unique across stacks and inventories, so `dependsOn` is never ambiguous. */
 function reportDuplicateNames(loaded: LoadedManifest[]): void {
   const byName = new Map<string, LoadedManifest[]>();
-  for (const m of loaded) byName.set(m.location.name, [...(byName.get(m.location.name) ?? []), m]);
+  for (const m of loaded) byName.set(m.name, [...(byName.get(m.name) ?? []), m]);
   for (const [name, group] of byName) {
     if (group.length < 2) continue;
     for (const m of group) {
@@ -185,7 +235,7 @@ function reportDuplicateNames(loaded: LoadedManifest[]): void {
 /** One node per name: a misnamed manifest still counts as a known unit, with no dependencies. */
 function graphNodes(loaded: LoadedManifest[], misnamed: ManifestLocation[]): DependencyNode[] {
   const nodes = new Map<string, DependencyNode>();
-  for (const m of loaded) if (!nodes.has(m.location.name)) nodes.set(m.location.name, { name: m.location.name, dependsOn: m.dependsOn });
+  for (const m of loaded) if (!nodes.has(m.name)) nodes.set(m.name, { name: m.name, dependsOn: m.dependsOn });
   for (const m of misnamed) if (!nodes.has(m.name)) nodes.set(m.name, { name: m.name, dependsOn: [] });
   return [...nodes.values()];
 }

@@ -15,7 +15,7 @@ export interface SchedulingFields {
   applyAfterMs: number | null | undefined;
   dependsOn: string[];
   /** As written; unset parts take the daemon's defaults. */
-  drift: { intervalMs?: number | null; action?: 'report' | 'remediate' } | undefined;
+  drift: { intervalMs?: number | null; action?: 'report' | 'remediate'; unknownTasks?: 'ignore' | 'report' } | undefined;
 }
 
 export type RawMapping = Record<string, unknown>;
@@ -74,10 +74,14 @@ export function schedulingOf(parsed: {
   approval?: ApprovalPolicy | undefined;
   applyAfter?: number | null | undefined;
   dependsOn?: string[] | null | undefined;
-  drift?: { interval?: number | null | undefined; action?: 'report' | 'remediate' | undefined } | null | undefined;
+  drift?: { interval?: number | null | undefined; action?: 'report' | 'remediate' | undefined; unknownTasks?: 'ignore' | 'report' | undefined } | null | undefined;
 }): SchedulingFields {
   const drift = parsed.drift
-    ? { ...(parsed.drift.interval !== undefined ? { intervalMs: parsed.drift.interval } : {}), ...(parsed.drift.action ? { action: parsed.drift.action } : {}) }
+    ? {
+        ...(parsed.drift.interval !== undefined ? { intervalMs: parsed.drift.interval } : {}),
+        ...(parsed.drift.action ? { action: parsed.drift.action } : {}),
+        ...(parsed.drift.unknownTasks ? { unknownTasks: parsed.drift.unknownTasks } : {}),
+      }
     : undefined;
   return { approval: parsed.approval, applyAfterMs: parsed.applyAfter, dependsOn: parsed.dependsOn ?? [], drift };
 }

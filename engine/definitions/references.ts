@@ -24,7 +24,8 @@ export interface FoundReference {
   at: Array<string | number>;
 }
 
-const SEGMENT = /^([A-Za-z0-9_-]+)|^\.([A-Za-z0-9_-]+)|^\[(\d+)\]/;
+/** The unit (first) segment may hold `/` (`prod/vpc.cidr`); output keys may not. */
+const SEGMENT = /^([A-Za-z0-9_/-]+)|^\.([A-Za-z0-9_-]+)|^\[(\d+)\]/;
 
 /** Parse `unit.output.key[0]`; undefined when malformed. */
 export function parseReference(text: string): OutputReference | undefined {

@@ -44,12 +44,15 @@ export const driftIntervalSchema = z.unknown().transform((value, ctx): number | 
 });
 
 export const DRIFT_ACTIONS = ['report', 'remediate'] as const;
+/** What a drift check makes of steps the tool cannot predict (Ansible tasks check mode skips). */
+export const UNKNOWN_TASKS = ['ignore', 'report'] as const;
 
 /** `drift: {interval: 15m, action: report}`; either field may be left to the daemon's default. */
 export const driftSchema = z
   .strictObject({
     interval: driftIntervalSchema.optional(),
     action: z.enum(DRIFT_ACTIONS).optional(),
+    unknownTasks: z.enum(UNKNOWN_TASKS).optional(),
   })
   .nullish();
 
@@ -57,6 +60,12 @@ export const driftSchema = z
 export const varsSchema = z.record(z.string(), z.unknown()).nullish();
 
 export const dependsOnSchema = z.array(z.string().min(1)).nullish();
+
+/** An explicit unit name, instead of the folder's path below stacks/ or inventories/. */
+export const unitNameSchema = z.string().min(1).optional();
+
+/** Extra globs that plan the unit when a commit touches them. */
+export const watchSchema = z.array(z.string().min(1)).nullish();
 
 /** Where a secret comes from on the control host; exactly one is checked later. */
 export const secretSourceSchema = z.strictObject({
@@ -67,6 +76,7 @@ export const secretSourceSchema = z.strictObject({
 const text = z.string().min(1);
 
 export const stackManifestSchema = z.strictObject({
+  name: unitNameSchema,
   kind: z.enum(['terraform', 'cdktf']),
   entry: text.optional(),
   stackName: text.optional(),
@@ -76,6 +86,7 @@ export const stackManifestSchema = z.strictObject({
   applyAfter: durationSchema.optional(),
   dependsOn: dependsOnSchema,
   drift: driftSchema,
+  watch: watchSchema,
 });
 
 export const sshSchema = z.strictObject({
@@ -113,6 +124,7 @@ function isReferenceMapping(value: unknown): value is { fromOutput: string } {
 }
 
 export const inventoryManifestSchema = z.strictObject({
+  name: unitNameSchema,
   /** Optional: an inventory is always Ansible, but writing it down is harmless. */
   kind: z.enum(['ansible']).optional(),
   inventory: text.optional(),
@@ -126,6 +138,7 @@ export const inventoryManifestSchema = z.strictObject({
   allowUnreachable: z.boolean().optional(),
   vars: varsSchema,
   drift: driftSchema,
+  watch: watchSchema,
 });
 
 export type StackManifest = z.output<typeof stackManifestSchema>;

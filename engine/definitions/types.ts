@@ -72,6 +72,11 @@ export interface UnitDefinition {
   applyAfterMs: number | null;
   dependsOn: string[];
   spec: StackSpec | InventorySpec;
+  /**
+   * Repository-relative globs (`watch:` in the manifest): a commit touching a
+   * matching path plans the unit, beyond what its provider says it reads.
+   */
+  watch?: string[];
   /** sha256 of the manifest text: part of every plan's inputs. */
   manifestHash: string;
   /** Drift checks of this unit; the daemon's `defaults.drift` when absent. */
@@ -82,6 +87,11 @@ export interface UnitDefinition {
 export interface DriftPolicy {
   intervalMs: number | null;
   action: 'report' | 'remediate';
+  /**
+   * `ignore` (default): steps the tool cannot predict (Ansible tasks check mode
+   * skips) are never drift; `report`: they are, as if they would change.
+   */
+  unknownTasks?: 'ignore' | 'report';
 }
 
 export interface DefinitionDefaults {

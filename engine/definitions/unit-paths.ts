@@ -2,10 +2,11 @@ import { lstat, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, posix, relative, sep } from 'node:path';
 
 /**
- * A path a manifest names (entry, playbook, inventory, knownHostsFile) must
- * stay inside the unit folder: Plumbline copies only that folder into a run's
- * workspace, and a definition must not reach other units' files or the
- * control host's. Checked lexically (`..`) and on disk (symlinks), so a link
+ * A path a manifest names (entry, playbook, inventory, knownHostsFile, watch)
+ * is written relative to the unit folder and may lead anywhere inside the
+ * repository (`../../site.yml`, Ansible's documented layout), never outside
+ * it: a run reads only what the commit holds, never the control host's files.
+ * Checked lexically (`..`, absolute paths) and on disk (symlinks), so a link
  * committed to Git cannot lead a run outside either.
  */
 
@@ -16,42 +17,46 @@ export interface UnitFolder {
   path: string;
   /** For messages: "stack folder" or "inventory folder". */
   label: string;
+  /** Absolute real path of the repository root. */
+  root: string;
 }
 
 export type Resolved =
   | { ok: true; /** Repository-relative, forward slashes. */ path: string; isFile: boolean; exists: boolean }
   | { ok: false; message: string };
 
-const ESCAPE_HINT = 'paths must stay inside the unit folder';
+const ESCAPE_HINT = 'paths are relative to the unit folder and must stay inside the repository';
 
-export async function resolveInUnit(
-  unit: UnitFolder,
-  value: string,
-  options: { mustExist: boolean },
-): Promise<Resolved> {
+/** The repository-relative form of `value` (relative to the unit folder), or why it has none. */
+export function repoPathOf(unit: Pick<UnitFolder, 'path' | 'label'>, value: string): { ok: true; path: string } | { ok: false; message: string } {
   if (isAbsolute(value) || /^[A-Za-z]:[\\/]/.test(value)) {
     return { ok: false, message: `must be a path relative to the ${unit.label} ${unit.path}, not an absolute path (got ${JSON.stringify(value)})` };
   }
-  const normalized = posix.normalize(value);
+  const normalized = posix.normalize(`${unit.path}/${value}`).replace(/\/$/, '');
   if (normalized === '..' || normalized.startsWith('../')) {
-    return { ok: false, message: `${JSON.stringify(value)} leads outside the ${unit.label} ${unit.path} (${ESCAPE_HINT})` };
+    return { ok: false, message: `${JSON.stringify(value)} leads outside the repository (${ESCAPE_HINT})` };
   }
-  const repoPath = normalized === '.' ? unit.path : `${unit.path}/${normalized.replace(/\/$/, '')}`;
-  const absolute = join(unit.dir, normalized);
+  return { ok: true, path: normalized === '.' ? '' : normalized };
+}
+
+export async function resolveInUnit(unit: UnitFolder, value: string, options: { mustExist: boolean }): Promise<Resolved> {
+  const lexical = repoPathOf(unit, value);
+  if (!lexical.ok) return lexical;
+  const absolute = join(unit.root, lexical.path);
+  const shown = lexical.path || '.';
   const info = await stat(absolute).catch(() => null);
   if (!info && (await lstat(absolute).catch(() => null))?.isSymbolicLink()) {
-    return { ok: false, message: `${JSON.stringify(value)} is a broken symlink in ${unit.path}` };
+    return { ok: false, message: `${JSON.stringify(value)} is a broken symlink (${shown})` };
   }
   if (!info && options.mustExist) {
-    return { ok: false, message: `${JSON.stringify(value)} does not exist in ${unit.path}` };
+    return { ok: false, message: `${JSON.stringify(value)} does not exist (looked for ${shown} in the repository)` };
   }
   // A path that does not exist yet is judged by the nearest folder that does.
   const real = await realpath(info ? absolute : await nearestExisting(absolute));
-  const root = await realpath(unit.dir);
-  if (!isInside(root, real)) {
-    return { ok: false, message: `${JSON.stringify(value)} is a symlink that leads outside the ${unit.label} ${unit.path} (${ESCAPE_HINT})` };
+  if (!isInside(unit.root, real)) {
+    return { ok: false, message: `${JSON.stringify(value)} is a symlink that leads outside the repository (${ESCAPE_HINT})` };
   }
-  return { ok: true, path: repoPath, isFile: info?.isFile() ?? false, exists: info !== null };
+  return { ok: true, path: lexical.path, isFile: info?.isFile() ?? false, exists: info !== null };
 }
 
 export function isInside(root: string, candidate: string): boolean {

@@ -1,6 +1,8 @@
 import { appendFile, mkdir, open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { UnitReads } from '../definitions/reads.ts';
 import type { ChangeSet, HistoryEvent, PlanRecord, SourceStatus, UnitStatus } from '../model.ts';
+import { unitFileName } from '../paths.ts';
 import { RECORD_IDENTIFIERS, secrets } from '../secrets.ts';
 import { fsyncDir, writeFileAtomic } from './atomic.ts';
 import { RecordTable } from './record-table.ts';
@@ -17,31 +19,36 @@ export class Store {
   private readonly units: RecordTable<UnitStatus>;
   private readonly plans: RecordTable<StoredPlan>;
   private readonly changeSets: RecordTable<ChangeSet>;
+  private readonly reads: RecordTable<UnitReads>;
   /** Durable events only, in seq order. */
   private history: HistoryEvent[] = [];
   private source: SourceStatus | undefined;
   private seq = 0;
   /** Told of every history event once it is durable (notifications). */
   onHistory: ((event: HistoryEvent) => void) | undefined;
-  private readonly dirs: { units: string; plans: string; changeSets: string; history: string; source: string };
+  private readonly dirs: { units: string; plans: string; changeSets: string; reads: string; history: string; source: string };
 
   constructor(private readonly root: string) {
     this.dirs = {
       units: join(root, 'units'),
       plans: join(root, 'plans'),
       changeSets: join(root, 'changesets'),
+      reads: join(root, 'reads'),
       history: join(root, 'history.jsonl'),
       source: join(root, 'source.json'),
     };
     this.units = new RecordTable((name) => join(this.dirs.units, `${fileSafe(name)}.json`));
     this.plans = new RecordTable((id) => join(this.dirs.plans, `${fileSafe(id)}.json`));
     this.changeSets = new RecordTable((id) => join(this.dirs.changeSets, `${fileSafe(id)}.json`));
+    this.reads = new RecordTable((unit) => join(this.dirs.reads, `${fileSafe(unit)}.json`));
   }
 
   async open(): Promise<void> {
     await mkdir(this.dirs.units, { recursive: true, mode: 0o700 });
     await mkdir(this.dirs.plans, { recursive: true, mode: 0o700 });
     await mkdir(this.dirs.changeSets, { recursive: true, mode: 0o700 });
+    await mkdir(this.dirs.reads, { recursive: true, mode: 0o700 });
+    for (const record of await readJsonDir<UnitReads>(this.dirs.reads)) this.reads.load(record.unit, record);
     for (const record of await readJsonDir<ChangeSet>(this.dirs.changeSets)) this.changeSets.load(record.id, record);
     for (const record of await readJsonDir<UnitStatus>(this.dirs.units)) this.units.load(record.name, record);
     for (const record of await readJsonDir<StoredPlan>(this.dirs.plans)) this.plans.load(record.id, record);
@@ -111,6 +118,16 @@ export class Store {
     return masked;
   }
 
+  // What each unit reads (which commits plan it)
+
+  getReads(unit: string): UnitReads | undefined {
+    return this.reads.get(unit);
+  }
+
+  async putReads(reads: UnitReads): Promise<void> {
+    await this.reads.put(reads.unit, reads);
+  }
+
   // Source
 
   getSource(): SourceStatus | undefined {
@@ -170,7 +187,7 @@ export interface StoredPlan extends PlanRecord {
 }
 
 function fileSafe(name: string): string {
-  return name.replace(/[^A-Za-z0-9._-]/g, '_');
+  return unitFileName(name).replace(/[^A-Za-z0-9._~-]/g, '_');
 }
 
 async function readJson<T>(file: string): Promise<T | undefined> {

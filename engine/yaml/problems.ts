@@ -44,8 +44,9 @@ export class ProblemCollector {
     }
   }
 
+  /** Errors only: warnings leave the file valid. */
   get count(): number {
-    return this.problems.length;
+    return this.problems.filter((p) => p.severity !== 'warning').length;
   }
 }
 

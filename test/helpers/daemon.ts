@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { HistoryEvent, PlanRecord, UnitStatus } from '../../engine/model.ts';
+import type { HistoryEvent, PlanRecord, SourceStatus, UnitStatus } from '../../engine/model.ts';
 import { writeTerraformRc } from './terraform.ts';
 import { waitFor } from './wait.ts';
 
@@ -136,6 +136,10 @@ export class TestDaemon {
     return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T, text };
   }
 
+  async status(): Promise<{ source: SourceStatus; units: UnitStatus[] }> {
+    return (await this.api<{ source: SourceStatus; units: UnitStatus[] }>('/api/v1/status')).body;
+  }
+
   async units(): Promise<UnitStatus[]> {
     return (await this.api<{ units: UnitStatus[] }>('/api/v1/status')).body.units;
   }
@@ -145,11 +149,11 @@ export class TestDaemon {
   }
 
   async plans(unit?: string): Promise<PlanRecord[]> {
-    return (await this.api<PlanRecord[]>(`/api/v1/plans${unit ? `?unit=${unit}` : ''}`)).body;
+    return (await this.api<PlanRecord[]>(`/api/v1/plans${unit ? `?unit=${encodeURIComponent(unit)}` : ''}`)).body;
   }
 
   async history(unit?: string): Promise<HistoryEvent[]> {
-    return (await this.api<HistoryEvent[]>(`/api/v1/history?limit=1000${unit ? `&unit=${unit}` : ''}`)).body;
+    return (await this.api<HistoryEvent[]>(`/api/v1/history?limit=1000${unit ? `&unit=${encodeURIComponent(unit)}` : ''}`)).body;
   }
 
   async sync(allowRewrite = false): Promise<{ revision: string; scheduled: string[] }> {
