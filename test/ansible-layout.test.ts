@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import type { PlanRecord } from '../engine/model.ts';
+import { fingerprint } from '../providers/ansible/known-hosts.ts';
 import { TestDaemon } from './helpers/daemon.ts';
 import { TestRepo } from './helpers/git-repo.ts';
 import { TestHosts } from './helpers/sshd.ts';
-import { waitFor } from './helpers/wait.ts';
 
 // Real sshd on 127.0.0.70-72, real ansible-playbook, the real daemon, on a
 // repository in Ansible's documented layout: site.yml, roles/, group_vars/
@@ -85,9 +83,6 @@ after(async () => {
   await hosts?.dispose();
 });
 
-async function planAt(revision: string): Promise<PlanRecord> {
-  return waitFor(async () => (await daemon.plans('production')).find((p) => p.revision === revision), { what: `a plan at ${revision.slice(0, 8)}`, timeoutMs: 240_000 });
-}
 
 test('playbook, roles, group_vars and ansible.cfg at the repository root: applied to the hosts, every path repository-relative', async () => {
   const unit = await daemon.waitForUnit('production', 'InSync', { revision: first, timeoutMs: 240_000 });
@@ -96,7 +91,7 @@ test('playbook, roles, group_vars and ansible.cfg at the repository root: applie
     assert.equal(hosts.readOnHost(h.name, 'motd'), 'Managed by Plumbline\n');
     assert.equal(hosts.readOnHost(h.name, 'index.html'), `<h1>Production site</h1>\n<p>served by ${h.name}</p>\n<footer>v1</footer>\n`);
   }
-  const plan = await planAt(first);
+  const plan = await daemon.planAt('production', first);
   const detail = await daemon.api<{ rendered: string }>(`/api/v1/plans/${plan.id}`);
   const text = detail.body.rendered;
   assert.match(text, /^Ansible check of site\.yml on inventories\/production\/hosts\.yml \(3 hosts targeted\)/);
@@ -132,11 +127,10 @@ test('a commit that changes only a shared role or group_vars plans the inventory
 test('the committed ansible.cfg switching host key checking off changes nothing: a host with a new key is refused', async () => {
   const host = hosts.host('host-3');
   await host.rotateHostKey();
-  const blob = Buffer.from((await host.publicKey()).split(' ')[1]!, 'base64');
-  const offered = `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
+  const offered = fingerprint(Buffer.from((await host.publicKey()).split(' ')[1]!, 'base64'));
   const revision = repo.commit({ 'group_vars/webservers.yml': 'site_title: Their site\n' }, 'retitle again');
   await daemon.sync();
-  const plan = await planAt(revision);
+  const plan = await daemon.planAt('production', revision);
   const third = plan.hosts?.find((h) => h.name === 'host-3');
   assert.equal(third?.state, 'unreachable');
   assert.match(third?.message ?? '', /host-3: host key verification failed/);

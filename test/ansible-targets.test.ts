@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { after, before, test } from 'node:test';
-import type { PlanRecord } from '../engine/model.ts';
 import { TestDaemon } from './helpers/daemon.ts';
 import { TestRepo } from './helpers/git-repo.ts';
 import { TestHosts } from './helpers/sshd.ts';
-import { waitFor } from './helpers/wait.ts';
 
 // Real sshd on 127.0.0.60-62 (the web group), real ansible-playbook, the real
 // daemon. The inventory also has a db group whose host, 127.0.0.69, runs no
@@ -58,9 +56,6 @@ after(async () => {
   await new Promise((resolve) => db?.close(resolve));
 });
 
-async function planAt(revision: string): Promise<PlanRecord> {
-  return waitFor(async () => (await daemon.plans('web')).find((p) => p.revision === revision), { what: `a plan of web at ${revision.slice(0, 8)}`, timeoutMs: 240_000 });
-}
 
 test('a play for hosts: web plans and applies the web hosts only; the db host is never contacted nor listed', async () => {
   const revision = repo.head();
@@ -71,7 +66,7 @@ test('a play for hosts: web plans and applies the web hosts only; the db host is
     hosts.hosts.map((h) => [h.name, 'changed']),
   );
   for (const h of hosts.hosts) assert.equal(hosts.readOnHost(h.name, 'motd'), `Welcome to ${h.name}\n`);
-  const plan = await planAt(revision);
+  const plan = await daemon.planAt('web', revision);
   assert.deepEqual(plan.hosts?.map((h) => h.name), ['host-1', 'host-2', 'host-3']);
   const show = daemon.cli(['show', plan.id]);
   assert.equal(show.code, 0, show.stderr);
@@ -93,7 +88,7 @@ test('a run_once assert that stops the play: every host says what happened, none
 `;
   const revision = repo.commit({ 'inventories/web/site.yml': site(guard).replace('Welcome to', 'Hello from') }, 'guarded release');
   await daemon.sync();
-  const plan = await planAt(revision);
+  const plan = await daemon.planAt('web', revision);
   assert.deepEqual(plan.hosts?.map((h) => [h.name, h.state]), [
     ['host-1', 'failed'],
     ['host-2', 'failed'],
