@@ -1,4 +1,6 @@
-import { chmod, mkdir } from 'node:fs/promises';
+import { chmod, mkdir, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { removeGroupAndOtherAccess } from './fs.ts';
 import { startApiServer } from './api/server.ts';
 import { ensureToken } from './api/token.ts';
 import { loadConfig } from './config/load.ts';
@@ -39,6 +41,9 @@ export async function runDaemonWith(config: DaemonConfig, options: { onReady?: (
 
 async function startDaemon(config: DaemonConfig, log: Logger): Promise<{ url: string; stop(): Promise<void> }> {
   const paths = statePaths(config.stateDir);
+  // Everything the daemon and its tools write is private to its user: plan
+  // files, Terraform state and outputs hold secrets in clear.
+  process.umask(0o077);
   await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
   await chmod(config.stateDir, 0o700);
   const release = await acquireDaemonLock(paths.lockFile);
@@ -50,7 +55,22 @@ async function startDaemon(config: DaemonConfig, log: Logger): Promise<{ url: st
   }
 }
 
+/**
+ * A state directory from an older version may hold readable files (Terraform
+ * wrote its state 0644): fix them once at start. Commit snapshots are left out
+ * (repository code, many files, and written private from now on); the 0700
+ * state directory closes them to others anyway.
+ */
+async function makePrivate(stateDir: string, log: Logger): Promise<void> {
+  let changed = 0;
+  for (const entry of await readdir(stateDir)) {
+    if (entry !== 'snapshots') changed += await removeGroupAndOtherAccess(join(stateDir, entry));
+  }
+  if (changed > 0) log.info({ changed }, 'state directory made private: group and other access removed');
+}
+
 async function startUnderLock(config: DaemonConfig, log: Logger, paths: StatePaths, release: () => Promise<void>): Promise<{ url: string; stop(): Promise<void> }> {
+  await makePrivate(config.stateDir, log);
   const store = new Store(paths.store);
   await store.open();
   const notifier = new Notifier(config.notifications ?? [], log.child({ component: 'notify' }));

@@ -40,6 +40,7 @@ const GIT_IDENTITY = {
  * left, as a host powers its machines off and on; Terraform's state is unchanged.
  */
 export async function runDemo(options: { port?: number; stateDir?: string }): Promise<number> {
+  const stopping = stopOnSignal();
   const root = options.stateDir ? resolve(options.stateDir) : DEFAULT_DEMO_ROOT;
   const bare = join(root, 'infra.git');
   await mkdir(root, { recursive: true, mode: 0o700 });
@@ -47,13 +48,33 @@ export async function runDemo(options: { port?: number; stateDir?: string }): Pr
   try {
     const machines = await prepareMachines(root);
     try {
-      return await demoWith(root, bare, machines, options);
+      return await demoWith(root, bare, machines, options, stopping);
     } finally {
       await machines?.stop();
     }
   } finally {
     await release();
   }
+}
+
+/**
+ * SIGINT or SIGTERM sent to this process, at any moment: not only a terminal's
+ * Ctrl-C once the daemon runs (the daemon hears those itself), but also one
+ * that arrives while the demo starts its machines, or one `npm start` passes
+ * on. The handlers are installed before anything starts and stay for the life
+ * of the process: without them, a signal during startup would end the process
+ * on the spot and leave the machines' SSH servers running.
+ */
+function stopOnSignal(): AbortSignal {
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (controller.signal.aborted) return;
+    process.stderr.write(`Plumbline demo: ${signal} received, stopping the daemon and the machines.\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return controller.signal;
 }
 
 /** One demo per folder: the machines it starts and stops are its own. */
@@ -65,12 +86,13 @@ async function lockDemo(root: string): Promise<() => Promise<void>> {
     const pid = /pid (\d+)/.exec(error.message)?.[1];
     throw new PlumblineError('E_DEMO_RUNNING', `a Plumbline demo${pid ? ` (pid ${pid})` : ''} is already running on ${root}`, {
       retry: 'stalled',
-      hint: 'stop it (Ctrl-C in its terminal), or give this one another folder with --state-dir',
+      hint: `stop it (Ctrl-C in its terminal${pid ? `, or kill ${pid}` : ''}), or give this one another folder with --state-dir`,
     });
   }
 }
 
-async function demoWith(root: string, bare: string, machines: DemoMachines | null, options: { port?: number }): Promise<number> {
+async function demoWith(root: string, bare: string, machines: DemoMachines | null, options: { port?: number }, stopping: AbortSignal): Promise<number> {
+  if (stopping.aborted) return 0;
   const revision = await publishExamples(bare, machines ? await machinesManifest(machines) : {});
 
   const cliConfigFile = await terraformCliConfig(root);
@@ -109,6 +131,9 @@ async function demoWith(root: string, bare: string, machines: DemoMachines | nul
   );
   if (!config) throw new Error(`demo config invalid: ${JSON.stringify(problems)}`);
 
+  // Nothing runs between this check and the daemon installing its own signal
+  // handlers (it does so as it is called): no signal can fall in between.
+  if (stopping.aborted) return 0;
   return runDaemonWith(config, {
     onReady: ({ url }) => {
       process.stderr.write(
@@ -126,7 +151,7 @@ async function demoWith(root: string, bare: string, machines: DemoMachines | nul
           `  npx plumbline plans  --config ${configFile}`,
           `  npx plumbline show PLAN_ID --config ${configFile}`,
           `  npx plumbline approve PLAN_ID --config ${configFile}`,
-          'Stop with Ctrl-C.',
+          `Stop with Ctrl-C, or kill ${process.pid}.`,
           '',
         ].join('\n'),
       );

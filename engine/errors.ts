@@ -77,6 +77,8 @@ export interface Problem {
   severity?: 'error' | 'warning';
   /** The unit the file defines or belongs to, when known. */
   unit?: string;
+  /** A manifest field the problem is about (`['vars', 'region']`): its line is found from it. */
+  field?: readonly (string | number)[];
 }
 
 export function formatProblem(p: Problem): string {

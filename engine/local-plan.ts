@@ -1,11 +1,14 @@
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { LocalPlanResult } from './cli/types.ts';
 import { loadConfig, normalizeConfig } from './config/load.ts';
 import type { DaemonConfig } from './config/types.ts';
-import { outputsFromFiles, resolveInputs } from './controller/inputs.ts';
+import { outputsFromFiles, resolveInputs, type OutputsReader } from './controller/inputs.ts';
 import { loadDefinitions } from './definitions/load.ts';
+import { findReferences } from './definitions/references.ts';
+import type { UnitDefinition } from './definitions/types.ts';
 import { asPlumblineError, formatProblem, isError, ValidationError, type Problem } from './errors.ts';
 import type { Logger } from './log.ts';
 import { statePaths } from './paths.ts';
@@ -19,7 +22,9 @@ const LOCAL_ONLY = ['.terraform', 'node_modules', 'cdktf.out', '.git'];
  * `plumbline plan [DIR]`: plan the working tree without a daemon, for the
  * infrastructure repository's own CI before merge. With `--config`, plans run
  * against the daemon's state (so they show the real difference); without it,
- * against an empty state in a temporary folder.
+ * against an empty state in a temporary folder. Terraform reads the CLI
+ * configuration the daemon would (see withCliConfig). A unit that takes outputs
+ * from an upstream never applied waits, as it would in the daemon.
  * Exit code as `terraform plan -detailed-exitcode`: 0 no changes, 2 changes, 1 error.
  */
 export async function planWorkingTree(options: {
@@ -31,7 +36,7 @@ export async function planWorkingTree(options: {
   const root = resolve(options.dir);
   const scratch = await mkdtemp(join(tmpdir(), 'plumbline-plan-'));
   try {
-    const config = options.configFile ? await loadConfig(options.configFile) : defaultConfig(root, scratch);
+    const config = withCliConfig(options.configFile ? await loadConfig(options.configFile) : defaultConfig(root, scratch), options.log);
     const { units, problems } = await loadDefinitions(root, config.defaults, config.limits);
     const errors = problems.filter(isError);
     // Each invalid unit is reported; the valid ones are planned all the same, as the daemon does.
@@ -44,21 +49,27 @@ export async function planWorkingTree(options: {
         results: [
           problemsOfIt.length > 0
             ? invalidResult(options.stack, problemsOfIt)
-            : { unit: options.stack, kind: 'unknown', ok: false, error: { code: 'E_UNIT_NOT_FOUND', message: `no unit named ${options.stack} under ${root}`, hint: `known units: ${units.map((u) => u.name).join(', ') || 'none'}` } },
+            : { unit: options.stack, kind: 'unknown', state: 'failed', ok: false, error: { code: 'E_UNIT_NOT_FOUND', message: `no unit named ${options.stack} under ${root}`, hint: `known units: ${units.map((u) => u.name).join(', ') || 'none'}` } },
         ],
       };
     }
     const providers = await buildProviders(config, options.log);
     const paths = statePaths(config.stateDir);
     const results: LocalPlanResult[] = options.stack ? [] : [...invalid].map(([name, list]) => invalidResult(name, list));
+    const outputsOf = outputsFromFiles(paths.outputs);
     for (const unit of selected) {
       const runDir = join(scratch, unit.name);
       try {
+        const waitingFor = await unappliedUpstreams(unit, outputsOf);
+        if (waitingFor.length > 0) {
+          results.push(waitingResult(unit, waitingFor, options.configFile !== undefined));
+          continue;
+        }
         const workdir = await createWorkspace({ snapshotDir: root, unitPath: unit.path, treeDir: join(runDir, 'tree'), exclude: LOCAL_ONLY });
         const artifactsDir = join(runDir, 'artifacts');
         await mkdir(artifactsDir, { recursive: true, mode: 0o700 });
         await mkdir(paths.unitState(unit.name), { recursive: true, mode: 0o700 });
-        const inputs = await resolveInputs(unit, 'working-tree', outputsFromFiles(paths.outputs));
+        const inputs = await resolveInputs(unit, 'working-tree', outputsOf);
         const provider = providers.get(unit.kind);
         if (!provider) throw new Error(`no provider for kind ${unit.kind}`);
         const outcome = await provider.plan({
@@ -77,6 +88,7 @@ export async function planWorkingTree(options: {
         results.push({
           unit: unit.name,
           kind: unit.kind,
+          state: 'planned',
           ok: true,
           summary: outcome.summary,
           rendered: outcome.rendered,
@@ -87,7 +99,7 @@ export async function planWorkingTree(options: {
         });
       } catch (error) {
         const typed = asPlumblineError(error);
-        results.push({ unit: unit.name, kind: unit.kind, ok: false, error: { code: typed.code, message: typed.message, ...(typed.hint ? { hint: typed.hint } : {}) } });
+        results.push({ unit: unit.name, kind: unit.kind, state: 'failed', ok: false, error: { code: typed.code, message: typed.message, ...(typed.hint ? { hint: typed.hint } : {}) } });
       }
     }
     const exitCode = results.some((r) => !r.ok) ? 1 : results.some((r) => r.hasChanges) ? 2 : 0;
@@ -96,7 +108,7 @@ export async function planWorkingTree(options: {
   } catch (error) {
     const typed = asPlumblineError(error);
     const message = typed instanceof ValidationError ? typed.problems.map(formatProblem).join('\n') : typed.message;
-    return { exitCode: 1, results: [{ unit: '*', kind: 'repository', ok: false, error: { code: typed.code, message, ...(typed.hint ? { hint: typed.hint } : {}) } }] };
+    return { exitCode: 1, results: [{ unit: '*', kind: 'repository', state: 'failed', ok: false, error: { code: typed.code, message, ...(typed.hint ? { hint: typed.hint } : {}) } }] };
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
@@ -115,9 +127,50 @@ function invalidResult(unit: string, problems: readonly Problem[]): LocalPlanRes
   return {
     unit,
     kind: 'definition',
+    state: 'failed',
     ok: false,
     error: { code: 'E_VALIDATION', message: problems.map(formatProblem).join('\n'), hint: 'fix the definition (plumbline validate lists every problem)' },
   };
+}
+
+/**
+ * The upstream units whose outputs `unit` takes (`fromOutput` anywhere in its
+ * definition) and that have none: never applied, or not in this state at all.
+ */
+async function unappliedUpstreams(unit: UnitDefinition, outputsOf: OutputsReader): Promise<string[]> {
+  const upstreams = new Set(findReferences(unit.spec).flatMap((r) => (r.reference ? [r.reference.unit] : [])));
+  const missing: string[] = [];
+  for (const name of upstreams) if ((await outputsOf(name)) === undefined) missing.push(name);
+  return missing.sort();
+}
+
+function waitingResult(unit: UnitDefinition, upstreams: readonly string[], daemonState: boolean): LocalPlanResult {
+  const names = upstreams.join(', ');
+  const never = `${upstreams.length === 1 ? 'which has' : 'which have'} never been applied`;
+  return {
+    unit: unit.name,
+    kind: unit.kind,
+    state: 'waiting',
+    ok: true,
+    waitingFor: [...upstreams],
+    message: daemonState
+      ? `takes outputs from ${names}, ${never} by the daemon`
+      : `takes outputs from ${names}, ${never} here: without --config, plans run against an empty state (--config FILE plans against the daemon\u2019s)`,
+  };
+}
+
+/**
+ * The Terraform CLI configuration (provider mirrors, credentials) the daemon
+ * would use: the config's `terraform.cliConfigFile`, else `TF_CLI_CONFIG_FILE`
+ * from the environment. That one is made absolute here: Terraform runs in a
+ * workspace folder, where a relative path names nothing and Terraform silently
+ * falls back to its defaults (the public registry).
+ */
+function withCliConfig(config: DaemonConfig, log: Logger): DaemonConfig {
+  const fromEnv = process.env.TF_CLI_CONFIG_FILE;
+  const file = config.terraform.cliConfigFile ?? (fromEnv ? resolve(fromEnv) : null);
+  if (file && !existsSync(file)) log.warn({ file }, 'the Terraform CLI configuration file does not exist: Terraform uses its defaults');
+  return file === config.terraform.cliConfigFile ? config : { ...config, terraform: { ...config.terraform, cliConfigFile: file } };
 }
 
 function defaultConfig(root: string, scratch: string): DaemonConfig {

@@ -12,7 +12,9 @@ export type Phase =
   | 'Failed'
   | 'Stalled'
   | 'Drifted'
-  | 'Blocked';
+  | 'Blocked'
+  /** Its definition was removed from the repository; what it manages is kept (no `prune`). */
+  | 'Orphaned';
 
 export type PlanStatus =
   | 'Pending'
@@ -87,8 +89,13 @@ export interface PlanRecord {
   hosts?: Array<{ name: string; state: HostState; message?: string }>;
   /** The change set (everything one commit set in motion) this plan belongs to. */
   changeSet?: string;
-  /** `drift`: made by a drift check of the last applied commit; applying it remediates. */
-  purpose?: 'change' | 'drift';
+  /**
+   * `drift`: made by a drift check of the last applied commit; applying it remediates.
+   * `destroy`: the unit was removed with `prune: true`; applying it destroys what it managed.
+   */
+  purpose?: 'change' | 'drift' | 'destroy';
+  /** For drift plans: what the unit's drift policy does with it (`report` waits for a person). */
+  driftAction?: 'report' | 'remediate';
   /** Hosts the apply is limited to (a remediation touches only the drifted hosts). */
   limitHosts?: string[];
   /** Steps the tool cannot predict (Ansible tasks check mode skips): shown apart, never counted in `summary`. */
@@ -129,7 +136,9 @@ export type HistoryEventType =
   | 'awaiting-approval'
   | 'drift-checked'
   | 'drift-detected'
-  | 'remediated';
+  | 'remediated'
+  | 'orphaned'
+  | 'pruned';
 
 export interface HistoryEvent {
   seq: number;

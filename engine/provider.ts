@@ -15,8 +15,21 @@ export interface Provider {
   /** The definition kinds this provider handles (`terraform`, `cdktf`, `ansible`). */
   readonly kinds: readonly string[];
 
-  /** Checks beyond the manifest schema that need the folder (does the playbook exist?). */
-  validate?(unit: UnitDefinition, unitDir: string): Promise<Problem[]>;
+  /**
+   * Can plan the destruction of what a unit manages (`RunRequest.destroy`).
+   * Without it, a pruned unit is forgotten: there is nothing it keeps state of.
+   */
+  readonly canDestroy?: boolean;
+
+  /**
+   * Checks beyond the manifest schema that need the folder (does the playbook
+   * exist? is every `vars` entry a declared variable?). A problem about a
+   * manifest field names it in `field` (`['vars', 'enviroment']`) with the
+   * manifest as `file`; the engine finds its line. The daemon calls this on
+   * every unit a commit plans with `processes: false` (static checks only);
+   * `plumbline validate` allows processes (a syntax check by the tool).
+   */
+  validate?(unit: UnitDefinition, unitDir: string, options?: ValidateOptions): Promise<Problem[]>;
 
   /** Plan the unit; write artifacts into `artifactsDir`; never change infrastructure. */
   plan(request: PlanRequest): Promise<PlanOutcome>;
@@ -39,6 +52,13 @@ export interface Provider {
    * the repository at one revision: no tool process, no network.
    */
   reads?(request: ReadsRequest): Promise<ReadSet>;
+}
+
+export interface ValidateOptions {
+  /** The repository at the revision being validated. */
+  repoDir: string;
+  /** May the check start tool processes (syntax checks)? */
+  processes: boolean;
 }
 
 export interface ReadsRequest {
@@ -98,6 +118,12 @@ export interface RunRequest {
   /** Restrict the run to these hosts (drift remediation); all when absent. */
   limitHosts?: readonly string[];
   /**
+   * Plan the destruction of everything the unit manages (its folder was
+   * removed from the repository and it has `prune: true`); the workspace holds
+   * the code of its last applied revision. Only for providers with `canDestroy`.
+   */
+  destroy?: boolean;
+  /**
    * An inventory's `hostsFrom`, resolved from an upstream unit's outputs: the
    * provider validates its shape and merges it with the static inventory.
    */
@@ -136,6 +162,11 @@ export interface PlanOutcome {
   /** Warnings the tool printed (Terraform diagnostics of severity warning), masked. */
   warnings?: string[];
   /**
+   * What the unit manages once this plan is applied (resource addresses,
+   * hosts): listed when its folder is removed from the repository.
+   */
+  managed?: string[];
+  /**
    * The unit's outputs as they stand, when the plan already holds them (a plan
    * with no changes): the engine then publishes them without asking
    * `outputs()`, which may cost a process.
@@ -162,6 +193,8 @@ export interface ApplyOutcome {
   /** The unit's reason after a successful apply (`Applied` when absent), e.g. `NotIdempotent`. */
   reason?: string;
   hosts?: HostStatus[];
+  /** What the unit manages after this apply (see PlanOutcome.managed); the plan's list when absent. */
+  managed?: string[];
 }
 
 /** Shared services a provider is built with. */

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { normalizeConfig } from './config/load.ts';
 import { loadDefinitions } from './definitions/load.ts';
+import { providerProblems } from './definitions/provider-checks.ts';
 import { readsOf } from './definitions/reads.ts';
 import { uncoveredCode } from './definitions/uncovered.ts';
 import type { Problem } from './errors.ts';
@@ -21,7 +22,7 @@ export async function validateRepository(dir: string): Promise<Problem[]> {
   const readPaths: string[] = [];
   for (const unit of units) {
     const provider = providers.get(unit.kind);
-    if (provider?.validate) problems.push(...(await provider.validate(unit, resolve(root, unit.path))));
+    problems.push(...(await providerProblems(unit, root, provider, { processes: true })));
     readPaths.push(...(await readsOf(unit, 'working-tree', root, provider, silentLogger)).entries.map((e) => e.path));
   }
   problems.push(...(await uncoveredCode(root, readPaths)));

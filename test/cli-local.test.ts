@@ -20,9 +20,13 @@ function tree(files: Record<string, string>): string {
   return dir;
 }
 
-function plumbline(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [join(repoRoot, 'bin', 'plumbline.mjs'), ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+function plumbline(args: string[], env: Record<string, string> = {}, cwd?: string) {
+  const r = spawnSync(process.execPath, [join(repoRoot, 'bin', 'plumbline.mjs'), ...args], { encoding: 'utf8', env: { ...process.env, ...env }, cwd });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+interface PlanJson {
+  results: Array<{ unit: string; state: string; ok: boolean; waitingFor?: string[]; message?: string; summary?: { add: number }; error?: { message: string } }>;
 }
 
 test('validate prints every problem as file:line:col and exits 1', () => {
@@ -106,7 +110,84 @@ test('validate warns about Terraform code and playbooks no unit reads, and still
   const lines = r.stdout.trim().split('\n');
   assert.ok(lines.includes('legacy/vpc/main.tf:1:1: warning: no unit plans this Terraform configuration: no stack folder holds it and no stack calls it as a local module (add a stack.yaml beside it, or call it from a stack)'), r.stdout);
   assert.ok(lines.some((l) => l.startsWith('playbooks/forgotten.yml:1:1: warning: no inventory runs this playbook')), r.stdout);
-  // Called as a module (once the Terraform provider reports its module calls) or a role's task list: no warning.
+  // Called as a module, or a role's task list: no warning.
   assert.ok(!lines.some((l) => l.startsWith('roles/')), r.stdout);
-  assert.match(r.stderr, /no problems, 2 warnings found|no problems, 3 warnings found/);
+  assert.ok(!lines.some((l) => l.startsWith('modules/net/')), r.stdout);
+  assert.match(r.stderr, /no problems, 2 warnings found/);
+});
+
+test('a unit that takes outputs from an upstream never applied waits, and does not fail the run', () => {
+  const rc = writeTerraformRc(tree({ '.keep': '' }));
+  const dir = tree({
+    ...helloStack({ name: 'net', value: '10.0.0.0/16' }),
+    'stacks/app/stack.yaml': 'kind: terraform\ndependsOn: [net]\nvars:\n  cidr: {fromOutput: net.greeting}\n',
+    'stacks/app/main.tf': 'variable "cidr" {\n  type = string\n}\n\nresource "terraform_data" "app" {\n  input = var.cidr\n}\n',
+  });
+  const all = plumbline(['plan', dir, '--json'], { TF_CLI_CONFIG_FILE: rc });
+  assert.equal(all.code, 2, all.stdout + all.stderr);
+  const parsed = JSON.parse(all.stdout) as PlanJson;
+  assert.deepEqual(parsed.results.map((r) => [r.unit, r.state, r.ok]), [['app', 'waiting', true], ['net', 'planned', true]]);
+  const app = parsed.results[0]!;
+  assert.deepEqual(app.waitingFor, ['net']);
+  assert.match(app.message ?? '', /^takes outputs from net, which has never been applied here: without --config/);
+
+  const text = plumbline(['plan', dir], { TF_CLI_CONFIG_FILE: rc });
+  assert.equal(text.code, 2);
+  assert.match(text.stdout, /^== app \(terraform\): waiting for net$/m);
+  assert.match(text.stderr, /^1 unit planned, 1 with changes, 1 waiting$/m);
+  // Alone, the waiting unit changes nothing: exit 0.
+  const alone = plumbline(['plan', dir, '--stack', 'app'], { TF_CLI_CONFIG_FILE: rc });
+  assert.equal(alone.code, 0, alone.stdout + alone.stderr);
+
+  // Against a daemon state where net was applied, app is planned with its output.
+  const state = join(tree({ '.keep': '' }), 'state');
+  mkdirSync(join(state, 'units', 'net'), { recursive: true });
+  writeFileSync(join(state, 'units', 'net', 'outputs.json'), JSON.stringify({ greeting: { value: '10.0.0.0/16', sensitive: false } }));
+  const config = join(dirname(state), 'plumbline.yaml');
+  writeFileSync(config, `source:\n  url: file://${dir}\nstateDir: ${state}\nterraform:\n  cliConfigFile: ${rc}\n`);
+  const applied = plumbline(['plan', dir, '--stack', 'app', '--config', config, '--json']);
+  assert.equal(applied.code, 2, applied.stdout + applied.stderr);
+  const planned = (JSON.parse(applied.stdout) as PlanJson).results[0]!;
+  assert.equal(planned.state, 'planned');
+  assert.equal(planned.summary?.add, 1);
+});
+
+/** A stack that needs the hashicorp/aws provider: only the mirror the CLI configuration names has it offline. */
+const AWS_STACK = {
+  'stacks/aws/stack.yaml': 'kind: terraform\n',
+  'stacks/aws/main.tf': 'terraform {\n  required_providers {\n    aws = {\n      source  = "hashicorp/aws"\n      version = "5.100.0"\n    }\n  }\n}\n',
+};
+
+test('plan uses the Terraform CLI configuration the daemon would: the config\u2019s cliConfigFile, else TF_CLI_CONFIG_FILE', () => {
+  const dir = tree(AWS_STACK);
+  // A relative TF_CLI_CONFIG_FILE names the file from where plumbline runs, not from Terraform's workspace.
+  const here = tree({ '.keep': '' });
+  writeTerraformRc(here);
+  const relative = plumbline(['plan', dir], { TF_CLI_CONFIG_FILE: 'terraformrc' }, here);
+  assert.equal(relative.code, 0, relative.stdout + relative.stderr);
+
+  // With --config, its terraform.cliConfigFile wins over the environment (here a mirror without providers).
+  const empty = tree({ 'mirror/.keep': '' });
+  writeFileSync(join(empty, 'terraformrc'), `provider_installation {\n  filesystem_mirror {\n    path = "${join(empty, 'mirror')}"\n  }\n}\n`);
+  const config = join(here, 'plumbline.yaml');
+  writeFileSync(config, `source:\n  url: file://${dir}\nstateDir: ${join(here, 'state')}\nterraform:\n  cliConfigFile: terraformrc\n`);
+  const configured = plumbline(['plan', dir, '--config', config], { TF_CLI_CONFIG_FILE: join(empty, 'terraformrc') });
+  assert.equal(configured.code, 0, configured.stdout + configured.stderr);
+  const fromEnv = plumbline(['plan', dir], { TF_CLI_CONFIG_FILE: join(empty, 'terraformrc') });
+  assert.equal(fromEnv.code, 1, 'the environment\u2019s configuration is used without --config');
+  assert.match(fromEnv.stdout, /hashicorp\/aws/);
+});
+
+test('plan on this repository\u2019s own examples exits 0 or 2: the web inventory waits for machines, network plans offline', () => {
+  const rc = writeTerraformRc(tree({ '.keep': '' }));
+  const r = plumbline(['plan', repoRoot, '--json'], { TF_CLI_CONFIG_FILE: rc });
+  assert.ok(r.code === 0 || r.code === 2, `exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+  const results = (JSON.parse(r.stdout) as PlanJson).results;
+  assert.deepEqual(
+    results.map((x) => [x.unit, x.state]),
+    [['hello', 'planned'], ['machines', 'planned'], ['network', 'planned'], ['web', 'waiting']],
+    JSON.stringify(results.map((x) => x.error?.message ?? '')),
+  );
+  assert.deepEqual(results.find((x) => x.unit === 'web')?.waitingFor, ['machines']);
+  assert.ok(results.find((x) => x.unit === 'network')!.summary!.add > 0);
 });

@@ -41,6 +41,15 @@ export function isChangeSetId(id: string): boolean {
   return /^cs-[0-9a-f]{12}$/.test(id);
 }
 
+/**
+ * A change set named by its id or a prefix of its commit (`cs-3f2a91c0`, the
+ * 8 characters `status` prints, up to the whole commit). A plan id never
+ * matches: it has a dash after its unit and after its commit part.
+ */
+export function isChangeSetRef(text: string): boolean {
+  return /^cs-[0-9a-f]{1,40}$/i.test(text);
+}
+
 /** What the daemon has cost so far: how many processes of each tool it started, and polls. */
 export interface MetricsAnswer {
   processes: Record<string, number>;
@@ -53,6 +62,8 @@ export interface MetricsAnswer {
 export interface StatusAnswer {
   source: SourceStatus;
   units: UnitStatus[];
+  /** Store records found damaged at start and moved aside (paths relative to the state directory). */
+  damaged?: Array<{ file: string; movedTo: string; error: string }>;
 }
 
 export interface PlanDetail {

@@ -148,11 +148,67 @@ describe('api server', () => {
     assert.ok(!text.includes('/var/lib'));
   });
 
+  it('tells the retry class only where trying again can change the answer: never on a 4xx', async () => {
+    const final: Array<[string, RequestInit & { token?: string | null }, number]> = [
+      ['/api/v1/plans/zzz', {}, 404],
+      ['/api/v1/nope', {}, 404],
+      ['/api/v1/plans/web-1/approve', { method: 'POST', body: '{}' }, 409],
+      ['/api/v1/history?limit=abc', {}, 400],
+      ['/api/v1/history?unit=invalid', {}, 400],
+      ['/api/v1/status', { method: 'POST', body: '{}' }, 405],
+      ['/api/v1/status', { token: 'wrong' }, 401],
+      ['/api/v1/plans/web-2/approve', { method: 'POST', body: JSON.stringify({ by: 'x'.repeat(MAX_BODY_BYTES + 10) }) }, 413],
+    ];
+    for (const [path, init, status] of final) {
+      const res = await call(path, init);
+      assert.equal(res.status, status, path);
+      const body = await json(res);
+      assert.ok(body.error.code, path);
+      assert.ok(!('retry' in body.error), `${path}: ${JSON.stringify(body.error)}`);
+    }
+    // A failure of the daemon itself says whether trying again can help.
+    const internal = await call('/api/v1/plans?unit=boom');
+    assert.equal(internal.status, 500);
+    assert.equal((await json(internal)).error.retry, 'transient');
+    const stuck = await call('/api/v1/history?unit=stuck');
+    assert.equal(stuck.status, 500);
+    assert.deepEqual((await json(stuck)).error, {
+      code: 'E_STORE_READ_ONLY',
+      message: 'the store is on a read-only filesystem',
+      hint: 'remount the state folder read-write',
+      retry: 'stalled',
+    });
+  });
+
+  it('finds a change set by any unique prefix of its commit, as status prints it', async () => {
+    for (const ref of ['cs-bbbbbbbb', 'cs-bbbbb', 'cs-BBBBBBBB', 'cs-bbbbbbbbbbbb', `cs-${REV_B}`, 'cs-b2c3d4e5']) {
+      const res = await call(`/api/v1/changesets/${ref}`);
+      assert.equal(res.status, 200, ref);
+      assert.equal((await json(res)).changeSet.id, 'cs-bbbbbbbbbbbb', ref);
+      assert.deepEqual(engine.calls.at(-1), { method: 'getChangeSet', args: ['cs-bbbbbbbbbbbb'] }, ref);
+    }
+    const approved = await call('/api/v1/changesets/cs-bbbbcc/approve', { method: 'POST', body: '{"by":"alice"}' });
+    assert.equal(approved.status, 200);
+    assert.deepEqual(engine.calls.at(-1), { method: 'approveChangeSet', args: ['cs-bbbbcccc0000', 'alice'] });
+
+    const ambiguous = await call('/api/v1/changesets/cs-bbbb');
+    assert.equal(ambiguous.status, 409);
+    const error = (await json(ambiguous)).error;
+    assert.equal(error.code, 'E_CHANGESET_AMBIGUOUS');
+    assert.match(error.message, /^cs-bbbb names 2 change sets: cs-bbbbbbbbbbbb, cs-bbbbcccc0000$/);
+    assert.match(error.hint, /plumbline changesets/);
+    assert.equal((await call('/api/v1/changesets/cs-bbbb/approve', { method: 'POST', body: '{}' })).status, 409);
+
+    const none = await call('/api/v1/changesets/cs-ffff');
+    assert.equal(none.status, 404);
+    assert.equal((await json(none)).error.hint, 'list change sets with: plumbline changesets');
+  });
+
   it('approves and rejects, with `by` defaulting to the API', async () => {
     const approved = await call('/api/v1/plans/web-2/approve', { method: 'POST' });
     assert.equal(approved.status, 200);
     assert.equal((await json(approved)).decidedBy, 'api');
-    engine.plans.set('web-2', { ...engine.plans.get('web-2')!, status: 'Pending' });
+    engine.undecide('web-2');
 
     const rejected = await call('/api/v1/plans/web-2/reject', {
       method: 'POST',
@@ -162,7 +218,7 @@ describe('api server', () => {
     assert.equal(rejected.status, 200);
     assert.equal((await json(rejected)).status, 'Rejected');
     assert.deepEqual(engine.calls.at(-1), { method: 'reject', args: ['web-2', 'alice', 'not now'] });
-    engine.plans.set('web-2', { ...engine.plans.get('web-2')!, status: 'Pending' });
+    engine.undecide('web-2');
   });
 
   it('validates request bodies and query parameters', async () => {
@@ -223,7 +279,7 @@ describe('api server', () => {
       body: JSON.stringify({ reason: 'y'.repeat(3000) }),
     });
     assert.equal(ok.status, 200);
-    engine.plans.set('web-2', { ...engine.plans.get('web-2')!, status: 'Pending' });
+    engine.undecide('web-2');
   });
 
   it('logs each request at debug with method, route, status and ms, never the token', () => {

@@ -4,7 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { ConflictError, NotFoundError, PlumblineError, ValidationError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { RECORD_IDENTIFIERS, secrets } from '../secrets.ts';
+import { resolveChangeSetId } from './change-set-ref.ts';
 import { API_ROUTES, type EngineFacade } from './contract.ts';
+import { errorBody, type ErrorBody } from './error-body.ts';
 
 /**
  * The daemon's HTTP API: plain node:http, JSON in and out, every route behind
@@ -87,10 +89,11 @@ function buildRoutes(facade: EngineFacade): Route[] {
       return facade.approve(params.id!, actor(body));
     }),
     route(API_ROUTES.changeSets, () => facade.listChangeSets()),
-    route(API_ROUTES.changeSet, ({ params }) => facade.getChangeSet(params.id!)),
+    // A change set is named by its id or any unique prefix of it (`cs-` and the 8 characters `status` shows).
+    route(API_ROUTES.changeSet, async ({ params }) => facade.getChangeSet(await resolveChangeSetId(facade, params.id!))),
     route(API_ROUTES.approveChangeSet, async ({ params, body }) => {
       checkFields(body, ['by']);
-      return facade.approveChangeSet(params.id!, actor(body));
+      return facade.approveChangeSet(await resolveChangeSetId(facade, params.id!), actor(body));
     }),
     route(API_ROUTES.reject, async ({ params, body }) => {
       checkFields(body, ['by', 'reason']);
@@ -356,28 +359,11 @@ function optionalQuery(query: URLSearchParams, name: string): string | undefined
   return value === null || value.trim() === '' ? undefined : value.trim();
 }
 
-interface ErrorBody {
-  error: { code: string; message: string; hint?: string; retry?: string; problems?: unknown[] };
-}
-
-function errorAnswer(error: unknown): { status: number; body: ErrorBody; headers: Record<string, string> } {
+function errorAnswer(error: unknown): { status: number; body: { error: ErrorBody }; headers: Record<string, string> } {
   if (error instanceof PlumblineError) {
-    const body: ErrorBody = {
-      error: {
-        code: error.code,
-        message: error.message,
-        ...(error.hint ? { hint: error.hint } : {}),
-        retry: error.retry,
-      },
-    };
-    if (error instanceof HttpError) return { status: error.status, body, headers: error.headers };
-    if (error instanceof NotFoundError) return { status: 404, body, headers: {} };
-    if (error instanceof ConflictError) return { status: 409, body, headers: {} };
-    if (error instanceof ValidationError) {
-      body.error.problems = [...error.problems];
-      return { status: 400, body, headers: {} };
-    }
-    return { status: 500, body, headers: {} };
+    const status =
+      error instanceof HttpError ? error.status : error instanceof NotFoundError ? 404 : error instanceof ConflictError ? 409 : error instanceof ValidationError ? 400 : 500;
+    return { status, body: { error: errorBody(error, status) }, headers: error instanceof HttpError ? error.headers : {} };
   }
   return {
     status: 500,

@@ -1,19 +1,32 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { chmod, link, mkdir, open, rename, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { PlumblineError } from '../errors.ts';
 
 /**
  * The API bearer token lives in a file only the daemon's user can read. The
  * daemon creates it on first start; the CLI reads it through the config's
- * `api.tokenFile`.
+ * `api.tokenFile`. Whoever holds the token can approve any plan, so a token
+ * file other users can open, or a token short enough to guess, is refused by
+ * both: the daemon does not start with it, and the CLI does not send it (a
+ * token others could read must be replaced, not used one more time).
  */
 
-/** Read the token (trimmed). Throws E_TOKEN_MISSING, E_TOKEN_UNREADABLE or E_TOKEN_EMPTY. */
+/** The fewest characters a token may have (the daemon generates 64). */
+export const MIN_TOKEN_LENGTH = 32;
+
+/** Permission bits of the group and of others: none may be set on a token file. */
+const SHARED_BITS = 0o077;
+
+/**
+ * Read the token (trimmed). Throws E_TOKEN_MISSING, E_TOKEN_UNREADABLE,
+ * E_TOKEN_INSECURE (group or others may open the file), E_TOKEN_EMPTY or
+ * E_TOKEN_TOO_SHORT.
+ */
 export async function readToken(file: string): Promise<string> {
-  let text: string;
+  let handle: FileHandle;
   try {
-    text = await readFile(file, 'utf8');
+    handle = await open(file, 'r');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
@@ -29,10 +42,32 @@ export async function readToken(file: string): Promise<string> {
       details: { file },
     });
   }
+  let text: string;
+  let mode: number;
+  try {
+    // The mode of the file read, not of whatever the path names a moment later.
+    mode = (await handle.stat()).mode & 0o777;
+    text = await handle.readFile('utf8');
+  } finally {
+    await handle.close();
+  }
+  if ((mode & SHARED_BITS) !== 0) {
+    const shown = `0${mode.toString(8).padStart(3, '0')}`;
+    throw new PlumblineError('E_TOKEN_INSECURE', `API token file ${file} is open to other users (mode ${shown}); only its owner may read it`, {
+      hint: `run \`chmod 600 ${file}\`, or delete it and restart the daemon to generate a new token (do that if others may have read it)`,
+      details: { file, mode: shown },
+    });
+  }
   const token = text.trim();
   if (token.length === 0) {
     throw new PlumblineError('E_TOKEN_EMPTY', `API token file ${file} is empty`, {
       hint: 'delete the file and restart the daemon to generate a new token, or write a token into it',
+      details: { file },
+    });
+  }
+  if (token.length < MIN_TOKEN_LENGTH) {
+    throw new PlumblineError('E_TOKEN_TOO_SHORT', `API token file ${file} holds ${token.length} characters; a token needs at least ${MIN_TOKEN_LENGTH}`, {
+      hint: 'delete the file and restart the daemon to generate a new token, or write a longer random token into it',
       details: { file },
     });
   }

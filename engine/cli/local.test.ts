@@ -8,9 +8,9 @@ describe('plumbline plan output', () => {
   it('prints each unit’s rendered plan or error, then a summary on stderr', () => {
     const io = captureIO();
     printLocalPlans({ out: new Output(io), setExitCode() {} }, [
-      { unit: 'web', kind: 'terraform', ok: true, hasChanges: true, summary: { add: 1, change: 0, destroy: 2, replace: 0 }, rendered: '+ a\n- b\n- c\n' },
-      { unit: 'dns', kind: 'cdktf', ok: true, hasChanges: false, summary: { add: 0, change: 0, destroy: 0, replace: 0 }, rendered: '' },
-      { unit: 'hosts', kind: 'ansible', ok: false, error: { code: 'E_SSH', message: 'host unreachable', hint: 'check the inventory' } },
+      { unit: 'web', kind: 'terraform', state: 'planned', ok: true, hasChanges: true, summary: { add: 1, change: 0, destroy: 2, replace: 0 }, rendered: '+ a\n- b\n- c\n' },
+      { unit: 'dns', kind: 'cdktf', state: 'planned', ok: true, hasChanges: false, summary: { add: 0, change: 0, destroy: 0, replace: 0 }, rendered: '' },
+      { unit: 'hosts', kind: 'ansible', state: 'failed', ok: false, error: { code: 'E_SSH', message: 'host unreachable', hint: 'check the inventory' } },
     ]);
     assert.equal(
       io.out,
@@ -34,7 +34,7 @@ describe('plumbline plan output', () => {
   it('prints a repository-wide failure without a unit summary', () => {
     const io = captureIO();
     printLocalPlans({ out: new Output(io), setExitCode() {} }, [
-      { unit: '*', kind: 'repository', ok: false, error: { code: 'E_VALIDATION', message: 'stacks/a/stack.yaml:1:1: bad' } },
+      { unit: '*', kind: 'repository', state: 'failed', ok: false, error: { code: 'E_VALIDATION', message: 'stacks/a/stack.yaml:1:1: bad' } },
     ]);
     assert.equal(io.out, '== repository: failed\nerror (E_VALIDATION): stacks/a/stack.yaml:1:1: bad\n');
     assert.equal(io.err, '');

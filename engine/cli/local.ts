@@ -96,14 +96,14 @@ export function printLocalPlans(ctx: CommandContext, results: readonly LocalPlan
   const { out } = ctx;
   let changed = 0;
   let failed = 0;
-  let units = 0;
+  let waiting = 0;
+  let planned = 0;
   results.forEach((r, i) => {
     if (i > 0) out.line();
     // `*` stands for the repository as a whole (definitions invalid, config unreadable).
     const label = r.unit === '*' ? r.kind : `${r.unit} (${r.kind})`;
-    if (r.unit !== '*') units++;
-    if (!r.ok || r.error) {
-      failed++;
+    if (r.state === 'failed') {
+      if (r.unit !== '*') failed++;
       out.line(`== ${label}: failed`);
       if (r.error) {
         out.line(`error (${r.error.code}): ${r.error.message}`);
@@ -111,6 +111,13 @@ export function printLocalPlans(ctx: CommandContext, results: readonly LocalPlan
       }
       return;
     }
+    if (r.state === 'waiting') {
+      waiting++;
+      out.line(`== ${label}: waiting for ${r.waitingFor?.join(', ') ?? 'its upstream units'}`);
+      if (r.message) out.line(r.message);
+      return;
+    }
+    planned++;
     const s = r.summary;
     const hasChanges = r.hasChanges ?? (s ? s.add + s.change + s.destroy + s.replace > 0 : false);
     if (hasChanges) changed++;
@@ -124,8 +131,10 @@ export function printLocalPlans(ctx: CommandContext, results: readonly LocalPlan
     out.note('no units to plan');
     return;
   }
-  if (units === 0) return;
-  const parts = [`${units} unit${units === 1 ? '' : 's'} planned`, `${changed} with changes`];
+  if (planned + failed + waiting === 0) return;
+  // A failed unit was planned and failed; a waiting one was not planned at all.
+  const parts = [`${plural(planned + failed, 'unit')} planned`, `${changed} with changes`];
+  if (waiting > 0) parts.push(`${waiting} waiting`);
   if (failed > 0) parts.push(`${failed} failed`);
   out.note(parts.join(', '));
 }

@@ -30,25 +30,50 @@ describe('plumbline CLI against the API', () => {
     await rm(dir, { recursive: true, force: true });
   });
   beforeEach(() => {
-    engine.plans.set('web-2', { ...engine.plans.get('web-2')!, status: 'Pending' });
+    engine.undecide('web-2');
   });
 
   async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-    const io = captureIO();
+    return runIn(undefined, ...args);
+  }
+
+  /** As run, in a terminal `columns` wide (undefined: stdout is a pipe). */
+  async function runIn(columns: number | undefined, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
+    const io = captureIO(columns);
     const code = await main(['node', 'plumbline', ...args, '--server', server.url, '--token', TEST_TOKEN], io);
     return { code, out: io.out, err: io.err };
   }
 
-  it('show and approve take a change set id as well as a plan id', async () => {
-    const shown = await run('show', 'cs-bbbbbbbbbbbb');
-    assert.equal(shown.code, 0, shown.err);
-    assert.match(shown.out, /Change set cs-bbbbbbbbbbbb/);
-    const approved = await run('approve', 'cs-bbbbbbbbbbbb', '--by', 'alice');
-    assert.equal(approved.code, 0, approved.err);
-    assert.deepEqual(engine.calls.at(-1), { method: 'approveChangeSet', args: ['cs-bbbbbbbbbbbb', 'alice'] });
+  it('show and approve take a change set id, or any unique prefix of it such as the 8 characters status prints', async () => {
+    for (const [ref, id] of [['cs-bbbbbbbbbbbb', 'cs-bbbbbbbbbbbb'], ['cs-bbbbbbbb', 'cs-bbbbbbbbbbbb'], ['cs-bbbbc', 'cs-bbbbcccc0000']] as const) {
+      const shown = await run('show', ref);
+      assert.equal(shown.code, 0, shown.err);
+      assert.match(shown.out, new RegExp(`Change set ${id}`));
+      const approved = await run('approve', ref, '--by', 'alice');
+      assert.equal(approved.code, 0, approved.err);
+      assert.deepEqual(engine.calls.at(-1), { method: 'approveChangeSet', args: [id, 'alice'] });
+    }
     const missing = await run('show', 'cs-000000000000');
     assert.equal(missing.code, 1);
     assert.match(missing.err, /no change set/);
+    const ambiguous = await run('show', 'cs-bbbb');
+    assert.equal(ambiguous.code, 1);
+    assert.match(ambiguous.err, /^error: cs-bbbb names 2 change sets: cs-bbbbbbbbbbbb, cs-bbbbcccc0000$/m);
+    assert.match(ambiguous.err, /^hint: give more characters of the commit \(plumbline changesets lists them\)$/m);
+  });
+
+  it('changesets lists change sets: id, revision, created, approved by, units', async () => {
+    const { code, out, err } = await run('changesets');
+    assert.equal(code, 0, err);
+    const lines = out.trimEnd().split('\n');
+    assert.match(lines[0]!, /^ID\s+REVISION\s+CREATED\s+APPROVED BY\s+UNITS$/);
+    assert.match(lines[1]!, /^cs-bbbbbbbbbbbb\s+b2c3d4e5\s+2024-05-01 10:00:00Z\s+-\s+web$/);
+    assert.match(lines[2]!, /^cs-bbbbcccc0000\s+bbbbcccc\s+2024-05-01 09:00:00Z\s+carol\s+db, web$/);
+    const json = await run('changesets', '--json');
+    assert.deepEqual(
+      (JSON.parse(json.out) as Array<{ id: string }>).map((c) => c.id),
+      ['cs-bbbbbbbbbbbb', 'cs-bbbbcccc0000'],
+    );
   });
 
   it('status --json prints {units, source}', async () => {
@@ -134,7 +159,7 @@ describe('plumbline CLI against the API', () => {
     assert.match(approved.out, /^plan web-2 \(web at b2c3d4e5\) approved by alice; status Approved$/m);
     assert.deepEqual(engine.calls.at(-1), { method: 'approve', args: ['web-2', 'alice'] });
 
-    engine.plans.set('web-2', { ...engine.plans.get('web-2')!, status: 'Pending' });
+    engine.undecide('web-2');
     const rejected = await run('reject', 'web-2', '--reason', 'wrong window', '--json');
     assert.equal(rejected.code, 0, rejected.err);
     assert.equal(JSON.parse(rejected.out).status, 'Rejected');
@@ -142,6 +167,81 @@ describe('plumbline CLI against the API', () => {
     assert.equal(call.method, 'reject');
     assert.equal(call.args[2], 'wrong window');
     assert.equal(typeof call.args[1], 'string', 'the login name is sent as `by`');
+  });
+
+  it('approving a plan already approved or applied, or rejecting one already rejected, decides nothing: exit 1', async () => {
+    assert.equal((await run('approve', 'web-2', '--by', 'alice')).code, 0);
+    const again = await run('approve', 'web-2', '--by', 'alice');
+    assert.equal(again.code, 1);
+    assert.equal(again.out, '');
+    assert.match(again.err, /^error: plan web-2 is already approved \(by alice at \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\): nothing was approved$/m);
+    assert.match(again.err, /^hint: only a Pending plan can be approved; see the unit's plans with: plumbline plans --unit web$/m);
+    assert.equal(engine.calls.at(-1)?.method, 'getPlan', 'the approval is not sent again');
+
+    const applied = await run('approve', 'db-1');
+    assert.equal(applied.code, 1);
+    assert.match(applied.err, /^error: plan db-1 is already applied: nothing was approved$/m);
+
+    // An approved plan can still be rejected (before it applies); a rejected one only once.
+    const rejected = await run('reject', 'web-2', '--by', 'bob');
+    assert.equal(rejected.code, 0, rejected.err);
+    assert.match(rejected.out, /^plan web-2 \(web at b2c3d4e5\) rejected by bob; status Rejected$/m);
+    const twice = await run('reject', 'web-2', '--by', 'bob', '--json');
+    assert.equal(twice.code, 1);
+    const error = JSON.parse(twice.out).error;
+    assert.equal(error.code, 'E_PLAN_NOT_PENDING');
+    assert.match(error.message, /^plan web-2 is already rejected \(by bob at .*\): nothing was rejected$/);
+    assert.ok(!('retry' in error), 'trying again cannot change this answer');
+  });
+
+  it('an approval someone else made between the read and the request is theirs, not this call’s: exit 1', async () => {
+    const approve = engine.approve;
+    engine.approve = (id) => approve(id, 'carol');
+    try {
+      const raced = await run('approve', 'web-2', '--by', 'alice');
+      assert.equal(raced.code, 1);
+      assert.match(raced.err, /^error: plan web-2 is already approved \(by carol at .*\): nothing was approved$/m);
+    } finally {
+      engine.approve = approve;
+    }
+  });
+
+  it('status never cuts a message: wrapped to the terminal, whole in a pipe', async () => {
+    const instruction = 'fix the definition (plumbline validate lists every problem) and push a commit';
+    const long = `plan of b2c3d4e5 failed because the variable environment is not declared by the stack; ${instruction}`;
+    const multi = `terraform plan failed:\nError: Unsupported argument\n  on main.tf line 3\n(hint: ${instruction})`;
+    const status = engine.status;
+    engine.status = async () => {
+      const answer = await status();
+      answer.units[0]!.message = long;
+      answer.units[1]!.message = multi;
+      return answer;
+    };
+    try {
+      const piped = await runIn(undefined, 'status');
+      assert.equal(piped.code, 0, piped.err);
+      const web = piped.out.split('\n').find((l) => l.startsWith('web '))!;
+      assert.ok(web.endsWith(long), web);
+      const db = piped.out.split('\n').find((l) => l.startsWith('db '))!;
+      assert.ok(db.endsWith(`terraform plan failed: … (hint: ${instruction})`), db);
+
+      const terminal = await runIn(80, 'status');
+      const lines = terminal.out.trimEnd().split('\n');
+      const table = lines.slice(lines.findIndex((l) => l.startsWith('NAME')));
+      assert.ok(table.every((l) => l.length <= 80), table.join('\n'));
+      const column = table[0]!.indexOf('MESSAGE');
+      const message = (name: string): string => {
+        const start = table.findIndex((l) => l.startsWith(`${name} `));
+        const rest = table.slice(start + 1);
+        const end = rest.findIndex((l) => !l.startsWith(' '.repeat(column)));
+        const more = end === -1 ? rest : rest.slice(0, end);
+        return [table[start]!, ...more].map((l) => l.slice(column).trim()).join(' ');
+      };
+      assert.equal(message('web'), long);
+      assert.ok(message('db').endsWith(instruction + ')'), message('db'));
+    } finally {
+      engine.status = status;
+    }
   });
 
   it('history filters by unit and limit', async () => {
@@ -191,7 +291,7 @@ describe('plumbline CLI against the API', () => {
     assert.match(io.err, /^hint: /m);
   });
 
-  it('an unreachable daemon is an error with a hint', async () => {
+  it('an unreachable daemon is an error with a hint, worth trying again', async () => {
     const other = await startFakeServer(createFakeEngine());
     await other.close();
     const io = captureIO();
@@ -199,6 +299,30 @@ describe('plumbline CLI against the API', () => {
     assert.equal(code, 1);
     assert.match(io.err, /^error: cannot reach the Plumbline daemon at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)$/m);
     assert.match(io.err, /^hint: start it with `plumbline daemon --config FILE`, or check --server/m);
+    assert.match(io.err, /^retry: transient \(the same command may work in a moment\)$/m);
+    const json = captureIO();
+    assert.equal(await main(['node', 'plumbline', 'status', '--json', '--server', other.url, '--token', TEST_TOKEN], json), 1);
+    assert.equal(JSON.parse(json.out).error.retry, 'transient');
+  });
+
+  it('an answer about the request itself (404, 409, 400, 401) carries no retry, as text or JSON', async () => {
+    for (const args of [['show', 'nope'], ['approve', 'web-1'], ['history', 'invalid'], ['why', 'nope']]) {
+      const text = await run(...args);
+      assert.equal(text.code, 1, args.join(' '));
+      assert.match(text.err, /^error: /m);
+      assert.doesNotMatch(text.err, /retry/, args.join(' '));
+      const json = await run(...args, '--json');
+      assert.equal(json.code, 1);
+      const error = JSON.parse(json.out).error;
+      assert.ok(error.code && error.message, json.out);
+      assert.ok(!('retry' in error), `${args.join(' ')}: ${json.out}`);
+    }
+    const io = captureIO();
+    assert.equal(await main(['node', 'plumbline', 'status', '--json', '--server', server.url, '--token', 'wrong'], io), 1);
+    assert.deepEqual(Object.keys(JSON.parse(io.out).error), ['code', 'message', 'hint']);
+    // A failure of the daemon itself says whether trying again helps.
+    const stuck = await run('history', 'stuck', '--json');
+    assert.equal(JSON.parse(stuck.out).error.retry, 'stalled');
   });
 
   it('no daemon named anywhere is an error', async () => {
@@ -226,7 +350,7 @@ describe('plumbline CLI usage', () => {
   it('--help and --version exit 0 and print to stdout', async () => {
     const help = captureIO();
     assert.equal(await main(['node', 'plumbline', '--help'], help), 0);
-    for (const command of ['validate', 'plan', 'daemon', 'demo', 'status', 'plans', 'show', 'approve', 'reject', 'history', 'sync']) {
+    for (const command of ['validate', 'plan', 'daemon', 'demo', 'status', 'plans', 'show', 'changesets', 'approve', 'reject', 'history', 'sync']) {
       assert.match(help.out, new RegExp(`^\\s+${command}\\b`, 'm'), command);
     }
     const version = captureIO();

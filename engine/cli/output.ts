@@ -1,11 +1,23 @@
 import { Writable } from 'node:stream';
-import { asPlumblineError, formatProblem, ValidationError } from '../errors.ts';
+import { answerStatus, errorBody } from '../api/error-body.ts';
+import { asPlumblineError, formatProblem, ValidationError, type RetryClass } from '../errors.ts';
 import type { ChangeSummary } from '../model.ts';
 import type { CliIO } from './types.ts';
 
 export const processIO: CliIO = {
   stdout: (text) => void process.stdout.write(text),
   stderr: (text) => void process.stderr.write(text),
+  // Read when printing: a terminal can be resized while a command runs.
+  get columns() {
+    return process.stdout.isTTY ? process.stdout.columns : undefined;
+  },
+};
+
+/** What trying the same command again would do, for people. */
+const RETRY_TEXT: Record<RetryClass, string> = {
+  transient: 'transient (the same command may work in a moment)',
+  waiting: 'waiting (the same command may work once what it waits for is done)',
+  stalled: 'stalled (trying again will not help until something is fixed)',
 };
 
 /** Line-oriented printing on top of a CliIO. */
@@ -24,14 +36,35 @@ export class Output {
     this.io.stdout(`${JSON.stringify(value, null, 2)}\n`);
   }
 
-  /** `error: <message>` and `hint: <hint>` on stderr; validation problems one per line. */
-  error(error: unknown): void {
+  /** A table fitted to the terminal (see `table`), or `empty` when there are no rows. */
+  table(columns: readonly Column[], rows: readonly (readonly string[])[], empty: string): void {
+    this.line(rows.length === 0 ? empty : table(columns, rows, { width: this.width }));
+  }
+
+  /** Width to fit tables to: the terminal's, or none when stdout is not a terminal. */
+  get width(): number | undefined {
+    return this.io.columns;
+  }
+
+  /**
+   * An error. As text, `error: <message>`, validation problems one per line,
+   * `hint: <hint>` and, where trying again can help, `retry:`, on stderr. As
+   * JSON (`--json`), `{"error": ...}` on stdout, the shape of the API's error
+   * answers, so a script parses one format whatever happened.
+   */
+  error(error: unknown, format: 'text' | 'json' = 'text'): void {
     const e = asPlumblineError(error);
+    const body = errorBody(e, answerStatus(e));
+    if (format === 'json') {
+      this.json({ error: body });
+      return;
+    }
     this.note(`error: ${e.message}`);
     if (e instanceof ValidationError && e.problems.length > 1) {
       for (const p of e.problems) this.note(`  ${formatProblem(p)}`);
     }
     if (e.hint) this.note(`hint: ${e.hint}`);
+    if (body.retry) this.note(`retry: ${RETRY_TEXT[body.retry]}`);
   }
 
   /** A stream (for loggers) that ends up on this output's stderr. */
@@ -51,18 +84,53 @@ export interface Column {
   align?: 'left' | 'right';
 }
 
-/** Compact aligned table: two spaces between columns, no trailing blanks. */
-export function table(columns: readonly Column[], rows: readonly (readonly string[])[]): string {
+/** Below this many columns left for it, the last cell is not wrapped (the terminal wraps it). */
+const MIN_WRAP_WIDTH = 24;
+
+/**
+ * Compact aligned table: two spaces between columns, no trailing blanks. With
+ * `width` (a terminal's), the last column wraps to fit, its continuation lines
+ * aligned under it; nothing is ever cut.
+ */
+export function table(columns: readonly Column[], rows: readonly (readonly string[])[], options: { width?: number } = {}): string {
   const widths = columns.map((c, i) => Math.max(width(c.header), ...rows.map((r) => width(r[i] ?? ''))));
-  const render = (cells: readonly string[]): string =>
-    cells
+  const last = columns.length - 1;
+  const indent = widths.slice(0, last).reduce((sum, w) => sum + w + 2, 0);
+  const room = options.width === undefined ? undefined : options.width - indent;
+  const wrapAt = room !== undefined && room >= MIN_WRAP_WIDTH && widths[last]! > room ? room : undefined;
+  const render = (cells: readonly string[]): string => {
+    const [first, ...rest] = wrapAt === undefined ? [cells[last] ?? ''] : wrapText(cells[last] ?? '', wrapAt);
+    const line = [...cells.slice(0, last), first!]
       .map((cell, i) => {
         const pad = ' '.repeat(Math.max(0, widths[i]! - width(cell)));
         return columns[i]?.align === 'right' ? pad + cell : cell + pad;
       })
       .join('  ')
       .trimEnd();
+    return [line, ...rest.map((more) => ' '.repeat(indent) + more)].join('\n');
+  };
   return [render(columns.map((c) => c.header)), ...rows.map(render)].join('\n');
+}
+
+/** Word-wrap to `max` characters a line; a word longer than a line is split, never dropped. */
+export function wrapText(text: string, max: number): string[] {
+  const lines: string[] = [];
+  let current = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    let rest = [...word];
+    if (current && width(current) + 1 + rest.length <= max) {
+      current += ` ${word}`;
+      continue;
+    }
+    if (current) lines.push(current);
+    while (rest.length > max) {
+      lines.push(rest.slice(0, max).join(''));
+      rest = rest.slice(max);
+    }
+    current = rest.join('');
+  }
+  lines.push(current);
+  return lines;
 }
 
 function width(text: string): number {
@@ -85,10 +153,13 @@ export function formatSummary(s: ChangeSummary): string {
   return `+${s.add} ~${s.change} -${s.destroy} ±${s.replace}`;
 }
 
-/** First line of a message, shortened for a table cell. */
-export function oneLine(text: string | null | undefined, max = 100): string {
-  if (!text) return '';
-  const first = text.split(/\r?\n/, 1)[0]!.trim();
-  const chars = [...first];
-  return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : first;
+/**
+ * A message as one table cell, never cut: its last sentence usually says what
+ * to do. A message of several lines (a tool's error, then the hint) keeps its
+ * first line, what happened, and its last, what to do; `--json` and
+ * `plumbline show` have the rest.
+ */
+export function messageCell(text: string | null | undefined): string {
+  const lines = (text ?? '').split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  return lines.length <= 2 ? lines.join(' ') : `${lines[0]} … ${lines.at(-1)}`;
 }

@@ -1,9 +1,10 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { resolveClient, type ApiClient } from '../api/client.ts';
-import { isChangeSetId, type PlanDetail, type StatusAnswer } from '../api/contract.ts';
-import type { HistoryEvent, PlanRecord } from '../model.ts';
-import { formatSummary, formatTime, oneLine, shortRevision, table } from './output.ts';
+import { isChangeSetRef, type PlanDetail, type StatusAnswer } from '../api/contract.ts';
+import type { ChangeSet, HistoryEvent, PlanRecord } from '../model.ts';
+import { decidePlan } from './decide.ts';
+import { formatSummary, formatTime, messageCell, shortRevision, table } from './output.ts';
 import { action, integerOption, type CommandContext } from './util.ts';
 
 /** Commands that talk to a running daemon over its API. */
@@ -70,7 +71,7 @@ export function registerRemoteCommands(program: Command, ctx: CommandContext): v
         const held = units.filter((u) => (u.phase === 'Blocked' || u.reason === 'WaitingForDependencies') && (!opts.unit || u.name === opts.unit));
         if (held.length > 0) {
           out.line();
-          for (const u of held) out.line(`${u.name}: ${u.phase === 'Blocked' ? 'blocked' : 'no plan yet'}, ${oneLine(u.message)}`);
+          for (const u of held) out.line(`${u.name}: ${u.phase === 'Blocked' ? 'blocked' : 'no plan yet'}, ${messageCell(u.message)}`);
         }
       }
       return 0;
@@ -81,10 +82,10 @@ export function registerRemoteCommands(program: Command, ctx: CommandContext): v
     program
       .command('show')
       .description('show one plan (header and rendered changes) or one change set (its plans in dependency order)')
-      .argument('<plan>', 'plan id, or change set id (cs-...)'),
+      .argument('<plan>', 'plan id, or change set: cs- and its commit or any unique prefix of it (cs-3f2a91c0)'),
   ).action(
     action(ctx, async (id: string, opts: ConnectionOptions) => {
-      if (isChangeSetId(id)) {
+      if (isChangeSetRef(id)) {
         const set = await (await connect(opts)).getChangeSet(id);
         if (opts.json) out.json(set);
         else out.line(set.rendered.trimEnd());
@@ -97,21 +98,30 @@ export function registerRemoteCommands(program: Command, ctx: CommandContext): v
     }),
   );
 
+  withConnection(program.command('changesets').description('list change sets (what each commit set in motion), newest first')).action(
+    action(ctx, async (opts: ConnectionOptions) => {
+      const sets = await (await connect(opts)).listChangeSets();
+      if (opts.json) out.json(sets);
+      else printChangeSets(ctx, sets);
+      return 0;
+    }),
+  );
+
   withConnection(
     program
       .command('approve')
       .description('approve a pending plan so the daemon applies it, or a change set (all its pending plans, and its later non-destructive ones)')
-      .argument('<plan>', 'plan id, or change set id (cs-...)')
+      .argument('<plan>', 'plan id, or change set: cs- and its commit or any unique prefix of it')
       .option('--by <name>', 'who approves (default: your login name)'),
   ).action(
     action(ctx, async (id: string, opts: ConnectionOptions & { by?: string }) => {
-      if (isChangeSetId(id)) {
+      if (isChangeSetRef(id)) {
         const set = await (await connect(opts)).approveChangeSet(id, opts.by ?? defaultActor());
         if (opts.json) out.json(set);
         else out.line(set.rendered.trimEnd());
         return 0;
       }
-      const record = await (await connect(opts)).approve(id, opts.by ?? defaultActor());
+      const record = await decidePlan(await connect(opts), 'approve', id, opts.by ?? defaultActor());
       if (opts.json) out.json(record);
       else out.line(decisionLine('approved', record));
       return 0;
@@ -127,7 +137,7 @@ export function registerRemoteCommands(program: Command, ctx: CommandContext): v
       .option('--by <name>', 'who rejects (default: your login name)'),
   ).action(
     action(ctx, async (id: string, opts: ConnectionOptions & { by?: string; reason?: string }) => {
-      const record = await (await connect(opts)).reject(id, opts.by ?? defaultActor(), opts.reason);
+      const record = await decidePlan(await connect(opts), 'reject', id, opts.by ?? defaultActor(), opts.reason);
       if (opts.json) out.json(record);
       else out.line(decisionLine('rejected', record));
       return 0;
@@ -214,7 +224,7 @@ function printStatus(ctx: CommandContext, answer: StatusAnswer): void {
   const { out } = ctx;
   const s = answer.source;
   out.line(`source  ${displayUrl(s.url)} (${s.branch})  ${s.phase}  fetched ${shortRevision(s.lastFetchedRevision)} at ${formatTime(s.lastFetchAt)}, reconciled ${shortRevision(s.lastReconciledRevision)}`);
-  if (s.phase !== 'Ready' && (s.reason || s.message)) out.line(`        ${[s.reason, oneLine(s.message, 200)].filter(Boolean).join(': ')}`);
+  if (s.phase !== 'Ready' && (s.reason || s.message)) out.line(`        ${[s.reason, messageCell(s.message)].filter(Boolean).join(': ')}`);
   out.line();
   if (answer.units.length === 0) {
     out.line('no units');
@@ -229,8 +239,9 @@ function printStatus(ctx: CommandContext, answer: StatusAnswer): void {
         u.phase,
         shortRevision(u.lastAttemptedRevision ?? u.lastAppliedRevision),
         u.planId ?? '-',
-        oneLine(u.message),
+        messageCell(u.message),
       ]),
+      { width: out.width },
     ),
   );
   // Units that run against hosts: every host's state, so one bad host is never hidden.
@@ -240,42 +251,46 @@ function printStatus(ctx: CommandContext, answer: StatusAnswer): void {
     out.line(
       table(
         [{ header: '  HOST' }, { header: 'STATE' }, { header: 'DETAIL' }],
-        u.hosts!.map((h) => [`  ${h.name}`, h.state, oneLine(h.message ?? '')]),
+        u.hosts!.map((h) => [`  ${h.name}`, h.state, messageCell(h.message)]),
+        { width: out.width },
       ),
     );
   }
 }
 
+function printChangeSets(ctx: CommandContext, sets: readonly ChangeSet[]): void {
+  ctx.out.table(
+    [{ header: 'ID' }, { header: 'REVISION' }, { header: 'CREATED' }, { header: 'APPROVED BY' }, { header: 'UNITS' }],
+    sets.map((c) => [c.id, shortRevision(c.revision), formatTime(c.createdAt), c.approvedBy ?? '-', c.units.join(', ')]),
+    'no change sets',
+  );
+}
+
 function printPlans(ctx: CommandContext, plans: readonly PlanRecord[]): void {
-  if (plans.length === 0) {
-    ctx.out.line('no plans');
-    return;
-  }
-  ctx.out.line(
-    table(
-      [
-        { header: 'ID' },
-        { header: 'UNIT' },
-        { header: 'REVISION' },
-        { header: 'STATUS' },
-        { header: '+ADD', align: 'right' },
-        { header: '~CHANGE', align: 'right' },
-        { header: '-DESTROY', align: 'right' },
-        { header: '±REPLACE', align: 'right' },
-        { header: 'CREATED' },
-      ],
-      plans.map((p) => [
-        p.id,
-        p.unit,
-        shortRevision(p.revision),
-        p.status,
-        String(p.summary.add),
-        String(p.summary.change),
-        String(p.summary.destroy),
-        String(p.summary.replace),
-        formatTime(p.createdAt),
-      ]),
-    ),
+  ctx.out.table(
+    [
+      { header: 'ID' },
+      { header: 'UNIT' },
+      { header: 'REVISION' },
+      { header: 'STATUS' },
+      { header: '+ADD', align: 'right' },
+      { header: '~CHANGE', align: 'right' },
+      { header: '-DESTROY', align: 'right' },
+      { header: '±REPLACE', align: 'right' },
+      { header: 'CREATED' },
+    ],
+    plans.map((p) => [
+      p.id,
+      p.unit,
+      shortRevision(p.revision),
+      p.status,
+      String(p.summary.add),
+      String(p.summary.change),
+      String(p.summary.destroy),
+      String(p.summary.replace),
+      formatTime(p.createdAt),
+    ]),
+    'no plans',
   );
 }
 
@@ -318,31 +333,26 @@ function decisionLine(verb: 'approved' | 'rejected', p: PlanRecord): string {
 }
 
 function printHistory(ctx: CommandContext, events: readonly HistoryEvent[]): void {
-  if (events.length === 0) {
-    ctx.out.line('no events');
-    return;
-  }
-  ctx.out.line(
-    table(
-      [
-        { header: 'SEQ', align: 'right' },
-        { header: 'AT' },
-        { header: 'TYPE' },
-        { header: 'UNIT' },
-        { header: 'REVISION' },
-        { header: 'PLAN' },
-        { header: 'MESSAGE' },
-      ],
-      events.map((e) => [
-        String(e.seq),
-        formatTime(e.at),
-        e.type,
-        e.unit ?? '-',
-        shortRevision(e.revision),
-        e.planId ?? '-',
-        oneLine(e.message),
-      ]),
-    ),
+  ctx.out.table(
+    [
+      { header: 'SEQ', align: 'right' },
+      { header: 'AT' },
+      { header: 'TYPE' },
+      { header: 'UNIT' },
+      { header: 'REVISION' },
+      { header: 'PLAN' },
+      { header: 'MESSAGE' },
+    ],
+    events.map((e) => [
+      String(e.seq),
+      formatTime(e.at),
+      e.type,
+      e.unit ?? '-',
+      shortRevision(e.revision),
+      e.planId ?? '-',
+      messageCell(e.message),
+    ]),
+    'no events',
   );
 }
 

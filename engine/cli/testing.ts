@@ -5,7 +5,7 @@
  */
 import type { EngineFacade, PlanDetail, StatusAnswer, SyncAnswer } from '../api/contract.ts';
 import { startApiServer } from '../api/server.ts';
-import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
+import { ConflictError, NotFoundError, PlumblineError, ValidationError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import type { HistoryEvent, PlanRecord } from '../model.ts';
 import type { CliIO } from './types.ts';
@@ -35,6 +35,8 @@ export interface FakeEngine extends EngineFacade {
   plans: Map<string, PlanRecord>;
   rendered: Map<string, string>;
   calls: { method: string; args: unknown[] }[];
+  /** Put a plan back to Pending, undecided. */
+  undecide(id: string): void;
 }
 
 export function createFakeEngine(): FakeEngine {
@@ -65,21 +67,32 @@ export function createFakeEngine(): FakeEngine {
   };
   const decide = (id: string, by: string, status: 'Approved' | 'Rejected'): PlanRecord => {
     const p = find(id);
-    if (p.status !== 'Pending') {
+    // As the engine does today: asking again for a decision already made answers with the plan as it is.
+    if (status === 'Approved' && ['Approved', 'Applying', 'Applied'].includes(p.status)) return p;
+    if (status === 'Rejected' && p.status === 'Rejected') return p;
+    // An approved plan can still be rejected before it applies.
+    if (p.status !== 'Pending' && !(status === 'Rejected' && p.status === 'Approved')) {
       throw new ConflictError('E_PLAN_NOT_PENDING', `plan ${id} is ${p.status}, only a Pending plan can be decided`, {
         hint: 'look for the newer plan of the unit with `plumbline plans`',
       });
     }
-    const next = { ...p, status, decidedBy: by, decidedAt: '2024-05-01T11:00:00.000Z' };
+    const next = { ...p, status, decidedBy: by, decidedAt: new Date().toISOString() };
     plans.set(id, next);
     return next;
   };
 
   const changeSet = { id: 'cs-bbbbbbbbbbbb', revision: REV_B, createdAt: '2024-05-01T10:00:00.000Z', units: ['web'] };
+  // Shares its first four characters with the first: `cs-bbbb` names both.
+  const other = { id: 'cs-bbbbcccc0000', revision: `bbbbcccc0000${'0'.repeat(28)}`, createdAt: '2024-05-01T09:00:00.000Z', units: ['db', 'web'], approvedBy: 'carol' };
+  const changeSets = [changeSet, other];
   return {
     plans,
     rendered,
     calls,
+    undecide(id) {
+      const { decidedBy: _by, decidedAt: _at, ...rest } = find(id);
+      plans.set(id, { ...rest, status: 'Pending' });
+    },
     async status(): Promise<StatusAnswer> {
       record('status');
       return {
@@ -142,6 +155,9 @@ export function createFakeEngine(): FakeEngine {
     },
     async history(filter) {
       record('history', filter);
+      if (filter?.unit === 'stuck') {
+        throw new PlumblineError('E_STORE_READ_ONLY', 'the store is on a read-only filesystem', { retry: 'stalled', hint: 'remount the state folder read-write' });
+      }
       if (filter?.unit === 'invalid') {
         throw new ValidationError([{ file: 'stacks/invalid/stack.yaml', line: 3, column: 5, message: 'unknown key "x"' }]);
       }
@@ -154,16 +170,19 @@ export function createFakeEngine(): FakeEngine {
     },
     async listChangeSets() {
       record('listChangeSets', {});
-      return [changeSet];
+      return changeSets;
     },
     async getChangeSet(id: string) {
       record('getChangeSet', id);
-      if (id !== changeSet.id) throw new NotFoundError('E_CHANGESET_NOT_FOUND', `no change set ${id}`);
-      return { changeSet, entries: [], rendered: `Change set ${id}\n1. web [terraform] AwaitingApproval\n` };
+      const found = changeSets.find((c) => c.id === id);
+      if (!found) throw new NotFoundError('E_CHANGESET_NOT_FOUND', `no change set ${id}`);
+      return { changeSet: found, entries: [], rendered: `Change set ${id}\n1. web [terraform] AwaitingApproval\n` };
     },
     async approveChangeSet(id: string, by: string) {
       record('approveChangeSet', id, by);
-      return { changeSet: { ...changeSet, approvedBy: by }, entries: [], rendered: `Change set ${id}, approved by ${by}\n` };
+      const found = changeSets.find((c) => c.id === id);
+      if (!found) throw new NotFoundError('E_CHANGESET_NOT_FOUND', `no change set ${id}`);
+      return { changeSet: { ...found, approvedBy: by }, entries: [], rendered: `Change set ${id}, approved by ${by}\n` };
     },
     async drift(options: { unit?: string }) {
       record('drift', options);
@@ -190,7 +209,7 @@ export function createFakeEngine(): FakeEngine {
   };
 }
 
-export const TEST_TOKEN = 'test-token-0123456789abcdef';
+export const TEST_TOKEN = 'test-token-0123456789abcdef-0123456789';
 
 export async function startFakeServer(
   engine: EngineFacade = createFakeEngine(),
@@ -199,11 +218,12 @@ export async function startFakeServer(
   return startApiServer(engine, { host: '127.0.0.1', port: 0, token: TEST_TOKEN, log });
 }
 
-/** A CliIO that keeps what the CLI prints. */
-export function captureIO(): CliIO & { out: string; err: string } {
+/** A CliIO that keeps what the CLI prints; with `columns`, it stands for a terminal that wide. */
+export function captureIO(columns?: number): CliIO & { out: string; err: string } {
   const io = {
     out: '',
     err: '',
+    columns,
     stdout(text: string) {
       io.out += text;
     },

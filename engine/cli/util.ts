@@ -8,7 +8,8 @@ export interface CommandContext {
 
 /**
  * Wrap a command body: its return value becomes the exit code, and anything it
- * throws is printed as `error:` / `hint:` on stderr with exit code 1.
+ * throws is printed (as `error:` / `hint:` on stderr, or as JSON with `--json`)
+ * with exit code 1.
  */
 export function action<A extends unknown[]>(
   ctx: CommandContext,
@@ -18,10 +19,16 @@ export function action<A extends unknown[]>(
     try {
       ctx.setExitCode(await body(...args));
     } catch (error) {
-      ctx.out.error(error);
+      ctx.out.error(error, wantsJson(args) ? 'json' : 'text');
       ctx.setExitCode(1);
     }
   };
+}
+
+/** Commander passes the command's options just before the command itself, last. */
+function wantsJson(args: readonly unknown[]): boolean {
+  const options = args.at(-2);
+  return typeof options === 'object' && options !== null && (options as { json?: unknown }).json === true;
 }
 
 /** Commander option parser for an integer in [min, max]. */

@@ -129,6 +129,8 @@ export function normalizeConfig(
           action: c.defaults?.drift?.action ?? 'report',
           unknownTasks: c.defaults?.drift?.unknownTasks ?? 'ignore',
         },
+        ...(c.defaults?.prune ? { prune: true } : {}),
+        ...(c.defaults?.guard ? { guard: Object.fromEntries(Object.entries(c.defaults.guard).filter(([, v]) => v !== undefined)) } : {}),
       },
       notifications: (c.notifications ?? []).map((n) => ({ url: n.url, events: n.events ?? [...NOTIFICATION_EVENTS] })),
       log: { level: c.log?.level ?? 'info' },

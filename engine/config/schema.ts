@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { approvalSchema, driftSchema, durationSchema } from '../definitions/schema.ts';
+import { approvalSchema, driftSchema, durationSchema, guardSchema, pruneSchema } from '../definitions/schema.ts';
 import { NOTIFICATION_EVENTS } from '../notify/notifier.ts';
 
 /**
@@ -52,6 +52,8 @@ export const configSchema = z.strictObject({
     approval: approvalSchema.optional(),
     applyAfter: durationSchema.optional(),
     drift: driftSchema,
+    prune: pruneSchema,
+    guard: guardSchema,
   }),
   notifications: z
     .array(

@@ -1,4 +1,4 @@
-import type { DriftPolicy } from '../definitions/types.ts';
+import type { DriftPolicy, Guard } from '../definitions/types.ts';
 import type { ApprovalPolicy } from '../model.ts';
 import type { WebhookTarget } from '../notify/notifier.ts';
 
@@ -44,6 +44,9 @@ export interface DaemonConfig {
     applyAfterMs: number | null;
     /** Drift checks of units that set none (off when absent). */
     drift?: DriftPolicy;
+    /** Units that say nothing: destroy what a removed unit managed (true) or keep it Orphaned. */
+    prune?: boolean;
+    guard?: Guard;
   };
   /** Webhooks told about approvals waiting, applies, failures, drift. */
   notifications?: WebhookTarget[];

@@ -2,7 +2,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { asPlumblineError } from '../errors.ts';
 import { runPaths } from '../paths.ts';
 import { outputsFromFiles, resolveInputs, writeOutputs } from './inputs.ts';
-import { hostsOf } from './hosts.ts';
+import { hostsOf, mergeHosts } from './hosts.ts';
 import { supersede } from './plan-run.ts';
 import type { Runtime } from './runtime.ts';
 import { StepError } from './steps.ts';
@@ -56,15 +56,29 @@ export async function runApply(rt: Runtime, planIdToApply: string): Promise<void
       vars: inputs.vars,
       sensitiveVars: inputs.sensitiveVars,
       ...(plan.limitHosts ? { limitHosts: plan.limitHosts } : {}),
+      ...(plan.purpose === 'destroy' ? { destroy: true } : {}),
       ...(inputs.inventoryHosts !== undefined ? { inventoryHosts: inputs.inventoryHosts } : {}),
       // An apply is never cancelled half-way: shutdown waits for it.
       signal: new AbortController().signal,
       log,
     });
+    const finishedAt = new Date().toISOString();
+    if (plan.purpose === 'destroy') {
+      await rt.store.putPlan({ ...applying, status: 'Applied', updatedAt: finishedAt, managed: [] });
+      await rt.store.appendHistory({ type: 'applied', unit: plan.unit, revision: plan.revision, planId: plan.id, message: outcome.message || 'destroyed', startedAt, finishedAt });
+      await rm(runPaths(runDir).tree, { recursive: true, force: true });
+      await rt.forget(plan.unit, `${plan.unit} was removed from the repository with prune: true; everything it managed was destroyed (plan ${plan.id})`);
+      return;
+    }
     // Raw outputs (secrets included) feed dependants; they stay in the 0700 state dir.
     const outputsChanged = await writeOutputs(rt.paths.outputs(unit.name), outcome.outputs);
-    const finishedAt = new Date().toISOString();
-    await rt.store.putPlan({ ...applying, status: 'Applied', updatedAt: finishedAt, ...(outcome.hosts ? { hosts: outcome.hosts } : {}) });
+    await rt.store.putPlan({
+      ...applying,
+      status: 'Applied',
+      updatedAt: finishedAt,
+      ...(outcome.hosts ? { hosts: outcome.hosts } : {}),
+      ...(outcome.managed ? { managed: outcome.managed } : {}),
+    });
     // A newer commit may have been scheduled during the apply: its plan is queued.
     // The event first: whoever sees the unit's new status can read its history.
     await rt.store.appendHistory({
@@ -77,12 +91,13 @@ export async function runApply(rt: Runtime, planIdToApply: string): Promise<void
       finishedAt,
     });
     const newer = rt.desiredRevision(plan.unit) !== plan.revision;
+    const hosts = outcome.hosts ? mergeHosts(rt.store.getUnit(plan.unit)?.hosts, outcome.hosts, plan.limitHosts) : undefined;
     await rt.setUnit(plan.unit, {
       phase: newer ? 'Planning' : 'InSync',
       reason: newer ? 'Queued' : (outcome.reason ?? 'Applied'),
       message: outcome.message || `applied plan ${plan.id}`,
       lastAppliedRevision: plan.revision,
-      ...(outcome.hosts ? { hosts: outcome.hosts } : {}),
+      ...(hosts ? { hosts } : {}),
     });
     log.info({ ms: Date.parse(finishedAt) - Date.parse(startedAt) }, 'apply finished');
     rt.resetRetries(plan.unit);
@@ -94,8 +109,9 @@ export async function runApply(rt: Runtime, planIdToApply: string): Promise<void
     const failure = { code: typed.code, message: String(typed.message), ...(typed.hint ? { hint: typed.hint } : {}) };
     // Providers that run against hosts attach every host's result to the error,
     // so one failing host never hides what happened on the others.
-    const hosts = hostsOf(typed);
-    await rt.store.putPlan({ ...applying, status: 'Failed', updatedAt: finishedAt, error: failure, ...(hosts ? { hosts } : {}) });
+    const reported = hostsOf(typed);
+    const hosts = reported ? mergeHosts(rt.store.getUnit(plan.unit)?.hosts, reported, plan.limitHosts) : undefined;
+    await rt.store.putPlan({ ...applying, status: 'Failed', updatedAt: finishedAt, error: failure, ...(reported ? { hosts: reported } : {}) });
     await rt.store.appendHistory({ type: 'apply-failed', unit: plan.unit, revision: plan.revision, planId: plan.id, message: `${failure.code}: ${failure.message}`, startedAt, finishedAt });
     await rt.setUnit(plan.unit, {
       phase: 'Failed',

@@ -1,4 +1,5 @@
 import { readFile, rm } from 'node:fs/promises';
+import { basename, dirname, relative } from 'node:path';
 import PQueue from 'p-queue';
 import type { DriftAnswer, EngineFacade, MetricsAnswer, PlanDetail, StatusAnswer, SyncAnswer } from '../api/contract.ts';
 import { processCounts } from '../exec.ts';
@@ -15,6 +16,7 @@ import { redactUrl, type GitSource } from '../source/git-source.ts';
 import type { Store, StoredPlan } from '../store/store.ts';
 import { topologicalOrder } from '../definitions/graph.ts';
 import { unitForFile } from './affected.ts';
+import { providerProblems } from '../definitions/provider-checks.ts';
 import { covers, readsOf, touchedPath, type UnitReads } from '../definitions/reads.ts';
 import { mapLimit } from '../concurrency.ts';
 import { changeSetId, describeChangeSet, type ChangeSetDetail } from './change-sets.ts';
@@ -60,6 +62,9 @@ export class Controller implements EngineFacade, Runtime {
   /** Units scheduled at a revision but waiting for (or blocked by) their dependencies. */
   private readonly waiting = new Map<string, string>();
   private readonly changeSetOf = new Map<string, string>();
+  /** Units removed from the repository with `prune: true`, as last applied: their destroy plan's definition. */
+  private readonly removed = new Map<string, UnitDefinition>();
+  private readonly replanReasons = new Map<string, string>();
   private readonly planAborts = new Map<string, AbortController>();
   private readonly reviewTimers = new Map<string, LongTimer>();
   private readonly retries = new Map<string, { attempt: number; timer?: LongTimer }>();
@@ -112,7 +117,7 @@ export class Controller implements EngineFacade, Runtime {
   }
 
   definition(unit: string): UnitDefinition | undefined {
-    return this.definitions.get(unit);
+    return this.definitions.get(unit) ?? this.removed.get(unit);
   }
 
   desiredRevision(unit: string): string | undefined {
@@ -231,7 +236,7 @@ export class Controller implements EngineFacade, Runtime {
       if (this.waiting.has(dependant.name) || queuedNotStarted) continue;
       this.log.info({ unit: dependant.name, upstream: unit }, 'upstream outputs changed: planning again');
       if (changeSet) void this.addToChangeSet(changeSet, dependant.name).catch(this.failed('change set update'));
-      this.schedulePlan(dependant.name, head, changeSet);
+      this.schedulePlan(dependant.name, head, changeSet, `${unit}'s outputs changed`);
     }
   }
 
@@ -295,9 +300,11 @@ export class Controller implements EngineFacade, Runtime {
   /** Recover from the previous process: nothing cut off is ever applied blindly. */
   async recover(): Promise<void> {
     const revision = this.sourceStatus.lastReconciledRevision;
+    let defined: Set<string> | undefined;
     if (revision && (await this.source.hasCommit(revision))) {
-      const { units } = await this.loadAt(revision);
+      const { units, problems } = await this.loadAt(revision);
       this.definitions = new Map(units.map((u) => [u.name, u]));
+      defined = new Set([...units.map((u) => u.name), ...problems.flatMap((p) => (p.unit ? [p.unit] : []))]);
     }
     // Runs cut off before they recorded a plan left folders behind; nothing runs yet.
     await this.collectGarbage();
@@ -322,6 +329,14 @@ export class Controller implements EngineFacade, Runtime {
         replan.add(unit.name);
       }
     }
+    for (const record of this.store.damaged) {
+      this.log.error({ file: record.file, movedTo: record.movedTo, error: record.error }, 'a damaged store record was moved aside');
+      // A unit whose record, or whose current plan's record, was lost is planned again.
+      if (basename(dirname(record.file)) === 'units') replan.add(basename(record.file, '.json').replaceAll('~', '/'));
+    }
+    for (const unit of this.store.listUnits()) {
+      if (unit.planId && !this.store.getPlan(unit.planId) && (unit.phase === 'AwaitingApproval' || unit.phase === 'Applying' || unit.phase === 'Drifted')) replan.add(unit.name);
+    }
     for (const plan of this.store.listPlans()) {
       if (plan.status === 'Pending' || plan.status === 'Approved') this.desired.set(plan.unit, plan.revision);
     }
@@ -337,10 +352,37 @@ export class Controller implements EngineFacade, Runtime {
         this.schedulePlan(unit.name, at, set?.units.includes(unit.name) ? set.id : undefined);
       }
     }
+    if (defined) await this.recoverRemoved(defined);
     for (const plan of this.store.listPlans()) {
-      if (replan.has(plan.unit)) continue;
+      if (replan.has(plan.unit) && plan.purpose !== 'destroy') continue;
       if (plan.status === 'Pending' && plan.applyAt) this.armReviewWindow(plan);
       if (plan.status === 'Approved') this.scheduleApply(plan);
+    }
+  }
+
+  /**
+   * Units whose definition had left the repository when the daemon stopped: a
+   * destroy plan waiting (or approved) gets its definition back; a removal cut
+   * off half-way (a destroy planned or applied when the daemon stopped) is
+   * handled again, never applied blindly.
+   */
+  private async recoverRemoved(defined: ReadonlySet<string>): Promise<void> {
+    for (const unit of this.store.listUnits()) {
+      if (defined.has(unit.name) || unit.phase === 'Orphaned') continue;
+      const destroy = this.store.listPlans({ unit: unit.name }).find((p) => p.purpose === 'destroy' && (p.status === 'Pending' || p.status === 'Approved'));
+      const revision = destroy?.revision ?? unit.lastAppliedRevision;
+      const def = revision && (await this.source.hasCommit(revision)) ? (await this.loadAt(revision)).units.find((u) => u.name === unit.name) : undefined;
+      if (destroy && def) {
+        this.removed.set(unit.name, def);
+        this.desired.set(unit.name, destroy.revision);
+      } else if (def) {
+        await this.retire(unit.name, def);
+      } else if (unit.lastAppliedRevision) {
+        // Never destroy, never forget what cannot be read back: keep it for a person.
+        await this.setUnit(unit.name, { phase: 'Orphaned', reason: 'RemovedFromSource', message: 'the definition was removed from the repository and its last applied commit is no longer in the mirror; its state is kept' });
+      } else {
+        await this.forget(unit.name, `${unit.name} was removed from the repository before it was ever applied`);
+      }
     }
   }
 
@@ -427,32 +469,34 @@ export class Controller implements EngineFacade, Runtime {
 
   private async reconcileRevision(head: string, previous: string | null, previousKnown: boolean): Promise<string[]> {
     const { units, problems } = await this.loadAt(head);
-    const invalid = await this.recordProblems(units, problems, head);
+    const loaderInvalid = new Set(problems.filter(isError).map((p) => p.unit ?? ''));
     const before = this.definitions;
-    this.definitions = new Map(units.filter((u) => !invalid.has(u.name)).map((u) => [u.name, u]));
+    const valid = units.filter((u) => !loaderInvalid.has(u.name));
 
-    const all = [...this.definitions.values()];
     let targets: UnitDefinition[];
     if (previous === head) {
       // The same commit again (a source recovering from Stalled): only units never planned.
-      targets = all.filter((u) => !this.store.getUnit(u.name));
+      targets = valid.filter((u) => !this.store.getUnit(u.name));
     } else if (!previous || !previousKnown) {
-      targets = all;
+      targets = valid;
     } else {
-      targets = await this.touchedBy(await this.source.changedPaths(previous, head), all, before, previous);
+      targets = await this.touchedBy(await this.source.changedPaths(previous, head), valid, before, previous);
     }
+    // The providers' own static checks (undeclared variables, module sources
+    // leaving the repository), on what this commit plans: a unit they refuse is
+    // Stalled with its problems, never planned.
+    const snapshot = await this.source.snapshot(head);
+    const checked = await mapLimit(targets, 16, (unit) => providerProblems(unit, snapshot, this.providers.get(unit.kind), { processes: false }));
+    const invalid = await this.recordProblems(units, [...problems, ...checked.flat()], head);
+    this.definitions = new Map(units.filter((u) => !invalid.has(u.name)).map((u) => [u.name, u]));
+    targets = targets.filter((u) => !invalid.has(u.name));
+    const all = [...this.definitions.values()];
     // What a unit reads changes only with what it reads: only the targets (and
     // units never read) are read again.
     await this.refreshReads(all.filter((u) => targets.includes(u) || !this.store.getReads(u.name)), head);
 
-    for (const name of before.keys()) {
-      if (!units.some((u) => u.name === name) && !invalid.has(name)) {
-        await this.setUnit(name, {
-          phase: 'Stalled',
-          reason: 'RemovedFromSource',
-          message: 'the definition was removed from the repository; Plumbline never destroys a removed unit on its own',
-        });
-      }
+    for (const [name, def] of before) {
+      if (!units.some((u) => u.name === name) && !invalid.has(name)) await this.retire(name, def);
     }
     this.driftTimers.retain(new Set(this.definitions.keys()));
     const rearm = [...this.definitions.keys()].filter((n) => !before.has(n) || before.get(n)?.manifestHash !== this.definitions.get(n)?.manifestHash);
@@ -465,6 +509,67 @@ export class Controller implements EngineFacade, Runtime {
       for (const unit of ordered) this.schedulePlan(unit.name, head, changeSet.id);
     }
     return ordered.map((u) => u.name);
+  }
+
+  /**
+   * A unit whose definition left the repository. Plumbline never destroys on
+   * its own: without `prune` the unit is Orphaned, its state kept and what it
+   * manages listed; with `prune: true` the destroy of everything in its state
+   * is planned from its last applied commit's code, and that plan always
+   * waits for a person. A unit never applied, or whose tool keeps no state,
+   * is simply forgotten.
+   */
+  private async retire(name: string, last: UnitDefinition): Promise<void> {
+    const status = this.store.getUnit(name);
+    if (!status || status.phase === 'Orphaned' || this.removed.has(name)) return;
+    this.cancelRuns(name, 'the unit was removed from the repository');
+    const managed = this.lastManaged(name);
+    const listed = managed.length > 0 ? `; it still manages ${describeList(managed)}` : '';
+    if (!last.prune) {
+      const message = `the definition was removed from the repository; its state is kept${listed}. Restore the folder to manage it again, or restore it with prune: true and remove it again to destroy what it manages`;
+      await this.store.appendHistory({ type: 'orphaned', unit: name, revision: this.sourceStatus.lastFetchedRevision, planId: null, message });
+      await this.setUnit(name, { phase: 'Orphaned', reason: 'RemovedFromSource', message });
+      return;
+    }
+    const revision = status.lastAppliedRevision;
+    if (!revision || !this.providers.get(last.kind)?.canDestroy) {
+      await this.forget(name, revision ? `${name} was removed from the repository; its tool keeps no state to destroy` : `${name} was removed from the repository before it was ever applied`);
+      return;
+    }
+    const def = (await this.loadAt(revision)).units.find((u) => u.name === name) ?? last;
+    this.removed.set(name, def);
+    this.log.info({ unit: name, revision }, 'unit removed with prune: planning the destroy of what it manages');
+    this.desired.set(name, revision);
+    await this.setUnit(name, { phase: 'Planning', reason: 'Pruning', message: `removed from the repository with prune: true: planning the destroy of what it manages (code of ${revision.slice(0, 8)})` });
+    void this.unitLocks
+      .run(name, () =>
+        this.queue.add(async () => {
+          if (!this.stopping && this.removed.get(name) === def) await runPlan(this, def, revision, new AbortController().signal, { destroy: true });
+        }),
+      )
+      .catch((error) => this.log.error({ err: error, unit: name }, 'destroy plan crashed'));
+  }
+
+  /** A pruned unit's destroy is applied, or it had nothing to destroy: it stays in history only. */
+  async forget(name: string, message: string): Promise<void> {
+    this.removed.delete(name);
+    this.desired.delete(name);
+    this.waiting.delete(name);
+    this.driftTimers.retain(new Set(this.definitions.keys()));
+    await this.store.appendHistory({ type: 'pruned', unit: name, revision: null, planId: null, message });
+    await this.store.deleteUnit(name);
+    await rm(this.paths.unitState(name), { recursive: true, force: true });
+    this.log.info({ unit: name }, 'unit pruned: it stays in history only');
+  }
+
+  /** What the unit manages, as its last applied plan says. */
+  private lastManaged(name: string): string[] {
+    return this.store.listPlans({ unit: name }).find((p) => p.status === 'Applied' || p.status === 'NoChanges')?.managed ?? [];
+  }
+
+  private cancelRuns(name: string, why: string): void {
+    this.waiting.delete(name);
+    this.planAborts.get(name)?.abort(why);
   }
 
   /**
@@ -546,14 +651,22 @@ export class Controller implements EngineFacade, Runtime {
     return new Set(byUnit.keys());
   }
 
-  schedulePlan(unit: string, revision: string, changeSet?: string): void {
+  /**
+   * Plan `unit` at `revision`. `why` says what made it plan again when it is
+   * not a new commit (an upstream's outputs changed): the log, the superseded
+   * plans and the new plan's history say so.
+   */
+  schedulePlan(unit: string, revision: string, changeSet?: string, why?: string): void {
+    this.removed.delete(unit);
     this.desired.set(unit, revision);
     if (changeSet) this.changeSetOf.set(unit, changeSet);
     else this.changeSetOf.delete(unit);
-    // A newer commit wins: cancel an older plan in flight and supersede waiting plans.
+    if (why) this.replanReasons.set(unit, why);
+    else this.replanReasons.delete(unit);
+    // A newer commit (or newer inputs) wins: cancel an older plan in flight and supersede waiting plans.
     const running = this.planAborts.get(unit);
-    if (running) running.abort('superseded by a newer commit');
-    void this.supersedeWaiting(unit, revision).catch(this.failed('superseding waiting plans'));
+    if (running) running.abort(why ? `planned again: ${why}` : 'superseded by a newer commit');
+    void this.supersedeWaiting(unit, revision, why).catch(this.failed('superseding waiting plans'));
     this.waiting.set(unit, revision);
     this.tryStart(unit);
   }
@@ -600,13 +713,21 @@ export class Controller implements EngineFacade, Runtime {
       .catch((error) => this.log.error({ err: error, unit }, 'plan crashed'));
   }
 
-  private async supersedeWaiting(unit: string, revision: string): Promise<void> {
+  private async supersedeWaiting(unit: string, revision: string, why?: string): Promise<void> {
     for (const plan of this.store.listPlans({ unit })) {
-      if ((plan.status === 'Pending' || plan.status === 'Approved') && plan.revision !== revision) {
+      // New inputs at the same commit make a waiting plan stale as surely as a new commit.
+      if ((plan.status === 'Pending' || plan.status === 'Approved') && (plan.revision !== revision || why)) {
         this.reviewTimers.get(plan.id)?.clear();
-        await supersede(this, plan, `superseded by commit ${revision.slice(0, 8)}`);
+        await supersede(this, plan, why ? `superseded: ${why}` : `superseded by commit ${revision.slice(0, 8)}`);
       }
     }
+  }
+
+  /** Why a unit is planned again when no new commit asked for it (once, for its next plan). */
+  replanReason(unit: string): string | undefined {
+    const why = this.replanReasons.get(unit);
+    this.replanReasons.delete(unit);
+    return why;
   }
 
   private async putSource(patch: Partial<SourceStatus>): Promise<void> {
@@ -617,7 +738,8 @@ export class Controller implements EngineFacade, Runtime {
   // The API
 
   async status(): Promise<StatusAnswer> {
-    return { source: { ...this.sourceStatus }, units: this.store.publishedUnits() };
+    const damaged = this.store.damaged.map((d) => ({ file: relative(this.paths.root, d.file), movedTo: relative(this.paths.root, d.movedTo), error: d.error }));
+    return { source: { ...this.sourceStatus }, units: this.store.publishedUnits(), ...(damaged.length > 0 ? { damaged } : {}) };
   }
 
   async listPlans(filter: { unit?: string } = {}): Promise<PlanRecord[]> {
@@ -748,8 +870,13 @@ export class Controller implements EngineFacade, Runtime {
 }
 
 function publicPlan(plan: StoredPlan): PlanRecord {
-  const { runId: _runId, ...rest } = plan;
+  const { runId: _runId, managed: _managed, ...rest } = plan;
   return rest;
+}
+
+/** `a, b, c and 12 more`. */
+function describeList(items: readonly string[], shown = 10): string {
+  return items.length > shown ? `${items.slice(0, shown).join(', ')} and ${items.length - shown} more` : items.join(', ');
 }
 
 function undecidable(plan: StoredPlan, verb: 'approve' | 'reject'): ConflictError {

@@ -93,6 +93,7 @@ async function recordDrift(c: PlanContext): Promise<void> {
     status: 'Pending',
     hasChanges: true,
     purpose: 'drift',
+    ...(c.driftPolicy ? { driftAction: c.driftPolicy.action } : {}),
     ...(drifted && drifted.length > 0 ? { limitHosts: drifted } : {}),
   });
   const where = drifted && drifted.length > 0 ? ` on ${drifted.join(', ')}` : '';

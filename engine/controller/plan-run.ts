@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import type { DriftPolicy, UnitDefinition } from '../definitions/types.ts';
-import type { PlumblineError } from '../errors.ts';
+import { PlumblineError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { EMPTY_SUMMARY } from '../model.ts';
 import { runPaths } from '../paths.ts';
@@ -10,6 +10,7 @@ import { secrets } from '../secrets.ts';
 import { writeFileAtomic } from '../store/atomic.ts';
 import type { StoredPlan } from '../store/store.ts';
 import { createWorkspace } from '../workspace.ts';
+import { findEscapingLinks } from '../definitions/escaping-links.ts';
 import { outputsFromFiles, resolveInputs, writeOutputs, type ResolvedInputs } from './inputs.ts';
 import { planId } from './plan-id.ts';
 import { decide } from './policy.ts';
@@ -34,6 +35,8 @@ export interface PlanContext {
   plan?: StoredPlan;
   /** Set for drift checks. */
   driftPolicy?: DriftPolicy;
+  /** A destroy plan of a unit removed with `prune: true`. */
+  destroy?: boolean;
 }
 
 /** Everything up to the provider's plan: shared by change plans and drift checks. */
@@ -59,6 +62,21 @@ export const preparationSteps: Step<PlanContext>[] = [
     },
   },
   {
+    name: 'confine',
+    async run(c) {
+      // Nothing a run reads may come from outside the repository through a committed symlink.
+      const reads = c.rt.store.getReads(c.unit.name)?.entries.map((e) => e.path) ?? [c.unit.path];
+      const escaping = await findEscapingLinks(c.snapshotDir!, reads);
+      if (escaping.length > 0) {
+        throw new PlumblineError(
+          'E_INPUT_OUTSIDE_REPOSITORY',
+          `${escaping.map((l) => `${l.path} is a symlink to ${l.target}`).join('; ')}: outside the repository, so ${c.unit.name} is not run`,
+          { retry: 'stalled', hint: 'commit the file itself instead of a link to it, or a link that stays inside the repository' },
+        );
+      }
+    },
+  },
+  {
     name: 'inputs',
     async run(c) {
       c.inputs = await resolveInputs(c.unit, c.revision, outputsFromFiles(c.rt.paths.outputs));
@@ -80,6 +98,7 @@ export const preparationSteps: Step<PlanContext>[] = [
         ...(c.inputs!.inventoryHosts !== undefined ? { inventoryHosts: c.inputs!.inventoryHosts } : {}),
         signal: c.signal,
         log: c.log,
+        ...(c.destroy ? { destroy: true } : {}),
       };
       c.outcome = await c.rt.provider(c.unit.kind).plan(c.request);
     },
@@ -98,18 +117,24 @@ const changeSteps: Step<PlanContext>[] = [
       // predict may now do something else, so the change is applied. A drift
       // check, which plans code already applied, counts them only when asked.
       const hasChanges = outcome.hasChanges || (outcome.uncertain?.length ?? 0) > 0;
-      c.plan = await storePlan(c, id, { status: hasChanges ? 'Pending' : 'NoChanges', hasChanges, ...(changeSet ? { changeSet } : {}) });
+      c.plan = await storePlan(c, id, {
+        status: hasChanges ? 'Pending' : 'NoChanges',
+        hasChanges,
+        ...(changeSet && !c.destroy ? { changeSet } : {}),
+        ...(c.destroy ? { purpose: 'destroy' as const } : {}),
+      });
       const now = c.plan.createdAt;
       // A change planned anew: a drift seen before is judged afresh.
       const reset = c.rt.store.getUnit(c.unit.name)?.driftRemediations ? { driftRemediations: undefined } : {};
       if (outcome.hosts || 'driftRemediations' in reset) await c.rt.setUnit(c.unit.name, { ...reset, ...(outcome.hosts ? { hosts: outcome.hosts } : {}) });
       c.log = c.log.child({ planId: id });
+      const why = c.rt.replanReason(c.unit.name);
       await c.rt.store.appendHistory({
         type: 'planned',
         unit: c.unit.name,
         revision: c.revision,
         planId: id,
-        message: summaryText(outcome),
+        message: why ? `${summaryText(outcome)} (planned again: ${why})` : summaryText(outcome),
         startedAt: c.startedAt,
         finishedAt: now,
       });
@@ -131,11 +156,26 @@ const changeSteps: Step<PlanContext>[] = [
   },
 ];
 
+/**
+ * Errors in what the commit holds (not in how the tool ran): the unit is
+ * Stalled until a commit fixes it, with a reason of its own.
+ */
+const STALLING_CODES: Readonly<Record<string, string>> = {
+  E_INPUT_OUTSIDE_REPOSITORY: 'InputOutsideRepository',
+  E_UNDECLARED_VARIABLE: 'InvalidDefinition',
+};
+
 /** Plan one unit at one revision, record the plan, and act on the unit's policy. */
-export async function runPlan(rt: Runtime, unit: UnitDefinition, revision: string, signal: AbortSignal): Promise<void> {
+export async function runPlan(rt: Runtime, unit: UnitDefinition, revision: string, signal: AbortSignal, options: { destroy?: boolean } = {}): Promise<void> {
   const context = newContext(rt, unit, revision, signal);
+  if (options.destroy) context.destroy = true;
   rt.activeRuns.add(context.runId);
-  await rt.setUnit(unit.name, { phase: 'Planning', reason: 'Planning', message: `planning ${revision.slice(0, 8)}`, lastAttemptedRevision: revision });
+  await rt.setUnit(unit.name, {
+    phase: 'Planning',
+    reason: options.destroy ? 'Pruning' : 'Planning',
+    message: options.destroy ? `planning the destroy of what it manages (code of ${revision.slice(0, 8)})` : `planning ${revision.slice(0, 8)}`,
+    lastAttemptedRevision: revision,
+  });
   try {
     await runSteps(context, changeSteps, context.log);
     rt.resetRetries(unit.name);
@@ -150,6 +190,7 @@ export async function runPlan(rt: Runtime, unit: UnitDefinition, revision: strin
     const typed = error instanceof StepError ? error.error : (error as PlumblineError);
     context.log.warn({ code: typed.code, step: (error as StepError).step }, 'plan failed');
     const hosts = hostsOf(typed);
+    const stalledReason = STALLING_CODES[typed.code];
     await rt.store.appendHistory({
       type: 'plan-failed',
       unit: unit.name,
@@ -160,8 +201,8 @@ export async function runPlan(rt: Runtime, unit: UnitDefinition, revision: strin
       finishedAt: new Date().toISOString(),
     });
     await rt.setUnit(unit.name, {
-      phase: 'Failed',
-      reason: 'PlanFailed',
+      phase: stalledReason ? 'Stalled' : 'Failed',
+      reason: stalledReason ?? 'PlanFailed',
       message: typed.hint ? `${typed.message} (hint: ${typed.hint})` : typed.message,
       planId: null,
       ...(hosts ? { hosts } : {}),
@@ -182,18 +223,23 @@ export async function applyPolicy(rt: Runtime, recorded: StoredPlan, unit: UnitD
     await supersede(rt, plan, 'a newer commit arrived while it was planned');
     return;
   }
+  if (plan.purpose === 'destroy') {
+    await decideDestroy(rt, plan, unit, log);
+    return;
+  }
   let decision = decide({
     hasChanges: plan.hasChanges,
     destructive: plan.destructive,
     approval: unit.approval,
     applyAfterMs: unit.applyAfterMs,
     now: new Date(),
+    ...(unit.guard ? { guard: unit.guard, destroys: plan.summary.destroy + plan.summary.replace, hostsChanged: plan.hosts?.filter((h) => h.state === 'changed').length ?? 0 } : {}),
   });
   // An approved change set pre-approves its later plans, but never one that
   // deletes or replaces something: that always needs its own approval.
   const changeSet = plan.changeSet ? rt.changeSetRecord(plan.changeSet) : undefined;
   let decidedBy = `policy:${unit.approval}`;
-  if (decision.action === 'await-approval' && changeSet?.approvedBy && changeSet.revision === plan.revision && !plan.destructive) {
+  if (decision.action === 'await-approval' && decision.reason === 'ApprovalRequired' && changeSet?.approvedBy && changeSet.revision === plan.revision && !plan.destructive) {
     decision = { action: 'apply-now' };
     decidedBy = `changeset:${changeSet.id} (${changeSet.approvedBy})`;
   }
@@ -246,6 +292,23 @@ export async function applyPolicy(rt: Runtime, recorded: StoredPlan, unit: UnitD
   }
 }
 
+/**
+ * The destroy of a pruned unit never applies on its own, whatever the unit's
+ * policy: a folder removed by mistake must not take its infrastructure along.
+ */
+async function decideDestroy(rt: Runtime, plan: StoredPlan, unit: UnitDefinition, log: Logger): Promise<void> {
+  if (!plan.hasChanges) {
+    await rm(runPaths(rt.paths.run(plan.runId)).tree, { recursive: true, force: true });
+    await rt.forget(unit.name, `${unit.name} was removed from the repository with prune: true; its state holds nothing to destroy`);
+    return;
+  }
+  const s = plan.summary;
+  const message = `removed from the repository with prune: true: approve plan ${plan.id} to destroy ${s.destroy} resource(s) it manages (plumbline show ${plan.id})`;
+  await rt.store.appendHistory({ type: 'awaiting-approval', unit: unit.name, revision: plan.revision, planId: plan.id, message });
+  await rt.setUnit(unit.name, { phase: 'AwaitingApproval', reason: 'PruneApprovalRequired', message, planId: plan.id });
+  log.info({ destroy: s.destroy }, 'destroy plan of a pruned unit awaits approval');
+}
+
 export async function supersede(rt: Runtime, plan: StoredPlan, why: string): Promise<void> {
   if (!['Pending', 'Approved'].includes(plan.status)) return;
   await rt.store.putPlan({ ...plan, status: 'Superseded', updatedAt: new Date().toISOString(), error: { code: 'E_SUPERSEDED', message: why } });
@@ -274,6 +337,7 @@ export async function storePlan(c: PlanContext, id: string, fields: Pick<StoredP
     updatedAt: now,
     inputsHash: c.inputs!.inputsHash,
     ...(outcome.hosts ? { hosts: outcome.hosts } : {}),
+    ...(outcome.managed ? { managed: outcome.managed } : {}),
     ...(outcome.uncertain?.length ? { uncertain: outcome.uncertain.length } : {}),
     ...(outcome.warnings?.length ? { warnings: outcome.warnings } : {}),
     ...fields,

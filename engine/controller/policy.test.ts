@@ -28,6 +28,19 @@ test('a review window delays an automatic apply', () => {
   assert.deepEqual(d, { action: 'review-window', applyAt: new Date('2026-01-01T00:10:00Z') });
 });
 
+test('a guard holds a plan that passes its limits for a person, whatever the policy, naming the limit', () => {
+  const base = { hasChanges: true, destructive: true, approval: 'auto' as const, applyAfterMs: null, now };
+  assert.deepEqual(decide({ ...base, guard: { maxDestroy: 2 }, destroys: 3 }), {
+    action: 'await-approval',
+    reason: 'GuardExceeded',
+    message: "the plan destroys or replaces 3, more than guard.maxDestroy (2): approve the plan to apply it, whatever the unit's approval policy",
+  });
+  assert.equal(decide({ ...base, guard: { maxDestroy: 2 }, destroys: 2 }).action, 'apply-now');
+  const hosts = decide({ ...base, destructive: false, guard: { maxHosts: 5 }, hostsChanged: 6 });
+  assert.equal(hosts.action === 'await-approval' && hosts.message.startsWith('the plan changes 6 hosts, more than guard.maxHosts (5)'), true);
+  assert.equal(decide({ ...base, hasChanges: false, guard: { maxDestroy: 0 }, destroys: 0 }).action, 'in-sync');
+});
+
 test('plan ids change with any of their parts and are stable otherwise', () => {
   const base = { unit: 'web', revision: 'a'.repeat(40), inputsHash: 'i', fingerprint: 'f' };
   assert.equal(planId(base), planId({ ...base }));

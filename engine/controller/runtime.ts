@@ -33,4 +33,8 @@ export interface Runtime {
   replan(unit: string): void;
   /** An apply changed the unit's outputs: its dependants must plan again. */
   outputsChanged(unit: string): void;
+  /** Why the unit is planned again without a new commit (an upstream's outputs changed); read once. */
+  replanReason(unit: string): string | undefined;
+  /** A pruned unit's destroy is done (or there was nothing to destroy): it stays in history only. */
+  forget(unit: string, message: string): Promise<void>;
 }

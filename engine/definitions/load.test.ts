@@ -217,7 +217,7 @@ test('a cycle is still found when one of its units has other problems', async ()
   });
   assert.deepEqual(await problemsOf(root), [
     'stacks/a/stack.yaml:2:13: dependency cycle: a -> b -> a',
-    'stacks/a/stack.yaml:3:1: extra: unknown field (allowed: name, kind, entry, stackName, vars, secretVars, approval, applyAfter, dependsOn, drift, watch)',
+    'stacks/a/stack.yaml:3:1: extra: unknown field (allowed: name, kind, entry, stackName, vars, secretVars, approval, applyAfter, dependsOn, drift, watch, prune, guard)',
   ]);
 });
 

@@ -164,7 +164,8 @@ async function loadManifest(root: string, location: ManifestLocation, defaults: 
   return result;
 }
 
-function scheduling(fields: SchedulingFields, defaults: DefinitionDefaults): Pick<UnitDefinition, 'approval' | 'applyAfterMs' | 'dependsOn' | 'drift'> {
+function scheduling(fields: SchedulingFields, defaults: DefinitionDefaults): Pick<UnitDefinition, 'approval' | 'applyAfterMs' | 'dependsOn' | 'drift' | 'prune' | 'guard'> {
+  const guard = { ...defaults.guard, ...definedOnly(fields.guard) };
   const intervalMs = fields.drift?.intervalMs !== undefined ? fields.drift.intervalMs : (defaults.drift?.intervalMs ?? null);
   return {
     approval: fields.approval ?? defaults.approval,
@@ -175,7 +176,13 @@ function scheduling(fields: SchedulingFields, defaults: DefinitionDefaults): Pic
       action: fields.drift?.action ?? defaults.drift?.action ?? 'report',
       unknownTasks: fields.drift?.unknownTasks ?? defaults.drift?.unknownTasks ?? 'ignore',
     },
+    ...((fields.prune ?? defaults.prune) ? { prune: true } : {}),
+    ...(Object.keys(guard).length > 0 ? { guard } : {}),
   };
+}
+
+function definedOnly<T extends object>(value: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /**

@@ -16,6 +16,8 @@ export interface SchedulingFields {
   dependsOn: string[];
   /** As written; unset parts take the daemon's defaults. */
   drift: { intervalMs?: number | null; action?: 'report' | 'remediate'; unknownTasks?: 'ignore' | 'report' } | undefined;
+  prune: boolean | undefined;
+  guard: { maxDestroy?: number | undefined; maxHosts?: number | undefined } | undefined;
 }
 
 export type RawMapping = Record<string, unknown>;
@@ -75,6 +77,8 @@ export function schedulingOf(parsed: {
   applyAfter?: number | null | undefined;
   dependsOn?: string[] | null | undefined;
   drift?: { interval?: number | null | undefined; action?: 'report' | 'remediate' | undefined; unknownTasks?: 'ignore' | 'report' | undefined } | null | undefined;
+  prune?: boolean | undefined;
+  guard?: { maxDestroy?: number | undefined; maxHosts?: number | undefined } | null | undefined;
 }): SchedulingFields {
   const drift = parsed.drift
     ? {
@@ -83,5 +87,5 @@ export function schedulingOf(parsed: {
         ...(parsed.drift.unknownTasks ? { unknownTasks: parsed.drift.unknownTasks } : {}),
       }
     : undefined;
-  return { approval: parsed.approval, applyAfterMs: parsed.applyAfter, dependsOn: parsed.dependsOn ?? [], drift };
+  return { approval: parsed.approval, applyAfterMs: parsed.applyAfter, dependsOn: parsed.dependsOn ?? [], drift, prune: parsed.prune, guard: parsed.guard ?? undefined };
 }

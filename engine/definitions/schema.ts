@@ -67,6 +67,17 @@ export const unitNameSchema = z.string().min(1).optional();
 /** Extra globs that plan the unit when a commit touches them. */
 export const watchSchema = z.array(z.string().min(1)).nullish();
 
+/** When the unit's folder disappears: plan the destroy of what it manages (true), or keep it Orphaned (false). */
+export const pruneSchema = z.boolean().optional();
+
+/** Blast radius: above these, a plan waits for a person whatever the approval policy. */
+export const guardSchema = z
+  .strictObject({
+    maxDestroy: z.int().min(0).optional(),
+    maxHosts: z.int().min(0).optional(),
+  })
+  .nullish();
+
 /** Where a secret comes from on the control host; exactly one is checked later. */
 export const secretSourceSchema = z.strictObject({
   env: z.string().min(1).optional(),
@@ -87,6 +98,8 @@ export const stackManifestSchema = z.strictObject({
   dependsOn: dependsOnSchema,
   drift: driftSchema,
   watch: watchSchema,
+  prune: pruneSchema,
+  guard: guardSchema,
 });
 
 export const sshSchema = z.strictObject({
@@ -139,6 +152,8 @@ export const inventoryManifestSchema = z.strictObject({
   vars: varsSchema,
   drift: driftSchema,
   watch: watchSchema,
+  prune: pruneSchema,
+  guard: guardSchema,
 });
 
 export type StackManifest = z.output<typeof stackManifestSchema>;

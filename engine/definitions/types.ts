@@ -81,6 +81,17 @@ export interface UnitDefinition {
   manifestHash: string;
   /** Drift checks of this unit; the daemon's `defaults.drift` when absent. */
   drift?: DriftPolicy;
+  /** Its folder removed: plan the destroy of what it manages (true) or keep it Orphaned (false, the default). */
+  prune?: boolean;
+  /** Limits above which a plan waits for a person whatever `approval` says. */
+  guard?: Guard;
+}
+
+export interface Guard {
+  /** Resources a plan may destroy or replace (Ansible: tasks that remove something). */
+  maxDestroy?: number;
+  /** Hosts a plan may change. */
+  maxHosts?: number;
 }
 
 /** How often to look for drift (null: never) and what to do about it. */
@@ -97,6 +108,8 @@ export interface DriftPolicy {
 export interface DefinitionDefaults {
   approval: ApprovalPolicy;
   applyAfterMs: number | null;
+  prune?: boolean;
+  guard?: Guard;
   /** Drift checks of units that say nothing (off when absent). */
   drift?: DriftPolicy;
 }

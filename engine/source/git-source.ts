@@ -163,7 +163,8 @@ export class GitSource {
     await mkdir(tmp, { recursive: true });
     try {
       await this.runGit(['archive', '--format=tar', '-o', tarball, revision]);
-      await run('tar', ['-xf', tarball, '-C', tmp, '--no-same-owner'], { log: this.options.log, timeoutMs: 5 * 60 * 1000 });
+      // Modes from the daemon's umask (private), not from the archive: tar as root would keep 0644.
+      await run('tar', ['-xf', tarball, '-C', tmp, '--no-same-owner', '--no-same-permissions'], { log: this.options.log, timeoutMs: 5 * 60 * 1000 });
       await rename(tmp, target);
     } finally {
       await rm(tarball, { force: true });

@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { writeFileAtomic } from './atomic.ts';
 
 /**
@@ -35,6 +36,23 @@ export class RecordTable<V> {
 
   durableValues(): V[] {
     return [...this.durable.values()];
+  }
+
+  async delete(key: string): Promise<void> {
+    this.latest.delete(key);
+    const previous = this.writes.get(key) ?? Promise.resolve();
+    const removal = previous
+      .catch(() => undefined)
+      .then(() => rm(this.fileOf(key), { force: true }))
+      .then(() => {
+        this.durable.delete(key);
+      });
+    this.writes.set(key, removal);
+    try {
+      await removal;
+    } finally {
+      if (this.writes.get(key) === removal) this.writes.delete(key);
+    }
   }
 
   async put(key: string, value: V): Promise<void> {

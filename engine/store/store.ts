@@ -1,5 +1,5 @@
-import { appendFile, mkdir, open, readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { appendFile, mkdir, open, readdir, readFile, rename } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { UnitReads } from '../definitions/reads.ts';
 import type { ChangeSet, HistoryEvent, PlanRecord, SourceStatus, UnitStatus } from '../model.ts';
 import { unitFileName } from '../paths.ts';
@@ -24,6 +24,11 @@ export class Store {
   private history: HistoryEvent[] = [];
   private source: SourceStatus | undefined;
   private seq = 0;
+  /**
+   * Records found damaged at start (a torn or truncated file): moved aside
+   * into `store/damaged/`, never silently dropped, and shown in `status`.
+   */
+  readonly damaged: DamagedRecord[] = [];
   /** Told of every history event once it is durable (notifications). */
   onHistory: ((event: HistoryEvent) => void) | undefined;
   private readonly dirs: { units: string; plans: string; changeSets: string; reads: string; history: string; source: string };
@@ -48,11 +53,13 @@ export class Store {
     await mkdir(this.dirs.plans, { recursive: true, mode: 0o700 });
     await mkdir(this.dirs.changeSets, { recursive: true, mode: 0o700 });
     await mkdir(this.dirs.reads, { recursive: true, mode: 0o700 });
-    for (const record of await readJsonDir<UnitReads>(this.dirs.reads)) this.reads.load(record.unit, record);
-    for (const record of await readJsonDir<ChangeSet>(this.dirs.changeSets)) this.changeSets.load(record.id, record);
-    for (const record of await readJsonDir<UnitStatus>(this.dirs.units)) this.units.load(record.name, record);
-    for (const record of await readJsonDir<StoredPlan>(this.dirs.plans)) this.plans.load(record.id, record);
-    this.source = await readJson<SourceStatus>(this.dirs.source);
+    const damaged = join(this.root, 'damaged');
+    const read = <T>(dir: string) => readJsonDir<T>(dir, damaged, this.damaged);
+    for (const record of await read<UnitReads>(this.dirs.reads)) this.reads.load(record.unit, record);
+    for (const record of await read<ChangeSet>(this.dirs.changeSets)) this.changeSets.load(record.id, record);
+    for (const record of await read<UnitStatus>(this.dirs.units)) this.units.load(record.name, record);
+    for (const record of await read<StoredPlan>(this.dirs.plans)) this.plans.load(record.id, record);
+    this.source = await readJsonOrSetAside<SourceStatus>(this.dirs.source, damaged, this.damaged);
     this.history = (await readHistory(this.dirs.history)).sort((a, b) => a.seq - b.seq);
     // Appends may reach the disk out of order: continue after the largest number.
     this.seq = this.history.reduce((max, e) => Math.max(max, e.seq), 0);
@@ -70,6 +77,11 @@ export class Store {
 
   publishedUnits(): UnitStatus[] {
     return byName(this.units.durableValues());
+  }
+
+  /** A pruned unit: its record goes, its history and plans stay. */
+  async deleteUnit(name: string): Promise<void> {
+    await this.units.delete(name);
   }
 
   async putUnit(status: UnitStatus): Promise<UnitStatus> {
@@ -184,29 +196,56 @@ function insertBySeq(history: HistoryEvent[], event: HistoryEvent): void {
 /** A plan as stored: the API record plus where its run folder is. */
 export interface StoredPlan extends PlanRecord {
   runId: string;
+  /** What the unit manages once this plan is applied (resource addresses, hosts). */
+  managed?: string[];
 }
 
 function fileSafe(name: string): string {
   return unitFileName(name).replace(/[^A-Za-z0-9._~-]/g, '_');
 }
 
-async function readJson<T>(file: string): Promise<T | undefined> {
+export interface DamagedRecord {
+  /** Where it was (absolute). */
+  file: string;
+  /** Where it is now, for a person to look at. */
+  movedTo: string;
+  error: string;
+}
+
+async function readJsonDir<T>(dir: string, damagedDir: string, damaged: DamagedRecord[]): Promise<T[]> {
+  const names = (await readdir(dir)).filter((n) => n.endsWith('.json'));
+  const records: T[] = [];
+  for (const name of names) {
+    const record = await readJsonOrSetAside<T>(join(dir, name), damagedDir, damaged);
+    if (record) records.push(record);
+  }
+  return records;
+}
+
+/**
+ * A record that does not parse never keeps the daemon from starting: it is
+ * moved aside (kept for a person, never deleted) and the engine goes on as if
+ * it were absent: the unit it described is planned again.
+ */
+async function readJsonOrSetAside<T>(file: string, damagedDir: string, damaged: DamagedRecord[]): Promise<T | undefined> {
+  let text: string;
   try {
-    return JSON.parse(await readFile(file, 'utf8')) as T;
+    text = await readFile(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
-}
-
-async function readJsonDir<T>(dir: string): Promise<T[]> {
-  const names = (await readdir(dir)).filter((n) => n.endsWith('.json'));
-  const records: T[] = [];
-  for (const name of names) {
-    const record = await readJson<T>(join(dir, name));
-    if (record) records.push(record);
+  try {
+    const value = JSON.parse(text) as unknown;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not a JSON object');
+    return value as T;
+  } catch (error) {
+    await mkdir(damagedDir, { recursive: true, mode: 0o700 });
+    const movedTo = join(damagedDir, `${basename(dirname(file))}-${basename(file, '.json')}-${Date.now()}.json`);
+    await rename(file, movedTo);
+    damaged.push({ file, movedTo, error: (error as Error).message });
+    return undefined;
   }
-  return records;
 }
 
 /** A crash can cut the last line of the log short: keep every complete line. */

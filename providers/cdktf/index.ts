@@ -2,12 +2,15 @@ import type { UnitDefinition } from '../../engine/definitions/types.ts';
 import type { Problem } from '../../engine/errors.ts';
 import type { ApplyOutcome, ApplyRequest, PlanOutcome, PlanRequest, Provider, ProviderContext, ProviderFactory } from '../../engine/provider.ts';
 import { createTerraformTools } from '../terraform/index.ts';
+import { cdktfReads } from './reads.ts';
 import { findSynthesized, synthesize, type SynthOptions, type SynthResult } from './synth.ts';
+import { pointAtTypeScript, pointWarningsAtTypeScript } from './terraform-errors.ts';
 import { validateUnit } from './validate.ts';
 
+export { entryOf } from './app.ts';
 export { BUNDLED_PACKAGES } from './modules.ts';
 export { validateUnit } from './validate.ts';
-export { entryOf, findSynthesized, OUT_FOLDER, synthesize, type SynthOptions, type SynthResult } from './synth.ts';
+export { findSynthesized, OUT_FOLDER, synthesize, type SynthOptions, type SynthResult } from './synth.ts';
 
 /**
  * CDKTF stacks: a TypeScript program that synthesizes Terraform JSON.
@@ -18,9 +21,15 @@ export { entryOf, findSynthesized, OUT_FOLDER, synthesize, type SynthOptions, ty
  *        the workdir between plan and apply. Only if it is gone is the app
  *        synthesized again (the saved plan still decides what is applied).
  *
+ * Terraform's errors and warnings about the synthesized cdk.tf.json are
+ * pointed back at the TypeScript line that created the block (terraform-errors.ts).
+ *
  * Error codes: E_CDKTF_SYNTH (the stack does not compile or throws; names
- * file:line:column), E_CDKTF_ENTRY, E_CDKTF_MANIFEST, E_CDKTF_STACK,
- * E_CDKTF_LOCKFILE, E_CDKTF_INSTALL; everything else comes from Terraform.
+ * file:line:column), E_CDKTF_VERSION_MISMATCH, E_CDKTF_IMPORT_PACKAGE,
+ * E_CDKTF_IMPORT_FILE, E_CDKTF_IMPORT_OUTSIDE, E_CDKTF_IMPORT_EXPORT,
+ * E_CDKTF_IMPORT_FORMAT (see synth-errors.ts), E_CDKTF_ENTRY,
+ * E_CDKTF_MANIFEST, E_CDKTF_STACK, E_CDKTF_LOCKFILE, E_CDKTF_INSTALL;
+ * everything else comes from Terraform.
  */
 export const createCdktfProvider: ProviderFactory = (context: ProviderContext): Provider => {
   const terraform = createTerraformTools(context);
@@ -28,6 +37,7 @@ export const createCdktfProvider: ProviderFactory = (context: ProviderContext): 
   const synthOptions = (request: PlanRequest | ApplyRequest): SynthOptions => ({
     unit: request.unit,
     workdir: request.workdir,
+    repoDir: request.repoDir,
     installRoot: context.installRoot,
     stateDir: context.config.stateDir,
     timeoutMs: context.config.terraform.timeoutMs,
@@ -42,9 +52,15 @@ export const createCdktfProvider: ProviderFactory = (context: ProviderContext): 
       return validateUnit(unit, unitDir);
     },
 
+    reads: cdktfReads,
+
     async plan(request: PlanRequest): Promise<PlanOutcome> {
       const synthesized = await synthesize(synthOptions(request));
-      return terraform.planDirectory(request, synthesized.stackDir);
+      const outcome = await terraform.planDirectory(request, synthesized.stackDir).catch(async (error: unknown) => {
+        throw await pointAtTypeScript(error, synthesized.stackDir);
+      });
+      const warnings = [...synthesized.warnings, ...(await pointWarningsAtTypeScript(outcome.warnings ?? [], synthesized.stackDir))];
+      return { ...outcome, ...(warnings.length > 0 ? { warnings } : {}) };
     },
 
     async apply(request: ApplyRequest): Promise<ApplyOutcome> {
@@ -53,7 +69,10 @@ export const createCdktfProvider: ProviderFactory = (context: ProviderContext): 
         request.log.warn({}, 'the synthesized stack is gone; synthesizing it again before applying the saved plan');
         synthesized = await synthesize(synthOptions(request));
       }
-      return terraform.applyDirectory(request, synthesized.stackDir);
+      const stackDir = synthesized.stackDir;
+      return terraform.applyDirectory(request, stackDir).catch(async (error: unknown) => {
+        throw await pointAtTypeScript(error, stackDir);
+      });
     },
 
     async outputs(request: PlanRequest) {

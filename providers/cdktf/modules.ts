@@ -5,14 +5,18 @@ import { ToolError } from '../../engine/errors.ts';
 import { run, type ExecResult } from '../../engine/exec.ts';
 import type { Logger } from '../../engine/log.ts';
 import { pathExists } from '../../engine/fs.ts';
+import { inFolder, shown } from './app.ts';
 
 /**
- * Where a stack's `import 'cdktf'` comes from.
+ * Where a stack's `import 'cdktf'` comes from. The app's folder (see app.ts:
+ * the stack folder, or the folder of a shared app elsewhere in the repository)
+ * decides; the links are always made in the stack's own writable copy, and
+ * files outside it find them through the fallback resolution synth.ts sets up.
  *
- * - A stack folder without a package.json uses the libraries Plumbline ships
+ * - An app without a package.json uses the libraries Plumbline ships
  *   (cdktf, constructs, @cdktf/provider-aws): `<workdir>/node_modules` becomes a
  *   link to Plumbline's own node_modules.
- * - A stack with its own package.json and package-lock.json brings its own
+ * - An app with its own package.json and package-lock.json brings its own
  *   dependencies (another provider, another toolkit...). They are installed
  *   once per lockfile content with `npm ci --ignore-scripts` into
  *   `<stateDir>/cdktf-modules/<sha256 of the lockfile>/` and reused by every run
@@ -46,10 +50,12 @@ export interface ModuleSetup {
 }
 
 export interface ModuleOptions {
-  /** Writable copy of the stack folder. */
+  /** Writable copy of the stack folder: the links to the app's packages are made here. */
   workdir: string;
-  /** Repository-relative stack folder, for messages. */
-  unitPath: string;
+  /** The app's folder (its package.json, lockfile, committed node_modules); read only. */
+  appDir: string;
+  /** Repository-relative app folder, for messages. */
+  appPath: string;
   /** Plumbline's installation (holds the bundled node_modules). */
   installRoot: string;
   /** The daemon's state directory (holds the install cache). */
@@ -66,11 +72,12 @@ export async function prepareModules(options: ModuleOptions): Promise<ModuleSetu
   const nodeModules = join(options.workdir, 'node_modules');
   const bundled = join(options.installRoot, 'node_modules');
 
-  const existing = await lstatOrNull(nodeModules);
-  if (existing && !existing.isSymbolicLink() && !(await pathExists(join(nodeModules, MARKER)))) {
-    // A node_modules folder committed with the stack: it is what the author meant.
-    options.log?.info({ stack: options.unitPath }, 'using the node_modules folder committed with the stack');
-    return { nodeModules, source: 'vendored', installed: false };
+  const committed = join(options.appDir, 'node_modules');
+  const existing = await lstatOrNull(committed);
+  if (existing && !existing.isSymbolicLink() && !(await pathExists(join(committed, MARKER)))) {
+    // A node_modules folder committed with the app: it is what the author meant.
+    options.log?.info({ app: options.appPath }, 'using the node_modules folder committed with the app');
+    return { nodeModules: committed, source: 'vendored', installed: false };
   }
 
   const own = await readOwnPackage(options);
@@ -91,30 +98,30 @@ interface OwnPackage {
 }
 
 async function readOwnPackage(options: ModuleOptions): Promise<OwnPackage | null> {
-  const packageJson = join(options.workdir, 'package.json');
+  const packageJson = join(options.appDir, 'package.json');
   if (!(await pathExists(packageJson))) return null;
   let lockfile: string | undefined;
   for (const name of LOCKFILES) {
-    if (await pathExists(join(options.workdir, name))) {
+    if (await pathExists(join(options.appDir, name))) {
       lockfile = name;
       break;
     }
   }
   if (!lockfile) {
-    throw new ToolError('E_CDKTF_LOCKFILE', `${options.unitPath}/package.json has no package-lock.json next to it`, {
+    throw new ToolError('E_CDKTF_LOCKFILE', `${inFolder(options.appPath, 'package.json')} has no package-lock.json next to it`, {
       retry: 'stalled',
       hint:
-        `run \`npm install\` in ${options.unitPath} and commit the package-lock.json it writes: Plumbline installs ` +
+        `run \`npm install\` in ${shown(options.appPath)} and commit the package-lock.json it writes: Plumbline installs ` +
         'exactly what the lockfile pins (npm ci), never whatever is newest. Without a package.json the stack ' +
         `uses Plumbline's bundled ${BUNDLED_PACKAGES.join(', ')}.`,
     });
   }
   const hash = createHash('sha256')
-    .update(await readFile(join(options.workdir, lockfile)))
+    .update(await readFile(join(options.appDir, lockfile)))
     .digest('hex');
   const files = ['package.json', lockfile];
-  if (await pathExists(join(options.workdir, '.npmrc'))) files.push('.npmrc');
-  return { files: files.map((f) => join(options.workdir, f)), hash };
+  if (await pathExists(join(options.appDir, '.npmrc'))) files.push('.npmrc');
+  return { files: files.map((f) => join(options.appDir, f)), hash };
 }
 
 /** One install per cache folder at a time in this process; other processes are handled by the rename. */
@@ -139,14 +146,14 @@ async function install(own: OwnPackage, root: string, dir: string, options: Modu
   await mkdir(temp, { mode: 0o700 });
   try {
     for (const file of own.files) await copyFile(file, join(temp, basename(file)));
-    options.log?.info({ stack: options.unitPath, lockfile: own.hash.slice(0, 12) }, 'installing the stack dependencies');
+    options.log?.info({ app: options.appPath, lockfile: own.hash.slice(0, 12) }, 'installing the stack dependencies');
     await run(options.npm ?? 'npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund'], {
       cwd: temp,
       env: { npm_config_update_notifier: 'false', npm_config_progress: 'false', npm_config_loglevel: 'error' },
       timeoutMs: options.timeoutMs,
       signal: options.signal,
       log: options.log,
-      classify: (result) => classifyNpm(result, options.unitPath),
+      classify: (result) => classifyNpm(result, shown(options.appPath)),
     });
     // A package without dependencies installs nothing; the stack still gets a folder to link.
     await mkdir(join(temp, 'node_modules'), { recursive: true });
@@ -163,7 +170,7 @@ async function install(own: OwnPackage, root: string, dir: string, options: Modu
   }
 }
 
-function classifyNpm(result: ExecResult, unitPath: string): { code: string; hint: string; retry: 'stalled' | 'transient' } {
+function classifyNpm(result: ExecResult, appFolder: string): { code: string; hint: string; retry: 'stalled' | 'transient' } {
   const text = `${result.stderr}\n${result.stdout}`;
   if (/\b(ETIMEDOUT|ECONNRESET|ECONNREFUSED|EAI_AGAIN|ENOTFOUND|ENETUNREACH|socket hang up|network)\b/i.test(text)) {
     return {
@@ -175,7 +182,7 @@ function classifyNpm(result: ExecResult, unitPath: string): { code: string; hint
   return {
     code: 'E_CDKTF_INSTALL',
     retry: 'stalled',
-    hint: `run \`npm ci\` in ${unitPath} to reproduce; package.json and package-lock.json must agree (run \`npm install\` and commit both)`,
+    hint: `run \`npm ci\` in ${appFolder} to reproduce; package.json and package-lock.json must agree (run \`npm install\` and commit both)`,
   };
 }
 

@@ -7,6 +7,7 @@ import { silentLogger } from '../../engine/log.ts';
 import { Mutex } from '../../engine/mutex.ts';
 import type { ProviderContext, RunRequest } from '../../engine/provider.ts';
 import { secrets } from '../../engine/secrets.ts';
+import { isPlumblineError } from '../../engine/errors.ts';
 import { createCdktfProvider } from './index.ts';
 import { cdktfUnit, installRoot, removeDir, tempDir, workspace } from './test-helpers.ts';
 
@@ -119,5 +120,81 @@ app.synth();
     await rm(join(second.workdir, 'cdktf.out'), { recursive: true, force: true });
     const reapplied = await provider.apply(second);
     assert.deepEqual(reapplied.outputs.result, { value: 'second', sensitive: false });
+  });
+});
+
+describe('Terraform errors point at the TypeScript', () => {
+  test('an invalid value in a resource names the line that created it, not cdk.tf.json', async () => {
+    const main = [
+      "import { App, TerraformStack } from 'cdktf';",
+      "import { Construct } from 'constructs';",
+      "import { AwsProvider } from '@cdktf/provider-aws/lib/provider';",
+      "import { Vpc } from '@cdktf/provider-aws/lib/vpc';",
+      'class Network extends Construct {',
+      '  constructor(scope: Construct, id: string, cidr: string) {',
+      '    super(scope, id);',
+      "    new Vpc(this, 'vpc', { cidrBlock: cidr });",
+      '  }',
+      '}',
+      'const app = new App();',
+      "const stack = new TerraformStack(app, 'typo');",
+      "new AwsProvider(stack, 'aws', { region: 'eu-west-1', accessKey: 'x', secretKey: 'x', skipCredentialsValidation: true, skipRequestingAccountId: true, skipMetadataApiCheck: 'true', skipRegionValidation: true });",
+      "new Network(stack, 'network', '10.0.0.0/33');",
+      'app.synth();',
+      '',
+    ].join('\n');
+    const provider = createCdktfProvider(context);
+    const req = await request('typo', { files: { 'stacks/typo/main.ts': main } });
+    const error = await provider.plan(req).then(
+      () => assert.fail('the plan should fail'),
+      (e: unknown) => e,
+    );
+    assert.ok(isPlumblineError(error));
+    assert.equal(error.code, 'E_TERRAFORM_PLAN');
+    assert.match(error.message, /invalid CIDR address: 10\.0\.0\.0\/33/);
+    assert.match(error.message, /stacks\/typo\/main\.ts:8:5/);
+    assert.match(error.message, /network_vpc_\w+, construct typo\/network\/vpc/);
+    assert.ok(!error.message.includes('cdk.tf.json'), error.message);
+    assert.match(error.hint ?? '', /^stacks\/typo\/main\.ts:8 creates aws_vpc\.network_vpc_\w+ \(construct typo\/network\/vpc\)/);
+    assert.ok(!`${error.message}${error.hint}`.includes(root), 'no temporary paths');
+  });
+});
+
+describe('reads', () => {
+  test('the files the entry imports, and the app files, repository-relative, with why', async (t) => {
+    const provider = createCdktfProvider(context);
+    const started = performance.now();
+    const network = await provider.reads!({ unit: cdktfUnit('network'), repoDir: installRoot, log: silentLogger });
+    t.diagnostic(`reads() of the network example took ${Math.round(performance.now() - started)} ms`);
+    assert.deepEqual(network.entries[0], { path: 'stacks/network/main.ts', why: "the app's entry (entry in stacks/network/stack.yaml)" });
+    assert.deepEqual(
+      network.entries.map((e) => e.path),
+      ['stacks/network/main.ts', 'stacks/network/package.json', 'stacks/network/package-lock.json', 'stacks/network/cdktf.json', 'stacks/network/tsconfig.json'],
+    );
+
+    const repo = join(root, 'reads-repo');
+    const files: Record<string, string> = {
+      'app/main.ts': "import { App } from 'cdktf';\nimport { naming } from './lib/naming';\nimport { tags } from '../shared/tags.ts';\nimport type { Settings } from './lib/types.ts';\nimport { gone } from './lib/gone';\nconst s: Settings | null = null;\nnew App();\nconsole.log(naming, tags, s, gone);\n",
+      'app/lib/naming.ts': "import { tags } from '../../shared/tags.ts';\nexport const naming = tags.length;\n",
+      'app/lib/types.ts': 'export interface Settings { region: string }\n',
+      'app/package.json': '{}',
+      'shared/tags.ts': "export const tags = ['a'];\n",
+      'stacks/app-prod/stack.yaml': 'kind: cdktf\nentry: ../../app/main.ts\n',
+    };
+    for (const [path, text] of Object.entries(files)) {
+      await mkdir(join(repo, path, '..'), { recursive: true });
+      await writeFile(join(repo, path), text);
+    }
+    const unit = { ...cdktfUnit('app-prod'), spec: { ...cdktfUnit('app-prod').spec, entry: 'app/main.ts' } };
+    const shared = await provider.reads!({ unit, repoDir: repo, log: silentLogger });
+    assert.deepEqual(shared.entries, [
+      { path: 'app/main.ts', why: "the app's entry (entry in stacks/app-prod/stack.yaml)" },
+      { path: 'app/lib/naming.ts', why: 'imported by app/main.ts' },
+      { path: 'shared/tags.ts', why: 'imported by app/main.ts' },
+      { path: 'app/package.json', why: "the app's package.json (in app)" },
+      { path: 'app/package-lock.json', why: "the app's package-lock.json (in app)" },
+      { path: 'app/cdktf.json', why: "the app's cdktf.json (in app)" },
+    ]);
+    assert.deepEqual(shared.notes, ['app/main.ts:5:22: imports ./lib/gone, which does not exist']);
   });
 });

@@ -35,6 +35,7 @@ async function stack(
   return {
     unit: cdktfUnit(name, { entry: options.entry, stackName: options.stackName }),
     workdir,
+    repoDir: join(dir, 'snapshot'),
     installRoot,
     stateDir: options.state ?? stateDir,
     timeoutMs: TIMEOUT_MS,
@@ -145,15 +146,6 @@ describe('synthesis errors', () => {
     const error = await synthFailure(options);
     assert.equal(error.code, 'E_CDKTF_SYNTH');
     assert.match(error.message, /stacks\/dupe\/main\.ts:5:\d+: Error: There is already a Construct with name 'same'/);
-    assertNoAbsolutePaths(error);
-  });
-
-  test('an unknown package gets a hint about package.json', async () => {
-    const options = await stack('unknown', { 'main.ts': `import { thing } from 'not-a-bundled-package';\nconsole.log(thing);\n` });
-    const error = await synthFailure(options);
-    assert.equal(error.code, 'E_CDKTF_SYNTH');
-    assert.match(error.message, /not-a-bundled-package/);
-    assert.match(error.hint ?? '', /package\.json/);
     assertNoAbsolutePaths(error);
   });
 
@@ -337,3 +329,159 @@ describe('stacks with their own package.json', () => {
     );
   });
 });
+
+describe('import problems: one code and hint each', () => {
+  const USES = (line: string): string => `import { App, TerraformStack } from 'cdktf';\n${line}\nconst app = new App();\nnew TerraformStack(app, String(value));\napp.synth();\n`;
+
+  test('a package neither bundled nor in a package.json', async () => {
+    const error = await synthFailure(await stack('bare', { 'main.ts': USES("import { value } from 'left-pad-nope';") }));
+    assert.equal(error.code, 'E_CDKTF_IMPORT_PACKAGE');
+    assert.match(error.message, /^cdktf synth failed at stacks\/bare\/main\.ts:2:23: left-pad-nope is not installed: the app has no package\.json/);
+    assert.match(error.hint ?? '', /npm install left-pad-nope` in stacks\/bare and commit package\.json and package-lock\.json/);
+    assertNoAbsolutePaths(error);
+  });
+
+  test('a relative import of a file the repository does not have', async () => {
+    const error = await synthFailure(await stack('relative', { 'main.ts': USES("import { value } from './settings';") }));
+    assert.equal(error.code, 'E_CDKTF_IMPORT_FILE');
+    assert.match(error.message, /at stacks\/relative\/main\.ts:2:23: \.\/settings does not exist in the repository/);
+    assert.match(error.hint ?? '', /commit stacks\/relative\/settings\.ts/);
+    assertNoAbsolutePaths(error);
+  });
+
+  test('an import that leaves the repository, from an ES module entry', async () => {
+    const error = await synthFailure(await stack('outside', { 'main.mts': USES("import { value } from '../../../shared/settings.ts';") }, { entry: 'main.mts' }));
+    assert.equal(error.code, 'E_CDKTF_IMPORT_OUTSIDE');
+    assert.match(error.message, /at stacks\/outside\/main\.mts:2:23: \.\.\/\.\.\/\.\.\/shared\/settings\.ts leads outside the repository/);
+    assertNoAbsolutePaths(error);
+  });
+
+  test('an installed package without the named export, as ES module and as CommonJS', async () => {
+    const esm = await synthFailure(await stack('export', { 'main.mts': USES("import { NoSuchConstruct as value } from 'cdktf';") }, { entry: 'main.mts' }));
+    assert.equal(esm.code, 'E_CDKTF_IMPORT_EXPORT');
+    assert.match(esm.message, /cdktf \(0\.21\.\d+, bundled with Plumbline\) has no export named NoSuchConstruct/);
+
+    const cjs = await synthFailure(
+      await stack('export', { 'main.ts': "import { App, NoSuchStack } from 'cdktf';\nconst app = new App();\nnew NoSuchStack(app, 'x');\napp.synth();\n" }),
+    );
+    assert.equal(cjs.code, 'E_CDKTF_IMPORT_EXPORT');
+    assert.match(cjs.message, /at stacks\/export\/main\.ts:3:1: NoSuchStack, imported from cdktf \(0\.21\.\d+, bundled with Plumbline\), is undefined/);
+  });
+
+  test('an ES module with top-level await imported by a CommonJS app', async () => {
+    const error = await synthFailure(
+      await stack('format', {
+        'main.ts': USES("import { value } from './settings.mts';"),
+        'settings.mts': "export const value = await Promise.resolve('eu');\n",
+      }),
+    );
+    assert.equal(error.code, 'E_CDKTF_IMPORT_FORMAT');
+    assert.match(error.message, /at stacks\/format\/settings\.mts:1:\d+: syntax error: Top-level await/);
+    assert.match(error.hint ?? '', /rename the entry stacks\/format\/main\.ts to main\.mts/);
+  });
+});
+
+describe('toolkit versions', () => {
+  const PINNED = JSON.stringify({ name: 'pinned', private: true, dependencies: { constructs: '10.0.0' } });
+  const PINNED_LOCK = JSON.stringify({
+    name: 'pinned',
+    lockfileVersion: 3,
+    requires: true,
+    packages: {
+      '': { name: 'pinned', dependencies: { constructs: '10.0.0' } },
+      'node_modules/constructs': {
+        version: '10.0.0',
+        resolved: 'https://registry.npmjs.org/constructs/-/constructs-10.0.0.tgz',
+        integrity: 'sha512-MIwjmrXZpM9RtwyrSD4HotDIQl8HTdIefQhU+MU1asvtSyVN3kK8kjeUOWMFb+fdyT4RX3QvvcaaPBluLEX1SA==',
+        license: 'Apache-2.0',
+      },
+    },
+  });
+  const NETWORK = `import { App, TerraformStack } from 'cdktf';
+import { Construct } from 'constructs';
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+import { Vpc } from '@cdktf/provider-aws/lib/vpc';
+class Network extends Construct {
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    new Vpc(this, 'vpc', { cidrBlock: '10.0.0.0/16' });
+  }
+}
+const app = new App();
+const stack = new TerraformStack(app, 'pinned');
+new AwsProvider(stack, 'aws', { region: 'eu-west-1' });
+new Network(stack, 'network');
+app.synth();
+`;
+
+  test('a stack pinning another constructs than the bundled cdktf uses: which versions to align', async () => {
+    const error = await synthFailure(await stack('pinned', { 'package.json': PINNED, 'package-lock.json': PINNED_LOCK, 'main.ts': NETWORK }));
+    assert.equal(error.code, 'E_CDKTF_VERSION_MISMATCH');
+    assert.equal(error.retry, 'stalled');
+    // The error the stack died of, then the cause.
+    assert.match(error.message, /stacks\/pinned\/main\.ts:\d+:\d+: TypeError: .*_scopes is not iterable/);
+    assert.match(error.message, /two copies of constructs are loaded: 10\.0\.0 \(stacks\/pinned\/package\.json's\), which the app imports, and 10\.\d+\.\d+, which Plumbline's bundled cdktf 0\.21\.\d+ loads/);
+    assert.match(error.hint ?? '', /^align constructs: set "constructs": "\^10\.\d+\.\d+" in stacks\/pinned\/package\.json/);
+    assertNoAbsolutePaths(error);
+  });
+});
+
+describe('an app outside the unit folder', () => {
+  const APP = `import { App, TerraformOutput, TerraformStack } from 'cdktf';
+import isNumber from 'is-number';
+import { label } from './lib/label.ts';
+const app = new App();
+for (const name of ['prod', 'dev']) {
+  const stack = new TerraformStack(app, name);
+  new TerraformOutput(stack, 'label', { value: label(name) + (isNumber('1') ? '' : '?') });
+}
+app.synth();
+`;
+  const PACKAGE_JSON = JSON.stringify({ name: 'shared-app', private: true, dependencies: { 'is-number': '7.0.0' } });
+  const PACKAGE_LOCK = JSON.stringify({
+    name: 'shared-app',
+    lockfileVersion: 3,
+    requires: true,
+    packages: {
+      '': { name: 'shared-app', dependencies: { 'is-number': '7.0.0' } },
+      'node_modules/is-number': {
+        version: '7.0.0',
+        resolved: 'https://registry.npmjs.org/is-number/-/is-number-7.0.0.tgz',
+        integrity: 'sha512-41Cifkg6e8TylSpdtTpeLVMqvSBEVzTttHvERD741+pnZ8ANv0004MRL43QKPDlK9cGvNp6NZWZUBlbGXYxxng==',
+      },
+    },
+  });
+
+  test('synthesizes from the app folder, installs its packages, and writes only into the unit folder', async () => {
+    const files = {
+      'app/main.ts': APP,
+      'app/lib/label.ts': "export const label = (name: string): string => `app-${name}`;\n",
+      'app/package.json': PACKAGE_JSON,
+      'app/package-lock.json': PACKAGE_LOCK,
+      'app/cdktf.json': JSON.stringify({ app: 'npx tsx main.ts', context: { team: 'infra' } }),
+      'stacks/app-dev/stack.yaml': 'kind: cdktf\nentry: ../../app/main.ts\nstackName: dev\n',
+    };
+    const options = await stack('app-dev', files, { entry: '../../app/main.ts', stackName: 'dev' });
+    const snapshot = options.repoDir;
+    const before = await listTree(snapshot);
+
+    const result = await synthesize(options);
+    assert.equal(result.stackName, 'dev');
+    assert.equal(result.stackDir, join(options.workdir, 'cdktf.out', 'stacks', 'dev'));
+    assert.equal(result.modules?.source, 'lockfile');
+    const config = JSON.parse(await readFile(join(result.stackDir, 'cdk.tf.json'), 'utf8'));
+    assert.equal(config.output.label.value, 'app-dev');
+    assert.deepEqual(await listTree(snapshot), before, 'nothing is written into the repository snapshot');
+
+    const failing = { ...files, 'app/lib/label.ts': "export const label = (name: string): string => {\n  throw new Error(`no label for ${name}`);\n};\n" };
+    const error = await synthFailure(await stack('app-dev', failing, { entry: '../../app/main.ts', stackName: 'dev' }));
+    assert.match(error.message, /^cdktf synth failed at app\/lib\/label\.ts:2:9: Error: no label for prod$/);
+    assert.match(error.hint ?? '', /run `npx tsx main\.ts` in app to reproduce/);
+    assertNoAbsolutePaths(error);
+  });
+});
+
+async function listTree(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries.map((e) => join(e.parentPath ?? e.path, e.name)).sort();
+}

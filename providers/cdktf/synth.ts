@@ -1,42 +1,56 @@
-import { mkdir, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, extname, join, posix } from 'node:path';
+import { dirname, extname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { StackSpec, UnitDefinition } from '../../engine/definitions/types.ts';
 import { ToolError } from '../../engine/errors.ts';
-import { run, type ExecResult } from '../../engine/exec.ts';
-import type { Logger } from '../../engine/log.ts';
-import { secrets } from '../../engine/secrets.ts';
-import { BUNDLED_PACKAGES, prepareModules, type ModuleSetup } from './modules.ts';
+import { run } from '../../engine/exec.ts';
 import { pathExists } from '../../engine/fs.ts';
+import type { Logger } from '../../engine/log.ts';
+import { entryOf, inFolder, locateApp, runPath, type AppLocation } from './app.ts';
+import { scanImports } from './imports.ts';
+import { prepareModules, type ModuleSetup } from './modules.ts';
+import { pathMapper, type PathMapper } from './repo-paths.ts';
+import { synthError } from './synth-errors.ts';
+import { describeMismatch, findVersionMismatches, installedCopy } from './versions.ts';
 
 /**
- * Synthesis: run a stack's TypeScript entry in its own Node process, the way the
- * cdktf CLI would, and find the Terraform JSON it wrote.
+ * Synthesis: run a CDKTF app's TypeScript entry in its own Node process, the
+ * way the cdktf CLI would, in the app's folder, and find the Terraform JSON it
+ * wrote.
  *
- *   node --require report-errors.cjs --import <tsx> [--import register-fallback.mjs] ./main.ts
+ *   node --require report-errors.cjs --require trace-constructs.cjs \
+ *        --import <tsx> [--import register-fallback.mjs] ./main.ts
  *
- * with CDKTF_OUTDIR pointing at `<workdir>/cdktf.out`. The output stays in the
- * workdir, which the engine keeps between plan and apply, so apply runs against
- * exactly the folder that was planned.
+ * with CDKTF_OUTDIR pointing at `<workdir>/cdktf.out`. The app may live outside
+ * the unit folder (see app.ts), in the read-only snapshot: the only folder
+ * written is the unit's own writable copy, which the engine keeps between plan
+ * and apply, so apply runs against exactly the folder that was planned.
  */
 
 const RUNTIME_DIR = join(dirname(fileURLToPath(import.meta.url)), 'runtime');
 const REPORT_PRELOAD = join(RUNTIME_DIR, 'report-errors.cjs');
+const TRACE_PRELOAD = join(RUNTIME_DIR, 'trace-constructs.cjs');
 const FALLBACK_REGISTER = join(RUNTIME_DIR, 'register-fallback.mjs');
 
 /** Folder (inside the workdir) the app synthesizes into. */
 export const OUT_FOLDER = 'cdktf.out';
 const REPORT_FILE = '.plumbline-synth-error.json';
 const ANY_EXIT_CODE: readonly number[] = Array.from({ length: 256 }, (_, code) => code);
-/** The context key cdktf reads to leave stack traces out of construct metadata. */
+/**
+ * The context key cdktf reads to leave stack traces out of its annotations
+ * (warnings and errors in manifest.json). Element traces in cdk.tf.json do not
+ * depend on it (runtime/trace-constructs.cjs records them), so it stays set.
+ */
 const DISABLE_STACK_TRACES = '@cdktf/disable_stack_trace_in_metadata';
 
 export interface SynthOptions {
   unit: UnitDefinition;
   /** Writable copy of the stack folder (see RunRequest.workdir). */
   workdir: string;
+  /** The read-only repository at the run's revision (see RunRequest.repoDir). */
+  repoDir: string;
   /** Plumbline's installation: tsx and the bundled libraries live in its node_modules. */
   installRoot: string;
   /** The daemon's state directory (dependency install cache). */
@@ -60,18 +74,19 @@ export interface SynthResult {
   modules?: ModuleSetup;
   /** Wall time of the synthesis process (0 when reused). */
   durationMs: number;
+  /** What worked but should be fixed (two copies of a toolkit package). */
+  warnings: string[];
 }
 
 /** Synthesize the unit's app into `<workdir>/cdktf.out` and pick its stack. */
 export async function synthesize(options: SynthOptions): Promise<SynthResult> {
   const { unit, workdir } = options;
-  const entry = entryOf(unit);
+  const app = await locateApp(unit, workdir, options.repoDir);
   const paths = await pathMapper(options);
-  await requireEntry(unit, workdir, entry);
-
   const modules = await prepareModules({
     workdir,
-    unitPath: unit.path,
+    appDir: app.appDir,
+    appPath: app.appPath,
     installRoot: options.installRoot,
     stateDir: options.stateDir,
     timeoutMs: options.timeoutMs,
@@ -79,15 +94,17 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
     log: options.log,
     npm: options.npm,
   });
+  const bundledRoot = join(options.installRoot, 'node_modules');
+  const mismatches = await findVersionMismatches(modules.nodeModules, bundledRoot);
 
   const outDir = join(workdir, OUT_FOLDER);
   await rm(outDir, { recursive: true, force: true });
   await mkdir(outDir, { recursive: true });
   const reportFile = join(outDir, REPORT_FILE);
 
-  const commonJsOnly = ['.cts', '.cjs'].includes(extname(entry));
+  const commonJsOnly = ['.cts', '.cjs'].includes(extname(app.entry));
   const requireFromInstall = createRequire(join(options.installRoot, 'package.json'));
-  const args = ['--require', REPORT_PRELOAD];
+  const args = ['--require', REPORT_PRELOAD, '--require', TRACE_PRELOAD];
   if (commonJsOnly) {
     // With any ES module hook registered, Node 20 loads a .cts entry through its
     // ES module loader, which breaks on cdktf's circular requires. CommonJS
@@ -96,16 +113,16 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
   } else {
     args.push('--import', requireFromInstall.resolve('tsx'), '--import', FALLBACK_REGISTER);
   }
-  args.push(`./${entry}`);
+  args.push(`./${relative(app.appDir, app.entryFile)}`);
 
   const env: Record<string, string | undefined> = {
     CDKTF_OUTDIR: outDir,
-    CDKTF_CONTEXT_JSON: JSON.stringify({ ...(await cdktfJsonContext(workdir, options.log)), [DISABLE_STACK_TRACES]: true }),
+    CDKTF_CONTEXT_JSON: JSON.stringify({ ...(await cdktfJsonContext(app, options.log)), [DISABLE_STACK_TRACES]: true }),
     // Terraform JSON, every stack, errors fail the synthesis: whatever the daemon's environment says.
     SYNTH_HCL_OUTPUT: 'false',
     CDKTF_TARGET_STACK_ID: undefined,
     CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS: undefined,
-    // Files outside the stack folder resolve bare imports like the stack does.
+    // Files outside the folder of the app's packages resolve bare imports like the app does.
     NODE_PATH: modules.nodeModules,
     PLUMBLINE_CDKTF_FALLBACK: JSON.stringify([modules.nodeModules]),
     PLUMBLINE_CDKTF_REPORT: reportFile,
@@ -115,7 +132,8 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
 
   const started = performance.now();
   const result = await run(options.node ?? process.execPath, args, {
-    cwd: workdir,
+    // The app's folder, as the cdktf CLI runs it: files it reads by relative path are found.
+    cwd: app.appDir,
     env,
     timeoutMs: options.timeoutMs,
     signal: options.signal,
@@ -123,16 +141,31 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
     // Every exit code comes back here: a failure is described from the error report below.
     okExitCodes: ANY_EXIT_CODE,
   });
-  if (result.exitCode !== 0) throw await synthError(unit, entry, reportFile, result, paths);
+  if (result.exitCode !== 0) {
+    throw await synthError({
+      unit,
+      app,
+      reportFile,
+      result,
+      paths,
+      mismatches,
+      installed: (name) => installedCopy(modules.nodeModules, name, bundledRoot),
+      declared: await declaredPackages(app),
+      scan: () => scanImports({ entryFile: app.entryFile, repoPath: paths.toRepository }),
+      fileOf: (path) => runPath(unit, workdir, options.repoDir, path),
+    });
+  }
   const durationMs = Math.round(performance.now() - started);
   if (result.stdout.trim() !== '' || result.stderr.trim() !== '') {
     options.log?.debug({ stdout: tail(paths.scrub(result.stdout)), stderr: tail(paths.scrub(result.stderr)) }, 'cdktf app output');
   }
+  const warnings = mismatches.map((m) => describeMismatch(m, inFolder(app.appPath, 'package.json')));
+  for (const warning of warnings) options.log?.warn({ app: app.appPath }, warning);
 
-  const selected = await selectStack(unit, outDir, entry, options.log);
-  await relativizeDefaultBackend(selected.stackFile, selected.stackName, [workdir, paths.workdirReal]);
+  const selected = await selectStack(unit, outDir, app.entry, options.log);
+  await finishStackFile(selected, [app.appDir, await realpath(app.appDir).catch(() => app.appDir)], paths);
   options.log?.info({ stack: selected.stackName, durationMs, modules: modules.source }, 'cdktf app synthesized');
-  return { stackName: selected.stackName, stackDir: selected.stackDir, outDir, modules, durationMs };
+  return { stackName: selected.stackName, stackDir: selected.stackDir, outDir, modules, durationMs, warnings };
 }
 
 /**
@@ -144,30 +177,7 @@ export async function findSynthesized(options: Pick<SynthOptions, 'unit' | 'work
   if (!(await pathExists(join(outDir, 'manifest.json')))) return null;
   const selected = await selectStack(options.unit, outDir, entryOf(options.unit), options.log);
   if (!(await pathExists(selected.stackFile))) return null;
-  return { stackName: selected.stackName, stackDir: selected.stackDir, outDir, durationMs: 0 };
-}
-
-/** The entry's path relative to the stack folder (`main.ts` for `stacks/network/main.ts`). */
-export function entryOf(unit: UnitDefinition): string {
-  const spec = unit.spec as Partial<StackSpec>;
-  const declared = spec.entry ?? `${unit.path}/main.ts`;
-  const prefix = `${unit.path}/`;
-  const relative = declared.startsWith(prefix) ? posix.normalize(declared.slice(prefix.length)) : null;
-  if (relative === null || relative === '' || relative.startsWith('../') || relative === '..' || posix.isAbsolute(relative)) {
-    throw new ToolError('E_CDKTF_ENTRY', `${unit.file}: entry ${declared} is not inside the stack folder ${unit.path}`, {
-      retry: 'stalled',
-      hint: `set \`entry\` to a file inside ${unit.path}, for example \`entry: main.ts\``,
-    });
-  }
-  return relative;
-}
-
-async function requireEntry(unit: UnitDefinition, workdir: string, entry: string): Promise<void> {
-  if (await pathExists(join(workdir, entry))) return;
-  throw new ToolError('E_CDKTF_ENTRY', `${unit.file}: entry ${unit.path}/${entry} does not exist`, {
-    retry: 'stalled',
-    hint: `commit ${unit.path}/${entry}, or point \`entry\` in ${unit.file} at the file that builds the app`,
-  });
+  return { stackName: selected.stackName, stackDir: selected.stackDir, outDir, durationMs: 0, warnings: [] };
 }
 
 // ---------------------------------------------------------------------------
@@ -196,8 +206,7 @@ interface SelectedStack {
   stackFile: string;
 }
 
-async function selectStack(unit: UnitDefinition, outDir: string, entry: string, log?: Logger): Promise<SelectedStack> {
-  const entryPath = `${unit.path}/${entry}`;
+async function selectStack(unit: UnitDefinition, outDir: string, entryPath: string, log?: Logger): Promise<SelectedStack> {
   let text: string;
   try {
     text = await readFile(join(outDir, 'manifest.json'), 'utf8');
@@ -257,29 +266,48 @@ async function selectStack(unit: UnitDefinition, outDir: string, entry: string, 
 }
 
 /**
- * cdktf writes its default local backend as an absolute path into the folder
- * it ran in (`<workdir>/terraform.<stack>.tfstate`), a temporary copy here.
- * Turn that default back into the relative path it stands for, which the
- * Terraform tooling keeps in the unit's own state folder. A path the stack set
- * itself is left alone.
+ * Two fixes to the synthesized stack file, written back once:
+ *
+ * - cdktf writes its default local backend as an absolute path into the folder
+ *   it ran in (`<app folder>/terraform.<stack>.tfstate`), a temporary path
+ *   here. That default goes back to the relative path it stands for, which the
+ *   Terraform tooling keeps in the unit's own state folder. A path the stack
+ *   set itself is left alone.
+ * - The creation traces in each block's `//` metadata name files by their
+ *   paths in this run: they become repository paths, so the file reads the
+ *   same in every run and maps straight back to the app's code.
  */
-export async function relativizeDefaultBackend(stackFile: string, stackName: string, workdirs: readonly string[]): Promise<boolean> {
-  if (!stackFile.endsWith('.json')) return false;
-  const config = JSON.parse(await readFile(stackFile, 'utf8')) as { terraform?: { backend?: { local?: { path?: unknown } } } };
+export async function finishStackFile(stack: SelectedStack, runDirs: readonly string[], paths: PathMapper): Promise<void> {
+  if (!stack.stackFile.endsWith('.json')) return;
+  const text = await readFile(stack.stackFile, 'utf8');
+  const config = JSON.parse(text) as { terraform?: { backend?: { local?: { path?: unknown } } } };
   const local = config.terraform?.backend?.local;
-  const fileName = `terraform.${stackName}.tfstate`;
-  if (!local || typeof local.path !== 'string') return false;
-  if (!workdirs.some((dir) => local.path === join(dir, fileName))) return false;
-  local.path = fileName;
-  await writeFile(stackFile, `${JSON.stringify(config, null, 2)}\n`);
-  return true;
+  const fileName = `terraform.${stack.stackName}.tfstate`;
+  if (local && typeof local.path === 'string' && runDirs.some((dir) => local.path === join(dir, fileName))) local.path = fileName;
+  scrubTraces(config, paths);
+  const finished = `${JSON.stringify(config, null, 2)}\n`;
+  if (finished !== text) await writeFile(stack.stackFile, finished);
 }
 
-/** Context from the stack's cdktf.json, as the cdktf CLI would pass it. */
-async function cdktfJsonContext(workdir: string, log?: Logger): Promise<Record<string, unknown>> {
+/** Every `stackTrace` array in `//` metadata, its frames made repository-relative. */
+function scrubTraces(value: unknown, paths: PathMapper): void {
+  if (!value || typeof value !== 'object') return;
+  if (Array.isArray(value)) {
+    for (const item of value) scrubTraces(item, paths);
+    return;
+  }
+  const record = value as Record<string, unknown>;
+  for (const [key, child] of Object.entries(record)) {
+    if (key === 'stackTrace' && Array.isArray(child)) record[key] = child.map((frame) => (typeof frame === 'string' ? paths.scrub(frame) : frame));
+    else scrubTraces(child, paths);
+  }
+}
+
+/** Context from the app's cdktf.json, as the cdktf CLI would pass it. */
+async function cdktfJsonContext(app: AppLocation, log?: Logger): Promise<Record<string, unknown>> {
   let text: string;
   try {
-    text = await readFile(join(workdir, 'cdktf.json'), 'utf8');
+    text = await readFile(join(app.appDir, 'cdktf.json'), 'utf8');
   } catch {
     return {};
   }
@@ -292,211 +320,19 @@ async function cdktfJsonContext(workdir: string, log?: Logger): Promise<Record<s
 }
 
 // ---------------------------------------------------------------------------
-// Errors
-
-const reportSchema = z.object({
-  name: z.string().default('Error'),
-  code: z.string().optional(),
-  message: z.string().default(''),
-  stack: z.string().default(''),
-});
-
-interface Location {
-  file: string;
-  line: number;
-  column?: number;
-}
-
-/** Describe a failed synthesis: file:line:column of the stack's own code, and the error. */
-async function synthError(
-  unit: UnitDefinition,
-  entry: string,
-  reportFile: string,
-  result: ExecResult,
-  paths: PathMapper,
-): Promise<ToolError> {
-  const { stderr } = result;
-  const entryPath = `${unit.path}/${entry}`;
-  const report = reportSchema.safeParse(safeJson(await readFile(reportFile, 'utf8').catch(() => '')));
-
-  let location: Location | undefined;
-  let text: string;
-  let kind: 'syntax' | 'module' | 'esm' | 'exception' | 'exit';
-  if (report.success) {
-    const { name, code, message, stack } = report.data;
-    const syntax = parseTransformError(message, paths);
-    if (syntax) {
-      location = syntax.location;
-      text = `syntax error: ${syntax.text}`;
-      kind = /top-level await/i.test(syntax.text) ? 'esm' : 'syntax';
-    } else {
-      location = firstOwnFrame(stack, paths) ?? uncaughtHeader(stderr, paths);
-      text = `${name}: ${message}`;
-      kind =
-        code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || /Cannot find (module|package)/.test(message)
-          ? 'module'
-          : name === 'SyntaxError'
-            ? 'syntax'
-            : 'exception';
-    }
-  } else {
-    location = uncaughtHeader(stderr, paths);
-    text = lastLines(stderr) || `the app exited with code ${result.exitCode}`;
-    kind = 'exit';
-  }
-
-  const where = location ? `${location.file}:${location.line}${location.column !== undefined ? `:${location.column}` : ''}` : entryPath;
-  const message = secrets.maskText(`cdktf synth failed at ${where}: ${paths.scrub(limit(text))}`);
-  const file = location?.file ?? entryPath;
-  const hints: Record<typeof kind, string> = {
-    syntax: `fix the syntax in ${file} and commit; \`npx tsc --noEmit\` in the stack folder catches this before a push`,
-    esm:
-      `top-level await needs an ES module entry: rename it to ${entry.replace(/\.ts$/, '.mts')}, or give ${unit.path} ` +
-      'a package.json with "type": "module" (and its package-lock.json)',
-    module:
-      `the stack imports a package Plumbline does not bundle (it bundles ${BUNDLED_PACKAGES.join(', ')}): add a package.json ` +
-      `declaring it and its package-lock.json to ${unit.path}`,
-    exception: `the stack threw while building its constructs; run \`npx tsx ${entry}\` in ${unit.path} to reproduce`,
-    exit: `the app exited with an error; run \`npx tsx ${entry}\` in ${unit.path} to reproduce`,
-  };
-  return new ToolError('E_CDKTF_SYNTH', message, {
-    retry: 'stalled',
-    hint: hints[kind],
-    details: location ? { file: location.file, line: location.line, ...(location.column !== undefined ? { column: location.column } : {}) } : undefined,
-  });
-}
-
-/** tsx reports syntax errors as esbuild's "Transform failed": `<file>:<line>:<col>: ERROR: <text>`. */
-export function parseTransformError(message: string, paths: PathMapper): { location: Location; text: string } | null {
-  for (const line of message.split('\n')) {
-    const match = /^(.+?):(\d+):(\d+): ERROR: (.*)$/.exec(line.trim());
-    if (!match) continue;
-    const file = paths.toRepository(match[1]!);
-    if (!file) continue;
-    // esbuild columns are 0-based; editors and tsc count from 1.
-    return { location: { file, line: Number(match[2]), column: Number(match[3]) + 1 }, text: match[4]! };
-  }
-  return null;
-}
-
-/** The first stack frame in the repository's own code (not in node_modules, not Node's). */
-export function firstOwnFrame(stack: string, paths: PathMapper): Location | undefined {
-  for (const line of stack.split('\n')) {
-    const match = /^\s*at (?:.*?\()?((?:file:\/\/)?\/[^()]*?):(\d+):(\d+)\)?\s*$/.exec(line);
-    if (!match) continue;
-    const file = paths.toRepository(match[1]!);
-    if (file && !file.split('/').includes('node_modules')) return { file, line: Number(match[2]), column: Number(match[3]) };
-  }
-  return undefined;
-}
-
-/** Node's own report of an uncaught error starts with `<file>:<line>`. */
-function uncaughtHeader(stderr: string, paths: PathMapper): Location | undefined {
-  for (const line of stderr.split('\n').slice(0, 5)) {
-    const match = /^((?:file:\/\/)?\/.+?):(\d+)$/.exec(line.trim());
-    if (!match) continue;
-    const file = paths.toRepository(match[1]!);
-    if (file && !file.split('/').includes('node_modules')) return { file, line: Number(match[2]) };
-  }
-  return undefined;
-}
-
-// ---------------------------------------------------------------------------
-// Paths in messages
-
-export interface PathMapper {
-  workdirReal: string;
-  /** Repository-relative form of an absolute path or file URL, or null if it is not in the repository. */
-  toRepository(path: string): string | null;
-  /** Replace every absolute path Plumbline knows with its repository-relative (or neutral) form. */
-  scrub(text: string): string;
-}
-
-/**
- * The workdir is `<tree>/<unit.path>`, and the rest of `<tree>` links into a
- * read-only snapshot of the repository; Node reports files under their real
- * paths, so both the workdir and the snapshot map back to repository paths.
- */
-export async function pathMapper(options: Pick<SynthOptions, 'unit' | 'workdir' | 'installRoot' | 'stateDir'>): Promise<PathMapper> {
-  const { unit, workdir } = options;
-  const workdirReal = await realpath(workdir).catch(() => workdir);
-  const roots: Array<[string, string]> = [
-    [workdir, unit.path],
-    [workdirReal, unit.path],
-  ];
-  for (const root of await repositoryRoots(workdir, unit.path)) roots.push([root, '']);
-  const neutral: Array<[string, string]> = [
-    [options.installRoot, '<plumbline>'],
-    [options.stateDir, '<state>'],
-  ];
-
-  const toRepository = (input: string): string | null => {
-    const path = input.startsWith('file://') ? safeFileUrl(input) : input;
-    if (path === null) return null;
-    for (const [root, repo] of [...roots].sort((a, b) => b[0].length - a[0].length)) {
-      if (path === root) return repo || '.';
-      if (path.startsWith(`${root}/`)) {
-        const rest = path.slice(root.length + 1);
-        return repo ? `${repo}/${rest}` : rest;
-      }
-    }
-    return null;
-  };
-
-  const replacements = [...roots, ...neutral]
-    .filter(([from]) => from.length > 1)
-    .sort((a, b) => b[0].length - a[0].length)
-    .map(([from, to]) => ({ pattern: new RegExp(`(?:file://)?${escapeRegExp(from)}(/|(?![\\w.@-]))`, 'g'), to }));
-  const scrub = (text: string): string => {
-    let out = text;
-    // `<root>/x` becomes `x` for the repository roots, `stacks/web/x` or `<plumbline>/x` for the others.
-    for (const { pattern, to } of replacements) {
-      out = out.replace(pattern, (_match, slash: string) => (to === '' ? (slash ? '' : '.') : `${to}${slash}`));
-    }
-    return out;
-  };
-  return { workdirReal, toRepository, scrub };
-}
-
-async function repositoryRoots(workdir: string, unitPath: string): Promise<string[]> {
-  if (!workdir.endsWith(`/${unitPath}`)) return [];
-  const tree = workdir.slice(0, -(unitPath.length + 1));
-  const roots = new Set<string>([tree, await realpath(tree).catch(() => tree)]);
-  let level = tree;
-  let prefix = '';
-  for (const segment of unitPath.split('/')) {
-    for (const entry of await readdir(level, { withFileTypes: true }).catch(() => [])) {
-      if (!entry.isSymbolicLink()) continue;
-      const target = await realpath(join(level, entry.name)).catch(() => null);
-      const suffix = `/${prefix}${entry.name}`;
-      if (target?.endsWith(suffix)) {
-        roots.add(target.slice(0, -suffix.length));
-        return [...roots];
-      }
-    }
-    level = join(level, segment);
-    prefix = `${prefix}${segment}/`;
-  }
-  return [...roots];
-}
-
-// ---------------------------------------------------------------------------
 // Small helpers
+
+/** The packages the app's package.json declares (any kind of dependency); null without one. */
+async function declaredPackages(app: AppLocation): Promise<Set<string> | null> {
+  const text = await readFile(join(app.appDir, 'package.json'), 'utf8').catch(() => null);
+  if (text === null) return null;
+  const fields = ['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies'] as const;
+  const parsed = z.object(Object.fromEntries(fields.map((f) => [f, z.record(z.string(), z.unknown()).optional()]))).safeParse(safeJson(text));
+  return new Set(parsed.success ? fields.flatMap((f) => Object.keys(parsed.data[f] ?? {})) : []);
+}
 
 function isInside(root: string, path: string): boolean {
   return path === root || path.startsWith(`${root}/`);
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-function safeFileUrl(url: string): string | null {
-  try {
-    return fileURLToPath(url);
-  } catch {
-    return null;
-  }
 }
 
 function safeJson(text: string): unknown {
@@ -507,22 +343,6 @@ function safeJson(text: string): unknown {
   }
 }
 
-function limit(text: string, maxLines = 20, maxChars = 4000): string {
-  const lines = text.trim().split('\n');
-  const kept = lines.slice(0, maxLines).join('\n');
-  const cut = kept.length > maxChars ? `${kept.slice(0, maxChars)}…` : kept;
-  return lines.length > maxLines ? `${cut}\n… (${lines.length - maxLines} more lines)` : cut;
-}
-
-function lastLines(text: string, count = 10): string {
-  return text
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .slice(-count)
-    .join('\n');
-}
-
 function tail(text: string, chars = 2000): string {
   return text.length > chars ? `…${text.slice(-chars)}` : text;
 }
-

@@ -2,8 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StackSpec, UnitDefinition } from '../../engine/definitions/types.ts';
 import { isPlumblineError, type Problem } from '../../engine/errors.ts';
-import { entryOf } from './synth.ts';
 import { pathExists } from '../../engine/fs.ts';
+import { entryOf, inFolder, locateApp } from './app.ts';
 
 /** Problems a person can fix in the repository, reported before any run. */
 export async function validateUnit(unit: UnitDefinition, unitDir: string): Promise<Problem[]> {
@@ -13,25 +13,25 @@ export async function validateUnit(unit: UnitDefinition, unitDir: string): Promi
     const index = text.split('\n').findIndex((l) => new RegExp(`^${key}\\s*:`).test(l));
     return index >= 0 ? { line: index + 1, column: 1 } : { line: 1, column: 1 };
   };
+  const declared = (unit.spec as Partial<StackSpec>).entry ? 'entry' : 'kind';
+  // unitDir is `<repository>/<unit.path>`.
+  const repoDir = unitDir.endsWith(`/${unit.path}`) ? unitDir.slice(0, -(unit.path.length + 1)) : unitDir;
 
-  let entry: string | null = null;
   try {
-    entry = entryOf(unit);
+    entryOf(unit);
+    const app = await locateApp(unit, unitDir, repoDir);
+    const hasLockfile = (await pathExists(join(app.appDir, 'package-lock.json'))) || (await pathExists(join(app.appDir, 'npm-shrinkwrap.json')));
+    if ((await pathExists(join(app.appDir, 'package.json'))) && !hasLockfile) {
+      problems.push({
+        file: inFolder(app.appPath, 'package.json'),
+        line: 1,
+        column: 1,
+        message: 'an app with its own package.json needs its package-lock.json committed too (run npm install and commit it)',
+      });
+    }
   } catch (error) {
-    problems.push({ file: unit.file, ...(await manifestLine('entry')), message: isPlumblineError(error) ? error.message.replace(`${unit.file}: `, '') : String(error) });
-  }
-  if (entry !== null && !(await pathExists(join(unitDir, entry)))) {
-    const declared = (unit.spec as Partial<StackSpec>).entry ? 'entry' : 'kind';
-    problems.push({ file: unit.file, ...(await manifestLine(declared)), message: `entry ${unit.path}/${entry} does not exist` });
-  }
-  if ((await pathExists(join(unitDir, 'package.json'))) && !(await pathExists(join(unitDir, 'package-lock.json'))) && !(await pathExists(join(unitDir, 'npm-shrinkwrap.json')))) {
-    problems.push({
-      file: `${unit.path}/package.json`,
-      line: 1,
-      column: 1,
-      message: 'a stack with its own package.json needs its package-lock.json committed too (run npm install and commit it)',
-    });
+    if (!isPlumblineError(error)) throw error;
+    problems.push({ file: unit.file, ...(await manifestLine(declared)), message: error.message.replace(`${unit.file}: `, '') });
   }
   return problems;
 }
-

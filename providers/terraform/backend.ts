@@ -1,6 +1,7 @@
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { findStateBlocks, type StateBlock } from './hcl-scan.ts';
+import { configFileNames, field, objects, parseJsonConfig } from './config-files.ts';
 
 /**
  * Where a unit's Terraform state lives. A stack that declares its own backend
@@ -24,9 +25,7 @@ export type StatePlacement =
 
 /** The backend the configuration in `configDir` declares (the last one read wins, as overrides do). */
 export async function detectBackend(configDir: string): Promise<DeclaredBackend> {
-  const files = (await readdir(configDir))
-    .filter((f) => (f.endsWith('.tf') || f.endsWith('.tf.json')) && f !== BACKEND_OVERRIDE_FILE)
-    .sort(byTerraformLoadOrder);
+  const files = (await configFileNames(configDir)).filter((f) => f !== BACKEND_OVERRIDE_FILE).sort(byTerraformLoadOrder);
   let declared: DeclaredBackend = { kind: 'none' };
   for (const file of files) {
     const text = await readFile(join(configDir, file), 'utf8');
@@ -73,13 +72,7 @@ function byTerraformLoadOrder(a: string, b: string): number {
  * object or an array of objects (`"terraform": [{ "backend": [{ "s3": [{}] }] }]`).
  */
 export function jsonStateBlocks(text: string): StateBlock[] {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch {
-    // Terraform reports the syntax error itself, with its position, at init.
-    return [];
-  }
+  const doc = parseJsonConfig(text);
   const blocks: StateBlock[] = [];
   for (const terraform of objects(field(doc, 'terraform'))) {
     for (const backends of objects(field(terraform, 'backend'))) {
@@ -96,13 +89,4 @@ export function jsonStateBlocks(text: string): StateBlock[] {
     for (const _cloud of objects(field(terraform, 'cloud'))) blocks.push({ kind: 'cloud', type: '', strings: {} });
   }
   return blocks;
-}
-
-function field(value: unknown, name: string): unknown {
-  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>)[name] : undefined;
-}
-
-function objects(value: unknown): Record<string, unknown>[] {
-  const list = Array.isArray(value) ? value : value === undefined || value === null ? [] : [value];
-  return list.filter((v): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v));
 }

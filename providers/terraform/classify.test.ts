@@ -23,7 +23,8 @@ describe('classifyFailure', () => {
     const failure = classifyFailure('init', result(stdout));
     assert.equal(failure.code, 'E_TERRAFORM_INIT');
     assert.equal(failure.retry, 'stalled');
-    assert.equal(failure.message, 'Unclosed configuration block: There is no closing brace for this block. (main.tf line 1)');
+    assert.equal(failure.message, 'Unclosed configuration block (on main.tf line 1, column 31): There is no closing brace for this block.');
+    assert.match(failure.hint, / at main\.tf line 1 /);
     assert.ok(failure.hint.length > 0);
   });
 

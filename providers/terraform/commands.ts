@@ -6,6 +6,7 @@ import type { Logger } from '../../engine/log.ts';
 import { classifyFailure, type TerraformFailure, type TerraformStep } from './classify.ts';
 import { parseUiStream, type UiMessage } from './diagnostics.ts';
 import { pathExists } from '../../engine/fs.ts';
+import type { PathContext } from './repo-paths.ts';
 
 /**
  * The terraform subcommands Plumbline runs, in one config folder, always
@@ -23,6 +24,15 @@ export interface TerraformCliOptions {
   pluginCacheDir: string;
   signal: AbortSignal;
   log: Logger;
+  /** How terraform's paths read in the repository (error messages, warnings). */
+  paths?: PathContext;
+}
+
+export interface PlanResult {
+  /** Exit code 2: the plan has changes. */
+  changes: boolean;
+  /** The plan's UI stream (its warnings are shown with the plan). */
+  messages: UiMessage[];
 }
 
 export class TerraformCli {
@@ -42,8 +52,8 @@ export class TerraformCli {
     });
   }
 
-  /** `plan -out`; resolves `true` when the plan has changes (exit code 2). */
-  async plan(planFile: string, varFile: string | undefined): Promise<boolean> {
+  /** `plan -out`, with the UI stream it printed. */
+  async plan(planFile: string, varFile: string | undefined): Promise<PlanResult> {
     const args = [
       'plan',
       '-input=false',
@@ -55,7 +65,7 @@ export class TerraformCli {
       ...(varFile ? [`-var-file=${varFile}`] : []),
     ];
     const result = await this.exec('plan', args, { okExitCodes: [0, 2] });
-    return result.exitCode === 2;
+    return { changes: result.exitCode === 2, messages: parseUiStream(result.stdout) };
   }
 
   /** `show -json <planfile>`: the raw plan, secrets in clear. Keep it in memory only. */
@@ -90,7 +100,7 @@ export class TerraformCli {
     args: string[],
     extra: { env?: Record<string, string>; okExitCodes?: number[] } = {},
   ): Promise<ExecResult> {
-    const { config, cwd, signal, log } = this.options;
+    const { config, cwd, signal, log, paths } = this.options;
     let failure: TerraformFailure | undefined;
     try {
       return await run(config.terraform.binary, args, {
@@ -100,7 +110,7 @@ export class TerraformCli {
         signal,
         log,
         okExitCodes: extra.okExitCodes,
-        classify: (result) => (failure = classifyFailure(step, result)),
+        classify: (result) => (failure = classifyFailure(step, result, paths)),
       });
     } catch (error) {
       // run() words its message from the tail of stderr; with -json the real
@@ -110,7 +120,7 @@ export class TerraformCli {
           retry: failure.retry,
           hint: failure.hint,
           cause: error,
-          details: { ...error.details, command: `terraform ${step}` },
+          details: { ...error.details, command: `terraform ${step}`, diagnostics: failure.diagnostics },
         });
       }
       throw error;

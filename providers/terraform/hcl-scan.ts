@@ -1,10 +1,14 @@
 /**
- * Just enough HCL reading to find where a configuration keeps its state: the
- * `backend "<type>" { ... }` and `cloud { ... }` blocks inside top-level
- * `terraform { ... }` blocks. Comments, strings (with `${...}` templates) and
- * heredocs are tokenized properly, so a commented-out backend or the word
- * "backend" inside a string is never taken for a real one.
+ * Just enough HCL reading to answer two questions without running terraform:
+ * where a configuration keeps its state (the `backend "<type>" { ... }` and
+ * `cloud { ... }` blocks inside top-level `terraform { ... }` blocks), and
+ * what else it reads (`module` sources, `file()`-like calls). Comments,
+ * strings, `${...}` templates and heredocs are tokenized properly, so a
+ * commented-out block or a word inside a string is never taken for a real one,
+ * while a call inside a template (`"${file("x")}"`) is still found.
  */
+
+import { lineIndex, tokenize, tokenizeTemplate, type Token } from './hcl-tokens.ts';
 
 export interface StateBlock {
   /** `backend` with its label, or `cloud`. */
@@ -15,28 +19,32 @@ export interface StateBlock {
   strings: Record<string, string>;
 }
 
-type Token =
-  | { t: 'ident'; v: string }
-  | { t: 'string'; v: string; plain: boolean }
-  | { t: '{' | '}' | '=' | 'nl' | 'other' };
-
 export function findStateBlocks(source: string): StateBlock[] {
   const tokens = tokenize(source);
   const found: StateBlock[] = [];
+  atTopLevel(tokens, 'terraform', (i) => (tokens[i + 1]?.t === '{' ? readTerraformBlock(tokens, i + 2, found) : undefined));
+  return found;
+}
+
+/**
+ * Calls `visit` at each `keyword` identifier outside any block; `visit`
+ * returns the index after the block it read, or undefined when it read none.
+ */
+function atTopLevel(tokens: readonly Token[], keyword: string, visit: (i: number) => number | undefined): void {
   let depth = 0;
   for (let i = 0; i < tokens.length; i++) {
     const tok = tokens[i]!;
     if (tok.t === '{') depth++;
     else if (tok.t === '}') depth = Math.max(0, depth - 1);
-    else if (depth === 0 && tok.t === 'ident' && tok.v === 'terraform' && tokens[i + 1]?.t === '{') {
-      i = readTerraformBlock(tokens, i + 2, found) - 1;
+    else if (depth === 0 && tok.t === 'ident' && tok.v === keyword) {
+      const next = visit(i);
+      if (next !== undefined) i = next - 1;
     }
   }
-  return found;
 }
 
 /** Reads the body of a `terraform {` block starting after its brace; returns the index after its `}`. */
-function readTerraformBlock(tokens: Token[], start: number, found: StateBlock[]): number {
+function readTerraformBlock(tokens: readonly Token[], start: number, found: StateBlock[]): number {
   let depth = 1;
   let i = start;
   while (i < tokens.length && depth > 0) {
@@ -46,15 +54,15 @@ function readTerraformBlock(tokens: Token[], start: number, found: StateBlock[])
     else if (depth === 1 && tok.t === 'ident' && (tok.v === 'backend' || tok.v === 'cloud')) {
       const label = tokens[i + 1];
       if (tok.v === 'backend' && label?.t === 'string' && tokens[i + 2]?.t === '{') {
-        const block: StateBlock = { kind: 'backend', type: label.v, strings: {} };
-        i = readArguments(tokens, i + 3, block);
-        found.push(block);
+        const body = readArguments(tokens, i + 3);
+        found.push({ kind: 'backend', type: label.v, strings: body.strings });
+        i = body.end;
         continue;
       }
       if (tok.v === 'cloud' && label?.t === '{') {
-        const block: StateBlock = { kind: 'cloud', type: '', strings: {} };
-        i = readArguments(tokens, i + 2, block);
-        found.push(block);
+        const body = readArguments(tokens, i + 2);
+        found.push({ kind: 'cloud', type: '', strings: body.strings });
+        i = body.end;
         continue;
       }
     }
@@ -63,8 +71,19 @@ function readTerraformBlock(tokens: Token[], start: number, found: StateBlock[])
   return i;
 }
 
-/** Collects `name = "literal"` arguments of a block body; returns the index after its `}`. */
-function readArguments(tokens: Token[], start: number, block: StateBlock): number {
+interface BlockArguments {
+  /** Top-level arguments whose value is one plain string literal. */
+  strings: Record<string, string>;
+  /** Top-level arguments with any other value (a template, a reference, a call). */
+  expressions: Set<string>;
+  /** The index after the block's `}`. */
+  end: number;
+}
+
+/** The top-level arguments of a block body starting after its `{`. */
+function readArguments(tokens: readonly Token[], start: number): BlockArguments {
+  const strings: Record<string, string> = {};
+  const expressions = new Set<string>();
   let depth = 1;
   let i = start;
   while (i < tokens.length && depth > 0) {
@@ -75,113 +94,130 @@ function readArguments(tokens: Token[], start: number, block: StateBlock): numbe
       const value = tokens[i + 2];
       const end = tokens[i + 3];
       if (value?.t === 'string' && value.plain && (end === undefined || end.t === 'nl' || end.t === '}')) {
-        block.strings[tok.v] = value.v;
+        strings[tok.v] = value.v;
+      } else {
+        expressions.add(tok.v);
       }
     }
     i++;
   }
-  return i;
+  return { strings, expressions, end: i };
 }
 
-function tokenize(src: string): Token[] {
-  const tokens: Token[] = [];
-  let i = 0;
-  while (i < src.length) {
-    const c = src[i]!;
-    if (c === '\n') {
-      tokens.push({ t: 'nl' });
-      i++;
-    } else if (c === ' ' || c === '\t' || c === '\r') {
-      i++;
-    } else if (c === '#' || (c === '/' && src[i + 1] === '/')) {
-      while (i < src.length && src[i] !== '\n') i++;
-    } else if (c === '/' && src[i + 1] === '*') {
-      const end = src.indexOf('*/', i + 2);
-      i = end === -1 ? src.length : end + 2;
-    } else if (c === '"') {
-      const { value, plain, end } = readString(src, i + 1);
-      tokens.push({ t: 'string', v: value, plain });
-      i = end;
-    } else if (c === '<' && src[i + 1] === '<' && /[-A-Za-z_]/.test(src[i + 2] ?? '')) {
-      i = skipHeredoc(src, i + 2);
-      tokens.push({ t: 'other' });
-    } else if (c === '{' || c === '}' || c === '=') {
-      // `==` and `=>` are operators, not assignments.
-      if (c === '=' && (src[i + 1] === '=' || src[i + 1] === '>')) {
-        tokens.push({ t: 'other' });
-        i += 2;
-      } else {
-        tokens.push({ t: c });
-        i++;
-      }
-    } else if (/[A-Za-z_]/.test(c)) {
-      let j = i + 1;
-      while (j < src.length && /[A-Za-z0-9_-]/.test(src[j]!)) j++;
-      tokens.push({ t: 'ident', v: src.slice(i, j) });
-      i = j;
-    } else {
-      tokens.push({ t: 'other' });
-      i++;
+/** A `module "<name>" { source = ... }` block of a configuration file. */
+export interface ModuleBlock {
+  name: string;
+  /** The `source` literal; undefined when it is missing or not a plain string. */
+  source: string | undefined;
+  /** 1-based line of the `module` keyword. */
+  line: number;
+}
+
+export function findModuleCalls(source: string): ModuleBlock[] {
+  const tokens = tokenize(source);
+  const lines = lineIndex(source);
+  const found: ModuleBlock[] = [];
+  atTopLevel(tokens, 'module', (i) => {
+    const label = tokens[i + 1];
+    if ((label?.t !== 'string' && label?.t !== 'ident') || tokens[i + 2]?.t !== '{') return undefined;
+    const body = readArguments(tokens, i + 3);
+    found.push({ name: label.v, source: body.strings.source, line: lines(tokens[i]!.pos) });
+    return body.end;
+  });
+  return found;
+}
+
+/** Functions that read a file (or, `fileset`, a folder) named by their first argument. */
+export const FILE_FUNCTIONS: ReadonlySet<string> = new Set([
+  'file',
+  'filebase64',
+  'filebase64sha256',
+  'filebase64sha512',
+  'fileexists',
+  'filemd5',
+  'fileset',
+  'filesha1',
+  'filesha256',
+  'filesha512',
+  'templatefile',
+]);
+
+/** The first argument of a file function, as far as it can be read without evaluating anything. */
+export type FileArgument =
+  /** `"${path.module}/templates/a.tpl"` (or `path.root`): relative to that folder. */
+  | { kind: 'relative'; base: 'module' | 'root'; path: string }
+  /** `"scripts/a.sh"`: relative to the folder terraform runs in. */
+  | { kind: 'literal'; path: string }
+  /** Anything else (`var.script`, `"${path.cwd}/x"`), as written. */
+  | { kind: 'expression'; text: string };
+
+export interface FileCall {
+  fn: string;
+  argument: FileArgument;
+  /** 1-based line of the call in the text it was found in. */
+  line: number;
+}
+
+/** The file-reading calls of an HCL file, templates and heredocs included. */
+export function findFileCalls(source: string): FileCall[] {
+  const found: FileCall[] = [];
+  walkCalls(source, tokenize(source), lineIndex(source), found);
+  return found;
+}
+
+/** The file-reading calls of one template (a string value of a `.tf.json` file). */
+export function findTemplateFileCalls(template: string): FileCall[] {
+  const found: FileCall[] = [];
+  const lines = lineIndex(template);
+  for (const part of tokenizeTemplate(template)) if ('expr' in part) walkCalls(template, part.expr, lines, found);
+  return found;
+}
+
+function walkCalls(source: string, tokens: readonly Token[], lines: (pos: number) => number, found: FileCall[]): void {
+  for (let i = 0; i < tokens.length; i++) {
+    const tok = tokens[i]!;
+    if (tok.t === 'string') {
+      for (const part of tok.parts) if ('expr' in part) walkCalls(source, part.expr, lines, found);
+    } else if (tok.t === 'ident' && FILE_FUNCTIONS.has(tok.v) && tokens[i + 1]?.t === '(') {
+      const argument = firstArgument(tokens, i + 2);
+      found.push({ fn: tok.v, argument: fileArgument(source, argument.tokens, argument.endPos), line: lines(tok.pos) });
     }
   }
-  return tokens;
 }
 
-/** Reads a quoted string from just after its opening quote, templates included. */
-function readString(src: string, start: number): { value: string; plain: boolean; end: number } {
-  let value = '';
-  let plain = true;
+/** The tokens of a call's first argument, up to the `,` or `)` at its own level. */
+function firstArgument(tokens: readonly Token[], start: number): { tokens: Token[]; endPos: number } {
+  let depth = 0;
   let i = start;
-  while (i < src.length) {
-    const c = src[i]!;
-    if (c === '"') return { value, plain, end: i + 1 };
-    if (c === '\n') break; // unterminated: stop at the line end
-    if (c === '\\') {
-      const next = src[i + 1] ?? '';
-      value += next === 'n' ? '\n' : next === 't' ? '\t' : next;
-      i += 2;
-    } else if ((c === '$' || c === '%') && src[i + 1] === '{') {
-      plain = false;
-      i = skipTemplate(src, i + 2);
-    } else {
-      value += c;
-      i++;
+  for (; i < tokens.length; i++) {
+    const t = tokens[i]!.t;
+    if (depth === 0 && (t === ',' || t === ')')) break;
+    if (t === '(' || t === '[' || t === '{') depth++;
+    if (t === ')' || t === ']' || t === '}') depth--;
+  }
+  const endPos = tokens[i]?.pos ?? tokens.at(-1)?.pos ?? 0;
+  return { tokens: tokens.slice(start, i).filter((t) => t.t !== 'nl'), endPos };
+}
+
+function fileArgument(source: string, tokens: readonly Token[], endPos: number): FileArgument {
+  const only = tokens.length === 1 ? tokens[0] : undefined;
+  if (only?.t === 'string') {
+    if (only.plain) return { kind: 'literal', path: only.v };
+    const [head, tail, ...rest] = only.parts;
+    const base = head && 'expr' in head ? pathReference(head.expr) : undefined;
+    if (base && tail && 'lit' in tail && tail.lit.startsWith('/') && rest.length === 0) {
+      return { kind: 'relative', base, path: tail.lit.slice(1) };
     }
   }
-  return { value, plain: false, end: i };
+  const text = tokens.length > 0 ? source.slice(tokens[0]!.pos, endPos).trim() : '';
+  return { kind: 'expression', text };
 }
 
-/** Skips a `${ ... }` template body (which may hold strings and braces). */
-function skipTemplate(src: string, start: number): number {
-  let depth = 1;
-  let i = start;
-  while (i < src.length && depth > 0) {
-    const c = src[i]!;
-    if (c === '"') i = readString(src, i + 1).end;
-    else {
-      if (c === '{') depth++;
-      else if (c === '}') depth--;
-      i++;
-    }
-  }
-  return i;
-}
-
-/** Skips `<<EOF` / `<<-EOF` up to the line holding only the marker. */
-function skipHeredoc(src: string, start: number): number {
-  let i = start;
-  if (src[i] === '-') i++;
-  let j = i;
-  while (j < src.length && /[A-Za-z0-9_]/.test(src[j]!)) j++;
-  const marker = src.slice(i, j);
-  const bodyStart = src.indexOf('\n', j);
-  if (marker === '' || bodyStart === -1) return j;
-  let lineStart = bodyStart + 1;
-  while (lineStart < src.length) {
-    let lineEnd = src.indexOf('\n', lineStart);
-    if (lineEnd === -1) lineEnd = src.length;
-    if (src.slice(lineStart, lineEnd).trim() === marker) return lineEnd;
-    lineStart = lineEnd + 1;
-  }
-  return src.length;
+/** `path.module` or `path.root` alone in a template interpolation. */
+function pathReference(tokens: readonly Token[]): 'module' | 'root' | undefined {
+  const real = tokens.filter((t) => t.t !== 'nl');
+  if (real.length !== 3) return undefined;
+  const [a, dot, b] = real;
+  if (a?.t !== 'ident' || a.v !== 'path' || dot?.t !== '.' || b?.t !== 'ident') return undefined;
+  return b.v === 'module' || b.v === 'root' ? b.v : undefined;
 }

@@ -1,22 +1,27 @@
-import { chmod, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ToolError, ValidationError, type Problem } from '../../engine/errors.ts';
 import type { ApplyOutcome, OutputValue, ApplyRequest, PlanOutcome, PlanRequest, ProviderContext, ProviderFactory, RunRequest } from '../../engine/provider.ts';
 import { secrets } from '../../engine/secrets.ts';
 import { placeState } from './backend.ts';
-import { TerraformCli } from './commands.ts';
+import { TerraformCli, type PlanResult } from './commands.ts';
 import { fingerprint } from './fingerprint.ts';
 import { maskPlan } from './mask.ts';
 import { normalizePlan } from './normalize.ts';
-import { applySummary } from './diagnostics.ts';
+import { applySummary, diagnosticsOf, formatDiagnostic, parseUiStream, presentDiagnostics, type UiMessage } from './diagnostics.ts';
+import { changeNames } from './change-names.ts';
+import { configFileNames } from './config-files.ts';
+import { terraformReads } from './reads.ts';
+import type { PathContext } from './repo-paths.ts';
 import { outputsFromApplyStream, parseOutputs, plannedOutputs } from './outputs.ts';
 import { parsePlanJson } from './plan-schema.ts';
 import { renderPlan } from './render.ts';
-import { registerSecretVars, writeVarFile } from './variables.ts';
+import { registerSecretVars, VAR_FILE, writeVarFile } from './variables.ts';
 import { pathExists } from '../../engine/fs.ts';
 
 export type { NormalizedPlan, ResourceChangeView, OutputChangeView, AttributeChange } from './normalize.ts';
 export { TERRAFORM_ERROR_CODES } from './classify.ts';
+export type { DiagnosticView } from './diagnostics.ts';
 
 /** Artifacts a plan leaves in its `artifactsDir`. */
 export const PLAN_FILE = 'tfplan';
@@ -37,13 +42,15 @@ export function createTerraformTools(context: ProviderContext): TerraformTools {
 
   async function cliFor(request: RunRequest, configDir: string): Promise<TerraformCli> {
     await mkdir(pluginCacheDir, { recursive: true });
-    return new TerraformCli({ config: context.config, cwd: configDir, pluginCacheDir, signal: request.signal, log: request.log });
+    const paths = pathContext(request, configDir);
+    return new TerraformCli({ config: context.config, cwd: configDir, pluginCacheDir, signal: request.signal, log: request.log, paths });
   }
 
-  async function init(cli: TerraformCli, request: RunRequest, configDir: string): Promise<void> {
+  /** init; returns its UI stream (its warnings are shown with the plan). */
+  async function init(cli: TerraformCli, request: RunRequest, configDir: string): Promise<UiMessage[]> {
     const placement = await placeState(configDir, request.unitStateDir);
     request.log.debug({ state: placement.managedBy }, 'terraform state placement');
-    await context.initLock.run(() => cli.init());
+    return parseUiStream((await context.initLock.run(() => cli.init())).stdout);
   }
 
   return {
@@ -52,13 +59,13 @@ export function createTerraformTools(context: ProviderContext): TerraformTools {
       await assertTerraformFiles(configDir);
       await mkdir(request.artifactsDir, { recursive: true, mode: 0o700 });
       const cli = await cliFor(request, configDir);
-      await init(cli, request, configDir);
+      const initMessages = await init(cli, request, configDir);
 
       const planFile = join(request.artifactsDir, PLAN_FILE);
       const varFile = await writeVarFile(request.artifactsDir, request.vars);
-      let exitSaysChanges: boolean;
+      let planned: PlanResult;
       try {
-        exitSaysChanges = await cli.plan(planFile, varFile);
+        planned = await cli.plan(planFile, varFile);
       } finally {
         // The saved plan carries the values from here on; apply takes no variables.
         if (varFile) await rm(varFile, { force: true });
@@ -70,10 +77,15 @@ export function createTerraformTools(context: ProviderContext): TerraformTools {
       const raw = parsePlanJson(await cli.showPlanJson(planFile));
       const masked = maskPlan(raw);
       const document = normalizePlan(raw);
-      if (exitSaysChanges && !document.hasChanges) {
+      if (planned.changes && !document.hasChanges) {
         request.log.warn({}, 'terraform reports changes the normalized plan does not show');
         document.hasChanges = true;
       }
+      // Warnings say how the plan was made, not what it does: they are kept
+      // out of the fingerprint, so a plan id does not depend on them.
+      const planFingerprint = fingerprint(document);
+      const warnings = presentDiagnostics(diagnosticsOf([...initMessages, ...planned.messages], 'warning'), pathContext(request, configDir)).map(formatDiagnostic);
+      if (warnings.length > 0) document.warnings = warnings;
       const rendered = renderPlan(document);
       await writeFile(join(request.artifactsDir, PLAN_JSON_FILE), `${JSON.stringify(masked, null, 2)}\n`);
       await writeFile(join(request.artifactsDir, PLAN_TEXT_FILE), rendered);
@@ -85,7 +97,9 @@ export function createTerraformTools(context: ProviderContext): TerraformTools {
         destructive: document.destructive,
         document,
         rendered,
-        fingerprint: fingerprint(document),
+        fingerprint: planFingerprint,
+        changes: changeNames(document),
+        warnings,
         // Nothing changes: the planned outputs are the outputs in the state.
         ...(document.hasChanges ? {} : { outputs: plannedOutputs(raw) }),
       };
@@ -133,15 +147,26 @@ export const createTerraformProvider: ProviderFactory = (context) => {
     plan: (request) => tools.planDirectory(request, request.workdir),
     apply: (request) => tools.applyDirectory(request, request.workdir),
     outputs: (request) => tools.outputsOf(request, request.workdir),
+    reads: terraformReads,
   };
 };
 
+/**
+ * How terraform's paths read in the repository. The var file Plumbline writes
+ * holds the stack's vars, so a warning about it names the stack's manifest.
+ */
+function pathContext(request: RunRequest, configDir: string): PathContext {
+  return {
+    unitPath: request.unit.path,
+    workdir: request.workdir,
+    configDir,
+    repoDir: request.repoDir,
+    replacements: [[join(request.artifactsDir, VAR_FILE), request.unit.file]],
+  };
+}
+
 async function hasTerraformFiles(dir: string): Promise<boolean> {
-  try {
-    return (await readdir(dir)).some((f) => f.endsWith('.tf') || f.endsWith('.tf.json'));
-  } catch {
-    return false;
-  }
+  return (await configFileNames(dir)).length > 0;
 }
 
 async function assertTerraformFiles(configDir: string): Promise<void> {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { DaemonConfig } from '../../engine/config/types.ts';
 import type { UnitDefinition } from '../../engine/definitions/types.ts';
@@ -10,6 +10,8 @@ import { silentLogger } from '../../engine/log.ts';
 import { Mutex } from '../../engine/mutex.ts';
 import type { PlanRequest, Provider } from '../../engine/provider.ts';
 import { BACKEND_OVERRIDE_FILE } from './backend.ts';
+import { createWorkspace } from '../../engine/workspace.ts';
+import type { DiagnosticView } from './diagnostics.ts';
 import { createTerraformProvider, type NormalizedPlan } from './index.ts';
 
 /** Drives the real terraform binary through the provider, on a temp folder. */
@@ -210,5 +212,105 @@ describe('terraform provider against the real terraform', { timeout: 600_000 }, 
     await provider.apply({ ...req, unitStateDir: join(root, 'state', 'units', 'cdk') });
     await stat(join(root, 'state', 'units', 'cdk', 'terraform.tfstate'));
     await assert.rejects(stat(join(req.workdir, 'terraform.demo.tfstate')));
+  });
+});
+
+/**
+ * A repository laid out as public Terraform projects are: a shared module in
+ * modules/ (variables, main, outputs in their own files) called by a stack in
+ * stacks/. Runs get their workspace the way the engine makes it, so terraform
+ * sees `../../modules/batch-job` exactly as in the repository.
+ */
+const MODULE_MAIN = `resource "terraform_data" "step" {
+  count = length(var.commands)
+  input = var.commands[count.index]
+
+  provisioner "local-exec" {
+    command = self.input
+  }
+}
+`;
+
+const JOBS_REPO: Record<string, string> = {
+  'modules/batch-job/variables.tf': 'variable "commands" {\n  type        = list(string)\n  description = "One step per command, run on the control host."\n}\n',
+  'modules/batch-job/main.tf': MODULE_MAIN,
+  'modules/batch-job/outputs.tf': 'output "steps" {\n  value = terraform_data.step[*].id\n}\n',
+  'stacks/nightly/stack.yaml': 'kind: terraform\nvars:\n  region: eu-west-1\n',
+  'stacks/nightly/main.tf': 'module "jobs" {\n  source   = "../../modules/batch-job"\n  commands = ["true", "exit 3"]\n}\n',
+};
+
+const nightly: UnitDefinition = { ...unit, name: 'nightly', path: 'stacks/nightly', file: 'stacks/nightly/stack.yaml' };
+
+async function writeRepo(files: Record<string, string>): Promise<string> {
+  const repoDir = join(root, 'repos', String(++revision));
+  for (const [path, text] of Object.entries(files)) {
+    await mkdir(dirname(join(repoDir, path)), { recursive: true });
+    await writeFile(join(repoDir, path), text);
+  }
+  return repoDir;
+}
+
+async function runIn(repoDir: string, target: UnitDefinition, vars: Record<string, unknown>): Promise<PlanRequest> {
+  const runDir = join(root, 'runs', `repo-${++revision}`);
+  const workdir = await createWorkspace({ snapshotDir: repoDir, unitPath: target.path, treeDir: join(runDir, 'tree') });
+  return {
+    unit: target,
+    revision: `rev${revision}`,
+    workdir,
+    repoDir,
+    artifactsDir: join(runDir, 'artifacts'),
+    unitStateDir: join(root, 'state', 'units', target.name),
+    vars,
+    sensitiveVars: [],
+    signal: AbortSignal.timeout(300_000),
+    log: silentLogger,
+  };
+}
+
+describe('terraform provider on a repository with shared modules', { timeout: 600_000 }, () => {
+  it('names the address and the repository file of an error inside a module', async () => {
+    const repoDir = await writeRepo(JOBS_REPO);
+    const run = await runIn(repoDir, nightly, {});
+    const plan = await provider.plan(run);
+    assert.deepEqual(plan.summary, { add: 2, change: 0, destroy: 0, replace: 0 });
+    assert.deepEqual(plan.changes, ['module.jobs.terraform_data.step[0] (create)', 'module.jobs.terraform_data.step[1] (create)']);
+
+    const line = MODULE_MAIN.split('\n').findIndex((l) => l.includes('provisioner "local-exec"')) + 1;
+    await assert.rejects(provider.apply(run), (error: unknown) => {
+      assert.ok(error instanceof ToolError);
+      assert.equal(error.code, 'E_TERRAFORM_APPLY');
+      assert.match(error.message, new RegExp(`^local-exec provisioner error \\(with module\\.jobs\\.terraform_data\\.step\\[1\\], on modules/batch-job/main\\.tf line ${line}, column \\d+\\): Error running command 'exit 3'`));
+      assert.match(error.hint ?? '', new RegExp(`at modules/batch-job/main\\.tf line ${line} \\(module\\.jobs\\.terraform_data\\.step\\[1\\]\\)`));
+      for (const text of [error.message, error.hint ?? '', JSON.stringify(error.details)]) {
+        assert.ok(!text.includes(root), `no run folder in ${text}`);
+        assert.ok(!text.includes('../'), `no path relative to the run in ${text}`);
+      }
+      const [diagnostic] = error.details?.diagnostics as DiagnosticView[];
+      assert.equal(diagnostic!.address, 'module.jobs.terraform_data.step[1]');
+      assert.deepEqual(diagnostic!.range, { filename: 'modules/batch-job/main.tf', start: { line, column: diagnostic!.range!.start.column } });
+      return true;
+    });
+  });
+
+  it('keeps terraform\'s warnings in the plan, naming the stack manifest', async () => {
+    const repoDir = await writeRepo({ ...JOBS_REPO, 'stacks/nightly/main.tf': JOBS_REPO['stacks/nightly/main.tf']!.replace('"exit 3"', '"echo done"') });
+    const run = await runIn(repoDir, { ...nightly, name: 'nightly-warnings' }, { region: 'eu-west-1' });
+    const plan = await provider.plan(run);
+    assert.equal(plan.warnings?.length, 1);
+    assert.match(plan.warnings![0]!, /^Value for undeclared variable: The root module does not declare a variable named "region" but a value was found in file "stacks\/nightly\/stack\.yaml"/);
+    assert.deepEqual((plan.document as NormalizedPlan).warnings, plan.warnings);
+    assert.match(plan.rendered, /\nWarnings:\n {2}- Value for undeclared variable: /);
+    assert.ok(!plan.rendered.includes(root));
+
+    // The same plan without the warning has the same fingerprint: warnings say how, not what.
+    const quiet = await provider.plan(await runIn(repoDir, { ...nightly, name: 'nightly-warnings' }, {}));
+    assert.deepEqual(quiet.warnings, []);
+    assert.equal(quiet.fingerprint, plan.fingerprint);
+  });
+
+  it('reads the modules a stack calls', async () => {
+    const repoDir = await writeRepo(JOBS_REPO);
+    const reads = await provider.reads!({ unit: nightly, repoDir, log: silentLogger });
+    assert.deepEqual(reads, { entries: [{ path: 'modules/batch-job', why: 'module "jobs" in stacks/nightly/main.tf:1' }] });
   });
 });

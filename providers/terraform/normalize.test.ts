@@ -57,8 +57,14 @@ describe('normalizePlan (terraform_data fixture)', () => {
     const update = byAddress(doc, 'terraform_data.update');
     assert.deepEqual(update.attributes, [
       { path: 'input.nested.size', before: 1, after: 2 },
-      { path: 'input.ports', before: [80, 443], after: [80, 8443] },
-      { path: 'output', before: { name: 'web', nested: { size: 1, zone: 'a' }, ports: [80, 443] }, unknown: true },
+      { path: 'input.ports[1]', before: 443, after: 8443 },
+      // The old output goes leaf by leaf; what replaces it is not known yet.
+      { path: 'output.name', before: 'web' },
+      { path: 'output.nested.size', before: 1 },
+      { path: 'output.nested.zone', before: 'a' },
+      { path: 'output.ports[0]', before: 80 },
+      { path: 'output.ports[1]', before: 443 },
+      { path: 'output', unknown: true },
     ]);
   });
 
@@ -89,9 +95,9 @@ describe('normalizePlan (terraform_data fixture)', () => {
 
   it('normalizes output changes (no-op left out)', () => {
     assert.deepEqual(doc.outputs, [
-      { name: 'added', action: 'create', unknown: true },
-      { name: 'changed', action: 'update', before: 'a', after: 'b' },
-      { name: 'removed', action: 'delete', before: 'old' },
+      { name: 'added', action: 'create', unknown: true, attributes: [{ path: 'added', unknown: true }] },
+      { name: 'changed', action: 'update', attributes: [{ path: 'changed', before: 'a', after: 'b' }] },
+      { name: 'removed', action: 'delete', attributes: [{ path: 'removed', before: 'old' }] },
     ]);
   });
 });
@@ -125,7 +131,9 @@ describe('normalizePlan (other plans)', () => {
     assert.deepEqual(vpc.attributes.find((a) => a.path === 'tags.Name'), { path: 'tags.Name', after: 'plumbline-main' });
     const sg = byAddress(doc, 'aws_security_group.web');
     assert.deepEqual(sg.attributes.find((a) => a.path === 'ingress[0].from_port'), { path: 'ingress[0].from_port', after: 443 });
-    assert.deepEqual(sg.attributes.find((a) => a.path === 'ingress[0].cidr_blocks'), { path: 'ingress[0].cidr_blocks', after: ['0.0.0.0/0'] });
+    assert.deepEqual(sg.attributes.find((a) => a.path === 'ingress[0].cidr_blocks[0]'), { path: 'ingress[0].cidr_blocks[0]', after: '0.0.0.0/0' });
+    // Empty lists are values: they do not vanish from a new object.
+    assert.deepEqual(sg.attributes.find((a) => a.path === 'ingress[0].ipv6_cidr_blocks'), { path: 'ingress[0].ipv6_cidr_blocks', after: [] });
     const instance = byAddress(doc, 'aws_instance.web');
     assert.deepEqual(instance.attributes.find((a) => a.path === 'user_data'), { path: 'user_data', after: '(sensitive)', sensitive: true });
     assert.deepEqual(instance.attributes.find((a) => a.path === 'subnet_id'), { path: 'subnet_id', unknown: true });
@@ -160,5 +168,35 @@ describe('formatPath', () => {
     assert.equal(formatPath(['ingress', 0, 'cidr_blocks', 1]), 'ingress[0].cidr_blocks[1]');
     assert.equal(formatPath(['tags', 'Name']), 'tags.Name');
     assert.equal(formatPath(['tags', 'kubernetes.io/role']), 'tags["kubernetes.io/role"]');
+  });
+});
+
+describe('normalizePlan (nested plan, see test-fixtures.ts)', () => {
+  const doc = normalize(load('nested-plan.json'));
+
+  it('keeps an output equal to [] or {} as that value, and unknown elements as flags', () => {
+    assert.deepEqual(doc.outputs, [
+      { name: 'empty_map', action: 'create', attributes: [{ path: 'empty_map', after: {} }] },
+      {
+        name: 'ids',
+        action: 'create',
+        unknown: true,
+        attributes: [
+          { path: 'ids[0]', unknown: true },
+          { path: 'ids[1]', after: 'fixed' },
+        ],
+      },
+      { name: 'was_list', action: 'update', attributes: [{ path: 'was_list[0]', before: 'x' }] },
+    ]);
+  });
+
+  it('marks sensitive leaves inside nested values', () => {
+    const app = byAddress(doc, 'terraform_data.app');
+    const sensitive = app.attributes.filter((a) => a.sensitive).map((a) => a.path);
+    assert.deepEqual(sensitive, ['input.keys[1]', 'input.secret.token']);
+    for (const a of app.attributes.filter((x) => x.sensitive)) {
+      assert.equal(a.before, '(sensitive)');
+      assert.equal(a.after, '(sensitive)');
+    }
   });
 });

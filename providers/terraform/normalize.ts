@@ -1,8 +1,10 @@
-import { isDeepStrictEqual } from 'node:util';
 import type { ChangeSummary } from '../../engine/model.ts';
-import { MASK, secrets as globalSecrets, type SecretRegistry } from '../../engine/secrets.ts';
-import { hasMark, isRecord, maskSensitive } from './mask.ts';
+import { secrets as globalSecrets, type SecretRegistry } from '../../engine/secrets.ts';
+import { hasMark } from './mask.ts';
 import type { Change, ChangeAction, PlanJson, ResourceChange, ValuePath } from './plan-schema.ts';
+import { childPath, diffValues, type AttributeChange } from './value-diff.ts';
+
+export type { AttributeChange } from './value-diff.ts';
 
 /**
  * The normalized plan: what Plumbline serves, renders and fingerprints. It is
@@ -13,21 +15,6 @@ import type { Change, ChangeAction, PlanJson, ResourceChange, ValuePath } from '
 /** `none`: the object stays as it is, but the plan moves or imports it. */
 export type ResourceAction = 'create' | 'update' | 'delete' | 'replace' | 'forget' | 'none';
 export type OutputAction = 'create' | 'update' | 'delete';
-
-export interface AttributeChange {
-  /** `tags.Name`, `ingress[0].from_port`, `input["odd key"]`. */
-  path: string;
-  /** Absent when the attribute is added (or the value is null). */
-  before?: unknown;
-  /** Absent when the attribute is removed or not known yet. */
-  after?: unknown;
-  /** The new value is known only after apply. */
-  unknown?: true;
-  /** Either side is sensitive: values are masked. */
-  sensitive?: true;
-  /** A change of this attribute is why the object is replaced. */
-  forcesReplacement?: true;
-}
 
 export interface ResourceChangeView {
   address: string;
@@ -50,10 +37,11 @@ export interface ResourceChangeView {
 export interface OutputChangeView {
   name: string;
   action: OutputAction;
-  before?: unknown;
-  after?: unknown;
+  /** Some of the new value is known only after apply. */
   unknown?: true;
   sensitive?: true;
+  /** What changes, at paths that start with the output's name (`subnet_ids[1]`). */
+  attributes: AttributeChange[];
 }
 
 export interface NormalizedPlan {
@@ -62,6 +50,8 @@ export interface NormalizedPlan {
   summary: ChangeSummary;
   hasChanges: boolean;
   destructive: boolean;
+  /** Terraform's warnings (init and plan), masked, paths repository-relative. Not part of the fingerprint. */
+  warnings?: string[];
 }
 
 /** What Terraform's action list means for the object. */
@@ -128,7 +118,7 @@ function normalizeResource(rc: ResourceChange): ResourceChangeView | undefined {
     const before = action === 'create' ? undefined : c.before;
     const after = action === 'delete' ? undefined : c.after;
     const unknown = action === 'delete' ? undefined : c.after_unknown;
-    diffValue([], before, after, { unknown, before: c.before_sensitive, after: c.after_sensitive }, attributes);
+    diffValues('', before, after, { unknown, before: c.before_sensitive, after: c.after_sensitive }, attributes);
   }
   if (action === 'replace' && c.replace_paths) {
     const forcing = c.replace_paths.map(formatPath);
@@ -158,130 +148,21 @@ function normalizeResource(rc: ResourceChange): ResourceChangeView | undefined {
 function normalizeOutput(name: string, change: Change): OutputChangeView | undefined {
   const action = resourceAction(change.actions);
   if (action !== 'create' && action !== 'update' && action !== 'delete') return undefined;
-  const sensitive = hasMark(change.before_sensitive) || hasMark(change.after_sensitive);
-  const unknown = hasMark(change.after_unknown);
-  const view: OutputChangeView = { name, action };
-  if (action !== 'create' && !isEmpty(change.before)) view.before = sensitive ? MASK : change.before;
-  if (action !== 'delete') {
-    if (change.after_unknown === true) view.unknown = true;
-    else if (!isEmpty(change.after)) {
-      view.after = sensitive ? MASK : replaceUnknown(change.after, change.after_unknown);
-      if (unknown) view.unknown = true;
-    }
-  }
-  if (sensitive) view.sensitive = true;
-  return view;
+  const attributes: AttributeChange[] = [];
+  const before = action === 'create' ? undefined : change.before;
+  const after = action === 'delete' ? undefined : change.after;
+  const unknown = action === 'delete' ? undefined : change.after_unknown;
+  diffValues(name, before, after, { before: change.before_sensitive, after: change.after_sensitive, unknown }, attributes);
+  return {
+    name,
+    action,
+    ...(hasMark(unknown) ? { unknown: true as const } : {}),
+    ...(hasMark(change.before_sensitive) || hasMark(change.after_sensitive) ? { sensitive: true as const } : {}),
+    attributes,
+  };
 }
-
-interface Marks {
-  unknown: unknown;
-  before: unknown;
-  after: unknown;
-}
-
-/** Leaf-level diff of two attribute values, following Terraform's unknown/sensitive marks. */
-function diffValue(path: ValuePath, before: unknown, after: unknown, marks: Marks, out: AttributeChange[]): void {
-  if (marks.unknown === true) {
-    const change: AttributeChange = { path: formatPath(path) };
-    if (!isEmpty(before)) change.before = maskSensitive(before, marks.before);
-    change.unknown = true;
-    if (hasMark(marks.before) || hasMark(marks.after)) change.sensitive = true;
-    out.push(change);
-    return;
-  }
-  if (marks.before === true || marks.after === true) {
-    if (isEmpty(before) && isEmpty(after)) return;
-    if (isDeepStrictEqual(before, after) && marks.before === marks.after) return;
-    const change: AttributeChange = { path: formatPath(path) };
-    if (!isEmpty(before)) change.before = MASK;
-    if (!isEmpty(after)) change.after = MASK;
-    change.sensitive = true;
-    out.push(change);
-    return;
-  }
-  const kind = containerKind(before, after, marks);
-  if (kind !== undefined) {
-    for (const key of childKeys(kind, before, after, marks.unknown)) {
-      diffValue(
-        [...path, key],
-        child(before, key),
-        child(after, key),
-        { unknown: child(marks.unknown, key), before: child(marks.before, key), after: child(marks.after, key) },
-        out,
-      );
-    }
-    return;
-  }
-  if (isEmpty(before) && isEmpty(after)) return;
-  if (isDeepStrictEqual(before, after)) return;
-  const change: AttributeChange = { path: formatPath(path) };
-  if (!isEmpty(before)) change.before = before;
-  if (!isEmpty(after)) change.after = after;
-  out.push(change);
-}
-
-/**
- * Whether to descend: objects always (attribute by attribute); lists only when
- * they hold objects or carry per-element marks. A list of plain values is one
- * leaf, shown whole (`["a","b"] -> ["a","c"]`), as people read it.
- */
-function containerKind(before: unknown, after: unknown, marks: Marks): 'object' | 'array' | undefined {
-  const sides = [before, after].filter((v) => v !== undefined && v !== null);
-  if (sides.length === 0) return isRecord(marks.unknown) ? 'object' : undefined;
-  if (sides.every(isRecord)) return 'object';
-  if (sides.every(Array.isArray)) {
-    const plain = (sides as unknown[][]).every((list) => list.every((item) => !isRecord(item) && !Array.isArray(item)));
-    const marked = hasMark(marks.unknown) || hasMark(marks.before) || hasMark(marks.after);
-    return plain && !marked ? undefined : 'array';
-  }
-  return undefined;
-}
-
-function childKeys(kind: 'object' | 'array', before: unknown, after: unknown, unknown: unknown): Array<string | number> {
-  if (kind === 'array') {
-    const length = Math.max(...[before, after, unknown].map((v) => (Array.isArray(v) ? v.length : 0)));
-    return Array.from({ length }, (_, i) => i);
-  }
-  const keys = new Set<string>();
-  for (const v of [before, after, unknown]) if (isRecord(v)) for (const k of Object.keys(v)) keys.add(k);
-  return [...keys].sort();
-}
-
-function child(value: unknown, key: string | number): unknown {
-  if (typeof key === 'number') return Array.isArray(value) ? value[key] : undefined;
-  return isRecord(value) ? value[key] : undefined;
-}
-
-/** Null, absent, `[]` and `{}` all read as "nothing" when deciding what to show. */
-function isEmpty(value: unknown): boolean {
-  if (value === null || value === undefined) return true;
-  if (Array.isArray(value)) return value.length === 0;
-  if (isRecord(value)) return Object.keys(value).length === 0;
-  return false;
-}
-
-export const UNKNOWN_TEXT = '(known after apply)';
-
-function replaceUnknown(value: unknown, marks: unknown): unknown {
-  if (marks === true) return UNKNOWN_TEXT;
-  if (Array.isArray(value) && Array.isArray(marks)) return value.map((v, i) => replaceUnknown(v, marks[i]));
-  if (isRecord(value) && isRecord(marks)) {
-    const out: Record<string, unknown> = { ...value };
-    for (const [k, m] of Object.entries(marks)) out[k] = replaceUnknown(value[k], m);
-    return out;
-  }
-  return value;
-}
-
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
 /** `["ingress", 0, "cidr_blocks"]` → `ingress[0].cidr_blocks`. */
 export function formatPath(path: ValuePath): string {
-  let text = '';
-  for (const step of path) {
-    if (typeof step === 'number') text += `[${step}]`;
-    else if (IDENTIFIER.test(step)) text += text === '' ? step : `.${step}`;
-    else text += `[${JSON.stringify(step)}]`;
-  }
-  return text;
+  return path.reduce<string>((text, step) => childPath(text, step), '');
 }

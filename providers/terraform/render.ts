@@ -1,6 +1,6 @@
 import type { ChangeSummary } from '../../engine/model.ts';
 import { MASK, secrets as globalSecrets, type SecretRegistry } from '../../engine/secrets.ts';
-import { UNKNOWN_TEXT, type AttributeChange, type NormalizedPlan, type OutputChangeView, type ResourceChangeView } from './normalize.ts';
+import type { AttributeChange, NormalizedPlan, OutputChangeView, ResourceChangeView } from './normalize.ts';
 
 /**
  * The text people read (`plumbline show`, the review page). It is made from the
@@ -9,6 +9,7 @@ import { UNKNOWN_TEXT, type AttributeChange, type NormalizedPlan, type OutputCha
  */
 
 const SENSITIVE_TEXT = '(sensitive value)';
+const UNKNOWN_TEXT = '(known after apply)';
 
 export function renderPlan(plan: NormalizedPlan, registry: SecretRegistry = globalSecrets): string {
   const blocks: string[] = [];
@@ -22,6 +23,7 @@ export function renderPlan(plan: NormalizedPlan, registry: SecretRegistry = glob
   }
   blocks.push(summaryLine(plan.summary));
   if (plan.outputs.length > 0) blocks.push(['Changes to Outputs:', ...renderOutputs(plan.outputs)].join('\n'));
+  if (plan.warnings && plan.warnings.length > 0) blocks.push(['Warnings:', ...plan.warnings.map(renderWarning)].join('\n'));
   return registry.maskText(`${blocks.join('\n\n')}\n`);
 }
 
@@ -66,7 +68,7 @@ function renderResource(r: ResourceChangeView): string {
     return lines.join('\n');
   }
   lines.push(`${symbol} ${keyword} ${JSON.stringify(r.type)} ${JSON.stringify(r.name)} {`);
-  const width = Math.max(...r.attributes.map((a) => a.path.length));
+  const width = widest(r.attributes);
   for (const a of r.attributes) lines.push(`      ${renderAttribute(a, r.action, width)}`);
   lines.push('    }');
   return lines.join('\n');
@@ -88,33 +90,49 @@ function blockSymbol(r: ResourceChangeView): string {
   }
 }
 
+/**
+ * `+ tags.Name = "web"`, `~ ports[1] = 443 -> 8443`, `- names[1] = "b" -> null`:
+ * the sign says whether a value appears, changes or goes at that path.
+ */
 function renderAttribute(a: AttributeChange, action: ResourceChangeView['action'], width: number): string {
   const name = a.path.padEnd(width);
   const hasBefore = 'before' in a;
   const hasAfter = 'after' in a || a.unknown === true;
-  const before = hasBefore ? formatValue(a.before, a.sensitive) : '';
   const after = a.unknown ? UNKNOWN_TEXT : formatValue(a.after, a.sensitive);
   const forces = a.forcesReplacement ? ' # forces replacement' : '';
   if (action === 'create' || (!hasBefore && hasAfter)) return `+ ${name} = ${after}${forces}`;
+  const before = formatValue(a.before, a.sensitive);
   if (action === 'delete' || !hasAfter) return `- ${name} = ${before} -> null${forces}`;
   return `~ ${name} = ${before} -> ${after}${forces}`;
 }
 
 function renderOutputs(outputs: readonly OutputChangeView[]): string[] {
-  const width = Math.max(...outputs.map((o) => o.name.length));
-  return outputs.map((o) => {
-    const name = o.name.padEnd(width);
-    const after = o.unknown && !('after' in o) ? UNKNOWN_TEXT : formatValue(o.after, o.sensitive);
-    if (o.action === 'create') return `  + ${name} = ${after}`;
-    if (o.action === 'delete') return `  - ${name} = ${formatValue(o.before, o.sensitive)} -> null`;
-    return `  ~ ${name} = ${'before' in o ? formatValue(o.before, o.sensitive) : 'null'} -> ${after}`;
-  });
+  const width = outputs.reduce((w, o) => Math.max(w, o.name.length, widest(o.attributes)), 0);
+  return outputs.flatMap((o) =>
+    o.attributes.length > 0
+      ? o.attributes.map((a) => `  ${renderAttribute(a, o.action, width)}`)
+      : // Terraform says it changes but no value differs (its type does): say so, do not hide it.
+        [`  ~ ${o.name.padEnd(width)} = ${o.sensitive ? SENSITIVE_TEXT : '(same value, new type)'}`],
+  );
 }
 
+/** A warning's first line, then its detail indented under it. */
+function renderWarning(warning: string): string {
+  const [first, ...rest] = warning.split('\n');
+  return [`  - ${first}`, ...rest.map((line) => (line === '' ? '' : `    ${line}`))].join('\n');
+}
+
+function widest(attributes: readonly AttributeChange[]): number {
+  return attributes.reduce((w, a) => Math.max(w, a.path.length), 0);
+}
+
+/** Values as terraform writes them: strings quoted, `null`, `[]`, `{}`. */
 function formatValue(value: unknown, sensitive: boolean | undefined): string {
   if (sensitive || value === MASK) return SENSITIVE_TEXT;
   if (value === undefined || value === null) return 'null';
-  if (typeof value === 'string') return value === UNKNOWN_TEXT ? value : JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return JSON.stringify(value);
+  if (Array.isArray(value) && value.length === 0) return '[]';
+  if (typeof value === 'object' && Object.keys(value).length === 0) return '{}';
+  // Collections are diffed into their leaves before they get here; this is a fallback.
   return JSON.stringify(value);
 }

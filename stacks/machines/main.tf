@@ -23,11 +23,15 @@ variable "port" {
   default     = 2222
 }
 
+# Both are empty in the repository and set by `plumbline demo`. Empty, the
+# stack still plans (so `plumbline plan` on a checkout shows what it would
+# create, with a warning), but cannot be applied: machine.sh refuses a machine
+# without a folder.
 variable "machines_dir" {
   type        = string
   description = "Folder of the control host for the machines' keys, configs and files (plumbline demo sets it)."
   validation {
-    condition     = startswith(var.machines_dir, "/")
+    condition     = var.machines_dir == "" || startswith(var.machines_dir, "/")
     error_message = "machines_dir must be an absolute path on the control host, outside the repository (plumbline demo sets it)."
   }
 }
@@ -36,8 +40,15 @@ variable "authorized_keys_file" {
   type        = string
   description = "The public keys allowed to log in to every machine (plumbline demo sets it)."
   validation {
-    condition     = startswith(var.authorized_keys_file, "/")
+    condition     = var.authorized_keys_file == "" || startswith(var.authorized_keys_file, "/")
     error_message = "authorized_keys_file must be an absolute path on the control host (plumbline demo sets it)."
+  }
+}
+
+check "folders_set" {
+  assert {
+    condition     = var.machines_dir != "" && var.authorized_keys_file != ""
+    error_message = "machines_dir and authorized_keys_file are empty: this plan can be read but not applied (plumbline demo sets both)."
   }
 }
 

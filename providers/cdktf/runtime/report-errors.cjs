@@ -18,6 +18,7 @@ if (reportFile) {
       code: isError && typeof error.code === 'string' ? error.code : undefined,
       message: isError ? error.message : describe(error),
       stack: isError && typeof error.stack === 'string' ? error.stack : '',
+      exportPresent: isError ? exportPresent(error.message) : undefined,
     };
     try {
       fs.writeFileSync(reportFile, JSON.stringify(report));
@@ -25,6 +26,20 @@ if (reportFile) {
       // The daemon falls back to stderr.
     }
   });
+}
+
+// `does not provide an export named 'X'` says the same for a name a package
+// lacks and for a name of a CommonJS package that Node could not find
+// statically: load the package (as the app was about to) and look.
+function exportPresent(message) {
+  const named = /^The requested module '([^'./][^']*)' does not provide an export named '([^']+)'/.exec(String(message));
+  if (!named) return undefined;
+  try {
+    const loaded = require(require.resolve(named[1], { paths: [process.cwd()] }));
+    return loaded !== null && (typeof loaded === 'object' || typeof loaded === 'function') && named[2] in loaded;
+  } catch {
+    return undefined;
+  }
 }
 
 function describe(value) {

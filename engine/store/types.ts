@@ -1,0 +1,87 @@
+import type { UnitReads } from '../definitions/reads.ts';
+import type { ChangeSet, HistoryEvent, PlanRecord, PlanStatus, SourceStatus, UnitStatus } from '../model.ts';
+
+/**
+ * What the engine keeps, behind one typed interface with two engines: SQLite
+ * embedded (the default, `<stateDir>/plumbline.db`) and PostgreSQL
+ * (`store.url: postgres://...`). Every state change is one transaction: a
+ * unit's phase, its plan's status and the history event that explains them
+ * are written together or not at all. Nothing is held in memory wholesale:
+ * every read is a query on an index. Every record is masked before it is
+ * written: the store never holds a secret.
+ */
+export interface Store {
+  /** Which engine, for logs and `status`. */
+  readonly engine: 'sqlite' | 'postgres';
+
+  /** Run in one transaction; everything `fn` writes lands together or not at all. */
+  write<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+
+  // Reads, each a query (outside any transaction: the last committed state).
+  getUnit(name: string): Promise<UnitStatus | undefined>;
+  /** Every unit, by name. */
+  listUnits(): Promise<UnitStatus[]>;
+  getPlan(id: string): Promise<StoredPlan | undefined>;
+  /** Newest first (createdAt, then id). */
+  listPlans(query?: PlanQuery): Promise<StoredPlan[]>;
+  getChangeSet(id: string): Promise<ChangeSet | undefined>;
+  /** Newest first. */
+  listChangeSets(query?: { limit?: number; before?: string }): Promise<ChangeSet[]>;
+  /** Change sets whose id starts with `prefix` (at most `limit`). */
+  findChangeSets(prefix: string, limit?: number): Promise<ChangeSet[]>;
+  /** Newest first: `before` pages backwards by sequence number. */
+  listHistory(query?: { unit?: string; limit?: number; before?: number }): Promise<HistoryEvent[]>;
+  getSource(): Promise<SourceStatus | undefined>;
+  getReads(unit: string): Promise<UnitReads | undefined>;
+
+  /**
+   * Retention: delete plans older than `plansBefore` and history events older
+   * than `historyBefore`, except each unit's last applied plan and any plan
+   * that may still be applied (Pending, Approved, Applying), and the events of
+   * kept plans. Returns the run ids of the deleted plans (their folders go too).
+   */
+  prune(options: { plansBefore: Date; historyBefore: Date }): Promise<{ plans: number; events: number; runIds: string[] }>;
+
+  /** A consistent copy of the whole store into `file` (SQLite) while the daemon runs. */
+  backup(file: string): Promise<void>;
+
+  /** Told of every history event once it is committed (notifications, live UI). */
+  onHistory: ((event: HistoryEvent) => void) | undefined;
+
+  close(): Promise<void>;
+}
+
+/** Inside a transaction: the same reads (seeing this transaction's writes), and the writes. */
+export interface StoreTx {
+  getUnit(name: string): Promise<UnitStatus | undefined>;
+  getPlan(id: string): Promise<StoredPlan | undefined>;
+  listPlans(query?: PlanQuery): Promise<StoredPlan[]>;
+  getChangeSet(id: string): Promise<ChangeSet | undefined>;
+
+  putUnit(status: UnitStatus): Promise<UnitStatus>;
+  /** A pruned unit: its record goes; its plans and history stay. */
+  deleteUnit(name: string): Promise<void>;
+  putPlan(plan: StoredPlan): Promise<StoredPlan>;
+  putChangeSet(changeSet: ChangeSet): Promise<ChangeSet>;
+  /** The sequence number and time are the store's. */
+  appendHistory(event: Omit<HistoryEvent, 'seq' | 'at'> & { at?: string }): Promise<HistoryEvent>;
+  putSource(status: SourceStatus): Promise<void>;
+  putReads(reads: UnitReads): Promise<void>;
+}
+
+export interface PlanQuery {
+  unit?: string;
+  status?: readonly PlanStatus[];
+  changeSet?: string;
+  purpose?: NonNullable<PlanRecord['purpose']>;
+  limit?: number;
+  /** Page backwards: plans older than this plan id (in the newest-first order). */
+  before?: string;
+}
+
+/** A plan as stored: the API record plus where its run folder is. */
+export interface StoredPlan extends PlanRecord {
+  runId: string;
+  /** What the unit manages once this plan is applied (resource addresses, hosts). */
+  managed?: string[];
+}

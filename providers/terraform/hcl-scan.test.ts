@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { findFileCalls, findModuleCalls, findTemplateFileCalls } from './hcl-scan.ts';
+import { lineIndex } from './hcl-tokens.ts';
+
+describe('findModuleCalls', () => {
+  it('finds module blocks with their literal source and line', () => {
+    const text = [
+      'locals {',
+      '  name = "x"',
+      '}',
+      '',
+      'module "vpc" {',
+      '  source  = "../../modules/vpc"',
+      '  cidr    = "10.0.0.0/16"',
+      '  subnets = { a = { cidr = "10.0.1.0/24" } }',
+      '}',
+      '',
+      'module consul {',
+      '  source  = "hashicorp/consul/aws"',
+      '  version = "0.1.0"',
+      '}',
+    ].join('\n');
+    assert.deepEqual(findModuleCalls(text), [
+      { name: 'vpc', source: '../../modules/vpc', line: 5 },
+      { name: 'consul', source: 'hashicorp/consul/aws', line: 11 },
+    ]);
+  });
+
+  it('ignores modules in comments, strings, heredocs and nested blocks', () => {
+    const text = [
+      '# module "a" { source = "./a" }',
+      '// module "b" { source = "./b" }',
+      '/* module "c" {',
+      '  source = "./c"',
+      '} */',
+      'resource "terraform_data" "x" {',
+      '  input = "module \\"d\\" { source = \\"./d\\" }"',
+      '  triggers_replace = <<-EOT',
+      '    module "e" {',
+      '      source = "./e"',
+      '    }',
+      '  EOT',
+      '  module "f" {',
+      '    source = "./f"',
+      '  }',
+      '}',
+      'module "real" {',
+      '  source = "./real"',
+      '}',
+    ].join('\n');
+    assert.deepEqual(findModuleCalls(text), [{ name: 'real', source: './real', line: 17 }]);
+  });
+
+  it('leaves a source that is not a plain string undefined', () => {
+    assert.deepEqual(findModuleCalls('module "m" {\n  source = "${local.base}/m"\n}\n'), [{ name: 'm', source: undefined, line: 1 }]);
+  });
+});
+
+describe('findFileCalls', () => {
+  it('reads the first argument of file functions', () => {
+    const text = [
+      'resource "aws_instance" "web" {',
+      '  user_data = templatefile("${path.module}/templates/init.sh.tpl", { port = 80 })',
+      '  tags      = { hash = filemd5("files/app.conf") }',
+      '}',
+      'locals {',
+      '  policy = file(var.policy_file)',
+      '  rooted = file("${path.root}/shared/motd.txt")',
+      '  odd    = file("${path.cwd}/x")',
+      '}',
+    ].join('\n');
+    assert.deepEqual(findFileCalls(text), [
+      { fn: 'templatefile', argument: { kind: 'relative', base: 'module', path: 'templates/init.sh.tpl' }, line: 2 },
+      { fn: 'filemd5', argument: { kind: 'literal', path: 'files/app.conf' }, line: 3 },
+      { fn: 'file', argument: { kind: 'expression', text: 'var.policy_file' }, line: 6 },
+      { fn: 'file', argument: { kind: 'relative', base: 'root', path: 'shared/motd.txt' }, line: 7 },
+      { fn: 'file', argument: { kind: 'expression', text: '"${path.cwd}/x"' }, line: 8 },
+    ]);
+  });
+
+  it('finds calls inside templates and heredocs, not in comments or plain strings', () => {
+    const text = [
+      '# file("${path.module}/commented.txt")',
+      'locals {',
+      '  a = "${file("${path.module}/in-template.txt")}"',
+      '  b = "file(\\"not-a-call.txt\\")"',
+      '  c = <<-EOT',
+      '    #!/bin/sh',
+      '    ${file("${path.module}/in-heredoc.sh")}',
+      '    echo $${HOME}',
+      '  EOT',
+      '  d = "$${file("escaped.txt")}"',
+      '}',
+    ].join('\n');
+    assert.deepEqual(
+      findFileCalls(text).map((c) => [c.argument, c.line]),
+      [
+        [{ kind: 'relative', base: 'module', path: 'in-template.txt' }, 3],
+        [{ kind: 'relative', base: 'module', path: 'in-heredoc.sh' }, 7],
+      ],
+    );
+  });
+
+  it('treats a path with more than one interpolation as an expression', () => {
+    const [call] = findFileCalls('x = file("${path.module}/files/${var.name}.txt")');
+    assert.deepEqual(call!.argument, { kind: 'expression', text: '"${path.module}/files/${var.name}.txt"' });
+  });
+
+  it('reads a template given as text (a .tf.json value)', () => {
+    assert.deepEqual(findTemplateFileCalls('${templatefile("${path.module}/a.tpl", {})}'), [
+      { fn: 'templatefile', argument: { kind: 'relative', base: 'module', path: 'a.tpl' }, line: 1 },
+    ]);
+  });
+});
+
+describe('lineIndex', () => {
+  it('maps offsets to 1-based lines', () => {
+    const line = lineIndex('a\nbc\n\nd');
+    assert.deepEqual([0, 1, 2, 4, 5, 6].map(line), [1, 1, 2, 2, 3, 4]);
+  });
+});

@@ -1,0 +1,56 @@
+import { readFileSync } from 'node:fs';
+import { parseUiStream, type UiMessage } from './diagnostics.ts';
+import { parsePlanJson, type PlanJson } from './plan-schema.ts';
+import type { PathContext } from './repo-paths.ts';
+
+/**
+ * Recorded real terraform output for the unit tests. The configurations are
+ * in fixtures/src (a repository laid out with shared modules, and a
+ * terraform_data stack in two versions). To record them again, from the
+ * repository root, with terraform 1.11 and the hashicorp/aws 5.100.0 mirror in
+ * /opt/tf-plugins (everything is planned offline):
+ *
+ *   F=providers/terraform/fixtures; W=/tmp/plumbline-fixtures
+ *   rm -rf $W && mkdir -p $W/artifacts $W/nested && cp -r $F/src/repo $W/tree
+ *   cp $F/src/undeclared.tfvars.json $W/artifacts/plumbline.tfvars.json
+ *   printf 'provider_installation {\n  filesystem_mirror {\n    path = "/opt/tf-plugins"\n  }\n}\n' > $W/cli.tfrc
+ *   export TF_CLI_CONFIG_FILE=$W/cli.tfrc TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1
+ *   (cd $W/tree/stacks/prod/edge && terraform init -json -no-color > $OLDPWD/$F/init-stream.jsonl; \
+ *     terraform plan -json -no-color -var-file=$W/artifacts/plumbline.tfvars.json > $OLDPWD/$F/edge-plan-stream.jsonl)
+ *   (cd $W/tree/stacks/prod/motd && terraform init -no-color > /dev/null; terraform plan -json -no-color > $OLDPWD/$F/motd-plan-stream.jsonl)
+ *   (cd $W/tree/stacks/prod/web && terraform init -no-color > /dev/null && terraform plan -no-color -out=tfplan > /dev/null \
+ *     && terraform show -json tfplan > $OLDPWD/$F/aws-module-plan.json)
+ *   (cd $W/nested && cp $OLDPWD/$F/src/nested/v1/main.tf . && terraform init -no-color > /dev/null \
+ *     && terraform apply -auto-approve -no-color -var token=Nested-Old-Tok-77aa > /dev/null \
+ *     && cp $OLDPWD/$F/src/nested/v2/main.tf . && terraform plan -no-color -var token=Nested-New-Tok-88bb -out=tfplan > /dev/null \
+ *     && terraform show -json tfplan > $OLDPWD/$F/nested-plan.json)
+ *
+ * (The edge and motd plans fail on purpose.) The older fixtures (data-*,
+ * sensitive-plan, aws-plan) come from test/fixtures/terraform/record.sh.
+ */
+
+export function fixtureText(name: string): string {
+  return readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
+}
+
+export function planFixture(name: string): PlanJson {
+  return parsePlanJson(fixtureText(name));
+}
+
+export function streamFixture(name: string): UiMessage[] {
+  return parseUiStream(fixtureText(name));
+}
+
+/** Where the streams above were recorded: the unit folders of $W/tree. */
+export const RECORDED_RUN = '/tmp/plumbline-fixtures';
+
+export function recordedContext(unitPath: string): PathContext {
+  const workdir = `${RECORDED_RUN}/tree/${unitPath}`;
+  return {
+    unitPath,
+    workdir,
+    configDir: workdir,
+    repoDir: '/var/lib/plumbline/snapshots/0123abcd',
+    replacements: [[`${RECORDED_RUN}/artifacts/plumbline.tfvars.json`, `${unitPath}/stack.yaml`]],
+  };
+}
