@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import type { PlanRecord } from '../engine/model.ts';
 import { TestDaemon } from './helpers/daemon.ts';
 import { TestRepo } from './helpers/git-repo.ts';
 import { TestHosts } from './helpers/sshd.ts';
-import { waitFor } from './helpers/wait.ts';
 
 // Per-host isolation on 127.0.0.20-22: a host that went away, a host whose
 // key changed; the others' results stay visible.
@@ -38,9 +36,6 @@ after(async () => {
   await hosts?.dispose();
 });
 
-async function planAt(revision: string): Promise<PlanRecord> {
-  return waitFor(async () => (await daemon.plans('web')).find((p) => p.revision === revision), { what: `a plan of web at ${revision.slice(0, 8)}`, timeoutMs: 240_000 });
-}
 
 function fingerprintOf(publicKey: string): string {
   const blob = Buffer.from(publicKey.split(' ')[1]!, 'base64');
@@ -67,7 +62,7 @@ test('an unreachable host is reported as unreachable, the others\' results are s
   await hosts.host('host-3').stop();
   const revision = repo.commit({ 'inventories/web/inventory.yaml': manifest(9090) }, 'listen on 9090');
   await daemon.sync();
-  const plan = await planAt(revision);
+  const plan = await daemon.planAt('web', revision);
   assert.deepEqual(
     plan.hosts?.map((h) => [h.name, h.state]),
     [
@@ -106,7 +101,7 @@ test('a changed host key is refused, naming the host and the key\'s SHA256 finge
   const offered = fingerprintOf(await host.publicKey());
   const revision = repo.commit({ 'inventories/web/inventory.yaml': manifest(9091) }, 'listen on 9091');
   await daemon.sync();
-  const plan = await planAt(revision);
+  const plan = await daemon.planAt('web', revision);
   const third = plan.hosts?.find((h) => h.name === 'host-3');
   assert.equal(third?.state, 'unreachable');
   assert.match(third?.message ?? '', /host-3: host key verification failed/);

@@ -11,6 +11,7 @@ import { DEFAULT_ANSIBLE_SETTINGS } from '../../engine/config/defaults.ts';
 import type { Logger } from '../../engine/log.ts';
 
 export { DEFAULT_ANSIBLE_SETTINGS };
+import { runConfigFile } from './config-file.ts';
 import { generatedInventory, knownHostsLines, parseHostsFrom, type UpstreamHost } from './hosts-from.ts';
 import { parseInventoryList, type InventoryList } from './inventory.ts';
 import { parsePlaybookOutput, type PlaybookOutput } from './output-schema.ts';
@@ -38,6 +39,11 @@ export interface RunContext {
   settings: AnsibleSettings;
   /** The repository at the run's revision (the parent of the unit folder). */
   treeRoot: string;
+  /**
+   * Folders whose paths are shown repository-relative: the workspace tree
+   * and the read-only snapshot it links into (Ansible resolves links).
+   */
+  roots: string[];
   workdir: string;
   /** A private folder for this run: Ansible's local temp, the extra-vars file. */
   runDir: string;
@@ -46,6 +52,10 @@ export interface RunContext {
   /** The inventory as shown to people (`inventories/web/hosts.yml + hostsFrom machines.hosts`). */
   inventoryLabel: string;
   playbookPath: string;
+  /** `ANSIBLE_CONFIG`: the repository's ansible.cfg in force, or an empty file. */
+  configFile: string;
+  /** The ansible.cfg in force, repository-relative; null when the repository has none. */
+  configLabel: string | null;
   /** Absolute path of the known_hosts file in force. */
   knownHostsFile: string;
   /** As shown to people: repository-relative when it comes from the repository. */
@@ -67,6 +77,8 @@ export interface RunContext {
 export async function runContext(input: {
   unit: UnitDefinition;
   workdir: string;
+  /** The read-only repository the workspace links into (RunRequest.repoDir). */
+  repoDir?: string;
   runDir: string;
   artifactsDir: string;
   config: DaemonConfig;
@@ -95,16 +107,20 @@ export async function runContext(input: {
   const known = await runKnownHosts(input.unit, spec, treeRoot, input.config.stateDir, upstream, input.artifactsDir);
   const controlDir = settings.controlPersistMs === null ? null : await ensureControlDir(input.config.stateDir);
   await mkdir(join(input.runDir, 'ansible-tmp'), { recursive: true, mode: 0o700 });
+  const configFile = await runConfigFile(treeRoot, input.unit, spec, input.runDir);
   return {
     unit: input.unit,
     spec,
     settings,
     treeRoot,
+    roots: [treeRoot, ...(input.repoDir ? [input.repoDir] : [])],
     workdir: input.workdir,
     runDir: input.runDir,
     inventoryPaths,
     inventoryLabel: [spec.inventory, reference !== undefined ? `hostsFrom ${reference}` : null].filter((p) => p !== null).join(' + '),
     playbookPath: join(treeRoot, spec.playbook),
+    configFile: configFile.file,
+    configLabel: configFile.label,
     knownHostsFile: known.file,
     knownHostsLabel: known.label,
     privateKeyFile: spec.ssh.privateKeyFile ?? settings.privateKeyFile,
@@ -239,10 +255,14 @@ export function sshArgs(ctx: Pick<RunContext, 'knownHostsFile' | 'controlDir' | 
   return args.join(' ');
 }
 
-/** The environment of every ansible process of a run. */
+/**
+ * The environment of every ansible process of a run. Environment variables
+ * beat the config file in Ansible's precedence: what is set here holds
+ * whatever the repository's ansible.cfg says.
+ */
 export function ansibleEnv(ctx: RunContext): Record<string, string> {
   return {
-    ...baseEnv(join(ctx.runDir, 'ansible-tmp')),
+    ...baseEnv(join(ctx.runDir, 'ansible-tmp'), ctx.configFile),
     ANSIBLE_STDOUT_CALLBACK: 'ansible.posix.json',
     ANSIBLE_JSON_INDENT: '0',
     ANSIBLE_PIPELINING: ctx.settings.pipelining ? 'True' : 'False',
@@ -252,8 +272,9 @@ export function ansibleEnv(ctx: RunContext): Record<string, string> {
   };
 }
 
-export function baseEnv(localTemp: string): Record<string, string> {
+export function baseEnv(localTemp: string, configFile: string): Record<string, string> {
   return {
+    ANSIBLE_CONFIG: configFile,
     ANSIBLE_HOST_KEY_CHECKING: 'True',
     ANSIBLE_RETRY_FILES_ENABLED: 'False',
     ANSIBLE_NOCOLOR: '1',
@@ -293,7 +314,8 @@ export interface PlaybookRun {
   durationMs: number;
 }
 
-export async function runPlaybook(ctx: RunContext, options: { check: boolean; limit: readonly string[]; forks: number }): Promise<PlaybookRun> {
+/** `limit` restricts the run to those hosts; without it, every host the plays target. */
+export async function runPlaybook(ctx: RunContext, options: { check: boolean; limit?: readonly string[]; forks: number }): Promise<PlaybookRun> {
   const varsFile = join(ctx.runDir, `extra-vars-${process.pid}-${Date.now()}.json`);
   const limitFile = join(ctx.runDir, `limit-${process.pid}-${Date.now()}.txt`);
   const enforced = {
@@ -305,14 +327,13 @@ export async function runPlaybook(ctx: RunContext, options: { check: boolean; li
   };
   await mkdir(dirname(varsFile), { recursive: true, mode: 0o700 });
   await writeFile(varsFile, JSON.stringify(enforced), { mode: 0o600 });
-  await writeFile(limitFile, `${options.limit.join('\n')}\n`, { mode: 0o600 });
+  if (options.limit) await writeFile(limitFile, `${options.limit.join('\n')}\n`, { mode: 0o600 });
   const args = [
     ...inventoryArgs(ctx),
     ctx.playbookPath,
     '--forks',
     String(options.forks),
-    '--limit',
-    `@${limitFile}`,
+    ...(options.limit ? ['--limit', `@${limitFile}`] : []),
     '-e',
     `@${varsFile}`,
     ...(options.check ? ['--check', '--diff'] : []),
@@ -342,7 +363,11 @@ export async function runPlaybook(ctx: RunContext, options: { check: boolean; li
   return { output: parsePlaybookOutput(result.stdout), exitCode: result.exitCode, durationMs: result.durationMs };
 }
 
-/** `--forks`: one per host, at most the manifest's `forks` and the daemon's `maxForks`. */
+/**
+ * `--forks`: one per host, at most the manifest's `forks` and the daemon's
+ * `maxForks` (pass Infinity when the hosts are not known yet: Ansible starts
+ * no more workers than a play has hosts).
+ */
 export function forksFor(hostCount: number, spec: InventorySpec, settings: AnsibleSettings): number {
   const wanted = spec.forks ?? hostCount;
   return Math.max(1, Math.min(wanted, settings.maxForks));

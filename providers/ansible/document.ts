@@ -5,10 +5,11 @@ import type { HostCounts, HostRun, TaskChange } from './normalize.ts';
 import type { PreflightFinding } from './preflight.ts';
 
 /**
- * The plan of an inventory: per host, what `ansible-playbook --check --diff`
- * says would change, what it cannot check, and what the preflight found.
- * This is what the API serves, `plumbline show` prints (rendered) and the
- * apply reads back (to refuse when hosts were unreachable).
+ * The plan of an inventory: per targeted host, what `ansible-playbook
+ * --check --diff` says would change, and why a host could not be checked;
+ * apart from those, the tasks check mode cannot predict. This is what the
+ * API serves, `plumbline show` prints (rendered) and the apply reads back
+ * (to refuse when hosts were unreachable, to run on the hosts planned).
  */
 
 export interface HostPlan {
@@ -16,9 +17,26 @@ export interface HostPlan {
   state: HostState;
   message?: string;
   counts: HostCounts;
-  /** Tasks that change, cannot be checked, failed or did not reach the host. */
+  /** Tasks that change, failed or did not reach the host (never `unknown` ones: see `uncertain`). */
   tasks: TaskChange[];
+  /** Only for hosts Ansible could not reach: what the SSH preflight found about them. */
   preflight?: PreflightFinding;
+}
+
+/**
+ * A task check mode cannot predict (`command`, `shell`, `raw`, a module
+ * without check support): it runs when a change is applied, and is never
+ * counted as a change.
+ */
+export interface UncertainTask {
+  play: string;
+  task: string;
+  path: string;
+  action: string;
+  /** The module's word on it (`Command would have run if not in check mode`), when it said one. */
+  why?: string;
+  noLog: boolean;
+  hosts: string[];
 }
 
 export interface AnsiblePlanDocument {
@@ -27,12 +45,15 @@ export interface AnsiblePlanDocument {
   inventory: string;
   playbook: string;
   knownHostsFile: string;
+  /** The ansible.cfg in force (repository-relative), or null when the repository has none. */
+  config: string | null;
+  /** A task would change, a check failed, or a targeted host is unreachable. */
   hasChanges: boolean;
   destructive: boolean;
   totals: {
+    /** Hosts a play targets (others in the inventory are neither checked nor listed). */
     hosts: number;
     changed: number;
-    unknown: number;
     unreachable: number;
     failed: number;
     ok: number;
@@ -42,7 +63,8 @@ export interface AnsiblePlanDocument {
     destructiveTasks: number;
   };
   hosts: HostPlan[];
-  /** Hosts that could not be planned (preflight or Ansible): an apply needs `allowUnreachable`. */
+  uncertain: UncertainTask[];
+  /** Hosts that could not be planned: an apply needs `allowUnreachable`. */
   unreachable: string[];
   /** Restricted to these hosts (`limitHosts`), when the run was. */
   limit?: string[];
@@ -51,37 +73,48 @@ export interface AnsiblePlanDocument {
 
 export const DOCUMENT_FILE = 'ansible-plan.json';
 
-/** Merge the preflight and the check run into one record per host. */
-export function buildHostPlans(names: readonly string[], runs: Map<string, HostRun>, findings: readonly PreflightFinding[]): HostPlan[] {
+/**
+ * One record per host the check run reached or tried to reach (the hosts its
+ * plays target), with the preflight's explanation of those it could not.
+ */
+export function buildHostPlans(runs: Map<string, HostRun>, findings: readonly PreflightFinding[]): HostPlan[] {
   const byHost = new Map(findings.map((f) => [f.host, f]));
-  return [...names].sort().map((name) => {
+  return [...runs.keys()].sort().map((name) => {
+    const run = runs.get(name)!;
     const finding = byHost.get(name);
-    const run = runs.get(name);
-    const empty: HostCounts = { ok: 0, changed: 0, unknown: 0, failed: 0, unreachable: 0, skipped: 0 };
-    if (finding && !finding.reachable) {
-      return { name, state: 'unreachable', message: finding.message ?? 'unreachable', counts: { ...empty, unreachable: 1 }, tasks: [], preflight: finding };
-    }
-    if (!run) {
-      // In the inventory but not in the play's hosts: nothing to do there.
-      return { name, state: 'ok', message: 'no play targets this host', counts: empty, tasks: [], ...(finding ? { preflight: finding } : {}) };
-    }
-    const warning = finding?.message && finding.reachable ? `; preflight: ${finding.message}` : '';
-    return {
-      name,
-      state: run.state,
-      ...(run.message || warning ? { message: `${run.message ?? run.state}${warning}` } : {}),
-      counts: run.counts,
-      tasks: run.tasks,
-      ...(finding ? { preflight: finding } : {}),
-    };
+    const tasks = run.tasks.filter((t) => t.status !== 'unknown');
+    // The preflight says why Ansible could not connect (a changed host key, with its fingerprint).
+    const explained = run.state === 'unreachable' && finding && !finding.reachable ? finding.message : undefined;
+    const message = explained ?? run.message;
+    return { name, state: run.state, ...(message ? { message } : {}), counts: run.counts, tasks, ...(finding ? { preflight: finding } : {}) };
   });
+}
+
+/** The tasks check mode cannot predict, one entry per task with the hosts it runs on. */
+export function uncertainTasks(runs: Map<string, HostRun>): UncertainTask[] {
+  const byTask = new Map<string, UncertainTask>();
+  for (const name of [...runs.keys()].sort()) {
+    for (const t of runs.get(name)!.tasks) {
+      if (t.status !== 'unknown') continue;
+      const key = JSON.stringify([t.play, t.path, t.task]);
+      const entry = byTask.get(key);
+      if (entry) {
+        if (!entry.hosts.includes(name)) entry.hosts.push(name);
+        continue;
+      }
+      byTask.set(key, { play: t.play, task: t.task, path: t.path, action: t.action, ...(t.message ? { why: t.message } : {}), noLog: t.noLog, hosts: [name] });
+    }
+  }
+  return [...byTask.values()];
 }
 
 export function buildDocument(input: {
   inventory: string;
   playbook: string;
   knownHostsFile: string;
+  config: string | null;
   hosts: HostPlan[];
+  uncertain: UncertainTask[];
   allowUnreachable: boolean;
   limit?: readonly string[];
 }): AnsiblePlanDocument {
@@ -89,7 +122,6 @@ export function buildDocument(input: {
   const tasks = input.hosts.flatMap((h) => h.tasks);
   const unreachable = input.hosts.filter((h) => h.state === 'unreachable').map((h) => h.name);
   const changing = tasks.filter((t) => t.status === 'changed');
-  const uncheckable = tasks.filter((t) => t.status === 'unknown');
   const failed = tasks.filter((t) => t.status === 'failed' && !t.ignored);
   const destructive = changing.some((t) => t.destructive);
   return {
@@ -97,22 +129,23 @@ export function buildDocument(input: {
     inventory: input.inventory,
     playbook: input.playbook,
     knownHostsFile: input.knownHostsFile,
-    // Unknown tasks may change something; a failing check needs the real run;
-    // an unreachable host is not known to be in sync.
-    hasChanges: changing.length > 0 || uncheckable.length > 0 || failed.length > 0 || unreachable.length > 0,
+    config: input.config,
+    // A failing check needs the real run; an unreachable host is not known to
+    // be in sync. Tasks check mode cannot predict are not changes.
+    hasChanges: changing.length > 0 || failed.length > 0 || count('failed') > 0 || unreachable.length > 0,
     destructive,
     totals: {
       hosts: input.hosts.length,
       changed: count('changed'),
-      unknown: count('unknown'),
       unreachable: unreachable.length,
       failed: count('failed'),
       ok: count('ok'),
       changingTasks: changing.length,
-      uncheckableTasks: uncheckable.length,
+      uncheckableTasks: input.uncertain.reduce((n, u) => n + u.hosts.length, 0),
       destructiveTasks: changing.filter((t) => t.destructive).length,
     },
     hosts: input.hosts,
+    uncertain: input.uncertain,
     unreachable,
     ...(input.limit ? { limit: [...input.limit] } : {}),
     allowUnreachable: input.allowUnreachable,
@@ -121,16 +154,30 @@ export function buildDocument(input: {
 
 /**
  * The engine's change summary for an inventory: `change` counts host × task
- * pairs that change or cannot be checked (`unknown`), `destroy` the changing
- * pairs that remove something; `add` and `replace` are always 0.
+ * pairs that change, `destroy` those that remove something; `add` and
+ * `replace` are always 0. Tasks check mode cannot predict are not counted.
  */
 export function summaryOf(document: AnsiblePlanDocument): ChangeSummary {
   return {
     add: 0,
-    change: document.totals.changingTasks - document.totals.destructiveTasks + document.totals.uncheckableTasks,
+    change: document.totals.changingTasks - document.totals.destructiveTasks,
     destroy: document.totals.destructiveTasks,
     replace: 0,
   };
+}
+
+/** `host => task` of every task that would change (PlanOutcome.changes). */
+export function changeNames(document: AnsiblePlanDocument): string[] {
+  return unique(document.hosts.flatMap((h) => h.tasks.filter((t) => t.status === 'changed').map((t) => `${h.name} => ${t.task}`)));
+}
+
+/** `host => task` of every task check mode cannot predict (PlanOutcome.uncertain), host by host. */
+export function uncertainNames(document: AnsiblePlanDocument): string[] {
+  return unique(document.hosts.flatMap((h) => document.uncertain.filter((u) => u.hosts.includes(h.name)).map((u) => `${h.name} => ${u.task}`)));
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
 }
 
 export function hostStatuses(hosts: readonly HostPlan[]): HostStatus[] {
@@ -148,6 +195,8 @@ export function fingerprintOf(document: AnsiblePlanDocument): string {
       state: h.state,
       tasks: h.tasks.map((t) => ({ play: t.play, task: t.task, path: t.path, status: t.status, destructive: t.destructive, diff: t.diff ?? null, items: t.items ?? null })),
     })),
+    // What an apply would run although the check could not predict it.
+    uncertain: document.uncertain.map((u) => ({ play: u.play, task: u.task, path: u.path, hosts: u.hosts })),
     limit: document.limit ?? null,
   };
   return createHash('sha256').update(JSON.stringify(stable)).digest('hex');

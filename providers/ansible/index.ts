@@ -7,11 +7,14 @@ import { forksFor, listInventory, runContext, runPlaybook, type RunContext } fro
 import {
   buildDocument,
   buildHostPlans,
+  changeNames,
   DOCUMENT_FILE,
   fingerprintOf,
   hostStatuses,
   shorten,
   summaryOf,
+  uncertainNames,
+  uncertainTasks,
   type AnsiblePlanDocument,
   type HostPlan,
 } from './document.ts';
@@ -19,6 +22,8 @@ import { hostTarget } from './inventory.ts';
 import { parseKnownHosts } from './known-hosts.ts';
 import { normalizeRun, type HostRun } from './normalize.ts';
 import { preflight, type PreflightFinding } from './preflight.ts';
+import { isUnder } from './read-set.ts';
+import { inventoryReads } from './reads.ts';
 import { renderPlan } from './render.ts';
 import { validateInventory } from './validate.ts';
 import { registerVaultSecrets } from './vault.ts';
@@ -28,18 +33,22 @@ export type { TaskChange } from './normalize.ts';
 
 /**
  * Ansible inventories (`inventories/<name>/inventory.yaml`). A plan is the
- * real `ansible-playbook --check --diff`, after a parallel SSH preflight of
- * every host; an apply is the real run at the same commit, then a second
- * check that must find nothing to change (`Converged`), or names every task
- * that is not idempotent (`NotIdempotent`). Every host's state is reported,
- * whatever happens to the others.
+ * real `ansible-playbook --check --diff` on the hosts its plays target; the
+ * hosts Ansible could not reach are then checked over SSH to say why (a
+ * changed host key, with its fingerprint). An apply is the real run at the
+ * same commit on the hosts planned, then a second check that must find
+ * nothing to change (`Converged`), or names every task that is not
+ * idempotent (`NotIdempotent`). Every host's state is reported, whatever
+ * happens to the others.
  */
 export const createAnsibleProvider: ProviderFactory = (context) => {
   return {
     kinds: ['ansible'],
-    validate: (unit, unitDir) => validateInventory(unit, unitDir, context),
+    // Every check of an inventory is a process of Ansible's: none when the caller allows none.
+    validate: async (unit, unitDir, options) => (options?.processes === false ? [] : validateInventory(unit, unitDir, context)),
     plan: (request) => planInventory(request, context),
     apply: (request) => applyInventory(request, context),
+    reads: (request) => inventoryReads(request),
   };
 };
 
@@ -49,6 +58,7 @@ async function prepare(request: RunRequest, context: ProviderContext): Promise<R
   const ctx = await runContext({
     unit: request.unit,
     workdir: request.workdir,
+    repoDir: request.repoDir,
     runDir: dirname(request.artifactsDir),
     artifactsDir: request.artifactsDir,
     config: context.config,
@@ -58,14 +68,20 @@ async function prepare(request: RunRequest, context: ProviderContext): Promise<R
     log: request.log,
     signal: request.signal,
   });
-  await registerVaultSecrets(request.workdir, {
+  await registerVaultSecrets([request.workdir, ...(await readElsewhere(request))], {
     vaultBinary: ctx.settings.vaultBinary,
     vaultPasswordFile: ctx.settings.vaultPasswordFile,
     log: request.log,
     signal: request.signal,
-    treeRoot: ctx.treeRoot,
+    roots: ctx.roots,
   });
   return ctx;
+}
+
+/** What the inventory reads outside its own folder (group_vars, roles...), in the read-only repository. */
+async function readElsewhere(request: RunRequest): Promise<string[]> {
+  const { entries } = await inventoryReads({ unit: request.unit, repoDir: request.repoDir, log: request.log });
+  return entries.filter((e) => !isUnder(e.path, request.unit.path)).map((e) => join(request.repoDir, e.path));
 }
 
 /** Preflight the hosts; returns the findings. */
@@ -89,26 +105,26 @@ async function checkHosts(ctx: RunContext, names: readonly string[], hostvars: R
 
 async function planInventory(request: PlanRequest, context: ProviderContext): Promise<PlanOutcome> {
   const ctx = await prepare(request, context);
-  const inventory = await listInventory(ctx);
   const limit = request.limitHosts ? [...request.limitHosts] : undefined;
-  const names = limit ? inventory.hosts.filter((h) => limit.includes(h)) : inventory.hosts;
-  const findings = await checkHosts(ctx, names, inventory.hostvars);
-  const reachable = names.filter((n) => findings.find((f) => f.host === n)?.reachable !== false);
-
   let runs = new Map<string, HostRun>();
-  if (reachable.length > 0) {
-    const check = await runPlaybook(ctx, { check: true, limit: reachable, forks: forksFor(reachable.length, ctx.spec, ctx.settings) });
-    runs = normalizeRun(check.output, { treeRoot: ctx.treeRoot });
+  if (!limit || limit.length > 0) {
+    // No --limit: Ansible itself decides which hosts the plays target; the
+    // others are neither contacted nor listed.
+    const check = await runPlaybook(ctx, { check: true, limit, forks: forksFor(limit?.length ?? Infinity, ctx.spec, ctx.settings) });
+    runs = normalizeRun(check.output, { roots: ctx.roots });
     const summary = [...runs.values()].map((r) => `${r.name}=${r.state}`);
     ctx.log.info({ hosts: summary, exitCode: check.exitCode, ms: check.durationMs }, 'ansible check finished');
   }
-  const hosts = buildHostPlans(names, runs, findings);
+  const lost = [...runs.values()].filter((r) => r.state === 'unreachable').map((r) => r.name);
+  const findings = lost.length > 0 ? await checkHosts(ctx, lost, (await listInventory(ctx)).hostvars) : [];
   const document = secrets.maskDeep(
     buildDocument({
       inventory: ctx.inventoryLabel,
       playbook: ctx.spec.playbook,
       knownHostsFile: ctx.knownHostsLabel,
-      hosts,
+      config: ctx.configLabel,
+      hosts: buildHostPlans(runs, findings),
+      uncertain: uncertainTasks(runs),
       allowUnreachable: ctx.spec.allowUnreachable,
       ...(limit ? { limit } : {}),
     }),
@@ -123,6 +139,8 @@ async function planInventory(request: PlanRequest, context: ProviderContext): Pr
     rendered,
     fingerprint: fingerprintOf(document),
     hosts: hostStatuses(document.hosts),
+    changes: changeNames(document),
+    uncertain: uncertainNames(document),
   };
 }
 
@@ -203,7 +221,7 @@ async function applyInventory(request: ApplyRequest, context: ProviderContext): 
 
   const forks = forksFor(targets.length, ctx.spec, ctx.settings);
   const applied = await runPlaybook(ctx, { check: false, limit: targets, forks });
-  const runs = normalizeRun(applied.output, { treeRoot: ctx.treeRoot });
+  const runs = normalizeRun(applied.output, { roots: ctx.roots });
   ctx.log.info({ hosts: [...runs.values()].map((r) => `${r.name}=${r.state}`), exitCode: applied.exitCode, ms: applied.durationMs }, 'ansible apply finished');
   for (const name of targets) {
     const r = runs.get(name);
@@ -233,7 +251,7 @@ async function applyInventory(request: ApplyRequest, context: ProviderContext): 
   const uncheckable: string[] = [];
   if (verifyTargets.length > 0) {
     const verify = await runPlaybook(ctx, { check: true, limit: verifyTargets, forks: forksFor(verifyTargets.length, ctx.spec, ctx.settings) });
-    const checks = normalizeRun(verify.output, { treeRoot: ctx.treeRoot });
+    const checks = normalizeRun(verify.output, { roots: ctx.roots });
     for (const [name, r] of checks) {
       for (const t of r.tasks) {
         if (t.status === 'changed' || (t.status === 'failed' && !t.ignored) || t.status === 'unreachable') {

@@ -1,6 +1,8 @@
 import type { HostState } from '../../engine/model.ts';
+import { repoRelativeText } from '../../engine/paths.ts';
 import { unifiedDiff } from './diff.ts';
 import type { HostResult, ItemResult, PlaybookOutput } from './output-schema.ts';
+import { stoppedHosts } from './stopped-hosts.ts';
 
 /**
  * From the callback's raw results to what a plan or an apply says per host:
@@ -44,10 +46,19 @@ export interface HostCounts {
 
 export interface HostRun {
   name: string;
+  /**
+   * Never `unknown`: a task check mode cannot predict is listed (status
+   * `unknown`) but leaves the host `ok` when nothing else is found.
+   */
   state: HostState;
   counts: HostCounts;
   /** Only tasks that change, cannot be checked, failed or did not reach the host. */
   tasks: TaskChange[];
+  /**
+   * The play stopped before this host ran to its end, because of another
+   * host's failure (a `run_once` task that failed): why, for people.
+   */
+  stopped?: string;
   /** Short: why the host is in this state. */
   message?: string;
 }
@@ -59,8 +70,12 @@ const REMOVING_STATES = new Set(['absent', 'removed', 'purged', 'deleted', 'unmo
 const TEMP_HEADER = /(^|\/)(ansible-local-[^/]+|ansible-tmp-[^/]+)\//;
 
 export interface NormalizeOptions {
-  /** Absolute path of the run's repository tree: stripped from paths and headers. */
-  treeRoot?: string;
+  /**
+   * The run's folders that hold the repository (the workspace tree, the
+   * read-only snapshot it links into; Ansible resolves links, so a role's
+   * tasks may be reported under either): stripped from paths and headers.
+   */
+  roots?: readonly string[];
 }
 
 export function normalizeRun(output: PlaybookOutput, options: NormalizeOptions = {}): Map<string, HostRun> {
@@ -73,7 +88,7 @@ export function normalizeRun(output: PlaybookOutput, options: NormalizeOptions =
     }
     return entry;
   };
-  const strip = (text: string) => stripRoot(text, options.treeRoot);
+  const strip = (text: string) => repoRelativeText(text, options.roots ?? []);
 
   for (const play of output.plays) {
     for (const entry of play.tasks) {
@@ -117,10 +132,16 @@ export function normalizeRun(output: PlaybookOutput, options: NormalizeOptions =
     if (stats.failures === 0) for (const t of run.tasks) if (t.status === 'failed') t.ignored = true;
     if (stats.unreachable > 0 && run.counts.unreachable === 0) run.counts.unreachable = stats.unreachable;
   }
+  for (const [name, why] of stoppedHosts(output)) {
+    const run = hosts.get(name);
+    if (run) run.stopped = why;
+  }
   for (const run of hosts.values()) {
     const stats = output.stats[run.name];
     const failures = stats ? stats.failures : run.tasks.filter((t) => t.status === 'failed').length;
-    run.state = run.counts.unreachable > 0 ? 'unreachable' : failures > 0 ? 'failed' : run.counts.changed > 0 ? 'changed' : run.counts.unknown > 0 ? 'unknown' : 'ok';
+    // A host the play left half done is not in the state its first tasks suggest.
+    const failed = failures > 0 || run.stopped !== undefined;
+    run.state = run.counts.unreachable > 0 ? 'unreachable' : failed ? 'failed' : run.counts.changed > 0 ? 'changed' : 'ok';
     run.message = hostMessage(run);
   }
   return hosts;
@@ -140,15 +161,16 @@ function classify(result: HostResult): { status: TaskStatus | 'ok' | 'skipped'; 
 }
 
 /**
- * A skip caused by check mode, not by a `when:`: commands without
- * creates/removes, modules without check support, and actions such as `raw`
- * that skip in check mode without a word.
+ * A skip caused by check mode, not by a `when:` (`skip_reason`) or an empty
+ * loop (`skipped_reason`): commands without creates/removes, modules without
+ * check support, and actions such as `raw` that skip in check mode without a
+ * word.
  */
 function isCheckModeSkip(result: ItemResult): boolean {
   if (!result.skipped) return false;
   const msg = text(result.msg);
   if (msg !== undefined && CHECK_MODE_SKIP.test(msg)) return true;
-  return msg === undefined && result.skip_reason === undefined && result.censored === undefined;
+  return msg === undefined && result.skip_reason === undefined && result.skipped_reason === undefined && result.censored === undefined;
 }
 
 function isNoLog(result: HostResult): boolean {
@@ -267,28 +289,21 @@ function changedItems(result: HostResult): string[] {
 
 function hostMessage(run: HostRun): string | undefined {
   const names = (status: TaskStatus) => [...new Set(run.tasks.filter((t) => t.status === status && !t.ignored).map((t) => t.task))];
+  const unknown = names('unknown');
+  const uncheckable = unknown.length > 0 ? `cannot be checked in check mode: ${unknown.join(', ')}` : undefined;
   switch (run.state) {
     case 'unreachable':
       return run.tasks.find((t) => t.status === 'unreachable')?.message ?? 'unreachable';
     case 'failed': {
       const failed = run.tasks.find((t) => t.status === 'failed' && !t.ignored);
-      return failed ? `${failed.task}: ${failed.message ?? 'failed'}` : 'failed';
+      if (failed) return `${failed.task}: ${failed.message ?? 'failed'}`;
+      return run.stopped ?? 'failed';
     }
-    case 'changed': {
-      const unknown = names('unknown');
-      return `changes: ${names('changed').join(', ')}${unknown.length > 0 ? `; cannot check: ${unknown.join(', ')}` : ''}`;
-    }
-    case 'unknown':
-      return `cannot check in check mode: ${names('unknown').join(', ')}`;
+    case 'changed':
+      return `changes: ${names('changed').join(', ')}${uncheckable ? `; ${uncheckable}` : ''}`;
     default:
-      return undefined;
+      return uncheckable;
   }
-}
-
-function stripRoot(value: string, root: string | undefined): string {
-  if (!root) return value;
-  const prefix = root.endsWith('/') ? root : `${root}/`;
-  return value.split(prefix).join('');
 }
 
 function text(value: unknown): string | undefined {

@@ -17,7 +17,10 @@ export const itemResultSchema = z.looseObject({
   skipped: z.boolean().optional(),
   unreachable: z.boolean().optional(),
   msg: z.unknown().optional(),
+  /** Why a `when:` skipped it. */
   skip_reason: z.string().optional(),
+  /** Why a loop skipped it (`No items in the list`). */
+  skipped_reason: z.string().optional(),
   censored: z.string().optional(),
   diff: z.unknown().optional(),
   invocation: z.unknown().optional(),
@@ -61,24 +64,24 @@ export type TaskEntry = z.output<typeof taskEntrySchema>;
 export type PlaybookOutput = z.output<typeof playbookOutputSchema>;
 
 /**
- * Parse the callback's JSON from ansible-playbook's stdout. The JSON is the
- * last thing printed; anything a plugin printed before it is skipped.
+ * Parse the callback's JSON from ansible-playbook's stdout. Other callbacks a
+ * repository's ansible.cfg enables (`profile_tasks`, `timer`) print before
+ * and after it; Plumbline runs the callback unindented, so the result is the
+ * one line that parses (an indented result, from older runs, is the rest of
+ * the output from its first line).
  */
 export function parsePlaybookOutput(stdout: string): PlaybookOutput {
-  const start = findJsonStart(stdout);
-  if (start < 0) {
+  const raw = findJson(stdout);
+  if (raw === undefined) {
     throw new ToolError('E_ANSIBLE_OUTPUT', 'ansible-playbook printed no JSON result', {
       retry: 'stalled',
       hint: 'the json callback (ansible.posix) must be installed on the control host: ansible-galaxy collection install ansible.posix',
     });
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(stdout.slice(start));
-  } catch (error) {
-    throw new ToolError('E_ANSIBLE_OUTPUT', `ansible-playbook printed invalid JSON: ${(error as Error).message}`, { retry: 'stalled', cause: error });
+  if (raw instanceof Error) {
+    throw new ToolError('E_ANSIBLE_OUTPUT', `ansible-playbook printed invalid JSON: ${raw.message}`, { retry: 'stalled', cause: raw });
   }
-  const parsed = playbookOutputSchema.safeParse(raw);
+  const parsed = playbookOutputSchema.safeParse(raw.value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new ToolError('E_ANSIBLE_OUTPUT', `unexpected ansible-playbook JSON at ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`, {
@@ -89,9 +92,19 @@ export function parsePlaybookOutput(stdout: string): PlaybookOutput {
   return parsed.data;
 }
 
-function findJsonStart(text: string): number {
-  if (text.startsWith('{')) return 0;
-  // The callback writes one document starting on its own line.
-  const match = /\n\{\s*"/.exec(text);
-  return match ? match.index + 1 : text.indexOf('{');
+/** The JSON document in the output; an Error when something looks like one but does not parse. */
+function findJson(text: string): { value: unknown } | Error | undefined {
+  const lines = text.split('\n');
+  let firstError: Error | undefined;
+  for (let i = lines.length - 1; i >= 0; i -= 1) {
+    if (!lines[i]!.startsWith('{')) continue;
+    for (const candidate of [lines[i]!, lines.slice(i).join('\n')]) {
+      try {
+        return { value: JSON.parse(candidate) };
+      } catch (error) {
+        firstError ??= error as Error;
+      }
+    }
+  }
+  return firstError;
 }

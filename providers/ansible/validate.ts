@@ -7,6 +7,7 @@ import type { Problem } from '../../engine/errors.ts';
 import { run } from '../../engine/exec.ts';
 import type { ProviderContext } from '../../engine/provider.ts';
 import { ansibleSettings, baseEnv, treeRootOf } from './cli.ts';
+import { runConfigFile } from './config-file.ts';
 
 /**
  * `plumbline validate` for an inventory: the inventory parses
@@ -25,7 +26,9 @@ export async function validateInventory(unit: UnitDefinition, unitDir: string, c
   const inventory = spec.inventory ? join(root, spec.inventory) : join(scratch, 'empty.yml');
   if (!spec.inventory) await writeFile(inventory, 'all: {}\n');
   const vault = settings.vaultPasswordFile && existsSync(settings.vaultPasswordFile) ? ['--vault-password-file', settings.vaultPasswordFile] : [];
-  const options = { cwd: unitDir, env: baseEnv(scratch), timeoutMs: 120_000, okExitCodes: [0, 1, 2, 4, 5, 250] };
+  // The ansible.cfg a run would use: its roles_path decides whether roles resolve.
+  const config = await runConfigFile(root, unit, spec, scratch);
+  const options = { cwd: unitDir, env: baseEnv(scratch, config.file), timeoutMs: 120_000, okExitCodes: [0, 1, 2, 4, 5, 250] };
   const problems: Problem[] = [];
   try {
     if (spec.inventory) {

@@ -41,7 +41,7 @@ test('vaulted data without ansible.vaultPasswordFile is a stalled error naming t
   const dir = join(scratch, 'nopass');
   await mkdir(dir, { recursive: true });
   await copyFile(new URL('vaulted-vars.yml', fixtures), join(dir, 'secrets.yml'));
-  await assert.rejects(registerVaultSecrets(dir, { vaultBinary: 'ansible-vault', vaultPasswordFile: null, log: silentLogger, treeRoot: scratch }), (error: Error & { code?: string; retry?: string }) => {
+  await assert.rejects(registerVaultSecrets(dir, { vaultBinary: 'ansible-vault', vaultPasswordFile: null, log: silentLogger, roots: [scratch] }), (error: Error & { code?: string; retry?: string }) => {
     assert.equal(error.code, 'E_VAULT_PASSWORD_MISSING');
     assert.equal(error.retry, 'stalled');
     assert.match(error.message, /^nopass\/secrets\.yml holds Ansible Vault data/);

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, readdir, readFile, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { ToolError } from '../../engine/errors.ts';
 import { run } from '../../engine/exec.ts';
 import type { Logger } from '../../engine/log.ts';
+import { repoRelativeText } from '../../engine/paths.ts';
 import { secrets } from '../../engine/secrets.ts';
 
 /**
@@ -28,8 +29,8 @@ export interface VaultSettings {
   vaultPasswordFile: string | null;
   log: Logger;
   signal?: AbortSignal;
-  /** Repository root of the run, for file names in messages. */
-  treeRoot?: string;
+  /** The run's repository folders (workspace tree, snapshot): file names in messages are relative to them. */
+  roots?: readonly string[];
 }
 
 export interface VaultFinding {
@@ -39,10 +40,11 @@ export interface VaultFinding {
   inline: boolean;
 }
 
-/** Find every vaulted value under `dir`. */
-export async function findVaulted(dir: string): Promise<VaultFinding[]> {
+/** Find every vaulted value in `paths` (files, and folders searched below). */
+export async function findVaulted(paths: string | readonly string[]): Promise<VaultFinding[]> {
   const found: VaultFinding[] = [];
-  for (const file of await listFiles(dir)) {
+  const files = new Set((await Promise.all((typeof paths === 'string' ? [paths] : paths).map(listFiles))).flat());
+  for (const file of files) {
     let text: string;
     try {
       if ((await stat(file)).size > MAX_FILE_BYTES) continue;
@@ -87,15 +89,16 @@ export function inlineVaults(text: string): string[] {
 }
 
 /**
- * Decrypt and register every vaulted value under `dir`, and the vault
- * password. Returns how many vaulted values were found.
+ * Decrypt and register every vaulted value in `paths` (the inventory folder,
+ * and what it reads elsewhere in the repository: group_vars, roles...), and
+ * the vault password. Returns how many vaulted values were found.
  */
-export async function registerVaultSecrets(dir: string, settings: VaultSettings): Promise<number> {
+export async function registerVaultSecrets(paths: string | readonly string[], settings: VaultSettings): Promise<number> {
   await registerPassword(settings);
-  const findings = await findVaulted(dir);
+  const findings = await findVaulted(paths);
   if (findings.length === 0) return 0;
   if (!settings.vaultPasswordFile) {
-    const where = relative(settings.treeRoot ?? dir, findings[0]!.file);
+    const where = repoRelativeText(findings[0]!.file, settings.roots ?? []);
     throw new ToolError('E_VAULT_PASSWORD_MISSING', `${where} holds Ansible Vault data, but plumbline.yaml sets no ansible.vaultPasswordFile`, {
       retry: 'stalled',
       hint: 'set ansible.vaultPasswordFile in plumbline.yaml to the vault password file on the control host',
@@ -135,7 +138,7 @@ export function registerPlaintext(plain: string, inline: boolean): void {
 }
 
 async function decrypt(finding: VaultFinding, settings: VaultSettings): Promise<string> {
-  const where = relative(settings.treeRoot ?? '/', finding.file);
+  const where = repoRelativeText(finding.file, settings.roots ?? []);
   const result = await run(settings.vaultBinary, ['decrypt', '--vault-password-file', settings.vaultPasswordFile!, '--output', '-'], {
     input: `${finding.ciphertext}\n`,
     timeoutMs: 120_000,
@@ -184,6 +187,7 @@ async function isExecutable(file: string): Promise<boolean> {
 
 async function listFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
+  if ((await stat(dir).catch(() => null))?.isFile()) return [dir];
   let entries;
   try {
     entries = await readdir(dir, { withFileTypes: true });

@@ -152,6 +152,11 @@ export class TestDaemon {
     return (await this.api<PlanRecord[]>(`/api/v1/plans${unit ? `?unit=${encodeURIComponent(unit)}` : ''}`)).body;
   }
 
+  /** Wait for the unit's plan of a revision (the first one made). */
+  async planAt(unit: string, revision: string, timeoutMs = 240_000): Promise<PlanRecord> {
+    return waitFor(async () => (await this.plans(unit)).find((p) => p.revision === revision), { what: `a plan of ${unit} at ${revision.slice(0, 8)}`, timeoutMs });
+  }
+
   async history(unit?: string): Promise<HistoryEvent[]> {
     return (await this.api<HistoryEvent[]>(`/api/v1/history?limit=1000${unit ? `&unit=${encodeURIComponent(unit)}` : ''}`)).body;
   }
