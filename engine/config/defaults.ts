@@ -1,4 +1,4 @@
-import type { AnsibleSettings } from './types.ts';
+import type { AnsibleSettings, StoreSettings } from './types.ts';
 
 /** How Ansible runs when the config says nothing (also for configs built in code). */
 export const DEFAULT_ANSIBLE_SETTINGS: AnsibleSettings = {
@@ -13,4 +13,10 @@ export const DEFAULT_ANSIBLE_SETTINGS: AnsibleSettings = {
   controlPersistMs: 60_000,
   pipelining: true,
   recheckHostsAfterMs: 30_000,
+};
+
+/** Retention when the config says nothing: plans 90 days, history 400 days (a year and its review). */
+export const DEFAULT_STORE_RETENTION: StoreSettings['retention'] = {
+  plansMs: 90 * 86_400_000,
+  historyMs: 400 * 86_400_000,
 };

@@ -1,18 +1,20 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { parseDuration } from '../duration.ts';
+import { formatDuration, parseDuration } from '../duration.ts';
 import { PlumblineError, type Problem, ValidationError } from '../errors.ts';
 import { parseYamlDocument, type Locate } from '../yaml/parse.ts';
 import { describeValue, ProblemCollector, sortProblems } from '../yaml/problems.ts';
-import { checkBranch, checkWebhookUrl, configSchema, parseListen, resolveSourceUrl } from './schema.ts';
+import { checkBranch, checkStoreUrl, checkWebhookUrl, configSchema, parseListen, resolveSourceUrl } from './schema.ts';
 import { NOTIFICATION_EVENTS } from '../notify/notifier.ts';
-import { DEFAULT_ANSIBLE_SETTINGS as ANSIBLE } from './defaults.ts';
+import { DEFAULT_ANSIBLE_SETTINGS as ANSIBLE, DEFAULT_STORE_RETENTION } from './defaults.ts';
 import type { DaemonConfig } from './types.ts';
 import { DEFAULT_MANIFEST_BYTES } from '../definitions/load.ts';
 
 export const DEFAULT_STATE_DIR = '/var/lib/plumbline';
 export const DEFAULT_LISTEN = '127.0.0.1:7420';
 const MIN_INTERVAL_MS = 1_000;
+/** Retention shorter than this would delete what a person is still looking at. */
+const MIN_RETENTION_MS = 3_600_000;
 
 /** Reads and validates the daemon config; throws `ValidationError` listing every problem. */
 export async function loadConfig(file: string): Promise<DaemonConfig> {
@@ -57,6 +59,8 @@ export function normalizeConfig(
   const api = asRecord(fields.api);
   const terraform = asRecord(fields.terraform);
   const ansible = asRecord(fields.ansible);
+  const store = asRecord(fields.store);
+  const retention = asRecord(store.retention);
 
   const url = typeof source.url === 'string' && source.url ? resolveSourceUrl(source.url, base) : null;
   if (url && !url.ok) report.at(['source', 'url'], url.message);
@@ -68,6 +72,12 @@ export function normalizeConfig(
   checkMinimum(terraform.timeout, ['terraform', 'timeout'], report);
   checkMinimum(ansible.timeout, ['ansible', 'timeout'], report);
   checkMinimum(ansible.connectTimeout, ['ansible', 'connectTimeout'], report);
+  checkMinimum(retention.plans, ['store', 'retention', 'plans'], report, MIN_RETENTION_MS);
+  checkMinimum(retention.history, ['store', 'retention', 'history'], report, MIN_RETENTION_MS);
+  if (typeof store.url === 'string' && store.url) {
+    const problem = checkStoreUrl(store.url);
+    if (problem) report.at(['store', 'url'], problem);
+  }
   const hooks = Array.isArray(fields.notifications) ? fields.notifications : [];
   hooks.forEach((hook, i) => {
     const url = asRecord(hook).url;
@@ -135,20 +145,28 @@ export function normalizeConfig(
       notifications: (c.notifications ?? []).map((n) => ({ url: n.url, events: n.events ?? [...NOTIFICATION_EVENTS] })),
       log: { level: c.log?.level ?? 'info' },
       limits: { manifestBytes: c.limits?.manifestBytes ?? DEFAULT_MANIFEST_BYTES },
+      store: {
+        url: c.store?.url ?? null,
+        passwordFile: c.store?.passwordFile ? resolve(base, c.store.passwordFile) : null,
+        retention: {
+          plansMs: c.store?.retention?.plans === undefined ? DEFAULT_STORE_RETENTION.plansMs : c.store.retention.plans,
+          historyMs: c.store?.retention?.history === undefined ? DEFAULT_STORE_RETENTION.historyMs : c.store.retention.history,
+        },
+      },
     },
   };
 }
 
 /** Polling and timeouts of zero would spin; the schema already reported malformed values. */
-function checkMinimum(value: unknown, path: string[], report: ProblemCollector): void {
-  if (typeof value !== 'string') return;
+function checkMinimum(value: unknown, path: string[], report: ProblemCollector, minimumMs = MIN_INTERVAL_MS): void {
+  if (typeof value !== 'string' || value === 'off') return;
   let ms: number;
   try {
     ms = parseDuration(value);
   } catch {
     return;
   }
-  if (ms < MIN_INTERVAL_MS) report.at(path, `must be at least 1s (got ${JSON.stringify(value)})`);
+  if (ms < minimumMs) report.at(path, `must be at least ${formatDuration(minimumMs)} (got ${JSON.stringify(value)})`);
 }
 
 /** A bare name is looked up on PATH; anything with a slash is a path. */

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { approvalSchema, driftSchema, durationSchema, guardSchema, pruneSchema } from '../definitions/schema.ts';
+import { approvalSchema, driftIntervalSchema, driftSchema, durationSchema, guardSchema, pruneSchema } from '../definitions/schema.ts';
 import { NOTIFICATION_EVENTS } from '../notify/notifier.ts';
 
 /**
@@ -69,6 +69,15 @@ export const configSchema = z.strictObject({
   limits: section({
     manifestBytes: z.int().min(1024).max(64 * 1024 * 1024).optional(),
   }),
+  store: section({
+    url: text.optional(),
+    passwordFile: text.optional(),
+    retention: section({
+      // A duration, or `off` to keep everything.
+      plans: driftIntervalSchema.optional(),
+      history: driftIntervalSchema.optional(),
+    }),
+  }),
 });
 
 export type RawConfig = z.output<typeof configSchema>;
@@ -84,6 +93,23 @@ export function checkWebhookUrl(url: string): string | undefined {
   if (parsed.protocol === 'https:') return undefined;
   if (parsed.protocol === 'http:' && isLoopback(parsed.hostname.replace(/^\[|\]$/g, ''))) return undefined;
   return `must be an https:// URL (http:// only on a loopback address) (got ${parsed.protocol}//${parsed.host})`;
+}
+
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(url);
+}
+
+/** The store's database: postgres:// only (SQLite needs no URL). The URL is never echoed: it may hold a password. */
+export function checkStoreUrl(url: string): string | undefined {
+  if (!isPostgresUrl(url)) {
+    return `must be a postgres:// URL, e.g. postgres://plumbline@db.example.com:5432/plumbline (leave store.url out for the embedded SQLite store)`;
+  }
+  try {
+    new URL(url);
+  } catch {
+    return 'is not a valid URL';
+  }
+  return undefined;
 }
 
 /*

@@ -53,6 +53,17 @@ export interface DaemonConfig {
   log: { level: string };
   /** Bounds on what a commit may make the daemon read. Optional in configs built in code. */
   limits?: { manifestBytes: number };
+  /** Where plans, approvals and history are kept, and for how long. Optional in configs built in code (SQLite, default retention). */
+  store?: StoreSettings;
+}
+
+export interface StoreSettings {
+  /** A postgres:// URL; null keeps the store in `<stateDir>/plumbline.db` (SQLite). */
+  url: string | null;
+  /** Absolute; the PostgreSQL password on its first line (else the URL's, else PGPASSWORD). */
+  passwordFile: string | null;
+  /** How long plans and history events are kept; null keeps them forever. */
+  retention: { plansMs: number | null; historyMs: number | null };
 }
 
 export interface AnsibleSettings {

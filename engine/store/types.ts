@@ -14,7 +14,13 @@ export interface Store {
   /** Which engine, for logs and `status`. */
   readonly engine: 'sqlite' | 'postgres';
 
-  /** Run in one transaction; everything `fn` writes lands together or not at all. */
+  /**
+   * Run in one transaction; everything `fn` writes lands together or not at
+   * all. Writers are serialized (never call `write` from inside `fn`). A
+   * database failure rejects typed: `E_STORE_WRITE` (disk full, server gone:
+   * transient, nothing kept), `E_STORE_DAMAGED`; `fn`'s own errors pass
+   * through unchanged, after the rollback.
+   */
   write<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
 
   // Reads, each a query (outside any transaction: the last committed state).
@@ -22,27 +28,37 @@ export interface Store {
   /** Every unit, by name. */
   listUnits(): Promise<UnitStatus[]>;
   getPlan(id: string): Promise<StoredPlan | undefined>;
-  /** Newest first (createdAt, then id). */
+  /**
+   * Newest first (createdAt, then id, both descending). Without `limit`,
+   * every match: narrow by unit, status or change set (each an index).
+   */
   listPlans(query?: PlanQuery): Promise<StoredPlan[]>;
   getChangeSet(id: string): Promise<ChangeSet | undefined>;
-  /** Newest first. */
+  /** Newest first; `limit` defaults to 200; `before` pages backwards from a change set id. */
   listChangeSets(query?: { limit?: number; before?: string }): Promise<ChangeSet[]>;
   /** Change sets whose id starts with `prefix` (at most `limit`). */
   findChangeSets(prefix: string, limit?: number): Promise<ChangeSet[]>;
-  /** Newest first: `before` pages backwards by sequence number. */
+  /** Newest first; `limit` defaults to 200; `before` pages backwards by sequence number. */
   listHistory(query?: { unit?: string; limit?: number; before?: number }): Promise<HistoryEvent[]>;
   getSource(): Promise<SourceStatus | undefined>;
   getReads(unit: string): Promise<UnitReads | undefined>;
 
   /**
    * Retention: delete plans older than `plansBefore` and history events older
-   * than `historyBefore`, except each unit's last applied plan and any plan
-   * that may still be applied (Pending, Approved, Applying), and the events of
-   * kept plans. Returns the run ids of the deleted plans (their folders go too).
+   * than `historyBefore`, except each unit's last applied plan (its newest
+   * Applied and its newest NoChanges plan), the plan a unit's status points
+   * at, any plan that may still be applied (Pending, Approved, Applying), and
+   * the events of kept plans; and change sets older than `plansBefore` that no
+   * plan belongs to any more. In short batches, each its own transaction.
+   * Returns the run ids of the deleted plans (their folders go too).
    */
-  prune(options: { plansBefore: Date; historyBefore: Date }): Promise<{ plans: number; events: number; runIds: string[] }>;
+  prune(options: { plansBefore: Date; historyBefore: Date }): Promise<{ plans: number; events: number; changeSets: number; runIds: string[] }>;
 
-  /** A consistent copy of the whole store into `file` (SQLite) while the daemon runs. */
+  /**
+   * A consistent copy of the whole store into `file` while the daemon runs:
+   * SQLite's online backup (a database file); for PostgreSQL, `pg_dump`'s
+   * custom format.
+   */
   backup(file: string): Promise<void>;
 
   /** Told of every history event once it is committed (notifications, live UI). */

@@ -1,0 +1,96 @@
+import { DEFAULT_STORE_RETENTION } from '../config/defaults.ts';
+import { isPostgresUrl } from '../config/schema.ts';
+import type { StoreSettings } from '../config/types.ts';
+import { PlumblineError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { SqlEngine } from './sql/engine.ts';
+import { storeWriteError } from './sql/errors.ts';
+import { importJsonStore, type JsonStoreImport } from './sql/import-json.ts';
+import { migrateStore } from './sql/migrate.ts';
+import { openPostgres } from './sql/postgres.ts';
+import { SqlStore } from './sql/sql-store.ts';
+import { openSqlite, openSqliteForBackup } from './sql/sqlite.ts';
+
+/** What opening the store needs of the daemon config (optional parts as in configs built in code). */
+export interface StoreConfig {
+  stateDir: string;
+  store?: Partial<Pick<StoreSettings, 'url' | 'passwordFile'>> & { retention?: Partial<StoreSettings['retention']> };
+}
+
+export interface PreparedStore {
+  /** Migrations applied now, in order. */
+  migrations: string[];
+  /** A JSON-file store found in the state directory and imported now. */
+  imported?: JsonStoreImport;
+}
+
+/**
+ * The store the daemon runs on: SQLite at `<stateDir>/plumbline.db`, or
+ * PostgreSQL when `store.url` is a postgres:// URL. Brought up to date first
+ * (migrations, then a JSON-file store left by an older version imported).
+ * A damaged database is refused (E_STORE_DAMAGED), never reset; one written
+ * by a newer version too (E_STORE_TOO_NEW).
+ */
+export async function openStore(config: StoreConfig, log: Logger): Promise<SqlStore> {
+  const engine = await openEngine(config, log);
+  try {
+    const prepared = await prepare(engine, config.stateDir, log);
+    if (prepared.migrations.length > 0) log.info({ store: engine.location, migrations: prepared.migrations }, 'store schema migrated');
+    return new SqlStore(engine, log);
+  } catch (error) {
+    await engine.close();
+    throw error;
+  }
+}
+
+/** `plumbline migrate`: what `openStore` does at start, then close; says what it did. */
+export async function migrateStoreOf(config: StoreConfig, log: Logger): Promise<PreparedStore & { location: string }> {
+  const engine = await openEngine(config, log);
+  try {
+    return { location: engine.location, ...(await prepare(engine, config.stateDir, log)) };
+  } finally {
+    await engine.close();
+  }
+}
+
+/** `plumbline backup`: a consistent copy while the daemon runs; the database is neither migrated nor imported into. */
+export async function backupStoreOf(config: StoreConfig, file: string, log: Logger): Promise<{ location: string }> {
+  const url = config.store?.url;
+  const engine = url ? await openPostgresStore(url, config, log) : await openSqliteForBackup(config.stateDir);
+  try {
+    await engine.backup(file);
+    return { location: engine.location };
+  } finally {
+    await engine.close();
+  }
+}
+
+/** Retention cutoffs at `now`; `null` (`off` in the config) keeps everything. */
+export function retentionCutoffs(retention: StoreConfig['store'], now = new Date()): { plansBefore: Date; historyBefore: Date } {
+  const plansMs = retention?.retention?.plansMs === undefined ? DEFAULT_STORE_RETENTION.plansMs : retention.retention.plansMs;
+  const historyMs = retention?.retention?.historyMs === undefined ? DEFAULT_STORE_RETENTION.historyMs : retention.retention.historyMs;
+  const before = (ms: number | null) => new Date(ms === null ? 0 : now.getTime() - ms);
+  return { plansBefore: before(plansMs), historyBefore: before(historyMs) };
+}
+
+async function prepare(engine: SqlEngine, stateDir: string, log: Logger): Promise<PreparedStore> {
+  try {
+    const migrations = await migrateStore(engine);
+    const imported = await importJsonStore(engine, stateDir, log);
+    return { migrations, ...(imported ? { imported } : {}) };
+  } catch (error) {
+    throw storeWriteError(error, engine.location) ?? error;
+  }
+}
+
+async function openEngine(config: StoreConfig, log: Logger): Promise<SqlEngine> {
+  const url = config.store?.url;
+  return url ? openPostgresStore(url, config, log) : openSqlite(config.stateDir);
+}
+
+function openPostgresStore(url: string, config: StoreConfig, log: Logger): Promise<SqlEngine> {
+  if (!isPostgresUrl(url)) {
+    throw new PlumblineError('E_STORE_URL', 'store.url must be a postgres:// URL', { hint: 'leave store.url out to keep the store in <stateDir>/plumbline.db (SQLite)' });
+  }
+  return openPostgres({ url, passwordFile: config.store?.passwordFile ?? null }, log);
+}

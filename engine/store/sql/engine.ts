@@ -1,0 +1,47 @@
+import { type Kysely, sql } from 'kysely';
+import type { EngineKind } from './migrations.ts';
+import type { Database } from './schema.ts';
+
+/** What the store needs of a database engine; sqlite.ts and postgres.ts provide it. */
+export interface SqlEngine {
+  readonly kind: EngineKind;
+  /** The file, or the URL without its password: for messages and logs. */
+  readonly location: string;
+  /** Reads of the last committed state. */
+  readonly db: Kysely<Database>;
+  /**
+   * One write transaction on one connection, serialized with every other
+   * writer (of this process and of any other): `fn`'s writes land together at
+   * COMMIT or not at all.
+   */
+  transaction<T>(fn: (db: Kysely<Database>) => Promise<T>): Promise<T>;
+  /** Runs the pending migrations, all or none; returns their names. */
+  migrate(migrations: (db: Kysely<Database>) => Promise<string[]>): Promise<string[]>;
+  /** A consistent copy of the whole database into `file`. */
+  backup(file: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * BEGIN (the engine's statements), `fn`, COMMIT on one connection; ROLLBACK
+ * when anything fails, COMMIT included. The ROLLBACK's own failure is not
+ * reported: the engine may have rolled back already (SQLite does on
+ * SQLITE_FULL), and the first error is the one that explains what happened.
+ */
+export async function runTransaction<T>(
+  db: Kysely<Database>,
+  begin: (conn: Kysely<Database>) => Promise<void>,
+  fn: (conn: Kysely<Database>) => Promise<T>,
+): Promise<T> {
+  return db.connection().execute(async (conn) => {
+    try {
+      await begin(conn);
+      const result = await fn(conn);
+      await sql`commit`.execute(conn);
+      return result;
+    } catch (error) {
+      await sql`rollback`.execute(conn).catch(() => undefined);
+      throw error;
+    }
+  });
+}

@@ -1,0 +1,88 @@
+import { type ColumnDefinitionBuilder, type CreateTableBuilder, type Kysely, type Migration, sql } from 'kysely';
+
+export type EngineKind = 'sqlite' | 'postgres';
+
+/**
+ * The store's schema, as versioned migrations in code (nothing is read from
+ * files at run time). Kysely runs those not yet recorded in `kysely_migration`,
+ * in name order; a name, once released, never changes and its body never
+ * changes either: a new version of the schema is a new entry.
+ */
+export function storeMigrations(engine: EngineKind): Record<string, Migration> {
+  return {
+    '0001_initial': { up: (db) => initial(db, engine) },
+  };
+}
+
+/** Names of every migration this version knows, in order. */
+export function knownMigrationNames(): string[] {
+  return Object.keys(storeMigrations('sqlite')).sort();
+}
+
+async function initial(db: Kysely<unknown>, engine: EngineKind): Promise<void> {
+  // Byte order on both engines: PostgreSQL's default collation would sort
+  // and compare ids and times by locale rules.
+  const text = engine === 'postgres' ? sql`text collate "C"` : sql`text`;
+  const required = (c: ColumnDefinitionBuilder) => c.notNull();
+  const table = (name: string): CreateTableBuilder<string, never> => db.schema.createTable(name);
+
+  await table('units')
+    .addColumn('name', text, (c) => c.primaryKey())
+    .addColumn('plan_id', text)
+    .addColumn('record', 'text', required)
+    .execute();
+  await db.schema.createIndex('units_plan_id').on('units').column('plan_id').execute();
+
+  await table('plans')
+    .addColumn('id', text, (c) => c.primaryKey())
+    .addColumn('unit', text, required)
+    .addColumn('status', text, required)
+    .addColumn('change_set', text)
+    .addColumn('purpose', text, required)
+    .addColumn('created_at', text, required)
+    .addColumn('run_id', text, required)
+    .addColumn('record', 'text', required)
+    .execute();
+  // Newest first, per unit and overall (also the retention scan).
+  await db.schema.createIndex('plans_unit_created').on('plans').columns(['unit', 'created_at', 'id']).execute();
+  await db.schema.createIndex('plans_created').on('plans').columns(['created_at', 'id']).execute();
+  // Plans that may still be applied, found at start without reading the others.
+  await db.schema.createIndex('plans_status_created').on('plans').columns(['status', 'created_at', 'id']).execute();
+  await db.schema.createIndex('plans_change_set').on('plans').columns(['change_set', 'created_at', 'id']).execute();
+  await db.schema.createIndex('plans_purpose_status').on('plans').columns(['purpose', 'status']).execute();
+
+  await table('change_sets')
+    .addColumn('id', text, (c) => c.primaryKey())
+    .addColumn('created_at', text, required)
+    .addColumn('record', 'text', required)
+    .execute();
+  await db.schema.createIndex('change_sets_created').on('change_sets').columns(['created_at', 'id']).execute();
+
+  await table('history')
+    .addColumn('seq', engine === 'postgres' ? 'bigint' : 'integer', (c) =>
+      // AUTOINCREMENT: SQLite never hands out a number again, even after the newest events are pruned.
+      engine === 'postgres' ? c.primaryKey().generatedByDefaultAsIdentity() : c.primaryKey().autoIncrement(),
+    )
+    .addColumn('at', text, required)
+    .addColumn('unit', text)
+    .addColumn('plan_id', text)
+    .addColumn('record', 'text', required)
+    .execute();
+  await db.schema.createIndex('history_unit_seq').on('history').columns(['unit', 'seq']).execute();
+  await db.schema.createIndex('history_at_seq').on('history').columns(['at', 'seq']).execute();
+
+  await table('source')
+    .addColumn('id', 'integer', (c) => c.primaryKey().check(sql`id = 1`))
+    .addColumn('record', 'text', required)
+    .execute();
+
+  await table('unit_reads')
+    .addColumn('unit', text, (c) => c.primaryKey())
+    .addColumn('record', 'text', required)
+    .execute();
+
+  await table('store_meta')
+    .addColumn('key', text, (c) => c.primaryKey())
+    .addColumn('value', 'text', required)
+    .execute();
+}

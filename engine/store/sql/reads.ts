@@ -1,0 +1,117 @@
+import type { Kysely } from 'kysely';
+import type { UnitReads } from '../../definitions/reads.ts';
+import { NotFoundError } from '../../errors.ts';
+import type { ChangeSet, HistoryEvent, SourceStatus, UnitStatus } from '../../model.ts';
+import type { PlanQuery, StoredPlan } from '../types.ts';
+import { fromHistoryRow, fromRecord } from './rows.ts';
+import type { Database } from './schema.ts';
+
+/** `listHistory` and `listChangeSets` without a limit: a page, never the whole table. */
+export const DEFAULT_PAGE = 200;
+
+/**
+ * Every read of the store, each one query on an index. The same code reads
+ * the last committed state (on the store's read connection) and, inside a
+ * write, that transaction's own writes (on its connection).
+ */
+export class StoreReads {
+  constructor(protected readonly db: Kysely<Database>) {}
+
+  async getUnit(name: string): Promise<UnitStatus | undefined> {
+    const row = await this.db.selectFrom('units').select('record').where('name', '=', name).executeTakeFirst();
+    return row && fromRecord<UnitStatus>(row);
+  }
+
+  async listUnits(): Promise<UnitStatus[]> {
+    const rows = await this.db.selectFrom('units').select('record').orderBy('name').execute();
+    return rows.map((r) => fromRecord<UnitStatus>(r));
+  }
+
+  async getPlan(id: string): Promise<StoredPlan | undefined> {
+    const row = await this.db.selectFrom('plans').select('record').where('id', '=', id).executeTakeFirst();
+    return row && fromRecord<StoredPlan>(row);
+  }
+
+  /** Newest first (createdAt, then id). Without `limit`, every match: filter by unit, status or change set. */
+  async listPlans(query: PlanQuery = {}): Promise<StoredPlan[]> {
+    let q = this.db.selectFrom('plans').select('record');
+    if (query.unit !== undefined) q = q.where('unit', '=', query.unit);
+    if (query.status !== undefined) {
+      if (query.status.length === 0) return [];
+      q = q.where('status', 'in', [...query.status]);
+    }
+    if (query.changeSet !== undefined) q = q.where('change_set', '=', query.changeSet);
+    if (query.purpose !== undefined) q = q.where('purpose', '=', query.purpose);
+    if (query.before !== undefined) {
+      const from = await this.db.selectFrom('plans').select(['created_at', 'id']).where('id', '=', query.before).executeTakeFirst();
+      if (!from) throw pageStartGone('plan', query.before);
+      q = q.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(from.created_at, from.id)));
+    }
+    q = q.orderBy('created_at', 'desc').orderBy('id', 'desc');
+    if (query.limit !== undefined) q = q.limit(query.limit);
+    const rows = await q.execute();
+    return rows.map((r) => fromRecord<StoredPlan>(r));
+  }
+
+  async getChangeSet(id: string): Promise<ChangeSet | undefined> {
+    const row = await this.db.selectFrom('change_sets').select('record').where('id', '=', id).executeTakeFirst();
+    return row && fromRecord<ChangeSet>(row);
+  }
+
+  /** Newest first; `before` pages backwards from a change set id. */
+  async listChangeSets(query: { limit?: number; before?: string } = {}): Promise<ChangeSet[]> {
+    let q = this.db.selectFrom('change_sets').select('record');
+    if (query.before !== undefined) {
+      const from = await this.db.selectFrom('change_sets').select(['created_at', 'id']).where('id', '=', query.before).executeTakeFirst();
+      if (!from) throw pageStartGone('change set', query.before);
+      q = q.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(from.created_at, from.id)));
+    }
+    const rows = await q
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(query.limit ?? DEFAULT_PAGE)
+      .execute();
+    return rows.map((r) => fromRecord<ChangeSet>(r));
+  }
+
+  /** Ids are ASCII: a range on the primary key finds the prefix (no LIKE and its wildcards). */
+  async findChangeSets(prefix: string, limit = 20): Promise<ChangeSet[]> {
+    let q = this.db.selectFrom('change_sets').select('record').where('id', '>=', prefix);
+    if (prefix !== '') q = q.where('id', '<', nextPrefix(prefix));
+    const rows = await q.orderBy('id').limit(limit).execute();
+    return rows.map((r) => fromRecord<ChangeSet>(r));
+  }
+
+  /** Newest first; `before` pages backwards by sequence number. */
+  async listHistory(query: { unit?: string; limit?: number; before?: number } = {}): Promise<HistoryEvent[]> {
+    let q = this.db.selectFrom('history').select(['seq', 'record']);
+    if (query.unit !== undefined) q = q.where('unit', '=', query.unit);
+    if (query.before !== undefined) q = q.where('seq', '<', query.before);
+    const rows = await q
+      .orderBy('seq', 'desc')
+      .limit(query.limit ?? DEFAULT_PAGE)
+      .execute();
+    return rows.map(fromHistoryRow);
+  }
+
+  async getSource(): Promise<SourceStatus | undefined> {
+    const row = await this.db.selectFrom('source').select('record').where('id', '=', 1).executeTakeFirst();
+    return row && fromRecord<SourceStatus>(row);
+  }
+
+  async getReads(unit: string): Promise<UnitReads | undefined> {
+    const row = await this.db.selectFrom('unit_reads').select('record').where('unit', '=', unit).executeTakeFirst();
+    return row && fromRecord<UnitReads>(row);
+  }
+}
+
+/** The smallest string greater than every string starting with `prefix`. */
+function nextPrefix(prefix: string): string {
+  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+}
+
+function pageStartGone(what: string, id: string): NotFoundError {
+  return new NotFoundError('E_PAGE_START_NOT_FOUND', `no ${what} ${id} to page back from`, {
+    hint: 'it may have been removed by retention; list again without --before',
+  });
+}

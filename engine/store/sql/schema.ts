@@ -1,0 +1,73 @@
+import type { Generated } from 'kysely';
+
+/**
+ * The tables of the SQL store, as the query layer sees them. Each record is
+ * kept whole as JSON in `record`; the columns beside it are copies of the
+ * fields the store queries on, so every read is an index lookup.
+ *
+ * Times are ISO-8601 UTC strings (`2026-11-30T12:14:53.928Z`): they sort as
+ * text, identically on both engines (PostgreSQL's text columns use the "C"
+ * collation, SQLite compares bytes).
+ */
+export interface Database {
+  units: UnitsTable;
+  plans: PlansTable;
+  change_sets: ChangeSetsTable;
+  history: HistoryTable;
+  source: SourceTable;
+  unit_reads: UnitReadsTable;
+  store_meta: StoreMetaTable;
+}
+
+export interface UnitsTable {
+  name: string;
+  /** The plan the unit's status points at: kept by retention. */
+  plan_id: string | null;
+  record: string;
+}
+
+export interface PlansTable {
+  id: string;
+  unit: string;
+  status: string;
+  /** Null for plans that belong to no change set. */
+  change_set: string | null;
+  /** `change` when the record has none. */
+  purpose: string;
+  created_at: string;
+  run_id: string;
+  record: string;
+}
+
+export interface ChangeSetsTable {
+  id: string;
+  created_at: string;
+  record: string;
+}
+
+export interface HistoryTable {
+  /** Given by the database, monotonic, never reused (even after pruning). */
+  seq: Generated<number>;
+  at: string;
+  unit: string | null;
+  plan_id: string | null;
+  /** The event without `seq`. */
+  record: string;
+}
+
+/** One row (id 1). */
+export interface SourceTable {
+  id: number;
+  record: string;
+}
+
+export interface UnitReadsTable {
+  unit: string;
+  record: string;
+}
+
+/** Facts about the store itself (`imported-json-store`). */
+export interface StoreMetaTable {
+  key: string;
+  value: string;
+}

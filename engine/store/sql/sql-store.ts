@@ -1,0 +1,126 @@
+import type { UnitReads } from '../../definitions/reads.ts';
+import type { ChangeSet, HistoryEvent, SourceStatus, UnitStatus } from '../../model.ts';
+import type { Logger } from '../../log.ts';
+import type { PlanQuery, Store, StoreTx, StoredPlan } from '../types.ts';
+import type { SqlEngine } from './engine.ts';
+import { storeReadError, storeWriteError } from './errors.ts';
+import { pruneStore, type PruneResult } from './prune.ts';
+import { StoreReads } from './reads.ts';
+import { SqlTx } from './tx.ts';
+
+/**
+ * The store on a SQL engine. Reads are queries on the last committed state;
+ * `write` is one transaction. A database failure comes out typed: a write
+ * that could not be made (disk full, server gone) is `E_STORE_WRITE`, retried
+ * as transient, and nothing of it was kept.
+ */
+export class SqlStore implements Store {
+  readonly engine: 'sqlite' | 'postgres';
+  onHistory: ((event: HistoryEvent) => void) | undefined;
+  private readonly reads: StoreReads;
+
+  constructor(
+    private readonly sql: SqlEngine,
+    private readonly log: Logger,
+  ) {
+    this.engine = sql.kind;
+    this.reads = new StoreReads(sql.db);
+  }
+
+  /** Where the data is: the database file, or the URL without its password. */
+  get location(): string {
+    return this.sql.location;
+  }
+
+  /**
+   * Runs `fn` in one transaction. Do not call `write` again from inside `fn`:
+   * writers are serialized, so it would wait for itself.
+   */
+  async write<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    let tx: SqlTx | undefined;
+    let result: T;
+    try {
+      result = await this.sql.transaction((db) => {
+        tx = new SqlTx(db);
+        return fn(tx);
+      });
+    } catch (error) {
+      throw storeWriteError(error, this.sql.location) ?? error;
+    }
+    for (const event of tx?.appended ?? []) this.announce(event);
+    return result;
+  }
+
+  private announce(event: HistoryEvent): void {
+    try {
+      this.onHistory?.(event);
+    } catch (error) {
+      // The event is committed; a listener's failure must not make the write look failed.
+      this.log.warn({ seq: event.seq, err: error }, 'a history listener failed');
+    }
+  }
+
+  private async read<T>(fn: (reads: StoreReads) => Promise<T>): Promise<T> {
+    try {
+      return await fn(this.reads);
+    } catch (error) {
+      throw storeReadError(error, this.sql.location) ?? error;
+    }
+  }
+
+  getUnit(name: string): Promise<UnitStatus | undefined> {
+    return this.read((r) => r.getUnit(name));
+  }
+
+  listUnits(): Promise<UnitStatus[]> {
+    return this.read((r) => r.listUnits());
+  }
+
+  getPlan(id: string): Promise<StoredPlan | undefined> {
+    return this.read((r) => r.getPlan(id));
+  }
+
+  listPlans(query?: PlanQuery): Promise<StoredPlan[]> {
+    return this.read((r) => r.listPlans(query));
+  }
+
+  getChangeSet(id: string): Promise<ChangeSet | undefined> {
+    return this.read((r) => r.getChangeSet(id));
+  }
+
+  listChangeSets(query?: { limit?: number; before?: string }): Promise<ChangeSet[]> {
+    return this.read((r) => r.listChangeSets(query));
+  }
+
+  findChangeSets(prefix: string, limit?: number): Promise<ChangeSet[]> {
+    return this.read((r) => r.findChangeSets(prefix, limit));
+  }
+
+  listHistory(query?: { unit?: string; limit?: number; before?: number }): Promise<HistoryEvent[]> {
+    return this.read((r) => r.listHistory(query));
+  }
+
+  getSource(): Promise<SourceStatus | undefined> {
+    return this.read((r) => r.getSource());
+  }
+
+  getReads(unit: string): Promise<UnitReads | undefined> {
+    return this.read((r) => r.getReads(unit));
+  }
+
+  async prune(options: { plansBefore: Date; historyBefore: Date }): Promise<PruneResult> {
+    try {
+      return await pruneStore(this.sql, options);
+    } catch (error) {
+      throw storeWriteError(error, this.sql.location) ?? error;
+    }
+  }
+
+  async backup(file: string): Promise<void> {
+    await this.sql.backup(file);
+  }
+
+  async close(): Promise<void> {
+    await this.sql.close();
+  }
+}
