@@ -13,7 +13,7 @@ import { statePaths, type StatePaths } from './paths.ts';
 import { buildProviders } from './providers.ts';
 import { redactUrl, GitSource } from './source/git-source.ts';
 import { Notifier } from './notify/notifier.ts';
-import { Store } from './store/store.ts';
+import { openStore } from './store/open.ts';
 
 /** `plumbline daemon --config FILE`: runs until SIGTERM or SIGINT, then exits 0. */
 export async function runDaemon(configFile: string): Promise<number> {
@@ -71,8 +71,7 @@ async function makePrivate(stateDir: string, log: Logger): Promise<void> {
 
 async function startUnderLock(config: DaemonConfig, log: Logger, paths: StatePaths, release: () => Promise<void>): Promise<{ url: string; stop(): Promise<void> }> {
   await makePrivate(config.stateDir, log);
-  const store = new Store(paths.store);
-  await store.open();
+  const store = await openStore(config, log);
   const notifier = new Notifier(config.notifications ?? [], log.child({ component: 'notify' }));
   store.onHistory = (event) => notifier.fromHistory(event);
   const source = new GitSource({
@@ -90,7 +89,7 @@ async function startUnderLock(config: DaemonConfig, log: Logger, paths: StatePat
   await controller.recover();
   controller.start();
   log.info(
-    { url: api.url, source: redactUrl(config.source.url), branch: config.source.branch, stateDir: config.stateDir, concurrency: config.concurrency },
+    { url: api.url, source: redactUrl(config.source.url), branch: config.source.branch, stateDir: config.stateDir, store: store.location, concurrency: config.concurrency },
     'daemon started',
   );
   return {
@@ -101,6 +100,7 @@ async function startUnderLock(config: DaemonConfig, log: Logger, paths: StatePat
       await api.close();
       await controller.stop();
       await notifier.drain();
+      await store.close();
       await release();
       log.info({}, 'daemon stopped');
     },

@@ -1,5 +1,6 @@
 import type { DaemonConfig } from './config/types.ts';
 import type { UnitDefinition } from './definitions/types.ts';
+import type { ApplyReason } from './controller/reasons.ts';
 import type { Problem } from './errors.ts';
 import type { Logger } from './log.ts';
 import type { ChangeSummary, HostState } from './model.ts';
@@ -191,7 +192,7 @@ export interface ApplyOutcome {
   outputs: Record<string, OutputValue>;
   message: string;
   /** The unit's reason after a successful apply (`Applied` when absent), e.g. `NotIdempotent`. */
-  reason?: string;
+  reason?: ApplyReason;
   hosts?: HostStatus[];
   /** What the unit manages after this apply (see PlanOutcome.managed); the plan's list when absent. */
   managed?: string[];

@@ -55,7 +55,7 @@ test('SIGTERM lets a running apply finish, then exits 0', async () => {
   await daemon.waitForUnit('slow', 'Applying', { revision: rev });
   await waitFor(async () => (await daemon.plans('slow')).find((p) => p.status === 'Applying'), { what: 'the apply to start' });
   assert.equal(await daemon.stop(), 0);
-  const unit = JSON.parse(readFileSync(join(daemon.stateDir, 'store', 'units', 'slow.json'), 'utf8'));
+  const unit = daemon.storedUnit('slow')!;
   assert.equal(unit.phase, 'InSync', 'the apply finished before the daemon exited');
   const state = JSON.parse(readFileSync(join(daemon.stateDir, 'units', 'slow', 'terraform.tfstate'), 'utf8'));
   assert.equal(state.resources[0].instances[0].attributes.input.value, 'graceful');
@@ -74,7 +74,7 @@ test('Ctrl-C (SIGINT to the whole process group) does not interrupt a running ap
   assert.equal(await daemon.interruptGroup(), 0);
   const state = JSON.parse(readFileSync(join(daemon.stateDir, 'units', 'slow', 'terraform.tfstate'), 'utf8'));
   assert.equal(state.resources[0].instances[0].attributes.input.value, 'ctrl-c', 'terraform finished the apply');
-  const unit = JSON.parse(readFileSync(join(daemon.stateDir, 'store', 'units', 'slow.json'), 'utf8'));
+  const unit = daemon.storedUnit('slow')!;
   assert.equal(unit.phase, 'InSync');
 });
 

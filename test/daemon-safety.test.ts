@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { TestDaemon } from './helpers/daemon.ts';
@@ -79,28 +79,35 @@ test('a link that stays inside the repository is fine, and removing the bad link
   await daemon.waitForUnit('hello', 'InSync', { revision: head });
 });
 
-test('a truncated store record never keeps the daemon from starting: it is moved aside, named, and its unit planned again', async () => {
+test('a state directory of the previous version with a truncated record is upgraded: the record is set aside, named, and its unit planned again', async () => {
   const unit = await daemon.waitForUnit('hello', 'InSync');
-  const plansBefore = (await daemon.plans('hello')).length;
+  const { source, units } = await daemon.status();
+  const plans = await daemon.plans();
+  const history = await daemon.history();
   await daemon.stop();
-  const record = join(daemon.stateDir, 'store', 'units', 'hello.json');
-  const text = readFileSync(record, 'utf8');
-  writeFileSync(record, text.slice(0, Math.floor(text.length / 2)));
-  const plans = readdirSync(join(daemon.stateDir, 'store', 'plans'));
-  const current = plans.find((p) => p === `${unit.planId}.json`)!;
-  writeFileSync(join(daemon.stateDir, 'store', 'plans', current), '{"id": "hello-');
+  // The layout the JSON-file store of the previous version kept: a file per record, an append-only history.
+  const store = join(daemon.stateDir, 'store');
+  for (const file of ['plumbline.db', 'plumbline.db-wal', 'plumbline.db-shm']) rmSync(join(daemon.stateDir, file), { force: true });
+  for (const folder of ['units', 'plans', 'changesets', 'reads']) mkdirSync(join(store, folder), { recursive: true });
+  for (const u of units) writeFileSync(join(store, 'units', `${u.name}.json`), JSON.stringify(u));
+  for (const p of plans) writeFileSync(join(store, 'plans', `${p.id}.json`), JSON.stringify({ ...p, runId: `old-${p.id}` }));
+  writeFileSync(join(store, 'source.json'), JSON.stringify(source));
+  writeFileSync(join(store, 'history.jsonl'), [...history].reverse().map((e) => `${JSON.stringify(e)}\n`).join(''));
+  const text = JSON.stringify(units.find((u) => u.name === 'hello'));
+  writeFileSync(join(store, 'units', 'hello.json'), text.slice(0, Math.floor(text.length / 2)));
+
   const restartedAt = Date.now();
   await daemon.launch();
-  const status = await daemon.status();
-  const damaged = (status as { damaged?: Array<{ file: string; movedTo: string; error: string }> }).damaged ?? [];
-  assert.deepEqual(damaged.map((d) => d.file).sort(), ['store/plans/' + current, 'store/units/hello.json'].sort());
-  for (const d of damaged) assert.ok(existsSync(join(daemon.stateDir, d.movedTo)), d.movedTo);
-  await waitFor(() => daemon.logs.includes('a damaged store record was moved aside'), { what: 'the damaged records logged' });
-  // The lost record comes back from a new plan of the unit, made after the restart.
+  const damaged = (await daemon.status()).damaged ?? [];
+  assert.deepEqual(damaged.map((d) => d.file), ['store/units/hello.json']);
+  assert.ok(existsSync(join(daemon.stateDir, damaged[0]!.movedTo)), damaged[0]!.movedTo);
+  assert.match(daemon.cli(['status']).stdout, /damaged store record store\/units\/hello\.json/);
+  await waitFor(() => daemon.logs.includes('did not parse and was not imported'), { what: 'the damaged record logged' });
+  // Everything else came over (the plans with their ids); the lost record comes back from a new plan of the unit, made after the restart.
+  for (const p of plans) assert.ok((await daemon.plans()).some((q) => q.id === p.id), p.id);
   const replanned = await daemon.waitForUnit('hello', 'InSync');
   assert.equal(replanned.lastAppliedRevision, unit.lastAppliedRevision);
   const planned = (await daemon.history('hello')).filter((e) => e.type === 'planned' && Date.parse(e.at) >= restartedAt);
   assert.equal(planned.length, 1);
-  assert.equal((await daemon.plans('hello')).length, plansBefore);
   assert.equal(daemon.cli(['status']).code, 0);
 });

@@ -41,6 +41,7 @@ test('a minimal config gets every default', async () => {
     notifications: [],
     log: { level: 'info' },
     limits: { manifestBytes: 1_048_576 },
+    store: { url: null, passwordFile: null, retention: { plansMs: 7_776_000_000, historyMs: 34_560_000_000 } },
   });
 });
 

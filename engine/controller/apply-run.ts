@@ -1,133 +1,165 @@
-import { readFile, rm } from 'node:fs/promises';
-import { asPlumblineError } from '../errors.ts';
+import { access, rm } from 'node:fs/promises';
+import { PlumblineError } from '../errors.ts';
+import type { Logger } from '../log.ts';
 import { runPaths } from '../paths.ts';
-import { outputsFromFiles, resolveInputs, writeOutputs } from './inputs.ts';
+import type { ApplyOutcome } from '../provider.ts';
+import type { RunRecord, StoredPlan, StoreTx } from '../store/types.ts';
 import { hostsOf, mergeHosts } from './hosts.ts';
-import { supersede } from './plan-run.ts';
+import { outputsFromFiles, resolveInputs, writeOutputs } from './inputs.ts';
+import { enqueueDependants, retry } from './plan-run.ts';
+import { newRun } from './runs.ts';
 import type { Runtime } from './runtime.ts';
-import { StepError } from './steps.ts';
+import { unwrap } from './steps.ts';
+import * as t from './transitions.ts';
 
 /**
- * Apply exactly one approved plan. The plan is re-checked under the unit lock
- * first (still approved, still the unit's current plan, still for the newest
- * revision), then marked Applying on disk before anything runs, so a crash
- * leaves evidence and the next start plans again instead of guessing.
+ * Apply exactly one approved plan. It is checked again first (still approved,
+ * still the unit's current plan, no newer commit queued, its inputs unchanged),
+ * then marked Applying before anything runs, so a crash leaves evidence and
+ * the next start plans again instead of guessing.
  */
-export async function runApply(rt: Runtime, planIdToApply: string): Promise<void> {
-  const plan = rt.store.getPlan(planIdToApply);
-  if (!plan || plan.status !== 'Approved') return;
-  const unit = rt.definition(plan.unit);
-  const status = rt.store.getUnit(plan.unit);
-  if (!unit || status?.planId !== plan.id || rt.desiredRevision(plan.unit) !== plan.revision) {
-    await supersede(rt, plan, 'the unit has a newer plan');
+export async function runApplyJob(rt: Runtime, run: RunRecord): Promise<void> {
+  const plan = run.planId ? await rt.store.getPlan(run.planId) : undefined;
+  const unit = plan ? await rt.definitionAt(plan.unit, plan.revision) : undefined;
+  if (!plan || plan.status !== 'Approved' || !unit) {
+    await rt.commit((tx) => tx.deleteRun(run.id));
+    return;
+  }
+  const status = await rt.store.getUnit(plan.unit);
+  if (status?.planId !== plan.id || (await rt.newerPlanQueued(plan.unit, plan))) {
+    await rt.commit(async (tx) => {
+      await t.superseded(tx, plan, 'the unit has a newer plan');
+      await tx.deleteRun(run.id);
+    });
     return;
   }
   const log = rt.log.child({ unit: plan.unit, revision: plan.revision, planId: plan.id, run: plan.runId });
-  const runDir = rt.paths.run(plan.runId);
-  let inputs;
-  try {
-    inputs = await resolveInputs(unit, plan.revision, outputsFromFiles(rt.paths.outputs));
-  } catch {
-    inputs = undefined;
-  }
+  const inputs = await resolveInputs(unit, plan.revision, outputsFromFiles(rt.paths.outputs)).catch(() => undefined);
   if (!inputs || inputs.inputsHash !== plan.inputsHash) {
     // An upstream's outputs or a secret changed since the plan was made: the
     // approval was for other inputs. Plan again instead of applying.
-    await rt.store.putPlan({ ...plan, status: 'Superseded', updatedAt: new Date().toISOString(), error: { code: 'E_INPUTS_CHANGED', message: 'its inputs changed after it was planned' } });
-    await rt.store.appendHistory({ type: 'superseded', unit: plan.unit, revision: plan.revision, planId: plan.id, message: 'inputs changed after planning; planned again' });
     log.info({}, 'inputs changed since the plan: planning again');
-    rt.replan(plan.unit);
+    await rt.commit(async (tx) => {
+      await t.superseded(tx, plan, 'inputs changed after planning; planned again', 'E_INPUTS_CHANGED');
+      await tx.deleteRun(run.id);
+      await t.enqueue(tx, newRun('plan', plan.unit, plan.revision, { reason: 'its inputs changed after it was planned', ...(plan.changeSet ? { changeSet: plan.changeSet } : {}) }), { replaces: ['plan', 'drift'] });
+    });
     return;
   }
   const startedAt = new Date().toISOString();
-  const applying = await rt.store.putPlan({ ...plan, status: 'Applying', updatedAt: startedAt });
-  await rt.setUnit(plan.unit, { phase: 'Applying', reason: 'Applying', message: `applying plan ${plan.id}`, planId: plan.id });
-  await rt.store.appendHistory({ type: 'apply-started', unit: plan.unit, revision: plan.revision, planId: plan.id, message: 'apply started', startedAt });
+  const applying = await rt.commit((tx) => t.applyStarted(tx, unit, plan, startedAt));
   log.info({}, 'apply started');
-
+  const runDir = rt.paths.run(plan.runId);
+  rt.activeRuns.add(plan.runId);
+  let outcome: ApplyOutcome;
   try {
-    const outcome = await rt.provider(unit.kind).apply({
+    // Fail early and clearly if the workspace was cleaned away.
+    await access(runPaths(runDir).document);
+    outcome = await rt.provider(unit.kind).apply({
       unit,
       revision: plan.revision,
-      workdir: await workdirOf(runDir, unit.path),
+      workdir: `${runPaths(runDir).tree}/${unit.path}`,
       repoDir: rt.paths.snapshot(plan.revision),
       artifactsDir: runPaths(runDir).artifacts,
       unitStateDir: rt.paths.unitState(unit.name),
       vars: inputs.vars,
       sensitiveVars: inputs.sensitiveVars,
       ...(plan.limitHosts ? { limitHosts: plan.limitHosts } : {}),
-      ...(plan.purpose === 'destroy' ? { destroy: true } : {}),
       ...(inputs.inventoryHosts !== undefined ? { inventoryHosts: inputs.inventoryHosts } : {}),
+      ...(plan.purpose === 'destroy' ? { destroy: true } : {}),
       // An apply is never cancelled half-way: shutdown waits for it.
       signal: new AbortController().signal,
       log,
     });
-    const finishedAt = new Date().toISOString();
+  } catch (error) {
+    await finishDurably(rt, applying, log, (tx) => failedInTx(rt, tx, run, applying, error, startedAt));
+    rt.activeRuns.delete(plan.runId);
+    return;
+  }
+  const finishedAt = new Date().toISOString();
+  // Raw outputs (secrets included) feed dependants; they stay in the 0700 state dir.
+  const outputsChanged = plan.purpose === 'destroy' ? false : await writeOutputs(rt.paths.outputs(unit.name), outcome.outputs);
+  const known = status?.hosts;
+  await finishDurably(rt, applying, log, async (tx) => {
+    await tx.deleteRun(run.id);
     if (plan.purpose === 'destroy') {
-      await rt.store.putPlan({ ...applying, status: 'Applied', updatedAt: finishedAt, managed: [] });
-      await rt.store.appendHistory({ type: 'applied', unit: plan.unit, revision: plan.revision, planId: plan.id, message: outcome.message || 'destroyed', startedAt, finishedAt });
-      await rm(runPaths(runDir).tree, { recursive: true, force: true });
-      await rt.forget(plan.unit, `${plan.unit} was removed from the repository with prune: true; everything it managed was destroyed (plan ${plan.id})`);
+      await t.applied(tx, unit, applying, { message: outcome.message || 'destroyed', reason: 'Applied', managed: [], newerQueued: false }, { startedAt, finishedAt });
+      await t.pruned(tx, plan.unit, `${plan.unit} was removed from the repository with prune: true; everything it managed was destroyed (plan ${plan.id})`);
       return;
     }
-    // Raw outputs (secrets included) feed dependants; they stay in the 0700 state dir.
-    const outputsChanged = await writeOutputs(rt.paths.outputs(unit.name), outcome.outputs);
-    await rt.store.putPlan({
-      ...applying,
-      status: 'Applied',
-      updatedAt: finishedAt,
-      ...(outcome.hosts ? { hosts: outcome.hosts } : {}),
-      ...(outcome.managed ? { managed: outcome.managed } : {}),
-    });
-    // A newer commit may have been scheduled during the apply: its plan is queued.
-    // The event first: whoever sees the unit's new status can read its history.
-    await rt.store.appendHistory({
-      type: plan.purpose === 'drift' ? 'remediated' : 'applied',
-      unit: plan.unit,
-      revision: plan.revision,
-      planId: plan.id,
-      message: outcome.message || 'applied',
-      startedAt,
-      finishedAt,
-    });
-    const newer = rt.desiredRevision(plan.unit) !== plan.revision;
-    const hosts = outcome.hosts ? mergeHosts(rt.store.getUnit(plan.unit)?.hosts, outcome.hosts, plan.limitHosts) : undefined;
-    await rt.setUnit(plan.unit, {
-      phase: newer ? 'Planning' : 'InSync',
-      reason: newer ? 'Queued' : (outcome.reason ?? 'Applied'),
-      message: outcome.message || `applied plan ${plan.id}`,
-      lastAppliedRevision: plan.revision,
-      ...(hosts ? { hosts } : {}),
-    });
-    log.info({ ms: Date.parse(finishedAt) - Date.parse(startedAt) }, 'apply finished');
-    rt.resetRetries(plan.unit);
-    if (outputsChanged) rt.outputsChanged(plan.unit);
-    await rm(runPaths(runDir).tree, { recursive: true, force: true });
-  } catch (error) {
-    const typed = asPlumblineError(error instanceof StepError ? error.error : error);
-    const finishedAt = new Date().toISOString();
-    const failure = { code: typed.code, message: String(typed.message), ...(typed.hint ? { hint: typed.hint } : {}) };
-    // Providers that run against hosts attach every host's result to the error,
-    // so one failing host never hides what happened on the others.
-    const reported = hostsOf(typed);
-    const hosts = reported ? mergeHosts(rt.store.getUnit(plan.unit)?.hosts, reported, plan.limitHosts) : undefined;
-    await rt.store.putPlan({ ...applying, status: 'Failed', updatedAt: finishedAt, error: failure, ...(reported ? { hosts: reported } : {}) });
-    await rt.store.appendHistory({ type: 'apply-failed', unit: plan.unit, revision: plan.revision, planId: plan.id, message: `${failure.code}: ${failure.message}`, startedAt, finishedAt });
-    await rt.setUnit(plan.unit, {
-      phase: 'Failed',
-      reason: failure.code === 'E_PLAN_STALE' ? 'PlanStale' : 'ApplyFailed',
-      message: failure.hint ? `${failure.message} (hint: ${failure.hint})` : failure.message,
-      ...(hosts ? { hosts } : {}),
-    });
-    log.warn({ code: failure.code }, 'apply failed');
-    rt.retryLater(plan.unit, typed);
-  }
+    const hosts = outcome.hosts ? mergeHosts(known, outcome.hosts, plan.limitHosts) : undefined;
+    const newerQueued = (await tx.listRuns({ unit: plan.unit })).some((r) => r.kind === 'plan' && r.createdAt > plan.createdAt);
+    await t.applied(
+      tx,
+      unit,
+      applying,
+      { message: outcome.message || `applied plan ${plan.id}`, reason: outcome.reason ?? 'Applied', ...(hosts ? { hosts } : {}), ...(outcome.managed ? { managed: outcome.managed } : {}), newerQueued },
+      { startedAt, finishedAt },
+    );
+    if (outputsChanged) await enqueueDependants(rt, tx, plan.unit);
+  });
+  log.info({ ms: Date.parse(finishedAt) - Date.parse(startedAt) }, 'apply finished');
+  rt.activeRuns.delete(plan.runId);
+  if (plan.purpose === 'destroy') await rm(rt.paths.unitState(plan.unit), { recursive: true, force: true });
+  await rm(runPaths(runDir).tree, { recursive: true, force: true });
 }
 
-/** The unit folder inside the run's workspace tree (kept since the plan). */
-async function workdirOf(runDir: string, unitPath: string): Promise<string> {
-  const dir = `${runPaths(runDir).tree}/${unitPath}`;
-  // Fail early and clearly if the workspace was cleaned away.
-  await readFile(`${runPaths(runDir).artifacts}/document.json`, 'utf8');
-  return dir;
+async function failedInTx(rt: Runtime, tx: StoreTx, run: RunRecord, plan: StoredPlan, error: unknown, startedAt: string): Promise<void> {
+  const typed = unwrap(error);
+  // Providers that run against hosts attach every host's result to the error,
+  // so one failing host never hides what happened on the others.
+  const reported = hostsOf(typed);
+  const unitHosts = reported ? mergeHosts((await tx.getUnit(plan.unit))?.hosts, reported, plan.limitHosts) : undefined;
+  const unit = { name: plan.unit, kind: plan.kind, path: (await tx.getUnit(plan.unit))?.path ?? '' };
+  await t.applyFailed(
+    tx,
+    unit,
+    plan,
+    { code: typed.code, message: String(typed.message), ...(typed.hint ? { hint: typed.hint } : {}), ...(reported ? { hosts: reported } : {}), ...(unitHosts ? { unitHosts } : {}) },
+    { startedAt, finishedAt: new Date().toISOString() },
+  );
+  await tx.deleteRun(run.id);
+  rt.log.warn({ unit: plan.unit, planId: plan.id, code: typed.code }, 'apply failed');
+  if (typed.retry !== 'stalled') await retry(tx, run);
+}
+
+/** How long to wait between attempts to record an apply's end when the store refuses writes. */
+const RECORD_RETRY_MS = [1_000, 5_000, 15_000, 30_000, 60_000];
+
+/**
+ * The apply has happened: its end must be recorded. A store that refuses the
+ * write (a disk full) gets the same write again later; after the first refusal
+ * the run is recorded as Interrupted with the reason instead (the unit is
+ * planned again, which shows what the apply did), retried until the store
+ * takes it, so a unit never stays Applying with nothing running.
+ */
+async function finishDurably(rt: Runtime, plan: StoredPlan, log: Logger, write: (tx: StoreTx) => Promise<void>): Promise<void> {
+  try {
+    await rt.commit(write);
+    return;
+  } catch (error) {
+    const typed = unwrap(error);
+    log.error({ code: typed.code, err: typed }, 'the end of the apply could not be recorded; recording it as interrupted as soon as the store takes writes');
+    for (let attempt = 0; ; attempt++) {
+      await new Promise((r) => setTimeout(r, RECORD_RETRY_MS[Math.min(attempt, RECORD_RETRY_MS.length - 1)]));
+      if (rt.isStopping()) {
+        // The next start finds the plan Applying and marks it interrupted.
+        log.warn({}, 'stopping with the end of an apply unrecorded');
+        return;
+      }
+      try {
+        await rt.commit(async (tx) => {
+          const current = await tx.getPlan(plan.id);
+          if (current?.status !== 'Applying') return;
+          await t.interrupted(tx, current, `the apply ended but its result could not be recorded (${typed.code}: ${typed.message})`);
+          for (const run of await tx.listRuns({ unit: plan.unit })) if (run.planId === plan.id) await tx.deleteRun(run.id);
+          await t.enqueue(tx, newRun('plan', plan.unit, plan.revision, { reason: 'its apply could not be recorded' }), { replaces: ['plan', 'drift'] });
+        });
+        log.info({ attempts: attempt + 1 }, 'the interrupted apply is recorded; the unit is planned again');
+        return;
+      } catch (again) {
+        if (!(again instanceof PlumblineError) || again.retry === 'stalled') log.warn({ err: again }, 'still cannot record the end of the apply');
+      }
+    }
+  }
 }

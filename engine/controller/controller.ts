@@ -1,33 +1,36 @@
+import { hostname } from 'node:os';
+import { join, relative } from 'node:path';
 import { readFile, rm } from 'node:fs/promises';
-import { basename, dirname, relative } from 'node:path';
-import PQueue from 'p-queue';
-import type { DriftAnswer, EngineFacade, MetricsAnswer, PlanDetail, StatusAnswer, SyncAnswer } from '../api/contract.ts';
+import type { DriftAnswer, EngineFacade, MetricsAnswer, PlanDetail, StatusAnswer, SyncAnswer, UnitReads } from '../api/contract.ts';
 import { processCounts } from '../exec.ts';
 import type { DaemonConfig } from '../config/types.ts';
 import { loadDefinitions } from '../definitions/load.ts';
 import type { DriftPolicy, UnitDefinition } from '../definitions/types.ts';
 import { ConflictError, NotFoundError, PlumblineError, asPlumblineError, formatProblem, isError, type Problem } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { ChangeSet, HistoryEvent, PlanRecord, SourceStatus, UnitStatus } from '../model.ts';
-import { KeyedMutex, Mutex } from '../mutex.ts';
+import type { ChangeSet, HistoryEvent, PlanRecord, SourceStatus } from '../model.ts';
+import { Mutex } from '../mutex.ts';
 import { runPaths, type StatePaths } from '../paths.ts';
 import type { Provider } from '../provider.ts';
 import { redactUrl, type GitSource } from '../source/git-source.ts';
-import type { Store, StoredPlan } from '../store/store.ts';
+import type { RunRecord, Store, StoredPlan, StoreTx } from '../store/types.ts';
 import { topologicalOrder } from '../definitions/graph.ts';
-import { unitForFile } from './affected.ts';
 import { providerProblems } from '../definitions/provider-checks.ts';
-import { covers, readsOf, touchedPath, type UnitReads } from '../definitions/reads.ts';
+import { covers, readsOf, touchedPath } from '../definitions/reads.ts';
 import { mapLimit } from '../concurrency.ts';
 import { changeSetId, describeChangeSet, type ChangeSetDetail } from './change-sets.ts';
-import { dependantsOf, describeReadiness, readiness } from './dependencies.ts';
+import { dependantsOf, describeReadiness } from './dependencies.ts';
 import { setLongTimeout, type LongTimer } from '../timers.ts';
-import { runApply } from './apply-run.ts';
-import { collectGarbage } from './gc.ts';
-import { runDriftCheck } from './drift-run.ts';
+import { runApplyJob } from './apply-run.ts';
+import { applyRetention, collectGarbage } from './gc.ts';
+import { retentionCutoffs } from '../store/open.ts';
+import { runDriftJob } from './drift-run.ts';
 import { DriftScheduler } from './drift-scheduler.ts';
-import { applyPolicy, runPlan, supersede } from './plan-run.ts';
+import { runPlanJob } from './plan-run.ts';
+import { newRun, PLANNING_KINDS } from './runs.ts';
 import type { Runtime } from './runtime.ts';
+import { Scheduler } from './scheduler.ts';
+import * as t from './transitions.ts';
 
 export interface ControllerOptions {
   config: DaemonConfig;
@@ -36,15 +39,21 @@ export interface ControllerOptions {
   providers: Map<string, Provider>;
   paths: StatePaths;
   log: Logger;
+  /** This worker's name in the run queue; the host name by default. */
+  member?: string;
 }
 
-const MAX_BACKOFF_MS = 10 * 60 * 1000;
-const FIRST_BACKOFF_MS = 15 * 1000;
+/** Retention runs at most this often. */
+const RETENTION_EVERY_MS = 60 * 60_000;
+/** Definitions of older commits kept at hand (removed units' destroys, recovery). */
+const DEFINITION_CACHE_SIZE = 4;
 
 /**
- * The reconcile loop. A poll fetches the source; a new commit schedules a plan
- * for each unit whose folder it touched; each plan follows its unit's policy to
- * an apply or a wait. Runs go through one bounded queue, one at a time per unit.
+ * The reconcile loop. A poll fetches the source; a new commit queues a plan
+ * of each unit that reads a path it changed, in the same transaction that
+ * records the commit as reconciled; the scheduler runs the queue, and each
+ * run ends in one transition. The API reads the store; the controller holds
+ * only the current definitions and the timers.
  */
 export class Controller implements EngineFacade, Runtime {
   readonly config: DaemonConfig;
@@ -52,26 +61,18 @@ export class Controller implements EngineFacade, Runtime {
   readonly source: GitSource;
   readonly paths: StatePaths;
   readonly log: Logger;
+  readonly activeRuns = new Set<string>();
   private readonly providers: Map<string, Provider>;
-  private readonly queue: PQueue;
-  private readonly unitLocks = new KeyedMutex();
+  private readonly scheduler: Scheduler;
   private readonly pollLock = new Mutex();
   private definitions = new Map<string, UnitDefinition>();
-  private readonly desired = new Map<string, string>();
-  readonly activeRuns = new Set<string>();
-  /** Units scheduled at a revision but waiting for (or blocked by) their dependencies. */
-  private readonly waiting = new Map<string, string>();
-  private readonly changeSetOf = new Map<string, string>();
-  /** Units removed from the repository with `prune: true`, as last applied: their destroy plan's definition. */
-  private readonly removed = new Map<string, UnitDefinition>();
-  private readonly replanReasons = new Map<string, string>();
-  private readonly planAborts = new Map<string, AbortController>();
+  private readonly olderDefinitions = new Map<string, Promise<UnitDefinition[]>>();
   private readonly reviewTimers = new Map<string, LongTimer>();
-  private readonly retries = new Map<string, { attempt: number; timer?: LongTimer }>();
   private pollTimer: LongTimer | undefined;
   private readonly driftTimers: DriftScheduler;
   private stopping = false;
   private sourceStatus: SourceStatus;
+  private lastRetention = 0;
 
   constructor(options: ControllerOptions) {
     this.config = options.config;
@@ -80,22 +81,29 @@ export class Controller implements EngineFacade, Runtime {
     this.paths = options.paths;
     this.log = options.log;
     this.providers = options.providers;
-    this.queue = new PQueue({ concurrency: options.config.concurrency });
+    this.scheduler = new Scheduler({
+      store: options.store,
+      log: options.log,
+      concurrency: options.config.concurrency,
+      member: options.member ?? hostname(),
+      definition: (unit) => this.definitions.get(unit),
+      execute: (run, signal) => this.execute(run, signal),
+      waiting: (run, ready) => {
+        const def = this.definitions.get(run.unit);
+        if (!def) return Promise.resolve();
+        return this.commit((tx) => t.waitingForDependencies(tx, def, run.revision, ready.blockedBy.length > 0, describeReadiness(ready)));
+      },
+    });
     this.driftTimers = new DriftScheduler({
       policyOf: (unit) => this.driftPolicy(unit),
       check: async (unit) => {
-        const policy = this.driftPolicy(unit);
-        const why = this.driftBlocker(unit);
-        if (!policy || why) {
-          this.log.debug({ unit, why }, 'drift check skipped');
-          return;
-        }
-        await this.checkDrift(unit, policy);
+        const why = await this.driftBlocker(unit);
+        if (why) this.log.debug({ unit, why }, 'drift check skipped');
+        else await this.queueDrift(unit);
       },
       log: this.log,
     });
-
-    this.sourceStatus = options.store.getSource() ?? {
+    this.sourceStatus = {
       url: redactUrl(options.config.source.url),
       branch: options.config.source.branch,
       phase: 'Pending',
@@ -117,152 +125,44 @@ export class Controller implements EngineFacade, Runtime {
   }
 
   definition(unit: string): UnitDefinition | undefined {
-    return this.definitions.get(unit) ?? this.removed.get(unit);
+    return this.definitions.get(unit);
   }
 
-  desiredRevision(unit: string): string | undefined {
-    return this.desired.get(unit) ?? this.store.getUnit(unit)?.lastAppliedRevision ?? undefined;
-  }
-
-  private driftPolicy(unit: string): DriftPolicy | undefined {
-    return this.definitions.get(unit)?.drift ?? this.config.defaults.drift;
-  }
-
-  /**
-   * Why a drift check of `unit` cannot run now, or undefined if it can: only a
-   * settled unit (applied, nothing newer scheduled, nothing running) is checked.
-   */
-  private driftBlocker(unit: string): string | undefined {
-    const status = this.store.getUnit(unit);
-    if (!this.definitions.has(unit) || !status) return 'unknown unit';
-    if (status.phase !== 'InSync' && status.phase !== 'Drifted') return `it is ${status.phase}`;
-    if (!status.lastAppliedRevision) return 'it was never applied';
-    if (this.waiting.has(unit) || this.planAborts.has(unit)) return 'a run is in progress';
-    if ((this.desired.get(unit) ?? status.lastAppliedRevision) !== status.lastAppliedRevision) return 'a newer commit is scheduled';
-    if (this.store.listPlans({ unit }).some((p) => p.status === 'Applying' || p.status === 'Approved')) return 'an apply is in progress';
-    return undefined;
-  }
-
-  /** Queue a drift check of one unit; it re-checks eligibility when its turn comes. */
-  private checkDrift(unit: string, policy: DriftPolicy): Promise<void> {
-    return this.unitLocks.run(unit, () =>
-      this.queue.add(async () => {
-        const status = this.store.getUnit(unit);
-        const def = this.definitions.get(unit);
-        if (this.stopping || !def || !status?.lastAppliedRevision || this.driftBlocker(unit)) return;
-        const abort = new AbortController();
-        this.planAborts.set(unit, abort);
-        try {
-          await runDriftCheck(this, def, status.lastAppliedRevision, policy, abort.signal);
-        } finally {
-          if (this.planAborts.get(unit) === abort) this.planAborts.delete(unit);
-        }
-      }),
-    );
-  }
-
-  /** `plumbline drift [NAME]`: check now, whatever the interval (and even with checks off). */
-  async drift(options: { unit?: string }): Promise<DriftAnswer> {
-    const names = options.unit ? [options.unit] : [...this.definitions.keys()];
-    if (options.unit && !this.definitions.has(options.unit)) {
-      throw new NotFoundError('E_UNIT_NOT_FOUND', `no unit ${options.unit}`, { hint: 'list units with: plumbline status' });
+  async definitionAt(unit: string, revision: string): Promise<UnitDefinition | undefined> {
+    const current = this.definitions.get(unit);
+    if (current) return current;
+    if (!(await this.source.hasCommit(revision))) return undefined;
+    let loading = this.olderDefinitions.get(revision);
+    if (!loading) {
+      loading = this.loadAt(revision).then((r) => r.units);
+      loading.catch(() => this.olderDefinitions.delete(revision));
+      this.olderDefinitions.set(revision, loading);
+      if (this.olderDefinitions.size > DEFINITION_CACHE_SIZE) this.olderDefinitions.delete(this.olderDefinitions.keys().next().value!);
     }
-    const scheduled: string[] = [];
-    const skipped: Array<{ unit: string; why: string }> = [];
-    for (const unit of names) {
-      const why = this.driftBlocker(unit);
-      if (why) {
-        skipped.push({ unit, why });
-        continue;
-      }
-      scheduled.push(unit);
-      void this.checkDrift(unit, this.driftPolicy(unit) ?? { intervalMs: null, action: 'report' }).catch((error) =>
-        this.log.error({ err: error, unit }, 'drift check crashed'),
-      );
-    }
-    return { scheduled, skipped };
+    return (await loading).find((u) => u.name === unit);
+  }
+
+  dependantsOf(unit: string): UnitDefinition[] {
+    return dependantsOf(unit, this.definitions.values());
+  }
+
+  async commit<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    const result = await this.store.write(fn);
+    this.scheduler.wake();
+    return result;
   }
 
   isStopping(): boolean {
     return this.stopping;
   }
 
-  async setUnit(name: string, patch: Partial<UnitStatus>): Promise<UnitStatus> {
-    const current = this.store.getUnit(name);
-    const def = this.definitions.get(name);
-    const next: UnitStatus = {
-      name,
-      kind: def?.kind ?? current?.kind ?? 'unknown',
-      path: def?.path ?? current?.path ?? '',
-      phase: 'Pending',
-      reason: 'Pending',
-      message: '',
-      lastAttemptedRevision: null,
-      lastAppliedRevision: null,
-      planId: null,
-      ...current,
-      ...patch,
-      updatedAt: new Date().toISOString(),
-    };
-    // The store updates its memory synchronously, so dependants see the new phase now.
-    const saved = this.store.putUnit(next);
-    if (current?.phase !== next.phase) this.reviewDependants(name);
-    return saved;
+  async newerPlanQueued(unit: string, after: { createdAt: string }): Promise<boolean> {
+    return (await this.store.listRuns({ unit })).some((r) => (r.kind === 'plan' || r.kind === 'destroy') && r.createdAt > after.createdAt);
   }
 
-  changeSetFor(unit: string): string | undefined {
-    return this.changeSetOf.get(unit);
-  }
-
-  changeSetRecord(id: string): ChangeSet | undefined {
-    return this.store.getChangeSet(id);
-  }
-
-  /**
-   * An apply changed `unit`'s outputs: every dependant plans again, even if its
-   * own folder did not change. Dependants already queued started after the
-   * outputs were written, so they are left alone.
-   */
-  outputsChanged(unit: string): void {
+  headChangeSet(): string | undefined {
     const head = this.sourceStatus.lastReconciledRevision;
-    if (!head || this.stopping) return;
-    // A remediation or retry of an older commit does not belong to that commit's change set.
-    const upstreamSet = this.changeSetOf.get(unit);
-    const changeSet = upstreamSet && this.store.getChangeSet(upstreamSet)?.revision === head ? upstreamSet : undefined;
-    for (const dependant of dependantsOf(unit, this.definitions.values())) {
-      const queuedNotStarted = this.store.getUnit(dependant.name)?.phase === 'Planning' && !this.planAborts.has(dependant.name);
-      // Waiting ones start on their own; queued ones start after the outputs were written;
-      // a plan already running read the old outputs, so schedulePlan cancels and redoes it.
-      if (this.waiting.has(dependant.name) || queuedNotStarted) continue;
-      this.log.info({ unit: dependant.name, upstream: unit }, 'upstream outputs changed: planning again');
-      if (changeSet) void this.addToChangeSet(changeSet, dependant.name).catch(this.failed('change set update'));
-      this.schedulePlan(dependant.name, head, changeSet, `${unit}'s outputs changed`);
-    }
-  }
-
-  /** A catch handler for background work: log it, never crash the daemon over it. */
-  private failed(what: string): (error: unknown) => void {
-    return (error) => this.log.error({ err: asPlumblineError(error), what }, 'background work failed');
-  }
-
-  replan(unit: string): void {
-    const revision = this.desiredRevision(unit) ?? this.sourceStatus.lastReconciledRevision;
-    if (revision && !this.stopping) this.schedulePlan(unit, revision, this.changeSetOf.get(unit));
-  }
-
-  /** Re-evaluate the dependants of `name` that wait for it. */
-  private reviewDependants(name: string): void {
-    for (const dependant of dependantsOf(name, this.definitions.values())) {
-      if (this.waiting.has(dependant.name)) this.tryStart(dependant.name);
-    }
-  }
-
-  scheduleApply(plan: StoredPlan): void {
-    void this.unitLocks.run(plan.unit, () => this.queue.add(async () => {
-        if (!this.stopping) await runApply(this, plan.id);
-      })).catch((error) =>
-      this.log.error({ err: error, planId: plan.id }, 'apply crashed'),
-    );
+    return head ? changeSetId(head) : undefined;
   }
 
   armReviewWindow(plan: StoredPlan): void {
@@ -276,29 +176,74 @@ export class Controller implements EngineFacade, Runtime {
     this.reviewTimers.set(plan.id, timer);
   }
 
-  retryLater(unit: string, error: { retry: string }): void {
-    if (error.retry === 'stalled' || this.stopping) return;
-    const entry = this.retries.get(unit) ?? { attempt: 0 };
-    entry.timer?.clear();
-    const delay = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** entry.attempt) * (0.9 + Math.random() * 0.2);
-    entry.attempt += 1;
-    entry.timer = setLongTimeout(() => {
-      const revision = this.sourceStatus.lastReconciledRevision;
-      if (revision && !this.stopping) this.schedulePlan(unit, revision);
-    }, delay);
-    this.retries.set(unit, entry);
-    this.log.info({ unit, attempt: entry.attempt, delayMs: Math.round(delay) }, 'retry scheduled');
+  private async execute(run: RunRecord, signal: AbortSignal): Promise<void> {
+    switch (run.kind) {
+      case 'plan':
+      case 'destroy':
+        return runPlanJob(this, run, signal);
+      case 'apply':
+        return runApplyJob(this, run);
+      case 'drift':
+        return runDriftJob(this, run, this.driftPolicy(run.unit) ?? { intervalMs: null, action: 'report' }, signal);
+    }
   }
 
-  resetRetries(unit: string): void {
-    this.retries.get(unit)?.timer?.clear();
-    this.retries.delete(unit);
+  // Drift
+
+  private driftPolicy(unit: string): DriftPolicy | undefined {
+    return this.definitions.get(unit)?.drift ?? this.config.defaults.drift;
+  }
+
+  /**
+   * Why a drift check of `unit` cannot run now, or undefined if it can: only a
+   * settled unit (applied, nothing queued or running) is checked.
+   */
+  private async driftBlocker(unit: string): Promise<string | undefined> {
+    const status = await this.store.getUnit(unit);
+    if (!this.definitions.has(unit) || !status) return 'unknown unit';
+    if (status.phase !== 'InSync' && status.phase !== 'Drifted') return `it is ${status.phase}`;
+    if (!status.lastAppliedRevision) return 'it was never applied';
+    const runs = await this.store.listRuns({ unit });
+    if (runs.some((r) => r.kind !== 'drift')) return 'a run is in progress';
+    if (runs.length > 0) return 'a drift check is already queued or running';
+    return undefined;
+  }
+
+  private async queueDrift(unit: string): Promise<void> {
+    const status = await this.store.getUnit(unit);
+    if (!status?.lastAppliedRevision) return;
+    await this.commit((tx) => t.enqueue(tx, newRun('drift', unit, status.lastAppliedRevision!)));
+  }
+
+  /** `plumbline drift [NAME]`: check now, whatever the interval (and even with checks off). */
+  async drift(options: { unit?: string }): Promise<DriftAnswer> {
+    if (options.unit && !this.definitions.has(options.unit)) {
+      throw new NotFoundError('E_UNIT_NOT_FOUND', `no unit ${options.unit}`, { hint: 'list units with: plumbline status' });
+    }
+    const names = options.unit ? [options.unit] : [...this.definitions.keys()];
+    const scheduled: string[] = [];
+    const skipped: Array<{ unit: string; why: string }> = [];
+    for (const unit of names) {
+      const why = await this.driftBlocker(unit);
+      if (why) {
+        skipped.push({ unit, why });
+        continue;
+      }
+      scheduled.push(unit);
+      await this.queueDrift(unit);
+    }
+    return { scheduled, skipped };
   }
 
   // Lifecycle
 
-  /** Recover from the previous process: nothing cut off is ever applied blindly. */
+  /**
+   * Take up what the previous process left: runs it had claimed go back to
+   * the queue; an apply it had started is Interrupted and its unit planned
+   * again, never applied blindly; review windows are armed again.
+   */
   async recover(): Promise<void> {
+    this.sourceStatus = (await this.store.getSource()) ?? this.sourceStatus;
     const revision = this.sourceStatus.lastReconciledRevision;
     let defined: Set<string> | undefined;
     if (revision && (await this.source.hasCommit(revision))) {
@@ -308,94 +253,79 @@ export class Controller implements EngineFacade, Runtime {
     }
     // Runs cut off before they recorded a plan left folders behind; nothing runs yet.
     await this.collectGarbage();
-    const replan = new Set<string>();
-    for (const plan of this.store.listPlans()) {
-      if (plan.status === 'Applying') {
-        await this.store.putPlan({
-          ...plan,
-          status: 'Interrupted',
-          updatedAt: new Date().toISOString(),
-          error: { code: 'E_INTERRUPTED', message: 'the daemon stopped during this apply; the unit is planned again' },
-        });
-        await this.store.appendHistory({ type: 'interrupted', unit: plan.unit, revision: plan.revision, planId: plan.id, message: 'apply cut off by a daemon stop' });
-        replan.add(plan.unit);
+    await this.store.write(async (tx) => {
+      for (const run of await tx.listRuns({ state: 'running' })) {
+        if (run.kind === 'apply') {
+          const plan = run.planId ? await tx.getPlan(run.planId) : undefined;
+          if (plan?.status === 'Applying') {
+            await t.interrupted(tx, plan, 'apply cut off by a daemon stop');
+            await tx.deleteRun(run.id);
+            await t.enqueue(tx, newRun('plan', plan.unit, plan.revision, { reason: 'its apply was interrupted', ...(plan.changeSet ? { changeSet: plan.changeSet } : {}) }), { replaces: ['plan', 'drift'] });
+            continue;
+          }
+        } else {
+          await t.record(tx, { type: 'interrupted', unit: run.unit, revision: run.revision, planId: null, message: 'run cut off by a daemon stop; it runs again' });
+        }
+        await tx.putRun({ ...run, state: 'queued' });
       }
-    }
-    for (const unit of this.store.listUnits()) {
-      if (unit.phase === 'Planning' || (unit.phase === 'Applying' && !replan.has(unit.name))) {
-        const plan = unit.planId ? this.store.getPlan(unit.planId) : undefined;
-        if (unit.phase === 'Applying' && plan?.status === 'Approved') continue; // queued, never started
-        await this.store.appendHistory({ type: 'interrupted', unit: unit.name, revision: unit.lastAttemptedRevision, planId: null, message: 'run cut off by a daemon stop' });
-        replan.add(unit.name);
+      // An apply started with no run left to finish it (belt and braces).
+      for (const plan of await tx.listPlans({ status: ['Applying'] })) {
+        await t.interrupted(tx, plan, 'apply cut off by a daemon stop');
+        await t.enqueue(tx, newRun('plan', plan.unit, plan.revision, { reason: 'its apply was interrupted' }), { replaces: ['plan', 'drift'] });
       }
-    }
-    for (const record of this.store.damaged) {
-      this.log.error({ file: record.file, movedTo: record.movedTo, error: record.error }, 'a damaged store record was moved aside');
-      // A unit whose record, or whose current plan's record, was lost is planned again.
-      if (basename(dirname(record.file)) === 'units') replan.add(basename(record.file, '.json').replaceAll('~', '/'));
-    }
-    for (const unit of this.store.listUnits()) {
-      if (unit.planId && !this.store.getPlan(unit.planId) && (unit.phase === 'AwaitingApproval' || unit.phase === 'Applying' || unit.phase === 'Drifted')) replan.add(unit.name);
-    }
-    for (const plan of this.store.listPlans()) {
-      if (plan.status === 'Pending' || plan.status === 'Approved') this.desired.set(plan.unit, plan.revision);
-    }
-    for (const name of replan) {
-      if (revision && this.definitions.has(name)) this.schedulePlan(name, revision);
-    }
-    for (const unit of this.store.listUnits()) {
-      const waited = unit.phase === 'Blocked' || (unit.phase === 'Pending' && unit.reason === 'WaitingForDependencies');
-      if (waited && revision && this.definitions.has(unit.name) && !replan.has(unit.name)) {
-        // Keep the change set (and so its approval) the unit was waiting in.
-        const at = unit.lastAttemptedRevision ?? revision;
-        const set = this.store.getChangeSet(changeSetId(at));
-        this.schedulePlan(unit.name, at, set?.units.includes(unit.name) ? set.id : undefined);
-      }
-    }
+    });
     if (defined) await this.recoverRemoved(defined);
-    for (const plan of this.store.listPlans()) {
-      if (replan.has(plan.unit) && plan.purpose !== 'destroy') continue;
-      if (plan.status === 'Pending' && plan.applyAt) this.armReviewWindow(plan);
-      if (plan.status === 'Approved') this.scheduleApply(plan);
+    if (revision && this.definitions.size > 0) await this.planUnrecorded(revision);
+    for (const plan of await this.store.listPlans({ status: ['Pending'] })) if (plan.applyAt) this.armReviewWindow(plan);
+  }
+
+  /**
+   * A defined unit without a record (a record of an older store that did not
+   * parse, a crash of a very old version) is planned again at the head.
+   */
+  private async planUnrecorded(revision: string): Promise<void> {
+    const recorded = new Set((await this.store.listUnits()).map((u) => u.name));
+    const queued = new Set((await this.store.listRuns()).map((r) => r.unit));
+    const missing = [...this.definitions.values()].filter((u) => !recorded.has(u.name) && !queued.has(u.name));
+    if (missing.length === 0) return;
+    this.log.warn({ units: missing.map((u) => u.name) }, 'units without a record are planned again');
+    await this.commit(async (tx) => {
+      for (const unit of missing) await this.queuePlan(tx, unit, revision, { reason: 'its record was lost' });
+    });
+  }
+
+  /** Units whose definition had left the repository while a removal was under way. */
+  private async recoverRemoved(defined: ReadonlySet<string>): Promise<void> {
+    const runs = await this.store.listRuns();
+    for (const unit of await this.store.listUnits()) {
+      if (defined.has(unit.name) || unit.phase === 'Orphaned') continue;
+      if (runs.some((r) => r.unit === unit.name)) continue;
+      if ((await this.store.listPlans({ unit: unit.name, purpose: 'destroy', status: ['Pending'] })).length > 0) continue;
+      const def = unit.lastAppliedRevision ? await this.definitionAt(unit.name, unit.lastAppliedRevision) : undefined;
+      await this.commit((tx) => this.retire(tx, unit.name, def, unit.lastAppliedRevision));
     }
   }
 
   /**
-   * Units whose definition had left the repository when the daemon stopped: a
-   * destroy plan waiting (or approved) gets its definition back; a removal cut
-   * off half-way (a destroy planned or applied when the daemon stopped) is
-   * handled again, never applied blindly.
+   * Drop snapshots and run folders nothing refers to any more, and (at most
+   * hourly) plans and events past their retention. Never on an idle poll.
    */
-  private async recoverRemoved(defined: ReadonlySet<string>): Promise<void> {
-    for (const unit of this.store.listUnits()) {
-      if (defined.has(unit.name) || unit.phase === 'Orphaned') continue;
-      const destroy = this.store.listPlans({ unit: unit.name }).find((p) => p.purpose === 'destroy' && (p.status === 'Pending' || p.status === 'Approved'));
-      const revision = destroy?.revision ?? unit.lastAppliedRevision;
-      const def = revision && (await this.source.hasCommit(revision)) ? (await this.loadAt(revision)).units.find((u) => u.name === unit.name) : undefined;
-      if (destroy && def) {
-        this.removed.set(unit.name, def);
-        this.desired.set(unit.name, destroy.revision);
-      } else if (def) {
-        await this.retire(unit.name, def);
-      } else if (unit.lastAppliedRevision) {
-        // Never destroy, never forget what cannot be read back: keep it for a person.
-        await this.setUnit(unit.name, { phase: 'Orphaned', reason: 'RemovedFromSource', message: 'the definition was removed from the repository and its last applied commit is no longer in the mirror; its state is kept' });
-      } else {
-        await this.forget(unit.name, `${unit.name} was removed from the repository before it was ever applied`);
-      }
-    }
-  }
-
-  /** Drop snapshots and run folders nothing refers to any more (never on an idle poll). */
   private async collectGarbage(): Promise<void> {
-    const keep = { revisions: [this.sourceStatus.lastReconciledRevision, ...this.desired.values(), ...this.waiting.values()], runs: this.activeRuns };
-    await collectGarbage(this.store, this.paths, keep, this.log).catch(
-      (error) => this.log.warn({ err: error }, 'state directory cleanup failed'),
-    );
+    const keep = { revisions: [this.sourceStatus.lastReconciledRevision], runs: this.activeRuns };
+    try {
+      if (Date.now() - this.lastRetention > RETENTION_EVERY_MS) {
+        this.lastRetention = Date.now();
+        await applyRetention(this.store, this.paths, retentionCutoffs(this.config.store), this.log);
+      }
+      await collectGarbage(this.store, this.paths, keep, this.log);
+    } catch (error) {
+      this.log.warn({ err: asPlumblineError(error) }, 'state directory cleanup failed');
+    }
   }
 
   start(): void {
     this.driftTimers.arm(this.definitions.keys());
+    this.scheduler.wake();
     const tick = async () => {
       if (this.stopping) return;
       await this.poll({ allowRewrite: false }).catch((error) => this.log.warn({ err: asPlumblineError(error) }, 'poll failed'));
@@ -411,11 +341,9 @@ export class Controller implements EngineFacade, Runtime {
     this.stopping = true;
     this.pollTimer?.clear();
     for (const timer of this.reviewTimers.values()) timer.clear();
-    for (const entry of this.retries.values()) entry.timer?.clear();
     this.driftTimers.stop();
-    for (const abort of this.planAborts.values()) abort.abort('daemon stopping');
     await this.pollLock.run(async () => undefined);
-    await this.queue.onIdle();
+    await this.scheduler.stop();
   }
 
   // Polling
@@ -446,17 +374,14 @@ export class Controller implements EngineFacade, Runtime {
         const fastForward = previousKnown && (await this.source.isAncestor(previous, head));
         if (!fastForward && !options.allowRewrite) {
           const message = `${head.slice(0, 8)} does not descend from ${previous.slice(0, 8)} (force-push or history rewrite); nothing is applied until an operator runs: plumbline sync --allow-rewrite`;
-          if (this.sourceStatus.phase !== 'Stalled' || this.sourceStatus.lastFetchedRevision !== head) {
-            await this.store.appendHistory({ type: 'source-stalled', unit: null, revision: head, planId: null, message });
-            this.log.warn({ head, previous }, 'history rewritten: source stalled');
-          }
-          await this.putSource({ phase: 'Stalled', reason: 'HistoryRewritten', message, lastFetchedRevision: head });
+          const announce = this.sourceStatus.phase !== 'Stalled' || this.sourceStatus.lastFetchedRevision !== head;
+          if (announce) this.log.warn({ head, previous }, 'history rewritten: source stalled');
+          await this.putSource({ phase: 'Stalled', reason: 'HistoryRewritten', message, lastFetchedRevision: head }, announce ? { type: 'source-stalled', unit: null, revision: head, planId: null, message } : undefined);
           return { revision: head, scheduled: [] };
         }
       }
       const fetchedMs = performance.now() - started;
       const scheduled = await this.reconcileRevision(head, previous, previousKnown);
-      await this.putSource({ phase: 'Ready', reason: 'Reconciled', message: `reconciled ${head.slice(0, 8)}`, lastFetchedRevision: head, lastReconciledRevision: head });
       const reconciledMs = performance.now() - started;
       await this.collectGarbage();
       this.log.debug(
@@ -467,6 +392,13 @@ export class Controller implements EngineFacade, Runtime {
     });
   }
 
+  /**
+   * Everything a new commit sets in motion, written in one transaction with
+   * the commit recorded as reconciled: the problems of invalid units, what
+   * each touched unit reads, removed units, the change set and a plan run of
+   * each touched unit. A crash before it commits loses nothing (the next poll
+   * reconciles the same commit); after, every run is in the queue.
+   */
   private async reconcileRevision(head: string, previous: string | null, previousKnown: boolean): Promise<string[]> {
     const { units, problems } = await this.loadAt(head);
     const loaderInvalid = new Set(problems.filter(isError).map((p) => p.unit ?? ''));
@@ -476,7 +408,8 @@ export class Controller implements EngineFacade, Runtime {
     let targets: UnitDefinition[];
     if (previous === head) {
       // The same commit again (a source recovering from Stalled): only units never planned.
-      targets = valid.filter((u) => !this.store.getUnit(u.name));
+      const known = new Set((await this.store.listUnits()).map((u) => u.name));
+      targets = valid.filter((u) => !known.has(u.name));
     } else if (!previous || !previousKnown) {
       targets = valid;
     } else {
@@ -487,89 +420,52 @@ export class Controller implements EngineFacade, Runtime {
     // Stalled with its problems, never planned.
     const snapshot = await this.source.snapshot(head);
     const checked = await mapLimit(targets, 16, (unit) => providerProblems(unit, snapshot, this.providers.get(unit.kind), { processes: false }));
-    const invalid = await this.recordProblems(units, [...problems, ...checked.flat()], head);
-    this.definitions = new Map(units.filter((u) => !invalid.has(u.name)).map((u) => [u.name, u]));
-    targets = targets.filter((u) => !invalid.has(u.name));
-    const all = [...this.definitions.values()];
-    // What a unit reads changes only with what it reads: only the targets (and
-    // units never read) are read again.
-    await this.refreshReads(all.filter((u) => targets.includes(u) || !this.store.getReads(u.name)), head);
-
-    for (const [name, def] of before) {
-      if (!units.some((u) => u.name === name) && !invalid.has(name)) await this.retire(name, def);
-    }
-    this.driftTimers.retain(new Set(this.definitions.keys()));
-    const rearm = [...this.definitions.keys()].filter((n) => !before.has(n) || before.get(n)?.manifestHash !== this.definitions.get(n)?.manifestHash);
-    this.driftTimers.arm(rearm);
+    const byUnit = problemsByUnit(units, [...problems, ...checked.flat()]);
+    targets = targets.filter((u) => !byUnit.has(u.name));
+    const definitions = new Map(units.filter((u) => !byUnit.has(u.name)).map((u) => [u.name, u]));
+    // What a unit reads changes only with what it reads: only the targets (and units never read) are read again.
+    const stale = [];
+    for (const unit of definitions.values()) if (targets.includes(unit) || !(await this.store.getReads(unit.name))) stale.push(unit);
+    const reads = await mapLimit(stale, 16, (unit) => readsOf(unit, head, snapshot, this.providers.get(unit.kind), this.log));
+    const removed = [...before.keys()].filter((name) => !units.some((u) => u.name === name) && !byUnit.has(name));
+    const removedDefs = new Map(await Promise.all(removed.map(async (name) => [name, await this.lastAppliedDefinition(name, before.get(name))] as const)));
 
     // Upstream first, so a dependant sees its dependencies in motion and waits.
     const ordered = topologicalOrder(targets);
-    if (ordered.length > 0) {
-      const changeSet = await this.openChangeSet(head, ordered.map((u) => u.name));
-      for (const unit of ordered) this.schedulePlan(unit.name, head, changeSet.id);
-    }
+    await this.commit(async (tx) => {
+      for (const [name, list] of byUnit) {
+        const def = units.find((u) => u.name === name);
+        await t.definitionInvalid(tx, { name, kind: def?.kind ?? 'unknown', path: def?.path ?? list[0]!.file.split('/').slice(0, -1).join('/') }, head, list.map(formatProblem).join('\n'));
+      }
+      for (const r of reads) await tx.putReads(r);
+      for (const name of removed) await this.retire(tx, name, removedDefs.get(name), (await tx.getUnit(name))?.lastAppliedRevision ?? null);
+      if (ordered.length > 0) {
+        const id = changeSetId(head);
+        const existing = await tx.getChangeSet(id);
+        const names = ordered.map((u) => u.name);
+        await tx.putChangeSet(existing ? { ...existing, units: [...new Set([...existing.units, ...names])] } : { id, revision: head, createdAt: new Date().toISOString(), units: names });
+        for (const unit of ordered) await this.queuePlan(tx, unit, head, { changeSet: id });
+      }
+      await this.putSourceIn(tx, { phase: 'Ready', reason: 'Reconciled', message: `reconciled ${head.slice(0, 8)}`, lastFetchedRevision: head, lastReconciledRevision: head });
+    });
+    this.definitions = definitions;
+    for (const unit of ordered) this.scheduler.cancel(unit.name, 'superseded by a newer commit');
+    this.driftTimers.retain(new Set(this.definitions.keys()));
+    this.driftTimers.arm([...this.definitions.keys()].filter((n) => !before.has(n) || before.get(n)?.manifestHash !== this.definitions.get(n)?.manifestHash));
     return ordered.map((u) => u.name);
   }
 
   /**
-   * A unit whose definition left the repository. Plumbline never destroys on
-   * its own: without `prune` the unit is Orphaned, its state kept and what it
-   * manages listed; with `prune: true` the destroy of everything in its state
-   * is planned from its last applied commit's code, and that plan always
-   * waits for a person. A unit never applied, or whose tool keeps no state,
-   * is simply forgotten.
+   * Queue a plan of `unit` at `revision`: a newer commit wins, so queued plans
+   * and applies of the unit go and its waiting plans are superseded.
    */
-  private async retire(name: string, last: UnitDefinition): Promise<void> {
-    const status = this.store.getUnit(name);
-    if (!status || status.phase === 'Orphaned' || this.removed.has(name)) return;
-    this.cancelRuns(name, 'the unit was removed from the repository');
-    const managed = this.lastManaged(name);
-    const listed = managed.length > 0 ? `; it still manages ${describeList(managed)}` : '';
-    if (!last.prune) {
-      const message = `the definition was removed from the repository; its state is kept${listed}. Restore the folder to manage it again, or restore it with prune: true and remove it again to destroy what it manages`;
-      await this.store.appendHistory({ type: 'orphaned', unit: name, revision: this.sourceStatus.lastFetchedRevision, planId: null, message });
-      await this.setUnit(name, { phase: 'Orphaned', reason: 'RemovedFromSource', message });
-      return;
+  private async queuePlan(tx: StoreTx, unit: UnitDefinition, revision: string, options: { changeSet?: string; reason?: string } = {}): Promise<void> {
+    for (const plan of await tx.listPlans({ unit: unit.name, status: ['Pending', 'Approved'] })) {
+      this.reviewTimers.get(plan.id)?.clear();
+      await t.superseded(tx, plan, options.reason ? `superseded: ${options.reason}` : `superseded by commit ${revision.slice(0, 8)}`);
     }
-    const revision = status.lastAppliedRevision;
-    if (!revision || !this.providers.get(last.kind)?.canDestroy) {
-      await this.forget(name, revision ? `${name} was removed from the repository; its tool keeps no state to destroy` : `${name} was removed from the repository before it was ever applied`);
-      return;
-    }
-    const def = (await this.loadAt(revision)).units.find((u) => u.name === name) ?? last;
-    this.removed.set(name, def);
-    this.log.info({ unit: name, revision }, 'unit removed with prune: planning the destroy of what it manages');
-    this.desired.set(name, revision);
-    await this.setUnit(name, { phase: 'Planning', reason: 'Pruning', message: `removed from the repository with prune: true: planning the destroy of what it manages (code of ${revision.slice(0, 8)})` });
-    void this.unitLocks
-      .run(name, () =>
-        this.queue.add(async () => {
-          if (!this.stopping && this.removed.get(name) === def) await runPlan(this, def, revision, new AbortController().signal, { destroy: true });
-        }),
-      )
-      .catch((error) => this.log.error({ err: error, unit: name }, 'destroy plan crashed'));
-  }
-
-  /** A pruned unit's destroy is applied, or it had nothing to destroy: it stays in history only. */
-  async forget(name: string, message: string): Promise<void> {
-    this.removed.delete(name);
-    this.desired.delete(name);
-    this.waiting.delete(name);
-    this.driftTimers.retain(new Set(this.definitions.keys()));
-    await this.store.appendHistory({ type: 'pruned', unit: name, revision: null, planId: null, message });
-    await this.store.deleteUnit(name);
-    await rm(this.paths.unitState(name), { recursive: true, force: true });
-    this.log.info({ unit: name }, 'unit pruned: it stays in history only');
-  }
-
-  /** What the unit manages, as its last applied plan says. */
-  private lastManaged(name: string): string[] {
-    return this.store.listPlans({ unit: name }).find((p) => p.status === 'Applied' || p.status === 'NoChanges')?.managed ?? [];
-  }
-
-  private cancelRuns(name: string, why: string): void {
-    this.waiting.delete(name);
-    this.planAborts.get(name)?.abort(why);
+    await t.enqueue(tx, newRun('plan', unit.name, revision, options), { replaces: [...PLANNING_KINDS, 'apply'] });
+    await t.noted(tx, unit, { lastAttemptedRevision: revision });
   }
 
   /**
@@ -582,7 +478,7 @@ export class Controller implements EngineFacade, Runtime {
     for (const unit of units) {
       const known = before.get(unit.name);
       // A unit whose reads were never recorded (a state from an older version) is read at the previous commit once.
-      const reads = this.store.getReads(unit.name) ?? (known ? await this.readUnit(known, previous) : undefined);
+      const reads = (await this.store.getReads(unit.name)) ?? (known ? await this.readUnit(known, previous) : undefined);
       const path = reads ? touchedPath(reads, changed) : unit.path;
       if (!known || path !== undefined) {
         targets.push(unit);
@@ -592,38 +488,50 @@ export class Controller implements EngineFacade, Runtime {
     return targets;
   }
 
-  private async refreshReads(units: readonly UnitDefinition[], revision: string): Promise<void> {
-    await mapLimit(units, 16, async (unit) => this.store.putReads(await this.readUnit(unit, revision)));
-  }
-
   private async readUnit(unit: UnitDefinition, revision: string): Promise<UnitReads> {
     return readsOf(unit, revision, await this.source.snapshot(revision), this.providers.get(unit.kind), this.log);
   }
 
-  /** `plumbline why NAME`: what the unit reads, as the daemon uses it to decide what a commit plans. */
-  async why(unit: string): Promise<UnitReads> {
-    const def = this.definitions.get(unit);
-    if (!def) throw new NotFoundError('E_UNIT_NOT_FOUND', `no unit ${unit}`, { hint: 'list units with: plumbline status' });
-    const revision = this.sourceStatus.lastReconciledRevision;
-    const stored = this.store.getReads(unit);
-    if (stored || !revision) return stored ?? { unit, revision: '', entries: [{ path: def.path, why: `the ${def.type} folder` }], watch: def.watch ?? [], notes: [] };
-    const reads = await this.readUnit(def, revision);
-    await this.store.putReads(reads);
-    return reads;
+  /** The definition a removed unit had when it was last applied (its destroy uses that code). */
+  private async lastAppliedDefinition(name: string, last: UnitDefinition | undefined): Promise<UnitDefinition | undefined> {
+    const status = await this.store.getUnit(name);
+    if (!status?.lastAppliedRevision) return last;
+    if (!(await this.source.hasCommit(status.lastAppliedRevision))) return last;
+    const then = (await this.loadAt(status.lastAppliedRevision)).units.find((u) => u.name === name);
+    // The prune setting is the last one the repository gave, before the folder went.
+    return then && last ? { ...then, ...(last.prune ? { prune: true } : {}) } : (then ?? last);
   }
 
-  private async openChangeSet(revision: string, units: string[]): Promise<ChangeSet> {
-    const id = changeSetId(revision);
-    const existing = this.store.getChangeSet(id);
-    const record: ChangeSet = existing
-      ? { ...existing, units: [...new Set([...existing.units, ...units])] }
-      : { id, revision, createdAt: new Date().toISOString(), units };
-    return this.store.putChangeSet(record);
-  }
-
-  private async addToChangeSet(id: string, unit: string): Promise<void> {
-    const existing = this.store.getChangeSet(id);
-    if (existing && !existing.units.includes(unit)) await this.store.putChangeSet({ ...existing, units: [...existing.units, unit] });
+  /**
+   * A unit whose definition left the repository. Plumbline never destroys on
+   * its own: without `prune` the unit is Orphaned, its state kept and what it
+   * manages listed; with `prune: true` the destroy of everything in its state
+   * is planned from its last applied commit's code, and that plan always
+   * waits for a person. A unit never applied, or whose tool keeps no state,
+   * is simply forgotten.
+   */
+  private async retire(tx: StoreTx, name: string, last: UnitDefinition | undefined, lastApplied: string | null): Promise<void> {
+    const status = await tx.getUnit(name);
+    if (!status || status.phase === 'Orphaned') return;
+    for (const run of await tx.listRuns({ unit: name })) if (run.state === 'queued') await tx.deleteRun(run.id);
+    for (const plan of await tx.listPlans({ unit: name, status: ['Pending', 'Approved'] })) await t.superseded(tx, plan, 'the unit was removed from the repository');
+    const managed = (await tx.listPlans({ unit: name, status: ['Applied', 'NoChanges'], limit: 1 }))[0]?.managed ?? [];
+    const listed = managed.length > 0 ? `; it still manages ${describeList(managed)}` : '';
+    const ref = { name, kind: status.kind, path: status.path };
+    if (!last?.prune) {
+      const message = lastApplied
+        ? `the definition was removed from the repository; its state is kept${listed}. Restore the folder to manage it again, or restore it with prune: true and remove it again to destroy what it manages`
+        : 'the definition was removed from the repository before it was ever applied';
+      if (!lastApplied) await t.pruned(tx, name, `${name} was removed from the repository before it was ever applied`);
+      else await t.orphaned(tx, ref, this.sourceStatus.lastFetchedRevision, message);
+      return;
+    }
+    if (!lastApplied || !this.providers.get(last.kind)?.canDestroy) {
+      await t.pruned(tx, name, lastApplied ? `${name} was removed from the repository; its tool keeps no state to destroy` : `${name} was removed from the repository before it was ever applied`);
+      return;
+    }
+    this.log.info({ unit: name, revision: lastApplied }, 'unit removed with prune: planning the destroy of what it manages');
+    await t.enqueue(tx, newRun('destroy', name, lastApplied, { reason: 'removed from the repository with prune: true' }), { replaces: [...PLANNING_KINDS, 'apply'] });
   }
 
   private async loadAt(revision: string): Promise<{ units: UnitDefinition[]; problems: Problem[] }> {
@@ -631,170 +539,82 @@ export class Controller implements EngineFacade, Runtime {
     return loadDefinitions(snapshot, this.config.defaults, this.config.limits);
   }
 
-  /** Invalid definitions stall their unit with every problem listed. */
-  private async recordProblems(units: UnitDefinition[], problems: Problem[], head: string): Promise<Set<string>> {
-    const byUnit = new Map<string, Problem[]>();
-    const located = units.map((u) => ({ name: u.name, path: u.path }));
-    for (const problem of problems.filter(isError)) {
-      const name = problem.unit ?? unitForFile(problem.file, located) ?? problem.file;
-      byUnit.set(name, [...(byUnit.get(name) ?? []), problem]);
-    }
-    for (const [name, list] of byUnit) {
-      const message = list.map(formatProblem).join('\n');
-      const previous = this.store.getUnit(name);
-      await this.setUnit(name, { phase: 'Stalled', reason: 'InvalidDefinition', message, lastAttemptedRevision: head });
-      if (previous?.message !== message) {
-        await this.store.appendHistory({ type: 'definition-invalid', unit: name, revision: head, planId: null, message });
-      }
-      this.log.warn({ unit: name, problems: list.length }, 'invalid definition');
-    }
-    return new Set(byUnit.keys());
+  private async putSource(patch: Partial<SourceStatus>, event?: t.EventInput): Promise<void> {
+    await this.store.write(async (tx) => {
+      if (event) await t.record(tx, event);
+      await this.putSourceIn(tx, patch);
+    });
   }
 
-  /**
-   * Plan `unit` at `revision`. `why` says what made it plan again when it is
-   * not a new commit (an upstream's outputs changed): the log, the superseded
-   * plans and the new plan's history say so.
-   */
-  schedulePlan(unit: string, revision: string, changeSet?: string, why?: string): void {
-    this.removed.delete(unit);
-    this.desired.set(unit, revision);
-    if (changeSet) this.changeSetOf.set(unit, changeSet);
-    else this.changeSetOf.delete(unit);
-    if (why) this.replanReasons.set(unit, why);
-    else this.replanReasons.delete(unit);
-    // A newer commit (or newer inputs) wins: cancel an older plan in flight and supersede waiting plans.
-    const running = this.planAborts.get(unit);
-    if (running) running.abort(why ? `planned again: ${why}` : 'superseded by a newer commit');
-    void this.supersedeWaiting(unit, revision, why).catch(this.failed('superseding waiting plans'));
-    this.waiting.set(unit, revision);
-    this.tryStart(unit);
-  }
-
-  /**
-   * Start a scheduled plan if every dependency is settled (applied at its newest
-   * revision); otherwise record what the unit waits for or what blocks it.
-   */
-  private tryStart(unit: string): void {
-    const revision = this.waiting.get(unit);
-    const def = this.definitions.get(unit);
-    if (!revision || !def) {
-      this.waiting.delete(unit);
-      return;
-    }
-    const ready = readiness(def, (n) => this.store.getUnit(n), (n) => this.definitions.has(n), (n) => this.desired.get(n));
-    if (!ready.ready) {
-      const blocked = ready.blockedBy.length > 0;
-      const phase = blocked ? 'Blocked' : 'Pending';
-      const message = describeReadiness(ready);
-      const current = this.store.getUnit(unit);
-      if (current?.phase !== phase || current.message !== message) {
-        void this.setUnit(unit, { phase, reason: blocked ? 'DependencyNotReady' : 'WaitingForDependencies', message, lastAttemptedRevision: revision }).catch(this.failed('unit status'));
-        void this.store.appendHistory({ type: blocked ? 'blocked' : 'waiting', unit, revision, planId: null, message }).catch(this.failed('history'));
-      }
-      return;
-    }
-    this.waiting.delete(unit);
-    void this.setUnit(unit, { phase: 'Planning', reason: 'Queued', message: `plan of ${revision.slice(0, 8)} queued`, lastAttemptedRevision: revision }).catch(this.failed('unit status'));
-    void this.unitLocks
-      .run(unit, () =>
-        this.queue.add(async () => {
-          const def = this.definitions.get(unit);
-          if (this.stopping || !def || this.desired.get(unit) !== revision) return;
-          const abort = new AbortController();
-          this.planAborts.set(unit, abort);
-          try {
-            await runPlan(this, def, revision, abort.signal);
-          } finally {
-            if (this.planAborts.get(unit) === abort) this.planAborts.delete(unit);
-          }
-        }),
-      )
-      .catch((error) => this.log.error({ err: error, unit }, 'plan crashed'));
-  }
-
-  private async supersedeWaiting(unit: string, revision: string, why?: string): Promise<void> {
-    for (const plan of this.store.listPlans({ unit })) {
-      // New inputs at the same commit make a waiting plan stale as surely as a new commit.
-      if ((plan.status === 'Pending' || plan.status === 'Approved') && (plan.revision !== revision || why)) {
-        this.reviewTimers.get(plan.id)?.clear();
-        await supersede(this, plan, why ? `superseded: ${why}` : `superseded by commit ${revision.slice(0, 8)}`);
-      }
-    }
-  }
-
-  /** Why a unit is planned again when no new commit asked for it (once, for its next plan). */
-  replanReason(unit: string): string | undefined {
-    const why = this.replanReasons.get(unit);
-    this.replanReasons.delete(unit);
-    return why;
-  }
-
-  private async putSource(patch: Partial<SourceStatus>): Promise<void> {
+  private async putSourceIn(tx: StoreTx, patch: Partial<SourceStatus>): Promise<void> {
     this.sourceStatus = { ...this.sourceStatus, ...patch };
-    await this.store.putSource(this.sourceStatus);
+    await tx.putSource(this.sourceStatus);
   }
 
   // The API
 
   async status(): Promise<StatusAnswer> {
-    const damaged = this.store.damaged.map((d) => ({ file: relative(this.paths.root, d.file), movedTo: relative(this.paths.root, d.movedTo), error: d.error }));
-    return { source: { ...this.sourceStatus }, units: this.store.publishedUnits(), ...(damaged.length > 0 ? { damaged } : {}) };
+    const imported = this.store.imported;
+    const damaged = (imported?.damaged ?? []).map((file) => {
+      const [path] = file.split(/:(?=\d+$)/);
+      const inStore = relative(join(this.paths.root, 'store'), path!);
+      return { file: relative(this.paths.root, file), movedTo: relative(this.paths.root, join(imported!.movedTo, inStore)), error: 'did not parse' };
+    });
+    return { source: { ...this.sourceStatus }, units: await this.store.listUnits(), ...(damaged.length > 0 ? { damaged } : {}) };
   }
 
-  async listPlans(filter: { unit?: string } = {}): Promise<PlanRecord[]> {
-    return this.store.publishedPlans(filter).map(publicPlan);
+  async listPlans(filter: { unit?: string; limit?: number; before?: string } = {}): Promise<PlanRecord[]> {
+    return (await this.store.listPlans({ ...filter, limit: filter.limit ?? 200 })).map(publicPlan);
   }
 
   async getPlan(id: string): Promise<PlanDetail> {
-    const plan = this.requirePlan(id, 'published');
+    const plan = await this.requirePlan(id);
     const paths = runPaths(this.paths.run(plan.runId));
     const rendered = await readFile(paths.rendered, 'utf8').catch(() => '(the rendered plan is no longer stored)');
     const document = await readFile(paths.document, 'utf8')
-      .then((t) => JSON.parse(t) as unknown)
+      .then((text) => JSON.parse(text) as unknown)
       .catch(() => null);
     return { plan: publicPlan(plan), rendered, document };
   }
 
   async approve(id: string, by: string): Promise<PlanRecord> {
-    const plan = this.requirePlan(id);
-    if (plan.status !== 'Pending') throw undecidable(plan, 'approve');
-    const current = this.store.getUnit(plan.unit)?.planId;
-    if (current !== plan.id) {
-      throw new ConflictError('E_PLAN_NOT_CURRENT', `cannot approve plan ${id}: ${plan.unit}'s current plan is ${current ?? 'none'}`, {
-        hint: current ? `review the current plan with: plumbline show ${current}` : `list the unit's plans with: plumbline plans --unit ${plan.unit}`,
-      });
-    }
+    const approved = await this.commit(async (tx) => {
+      const plan = await tx.getPlan(id);
+      if (!plan) throw new NotFoundError('E_PLAN_NOT_FOUND', `no plan ${id}`, { hint: 'list plans with: plumbline plans' });
+      return this.approveIn(tx, plan, by);
+    });
     this.reviewTimers.get(id)?.clear();
-    const now = new Date().toISOString();
-    const approved = await this.store.putPlan({ ...plan, status: 'Approved', decidedBy: by, decidedAt: now, updatedAt: now });
-    await this.store.appendHistory({ type: 'approved', unit: plan.unit, revision: plan.revision, planId: id, message: `approved by ${by}` });
-    await this.setUnit(plan.unit, { phase: 'Applying', reason: 'Queued', message: `apply of ${id} queued` });
     this.log.info({ planId: id, by }, 'plan approved');
-    this.scheduleApply(approved);
     return publicPlan(approved);
   }
 
-  async reject(id: string, by: string, reason?: string): Promise<PlanRecord> {
-    const plan = this.requirePlan(id);
-    if (plan.status !== 'Pending' && plan.status !== 'Approved') throw undecidable(plan, 'reject');
-    this.reviewTimers.get(id)?.clear();
-    const now = new Date().toISOString();
-    const rejected = await this.store.putPlan({ ...plan, status: 'Rejected', decidedBy: by, decidedAt: now, updatedAt: now });
-    const message = `plan ${id} was rejected by ${by}${reason ? `: ${reason}` : ''}; push a new commit or run plumbline sync --unit ${plan.unit} to plan again`;
-    await this.store.appendHistory({ type: 'rejected', unit: plan.unit, revision: plan.revision, planId: id, message });
-    if (plan.purpose === 'drift') {
-      // Rejecting a remediation leaves the drift in place; the unit stays Drifted and checked.
-      await this.setUnit(plan.unit, { phase: 'Drifted', reason: 'RemediationRejected', message: `${message}; the drift remains` });
-    } else {
-      await this.setUnit(plan.unit, { phase: 'Stalled', reason: 'PlanRejected', message });
+  private async approveIn(tx: StoreTx, plan: StoredPlan, by: string): Promise<StoredPlan> {
+    if (plan.status !== 'Pending') throw undecidable(plan, 'approve');
+    const unit = await tx.getUnit(plan.unit);
+    const current = unit?.planId;
+    if (current !== plan.id) {
+      throw new ConflictError('E_PLAN_NOT_CURRENT', `cannot approve plan ${plan.id}: ${plan.unit}'s current plan is ${current ?? 'none'}`, {
+        hint: current ? `review the current plan with: plumbline show ${current}` : `list the unit's plans with: plumbline plans --unit ${plan.unit}`,
+      });
     }
-    await rm(runPaths(this.paths.run(plan.runId)).tree, { recursive: true, force: true });
+    return t.approved(tx, { name: plan.unit, kind: plan.kind, path: unit?.path ?? '' }, plan.id, by, newRun('apply', plan.unit, plan.revision, { planId: plan.id }), { event: true });
+  }
+
+  async reject(id: string, by: string, reason?: string): Promise<PlanRecord> {
+    const rejected = await this.commit(async (tx) => {
+      const plan = await tx.getPlan(id);
+      if (!plan) throw new NotFoundError('E_PLAN_NOT_FOUND', `no plan ${id}`, { hint: 'list plans with: plumbline plans' });
+      if (plan.status !== 'Pending' && plan.status !== 'Approved') throw undecidable(plan, 'reject');
+      const unit = await tx.getUnit(plan.unit);
+      return t.rejected(tx, { name: plan.unit, kind: plan.kind, path: unit?.path ?? '' }, id, by, reason);
+    });
+    this.reviewTimers.get(id)?.clear();
+    await rm(runPaths(this.paths.run(rejected.runId)).tree, { recursive: true, force: true });
     return publicPlan(rejected);
   }
 
-  async history(filter: { unit?: string; limit?: number } = {}): Promise<HistoryEvent[]> {
-    return this.store.listHistory(filter);
+  async history(filter: { unit?: string; limit?: number; before?: number } = {}): Promise<HistoryEvent[]> {
+    return this.store.listHistory({ ...filter, limit: filter.limit ?? 200 });
   }
 
   async metrics(): Promise<MetricsAnswer> {
@@ -810,13 +630,16 @@ export class Controller implements EngineFacade, Runtime {
   }
 
   async listChangeSets(): Promise<ChangeSet[]> {
-    return this.store.publishedChangeSets();
+    return this.store.listChangeSets({ limit: 200 });
   }
 
   async getChangeSet(id: string): Promise<ChangeSetDetail> {
-    const changeSet = this.store.getChangeSet(id);
+    const changeSet = await this.store.getChangeSet(id);
     if (!changeSet) throw new NotFoundError('E_CHANGESET_NOT_FOUND', `no change set ${id}`, { hint: 'list change sets with: plumbline changesets' });
-    return describeChangeSet(changeSet, [...this.definitions.values()], (n) => this.store.publishedUnits().find((u) => u.name === n), (u) => this.store.publishedPlans({ unit: u }).map(publicPlan));
+    const involved = new Set([...changeSet.units, ...this.definitions.keys()]);
+    const statuses = new Map((await this.store.listUnits()).filter((u) => involved.has(u.name)).map((u) => [u.name, u]));
+    const plans = await this.store.listPlans({ changeSet: id });
+    return describeChangeSet(changeSet, [...this.definitions.values()], (n) => statuses.get(n), (u) => plans.filter((p) => p.unit === u).map(publicPlan));
   }
 
   /**
@@ -826,45 +649,69 @@ export class Controller implements EngineFacade, Runtime {
    * replace something.
    */
   async approveChangeSet(id: string, by: string): Promise<ChangeSetDetail> {
-    const changeSet = this.store.getChangeSet(id);
-    if (!changeSet) throw new NotFoundError('E_CHANGESET_NOT_FOUND', `no change set ${id}`, { hint: 'list change sets with: plumbline changesets' });
-    if (changeSet.revision !== this.sourceStatus.lastReconciledRevision && this.store.listPlans().every((p) => p.changeSet !== id || p.status !== 'Pending')) {
-      throw new ConflictError('E_CHANGESET_SUPERSEDED', `change set ${id} is not the newest and has no pending plans left`, {
-        hint: 'approve the newest change set instead (plumbline plans shows which plans wait)',
-      });
-    }
-    const now = new Date().toISOString();
-    await this.store.putChangeSet({ ...changeSet, approvedBy: by, approvedAt: now });
-    await this.store.appendHistory({ type: 'changeset-approved', unit: null, revision: changeSet.revision, planId: null, message: `change set ${id} approved by ${by}` });
-    for (const plan of this.store.listPlans()) {
-      if (plan.changeSet === id && plan.status === 'Pending') await this.approve(plan.id, `changeset:${id} (${by})`);
-    }
+    await this.commit(async (tx) => {
+      const changeSet = await tx.getChangeSet(id);
+      if (!changeSet) throw new NotFoundError('E_CHANGESET_NOT_FOUND', `no change set ${id}`, { hint: 'list change sets with: plumbline changesets' });
+      const pending = await tx.listPlans({ changeSet: id, status: ['Pending'] });
+      if (changeSet.revision !== this.sourceStatus.lastReconciledRevision && pending.length === 0) {
+        throw new ConflictError('E_CHANGESET_SUPERSEDED', `change set ${id} is not the newest and has no pending plans left`, {
+          hint: 'approve the newest change set instead (plumbline plans shows which plans wait)',
+        });
+      }
+      await tx.putChangeSet({ ...changeSet, approvedBy: by, approvedAt: new Date().toISOString() });
+      await t.record(tx, { type: 'changeset-approved', unit: null, revision: changeSet.revision, planId: null, message: `change set ${id} approved by ${by}` });
+      for (const plan of pending) await this.approveIn(tx, plan, `changeset:${id} (${by})`);
+    });
     return this.getChangeSet(id);
   }
 
   async sync(options: { allowRewrite: boolean; unit?: string }): Promise<SyncAnswer> {
-    if (options.unit && !this.definitions.has(options.unit) && !this.store.getUnit(options.unit)) {
+    if (options.unit && !this.definitions.has(options.unit) && !(await this.store.getUnit(options.unit))) {
       throw new NotFoundError('E_UNIT_NOT_FOUND', `no unit ${options.unit}`, { hint: 'list units with: plumbline status' });
     }
     const answer = await this.poll({ allowRewrite: options.allowRewrite });
     if (options.unit && answer.revision && this.sourceStatus.phase === 'Ready' && !answer.scheduled.includes(options.unit)) {
-      if (!this.definitions.has(options.unit)) {
+      const unit = this.definitions.get(options.unit);
+      if (!unit) {
         throw new ConflictError('E_UNIT_NOT_PLANNABLE', `unit ${options.unit} has no valid definition at ${answer.revision.slice(0, 8)}`, {
           hint: 'fix the definition (plumbline validate) and push a commit',
         });
       }
-      this.schedulePlan(options.unit, answer.revision);
-      answer.scheduled.push(options.unit);
+      const revision = answer.revision;
+      await this.commit((tx) => this.queuePlan(tx, unit, revision, { reason: 'plumbline sync --unit' }));
+      this.scheduler.cancel(unit.name, 'planned again by plumbline sync --unit');
+      answer.scheduled.push(unit.name);
     }
     return answer;
   }
 
-  /** `published`: only what is on disk, for answers that show a plan's state. */
-  private requirePlan(id: string, view: 'latest' | 'published' = 'latest'): StoredPlan {
-    const plan = view === 'published' ? this.store.publishedPlan(id) : this.store.getPlan(id);
+  /** `plumbline why NAME`: what the unit reads, as the daemon uses it to decide what a commit plans. */
+  async why(unit: string): Promise<UnitReads> {
+    const def = this.definitions.get(unit);
+    if (!def) throw new NotFoundError('E_UNIT_NOT_FOUND', `no unit ${unit}`, { hint: 'list units with: plumbline status' });
+    const stored = await this.store.getReads(unit);
+    const revision = this.sourceStatus.lastReconciledRevision;
+    if (stored || !revision) return stored ?? { unit, revision: '', entries: [{ path: def.path, why: `the ${def.type} folder` }], watch: def.watch ?? [], notes: [] };
+    const reads = await this.readUnit(def, revision);
+    await this.store.write((tx) => tx.putReads(reads));
+    return reads;
+  }
+
+  private async requirePlan(id: string): Promise<StoredPlan> {
+    const plan = await this.store.getPlan(id);
     if (!plan) throw new NotFoundError('E_PLAN_NOT_FOUND', `no plan ${id}`, { hint: 'list plans with: plumbline plans' });
     return plan;
   }
+}
+
+/** Problems with errors, by unit (a warning never makes a unit invalid). */
+function problemsByUnit(units: readonly UnitDefinition[], problems: readonly Problem[]): Map<string, Problem[]> {
+  const byUnit = new Map<string, Problem[]>();
+  for (const problem of problems.filter(isError)) {
+    const name = problem.unit ?? units.find((u) => problem.file === u.path || problem.file.startsWith(`${u.path}/`))?.name ?? problem.file;
+    byUnit.set(name, [...(byUnit.get(name) ?? []), problem]);
+  }
+  return byUnit;
 }
 
 function publicPlan(plan: StoredPlan): PlanRecord {
@@ -893,5 +740,3 @@ function undecidable(plan: StoredPlan, verb: 'approve' | 'reject'): ConflictErro
     hint: 'only a Pending plan can be approved or rejected',
   });
 }
-
-export { applyPolicy };

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { silentLogger } from '../log.ts';
 import { statePaths } from '../paths.ts';
-import { Store } from '../store/store.ts';
+import { openStore } from '../store/open.ts';
 import { collectGarbage } from './gc.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'plumbline-gc-'));
@@ -15,14 +15,16 @@ test('only snapshots and run folders that something refers to are kept', async (
   const paths = statePaths(root);
   for (const name of ['head', 'applied', 'pending', 'old', 'x.partial-1']) mkdirSync(join(paths.snapshots, name), { recursive: true });
   for (const name of ['run-recorded', 'run-active', 'run-orphan']) mkdirSync(join(paths.runs, name), { recursive: true });
-  const store = new Store(paths.store);
-  await store.open();
+  const store = await openStore({ stateDir: root }, silentLogger);
+  after(() => store.close());
   const now = new Date().toISOString();
-  await store.putUnit({ name: 'u', kind: 'terraform', path: 'stacks/u', phase: 'InSync', reason: '', message: '', lastAttemptedRevision: 'applied', lastAppliedRevision: 'applied', planId: null, updatedAt: now });
-  await store.putPlan({
-    id: 'u-1', runId: 'run-recorded', unit: 'u', kind: 'terraform', revision: 'pending', status: 'Pending',
-    summary: { add: 1, change: 0, destroy: 0, replace: 0 }, hasChanges: true, destructive: false, approval: 'manual',
-    applyAt: null, createdAt: now, updatedAt: now, inputsHash: 'h',
+  await store.write(async (tx) => {
+    await tx.putUnit({ name: 'u', kind: 'terraform', path: 'stacks/u', phase: 'InSync', reason: 'Applied', message: '', lastAttemptedRevision: 'applied', lastAppliedRevision: 'applied', planId: null, updatedAt: now });
+    await tx.putPlan({
+      id: 'u-1', runId: 'run-recorded', unit: 'u', kind: 'terraform', revision: 'pending', status: 'Pending',
+      summary: { add: 1, change: 0, destroy: 0, replace: 0 }, hasChanges: true, destructive: false, approval: 'manual',
+      applyAt: null, createdAt: now, updatedAt: now, inputsHash: 'h',
+    });
   });
   await collectGarbage(store, paths, { revisions: ['head'], runs: new Set(['run-active']) }, silentLogger);
   for (const kept of ['head', 'applied', 'pending', 'x.partial-1']) assert.ok(existsSync(join(paths.snapshots, kept)), kept);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
-import type { DriftPolicy, UnitDefinition } from '../definitions/types.ts';
+import { findEscapingLinks } from '../definitions/escaping-links.ts';
+import type { UnitDefinition } from '../definitions/types.ts';
 import { PlumblineError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { EMPTY_SUMMARY } from '../model.ts';
@@ -8,225 +9,189 @@ import { runPaths } from '../paths.ts';
 import type { PlanOutcome, RunRequest } from '../provider.ts';
 import { secrets } from '../secrets.ts';
 import { writeFileAtomic } from '../store/atomic.ts';
-import type { StoredPlan } from '../store/store.ts';
+import type { RunRecord, StoredPlan, StoreTx } from '../store/types.ts';
 import { createWorkspace } from '../workspace.ts';
-import { findEscapingLinks } from '../definitions/escaping-links.ts';
+import { hostsOf } from './hosts.ts';
 import { outputsFromFiles, resolveInputs, writeOutputs, type ResolvedInputs } from './inputs.ts';
 import { planId } from './plan-id.ts';
-import { decide } from './policy.ts';
-import { hostsOf } from './hosts.ts';
+import { decide, type PlanDecision } from './policy.ts';
+import type { UnitReason } from './reasons.ts';
+import { newRun, retryAt } from './runs.ts';
 import type { Runtime } from './runtime.ts';
-import { runSteps, StepError, type Step } from './steps.ts';
+import { step, unwrap } from './steps.ts';
+import * as t from './transitions.ts';
 
-export interface PlanContext {
-  rt: Runtime;
-  unit: UnitDefinition;
-  revision: string;
+/** What the steps up to the provider's plan produce: shared by change plans, drift checks and destroys. */
+export interface Prepared {
   runId: string;
   runDir: string;
-  signal: AbortSignal;
-  log: Logger;
+  snapshotDir: string;
+  inputs: ResolvedInputs;
+  request: RunRequest;
+  outcome: PlanOutcome;
   startedAt: string;
-  snapshotDir?: string;
-  workdir?: string;
-  inputs?: ResolvedInputs;
-  request?: RunRequest;
-  outcome?: PlanOutcome;
-  plan?: StoredPlan;
-  /** Set for drift checks. */
-  driftPolicy?: DriftPolicy;
-  /** A destroy plan of a unit removed with `prune: true`. */
-  destroy?: boolean;
+  log: Logger;
 }
-
-/** Everything up to the provider's plan: shared by change plans and drift checks. */
-export const preparationSteps: Step<PlanContext>[] = [
-  {
-    name: 'snapshot',
-    async run(c) {
-      c.snapshotDir = await c.rt.source.snapshot(c.revision);
-    },
-  },
-  {
-    name: 'workspace',
-    async run(c) {
-      const paths = runPaths(c.runDir);
-      await mkdir(paths.artifacts, { recursive: true, mode: 0o700 });
-      c.workdir = await createWorkspace({
-        snapshotDir: c.snapshotDir!,
-        unitPath: c.unit.path,
-        treeDir: paths.tree,
-        immutableSnapshot: true,
-        reads: c.rt.store.getReads(c.unit.name)?.entries.map((e) => e.path),
-      });
-    },
-  },
-  {
-    name: 'confine',
-    async run(c) {
-      // Nothing a run reads may come from outside the repository through a committed symlink.
-      const reads = c.rt.store.getReads(c.unit.name)?.entries.map((e) => e.path) ?? [c.unit.path];
-      const escaping = await findEscapingLinks(c.snapshotDir!, reads);
-      if (escaping.length > 0) {
-        throw new PlumblineError(
-          'E_INPUT_OUTSIDE_REPOSITORY',
-          `${escaping.map((l) => `${l.path} is a symlink to ${l.target}`).join('; ')}: outside the repository, so ${c.unit.name} is not run`,
-          { retry: 'stalled', hint: 'commit the file itself instead of a link to it, or a link that stays inside the repository' },
-        );
-      }
-    },
-  },
-  {
-    name: 'inputs',
-    async run(c) {
-      c.inputs = await resolveInputs(c.unit, c.revision, outputsFromFiles(c.rt.paths.outputs));
-    },
-  },
-  {
-    name: 'plan',
-    async run(c) {
-      await mkdir(c.rt.paths.unitState(c.unit.name), { recursive: true, mode: 0o700 });
-      c.request = {
-        unit: c.unit,
-        revision: c.revision,
-        workdir: c.workdir!,
-        repoDir: c.snapshotDir!,
-        artifactsDir: runPaths(c.runDir).artifacts,
-        unitStateDir: c.rt.paths.unitState(c.unit.name),
-        vars: c.inputs!.vars,
-        sensitiveVars: c.inputs!.sensitiveVars,
-        ...(c.inputs!.inventoryHosts !== undefined ? { inventoryHosts: c.inputs!.inventoryHosts } : {}),
-        signal: c.signal,
-        log: c.log,
-        ...(c.destroy ? { destroy: true } : {}),
-      };
-      c.outcome = await c.rt.provider(c.unit.kind).plan(c.request);
-    },
-  },
-];
-
-const changeSteps: Step<PlanContext>[] = [
-  ...preparationSteps,
-  {
-    name: 'record',
-    async run(c) {
-      const outcome = c.outcome!;
-      const id = uniquePlanId(c.rt, planId({ unit: c.unit.name, revision: c.revision, inputsHash: c.inputs!.inputsHash, fingerprint: outcome.fingerprint }));
-      const changeSet = c.rt.changeSetFor(c.unit.name);
-      // The unit is planned because what it reads changed: steps the tool cannot
-      // predict may now do something else, so the change is applied. A drift
-      // check, which plans code already applied, counts them only when asked.
-      const hasChanges = outcome.hasChanges || (outcome.uncertain?.length ?? 0) > 0;
-      c.plan = await storePlan(c, id, {
-        status: hasChanges ? 'Pending' : 'NoChanges',
-        hasChanges,
-        ...(changeSet && !c.destroy ? { changeSet } : {}),
-        ...(c.destroy ? { purpose: 'destroy' as const } : {}),
-      });
-      const now = c.plan.createdAt;
-      // A change planned anew: a drift seen before is judged afresh.
-      const reset = c.rt.store.getUnit(c.unit.name)?.driftRemediations ? { driftRemediations: undefined } : {};
-      if (outcome.hosts || 'driftRemediations' in reset) await c.rt.setUnit(c.unit.name, { ...reset, ...(outcome.hosts ? { hosts: outcome.hosts } : {}) });
-      c.log = c.log.child({ planId: id });
-      const why = c.rt.replanReason(c.unit.name);
-      await c.rt.store.appendHistory({
-        type: 'planned',
-        unit: c.unit.name,
-        revision: c.revision,
-        planId: id,
-        message: why ? `${summaryText(outcome)} (planned again: ${why})` : summaryText(outcome),
-        startedAt: c.startedAt,
-        finishedAt: now,
-      });
-      c.log.info({ summary: outcome.summary, hasChanges, uncertain: outcome.uncertain?.length ?? 0 }, 'plan created');
-    },
-  },
-  {
-    name: 'outputs',
-    async run(c) {
-      // Nothing to apply: no apply will write the outputs, so read them now.
-      if (!c.plan!.hasChanges) await refreshOutputs(c);
-    },
-  },
-  {
-    name: 'decide',
-    async run(c) {
-      await applyPolicy(c.rt, c.plan!, c.unit, c.log);
-    },
-  },
-];
 
 /**
  * Errors in what the commit holds (not in how the tool ran): the unit is
  * Stalled until a commit fixes it, with a reason of its own.
  */
-const STALLING_CODES: Readonly<Record<string, string>> = {
+const STALLING_CODES: Readonly<Record<string, UnitReason>> = {
   E_INPUT_OUTSIDE_REPOSITORY: 'InputOutsideRepository',
   E_UNDECLARED_VARIABLE: 'InvalidDefinition',
 };
 
-/** Plan one unit at one revision, record the plan, and act on the unit's policy. */
-export async function runPlan(rt: Runtime, unit: UnitDefinition, revision: string, signal: AbortSignal, options: { destroy?: boolean } = {}): Promise<void> {
-  const context = newContext(rt, unit, revision, signal);
-  if (options.destroy) context.destroy = true;
-  rt.activeRuns.add(context.runId);
-  await rt.setUnit(unit.name, {
-    phase: 'Planning',
-    reason: options.destroy ? 'Pruning' : 'Planning',
-    message: options.destroy ? `planning the destroy of what it manages (code of ${revision.slice(0, 8)})` : `planning ${revision.slice(0, 8)}`,
-    lastAttemptedRevision: revision,
-  });
+/** snapshot, workspace, confine, inputs, plan: the provider plans the unit in a workspace of its own. */
+export async function prepare(rt: Runtime, unit: UnitDefinition, revision: string, signal: AbortSignal, options: { destroy?: boolean; runId?: string } = {}): Promise<Prepared> {
+  const runId = options.runId ?? newRunId();
+  const runDir = rt.paths.run(runId);
+  const log = rt.log.child({ unit: unit.name, revision, run: runId });
+  const startedAt = new Date().toISOString();
+  rt.activeRuns.add(runId);
   try {
-    await runSteps(context, changeSteps, context.log);
-    rt.resetRetries(unit.name);
-  } catch (error) {
-    await rm(context.runDir, { recursive: true, force: true });
-    if (signal.aborted) {
-      // Cut off by a newer commit (whose plan follows) or by shutdown (the next
-      // start plans again): neither is the unit's failure.
-      context.log.info({ reason: String(signal.reason ?? 'aborted') }, 'plan cancelled');
-      return;
-    }
-    const typed = error instanceof StepError ? error.error : (error as PlumblineError);
-    context.log.warn({ code: typed.code, step: (error as StepError).step }, 'plan failed');
-    const hosts = hostsOf(typed);
-    const stalledReason = STALLING_CODES[typed.code];
-    await rt.store.appendHistory({
-      type: 'plan-failed',
-      unit: unit.name,
+    const snapshotDir = await step(log, 'snapshot', () => rt.source.snapshot(revision));
+    const reads = (await rt.store.getReads(unit.name))?.entries.map((e) => e.path) ?? [unit.path];
+    const workdir = await step(log, 'workspace', async () => {
+      await mkdir(runPaths(runDir).artifacts, { recursive: true, mode: 0o700 });
+      return createWorkspace({ snapshotDir, unitPath: unit.path, treeDir: runPaths(runDir).tree, immutableSnapshot: true, reads });
+    });
+    await step(log, 'confine', async () => {
+      // Nothing a run reads may come from outside the repository through a committed symlink.
+      const escaping = await findEscapingLinks(snapshotDir, reads);
+      if (escaping.length > 0) {
+        throw new PlumblineError(
+          'E_INPUT_OUTSIDE_REPOSITORY',
+          `${escaping.map((l) => `${l.path} is a symlink to ${l.target}`).join('; ')}: outside the repository, so ${unit.name} is not run`,
+          { retry: 'stalled', hint: 'commit the file itself instead of a link to it, or a link that stays inside the repository' },
+        );
+      }
+    });
+    const inputs = await step(log, 'inputs', () => resolveInputs(unit, revision, outputsFromFiles(rt.paths.outputs)));
+    const request: RunRequest = {
+      unit,
       revision,
-      planId: null,
-      message: `${typed.code}: ${typed.message}`,
-      startedAt: context.startedAt,
-      finishedAt: new Date().toISOString(),
+      workdir,
+      repoDir: snapshotDir,
+      artifactsDir: runPaths(runDir).artifacts,
+      unitStateDir: rt.paths.unitState(unit.name),
+      vars: inputs.vars,
+      sensitiveVars: inputs.sensitiveVars,
+      ...(inputs.inventoryHosts !== undefined ? { inventoryHosts: inputs.inventoryHosts } : {}),
+      signal,
+      log,
+      ...(options.destroy ? { destroy: true } : {}),
+    };
+    const outcome = await step(log, 'plan', async () => {
+      await mkdir(request.unitStateDir, { recursive: true, mode: 0o700 });
+      return rt.provider(unit.kind).plan(request);
     });
-    await rt.setUnit(unit.name, {
-      phase: stalledReason ? 'Stalled' : 'Failed',
-      reason: stalledReason ?? 'PlanFailed',
-      message: typed.hint ? `${typed.message} (hint: ${typed.hint})` : typed.message,
-      planId: null,
-      ...(hosts ? { hosts } : {}),
-    });
-    rt.retryLater(unit.name, typed);
-  } finally {
-    rt.activeRuns.delete(context.runId);
+    return { runId, runDir, snapshotDir, inputs, request, outcome, startedAt, log };
+  } catch (error) {
+    rt.activeRuns.delete(runId);
+    await rm(runDir, { recursive: true, force: true });
+    throw error;
   }
 }
 
-/** Act on a recorded plan: in sync, wait for a person, open a review window, or apply. */
-export async function applyPolicy(rt: Runtime, recorded: StoredPlan, unit: UnitDefinition, log: Logger): Promise<void> {
-  // The plan was visible through the API since it was recorded: someone may have
-  // rejected (or approved) it in between. Only a plan still Pending is decided here.
-  const plan = rt.store.getPlan(recorded.id);
-  if (!plan || (plan.status !== 'Pending' && plan.status !== 'NoChanges')) return;
-  if (rt.desiredRevision(unit.name) !== plan.revision) {
-    await supersede(rt, plan, 'a newer commit arrived while it was planned');
+/** A change plan (or a pruned unit's destroy) of one queued run, to its recorded decision. */
+export async function runPlanJob(rt: Runtime, run: RunRecord, signal: AbortSignal): Promise<void> {
+  const destroy = run.kind === 'destroy';
+  const unit = destroy ? await rt.definitionAt(run.unit, run.revision) : rt.definition(run.unit);
+  if (!unit) {
+    await rt.commit((tx) => tx.deleteRun(run.id));
     return;
   }
-  if (plan.purpose === 'destroy') {
-    await decideDestroy(rt, plan, unit, log);
-    return;
+  const startedAt = new Date().toISOString();
+  await rt.commit((tx) => t.planStarted(tx, unit, run.revision, destroy));
+  let prepared: Prepared | undefined;
+  try {
+    prepared = await prepare(rt, unit, run.revision, signal, { destroy });
+    await record(rt, run, unit, prepared);
+  } catch (error) {
+    if (signal.aborted) {
+      await cancelled(rt, run, String(signal.reason ?? 'cancelled'));
+      return;
+    }
+    const typed = unwrap(error);
+    rt.log.warn({ unit: unit.name, code: typed.code }, 'plan failed');
+    const stalledReason = STALLING_CODES[typed.code];
+    const hosts = hostsOf(typed);
+    await rt.commit(async (tx) => {
+      await t.planFailed(
+        tx,
+        unit,
+        run.revision,
+        { code: typed.code, message: typed.message, ...(typed.hint ? { hint: typed.hint } : {}), ...(stalledReason ? { stalledReason } : {}), ...(hosts ? { hosts } : {}) },
+        { startedAt, finishedAt: new Date().toISOString() },
+      );
+      await tx.deleteRun(run.id);
+      if (typed.retry !== 'stalled' && !stalledReason) await retry(tx, run);
+    });
+  } finally {
+    if (prepared) rt.activeRuns.delete(prepared.runId);
   }
+}
+
+/**
+ * A run cut off: by a newer commit (whose run is queued), or by the daemon
+ * stopping (the run goes back to the queue, and the next start plans again).
+ */
+export async function cancelled(rt: Runtime, run: RunRecord, why: string): Promise<void> {
+  rt.log.info({ unit: run.unit, kind: run.kind, reason: why }, 'run cancelled');
+  await rt.commit(async (tx) => {
+    if (rt.isStopping()) await tx.putRun({ ...run, state: 'queued' });
+    else await tx.deleteRun(run.id);
+  });
+}
+
+/** A transient failure is tried again later, backing off; the newest commit's run always wins. */
+export async function retry(tx: StoreTx, run: RunRecord): Promise<void> {
+  const attempt = run.attempt + 1;
+  await t.enqueue(tx, newRun(run.kind === 'apply' ? 'plan' : run.kind, run.unit, run.revision, { attempt, notBefore: retryAt(attempt), reason: `retry ${attempt} after a transient failure`, ...(run.changeSet ? { changeSet: run.changeSet } : {}) }));
+}
+
+/** Record the plan and act on the unit's policy, in one transaction. */
+async function record(rt: Runtime, run: RunRecord, unit: UnitDefinition, p: Prepared): Promise<void> {
+  const outcome = p.outcome;
+  const id = await uniquePlanId(rt, planId({ unit: unit.name, revision: run.revision, inputsHash: p.inputs.inputsHash, fingerprint: outcome.fingerprint }));
+  // The unit is planned because what it reads changed: steps the tool cannot
+  // predict may now do something else, so the change is applied. A drift
+  // check, which plans code already applied, counts them only when asked.
+  const hasChanges = outcome.hasChanges || (outcome.uncertain?.length ?? 0) > 0;
+  const destroy = run.kind === 'destroy';
+  const plan = await storedPlanOf(p, unit, id, {
+    status: hasChanges ? 'Pending' : 'NoChanges',
+    hasChanges,
+    ...(run.changeSet && !destroy ? { changeSet: run.changeSet } : {}),
+    ...(destroy ? { purpose: 'destroy' as const } : {}),
+  });
+  // Nothing to apply: no apply will write the outputs, so publish them now.
+  const outputsChanged = !hasChanges && !destroy ? await refreshOutputs(rt, unit, p) : false;
+  const newer = await rt.newerPlanQueued(unit.name, run);
+  const message = run.reason && !run.reason.startsWith('retry') ? `${summaryText(outcome)} (planned again: ${run.reason})` : summaryText(outcome);
+  const decision = await rt.commit(async (tx) => {
+    const stored = await t.planRecorded(tx, unit, plan, { message, startedAt: p.startedAt });
+    await tx.deleteRun(run.id);
+    if (outputsChanged) await enqueueDependants(rt, tx, unit.name);
+    if (newer) {
+      await t.superseded(tx, stored, 'a newer commit arrived while it was planned');
+      return undefined;
+    }
+    return decideInTx(rt, tx, unit, stored);
+  });
+  p.log.info({ planId: id, summary: outcome.summary, hasChanges, uncertain: outcome.uncertain?.length ?? 0, decision: decision?.action }, 'plan recorded');
+  if (decision?.action === 'review-window') rt.armReviewWindow({ ...plan, applyAt: decision.applyAt.toISOString() });
+  if (!decision || decision.action === 'in-sync') await rm(runPaths(p.runDir).tree, { recursive: true, force: true });
+}
+
+/**
+ * Act on a recorded plan inside the transaction that recorded it: in sync,
+ * wait for a person, open a review window, or approve and queue the apply.
+ * Returns what was decided.
+ */
+export async function decideInTx(rt: Runtime, tx: StoreTx, unit: UnitDefinition, plan: StoredPlan, options: { drift?: boolean } = {}): Promise<PlanDecision> {
+  if (plan.purpose === 'destroy') return decideDestroy(tx, unit, plan);
   let decision = decide({
     hasChanges: plan.hasChanges,
     destructive: plan.destructive,
@@ -236,8 +201,8 @@ export async function applyPolicy(rt: Runtime, recorded: StoredPlan, unit: UnitD
     ...(unit.guard ? { guard: unit.guard, destroys: plan.summary.destroy + plan.summary.replace, hostsChanged: plan.hosts?.filter((h) => h.state === 'changed').length ?? 0 } : {}),
   });
   // An approved change set pre-approves its later plans, but never one that
-  // deletes or replaces something: that always needs its own approval.
-  const changeSet = plan.changeSet ? rt.changeSetRecord(plan.changeSet) : undefined;
+  // deletes or replaces something, or passes a guard: those need their own approval.
+  const changeSet = plan.changeSet ? await tx.getChangeSet(plan.changeSet) : undefined;
   let decidedBy = `policy:${unit.approval}`;
   if (decision.action === 'await-approval' && decision.reason === 'ApprovalRequired' && changeSet?.approvedBy && changeSet.revision === plan.revision && !plan.destructive) {
     decision = { action: 'apply-now' };
@@ -245,138 +210,103 @@ export async function applyPolicy(rt: Runtime, recorded: StoredPlan, unit: UnitD
   }
   switch (decision.action) {
     case 'in-sync':
-      await rt.setUnit(unit.name, {
-        phase: 'InSync',
-        reason: 'NoChanges',
-        message: 'the infrastructure matches the repository',
-        planId: plan.id,
-        lastAppliedRevision: plan.revision,
-      });
-      await rm(runPaths(rt.paths.run(plan.runId)).tree, { recursive: true, force: true });
-      return;
+      if (!options.drift) await t.inSync(tx, unit, plan);
+      break;
     case 'await-approval':
-      await rt.store.appendHistory({ type: 'awaiting-approval', unit: unit.name, revision: plan.revision, planId: plan.id, message: `${decision.message} (${summaryLine(plan)})` });
-      await rt.setUnit(unit.name, { phase: 'AwaitingApproval', reason: decision.reason, message: decision.message, planId: plan.id });
-      log.info({ reason: decision.reason }, 'plan awaits approval');
-      return;
-    case 'review-window': {
-      const updated = await rt.store.putPlan({ ...plan, applyAt: decision.applyAt.toISOString(), updatedAt: new Date().toISOString() });
-      await rt.store.appendHistory({
-        type: 'awaiting-approval',
-        unit: unit.name,
-        revision: plan.revision,
-        planId: plan.id,
-        message: `applies at ${decision.applyAt.toISOString()} unless rejected (${summaryLine(plan)})`,
-      });
-      await rt.setUnit(unit.name, {
-        phase: 'AwaitingApproval',
-        reason: 'ReviewWindow',
-        message: `applies automatically at ${decision.applyAt.toISOString()} unless rejected`,
-        planId: plan.id,
-      });
-      rt.armReviewWindow(updated);
-      return;
-    }
-    case 'apply-now': {
-      const approved = await rt.store.putPlan({
-        ...plan,
-        status: 'Approved',
-        decidedBy,
-        decidedAt: new Date().toISOString(),
-        updatedAt: new Date().toISOString(),
-      });
-      await rt.setUnit(unit.name, { phase: 'Applying', reason: 'Queued', message: 'apply queued', planId: plan.id });
-      rt.scheduleApply(approved);
-      return;
-    }
+      await t.awaitingApproval(tx, unit, plan, decision.reason, decision.message, `${decision.message} (${summaryLine(plan)})`);
+      break;
+    case 'review-window':
+      await t.reviewWindowOpened(tx, unit, plan, decision.applyAt, summaryLine(plan));
+      break;
+    case 'apply-now':
+      await t.approved(tx, unit, plan.id, decidedBy, newRun('apply', unit.name, plan.revision, { planId: plan.id }), { event: false });
+      break;
   }
+  return decision;
 }
 
 /**
  * The destroy of a pruned unit never applies on its own, whatever the unit's
  * policy: a folder removed by mistake must not take its infrastructure along.
  */
-async function decideDestroy(rt: Runtime, plan: StoredPlan, unit: UnitDefinition, log: Logger): Promise<void> {
+async function decideDestroy(tx: StoreTx, unit: UnitDefinition, plan: StoredPlan): Promise<PlanDecision> {
   if (!plan.hasChanges) {
-    await rm(runPaths(rt.paths.run(plan.runId)).tree, { recursive: true, force: true });
-    await rt.forget(unit.name, `${unit.name} was removed from the repository with prune: true; its state holds nothing to destroy`);
-    return;
+    await t.pruned(tx, unit.name, `${unit.name} was removed from the repository with prune: true; its state holds nothing to destroy`);
+    return { action: 'in-sync' };
   }
-  const s = plan.summary;
-  const message = `removed from the repository with prune: true: approve plan ${plan.id} to destroy ${s.destroy} resource(s) it manages (plumbline show ${plan.id})`;
-  await rt.store.appendHistory({ type: 'awaiting-approval', unit: unit.name, revision: plan.revision, planId: plan.id, message });
-  await rt.setUnit(unit.name, { phase: 'AwaitingApproval', reason: 'PruneApprovalRequired', message, planId: plan.id });
-  log.info({ destroy: s.destroy }, 'destroy plan of a pruned unit awaits approval');
+  const message = `removed from the repository with prune: true: approve plan ${plan.id} to destroy ${plan.summary.destroy} resource(s) it manages (plumbline show ${plan.id})`;
+  await t.awaitingApproval(tx, unit, plan, 'PruneApprovalRequired', message);
+  return { action: 'await-approval', reason: 'ApprovalRequired', message };
 }
 
-export async function supersede(rt: Runtime, plan: StoredPlan, why: string): Promise<void> {
-  if (!['Pending', 'Approved'].includes(plan.status)) return;
-  await rt.store.putPlan({ ...plan, status: 'Superseded', updatedAt: new Date().toISOString(), error: { code: 'E_SUPERSEDED', message: why } });
-  await rt.store.appendHistory({ type: 'superseded', unit: plan.unit, revision: plan.revision, planId: plan.id, message: why });
-  await rm(runPaths(rt.paths.run(plan.runId)).tree, { recursive: true, force: true });
+/** Queue a plan of every dependant of `unit` that has none queued: its upstream's outputs changed. */
+export async function enqueueDependants(rt: Runtime, tx: StoreTx, unit: string): Promise<void> {
+  const head = rt.headChangeSet();
+  for (const dependant of rt.dependantsOf(unit)) {
+    const queued = await tx.listRuns({ unit: dependant.name });
+    // A plan queued and not started will read the new outputs when it starts.
+    if (queued.some((r) => r.kind === 'plan' && r.state === 'queued')) continue;
+    const changeSet = head ? await tx.getChangeSet(head) : undefined;
+    const inSet = changeSet && changeSet.units.includes(unit);
+    if (changeSet && inSet && !changeSet.units.includes(dependant.name)) await tx.putChangeSet({ ...changeSet, units: [...changeSet.units, dependant.name] });
+    for (const plan of await tx.listPlans({ unit: dependant.name, status: ['Pending', 'Approved'] })) await t.superseded(tx, plan, `superseded: ${unit}'s outputs changed`);
+    const revision = changeSet?.revision ?? (await tx.getUnit(dependant.name))?.lastAttemptedRevision;
+    if (!revision) continue;
+    await t.enqueue(tx, newRun('plan', dependant.name, revision, { reason: `${unit}'s outputs changed`, ...(inSet ? { changeSet: changeSet.id } : {}) }), { replaces: ['plan', 'drift'] });
+  }
 }
 
-/** Write the plan's masked artifacts and its record; `fields` decide what kind of plan it is. */
-export async function storePlan(c: PlanContext, id: string, fields: Pick<StoredPlan, 'status' | 'hasChanges'> & Partial<StoredPlan>): Promise<StoredPlan> {
-  const outcome = c.outcome!;
-  const paths = runPaths(c.runDir);
+/** The unit's current outputs, published when they changed. */
+async function refreshOutputs(rt: Runtime, unit: UnitDefinition, p: Prepared): Promise<boolean> {
+  const provider = rt.provider(unit.kind);
+  const outputs = p.outcome.outputs ?? (provider.outputs ? await provider.outputs(p.request) : undefined);
+  if (!outputs) return false;
+  return writeOutputs(rt.paths.outputs(unit.name), outputs);
+}
+
+/** Write the plan's masked artifacts; the record, ready for its transition. */
+export async function storedPlanOf(p: Prepared, unit: UnitDefinition, id: string, fields: Pick<StoredPlan, 'status' | 'hasChanges'> & Partial<StoredPlan>): Promise<StoredPlan> {
+  const outcome = p.outcome;
+  const paths = runPaths(p.runDir);
   await writeFileAtomic(paths.document, JSON.stringify(secrets.maskDeep(outcome.document), null, 2));
   await writeFileAtomic(paths.rendered, secrets.maskText(outcome.rendered));
   const now = new Date().toISOString();
-  return c.rt.store.putPlan({
+  return {
     id,
-    runId: c.runId,
-    unit: c.unit.name,
-    kind: c.unit.kind,
-    revision: c.revision,
+    runId: p.runId,
+    unit: unit.name,
+    kind: unit.kind,
+    revision: p.request.revision,
     summary: outcome.summary,
     destructive: outcome.destructive,
-    approval: c.unit.approval,
+    approval: unit.approval,
     applyAt: null,
     createdAt: now,
     updatedAt: now,
-    inputsHash: c.inputs!.inputsHash,
+    inputsHash: p.inputs.inputsHash,
     ...(outcome.hosts ? { hosts: outcome.hosts } : {}),
     ...(outcome.managed ? { managed: outcome.managed } : {}),
     ...(outcome.uncertain?.length ? { uncertain: outcome.uncertain.length } : {}),
     ...(outcome.warnings?.length ? { warnings: outcome.warnings } : {}),
     ...fields,
-  });
-}
-
-/** Store the unit's current outputs; if they differ from the stored ones, dependants plan again. */
-async function refreshOutputs(c: PlanContext): Promise<void> {
-  const provider = c.rt.provider(c.unit.kind);
-  const outputs = c.outcome!.outputs ?? (provider.outputs ? await provider.outputs(c.request!) : undefined);
-  if (!outputs) return;
-  if (await writeOutputs(c.rt.paths.outputs(c.unit.name), outputs)) c.rt.outputsChanged(c.unit.name);
-}
-
-export function newContext(rt: Runtime, unit: UnitDefinition, revision: string, signal: AbortSignal): PlanContext {
-  const runId = `${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomUUID().slice(0, 8)}`;
-  return {
-    rt,
-    unit,
-    revision,
-    runId,
-    runDir: rt.paths.run(runId),
-    signal,
-    startedAt: new Date().toISOString(),
-    log: rt.log.child({ unit: unit.name, revision, run: runId }),
   };
+}
+
+function newRunId(): string {
+  return `${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomUUID().slice(0, 8)}`;
 }
 
 /**
  * The same content planned again (after a crash, a rejection, a failed apply)
  * is a new plan with its own record: the old one keeps its history.
  */
-export function uniquePlanId(rt: Runtime, base: string): string {
+export async function uniquePlanId(rt: Runtime, base: string): Promise<string> {
   let id = base;
-  for (let n = 2; rt.store.getPlan(id); n += 1) id = `${base}.${n}`;
+  for (let n = 2; await rt.store.getPlan(id); n += 1) id = `${base}.${n}`;
   return id;
 }
 
-function summaryLine(plan: StoredPlan): string {
+export function summaryLine(plan: Pick<StoredPlan, 'summary'>): string {
   const s = plan.summary;
   return `+${s.add} ~${s.change} -${s.destroy} ±${s.replace}`;
 }
@@ -395,4 +325,3 @@ export function summaryText(outcome: Pick<PlanOutcome, 'summary' | 'hasChanges' 
   }
   return unpredictable ? `${text}; ${unpredictable}` : text;
 }
-

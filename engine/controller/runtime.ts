@@ -1,13 +1,12 @@
 import type { DaemonConfig } from '../config/types.ts';
 import type { UnitDefinition } from '../definitions/types.ts';
 import type { Logger } from '../log.ts';
-import type { UnitStatus } from '../model.ts';
 import type { StatePaths } from '../paths.ts';
 import type { Provider } from '../provider.ts';
 import type { GitSource } from '../source/git-source.ts';
-import type { Store, StoredPlan } from '../store/store.ts';
+import type { RunRecord, Store, StoredPlan, StoreTx } from '../store/types.ts';
 
-/** What plan and apply runs need from the controller that owns them. */
+/** What the runs need from the controller that owns them. */
 export interface Runtime {
   readonly config: DaemonConfig;
   readonly store: Store;
@@ -15,26 +14,21 @@ export interface Runtime {
   readonly paths: StatePaths;
   readonly log: Logger;
   provider(kind: string): Provider;
+  /** The unit as the repository defines it now. */
   definition(unit: string): UnitDefinition | undefined;
-  /** The newest revision a plan was scheduled for; older runs are superseded. */
-  desiredRevision(unit: string): string | undefined;
-  setUnit(name: string, patch: Partial<UnitStatus>): Promise<UnitStatus>;
-  scheduleApply(plan: StoredPlan): void;
+  /** The unit now, or as it was at `revision` (a unit removed since: its destroy). */
+  definitionAt(unit: string, revision: string): Promise<UnitDefinition | undefined>;
+  /** Units whose dependsOn names `unit`. */
+  dependantsOf(unit: string): UnitDefinition[];
+  /** One transaction of transitions; the scheduler looks again after it (a phase changed). */
+  commit<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /** A plan whose review window ends later: apply it then unless rejected. */
   armReviewWindow(plan: StoredPlan): void;
-  retryLater(unit: string, error: { retry: string }): void;
-  resetRetries(unit: string): void;
-  isStopping(): boolean;
   /** Run folders of runs in progress: never cleaned up under them. */
   readonly activeRuns: Set<string>;
-  /** The change set a unit's current run belongs to. */
-  changeSetFor(unit: string): string | undefined;
-  changeSetRecord(id: string): import('../model.ts').ChangeSet | undefined;
-  /** Plan the unit again at its newest revision (its approved plan went stale). */
-  replan(unit: string): void;
-  /** An apply changed the unit's outputs: its dependants must plan again. */
-  outputsChanged(unit: string): void;
-  /** Why the unit is planned again without a new commit (an upstream's outputs changed); read once. */
-  replanReason(unit: string): string | undefined;
-  /** A pruned unit's destroy is done (or there was nothing to destroy): it stays in history only. */
-  forget(unit: string, message: string): Promise<void>;
+  isStopping(): boolean;
+  /** Is a plan of `unit` queued (or running) that was asked for after `run`? */
+  newerPlanQueued(unit: string, after: Pick<RunRecord, 'id' | 'createdAt'> | { createdAt: string }): Promise<boolean>;
+  /** The change set runs of this commit belong to (the head's), for dependants planned again. */
+  headChangeSet(): string | undefined;
 }

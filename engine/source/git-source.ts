@@ -123,12 +123,24 @@ export class GitSource {
     return base.trim() === ancestor;
   }
 
-  /** Whether the mirror still holds this commit (a force-push can drop it). */
+  /**
+   * Whether the mirror still holds this commit (a force-push can drop it).
+   * `--batch-check` says `missing` for an absent object and fails only when
+   * git itself does: a failing query rejects, and never passes for "absent"
+   * (which would stall the source as a history rewrite).
+   */
   async hasCommit(revision: string): Promise<boolean> {
-    const out = await this.git
-      .raw(['cat-file', '-t', revision])
-      .catch(() => '');
-    return out.trim() === 'commit';
+    const result = await run('git', ['cat-file', '--batch-check'], {
+      cwd: this.options.mirrorDir,
+      env: gitEnvironment(this.options.url),
+      extendEnv: false,
+      input: `${revision}\n`,
+      timeoutMs: 60_000,
+      log: this.options.log,
+      classify: () => ({ code: 'E_GIT', retry: 'transient', hint: 'the mirror under stateDir/source could not be read; check the disk and its permissions' }),
+    });
+    const [, type] = result.stdout.trim().split(' ');
+    return type === 'commit';
   }
 
   /** Repository-relative paths that differ between two commits. */

@@ -36,7 +36,9 @@ export async function openStore(config: StoreConfig, log: Logger): Promise<SqlSt
   try {
     const prepared = await prepare(engine, config.stateDir, log);
     if (prepared.migrations.length > 0) log.info({ store: engine.location, migrations: prepared.migrations }, 'store schema migrated');
-    return new SqlStore(engine, log);
+    const store = new SqlStore(engine, log);
+    if (prepared.imported) store.imported = prepared.imported;
+    return store;
   } catch (error) {
     await engine.close();
     throw error;

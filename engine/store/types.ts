@@ -42,6 +42,8 @@ export interface Store {
   listHistory(query?: { unit?: string; limit?: number; before?: number }): Promise<HistoryEvent[]>;
   getSource(): Promise<SourceStatus | undefined>;
   getReads(unit: string): Promise<UnitReads | undefined>;
+  /** Queued and running runs, oldest first. */
+  listRuns(query?: { unit?: string; state?: RunState }): Promise<RunRecord[]>;
 
   /**
    * Retention: delete plans older than `plansBefore` and history events older
@@ -64,6 +66,9 @@ export interface Store {
   /** Told of every history event once it is committed (notifications, live UI). */
   onHistory: ((event: HistoryEvent) => void) | undefined;
 
+  /** The store of an older version imported at open: where it went, and the records that did not parse. */
+  readonly imported?: { damaged: string[]; movedTo: string } | undefined;
+
   close(): Promise<void>;
 }
 
@@ -83,6 +88,45 @@ export interface StoreTx {
   appendHistory(event: Omit<HistoryEvent, 'seq' | 'at'> & { at?: string }): Promise<HistoryEvent>;
   putSource(status: SourceStatus): Promise<void>;
   putReads(reads: UnitReads): Promise<void>;
+
+  listRuns(query?: { unit?: string; state?: RunState }): Promise<RunRecord[]>;
+  /** Queue a run (its id is the caller's). */
+  putRun(run: RunRecord): Promise<void>;
+  deleteRun(id: string): Promise<void>;
+}
+
+/**
+ * The run queue: what the engine will do next, written in the same
+ * transaction as the state change that asks for it (a commit reconciled and
+ * its units' plans; an approval and its apply), so a crash never loses work.
+ * A run is claimed by one worker; its fencing token increases with each claim
+ * and every state write of the run checks it.
+ */
+export type RunKind = 'plan' | 'drift' | 'destroy' | 'apply';
+export type RunState = 'queued' | 'running';
+
+export interface RunRecord {
+  id: string;
+  unit: string;
+  kind: RunKind;
+  revision: string;
+  /** apply: the plan to apply. */
+  planId?: string;
+  /** plan: the change set it belongs to. */
+  changeSet?: string;
+  /** Why it was queued when not by a new commit (an upstream's outputs changed, a retry, a sync). */
+  reason?: string;
+  /** Not before this time (a retry's backoff). */
+  notBefore: string;
+  state: RunState;
+  /** The worker running it, and until when its claim holds. */
+  claimedBy?: string;
+  leaseUntil?: string;
+  /** Increases with every claim of this run: stale writers are refused. */
+  fence: number;
+  /** Retries so far (backoff grows with it). */
+  attempt: number;
+  createdAt: string;
 }
 
 export interface PlanQuery {
@@ -90,6 +134,8 @@ export interface PlanQuery {
   status?: readonly PlanStatus[];
   changeSet?: string;
   purpose?: NonNullable<PlanRecord['purpose']>;
+  /** Plans whose run folder is one of these. */
+  runIds?: readonly string[];
   limit?: number;
   /** Page backwards: plans older than this plan id (in the newest-first order). */
   before?: string;

@@ -25,6 +25,7 @@ const unit = (s: InventorySpec): UnitDefinition => ({ name: 'web', type: 'invent
 test('host keys are always checked against the inventory\'s file; ControlPersist under stateDir', () => {
   const args = sshArgs({ knownHostsFile: '/srv/tree/inventories/web/known_hosts', controlDir: '/var/lib/plumbline/cp', settings: DEFAULT_ANSIBLE_SETTINGS, privateKeyFile: '/etc/plumbline/keys/deploy' });
   assert.match(args, /-o StrictHostKeyChecking=yes/);
+  assert.match(args, /-o KnownHostsCommand=none/);
   assert.match(args, /-o UserKnownHostsFile=\/srv\/tree\/inventories\/web\/known_hosts/);
   assert.match(args, /-o ControlMaster=auto -o ControlPersist=60s -o ControlPath=\/var\/lib\/plumbline\/cp\/%C/);
   assert.match(args, /IdentitiesOnly=yes/);

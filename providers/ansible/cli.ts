@@ -243,6 +243,8 @@ export function sshArgs(ctx: Pick<RunContext, 'knownHostsFile' | 'controlDir' | 
     '-o StrictHostKeyChecking=yes',
     `-o UserKnownHostsFile=${known}`,
     `-o GlobalKnownHostsFile=${known}`,
+    // First value wins in ssh: no host key command can be slipped in later (ssh_common_args, inventory vars).
+    '-o KnownHostsCommand=none',
   ];
   if (ctx.privateKeyFile) args.push('-o IdentitiesOnly=yes');
   if (ctx.controlDir && ctx.settings.controlPersistMs !== null) {

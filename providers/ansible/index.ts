@@ -1,6 +1,7 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ToolError } from '../../engine/errors.ts';
+import type { ApplyReason } from '../../engine/controller/reasons.ts';
 import type { ApplyOutcome, ApplyRequest, HostStatus, PlanOutcome, PlanRequest, ProviderContext, ProviderFactory, RunRequest } from '../../engine/provider.ts';
 import { secrets } from '../../engine/secrets.ts';
 import { forksFor, listInventory, runContext, runPlaybook, type RunContext } from './cli.ts';
@@ -268,7 +269,7 @@ async function applyInventory(request: ApplyRequest, context: ProviderContext): 
   const changedCount = targets.filter((n) => states.get(n)?.state === 'changed').length;
   const parts = [`applied to ${targets.length} host(s), ${changedCount} changed`];
   if (skipped.length > 0) parts.push(`skipped unreachable: ${skipped.join(', ')}`);
-  let reason: string;
+  let reason: ApplyReason;
   if (nonIdempotent.length > 0) {
     reason = 'NotIdempotent';
     parts.push(`not idempotent, a second check still finds changes: ${nonIdempotent.join('; ')}`);

@@ -1,9 +1,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import Database from 'better-sqlite3';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { HistoryEvent, PlanRecord, SourceStatus, UnitStatus } from '../../engine/model.ts';
+import type { StatusAnswer } from '../../engine/api/contract.ts';
+import type { HistoryEvent, PlanRecord, UnitStatus } from '../../engine/model.ts';
 import { freePort } from '../../testkit/ports.ts';
 import { writeTerraformRc } from './terraform.ts';
 import { waitFor } from './wait.ts';
@@ -128,8 +130,19 @@ export class TestDaemon {
     return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T, text };
   }
 
-  async status(): Promise<{ source: SourceStatus; units: UnitStatus[] }> {
-    return (await this.api<{ source: SourceStatus; units: UnitStatus[] }>('/api/v1/status')).body;
+  /** A unit's record as the store holds it on disk (with the daemon stopped, or read-only beside it). */
+  storedUnit(name: string): UnitStatus | undefined {
+    const db = new Database(join(this.stateDir, 'plumbline.db'), { readonly: true, fileMustExist: true });
+    try {
+      const row = db.prepare('select record from units where name = ?').get(name) as { record: string } | undefined;
+      return row ? (JSON.parse(row.record) as UnitStatus) : undefined;
+    } finally {
+      db.close();
+    }
+  }
+
+  async status(): Promise<StatusAnswer> {
+    return (await this.api<StatusAnswer>('/api/v1/status')).body;
   }
 
   async units(): Promise<UnitStatus[]> {

@@ -11,6 +11,7 @@ export type EngineKind = 'sqlite' | 'postgres';
 export function storeMigrations(engine: EngineKind): Record<string, Migration> {
   return {
     '0001_initial': { up: (db) => initial(db, engine) },
+    '0002_runs': { up: (db) => runs(db, engine) },
   };
 }
 
@@ -85,4 +86,20 @@ async function initial(db: Kysely<unknown>, engine: EngineKind): Promise<void> {
     .addColumn('key', text, (c) => c.primaryKey())
     .addColumn('value', 'text', required)
     .execute();
+}
+
+/** The run queue: what the engine does next, written with the state change that asks for it. */
+async function runs(db: Kysely<unknown>, engine: EngineKind): Promise<void> {
+  const text = engine === 'postgres' ? sql`text collate "C"` : sql`text`;
+  await db.schema
+    .createTable('runs')
+    .addColumn('id', text, (c) => c.primaryKey())
+    .addColumn('unit', text, (c) => c.notNull())
+    .addColumn('state', text, (c) => c.notNull())
+    .addColumn('created_at', text, (c) => c.notNull())
+    .addColumn('record', 'text', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('runs_unit').on('runs').columns(['unit', 'created_at']).execute();
+  await db.schema.createIndex('runs_state_created').on('runs').columns(['state', 'created_at']).execute();
+  await db.schema.createIndex('plans_run_id').on('plans').column('run_id').execute();
 }

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { UnitReads } from '../../definitions/reads.ts';
 import { NotFoundError } from '../../errors.ts';
 import type { ChangeSet, HistoryEvent, SourceStatus, UnitStatus } from '../../model.ts';
-import type { PlanQuery, StoredPlan } from '../types.ts';
+import type { PlanQuery, RunRecord, RunState, StoredPlan } from '../types.ts';
 import { fromHistoryRow, fromRecord } from './rows.ts';
 import type { Database } from './schema.ts';
 
@@ -42,6 +42,10 @@ export class StoreReads {
     }
     if (query.changeSet !== undefined) q = q.where('change_set', '=', query.changeSet);
     if (query.purpose !== undefined) q = q.where('purpose', '=', query.purpose);
+    if (query.runIds !== undefined) {
+      if (query.runIds.length === 0) return [];
+      q = q.where('run_id', 'in', [...query.runIds]);
+    }
     if (query.before !== undefined) {
       const from = await this.db.selectFrom('plans').select(['created_at', 'id']).where('id', '=', query.before).executeTakeFirst();
       if (!from) throw pageStartGone('plan', query.before);
@@ -97,6 +101,15 @@ export class StoreReads {
   async getSource(): Promise<SourceStatus | undefined> {
     const row = await this.db.selectFrom('source').select('record').where('id', '=', 1).executeTakeFirst();
     return row && fromRecord<SourceStatus>(row);
+  }
+
+  /** Oldest first. */
+  async listRuns(query: { unit?: string; state?: RunState } = {}): Promise<RunRecord[]> {
+    let q = this.db.selectFrom('runs').select('record');
+    if (query.unit !== undefined) q = q.where('unit', '=', query.unit);
+    if (query.state !== undefined) q = q.where('state', '=', query.state);
+    const rows = await q.orderBy('created_at').orderBy('id').execute();
+    return rows.map((r) => fromRecord<RunRecord>(r));
   }
 
   async getReads(unit: string): Promise<UnitReads | undefined> {

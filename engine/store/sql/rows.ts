@@ -2,8 +2,8 @@ import type { Insertable } from 'kysely';
 import type { UnitReads } from '../../definitions/reads.ts';
 import type { ChangeSet, HistoryEvent, SourceStatus, UnitStatus } from '../../model.ts';
 import { RECORD_IDENTIFIERS, secrets } from '../../secrets.ts';
-import type { StoredPlan } from '../types.ts';
-import type { ChangeSetsTable, HistoryTable, PlansTable, UnitReadsTable, UnitsTable } from './schema.ts';
+import type { RunRecord, StoredPlan } from '../types.ts';
+import type { ChangeSetsTable, HistoryTable, PlansTable, RunsTable, UnitReadsTable, UnitsTable } from './schema.ts';
 
 /**
  * Records to rows and back. Every record is masked here, on its way in: the
@@ -44,6 +44,10 @@ export function historyRow(event: Omit<HistoryEvent, 'seq'> & { seq?: number }):
 
 export function readsRow(reads: UnitReads): Insertable<UnitReadsTable> {
   return { unit: reads.unit, record: JSON.stringify(reads) };
+}
+
+export function runRow(run: RunRecord): Insertable<RunsTable> {
+  return { id: run.id, unit: run.unit, state: run.state, created_at: run.createdAt, record: JSON.stringify(run) };
 }
 
 export function sourceRow(status: SourceStatus): { id: number; record: string } {

@@ -17,6 +17,16 @@ export interface Database {
   source: SourceTable;
   unit_reads: UnitReadsTable;
   store_meta: StoreMetaTable;
+  runs: RunsTable;
+}
+
+/** The run queue (see RunRecord). */
+export interface RunsTable {
+  id: string;
+  unit: string;
+  state: string;
+  created_at: string;
+  record: string;
 }
 
 export interface UnitsTable {

@@ -1,12 +1,13 @@
 import type { UnitReads } from '../../definitions/reads.ts';
 import type { ChangeSet, HistoryEvent, SourceStatus, UnitStatus } from '../../model.ts';
 import type { Logger } from '../../log.ts';
-import type { PlanQuery, Store, StoreTx, StoredPlan } from '../types.ts';
+import type { PlanQuery, RunRecord, RunState, Store, StoreTx, StoredPlan } from '../types.ts';
 import type { SqlEngine } from './engine.ts';
 import { storeReadError, storeWriteError } from './errors.ts';
 import { pruneStore, type PruneResult } from './prune.ts';
 import { StoreReads } from './reads.ts';
 import { SqlTx } from './tx.ts';
+import type { JsonStoreImport } from './import-json.ts';
 
 /**
  * The store on a SQL engine. Reads are queries on the last committed state;
@@ -17,6 +18,8 @@ import { SqlTx } from './tx.ts';
 export class SqlStore implements Store {
   readonly engine: 'sqlite' | 'postgres';
   onHistory: ((event: HistoryEvent) => void) | undefined;
+  /** A JSON-file store of an older version imported when this store was opened. */
+  imported: JsonStoreImport | undefined;
   private readonly reads: StoreReads;
 
   constructor(
@@ -106,6 +109,10 @@ export class SqlStore implements Store {
 
   getReads(unit: string): Promise<UnitReads | undefined> {
     return this.read((r) => r.getReads(unit));
+  }
+
+  listRuns(query?: { unit?: string; state?: RunState }): Promise<RunRecord[]> {
+    return this.read((r) => r.listRuns(query));
   }
 
   async prune(options: { plansBefore: Date; historyBefore: Date }): Promise<PruneResult> {

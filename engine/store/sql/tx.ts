@@ -1,8 +1,8 @@
 import type { UnitReads } from '../../definitions/reads.ts';
 import type { ChangeSet, HistoryEvent, SourceStatus, UnitStatus } from '../../model.ts';
-import type { StoreTx, StoredPlan } from '../types.ts';
+import type { RunRecord, StoreTx, StoredPlan } from '../types.ts';
 import { StoreReads } from './reads.ts';
-import { changeSetRow, historyRow, mask, planRow, readsRow, sourceRow, unitRow } from './rows.ts';
+import { changeSetRow, historyRow, mask, planRow, readsRow, runRow, sourceRow, unitRow } from './rows.ts';
 
 /**
  * The writes of one transaction. Its reads see its own writes. History events
@@ -64,6 +64,19 @@ export class SqlTx extends StoreReads implements StoreTx {
       .values(row)
       .onConflict((oc) => oc.column('id').doUpdateSet({ record: row.record }))
       .execute();
+  }
+
+  async putRun(run: RunRecord): Promise<void> {
+    const row = runRow(run);
+    await this.db
+      .insertInto('runs')
+      .values(row)
+      .onConflict((oc) => oc.column('id').doUpdateSet({ state: row.state, record: row.record }))
+      .execute();
+  }
+
+  async deleteRun(id: string): Promise<void> {
+    await this.db.deleteFrom('runs').where('id', '=', id).execute();
   }
 
   async putReads(reads: UnitReads): Promise<void> {

@@ -1,0 +1,146 @@
+import type { UnitDefinition } from '../definitions/types.ts';
+import { asPlumblineError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { Mutex } from '../mutex.ts';
+import type { RunRecord, Store } from '../store/types.ts';
+import { setLongTimeout, type LongTimer } from '../timers.ts';
+import { readiness, type Readiness } from './dependencies.ts';
+import { PLANNING_KINDS } from './runs.ts';
+
+export interface SchedulerHost {
+  store: Store;
+  log: Logger;
+  /** How many runs at once on this worker. */
+  concurrency: number;
+  /** This worker's name (claims name it). */
+  member: string;
+  /** The current definition of a unit, if the repository has one. */
+  definition(unit: string): UnitDefinition | undefined;
+  /** Run one claimed run to its end; its last transition removes it from the queue. */
+  execute(run: RunRecord, signal: AbortSignal): Promise<void>;
+  /** A queued plan waits for its dependencies: show it on the unit. */
+  waiting(run: RunRecord, readiness: Readiness): Promise<void>;
+}
+
+interface Active {
+  run: RunRecord;
+  abort: AbortController;
+  done: Promise<void>;
+}
+
+/**
+ * Takes runs from the queue in the store and runs them: at most
+ * `concurrency` at once, never two of one unit, a plan only when its
+ * dependencies are applied at their newest commit, a retry only once its
+ * backoff has passed. The queue is the truth: this class holds only what runs
+ * now, so a crash loses nothing but the runs in flight, which the next start
+ * finds claimed and takes up again.
+ */
+export class Scheduler {
+  private readonly active = new Map<string, Active>();
+  private readonly pumpLock = new Mutex();
+  private pending = false;
+  private timer: LongTimer | undefined;
+  private stopped = false;
+
+  constructor(private readonly host: SchedulerHost) {}
+
+  /** Look at the queue soon (calls coalesce). */
+  wake(): void {
+    if (this.stopped || this.pending) return;
+    this.pending = true;
+    setImmediate(() => {
+      this.pending = false;
+      void this.pump().catch((error) => this.host.log.error({ err: asPlumblineError(error) }, 'scheduling failed'));
+    });
+  }
+
+  /** Units with a run in flight here. */
+  runningUnits(): ReadonlySet<string> {
+    return new Set(this.active.keys());
+  }
+
+  /** Cancel the plan (or drift check) running for `unit`; an apply is never cut off. */
+  cancel(unit: string, why: string): void {
+    const active = this.active.get(unit);
+    if (active && PLANNING_KINDS.includes(active.run.kind)) active.abort.abort(why);
+  }
+
+  /** Stop taking runs, cancel plans, wait for applies to finish. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.timer?.clear();
+    for (const active of this.active.values()) if (PLANNING_KINDS.includes(active.run.kind)) active.abort.abort('daemon stopping');
+    await this.pumpLock.run(async () => undefined);
+    await Promise.all([...this.active.values()].map((a) => a.done));
+  }
+
+  async pump(): Promise<void> {
+    await this.pumpLock.run(async () => {
+      if (this.stopped) return;
+      const runs = await this.host.store.listRuns();
+      const units = new Map((await this.host.store.listUnits()).map((u) => [u.name, u]));
+      const desired = newestPlannedRevisions(runs);
+      const now = Date.now();
+      let nextWake: number | undefined;
+      for (const run of runs) {
+        if (this.active.size >= this.host.concurrency) break;
+        if (run.state !== 'queued' || this.active.has(run.unit)) continue;
+        const due = Date.parse(run.notBefore);
+        if (due > now) {
+          nextWake = Math.min(nextWake ?? due, due);
+          continue;
+        }
+        if (run.kind === 'plan') {
+          const def = this.host.definition(run.unit);
+          if (def) {
+            const ready = readiness(def, (n) => units.get(n), (n) => this.host.definition(n) !== undefined, (n) => desired.get(n));
+            if (!ready.ready) {
+              await this.host.waiting(run, ready);
+              continue;
+            }
+          }
+        }
+        const claimed = await this.claim(run);
+        if (claimed) this.start(claimed);
+      }
+      this.timer?.clear();
+      this.timer = nextWake === undefined ? undefined : setLongTimeout(() => this.wake(), Math.max(0, nextWake - Date.now()));
+    });
+  }
+
+  private async claim(run: RunRecord): Promise<RunRecord | undefined> {
+    return this.host.store.write(async (tx) => {
+      const current = (await tx.listRuns({ unit: run.unit })).find((r) => r.id === run.id);
+      // Gone (superseded by a newer commit meanwhile) or taken by another worker.
+      if (!current || current.state !== 'queued') return undefined;
+      const claimed: RunRecord = { ...current, state: 'running', claimedBy: this.host.member, fence: current.fence + 1 };
+      await tx.putRun(claimed);
+      return claimed;
+    });
+  }
+
+  private start(run: RunRecord): void {
+    const abort = new AbortController();
+    const done = this.host
+      .execute(run, abort.signal)
+      .catch((error) => this.host.log.error({ err: asPlumblineError(error), unit: run.unit, kind: run.kind }, 'run crashed'))
+      .finally(() => {
+        if (this.active.get(run.unit)?.run.id === run.id) this.active.delete(run.unit);
+        this.wake();
+      });
+    this.active.set(run.unit, { run, abort, done });
+  }
+}
+
+/** Per unit, the revision of its newest plan queued or running: applied at that one, it is settled. */
+export function newestPlannedRevisions(runs: readonly RunRecord[]): Map<string, string> {
+  const newest = new Map<string, RunRecord>();
+  for (const run of runs) {
+    if (run.kind !== 'plan' && run.kind !== 'destroy') continue;
+    const seen = newest.get(run.unit);
+    if (!seen || seen.createdAt <= run.createdAt) newest.set(run.unit, run);
+  }
+  return new Map([...newest].map(([unit, run]) => [unit, run.revision]));
+}
+
