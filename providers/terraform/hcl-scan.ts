@@ -1,11 +1,12 @@
 /**
- * Just enough HCL reading to answer two questions without running terraform:
+ * Just enough HCL reading to answer three questions without running terraform:
  * where a configuration keeps its state (the `backend "<type>" { ... }` and
- * `cloud { ... }` blocks inside top-level `terraform { ... }` blocks), and
- * what else it reads (`module` sources, `file()`-like calls). Comments,
- * strings, `${...}` templates and heredocs are tokenized properly, so a
- * commented-out block or a word inside a string is never taken for a real one,
- * while a call inside a template (`"${file("x")}"`) is still found.
+ * `cloud { ... }` blocks inside top-level `terraform { ... }` blocks), which
+ * input variables it declares (`variable` blocks), and what else it reads
+ * (`module` sources, `file()`-like calls). Comments, strings, `${...}`
+ * templates and heredocs are tokenized properly, so a commented-out block or a
+ * word inside a string is never taken for a real one, while a call inside a
+ * template (`"${file("x")}"`) is still found.
  */
 
 import { lineIndex, tokenize, tokenizeTemplate, type Token } from './hcl-tokens.ts';
@@ -123,6 +124,27 @@ export function findModuleCalls(source: string): ModuleBlock[] {
     const body = readArguments(tokens, i + 3);
     found.push({ name: label.v, source: body.strings.source, line: lines(tokens[i]!.pos) });
     return body.end;
+  });
+  return found;
+}
+
+/** A top-level `variable "<name>" { ... }` block: an input the configuration declares. */
+export interface VariableBlock {
+  name: string;
+  /** 1-based line of the `variable` keyword. */
+  line: number;
+}
+
+export function findVariables(source: string): VariableBlock[] {
+  const tokens = tokenize(source);
+  const lines = lineIndex(source);
+  const found: VariableBlock[] = [];
+  atTopLevel(tokens, 'variable', (i) => {
+    const label = tokens[i + 1];
+    // HCL takes a bare identifier as a label too (`variable region {`).
+    if ((label?.t !== 'string' && label?.t !== 'ident') || tokens[i + 2]?.t !== '{') return undefined;
+    found.push({ name: label.v, line: lines(tokens[i]!.pos) });
+    return undefined;
   });
   return found;
 }
