@@ -12,6 +12,7 @@ import { applySummary, diagnosticsOf, formatDiagnostic, parseUiStream, presentDi
 import { changeNames } from './change-names.ts';
 import { configFileNames } from './config-files.ts';
 import { declaredVariables, undeclaredVariableError, undeclaredVariables } from './declared-variables.ts';
+import { markKnownSecrets } from './secret-paths.ts';
 import { MODULE_OUTSIDE_HINT, moduleTreeProblems, validateStack } from './validate.ts';
 import { terraformReads } from './reads.ts';
 import type { PathContext } from './repo-paths.ts';
@@ -84,7 +85,7 @@ export function createTerraformTools(context: ProviderContext): TerraformTools {
 
       // The raw JSON never leaves this function: secrets are registered and
       // masked before anything is built from it or written.
-      const raw = parsePlanJson(await cli.showPlanJson(planFile));
+      const raw = markKnownSecrets(parsePlanJson(await cli.showPlanJson(planFile)));
       const masked = maskPlan(raw);
       const document = normalizePlan(raw);
       if (planned.changes && !document.hasChanges) {
