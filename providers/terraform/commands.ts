@@ -62,10 +62,11 @@ export class TerraformCli {
     });
   }
 
-  /** `plan -out`, with the UI stream it printed. */
-  async plan(planFile: string, varFile: string | undefined): Promise<PlanResult> {
+  /** `plan -out` (`-destroy`: plan to destroy everything in the state), with the UI stream it printed. */
+  async plan(planFile: string, varFile: string | undefined, options: { destroy?: boolean } = {}): Promise<PlanResult> {
     const args = [
       'plan',
+      ...(options.destroy ? ['-destroy'] : []),
       '-input=false',
       '-no-color',
       '-json',

@@ -12,6 +12,7 @@ import { applySummary, diagnosticsOf, formatDiagnostic, parseUiStream, presentDi
 import { changeNames } from './change-names.ts';
 import { configFileNames } from './config-files.ts';
 import { declaredVariables, undeclaredVariableError, undeclaredVariables } from './declared-variables.ts';
+import { managedAddresses } from './managed.ts';
 import { markKnownSecrets } from './secret-paths.ts';
 import { MODULE_OUTSIDE_HINT, moduleTreeProblems, validateStack } from './validate.ts';
 import { terraformReads } from './reads.ts';
@@ -34,7 +35,7 @@ export const PLAN_TEXT_FILE = 'plan.txt';
 
 export interface TerraformTools {
   /**
-   * init + plan -out + show -json +
+   * init + plan -out (-destroy for `request.destroy`) + show -json +
    * normalize/mask/render, in configDir (a folder with *.tf or *.tf.json).
    * Every variable passed must be declared there (E_UNDECLARED_VARIABLE).
    */
@@ -76,7 +77,7 @@ export function createTerraformTools(context: ProviderContext): TerraformTools {
       const varFile = await writeVarFile(request.artifactsDir, request.vars);
       let planned: PlanResult;
       try {
-        planned = await cli.plan(planFile, varFile);
+        planned = await cli.plan(planFile, varFile, { destroy: request.destroy === true });
       } finally {
         // The saved plan carries the values from here on; apply takes no variables.
         if (varFile) await rm(varFile, { force: true });
@@ -111,6 +112,7 @@ export function createTerraformTools(context: ProviderContext): TerraformTools {
         fingerprint: planFingerprint,
         changes: changeNames(document),
         warnings,
+        managed: managedAddresses(raw),
         // Nothing changes: the planned outputs are the outputs in the state.
         ...(document.hasChanges ? {} : { outputs: plannedOutputs(raw) }),
       };
@@ -148,6 +150,7 @@ export const createTerraformProvider: ProviderFactory = (context) => {
   const tools = createTerraformTools(context);
   return {
     kinds: ['terraform'],
+    canDestroy: true,
     validate: (unit, unitDir, options) => validateStack(unit, unitDir, options, context.config),
     async plan(request) {
       await assertModulesInRepository(request);
