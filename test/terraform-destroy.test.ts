@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { normalizeConfig } from '../engine/config/load.ts';
 import type { UnitDefinition } from '../engine/definitions/types.ts';
@@ -12,6 +12,7 @@ import { createWorkspace } from '../engine/workspace.ts';
 import { createCdktfProvider } from '../providers/cdktf/index.ts';
 import { createTerraformProvider } from '../providers/terraform/index.ts';
 import { repoRoot } from './helpers/daemon.ts';
+import { writeTree } from './helpers/files.ts';
 import { writeTerraformRc } from './helpers/terraform.ts';
 
 /**
@@ -59,11 +60,7 @@ let runs = 0;
 
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'plumbline-tf-destroy-'));
-  repoDir = join(root, 'repo');
-  for (const [path, text] of Object.entries(REPO)) {
-    await mkdir(dirname(join(repoDir, path)), { recursive: true });
-    await writeFile(join(repoDir, path), text);
-  }
+  repoDir = writeTree(join(root, 'repo'), REPO);
   const { config } = normalizeConfig({ source: { url: repoDir }, stateDir: join(root, 'state'), terraform: { cliConfigFile: writeTerraformRc(root) } }, null);
   context = { config: config!, log: silentLogger, initLock: new Mutex(), installRoot: repoRoot };
 });
@@ -167,9 +164,7 @@ describe('destroy plans and managed resources', { timeout: 600_000 }, () => {
       'app.synth();',
       '',
     ].join('\n');
-    await mkdir(join(repoDir, 'stacks/queue'), { recursive: true });
-    await writeFile(join(repoDir, 'stacks/queue/main.ts'), main);
-    await writeFile(join(repoDir, 'stacks/queue/stack.yaml'), 'kind: cdktf\nentry: main.ts\n');
+    writeTree(repoDir, { 'stacks/queue/main.ts': main, 'stacks/queue/stack.yaml': 'kind: cdktf\nentry: main.ts\n' });
     const cdktf = createCdktfProvider(context);
     assert.equal(cdktf.canDestroy, true);
     const queue = stack('queue', 'cdktf');

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { LocalPlanResult } from '../engine/cli/types.ts';
 import { repoRoot } from './helpers/daemon.ts';
+import { removeTempTrees, tempTree } from './helpers/files.ts';
 import { writeTerraformRc } from './helpers/terraform.ts';
 
 /**
@@ -15,20 +14,10 @@ import { writeTerraformRc } from './helpers/terraform.ts';
  * taken from outside the repository.
  */
 
-const dirs: string[] = [];
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-function tree(files: Record<string, string>, root = mkdtempSync(join(tmpdir(), 'plumbline-tf-plan-'))): string {
-  dirs.push(root);
-  for (const [path, content] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, path)), { recursive: true });
-    writeFileSync(join(root, path), content);
-  }
-  return root;
-}
+after(removeTempTrees);
 
 function plan(dir: string): { code: number | null; results: LocalPlanResult[]; output: string } {
-  const rc = writeTerraformRc(tree({}));
+  const rc = writeTerraformRc(tempTree({}));
   const r = spawnSync(process.execPath, [join(repoRoot, 'bin', 'plumbline.mjs'), 'plan', dir, '--json'], {
     encoding: 'utf8',
     env: { ...process.env, TF_CLI_CONFIG_FILE: rc },
@@ -39,7 +28,7 @@ function plan(dir: string): { code: number | null; results: LocalPlanResult[]; o
 
 describe('plan-time checks of Terraform and CDKTF stacks', { timeout: 300_000 }, () => {
   it('a Terraform stack with a misspelt variable is not planned', () => {
-    const dir = tree({
+    const dir = tempTree({
       'stacks/web/variables.tf': 'variable "environment" {\n  type    = string\n  default = "staging"\n}\n\nvariable "region" {\n  type = string\n}\n',
       'stacks/web/main.tf': 'resource "terraform_data" "web" {\n  triggers_replace = [var.environment]\n  input            = var.region\n}\n',
       'stacks/web/stack.yaml': 'kind: terraform\napproval: auto\nvars:\n  region: eu-west-1\n  enviroment: prod\n',
@@ -69,7 +58,7 @@ describe('plan-time checks of Terraform and CDKTF stacks', { timeout: 300_000 },
       'app.synth();',
       '',
     ].join('\n');
-    const dir = tree({
+    const dir = tempTree({
       'stacks/cache/main.ts': main,
       'stacks/cache/stack.yaml': 'kind: cdktf\nentry: main.ts\nvars:\n  environment: prod\n  node_cuont: 3\n',
     });
@@ -86,9 +75,9 @@ describe('plan-time checks of Terraform and CDKTF stacks', { timeout: 300_000 },
 
   it('a module from outside the repository is refused before terraform reads it', () => {
     // A module beside the repository on the control host; its provisioner would run there on apply.
-    const outside = tree({ 'modules/flow-logs/main.tf': 'resource "terraform_data" "hook" {\n  provisioner "local-exec" {\n    command = "echo exporting flow logs"\n  }\n}\n' });
+    const outside = tempTree({ 'modules/flow-logs/main.tf': 'resource "terraform_data" "hook" {\n  provisioner "local-exec" {\n    command = "echo exporting flow logs"\n  }\n}\n' });
     const source = join(outside, 'modules/flow-logs');
-    const dir = tree({
+    const dir = tempTree({
       'stacks/web/stack.yaml': 'kind: terraform\napproval: auto\n',
       'stacks/web/main.tf': `resource "terraform_data" "web" {\n  input = "web"\n}\n\nmodule "flow_logs" {\n  source = "${source}"\n}\n`,
     });

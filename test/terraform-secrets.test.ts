@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import type { PlanDetail } from '../engine/api/contract.ts';
 import { TestDaemon } from './helpers/daemon.ts';
+import { storedFiles } from './helpers/files.ts';
 import { TestRepo } from './helpers/git-repo.ts';
 
 /**
@@ -55,18 +55,6 @@ after(async () => {
   for (const daemon of daemons.reverse()) await daemon.dispose();
   repo.dispose();
 });
-
-function* storedFiles(dir: string): Generator<string> {
-  for (const name of readdirSync(dir)) {
-    const full = join(dir, name);
-    const st = statSync(full, { throwIfNoEntry: false });
-    if (!st) continue;
-    if (st.isDirectory()) {
-      if (name === '.terraform' || name === 'mirror.git' || name === 'snapshots' || name === 'plugin-cache') continue;
-      yield* storedFiles(full);
-    } else yield full;
-  }
-}
 
 function assertNoSecret(text: string, where: string): void {
   for (const secret of ALL) assert.ok(!text.includes(secret), `${secret} shows in ${where}`);

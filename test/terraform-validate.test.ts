@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { normalizeConfig } from '../engine/config/load.ts';
 import { loadDefinitions } from '../engine/definitions/load.ts';
@@ -12,6 +10,7 @@ import { silentLogger } from '../engine/log.ts';
 import { Mutex } from '../engine/mutex.ts';
 import { createTerraformProvider } from '../providers/terraform/index.ts';
 import { repoRoot } from './helpers/daemon.ts';
+import { removeTempTrees, tempTree } from './helpers/files.ts';
 
 /**
  * `plumbline validate` on Terraform repositories laid out as public projects
@@ -21,18 +20,7 @@ import { repoRoot } from './helpers/daemon.ts';
  * checked through the same provider with processes off.
  */
 
-const dirs: string[] = [];
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-function tree(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'plumbline-tf-validate-'));
-  dirs.push(dir);
-  for (const [path, content] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), content);
-  }
-  return dir;
-}
+after(removeTempTrees);
 
 function validate(dir: string): { code: number | null; lines: string[]; output: string } {
   const r = spawnSync(process.execPath, [join(repoRoot, 'bin', 'plumbline.mjs'), 'validate', dir], { encoding: 'utf8' });
@@ -79,13 +67,13 @@ const WEB_STACK = {
 
 describe('plumbline validate on Terraform stacks', { timeout: 120_000 }, () => {
   it('accepts a well-formed repository', () => {
-    const r = validate(tree({ ...NETWORK_MODULE, ...WEB_STACK }));
+    const r = validate(tempTree({ ...NETWORK_MODULE, ...WEB_STACK }));
     assert.equal(r.code, 0, r.output);
   });
 
   it('refuses a vars or secretVars entry the stack does not declare, at its line, with the closest name', () => {
     const manifest = 'kind: terraform\napproval: auto\nvars:\n  region: eu-west-1\n  enviroment: prod\nsecretVars:\n  db_pasword: {env: DB_PASSWORD}\n';
-    const r = validate(tree({ ...NETWORK_MODULE, ...WEB_STACK, 'stacks/prod/web/stack.yaml': manifest }));
+    const r = validate(tempTree({ ...NETWORK_MODULE, ...WEB_STACK, 'stacks/prod/web/stack.yaml': manifest }));
     assert.equal(r.code, 1, r.output);
     assert.deepEqual(r.lines, [
       'stacks/prod/web/stack.yaml:5:3: vars.enviroment: the configuration declares no variable "enviroment" (did you mean "environment"? declared: db_password, environment, region)',
@@ -95,7 +83,7 @@ describe('plumbline validate on Terraform stacks', { timeout: 120_000 }, () => {
 
   it('reports each syntax error with its file and line, in the stack and in the modules it calls', () => {
     const r = validate(
-      tree({
+      tempTree({
         ...NETWORK_MODULE,
         ...WEB_STACK,
         'modules/network/main.tf': 'resource "terraform_data" "network" {\n  input = var.cidr\n',
@@ -114,7 +102,7 @@ describe('plumbline validate on Terraform stacks', { timeout: 120_000 }, () => {
 
   it('refuses a module taken from outside the repository, in the stack and in a module it calls', () => {
     const r = validate(
-      tree({
+      tempTree({
         ...NETWORK_MODULE,
         ...WEB_STACK,
         'modules/network/main.tf': 'resource "terraform_data" "network" {\n  input = var.cidr\n}\n\nmodule "flow_logs" {\n  source = "/opt/terraform/modules/flow-logs"\n}\n',
@@ -130,7 +118,7 @@ describe('plumbline validate on Terraform stacks', { timeout: 120_000 }, () => {
   });
 
   it('checks names and module sources without a process, as the daemon does, and leaves the syntax to plumbline validate', async () => {
-    const dir = tree({
+    const dir = tempTree({
       ...NETWORK_MODULE,
       ...WEB_STACK,
       'stacks/prod/web/stack.yaml': 'kind: terraform\napproval: auto\nvars:\n  region: eu-west-1\n  enviroment: prod\n',

@@ -116,16 +116,11 @@ export interface ModuleBlock {
 
 export function findModuleCalls(source: string): ModuleBlock[] {
   const tokens = tokenize(source);
-  const lines = lineIndex(source);
-  const found: ModuleBlock[] = [];
-  atTopLevel(tokens, 'module', (i) => {
-    const label = tokens[i + 1];
-    if ((label?.t !== 'string' && label?.t !== 'ident') || tokens[i + 2]?.t !== '{') return undefined;
-    const body = readArguments(tokens, i + 3);
-    found.push({ name: label.v, source: body.strings.source, line: lines(tokens[i]!.pos) });
-    return body.end;
-  });
-  return found;
+  return labeledBlocks(source, tokens, 'module').map((block) => ({
+    name: block.name,
+    source: readArguments(tokens, block.body).strings.source,
+    line: block.line,
+  }));
 }
 
 /** A top-level `variable "<name>" { ... }` block: an input the configuration declares. */
@@ -136,14 +131,21 @@ export interface VariableBlock {
 }
 
 export function findVariables(source: string): VariableBlock[] {
-  const tokens = tokenize(source);
+  return labeledBlocks(source, tokenize(source), 'variable').map(({ name, line }) => ({ name, line }));
+}
+
+/**
+ * The top-level `<keyword> "<label>" {` blocks: their label, the line of the
+ * keyword and the index of the first token of their body. HCL takes a bare
+ * identifier as a label too (`module vpc {`).
+ */
+function labeledBlocks(source: string, tokens: readonly Token[], keyword: string): Array<{ name: string; line: number; body: number }> {
   const lines = lineIndex(source);
-  const found: VariableBlock[] = [];
-  atTopLevel(tokens, 'variable', (i) => {
+  const found: Array<{ name: string; line: number; body: number }> = [];
+  atTopLevel(tokens, keyword, (i) => {
     const label = tokens[i + 1];
-    // HCL takes a bare identifier as a label too (`variable region {`).
     if ((label?.t !== 'string' && label?.t !== 'ident') || tokens[i + 2]?.t !== '{') return undefined;
-    found.push({ name: label.v, line: lines(tokens[i]!.pos) });
+    found.push({ name: label.v, line: lines(tokens[i]!.pos), body: i + 3 });
     return undefined;
   });
   return found;

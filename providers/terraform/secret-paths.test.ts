@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MASK, SecretRegistry } from '../../engine/secrets.ts';
-import { maskPlan } from './mask.ts';
-import { normalizePlan } from './normalize.ts';
-import { renderPlan } from './render.ts';
 import { markAt, markKnownSecrets } from './secret-paths.ts';
-import { planFixture } from './test-fixtures.ts';
+import { everythingShown, planFixture } from './test-fixtures.ts';
 
 /** The values fixtures/src/rotated was applied with, then planned with (see test-fixtures.ts). */
 const OLD = ['Rotated-Old-Pw-31ce', 'Rotated-Old-Tok-5a0d'];
@@ -21,14 +18,6 @@ function daemonRegistry(): SecretRegistry {
   return registry;
 }
 
-/** Everything the provider builds from a plan, in the provider's order. */
-function everything(registry: SecretRegistry): string {
-  const raw = markKnownSecrets(planFixture('rotated-plan.json'), registry);
-  const masked = maskPlan(raw, registry);
-  const document = normalizePlan(raw, registry);
-  return [JSON.stringify(masked), JSON.stringify(document), renderPlan(document, registry)].join('\n');
-}
-
 describe('markKnownSecrets', () => {
   it('the recorded plan holds the old and new values in clear', () => {
     const raw = JSON.stringify(planFixture('rotated-plan.json'));
@@ -36,7 +25,8 @@ describe('markKnownSecrets', () => {
   });
 
   it('shows neither the old nor the new value of a rotated secret, marked by Terraform or not', () => {
-    const text = everything(daemonRegistry());
+    const registry = daemonRegistry();
+    const text = everythingShown(markKnownSecrets(planFixture('rotated-plan.json'), registry), registry);
     for (const secret of [...OLD, ...NEW]) assert.ok(!text.includes(secret), `${secret} leaked`);
     assert.ok(text.includes('eu-west-1'), 'values beside a secret stay readable');
     assert.ok(!text.includes('db.internal'), 'a string holding a secret is masked whole');

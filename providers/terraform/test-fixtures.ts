@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
+import type { SecretRegistry } from '../../engine/secrets.ts';
 import { parseUiStream, type UiMessage } from './diagnostics.ts';
+import { maskPlan } from './mask.ts';
+import { normalizePlan } from './normalize.ts';
 import { parsePlanJson, type PlanJson } from './plan-schema.ts';
+import { renderPlan } from './render.ts';
 import type { PathContext } from './repo-paths.ts';
 
 /**
@@ -41,6 +45,13 @@ export function fixtureText(name: string): string {
 
 export function planFixture(name: string): PlanJson {
   return parsePlanJson(fixtureText(name));
+}
+
+/** Everything a plan turns into, as one text to search for secrets: the stored JSON, the document and the rendering. */
+export function everythingShown(plan: PlanJson, registry: SecretRegistry): string {
+  const masked = maskPlan(plan, registry);
+  const document = normalizePlan(plan, registry);
+  return [JSON.stringify(masked), JSON.stringify(document), renderPlan(document, registry)].join('\n');
 }
 
 export function streamFixture(name: string): UiMessage[] {
