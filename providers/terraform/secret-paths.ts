@@ -48,6 +48,9 @@ function markPass(plan: PlanJson, registry: SecretRegistry): PlanJson {
 
 /** The change with both sides marked sensitive wherever either side holds a known secret. */
 function markChange(change: Change, registry: SecretRegistry): Change {
+  // One look at the whole change first: most changes hold no secret at all.
+  const text = JSON.stringify([change.before ?? null, change.after ?? null]);
+  if (registry.maskText(text) === text) return change;
   const paths = [...pathsHoldingSecrets(change.before, registry), ...pathsHoldingSecrets(change.after, registry)];
   if (paths.length === 0) return change;
   let before = change.before_sensitive;
