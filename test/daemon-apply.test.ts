@@ -85,7 +85,7 @@ test('a commit that touches one stack plans only that stack', async () => {
 test('broken Terraform code fails that stack with terraform\'s message while the others converge', async () => {
   const third = repo.commit(
     {
-      'stacks/alpha/main.tf': 'resource "terraform_data" "broken" {\n  input = var.does_not_exist\n}\n',
+      'stacks/alpha/main.tf': 'variable "greeting" {\n  type = string\n}\n\nresource "terraform_data" "broken" {\n  input = var.does_not_exist\n}\n',
       ...helloStack({ name: 'beta', value: 'hola' }),
     },
     'break alpha, change beta',

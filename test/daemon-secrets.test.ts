@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { TestDaemon } from './helpers/daemon.ts';
+import { storedFiles } from './helpers/files.ts';
 import { TestRepo } from './helpers/git-repo.ts';
 
 // Seeded secrets: one from a sensitive variable fed from the daemon's environment,
@@ -40,18 +41,6 @@ after(async () => {
   repo?.dispose();
 });
 
-function* files(dir: string): Generator<string> {
-  for (const name of readdirSync(dir)) {
-    const full = join(dir, name);
-    const st = statSync(full, { throwIfNoEntry: false });
-    if (!st) continue;
-    if (st.isDirectory()) {
-      if (name === '.terraform' || name === 'mirror.git' || name === 'snapshots' || name === 'plugin-cache') continue;
-      yield* files(full);
-    } else yield full;
-  }
-}
-
 test('a seeded secret never shows up in logs, API answers, stored JSON or rendered plans', async () => {
   const unit = await daemon.waitForUnit('vault', 'InSync');
   const plans = await daemon.plans('vault');
@@ -77,7 +66,7 @@ test('a seeded secret never shows up in logs, API answers, stored JSON or render
   // Stored JSON and text: the store, the plan documents and renderings. Terraform's
   // own state and binary plan necessarily hold the value; they stay in the 0700 state dir.
   let checked = 0;
-  for (const file of files(daemon.stateDir)) {
+  for (const file of storedFiles(daemon.stateDir)) {
     if (!/\.(json|jsonl|txt)$/.test(file) || file.endsWith('terraform.tfstate') || file.endsWith('outputs.json')) continue;
     const text = readFileSync(file, 'utf8');
     assert.ok(!text.includes(SECRET), `no secret in ${file}`);

@@ -12,7 +12,7 @@ import { waitFor } from './helpers/wait.ts';
 const net = (cidr: string, broken = false) => ({
   'stacks/net/stack.yaml': `kind: terraform\napproval: auto\nvars:\n  cidr: "${cidr}"\n`,
   'stacks/net/main.tf': broken
-    ? 'resource "terraform_data" "vpc" {\n  input = var.nope\n}\n'
+    ? 'variable "cidr" {\n  type = string\n}\nresource "terraform_data" "vpc" {\n  input = var.nope\n}\n'
     : 'variable "cidr" {\n  type = string\n}\nresource "terraform_data" "vpc" {\n  input = var.cidr\n}\noutput "cidr" {\n  value = terraform_data.vpc.output\n}\noutput "zones" {\n  value = ["a", "b"]\n}\n',
 });
 const app = (extra = '') => ({

@@ -156,7 +156,7 @@ function isPathKey(segment: PropertyKey): segment is string | number {
 }
 
 /** The allowed word a typo most likely meant, if one is close enough. */
-function closest(word: string, candidates: readonly string[]): string | undefined {
+export function closest(word: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   // One typo in a short word, one per four letters in a longer one.
   let bestDistance = Math.max(1, Math.floor(word.length / 4)) + 1;

@@ -16,7 +16,8 @@ export { findSynthesized, OUT_FOLDER, synthesize, type SynthOptions, type SynthR
  * CDKTF stacks: a TypeScript program that synthesizes Terraform JSON.
  *
  * plan:  synthesize into `<workdir>/cdktf.out`, then plan the selected stack's
- *        folder with the Terraform tooling (init, plan, show, masking).
+ *        folder with the Terraform tooling (init, plan, show, masking), or
+ *        its destruction (`RunRequest.destroy`, the last applied code).
  * apply: apply that same folder; it is still there because the engine keeps
  *        the workdir between plan and apply. Only if it is gone is the app
  *        synthesized again (the saved plan still decides what is applied).
@@ -29,7 +30,9 @@ export { findSynthesized, OUT_FOLDER, synthesize, type SynthOptions, type SynthR
  * E_CDKTF_IMPORT_FILE, E_CDKTF_IMPORT_OUTSIDE, E_CDKTF_IMPORT_EXPORT,
  * E_CDKTF_IMPORT_FORMAT (see synth-errors.ts), E_CDKTF_ENTRY,
  * E_CDKTF_MANIFEST, E_CDKTF_STACK, E_CDKTF_LOCKFILE, E_CDKTF_INSTALL;
- * everything else comes from Terraform.
+ * E_UNDECLARED_VARIABLE (a `vars`/`secretVars` entry the synthesized stack
+ * does not declare: its variables are known only after synthesis, so this is
+ * checked at plan time, not by `validate`); everything else comes from Terraform.
  */
 export const createCdktfProvider: ProviderFactory = (context: ProviderContext): Provider => {
   const terraform = createTerraformTools(context);
@@ -47,6 +50,8 @@ export const createCdktfProvider: ProviderFactory = (context: ProviderContext): 
 
   return {
     kinds: ['cdktf'],
+    // The synthesized configuration is planned with `-destroy` like a Terraform stack's.
+    canDestroy: true,
 
     async validate(unit: UnitDefinition, unitDir: string): Promise<Problem[]> {
       return validateUnit(unit, unitDir);

@@ -17,6 +17,16 @@ import type { PathContext } from './repo-paths.ts';
 /** How long plan and apply wait for a state lock held by someone else. */
 export const LOCK_TIMEOUT = '60s';
 
+/** What every terraform process gets: no prompts, no update checks, the configured CLI config. */
+export function terraformEnvironment(config: DaemonConfig): Record<string, string> {
+  return {
+    TF_IN_AUTOMATION: '1',
+    TF_INPUT: '0',
+    CHECKPOINT_DISABLE: '1',
+    ...(config.terraform.cliConfigFile ? { TF_CLI_CONFIG_FILE: config.terraform.cliConfigFile } : {}),
+  };
+}
+
 export interface TerraformCliOptions {
   config: DaemonConfig;
   /** Folder with the *.tf / *.tf.json files; terraform runs here. */
@@ -52,10 +62,11 @@ export class TerraformCli {
     });
   }
 
-  /** `plan -out`, with the UI stream it printed. */
-  async plan(planFile: string, varFile: string | undefined): Promise<PlanResult> {
+  /** `plan -out` (`-destroy`: plan to destroy everything in the state), with the UI stream it printed. */
+  async plan(planFile: string, varFile: string | undefined, options: { destroy?: boolean } = {}): Promise<PlanResult> {
     const args = [
       'plan',
+      ...(options.destroy ? ['-destroy'] : []),
       '-input=false',
       '-no-color',
       '-json',
@@ -85,14 +96,7 @@ export class TerraformCli {
   }
 
   environment(): Record<string, string> {
-    const { config, pluginCacheDir } = this.options;
-    return {
-      TF_IN_AUTOMATION: '1',
-      TF_INPUT: '0',
-      CHECKPOINT_DISABLE: '1',
-      TF_PLUGIN_CACHE_DIR: pluginCacheDir,
-      ...(config.terraform.cliConfigFile ? { TF_CLI_CONFIG_FILE: config.terraform.cliConfigFile } : {}),
-    };
+    return { ...terraformEnvironment(this.options.config), TF_PLUGIN_CACHE_DIR: this.options.pluginCacheDir };
   }
 
   private async exec(

@@ -110,6 +110,11 @@ describe('repository paths', () => {
     assert.equal(repoPath('/state/snapshots/abc/modules/vpc/main.tf', context), 'modules/vpc/main.tf');
   });
 
+  it('names the var file Plumbline wrote as the stack manifest', () => {
+    const withVarFile = { ...context, replacements: [['/state/runs/r1/artifacts/plumbline.tfvars.json', 'stacks/prod/vpc/stack.yaml']] as const };
+    assert.equal(repoPath('/state/runs/r1/artifacts/plumbline.tfvars.json', withVarFile), 'stacks/prod/vpc/stack.yaml');
+  });
+
   it('maps a synthesized stack folder inside the unit', () => {
     const cdktf = { ...context, configDir: `${context.workdir}/cdktf.out/stacks/net` };
     assert.equal(repoPath('cdk.tf.json', cdktf), 'stacks/prod/vpc/cdktf.out/stacks/net/cdk.tf.json');

@@ -1,7 +1,36 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { findFileCalls, findModuleCalls, findTemplateFileCalls } from './hcl-scan.ts';
+import { findFileCalls, findModuleCalls, findTemplateFileCalls, findVariables } from './hcl-scan.ts';
 import { lineIndex } from './hcl-tokens.ts';
+
+describe('findVariables', () => {
+  it('finds the variable blocks of a file, quoted or bare, never one in a comment, a string or a block', () => {
+    const text = [
+      'variable "environment" {',
+      '  type    = string',
+      '  default = "demo"',
+      '}',
+      '# variable "commented" {}',
+      'variable region {',
+      '  validation {',
+      '    condition     = length(var.region) > 0',
+      '    error_message = "variable \\"inside\\" {}"',
+      '  }',
+      '}',
+      'resource "terraform_data" "x" {',
+      '  input = <<-EOT',
+      '    variable "heredoc" {}',
+      '  EOT',
+      '}',
+      'variable "empty" {}',
+    ].join('\n');
+    assert.deepEqual(findVariables(text), [
+      { name: 'environment', line: 1 },
+      { name: 'region', line: 6 },
+      { name: 'empty', line: 17 },
+    ]);
+  });
+});
 
 describe('findModuleCalls', () => {
   it('finds module blocks with their literal source and line', () => {

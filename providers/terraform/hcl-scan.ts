@@ -1,11 +1,12 @@
 /**
- * Just enough HCL reading to answer two questions without running terraform:
+ * Just enough HCL reading to answer three questions without running terraform:
  * where a configuration keeps its state (the `backend "<type>" { ... }` and
- * `cloud { ... }` blocks inside top-level `terraform { ... }` blocks), and
- * what else it reads (`module` sources, `file()`-like calls). Comments,
- * strings, `${...}` templates and heredocs are tokenized properly, so a
- * commented-out block or a word inside a string is never taken for a real one,
- * while a call inside a template (`"${file("x")}"`) is still found.
+ * `cloud { ... }` blocks inside top-level `terraform { ... }` blocks), which
+ * input variables it declares (`variable` blocks), and what else it reads
+ * (`module` sources, `file()`-like calls). Comments, strings, `${...}`
+ * templates and heredocs are tokenized properly, so a commented-out block or a
+ * word inside a string is never taken for a real one, while a call inside a
+ * template (`"${file("x")}"`) is still found.
  */
 
 import { lineIndex, tokenize, tokenizeTemplate, type Token } from './hcl-tokens.ts';
@@ -115,14 +116,37 @@ export interface ModuleBlock {
 
 export function findModuleCalls(source: string): ModuleBlock[] {
   const tokens = tokenize(source);
+  return labeledBlocks(source, tokens, 'module').map((block) => ({
+    name: block.name,
+    source: readArguments(tokens, block.body).strings.source,
+    line: block.line,
+  }));
+}
+
+/** A top-level `variable "<name>" { ... }` block: an input the configuration declares. */
+export interface VariableBlock {
+  name: string;
+  /** 1-based line of the `variable` keyword. */
+  line: number;
+}
+
+export function findVariables(source: string): VariableBlock[] {
+  return labeledBlocks(source, tokenize(source), 'variable').map(({ name, line }) => ({ name, line }));
+}
+
+/**
+ * The top-level `<keyword> "<label>" {` blocks: their label, the line of the
+ * keyword and the index of the first token of their body. HCL takes a bare
+ * identifier as a label too (`module vpc {`).
+ */
+function labeledBlocks(source: string, tokens: readonly Token[], keyword: string): Array<{ name: string; line: number; body: number }> {
   const lines = lineIndex(source);
-  const found: ModuleBlock[] = [];
-  atTopLevel(tokens, 'module', (i) => {
+  const found: Array<{ name: string; line: number; body: number }> = [];
+  atTopLevel(tokens, keyword, (i) => {
     const label = tokens[i + 1];
     if ((label?.t !== 'string' && label?.t !== 'ident') || tokens[i + 2]?.t !== '{') return undefined;
-    const body = readArguments(tokens, i + 3);
-    found.push({ name: label.v, source: body.strings.source, line: lines(tokens[i]!.pos) });
-    return body.end;
+    found.push({ name: label.v, line: lines(tokens[i]!.pos), body: i + 3 });
+    return undefined;
   });
   return found;
 }

@@ -1,6 +1,6 @@
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ToolError, ValidationError, type Problem } from '../../engine/errors.ts';
+import { formatProblem, PlumblineError, ToolError, ValidationError } from '../../engine/errors.ts';
 import type { ApplyOutcome, OutputValue, ApplyRequest, PlanOutcome, PlanRequest, ProviderContext, ProviderFactory, RunRequest } from '../../engine/provider.ts';
 import { secrets } from '../../engine/secrets.ts';
 import { placeState } from './backend.ts';
@@ -11,6 +11,10 @@ import { normalizePlan } from './normalize.ts';
 import { applySummary, diagnosticsOf, formatDiagnostic, parseUiStream, presentDiagnostics, type UiMessage } from './diagnostics.ts';
 import { changeNames } from './change-names.ts';
 import { configFileNames } from './config-files.ts';
+import { declaredVariables, undeclaredVariableError, undeclaredVariables } from './declared-variables.ts';
+import { managedAddresses } from './managed.ts';
+import { markKnownSecrets } from './secret-paths.ts';
+import { MODULE_OUTSIDE_HINT, moduleTreeProblems, validateStack } from './validate.ts';
 import { terraformReads } from './reads.ts';
 import type { PathContext } from './repo-paths.ts';
 import { outputsFromApplyStream, parseOutputs, plannedOutputs } from './outputs.ts';
@@ -21,6 +25,7 @@ import { pathExists } from '../../engine/fs.ts';
 
 export type { NormalizedPlan, ResourceChangeView, OutputChangeView, AttributeChange } from './normalize.ts';
 export { TERRAFORM_ERROR_CODES } from './classify.ts';
+export { UNDECLARED_VARIABLE } from './declared-variables.ts';
 export type { DiagnosticView } from './diagnostics.ts';
 
 /** Artifacts a plan leaves in its `artifactsDir`. */
@@ -29,7 +34,11 @@ export const PLAN_JSON_FILE = 'plan.json';
 export const PLAN_TEXT_FILE = 'plan.txt';
 
 export interface TerraformTools {
-  /** init + plan -out + show -json + normalize/mask/render, in configDir (a folder with *.tf or *.tf.json). */
+  /**
+   * init + plan -out (-destroy for `request.destroy`) + show -json +
+   * normalize/mask/render, in configDir (a folder with *.tf or *.tf.json).
+   * Every variable passed must be declared there (E_UNDECLARED_VARIABLE).
+   */
   planDirectory(request: PlanRequest, configDir: string): Promise<PlanOutcome>;
   /** Apply exactly the saved plan in request.artifactsDir, in the same configDir; outputs from its stream (or `output -json`). */
   applyDirectory(request: ApplyRequest, configDir: string): Promise<ApplyOutcome>;
@@ -57,6 +66,9 @@ export function createTerraformTools(context: ProviderContext): TerraformTools {
     async planDirectory(request, configDir) {
       registerSecretVars(request.vars, request.sensitiveVars);
       await assertTerraformFiles(configDir);
+      // Before init: a misspelt variable must not cost a provider download.
+      const undeclared = undeclaredVariables(request.unit, Object.keys(request.vars), await declaredVariables(configDir));
+      if (undeclared.length > 0) throw await undeclaredVariableError(request.unit, undeclared, request.repoDir);
       await mkdir(request.artifactsDir, { recursive: true, mode: 0o700 });
       const cli = await cliFor(request, configDir);
       const initMessages = await init(cli, request, configDir);
@@ -65,7 +77,7 @@ export function createTerraformTools(context: ProviderContext): TerraformTools {
       const varFile = await writeVarFile(request.artifactsDir, request.vars);
       let planned: PlanResult;
       try {
-        planned = await cli.plan(planFile, varFile);
+        planned = await cli.plan(planFile, varFile, { destroy: request.destroy === true });
       } finally {
         // The saved plan carries the values from here on; apply takes no variables.
         if (varFile) await rm(varFile, { force: true });
@@ -74,7 +86,7 @@ export function createTerraformTools(context: ProviderContext): TerraformTools {
 
       // The raw JSON never leaves this function: secrets are registered and
       // masked before anything is built from it or written.
-      const raw = parsePlanJson(await cli.showPlanJson(planFile));
+      const raw = markKnownSecrets(parsePlanJson(await cli.showPlanJson(planFile)));
       const masked = maskPlan(raw);
       const document = normalizePlan(raw);
       if (planned.changes && !document.hasChanges) {
@@ -100,6 +112,7 @@ export function createTerraformTools(context: ProviderContext): TerraformTools {
         fingerprint: planFingerprint,
         changes: changeNames(document),
         warnings,
+        managed: managedAddresses(raw),
         // Nothing changes: the planned outputs are the outputs in the state.
         ...(document.hasChanges ? {} : { outputs: plannedOutputs(raw) }),
       };
@@ -137,14 +150,12 @@ export const createTerraformProvider: ProviderFactory = (context) => {
   const tools = createTerraformTools(context);
   return {
     kinds: ['terraform'],
-    async validate(unit, unitDir) {
-      const problems: Problem[] = [];
-      if (!(await hasTerraformFiles(unitDir))) {
-        problems.push({ file: unit.file, line: 1, column: 1, message: `no Terraform files (*.tf, *.tf.json) in ${unit.path}` });
-      }
-      return problems;
+    canDestroy: true,
+    validate: (unit, unitDir, options) => validateStack(unit, unitDir, options, context.config),
+    async plan(request) {
+      await assertModulesInRepository(request);
+      return tools.planDirectory(request, request.workdir);
     },
-    plan: (request) => tools.planDirectory(request, request.workdir),
     apply: (request) => tools.applyDirectory(request, request.workdir),
     outputs: (request) => tools.outputsOf(request, request.workdir),
     reads: terraformReads,
@@ -165,12 +176,19 @@ function pathContext(request: RunRequest, configDir: string): PathContext {
   };
 }
 
-async function hasTerraformFiles(dir: string): Promise<boolean> {
-  return (await configFileNames(dir)).length > 0;
+/**
+ * `validate` refuses a module taken from outside the repository; a plan that
+ * no validation preceded (`plumbline plan`) refuses it too, before terraform
+ * could run any of its code.
+ */
+async function assertModulesInRepository(request: RunRequest): Promise<void> {
+  const { problems } = await moduleTreeProblems(request.repoDir, request.unit.path);
+  if (problems.length === 0) return;
+  throw new PlumblineError('E_INPUT_OUTSIDE_REPOSITORY', problems.map(formatProblem).join('; '), { retry: 'stalled', hint: MODULE_OUTSIDE_HINT });
 }
 
 async function assertTerraformFiles(configDir: string): Promise<void> {
-  if (!(await hasTerraformFiles(configDir))) {
+  if ((await configFileNames(configDir)).length === 0) {
     throw new ValidationError([{ file: configDir, line: 1, column: 1, message: 'no Terraform files (*.tf, *.tf.json) in this folder' }], {
       hint: 'put the stack\'s Terraform configuration next to its stack.yaml',
     });

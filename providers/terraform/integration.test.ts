@@ -292,20 +292,46 @@ describe('terraform provider on a repository with shared modules', { timeout: 60
     });
   });
 
-  it('keeps terraform\'s warnings in the plan, naming the stack manifest', async () => {
-    const repoDir = await writeRepo({ ...JOBS_REPO, 'stacks/nightly/main.tf': JOBS_REPO['stacks/nightly/main.tf']!.replace('"exit 3"', '"echo done"') });
-    const run = await runIn(repoDir, { ...nightly, name: 'nightly-warnings' }, { region: 'eu-west-1' });
-    const plan = await provider.plan(run);
+  it('keeps terraform\'s warnings in the plan, at their repository file and line', async () => {
+    const main = [
+      'variable "max_steps" {',
+      '  type = number',
+      '}',
+      '',
+      JOBS_REPO['stacks/nightly/main.tf']!.replace('"exit 3"', '"echo done"'),
+      'check "batch_size" {',
+      '  assert {',
+      '    condition     = length(module.jobs.steps) <= var.max_steps',
+      '    error_message = "more steps than max_steps"',
+      '  }',
+      '}',
+      '',
+    ].join('\n');
+    const repoDir = await writeRepo({ ...JOBS_REPO, 'stacks/nightly/main.tf': main });
+    const target = { ...nightly, name: 'nightly-warnings' };
+    const plan = await provider.plan(await runIn(repoDir, target, { max_steps: 1 }));
     assert.equal(plan.warnings?.length, 1);
-    assert.match(plan.warnings![0]!, /^Value for undeclared variable: The root module does not declare a variable named "region" but a value was found in file "stacks\/nightly\/stack\.yaml"/);
+    const line = main.split('\n').findIndex((l) => l.includes('condition')) + 1;
+    assert.match(plan.warnings![0]!, new RegExp(`^Check block assertion failed \\(on stacks/nightly/main\\.tf line ${line}, column \\d+\\): more steps than max_steps$`));
     assert.deepEqual((plan.document as NormalizedPlan).warnings, plan.warnings);
-    assert.match(plan.rendered, /\nWarnings:\n {2}- Value for undeclared variable: /);
+    assert.match(plan.rendered, /\nWarnings:\n {2}- Check block assertion failed /);
     assert.ok(!plan.rendered.includes(root));
 
     // The same plan without the warning has the same fingerprint: warnings say how, not what.
-    const quiet = await provider.plan(await runIn(repoDir, { ...nightly, name: 'nightly-warnings' }, {}));
+    const quiet = await provider.plan(await runIn(repoDir, target, { max_steps: 5 }));
     assert.deepEqual(quiet.warnings, []);
     assert.equal(quiet.fingerprint, plan.fingerprint);
+  });
+
+  it('names the stack manifest for a value terraform refuses', async () => {
+    const repoDir = await writeRepo({ ...JOBS_REPO, 'stacks/nightly/main.tf': 'variable "max_steps" {\n  type = number\n}\n' });
+    await assert.rejects(provider.plan(await runIn(repoDir, { ...nightly, name: 'nightly-value' }, { max_steps: 'many' })), (error: unknown) => {
+      assert.ok(error instanceof ToolError);
+      assert.equal(error.code, 'E_TERRAFORM_PLAN');
+      assert.match(error.message, /^Invalid value for input variable \(on stacks\/nightly\/stack\.yaml line \d+, column \d+\): .*a number is required/);
+      assert.ok(!error.message.includes(root));
+      return true;
+    });
   });
 
   it('reads the modules a stack calls', async () => {

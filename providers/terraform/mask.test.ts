@@ -3,22 +3,14 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { MASK, SecretRegistry } from '../../engine/secrets.ts';
 import { maskPlan, maskSensitive } from './mask.ts';
-import { normalizePlan } from './normalize.ts';
 import { parsePlanJson, type PlanJson } from './plan-schema.ts';
-import { renderPlan } from './render.ts';
+import { everythingShown } from './test-fixtures.ts';
 
 const load = (name: string): PlanJson => parsePlanJson(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8'));
 
 /** Values the fixtures were recorded with (see test/fixtures/terraform/record.sh). */
 const SENSITIVE_SECRETS = ['OldSecret-Pw-4471', 'NewSecret-Pw-9823', 'tok-default-Zq8vK2mW', 'tok-rotated-Hh5nB7cX'];
 const AWS_SECRETS = ['AwsFixture-Pw-6612', 'fixture-secret-key-Xy7Qp3Lm9'];
-
-/** Everything a plan turns into: the stored JSON, the document and the text. */
-function everything(plan: PlanJson, registry: SecretRegistry): string {
-  const masked = maskPlan(plan, registry);
-  const document = normalizePlan(plan, registry);
-  return [JSON.stringify(masked), JSON.stringify(document), renderPlan(document, registry)].join('\n');
-}
 
 describe('maskPlan', () => {
   it('the recorded plan does contain the secrets in clear', () => {
@@ -28,7 +20,7 @@ describe('maskPlan', () => {
 
   it('leaves no sensitive variable, attribute or output value anywhere', () => {
     const registry = new SecretRegistry(); // nothing known up front: the plan alone must say it
-    const text = everything(load('sensitive-plan.json'), registry);
+    const text = everythingShown(load('sensitive-plan.json'), registry);
     for (const secret of SENSITIVE_SECRETS) assert.ok(!text.includes(secret), `${secret} leaked`);
     assert.ok(text.includes('eu-west-1'), 'non-sensitive values stay readable');
     assert.ok(text.includes('admin'));
@@ -61,7 +53,7 @@ describe('maskPlan', () => {
 
   it('masks the AWS plan: sensitive attribute, its variable and provider credentials', () => {
     const registry = new SecretRegistry();
-    const text = everything(load('aws-plan.json'), registry);
+    const text = everythingShown(load('aws-plan.json'), registry);
     for (const secret of AWS_SECRETS) assert.ok(!text.includes(secret), `${secret} leaked`);
     assert.ok(text.includes('10.0.0.0/16'));
     assert.ok(text.includes('eu-west-1a'), 'the provider region is masked in place, not registered as a secret');

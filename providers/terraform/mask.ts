@@ -87,7 +87,7 @@ function maskResourceChange(resource: ResourceChange, add: (value: unknown) => v
   change.after = maskSensitive(change.after, change.after_sensitive, add);
 }
 
-function maskValues(values: Values, add: (value: unknown) => void): void {
+export function maskValues(values: Values, add: (value: unknown) => void): void {
   for (const output of Object.values(values.outputs ?? {})) {
     if (output.sensitive) output.value = maskSensitive(output.value, true, add);
   }

@@ -25,6 +25,9 @@ export interface PathContext {
 export function repoPath(file: string, context: PathContext | undefined): string {
   if (!context) return file;
   const absolute = resolve(context.configDir, file);
+  // The var file Plumbline wrote (a value terraform refuses is placed in it) reads as the manifest.
+  const replaced = context.replacements?.find(([from]) => from === absolute);
+  if (replaced) return replaced[1];
   const inUnit = toPosix(relative(context.workdir, absolute));
   if (!isAbsolute(inUnit)) {
     const inRepository = posix.normalize(posix.join(context.unitPath, inUnit));

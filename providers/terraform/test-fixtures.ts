@@ -1,12 +1,17 @@
 import { readFileSync } from 'node:fs';
+import type { SecretRegistry } from '../../engine/secrets.ts';
 import { parseUiStream, type UiMessage } from './diagnostics.ts';
+import { maskPlan } from './mask.ts';
+import { normalizePlan } from './normalize.ts';
 import { parsePlanJson, type PlanJson } from './plan-schema.ts';
+import { renderPlan } from './render.ts';
 import type { PathContext } from './repo-paths.ts';
 
 /**
  * Recorded real terraform output for the unit tests. The configurations are
- * in fixtures/src (a repository laid out with shared modules, and a
- * terraform_data stack in two versions). To record them again, from the
+ * in fixtures/src (a repository laid out with shared modules, a
+ * terraform_data stack in two versions, a stack whose secrets are rotated, and
+ * files with syntax errors). To record them again, from the
  * repository root, with terraform 1.11 and the hashicorp/aws 5.100.0 mirror in
  * /opt/tf-plugins (everything is planned offline):
  *
@@ -24,8 +29,13 @@ import type { PathContext } from './repo-paths.ts';
  *     && terraform apply -auto-approve -no-color -var token=Nested-Old-Tok-77aa > /dev/null \
  *     && cp $OLDPWD/$F/src/nested/v2/main.tf . && terraform plan -no-color -var token=Nested-New-Tok-88bb -out=tfplan > /dev/null \
  *     && terraform show -json tfplan > $OLDPWD/$F/nested-plan.json)
+ *   (mkdir $W/rotated && cd $W/rotated && cp $OLDPWD/$F/src/rotated/main.tf . && terraform init -no-color > /dev/null \
+ *     && terraform apply -auto-approve -no-color -var password=Rotated-Old-Pw-31ce -var api_token=Rotated-Old-Tok-5a0d > /dev/null \
+ *     && terraform plan -no-color -var password=Rotated-New-Pw-64bf -var api_token=Rotated-New-Tok-97e2 -out=tfplan > /dev/null \
+ *     && terraform show -json tfplan > $OLDPWD/$F/rotated-plan.json)
+ *   (cd $F/src && terraform fmt -check -list=false -write=false -no-color broken/main.tf broken/network.tf 2> ../fmt-errors.txt)
  *
- * (The edge and motd plans fail on purpose.) The older fixtures (data-*,
+ * (The edge and motd plans fail on purpose, and so does the fmt of broken/.) The older fixtures (data-*,
  * sensitive-plan, aws-plan) come from test/fixtures/terraform/record.sh.
  */
 
@@ -35,6 +45,13 @@ export function fixtureText(name: string): string {
 
 export function planFixture(name: string): PlanJson {
   return parsePlanJson(fixtureText(name));
+}
+
+/** Everything a plan turns into, as one text to search for secrets: the stored JSON, the document and the rendering. */
+export function everythingShown(plan: PlanJson, registry: SecretRegistry): string {
+  const masked = maskPlan(plan, registry);
+  const document = normalizePlan(plan, registry);
+  return [JSON.stringify(masked), JSON.stringify(document), renderPlan(document, registry)].join('\n');
 }
 
 export function streamFixture(name: string): UiMessage[] {
