@@ -1,0 +1,265 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, beforeEach, describe, it } from 'node:test';
+import { TestRepo } from '../../test/helpers/git-repo.ts';
+import { waitFor } from '../../test/helpers/wait.ts';
+import { normalizeConfig } from '../config/load.ts';
+import { PlumblineError } from '../errors.ts';
+import { silentLogger } from '../log.ts';
+import type { PlanStatus, UnitStatus } from '../model.ts';
+import { statePaths } from '../paths.ts';
+import type { ApplyRequest, PlanOutcome, PlanRequest, Provider } from '../provider.ts';
+import { GitSource } from '../source/git-source.ts';
+import { openStore } from '../store/open.ts';
+import type { Store } from '../store/types.ts';
+import { Controller } from './controller.ts';
+import { movePlan, PLAN_TRANSITIONS } from './transitions.ts';
+
+/**
+ * The reconciler in process: a real git repository, the real SQL store, and
+ * a fake of our own Provider seam whose plans say what the test wants
+ * (`vars.changes`, `vars.destroys`, `vars.fail`). Every transition, supersede,
+ * review window, dependency wait and crash recovery, fast.
+ */
+
+interface Behaviour {
+  /** Fail the next plans of a unit with this retry class. */
+  failPlan?: Map<string, 'transient' | 'stalled'>;
+  /** Hold applies of a unit until released. */
+  holdApply?: Map<string, Promise<void>>;
+}
+
+function fakeProvider(calls: string[], behaviour: Behaviour): Provider {
+  return {
+    kinds: ['terraform'],
+    async plan(request: PlanRequest): Promise<PlanOutcome> {
+      const unit = request.unit.name;
+      calls.push(`plan ${unit}`);
+      const failure = behaviour.failPlan?.get(unit);
+      if (failure) throw new PlumblineError('E_FAKE', `${unit} cannot be planned`, { retry: failure, hint: 'fix it' });
+      const changes = Number(request.vars.changes ?? 0);
+      const destroys = Number(request.vars.destroys ?? 0);
+      const hasChanges = changes + destroys > 0;
+      return {
+        summary: { add: changes, change: 0, destroy: destroys, replace: 0 },
+        hasChanges,
+        destructive: destroys > 0,
+        document: { unit, changes },
+        rendered: `${unit}: +${changes} -${destroys}\n`,
+        fingerprint: `${unit}:${changes}:${destroys}:${JSON.stringify(request.vars.out ?? null)}`,
+        ...(hasChanges ? {} : { outputs: { value: { value: request.vars.out ?? unit, sensitive: false } } }),
+      };
+    },
+    async apply(request: ApplyRequest) {
+      calls.push(`apply ${request.unit.name}`);
+      await behaviour.holdApply?.get(request.unit.name);
+      return { outputs: { value: { value: request.vars.out ?? request.unit.name, sensitive: false } }, message: 'applied' };
+    },
+  };
+}
+
+const stack = (name: string, vars: Record<string, unknown>, extra = ''): Record<string, string> => ({
+  [`stacks/${name}/stack.yaml`]: `kind: terraform\n${extra}vars: ${JSON.stringify(vars)}\n`,
+  [`stacks/${name}/main.tf`]: '',
+});
+
+describe('the reconciler against a fake provider', () => {
+  let dir: string;
+  let repo: TestRepo;
+  let store: Store;
+  let controller: Controller;
+  let calls: string[];
+  let behaviour: Behaviour;
+
+  async function start(options: { approval?: string } = {}): Promise<void> {
+    const { config } = normalizeConfig({ source: { url: repo.url, interval: '1h' }, stateDir: join(dir, 'state'), defaults: { approval: options.approval ?? 'auto' } }, null);
+    const paths = statePaths(config!.stateDir);
+    store = await openStore(config!, silentLogger);
+    const source = new GitSource({ url: repo.url, branch: 'main', mirrorDir: paths.mirror, snapshotsDir: paths.snapshots, log: silentLogger });
+    controller = new Controller({ config: config!, store, source, providers: new Map([['terraform', fakeProvider(calls, behaviour)]]), paths, log: silentLogger });
+    await controller.recover();
+    controller.start();
+  }
+
+  async function stop(): Promise<void> {
+    await controller.stop();
+    await store.close();
+  }
+
+  function unit(name: string, phase: UnitStatus['phase'], revision?: string): Promise<UnitStatus> {
+    return waitFor(
+      async () => {
+        const u = await store.getUnit(name);
+        return u?.phase === phase && (!revision || u.lastAttemptedRevision === revision) ? u : undefined;
+      },
+      { what: `${name} ${phase}`, timeoutMs: 20_000, intervalMs: 20 },
+    );
+  }
+
+  async function events(name: string): Promise<string[]> {
+    return (await store.listHistory({ unit: name, limit: 1000 })).reverse().map((e) => e.type);
+  }
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'plumbline-reconciler-'));
+    repo = new TestRepo(join(dir, 'repo'));
+    calls = [];
+    behaviour = {};
+  });
+  afterEach(async () => {
+    await stop().catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  });
+  after(() => undefined);
+
+  it('a commit plans and applies automatically; the unit is InSync with its events in order', async () => {
+    const head = repo.commit(stack('web', { changes: 1 }));
+    await start();
+    const web = await unit('web', 'InSync', head);
+    assert.equal(web.reason, 'Applied');
+    assert.equal(web.lastAppliedRevision, head);
+    assert.deepEqual(await events('web'), ['planned', 'apply-started', 'applied']);
+    const [plan] = await store.listPlans({ unit: 'web' });
+    assert.equal(plan!.status, 'Applied');
+    assert.equal(plan!.decidedBy, 'policy:auto');
+    assert.deepEqual(await store.listRuns(), [], 'the queue is empty once everything ran');
+  });
+
+  it('a manual plan waits; approval applies exactly it; a second approval is a conflict', async () => {
+    const head = repo.commit(stack('web', { changes: 2 }, 'approval: manual\n'));
+    await start();
+    const waiting = await unit('web', 'AwaitingApproval', head);
+    assert.equal(waiting.reason, 'ApprovalRequired');
+    assert.deepEqual(calls, ['plan web']);
+    await controller.approve(waiting.planId!, 'alice');
+    await unit('web', 'InSync', head);
+    assert.deepEqual(calls, ['plan web', 'apply web']);
+    await assert.rejects(controller.approve(waiting.planId!, 'alice'), { code: 'E_PLAN_NOT_PENDING' });
+    assert.deepEqual(await events('web'), ['planned', 'awaiting-approval', 'approved', 'apply-started', 'applied']);
+  });
+
+  it('a newer commit supersedes a waiting plan, and its apply can no longer be approved', async () => {
+    const first = repo.commit(stack('web', { changes: 1 }, 'approval: manual\n'));
+    await start();
+    const waiting = await unit('web', 'AwaitingApproval', first);
+    const second = repo.commit(stack('web', { changes: 3 }, 'approval: manual\n'));
+    await controller.sync({ allowRewrite: false });
+    const next = await unit('web', 'AwaitingApproval', second);
+    assert.notEqual(next.planId, waiting.planId);
+    assert.equal((await store.getPlan(waiting.planId!))!.status, 'Superseded');
+    await assert.rejects(controller.approve(waiting.planId!, 'bob'), { code: 'E_PLAN_NOT_PENDING' });
+  });
+
+  it('auto-unless-destroy waits for a destructive plan; a rejection stalls the unit until a new commit', async () => {
+    const head = repo.commit(stack('web', { destroys: 1 }));
+    await start({ approval: 'auto-unless-destroy' });
+    const waiting = await unit('web', 'AwaitingApproval', head);
+    await controller.reject(waiting.planId!, 'carol', 'not today');
+    const stalled = await unit('web', 'Stalled');
+    assert.equal(stalled.reason, 'PlanRejected');
+    assert.match(stalled.message, /rejected by carol: not today/);
+    assert.deepEqual(calls, ['plan web']);
+  });
+
+  it('a review window announces the plan and applies it when it ends', async () => {
+    const head = repo.commit(stack('web', { changes: 1 }, 'applyAfter: 300ms\n'));
+    await start();
+    const announced = await unit('web', 'AwaitingApproval', head);
+    assert.equal(announced.reason, 'ReviewWindow');
+    assert.ok((await store.getPlan(announced.planId!))!.applyAt);
+    const applied = await unit('web', 'InSync', head);
+    assert.equal((await store.getPlan(applied.planId!))!.decidedBy, 'policy:applyAfter');
+  });
+
+  it('a dependant waits for its upstream, then plans against the applied outputs', async () => {
+    const head = repo.commit({
+      ...stack('net', { changes: 1, out: 'cidr-1' }, 'approval: manual\n'),
+      ...stack('app', { changes: 1, cidr: { fromOutput: 'net.value' } }, 'dependsOn: [net]\n'),
+    });
+    await start();
+    const net = await unit('net', 'AwaitingApproval', head);
+    const app = await unit('app', 'Pending');
+    assert.equal(app.reason, 'WaitingForDependencies');
+    assert.match(app.message, /waits for net \(AwaitingApproval\)/);
+    assert.ok(!calls.includes('plan app'));
+    await controller.approve(net.planId!, 'alice');
+    await unit('app', 'InSync', head);
+    assert.deepEqual(calls, ['plan net', 'apply net', 'plan app', 'apply app']);
+  });
+
+  it('a failing upstream blocks its dependants, naming it; unrelated units go on', async () => {
+    behaviour.failPlan = new Map([['net', 'stalled']]);
+    const head = repo.commit({ ...stack('net', { changes: 1 }), ...stack('app', { changes: 1 }, 'dependsOn: [net]\n'), ...stack('other', { changes: 1 }) });
+    await start();
+    const net = await unit('net', 'Failed', head);
+    assert.match(net.message, /net cannot be planned \(hint: fix it\)/);
+    const app = await unit('app', 'Blocked');
+    assert.match(app.message, /blocked by net \(Failed: PlanFailed\)/);
+    await unit('other', 'InSync', head);
+    assert.deepEqual(await store.listRuns({ unit: 'net' }), [], 'a stalled failure is not retried');
+  });
+
+  it('a transient failure is retried later, with backoff, from the queue', async () => {
+    behaviour.failPlan = new Map([['web', 'transient']]);
+    const head = repo.commit(stack('web', { changes: 1 }));
+    await start();
+    await unit('web', 'Failed', head);
+    const [retry] = await store.listRuns({ unit: 'web' });
+    assert.equal(retry!.kind, 'plan');
+    assert.equal(retry!.attempt, 1);
+    assert.ok(Date.parse(retry!.notBefore) - Date.now() > 5_000, 'the retry waits out its backoff');
+  });
+
+  it('an apply cut off by a crash is Interrupted at the next start and the unit planned again, never applied blindly', async () => {
+    let release!: () => void;
+    behaviour.holdApply = new Map([['web', new Promise<void>((r) => (release = r))]]);
+    const head = repo.commit(stack('web', { changes: 1 }));
+    await start();
+    await unit('web', 'Applying', head);
+    await waitFor(() => calls.includes('apply web'), { what: 'the apply to run' });
+    // A crash: the process is gone, its store and queue stay as they were on disk.
+    const plan = (await store.listPlans({ unit: 'web' }))[0]!;
+    assert.equal(plan.status, 'Applying');
+    release();
+    await store.close();
+    calls.length = 0;
+    behaviour.holdApply = undefined;
+    const crashed = controller;
+    await start();
+    assert.equal((await store.getPlan(plan.id))!.status, 'Interrupted');
+    // Planned again: the fake plans changes again, and applies the new plan, not the interrupted one.
+    await unit('web', 'InSync', head);
+    assert.deepEqual(calls, ['plan web', 'apply web']);
+    assert.ok((await events('web')).includes('interrupted'));
+    // The crashed worker's apply ends against a closed store: it gives up once stopped, writing nothing.
+    await crashed.stop();
+  });
+
+  it('the transition table refuses moves it does not list', async () => {
+    const head = repo.commit(stack('web', { changes: 1 }, 'approval: manual\n'));
+    await start();
+    const waiting = await unit('web', 'AwaitingApproval', head);
+    await assert.rejects(store.write((tx) => movePlan(tx, waiting.planId!, 'Applying')), { code: 'E_PLAN_TRANSITION' });
+    for (const [from, to] of Object.entries(PLAN_TRANSITIONS) as Array<[PlanStatus, readonly PlanStatus[]]>) {
+      if (['Applied', 'NoChanges', 'Rejected', 'Superseded', 'Failed', 'Interrupted'].includes(from)) assert.deepEqual(to, [], `${from} is final`);
+    }
+  });
+
+  it('a commit recorded as reconciled has its runs queued in the same transaction, and they run after a restart', async () => {
+    const head = repo.commit(stack('web', { changes: 1 }, 'approval: manual\n'));
+    await start();
+    await unit('web', 'AwaitingApproval', head);
+    await controller.stop();
+    // A poll whose runs never get to start (the worker is gone): the commit and its runs land together.
+    const next = repo.commit(stack('web', { changes: 5 }, 'approval: manual\n'));
+    await controller.poll({ allowRewrite: false });
+    assert.equal((await store.getSource())!.lastReconciledRevision, next);
+    const queued = await store.listRuns({ unit: 'web' });
+    assert.deepEqual(queued.map((r) => [r.kind, r.revision, r.state]), [['plan', next, 'queued']]);
+    await store.close();
+    await start();
+    await unit('web', 'AwaitingApproval', next);
+  });
+});
