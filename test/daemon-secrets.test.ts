@@ -63,15 +63,16 @@ test('a seeded secret never shows up in logs, API answers, stored JSON or render
   assert.ok(!daemon.logs.includes(SECRET), 'no secret in the daemon log');
   assert.ok(!daemon.logs.includes(DERIVED));
 
-  // Stored JSON and text: the store, the plan documents and renderings. Terraform's
-  // own state and binary plan necessarily hold the value; they stay in the 0700 state dir.
+  // The store (the database and its write-ahead log, byte for byte), the plan
+  // documents and renderings. Terraform's own state and binary plan necessarily
+  // hold the value; they stay in the 0700 state dir.
   let checked = 0;
   for (const file of storedFiles(daemon.stateDir)) {
-    if (!/\.(json|jsonl|txt)$/.test(file) || file.endsWith('terraform.tfstate') || file.endsWith('outputs.json')) continue;
-    const text = readFileSync(file, 'utf8');
-    assert.ok(!text.includes(SECRET), `no secret in ${file}`);
+    if (!/\.(json|jsonl|txt)$|plumbline\.db(-wal)?$/.test(file) || file.endsWith('terraform.tfstate') || file.endsWith('outputs.json')) continue;
+    assert.ok(!readFileSync(file).includes(SECRET), `no secret in ${file}`);
     checked += 1;
   }
-  assert.ok(checked >= 5, `checked ${checked} stored files`);
+  assert.ok(checked >= 4, `checked ${checked} stored files`);
+  assert.ok([...storedFiles(daemon.stateDir)].some((f) => f.endsWith('plumbline.db')), 'the store was checked');
   assert.equal(statSync(daemon.stateDir).mode & 0o777, 0o700);
 });

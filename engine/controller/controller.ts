@@ -205,7 +205,7 @@ export class Controller implements EngineFacade, Runtime {
     if (!status.lastAppliedRevision) return 'it was never applied';
     const runs = await this.store.listRuns({ unit });
     if (runs.some((r) => r.kind !== 'drift')) return 'a run is in progress';
-    if (runs.length > 0) return 'a drift check is already queued or running';
+    if (runs.length > 0) return 'a drift check is already in progress';
     return undefined;
   }
 
