@@ -41,8 +41,8 @@ export class ApiClient {
     return this.#request('GET', '/api/v1/status');
   }
 
-  listPlans(unit?: string): Promise<PlanRecord[]> {
-    return this.#request('GET', `/api/v1/plans${query({ unit })}`);
+  listPlans(unit?: string, page: { limit?: number; before?: string } = {}): Promise<PlanRecord[]> {
+    return this.#request('GET', `/api/v1/plans${query({ unit, limit: page.limit, before: page.before })}`);
   }
 
   getPlan(id: string): Promise<PlanDetail> {
@@ -60,8 +60,8 @@ export class ApiClient {
     return this.#request('POST', `/api/v1/plans/${encodeURIComponent(id)}/reject`, body);
   }
 
-  history(unit?: string, limit?: number): Promise<HistoryEvent[]> {
-    return this.#request('GET', `/api/v1/history${query({ unit, limit })}`);
+  history(unit?: string, limit?: number, before?: number): Promise<HistoryEvent[]> {
+    return this.#request('GET', `/api/v1/history${query({ unit, limit, before })}`);
   }
 
   sync(allowRewrite = false, unit?: string): Promise<SyncAnswer> {

@@ -13,11 +13,13 @@ export type { ChangeSetDetail } from '../controller/change-sets.ts';
  */
 export interface EngineFacade {
   status(): Promise<StatusAnswer>;
-  listPlans(filter?: { unit?: string }): Promise<PlanRecord[]>;
+  /** Newest first, a page at a time: `before` is the last plan id of the previous page. */
+  listPlans(filter?: { unit?: string; limit?: number; before?: string }): Promise<PlanRecord[]>;
   getPlan(id: string): Promise<PlanDetail>;
   approve(id: string, by: string): Promise<PlanRecord>;
   reject(id: string, by: string, reason?: string): Promise<PlanRecord>;
-  history(filter?: { unit?: string; limit?: number }): Promise<HistoryEvent[]>;
+  /** Newest first, a page at a time: `before` is the last sequence number of the previous page. */
+  history(filter?: { unit?: string; limit?: number; before?: number }): Promise<HistoryEvent[]>;
   /** Poll now; with `unit`, also plan that unit again at the current commit. */
   sync(options: { allowRewrite: boolean; unit?: string }): Promise<SyncAnswer>;
   metrics(): Promise<MetricsAnswer>;

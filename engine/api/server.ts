@@ -81,7 +81,9 @@ function buildRoutes(facade: EngineFacade): Route[] {
     }),
     route(API_ROUTES.plans, async ({ query }) => {
       const unit = optionalQuery(query, 'unit');
-      return facade.listPlans(unit === undefined ? {} : { unit });
+      const before = optionalQuery(query, 'before');
+      const limit = limitQuery(query);
+      return facade.listPlans({ ...(unit !== undefined ? { unit } : {}), ...(before !== undefined ? { before } : {}), ...(limit !== undefined ? { limit } : {}) });
     }),
     route(API_ROUTES.plan, ({ params }) => facade.getPlan(params.id!)),
     route(API_ROUTES.approve, async ({ params, body }) => {
@@ -102,16 +104,9 @@ function buildRoutes(facade: EngineFacade): Route[] {
     }),
     route(API_ROUTES.history, async ({ query }) => {
       const unit = optionalQuery(query, 'unit');
-      const limitText = optionalQuery(query, 'limit');
-      const filter: { unit?: string; limit?: number } = {};
-      if (unit !== undefined) filter.unit = unit;
-      if (limitText !== undefined) {
-        if (!/^[1-9][0-9]{0,8}$/.test(limitText)) {
-          throw new HttpError(400, 'E_BAD_REQUEST', `limit must be a positive integer, got ${JSON.stringify(limitText)}`);
-        }
-        filter.limit = Number(limitText);
-      }
-      return facade.history(filter);
+      const limit = limitQuery(query);
+      const before = positiveQuery(query, 'before');
+      return facade.history({ ...(unit !== undefined ? { unit } : {}), ...(limit !== undefined ? { limit } : {}), ...(before !== undefined ? { before } : {}) });
     }),
     route(API_ROUTES.why, async ({ query }) => {
       const unit = optionalQuery(query, 'unit');
@@ -391,3 +386,20 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
   });
   res.end(text);
 }
+
+/** `?limit=N`: a page size, at most MAX_PAGE. */
+function limitQuery(query: URLSearchParams): number | undefined {
+  const limit = positiveQuery(query, 'limit');
+  if (limit !== undefined && limit > MAX_PAGE) throw new HttpError(400, 'E_BAD_REQUEST', `limit must be at most ${MAX_PAGE}, got ${limit}`, 'page with before= instead');
+  return limit;
+}
+
+function positiveQuery(query: URLSearchParams, name: string): number | undefined {
+  const text = optionalQuery(query, name);
+  if (text === undefined) return undefined;
+  if (!/^[1-9][0-9]{0,11}$/.test(text)) throw new HttpError(400, 'E_BAD_REQUEST', `${name} must be a positive integer, got ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+/** The largest page an answer holds: anything more is paged with `before`. */
+const MAX_PAGE = 10_000;

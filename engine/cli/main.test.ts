@@ -276,6 +276,15 @@ describe('plumbline CLI against the API', () => {
     assert.match(bad.err, /--limit/);
   });
 
+  it('plans and history page with --limit and --before, through the API', async () => {
+    assert.equal((await run('plans', '--unit', 'web', '--limit', '5', '--before', 'web-2')).code, 0);
+    assert.deepEqual(engine.calls.at(-2), { method: 'listPlans', args: [{ unit: 'web', limit: 5, before: 'web-2' }] });
+    assert.equal((await run('history', '--limit', '2', '--before', '40')).code, 0);
+    assert.deepEqual(engine.calls.at(-1), { method: 'history', args: [{ limit: 2, before: 40 }] });
+    const tooMany = await run('plans', '--limit', '20000');
+    assert.equal(tooMany.code, 1);
+  });
+
   it('why lists what a unit reads, as a table or JSON; an unknown unit is exit 1', async () => {
     const text = await run('why', 'web');
     assert.equal(text.code, 0, text.err);

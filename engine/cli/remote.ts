@@ -56,12 +56,14 @@ export function registerRemoteCommands(program: Command, ctx: CommandContext): v
   withConnection(
     program
       .command('plans')
-      .description('list plans')
-      .option('--unit <name>', 'only this unit\u2019s plans'),
+      .description('list plans, newest first')
+      .option('--unit <name>', 'only this unit\u2019s plans')
+      .option('--limit <n>', 'at most this many plans (default 200)', integerOption(1, 10_000))
+      .option('--before <plan>', 'the plans older than this one (the next page)'),
   ).action(
-    action(ctx, async (opts: ConnectionOptions & { unit?: string }) => {
+    action(ctx, async (opts: ConnectionOptions & { unit?: string; limit?: number; before?: string }) => {
       const client = await connect(opts);
-      const plans = await client.listPlans(opts.unit);
+      const plans = await client.listPlans(opts.unit, { ...(opts.limit ? { limit: opts.limit } : {}), ...(opts.before ? { before: opts.before } : {}) });
       if (opts.json) out.json(plans);
       else {
         printPlans(ctx, plans);
@@ -148,10 +150,11 @@ export function registerRemoteCommands(program: Command, ctx: CommandContext): v
       .command('history')
       .description('show the event history (plans, approvals, applies, failures)')
       .argument('[unit]', 'only this unit')
-      .option('--limit <n>', 'at most this many events', integerOption(1, 1_000_000)),
+      .option('--limit <n>', 'at most this many events (default 200)', integerOption(1, 10_000))
+      .option('--before <seq>', 'the events older than this sequence number (the next page)', integerOption(1, Number.MAX_SAFE_INTEGER)),
   ).action(
-    action(ctx, async (unit: string | undefined, opts: ConnectionOptions & { limit?: number }) => {
-      const events = await (await connect(opts)).history(unit, opts.limit);
+    action(ctx, async (unit: string | undefined, opts: ConnectionOptions & { limit?: number; before?: number }) => {
+      const events = await (await connect(opts)).history(unit, opts.limit, opts.before);
       if (opts.json) out.json(events);
       else printHistory(ctx, events);
       return 0;
