@@ -4,7 +4,7 @@ import type { Logger } from '../log.ts';
 import { Mutex } from '../mutex.ts';
 import type { RunRecord, Store } from '../store/types.ts';
 import { setLongTimeout, type LongTimer } from '../timers.ts';
-import { readiness, type Readiness } from './dependencies.ts';
+import { describeReadiness, readiness, type Readiness } from './dependencies.ts';
 import { PLANNING_KINDS } from './runs.ts';
 
 export interface SchedulerHost {
@@ -96,7 +96,10 @@ export class Scheduler {
           if (def) {
             const ready = readiness(def, (n) => units.get(n), (n) => this.host.definition(n) !== undefined, (n) => desired.get(n));
             if (!ready.ready) {
-              await this.host.waiting(run, ready);
+              // Said once: a unit already showing this wait is not written again on every look.
+              const shown = units.get(run.unit);
+              const phase = ready.blockedBy.length > 0 ? 'Blocked' : 'Pending';
+              if (shown?.phase !== phase || shown.message !== describeReadiness(ready)) await this.host.waiting(run, ready);
               continue;
             }
           }
