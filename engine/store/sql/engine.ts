@@ -1,4 +1,5 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, sql } from './kysely.ts';
+import type { PlumblineError } from '../../errors.ts';
 import type { EngineKind } from './migrations.ts';
 import type { Database } from './schema.ts';
 
@@ -7,6 +8,12 @@ export interface SqlEngine {
   readonly kind: EngineKind;
   /** The file, or the URL without its password: for messages and logs. */
   readonly location: string;
+  /**
+   * The full integrity check started at open: undefined once it passed (or
+   * when the engine checks itself, as PostgreSQL does); else E_STORE_DAMAGED
+   * with what it found, or E_STORE_CHECK when it could not run. Never rejects.
+   */
+  readonly integrity: Promise<PlumblineError | undefined>;
   /** Reads of the last committed state. */
   readonly db: Kysely<Database>;
   /**

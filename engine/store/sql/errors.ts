@@ -21,11 +21,15 @@ const SYSTEM_UNAVAILABLE = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'ECONNREFUSED', '
 /** pg reports a lost or refused connection as a plain Error. */
 const PG_CONNECTION_MESSAGE = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/;
 
+export function isDamagedSqliteCode(code: string | undefined): boolean {
+  return code !== undefined && SQLITE_DAMAGED.test(code);
+}
+
 export function classifyDriverError(error: unknown): DriverFailure | undefined {
   if (!(error instanceof Error)) return undefined;
   const code = (error as { code?: unknown }).code;
   if (error.name === 'SqliteError' && typeof code === 'string') {
-    if (SQLITE_DAMAGED.test(code)) return 'damaged';
+    if (isDamagedSqliteCode(code)) return 'damaged';
     return SQLITE_UNAVAILABLE.test(code) ? 'unavailable' : 'failed';
   }
   if ('severity' in error && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {

@@ -1,4 +1,4 @@
-import { type Kysely, Migrator } from 'kysely';
+import { type Kysely, Migrator } from './kysely.ts';
 import { PlumblineError } from '../../errors.ts';
 import type { SqlEngine } from './engine.ts';
 import { knownMigrationNames, storeMigrations } from './migrations.ts';

@@ -1,5 +1,6 @@
 import type { UnitReads } from '../../definitions/reads.ts';
 import type { ChangeSet, HistoryEvent, SourceStatus, UnitStatus } from '../../model.ts';
+import type { PlumblineError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { PlanQuery, Store, StoreTx, StoredPlan } from '../types.ts';
 import type { SqlEngine } from './engine.ts';
@@ -25,6 +26,14 @@ export class SqlStore implements Store {
   ) {
     this.engine = sql.kind;
     this.reads = new StoreReads(sql.db);
+  }
+
+  /**
+   * The full integrity check of a large SQLite file runs after it opened:
+   * this settles with its finding (E_STORE_DAMAGED), or undefined. Never rejects.
+   */
+  get integrity(): Promise<PlumblineError | undefined> {
+    return this.sql.integrity;
   }
 
   /** Where the data is: the database file, or the URL without its password. */
