@@ -21,6 +21,8 @@ export interface PostgresServer {
   createDatabase(name?: string): Promise<string>;
   /** SQL as the superuser over the unix socket (tab-separated rows, no headers). */
   psql(sqlText: string, database?: string): Promise<string>;
+  /** `pg_restore` of a custom-format dump (as `plumbline backup` writes) into a new database; returns its URL. */
+  restore(dumpFile: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -64,15 +66,25 @@ export async function startPostgres(): Promise<PostgresServer> {
   await psql(`create role ${STORE_ROLE} login password '${password}'`);
 
   let databases = 0;
+  const createDatabase = async (name = `store_${process.pid}_${++databases}`) => {
+    await psql(`create database "${name}" owner ${STORE_ROLE}`);
+    return `postgres://${STORE_ROLE}@${host}:${port}/${name}`;
+  };
   return {
     host,
     port,
     password,
     passwordFile,
     psql,
-    async createDatabase(name = `store_${process.pid}_${++databases}`) {
-      await psql(`create database "${name}" owner ${STORE_ROLE}`);
-      return `postgres://${STORE_ROLE}@${host}:${port}/${name}`;
+    createDatabase,
+    async restore(dumpFile) {
+      const url = await createDatabase();
+      const database = new URL(url).pathname.slice(1);
+      await run('pg_restore', ['--no-owner', '--exit-on-error', '-h', host, '-p', String(port), '-U', STORE_ROLE, '-d', database, dumpFile], {
+        env: { PGPASSWORD: password },
+        timeoutMs: 120_000,
+      });
+      return url;
     },
     async stop() {
       if (stopped) return;
