@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../engine/exec.ts';
 import { freePort } from './ports.ts';
 
-/** Debian's PostgreSQL 15 server binaries (package `postgresql-15`). */
-export const POSTGRES_BIN = '/usr/lib/postgresql/15/bin';
+/** Debian's PostgreSQL server binaries (package `postgresql`): version 15, or else the newest installed. */
+export const POSTGRES_BIN = serverBinaries();
 const SUPERUSER = 'postgres';
 /** The role the store connects as: a login with a password, over TCP (scram-sha-256). */
 export const STORE_ROLE = 'plumbline';
@@ -106,4 +106,11 @@ function runAsPostgres(): { uid: number; gid: number; wrapper: string[] } {
   const gid = id('-g');
   if (userInfo().uid === uid) return { uid, gid, wrapper: ['env'] };
   return { uid, gid, wrapper: ['runuser', '-u', SUPERUSER, '--'] };
+}
+
+function serverBinaries(): string {
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root) ? readdirSync(root).filter((v) => /^\d+$/.test(v) && existsSync(join(root, v, 'bin', 'pg_ctl'))) : [];
+  const chosen = versions.includes('15') ? '15' : versions.sort((a, b) => Number(b) - Number(a))[0];
+  return join(root, chosen ?? '15', 'bin');
 }

@@ -1,4 +1,5 @@
 import { PlumblineError } from '../../errors.ts';
+import { isPostgresUrl } from '../postgres-url.ts';
 
 /**
  * What a failure of the database means for the engine, whatever the engine:
@@ -83,13 +84,18 @@ export function storeReadError(error: unknown, where: string): PlumblineError | 
   return new PlumblineError('E_STORE_QUERY', message, { retry: 'stalled', cause: error, hint: BUG_HINT });
 }
 
-export const RESTORE_HINT =
-  'stop the daemon, move the damaged database aside, and restore the last copy taken with `plumbline backup --config FILE --to BACKUP` (copy BACKUP to <stateDir>/plumbline.db); the store is never reset on its own';
+/** How to recover a damaged store: from a backup, never by starting empty. */
+export function restoreHint(location: string): string {
+  if (isPostgresUrl(location)) {
+    return 'restore the last copy taken with `plumbline backup` (pg_restore into an empty database, then point store.url at it), or have the server repaired; the store is never reset on its own';
+  }
+  return 'stop the daemon, move plumbline.db and its -wal and -shm files aside, and copy the last backup taken with `plumbline backup --config FILE --to BACKUP` to <stateDir>/plumbline.db; the store is never reset on its own';
+}
 
 function damagedInUse(where: string, error: unknown): PlumblineError {
   return new PlumblineError('E_STORE_DAMAGED', `${where}: the store's database is damaged: ${(error as Error).message}${driverCode(error)}`, {
     retry: 'stalled',
     cause: error,
-    hint: RESTORE_HINT,
+    hint: restoreHint(where),
   });
 }

@@ -6,7 +6,7 @@ import { Kysely, SqliteDialect, sql } from './kysely.ts';
 import { PlumblineError } from '../../errors.ts';
 import { fsyncDir } from '../atomic.ts';
 import { type SqlEngine, runTransaction } from './engine.ts';
-import { classifyDriverError, RESTORE_HINT } from './errors.ts';
+import { classifyDriverError, restoreHint } from './errors.ts';
 import { headerProblem, type QuickCheck, quickCheck, type RunningCheck } from './integrity.ts';
 import type { Database } from './schema.ts';
 
@@ -110,7 +110,7 @@ function damaged(file: string, what: string, cause?: unknown): PlumblineError {
   return new PlumblineError('E_STORE_DAMAGED', `the store's database ${file} is damaged: ${what}`, {
     retry: 'stalled',
     ...(cause === undefined ? {} : { cause }),
-    hint: RESTORE_HINT,
+    hint: restoreHint(file),
     details: { file },
   });
 }
