@@ -245,6 +245,20 @@ export function describeStoreContract(engine: string, harness: () => StoreHarnes
       assert.equal(await store.getUnit('web'), undefined);
     });
 
+    it('a write started from inside a write fails at once instead of waiting for itself', async () => {
+      const { store } = await fresh();
+      await assert.rejects(
+        store.write(async (tx) => {
+          await tx.putUnit(unitStatus('web'));
+          await store.write((inner) => inner.putUnit(unitStatus('db')));
+        }),
+        (error: PlumblineError) => error.code === 'E_STORE_NESTED_WRITE',
+      );
+      assert.deepEqual(await store.listUnits(), []);
+      await store.write((tx) => tx.putUnit(unitStatus('web')));
+      assert.equal((await store.listUnits()).length, 1);
+    });
+
     it('reads outside a write see only committed state; reads inside see the write', async () => {
       const { store } = await fresh();
       await store.write((tx) => tx.putUnit(unitStatus('web', { phase: 'InSync' })));

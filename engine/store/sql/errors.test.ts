@@ -19,6 +19,7 @@ describe('what a database failure means', () => {
       postgres('08006'), // connection_failure
       postgres('57P01'), // admin_shutdown
       postgres('40001'), // serialization_failure
+      postgres('57014'), // query_canceled: statement_timeout
       Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
       Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }),
       new Error('Connection terminated unexpectedly'),

@@ -26,6 +26,7 @@ export interface PostgresSettings {
 const WRITE_LOCK = 0x706c756d; // "plum"
 const POOL_SIZE = 8;
 const CONNECT_TIMEOUT_MS = 10_000;
+const STATEMENT_TIMEOUT_MS = 5 * 60_000;
 
 /** The external engine, through a pool of connections; one connection per transaction. */
 export async function openPostgres(settings: PostgresSettings, log: Logger): Promise<SqlEngine> {
@@ -35,6 +36,8 @@ export async function openPostgres(settings: PostgresSettings, log: Logger): Pro
     connectionString: withPassword(settings.url, password),
     max: POOL_SIZE,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    // A server that stops answering fails the statement (transient) instead of holding the daemon forever.
+    statement_timeout: STATEMENT_TIMEOUT_MS,
     application_name: 'plumbline',
   });
   // An idle connection the server closes must not end the process; the next query reconnects.

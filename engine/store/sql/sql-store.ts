@@ -1,6 +1,7 @@
 import type { UnitReads } from '../../definitions/reads.ts';
 import type { ChangeSet, HistoryEvent, SourceStatus, UnitStatus } from '../../model.ts';
-import type { PlumblineError } from '../../errors.ts';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { PlumblineError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { PlanQuery, Store, StoreTx, StoredPlan } from '../types.ts';
 import type { SqlEngine } from './engine.ts';
@@ -19,6 +20,8 @@ export class SqlStore implements Store {
   readonly engine: 'sqlite' | 'postgres';
   onHistory: ((event: HistoryEvent) => void) | undefined;
   private readonly reads: StoreReads;
+  /** Set while a write's function runs: a nested write would wait for itself. */
+  private readonly writing = new AsyncLocalStorage<true>();
 
   constructor(
     private readonly sql: SqlEngine,
@@ -42,16 +45,21 @@ export class SqlStore implements Store {
   }
 
   /**
-   * Runs `fn` in one transaction. Do not call `write` again from inside `fn`:
-   * writers are serialized, so it would wait for itself.
+   * Runs `fn` in one transaction. Writers are serialized: a `write` called
+   * from inside `fn` would wait for itself, so it fails at once instead.
    */
   async write<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    if (this.writing.getStore()) {
+      throw new PlumblineError('E_STORE_NESTED_WRITE', 'store.write was called from inside another store.write', {
+        hint: 'this is a bug in Plumbline: write through the transaction the outer write gave (it would wait for itself forever)',
+      });
+    }
     let tx: SqlTx | undefined;
     let result: T;
     try {
       result = await this.sql.transaction((db) => {
         tx = new SqlTx(db);
-        return fn(tx);
+        return this.writing.run(true, () => fn(tx!));
       });
     } catch (error) {
       throw storeWriteError(error, this.sql.location) ?? error;
