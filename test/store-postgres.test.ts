@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { silentLogger } from '../engine/log.ts';
-import { openStore, type StoreConfig } from '../engine/store/open.ts';
+import { openStore } from '../engine/store/open.ts';
 import { type PostgresServer, startPostgres } from '../testkit/postgres.ts';
-import { describeStoreContract, repoRoot, type StoreCase } from '../testkit/store-contract.ts';
+import { describeStoreContract, openCase, repoRoot } from '../testkit/store-contract.ts';
 import { unitStatus } from '../testkit/store-fixtures.ts';
 
 let server: PostgresServer;
@@ -23,26 +23,19 @@ describeStoreContract('PostgreSQL', () => ({
     const stateDir = mkdtempSync(join(tmpdir(), 'plumbline-store-'));
     prepare?.(stateDir);
     const url = await server.createDatabase();
-    const database = new URL(url).pathname.slice(1);
-    const config: StoreConfig = { stateDir, store: { url, passwordFile: server.passwordFile } };
-    const store = await openStore(config, silentLogger);
-    const c: StoreCase = {
-      store,
-      config,
-      reopen: () => openStore(config, silentLogger),
-      async exec(sqlText) {
-        await server.psql(sqlText, database);
+    return openCase(
+      { stateDir, store: { url, passwordFile: server.passwordFile } },
+      {
+        async exec(sqlText) {
+          await server.psql(sqlText, new URL(url).pathname.slice(1));
+        },
+        async openBackup(file) {
+          const restored = await server.restore(file);
+          return openStore({ stateDir, store: { url: restored, passwordFile: server.passwordFile } }, silentLogger);
+        },
       },
-      async openBackup(file) {
-        const restored = await server.restore(file);
-        return openStore({ stateDir, store: { url: restored, passwordFile: server.passwordFile } }, silentLogger);
-      },
-      async dispose() {
-        await c.store.close().catch(() => undefined);
-        rmSync(stateDir, { recursive: true, force: true });
-      },
-    };
-    return c;
+      [stateDir],
+    );
   },
 }));
 

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFileSync, cpSync, existsSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { ConflictError, type PlumblineError } from '../engine/errors.ts';
 import type { HistoryEvent, PlanStatus } from '../engine/model.ts';
 import { secrets } from '../engine/secrets.ts';
-import type { StoreConfig } from '../engine/store/open.ts';
+import { silentLogger } from '../engine/log.ts';
+import { openStore, type StoreConfig } from '../engine/store/open.ts';
 import { PRUNE_BATCH } from '../engine/store/sql/prune.ts';
 import type { SqlStore } from '../engine/store/sql/sql-store.ts';
 import type { StoredPlan } from '../engine/store/types.ts';
@@ -31,6 +32,25 @@ export interface StoreCase {
   /** A store opened on what `store.backup(file)` wrote. */
   openBackup(file: string): Promise<SqlStore>;
   dispose(): Promise<void>;
+}
+
+/** A case on `config`, opened now; `dispose` closes its current store and removes `folders`. */
+export async function openCase(
+  config: StoreConfig,
+  engine: Pick<StoreCase, 'exec' | 'openBackup'>,
+  folders: string[],
+): Promise<StoreCase> {
+  const c: StoreCase = {
+    store: await openStore(config, silentLogger),
+    config,
+    reopen: () => openStore(config, silentLogger),
+    ...engine,
+    async dispose() {
+      await c.store.close().catch(() => undefined);
+      for (const dir of folders) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return c;
 }
 
 export interface StoreHarness {

@@ -3,11 +3,12 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { silentLogger } from '../../engine/log.ts';
-import type { HistoryEvent, PlanStatus, UnitStatus } from '../../engine/model.ts';
+import type { HistoryEvent, PlanStatus } from '../../engine/model.ts';
 import { openStore } from '../../engine/store/open.ts';
 import { historyRow, planRow, unitRow } from '../../engine/store/sql/rows.ts';
 import { SQLITE_FILE } from '../../engine/store/sql/sqlite.ts';
 import type { StoredPlan } from '../../engine/store/types.ts';
+import { unitStatus } from '../../testkit/store-fixtures.ts';
 import type { BenchContext } from '../lib/context.ts';
 import { progress } from '../lib/context.ts';
 import { repoRoot } from '../lib/daemon.ts';
@@ -76,7 +77,11 @@ async function seed(stateDir: string, size: Size): Promise<void> {
     db.pragma('synchronous = OFF'); // seeding only: the figures are about reading
     const now = Date.now();
     const units = Array.from({ length: size.units }, (_, i) => `team-${i % 20}/stack-${i}`);
-    insertAll(db, 'units', units.map((name, i) => unitRow(unitStatus(name, `${name.replace('/', '~')}-p${i}`, now))));
+    insertAll(
+      db,
+      'units',
+      units.map((name, i) => unitRow(unitStatus(name, { planId: `${name.replace('/', '~')}-p${i}`, updatedAt: new Date(now - DAY).toISOString() }))),
+    );
     insertAll(
       db,
       'plans',
@@ -112,21 +117,6 @@ function insertAll(db: BetterSqlite3.Database, table: string, rows: Iterable<Rec
     }
   }
   if (batch.length > 0) flush(batch);
-}
-
-function unitStatus(name: string, planId: string, now: number): UnitStatus {
-  return {
-    name,
-    kind: 'terraform',
-    path: `stacks/${name}`,
-    phase: 'InSync',
-    reason: 'Applied',
-    message: 'Apply complete! Resources: 0 added, 1 changed, 0 destroyed.',
-    lastAttemptedRevision: revision(name.length),
-    lastAppliedRevision: revision(name.length),
-    planId,
-    updatedAt: new Date(now - DAY).toISOString(),
-  };
 }
 
 /** Spread over the last 90 days; one in a thousand still waiting for approval. */
