@@ -17,7 +17,7 @@ import { waitFor } from './wait.ts';
 
 /**
  * The store's behaviour, written once and run against each engine (SQLite in
- * engine/store/sql/sqlite-store.test.ts, a real PostgreSQL server in
+ * test/store-sqlite.test.ts, a real PostgreSQL server in
  * test/store-postgres.test.ts): the same assertions, so both engines keep the
  * same contract.
  */

@@ -69,9 +69,9 @@ export async function backupStoreOf(config: StoreConfig, file: string, log: Logg
 }
 
 /** Retention cutoffs at `now`; `null` (`off` in the config) keeps everything. */
-export function retentionCutoffs(retention: StoreConfig['store'], now = new Date()): { plansBefore: Date; historyBefore: Date } {
-  const plansMs = retention?.retention?.plansMs === undefined ? DEFAULT_STORE_RETENTION.plansMs : retention.retention.plansMs;
-  const historyMs = retention?.retention?.historyMs === undefined ? DEFAULT_STORE_RETENTION.historyMs : retention.retention.historyMs;
+export function retentionCutoffs(store: StoreConfig['store'], now = new Date()): { plansBefore: Date; historyBefore: Date } {
+  const plansMs = store?.retention?.plansMs === undefined ? DEFAULT_STORE_RETENTION.plansMs : store.retention.plansMs;
+  const historyMs = store?.retention?.historyMs === undefined ? DEFAULT_STORE_RETENTION.historyMs : store.retention.historyMs;
   const before = (ms: number | null) => new Date(ms === null ? 0 : now.getTime() - ms);
   return { plansBefore: before(plansMs), historyBefore: before(historyMs) };
 }

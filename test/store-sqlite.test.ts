@@ -2,10 +2,10 @@ import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { describeStoreContract, openCase } from '../../../testkit/store-contract.ts';
-import { silentLogger } from '../../log.ts';
-import { openStore } from '../open.ts';
-import { SQLITE_FILE } from './sqlite.ts';
+import { describeStoreContract, openCase } from '../testkit/store-contract.ts';
+import { silentLogger } from '../engine/log.ts';
+import { openStore } from '../engine/store/open.ts';
+import { SQLITE_FILE } from '../engine/store/sql/sqlite.ts';
 
 describeStoreContract('SQLite', () => ({
   async fresh(prepare) {
