@@ -1,8 +1,8 @@
 import { DEFAULT_STORE_RETENTION } from '../config/defaults.ts';
-import { isPostgresUrl } from './postgres-url.ts';
 import type { StoreSettings } from '../config/types.ts';
 import { PlumblineError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { isPostgresUrl } from './postgres-url.ts';
 import type { SqlEngine } from './sql/engine.ts';
 import { storeWriteError } from './sql/errors.ts';
 import { importJsonStore, type JsonStoreImport } from './sql/import-json.ts';

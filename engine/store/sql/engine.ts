@@ -1,5 +1,5 @@
-import { type Kysely, sql } from './kysely.ts';
 import type { PlumblineError } from '../../errors.ts';
+import { type Kysely, sql } from './kysely.ts';
 import type { EngineKind } from './migrations.ts';
 import type { Database } from './schema.ts';
 

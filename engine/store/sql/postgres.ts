@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm } from 'node:fs/promises';
-import { Kysely, PostgresDialect, sql } from './kysely.ts';
 import pg from 'pg';
 import { PlumblineError } from '../../errors.ts';
 import { run } from '../../exec.ts';
@@ -8,6 +7,7 @@ import type { Logger } from '../../log.ts';
 import { secrets } from '../../secrets.ts';
 import { redactUrl } from '../../source/git-source.ts';
 import { type SqlEngine, runTransaction } from './engine.ts';
+import { Kysely, PostgresDialect, sql } from './kysely.ts';
 import type { Database } from './schema.ts';
 
 export interface PostgresSettings {

@@ -1,8 +1,8 @@
-import type { UnitReads } from '../../definitions/reads.ts';
-import type { ChangeSet, HistoryEvent, SourceStatus, UnitStatus } from '../../model.ts';
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { UnitReads } from '../../definitions/reads.ts';
 import { PlumblineError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
+import type { ChangeSet, HistoryEvent, SourceStatus, UnitStatus } from '../../model.ts';
 import type { PlanQuery, Store, StoreTx, StoredPlan } from '../types.ts';
 import type { SqlEngine } from './engine.ts';
 import { storeReadError, storeWriteError } from './errors.ts';

@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect, sql } from './kysely.ts';
 import { PlumblineError } from '../../errors.ts';
 import { fsyncDir } from '../atomic.ts';
 import { type SqlEngine, runTransaction } from './engine.ts';
 import { classifyDriverError, restoreHint } from './errors.ts';
 import { headerProblem, type QuickCheck, quickCheck, type RunningCheck } from './integrity.ts';
+import { Kysely, SqliteDialect, sql } from './kysely.ts';
 import type { Database } from './schema.ts';
 
 export const SQLITE_FILE = 'plumbline.db';
