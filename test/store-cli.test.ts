@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -77,6 +77,7 @@ test('plumbline backup copies a consistent store while another process writes to
     const backup = plumbline(['backup', '--config', configFile, '--to', file]);
     assert.equal(backup.code, 0, backup.stderr);
     assert.match(backup.stdout, new RegExp(`^backup of ${stateDir}/plumbline\\.db written to ${file} \\(\\d+\\.\\d MiB\\)$`, 'm'));
+    assert.equal(statSync(file).mode & 0o077, 0, 'the copy is private to its user');
     await writer;
 
     // Restore as the documentation says: the copy becomes plumbline.db of a (stopped) daemon's state directory.

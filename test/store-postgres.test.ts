@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -62,6 +62,7 @@ test('plumbline migrate and plumbline backup on PostgreSQL: the password from st
     assert.equal(backup.status, 0, backup.stderr);
     assert.match(backup.stdout, /^backup of postgres:\/\/plumbline@127\.0\.0\.1:\d+\/\w+ written to .*store\.dump/m);
     assert.doesNotMatch(backup.stdout + backup.stderr, new RegExp(server.password));
+    assert.equal(statSync(file).mode & 0o077, 0, 'the archive is private to its user');
     const restored = await server.restore(file);
     const copy = await openStore({ stateDir: join(dir, 'state'), store: { url: restored, passwordFile: server.passwordFile } }, silentLogger);
     try {

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { open } from 'node:fs/promises';
 import type { PlumblineError } from '../../errors.ts';
 import { type Kysely, sql } from './kysely.ts';
 import type { EngineKind } from './migrations.ts';
@@ -51,4 +53,15 @@ export async function runTransaction<T>(
       throw error;
     }
   });
+}
+
+/**
+ * An empty file beside `file`, private to this user (a copy of the store is
+ * no one else's business), for a backup to be written into and then renamed
+ * over `file`.
+ */
+export async function privateTempBeside(file: string): Promise<string> {
+  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  await (await open(tmp, 'wx', 0o600)).close();
+  return tmp;
 }

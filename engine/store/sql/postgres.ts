@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm } from 'node:fs/promises';
 import pg from 'pg';
 import { PlumblineError } from '../../errors.ts';
@@ -6,7 +5,7 @@ import { run } from '../../exec.ts';
 import type { Logger } from '../../log.ts';
 import { secrets } from '../../secrets.ts';
 import { redactUrl } from '../../source/git-source.ts';
-import { type SqlEngine, runTransaction } from './engine.ts';
+import { privateTempBeside, runTransaction, type SqlEngine } from './engine.ts';
 import { Kysely, PostgresDialect, sql } from './kysely.ts';
 import type { Database } from './schema.ts';
 
@@ -106,10 +105,10 @@ class PostgresEngine implements SqlEngine {
    * new as the server.
    */
   async backup(file: string): Promise<void> {
-    const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
     const url = new URL(this.url);
     const password = this.password ?? (url.password ? decodeURIComponent(url.password) : undefined);
     url.password = '';
+    const tmp = await privateTempBeside(file);
     try {
       await run('pg_dump', ['--format=custom', '--no-password', `--file=${tmp}`, `--dbname=${url.toString()}`], {
         env: password === undefined ? {} : { PGPASSWORD: password },

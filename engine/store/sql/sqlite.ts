@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { PlumblineError } from '../../errors.ts';
 import { fsyncDir } from '../atomic.ts';
-import { type SqlEngine, runTransaction } from './engine.ts';
+import { privateTempBeside, runTransaction, type SqlEngine } from './engine.ts';
 import { classifyDriverError, restoreHint } from './errors.ts';
 import { headerProblem, type QuickCheck, quickCheck, type RunningCheck } from './integrity.ts';
 import { Kysely, SqliteDialect, sql } from './kysely.ts';
@@ -163,7 +162,7 @@ class SqliteEngine implements SqlEngine {
    * writer in WAL mode). Written beside the target and renamed over it.
    */
   async backup(file: string): Promise<void> {
-    const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+    const tmp = await privateTempBeside(file);
     try {
       await this.reader.backup(tmp, { progress: () => 0x7fffffff });
       const copy = new BetterSqlite3(tmp);
