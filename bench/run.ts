@@ -25,6 +25,7 @@ import { releaseLargeRepo } from './scenarios/large-repo.ts';
 import { overhead } from './scenarios/overhead.ts';
 import { parallelism } from './scenarios/parallelism.ts';
 import { precision } from './scenarios/precision.ts';
+import { store } from './scenarios/store.ts';
 
 const SCENARIOS = {
   idle,
@@ -33,6 +34,7 @@ const SCENARIOS = {
   parallelism,
   converge,
   drift,
+  store,
 } as const;
 type ScenarioId = keyof typeof SCENARIOS;
 const ORDER = Object.keys(SCENARIOS) as ScenarioId[];

@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../engine/exec.ts';
 import { freePort } from './ports.ts';
 
-/** Debian's PostgreSQL 15 server binaries (package `postgresql-15`). */
-export const POSTGRES_BIN = '/usr/lib/postgresql/15/bin';
+/** Debian's PostgreSQL server binaries (package `postgresql`): version 15, or else the newest installed. */
+export const POSTGRES_BIN = serverBinaries();
 const SUPERUSER = 'postgres';
 /** The role the store connects as: a login with a password, over TCP (scram-sha-256). */
 export const STORE_ROLE = 'plumbline';
@@ -21,6 +21,8 @@ export interface PostgresServer {
   createDatabase(name?: string): Promise<string>;
   /** SQL as the superuser over the unix socket (tab-separated rows, no headers). */
   psql(sqlText: string, database?: string): Promise<string>;
+  /** `pg_restore` of a custom-format dump (as `plumbline backup` writes) into a new database; returns its URL. */
+  restore(dumpFile: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -64,15 +66,25 @@ export async function startPostgres(): Promise<PostgresServer> {
   await psql(`create role ${STORE_ROLE} login password '${password}'`);
 
   let databases = 0;
+  const createDatabase = async (name = `store_${process.pid}_${++databases}`) => {
+    await psql(`create database "${name}" owner ${STORE_ROLE}`);
+    return `postgres://${STORE_ROLE}@${host}:${port}/${name}`;
+  };
   return {
     host,
     port,
     password,
     passwordFile,
     psql,
-    async createDatabase(name = `store_${process.pid}_${++databases}`) {
-      await psql(`create database "${name}" owner ${STORE_ROLE}`);
-      return `postgres://${STORE_ROLE}@${host}:${port}/${name}`;
+    createDatabase,
+    async restore(dumpFile) {
+      const url = await createDatabase();
+      const database = new URL(url).pathname.slice(1);
+      await run('pg_restore', ['--no-owner', '--exit-on-error', '-h', host, '-p', String(port), '-U', STORE_ROLE, '-d', database, dumpFile], {
+        env: { PGPASSWORD: password },
+        timeoutMs: 120_000,
+      });
+      return url;
     },
     async stop() {
       if (stopped) return;
@@ -94,4 +106,11 @@ function runAsPostgres(): { uid: number; gid: number; wrapper: string[] } {
   const gid = id('-g');
   if (userInfo().uid === uid) return { uid, gid, wrapper: ['env'] };
   return { uid, gid, wrapper: ['runuser', '-u', SUPERUSER, '--'] };
+}
+
+function serverBinaries(): string {
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root) ? readdirSync(root).filter((v) => /^\d+$/.test(v) && existsSync(join(root, v, 'bin', 'pg_ctl'))) : [];
+  const chosen = versions.includes('15') ? '15' : versions.sort((a, b) => Number(b) - Number(a))[0];
+  return join(root, chosen ?? '15', 'bin');
 }

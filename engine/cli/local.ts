@@ -8,8 +8,8 @@ import { action, integerOption, type CommandContext } from './util.ts';
 
 /**
  * Commands that work on a checkout or run the engine in this process:
- * validate, plan, daemon, demo. Each loads its engine module on demand, so one
- * command's dependencies never keep the others from starting.
+ * validate, plan, daemon, demo, migrate, backup. Each loads its engine module
+ * on demand, so one command's dependencies never keep the others from starting.
  */
 export function registerLocalCommands(program: Command, ctx: CommandContext): void {
   const { out } = ctx;
@@ -88,6 +88,56 @@ export function registerLocalCommands(program: Command, ctx: CommandContext): vo
         if (opts.port !== undefined) options.port = opts.port;
         if (opts.stateDir !== undefined) options.stateDir = resolve(opts.stateDir);
         return runDemo(options);
+      }),
+    );
+
+  registerStoreCommands(program, ctx);
+}
+
+function registerStoreCommands(program: Command, ctx: CommandContext): void {
+  const { out } = ctx;
+  const commandLog = () => createLogger({ level: process.env.PLUMBLINE_LOG_LEVEL ?? 'warn', destination: out.stderrStream() });
+
+  program
+    .command('migrate')
+    .description("bring the store's database up to this version (the daemon does it at start); says what it applied")
+    .requiredOption('--config <file>', 'daemon config (plumbline.yaml)')
+    .option('--json', 'print {"store", "migrations": [...], "imported"}')
+    .action(
+      action(ctx, async (opts: { config: string; json?: boolean }) => {
+        const { migrateCommand } = await import('../store/commands.ts');
+        const result = await migrateCommand(resolve(opts.config), commandLog());
+        if (opts.json) {
+          out.json({ store: result.location, migrations: result.migrations, ...(result.imported ? { imported: result.imported } : {}) });
+          return 0;
+        }
+        for (const name of result.migrations) out.line(`applied migration ${name}`);
+        const i = result.imported;
+        if (i) {
+          out.line(
+            `imported the JSON-file store: ${i.units} units, ${i.plans} plans, ${i.changeSets} change sets, ${i.reads} reads, ${i.events} history events${i.source ? ', the source status' : ''}`,
+          );
+          if (i.damaged.length > 0) out.line(`not imported (did not parse): ${i.damaged.join(', ')}`);
+          out.line(`its folder was moved to ${i.movedTo}`);
+        }
+        out.note(result.migrations.length > 0 || i ? `store ${result.location} is up to date` : `store ${result.location} was up to date: nothing to apply`);
+        return 0;
+      }),
+    );
+
+  program
+    .command('backup')
+    .description("copy the store consistently while the daemon runs (SQLite: a database file; PostgreSQL: a pg_dump archive)")
+    .requiredOption('--config <file>', 'daemon config (plumbline.yaml)')
+    .requiredOption('--to <file>', 'where to write the copy (replaced if it exists)')
+    .option('--json', 'print {"store", "file", "bytes"}')
+    .action(
+      action(ctx, async (opts: { config: string; to: string; json?: boolean }) => {
+        const { backupCommand } = await import('../store/commands.ts');
+        const result = await backupCommand(resolve(opts.config), opts.to, commandLog());
+        if (opts.json) out.json({ store: result.location, file: result.file, bytes: result.bytes });
+        else out.line(`backup of ${result.location} written to ${result.file} (${(result.bytes / 2 ** 20).toFixed(1)} MiB)`);
+        return 0;
       }),
     );
 }

@@ -41,7 +41,7 @@ test('a minimal config gets every default', async () => {
     notifications: [],
     log: { level: 'info' },
     limits: { manifestBytes: 1_048_576 },
-    store: { url: null, passwordFile: null, retention: { plansMs: 7_776_000_000, historyMs: 34_560_000_000 } },
+    store: { url: null, passwordFile: null, retention: { plansMs: 90 * 86_400_000, historyMs: 400 * 86_400_000 } },
   });
 });
 
@@ -234,4 +234,36 @@ test('the ansible section is checked like the others: unknown keys, ranges, dura
       '8:3 ansible.pipelining: must be true or false (got "yes please")',
     ],
   );
+});
+
+test('the store section: a postgres URL, a password file beside the config, retention as durations or off', () => {
+  const { config, problems } = normalizeConfig(
+    {
+      source: { url: 'file:///srv/infra.git' },
+      store: { url: 'postgres://plumbline@db.example.com:5432/plumbline', passwordFile: 'db-password', retention: { plans: '30d', history: 'off' } },
+    },
+    '/etc/plumbline/plumbline.yaml',
+  );
+  assert.deepEqual(problems, []);
+  assert.deepEqual(config?.store, {
+    url: 'postgres://plumbline@db.example.com:5432/plumbline',
+    passwordFile: '/etc/plumbline/db-password',
+    retention: { plansMs: 30 * 86_400_000, historyMs: null },
+  });
+});
+
+test('the store section is checked: postgres URLs only (never echoed), retention of at least an hour', () => {
+  const { problems } = normalizeConfig(
+    {
+      source: { url: 'file:///srv/infra.git' },
+      store: { url: 'mysql://root:hunter22@db/plumbline', retention: { plans: '10m', history: 'forever' } },
+    },
+    '/etc/plumbline/plumbline.yaml',
+  );
+  const text = problems.map(formatProblem).join('\n');
+  assert.match(text, /store\.url.*must be a postgres:\/\/ URL|must be a postgres:\/\/ URL/);
+  assert.doesNotMatch(text, /hunter22/);
+  assert.match(text, /must be at least 1h \(got "10m"\)/);
+  assert.match(text, /invalid duration "forever".*or off/);
+  assert.equal(problems.length, 3);
 });

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { approvalSchema, driftIntervalSchema, driftSchema, durationSchema, guardSchema, pruneSchema } from '../definitions/schema.ts';
 import { NOTIFICATION_EVENTS } from '../notify/notifier.ts';
+import { isPostgresUrl } from '../store/postgres-url.ts';
 
 /**
  * The shape of the daemon config (`plumbline.yaml`): field names, types and
@@ -93,10 +94,6 @@ export function checkWebhookUrl(url: string): string | undefined {
   if (parsed.protocol === 'https:') return undefined;
   if (parsed.protocol === 'http:' && isLoopback(parsed.hostname.replace(/^\[|\]$/g, ''))) return undefined;
   return `must be an https:// URL (http:// only on a loopback address) (got ${parsed.protocol}//${parsed.host})`;
-}
-
-export function isPostgresUrl(url: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(url);
 }
 
 /** The store's database: postgres:// only (SQLite needs no URL). The URL is never echoed: it may hold a password. */

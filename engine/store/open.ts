@@ -1,13 +1,12 @@
 import { DEFAULT_STORE_RETENTION } from '../config/defaults.ts';
-import { isPostgresUrl } from '../config/schema.ts';
 import type { StoreSettings } from '../config/types.ts';
 import { PlumblineError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { isPostgresUrl } from './postgres-url.ts';
 import type { SqlEngine } from './sql/engine.ts';
 import { storeWriteError } from './sql/errors.ts';
 import { importJsonStore, type JsonStoreImport } from './sql/import-json.ts';
 import { migrateStore } from './sql/migrate.ts';
-import { openPostgres } from './sql/postgres.ts';
 import { SqlStore } from './sql/sql-store.ts';
 import { openSqlite, openSqliteForBackup } from './sql/sqlite.ts';
 
@@ -36,6 +35,10 @@ export async function openStore(config: StoreConfig, log: Logger): Promise<SqlSt
   try {
     const prepared = await prepare(engine, config.stateDir, log);
     if (prepared.migrations.length > 0) log.info({ store: engine.location, migrations: prepared.migrations }, 'store schema migrated');
+    void engine.integrity.then((found) => {
+      if (found?.code === 'E_STORE_DAMAGED') log.error({ code: found.code, hint: found.hint, err: found }, 'the store database is damaged');
+      else if (found) log.warn({ code: found.code, err: found }, 'the store integrity check could not run');
+    });
     const store = new SqlStore(engine, log);
     if (prepared.imported) store.imported = prepared.imported;
     return store;
@@ -68,9 +71,9 @@ export async function backupStoreOf(config: StoreConfig, file: string, log: Logg
 }
 
 /** Retention cutoffs at `now`; `null` (`off` in the config) keeps everything. */
-export function retentionCutoffs(retention: StoreConfig['store'], now = new Date()): { plansBefore: Date; historyBefore: Date } {
-  const plansMs = retention?.retention?.plansMs === undefined ? DEFAULT_STORE_RETENTION.plansMs : retention.retention.plansMs;
-  const historyMs = retention?.retention?.historyMs === undefined ? DEFAULT_STORE_RETENTION.historyMs : retention.retention.historyMs;
+export function retentionCutoffs(store: StoreConfig['store'], now = new Date()): { plansBefore: Date; historyBefore: Date } {
+  const plansMs = store?.retention?.plansMs === undefined ? DEFAULT_STORE_RETENTION.plansMs : store.retention.plansMs;
+  const historyMs = store?.retention?.historyMs === undefined ? DEFAULT_STORE_RETENTION.historyMs : store.retention.historyMs;
   const before = (ms: number | null) => new Date(ms === null ? 0 : now.getTime() - ms);
   return { plansBefore: before(plansMs), historyBefore: before(historyMs) };
 }
@@ -90,9 +93,11 @@ async function openEngine(config: StoreConfig, log: Logger): Promise<SqlEngine> 
   return url ? openPostgresStore(url, config, log) : openSqlite(config.stateDir);
 }
 
-function openPostgresStore(url: string, config: StoreConfig, log: Logger): Promise<SqlEngine> {
+async function openPostgresStore(url: string, config: StoreConfig, log: Logger): Promise<SqlEngine> {
   if (!isPostgresUrl(url)) {
     throw new PlumblineError('E_STORE_URL', 'store.url must be a postgres:// URL', { hint: 'leave store.url out to keep the store in <stateDir>/plumbline.db (SQLite)' });
   }
+  // Loaded only for PostgreSQL: the driver and what it needs stay out of an embedded daemon.
+  const { openPostgres } = await import('./sql/postgres.ts');
   return openPostgres({ url, passwordFile: config.store?.passwordFile ?? null }, log);
 }

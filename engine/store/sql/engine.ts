@@ -1,4 +1,7 @@
-import { type Kysely, sql } from 'kysely';
+import { randomBytes } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import type { PlumblineError } from '../../errors.ts';
+import { type Kysely, sql } from './kysely.ts';
 import type { EngineKind } from './migrations.ts';
 import type { Database } from './schema.ts';
 
@@ -7,6 +10,12 @@ export interface SqlEngine {
   readonly kind: EngineKind;
   /** The file, or the URL without its password: for messages and logs. */
   readonly location: string;
+  /**
+   * The full integrity check started at open: undefined once it passed (or
+   * when the engine checks itself, as PostgreSQL does); else E_STORE_DAMAGED
+   * with what it found, or E_STORE_CHECK when it could not run. Never rejects.
+   */
+  readonly integrity: Promise<PlumblineError | undefined>;
   /** Reads of the last committed state. */
   readonly db: Kysely<Database>;
   /**
@@ -44,4 +53,15 @@ export async function runTransaction<T>(
       throw error;
     }
   });
+}
+
+/**
+ * An empty file beside `file`, private to this user (a copy of the store is
+ * no one else's business), for a backup to be written into and then renamed
+ * over `file`.
+ */
+export async function privateTempBeside(file: string): Promise<string> {
+  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  await (await open(tmp, 'wx', 0o600)).close();
+  return tmp;
 }

@@ -1,4 +1,5 @@
 import { PlumblineError } from '../../errors.ts';
+import { isPostgresUrl } from '../postgres-url.ts';
 
 /**
  * What a failure of the database means for the engine, whatever the engine:
@@ -14,18 +15,22 @@ export type DriverFailure = 'unavailable' | 'damaged' | 'failed';
 
 const SQLITE_UNAVAILABLE = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|CANTOPEN|READONLY|NOMEM|PROTOCOL)/;
 const SQLITE_DAMAGED = /^SQLITE_(CORRUPT|NOTADB)/;
-/** SQLSTATE classes: connection, resources (53100 disk full), operator intervention, system error. */
-const PG_UNAVAILABLE = /^(08|53|57P|58|40001|40P01|55P03)/;
+/** SQLSTATE classes: connection, resources (53100 disk full), operator intervention and statement timeout (57014), system error. */
+const PG_UNAVAILABLE = /^(08|53|57P|57014|58|40001|40P01|55P03)/;
 const PG_DAMAGED = /^XX00[12]$/;
 const SYSTEM_UNAVAILABLE = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 /** pg reports a lost or refused connection as a plain Error. */
 const PG_CONNECTION_MESSAGE = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/;
 
+export function isDamagedSqliteCode(code: string | undefined): boolean {
+  return code !== undefined && SQLITE_DAMAGED.test(code);
+}
+
 export function classifyDriverError(error: unknown): DriverFailure | undefined {
   if (!(error instanceof Error)) return undefined;
   const code = (error as { code?: unknown }).code;
   if (error.name === 'SqliteError' && typeof code === 'string') {
-    if (SQLITE_DAMAGED.test(code)) return 'damaged';
+    if (isDamagedSqliteCode(code)) return 'damaged';
     return SQLITE_UNAVAILABLE.test(code) ? 'unavailable' : 'failed';
   }
   if ('severity' in error && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
@@ -79,13 +84,18 @@ export function storeReadError(error: unknown, where: string): PlumblineError | 
   return new PlumblineError('E_STORE_QUERY', message, { retry: 'stalled', cause: error, hint: BUG_HINT });
 }
 
-export const RESTORE_HINT =
-  'stop the daemon, move the damaged database aside, and restore the last copy taken with `plumbline backup --config FILE --to BACKUP` (copy BACKUP to <stateDir>/plumbline.db); the store is never reset on its own';
+/** How to recover a damaged store: from a backup, never by starting empty. */
+export function restoreHint(location: string): string {
+  if (isPostgresUrl(location)) {
+    return 'restore the last copy taken with `plumbline backup` (pg_restore into an empty database, then point store.url at it), or have the server repaired; the store is never reset on its own';
+  }
+  return 'stop the daemon, move plumbline.db and its -wal and -shm files aside, and copy the last backup taken with `plumbline backup --config FILE --to BACKUP` to <stateDir>/plumbline.db; the store is never reset on its own';
+}
 
 function damagedInUse(where: string, error: unknown): PlumblineError {
   return new PlumblineError('E_STORE_DAMAGED', `${where}: the store's database is damaged: ${(error as Error).message}${driverCode(error)}`, {
     retry: 'stalled',
     cause: error,
-    hint: RESTORE_HINT,
+    hint: restoreHint(where),
   });
 }

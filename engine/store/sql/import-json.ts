@@ -2,13 +2,13 @@ import { createReadStream } from 'node:fs';
 import { readdir, readFile, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { type Kysely, sql } from 'kysely';
 import type { UnitReads } from '../../definitions/reads.ts';
 import type { ChangeSet, HistoryEvent, SourceStatus, UnitStatus } from '../../model.ts';
 import type { Logger } from '../../log.ts';
 import { fsyncDir } from '../atomic.ts';
 import type { StoredPlan } from '../types.ts';
 import type { SqlEngine } from './engine.ts';
+import { type Kysely, sql } from './kysely.ts';
 import { changeSetRow, historyRow, mask, planRow, readsRow, sourceRow, unitRow } from './rows.ts';
 import type { Database } from './schema.ts';
 

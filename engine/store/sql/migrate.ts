@@ -1,6 +1,6 @@
-import { type Kysely, Migrator } from 'kysely';
 import { PlumblineError } from '../../errors.ts';
 import type { SqlEngine } from './engine.ts';
+import { type Kysely, Migrator } from './kysely.ts';
 import { knownMigrationNames, storeMigrations } from './migrations.ts';
 import type { Database } from './schema.ts';
 

@@ -1,4 +1,4 @@
-import { type ColumnDefinitionBuilder, type CreateTableBuilder, type Kysely, type Migration, sql } from 'kysely';
+import { type ColumnDefinitionBuilder, type Kysely, type Migration, sql } from './kysely.ts';
 
 export type EngineKind = 'sqlite' | 'postgres';
 
@@ -25,16 +25,15 @@ async function initial(db: Kysely<unknown>, engine: EngineKind): Promise<void> {
   // and compare ids and times by locale rules.
   const text = engine === 'postgres' ? sql`text collate "C"` : sql`text`;
   const required = (c: ColumnDefinitionBuilder) => c.notNull();
-  const table = (name: string): CreateTableBuilder<string, never> => db.schema.createTable(name);
 
-  await table('units')
+  await db.schema.createTable('units')
     .addColumn('name', text, (c) => c.primaryKey())
     .addColumn('plan_id', text)
     .addColumn('record', 'text', required)
     .execute();
   await db.schema.createIndex('units_plan_id').on('units').column('plan_id').execute();
 
-  await table('plans')
+  await db.schema.createTable('plans')
     .addColumn('id', text, (c) => c.primaryKey())
     .addColumn('unit', text, required)
     .addColumn('status', text, required)
@@ -52,14 +51,14 @@ async function initial(db: Kysely<unknown>, engine: EngineKind): Promise<void> {
   await db.schema.createIndex('plans_change_set').on('plans').columns(['change_set', 'created_at', 'id']).execute();
   await db.schema.createIndex('plans_purpose_status').on('plans').columns(['purpose', 'status']).execute();
 
-  await table('change_sets')
+  await db.schema.createTable('change_sets')
     .addColumn('id', text, (c) => c.primaryKey())
     .addColumn('created_at', text, required)
     .addColumn('record', 'text', required)
     .execute();
   await db.schema.createIndex('change_sets_created').on('change_sets').columns(['created_at', 'id']).execute();
 
-  await table('history')
+  await db.schema.createTable('history')
     .addColumn('seq', engine === 'postgres' ? 'bigint' : 'integer', (c) =>
       // AUTOINCREMENT: SQLite never hands out a number again, even after the newest events are pruned.
       engine === 'postgres' ? c.primaryKey().generatedByDefaultAsIdentity() : c.primaryKey().autoIncrement(),
@@ -72,17 +71,17 @@ async function initial(db: Kysely<unknown>, engine: EngineKind): Promise<void> {
   await db.schema.createIndex('history_unit_seq').on('history').columns(['unit', 'seq']).execute();
   await db.schema.createIndex('history_at_seq').on('history').columns(['at', 'seq']).execute();
 
-  await table('source')
+  await db.schema.createTable('source')
     .addColumn('id', 'integer', (c) => c.primaryKey().check(sql`id = 1`))
     .addColumn('record', 'text', required)
     .execute();
 
-  await table('unit_reads')
+  await db.schema.createTable('unit_reads')
     .addColumn('unit', text, (c) => c.primaryKey())
     .addColumn('record', 'text', required)
     .execute();
 
-  await table('store_meta')
+  await db.schema.createTable('store_meta')
     .addColumn('key', text, (c) => c.primaryKey())
     .addColumn('value', 'text', required)
     .execute();

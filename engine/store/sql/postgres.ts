@@ -1,13 +1,12 @@
-import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm } from 'node:fs/promises';
-import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { PlumblineError } from '../../errors.ts';
 import { run } from '../../exec.ts';
 import type { Logger } from '../../log.ts';
 import { secrets } from '../../secrets.ts';
 import { redactUrl } from '../../source/git-source.ts';
-import { type SqlEngine, runTransaction } from './engine.ts';
+import { privateTempBeside, runTransaction, type SqlEngine } from './engine.ts';
+import { Kysely, PostgresDialect, sql } from './kysely.ts';
 import type { Database } from './schema.ts';
 
 export interface PostgresSettings {
@@ -26,6 +25,7 @@ export interface PostgresSettings {
 const WRITE_LOCK = 0x706c756d; // "plum"
 const POOL_SIZE = 8;
 const CONNECT_TIMEOUT_MS = 10_000;
+const STATEMENT_TIMEOUT_MS = 5 * 60_000;
 
 /** The external engine, through a pool of connections; one connection per transaction. */
 export async function openPostgres(settings: PostgresSettings, log: Logger): Promise<SqlEngine> {
@@ -35,6 +35,8 @@ export async function openPostgres(settings: PostgresSettings, log: Logger): Pro
     connectionString: withPassword(settings.url, password),
     max: POOL_SIZE,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    // A server that stops answering fails the statement (transient) instead of holding the daemon forever.
+    statement_timeout: STATEMENT_TIMEOUT_MS,
     application_name: 'plumbline',
   });
   // An idle connection the server closes must not end the process; the next query reconnects.
@@ -77,6 +79,8 @@ function withPassword(url: string, password: string | undefined): string {
 
 class PostgresEngine implements SqlEngine {
   readonly kind = 'postgres' as const;
+  /** The server checks its own pages (and reports XX001 on a damaged one). */
+  readonly integrity = Promise.resolve(undefined);
 
   constructor(
     readonly location: string,
@@ -101,10 +105,10 @@ class PostgresEngine implements SqlEngine {
    * new as the server.
    */
   async backup(file: string): Promise<void> {
-    const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
     const url = new URL(this.url);
     const password = this.password ?? (url.password ? decodeURIComponent(url.password) : undefined);
     url.password = '';
+    const tmp = await privateTempBeside(file);
     try {
       await run('pg_dump', ['--format=custom', '--no-password', `--file=${tmp}`, `--dbname=${url.toString()}`], {
         env: password === undefined ? {} : { PGPASSWORD: password },

@@ -1,5 +1,5 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from './kysely.ts';
 import type { PlanStatus } from '../../model.ts';
 import type { SqlEngine } from './engine.ts';
 import type { Database } from './schema.ts';

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely } from './kysely.ts';
 import type { UnitReads } from '../../definitions/reads.ts';
 import { NotFoundError } from '../../errors.ts';
 import type { ChangeSet, HistoryEvent, SourceStatus, UnitStatus } from '../../model.ts';

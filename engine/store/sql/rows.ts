@@ -1,4 +1,4 @@
-import type { Insertable } from 'kysely';
+import type { Insertable } from './kysely.ts';
 import type { UnitReads } from '../../definitions/reads.ts';
 import type { ChangeSet, HistoryEvent, SourceStatus, UnitStatus } from '../../model.ts';
 import { RECORD_IDENTIFIERS, secrets } from '../../secrets.ts';

@@ -1,4 +1,4 @@
-import type { Generated } from 'kysely';
+import type { Generated } from './kysely.ts';
 
 /**
  * The tables of the SQL store, as the query layer sees them. Each record is

@@ -1,6 +1,8 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { UnitReads } from '../../definitions/reads.ts';
-import type { ChangeSet, HistoryEvent, SourceStatus, UnitStatus } from '../../model.ts';
+import { PlumblineError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
+import type { ChangeSet, HistoryEvent, SourceStatus, UnitStatus } from '../../model.ts';
 import type { PlanQuery, RunRecord, RunState, Store, StoreTx, StoredPlan } from '../types.ts';
 import type { SqlEngine } from './engine.ts';
 import { storeReadError, storeWriteError } from './errors.ts';
@@ -21,6 +23,8 @@ export class SqlStore implements Store {
   /** A JSON-file store of an older version imported when this store was opened. */
   imported: JsonStoreImport | undefined;
   private readonly reads: StoreReads;
+  /** Set while a write's function runs: a nested write would wait for itself. */
+  private readonly writing = new AsyncLocalStorage<true>();
 
   constructor(
     private readonly sql: SqlEngine,
@@ -30,22 +34,35 @@ export class SqlStore implements Store {
     this.reads = new StoreReads(sql.db);
   }
 
+  /**
+   * The full integrity check of a large SQLite file runs after it opened:
+   * this settles with its finding (E_STORE_DAMAGED), or undefined. Never rejects.
+   */
+  get integrity(): Promise<PlumblineError | undefined> {
+    return this.sql.integrity;
+  }
+
   /** Where the data is: the database file, or the URL without its password. */
   get location(): string {
     return this.sql.location;
   }
 
   /**
-   * Runs `fn` in one transaction. Do not call `write` again from inside `fn`:
-   * writers are serialized, so it would wait for itself.
+   * Runs `fn` in one transaction. Writers are serialized: a `write` called
+   * from inside `fn` would wait for itself, so it fails at once instead.
    */
   async write<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    if (this.writing.getStore()) {
+      throw new PlumblineError('E_STORE_NESTED_WRITE', 'store.write was called from inside another store.write', {
+        hint: 'this is a bug in Plumbline: write through the transaction the outer write gave (it would wait for itself forever)',
+      });
+    }
     let tx: SqlTx | undefined;
     let result: T;
     try {
       result = await this.sql.transaction((db) => {
         tx = new SqlTx(db);
-        return fn(tx);
+        return this.writing.run(true, () => fn(tx!));
       });
     } catch (error) {
       throw storeWriteError(error, this.sql.location) ?? error;
