@@ -78,10 +78,15 @@ export interface ManifestPart<Spec = unknown> {
   read(input: ManifestInput): Promise<Spec | undefined>;
 }
 
+/** What `ManifestPart.read` is given: the manifest of a unit of its kind (or of the default kind, when `kind:` is missing or names another manifest's). */
 export interface ManifestInput {
+  /** The document as written. */
   raw: RawMapping;
+  /** The document as the manifest's schema parsed it; undefined when a field is wrong. */
   parsed: RawMapping | undefined;
+  /** The unit folder: paths a field names resolve against it (`resolveInUnit`). */
   folder: UnitFolder;
+  /** Where problems go, placed at the field they name. */
   report: ProblemCollector;
 }
 
