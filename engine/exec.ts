@@ -1,5 +1,4 @@
 import { basename } from 'node:path';
-import { execa } from 'execa';
 import { ToolError, type RetryClass } from './errors.ts';
 import type { Logger } from './log.ts';
 import { secrets } from './secrets.ts';
@@ -42,6 +41,9 @@ const MAX_BUFFER = 512 * 1024 * 1024;
 export const processCounts = new Map<string, number>();
 
 export async function run(command: string, args: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+  // Loaded with the first process: loading a config (which reads the
+  // providers' declarations through engine/provider-kit.ts) starts none.
+  const { execa } = await import('execa');
   const tool = basename(command);
   processCounts.set(tool, (processCounts.get(tool) ?? 0) + 1);
   const started = performance.now();

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -7,7 +6,7 @@ import { loadConfig, normalizeConfig } from './config/load.ts';
 import type { DaemonConfig } from './config/types.ts';
 import { outputsFromFiles, resolveInputs, type OutputsReader } from './controller/inputs.ts';
 import { loadDefinitions } from './definitions/load.ts';
-import { findReferences } from './definitions/references.ts';
+import { upstreamsOf } from './definitions/references.ts';
 import type { UnitDefinition } from './definitions/types.ts';
 import { asPlumblineError, formatProblem, isError, ValidationError, type Problem } from './errors.ts';
 import type { Logger } from './log.ts';
@@ -22,8 +21,9 @@ const LOCAL_ONLY = ['.terraform', 'node_modules', 'cdktf.out', '.git'];
  * `plumbline plan [DIR]`: plan the working tree without a daemon, for the
  * infrastructure repository's own CI before merge. With `--config`, plans run
  * against the daemon's state (so they show the real difference); without it,
- * against an empty state in a temporary folder. Terraform reads the CLI
- * configuration the daemon would (see withCliConfig). A unit that takes outputs
+ * against an empty state in a temporary folder. Each tool runs with the
+ * settings the daemon would give it (Terraform's CLI configuration: the
+ * config's, else `TF_CLI_CONFIG_FILE`). A unit that takes outputs
  * from an upstream never applied waits, as it would in the daemon.
  * Exit code as `terraform plan -detailed-exitcode`: 0 no changes, 2 changes, 1 error.
  */
@@ -36,7 +36,7 @@ export async function planWorkingTree(options: {
   const root = resolve(options.dir);
   const scratch = await mkdtemp(join(tmpdir(), 'plumbline-plan-'));
   try {
-    const config = withCliConfig(options.configFile ? await loadConfig(options.configFile) : defaultConfig(root, scratch), options.log);
+    const config = options.configFile ? await loadConfig(options.configFile) : defaultConfig(root, scratch);
     const { units, problems } = await loadDefinitions(root, config.defaults, config.limits);
     const errors = problems.filter(isError);
     // Each invalid unit is reported; the valid ones are planned all the same, as the daemon does.
@@ -81,7 +81,7 @@ export async function planWorkingTree(options: {
           unitStateDir: paths.unitState(unit.name),
           vars: inputs.vars,
           sensitiveVars: inputs.sensitiveVars,
-          ...(inputs.inventoryHosts !== undefined ? { inventoryHosts: inputs.inventoryHosts } : {}),
+          resolvedSpec: inputs.resolvedSpec,
           signal: new AbortController().signal,
           log: options.log.child({ unit: unit.name }),
         });
@@ -138,7 +138,7 @@ function invalidResult(unit: string, problems: readonly Problem[]): LocalPlanRes
  * definition) and that have none: never applied, or not in this state at all.
  */
 async function unappliedUpstreams(unit: UnitDefinition, outputsOf: OutputsReader): Promise<string[]> {
-  const upstreams = new Set(findReferences(unit.spec).flatMap((r) => (r.reference ? [r.reference.unit] : [])));
+  const upstreams = upstreamsOf(unit);
   const missing: string[] = [];
   for (const name of upstreams) if ((await outputsOf(name)) === undefined) missing.push(name);
   return missing.sort();
@@ -157,20 +157,6 @@ function waitingResult(unit: UnitDefinition, upstreams: readonly string[], daemo
       ? `takes outputs from ${names}, ${never} by the daemon`
       : `takes outputs from ${names}, ${never} here: without --config, plans run against an empty state (--config FILE plans against the daemon\u2019s)`,
   };
-}
-
-/**
- * The Terraform CLI configuration (provider mirrors, credentials) the daemon
- * would use: the config's `terraform.cliConfigFile`, else `TF_CLI_CONFIG_FILE`
- * from the environment. That one is made absolute here: Terraform runs in a
- * workspace folder, where a relative path names nothing and Terraform silently
- * falls back to its defaults (the public registry).
- */
-function withCliConfig(config: DaemonConfig, log: Logger): DaemonConfig {
-  const fromEnv = process.env.TF_CLI_CONFIG_FILE;
-  const file = config.terraform.cliConfigFile ?? (fromEnv ? resolve(fromEnv) : null);
-  if (file && !existsSync(file)) log.warn({ file }, 'the Terraform CLI configuration file does not exist: Terraform uses its defaults');
-  return file === config.terraform.cliConfigFile ? config : { ...config, terraform: { ...config.terraform, cliConfigFile: file } };
 }
 
 function defaultConfig(root: string, scratch: string): DaemonConfig {

@@ -96,8 +96,12 @@ export interface PlanRecord {
   purpose?: 'change' | 'drift' | 'destroy';
   /** For drift plans: what the unit's drift policy does with it (`report` waits for a person). */
   driftAction?: 'report' | 'remediate';
-  /** Hosts the apply is limited to (a remediation touches only the drifted hosts). */
-  limitHosts?: string[];
+  /**
+   * What the apply is limited to (`RunRequest.targets`: a remediation touches
+   * only the drifted hosts). Records written before it had this name say
+   * `limitHosts`; the store reads them as `targets`.
+   */
+  targets?: string[];
   /** Steps the tool cannot predict (Ansible tasks check mode skips): shown apart, never counted in `summary`. */
   uncertain?: number;
   /** Warnings the tool printed while planning, masked. */

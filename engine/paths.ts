@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 
 /**
  * A unit's name as one file-name segment. Names of units in nested folders
@@ -24,6 +24,14 @@ export function repoRelativeText(text: string, roots: readonly (string | undefin
     result = result.split(root).join('.');
   }
   return result;
+}
+
+/**
+ * A tool's binary as a config names it: a bare name is looked up on PATH;
+ * anything with a slash is a path, relative to `base` (the config's folder).
+ */
+export function toolPath(binary: string, base: string): string {
+  return binary.includes('/') && !isAbsolute(binary) ? resolve(base, binary) : binary;
 }
 
 /**

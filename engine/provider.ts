@@ -1,21 +1,117 @@
+import type { z } from 'zod';
 import type { DaemonConfig } from './config/types.ts';
+import type { RawMapping, VariableNames } from './definitions/manifest-fields.ts';
 import type { UnitDefinition } from './definitions/types.ts';
+import type { UnitFolder } from './definitions/unit-paths.ts';
 import type { ApplyReason } from './controller/reasons.ts';
 import type { Problem } from './errors.ts';
 import type { Logger } from './log.ts';
 import type { ChangeSummary, HostState } from './model.ts';
-import type { Mutex } from './mutex.ts';
+import type { ProblemCollector } from './yaml/problems.ts';
 
 /**
  * The seam between the engine and each tool. The engine knows units, revisions,
- * plans and policies; a provider knows how to turn one unit folder into a plan
- * and how to apply exactly that plan. Providers live in `providers/<tool>/` and
- * the engine reaches them only through this interface.
+ * plans and policies; a provider knows its kind of unit: the manifest fields
+ * and settings of its tool, how to turn one unit folder into a plan and how to
+ * apply exactly that plan. Providers live in `providers/<tool>/`, the engine
+ * reaches them only through this contract, and they reach the engine only
+ * through `engine/provider-kit.ts` (see docs/providers.md).
+ */
+
+/**
+ * What a provider exports: everything tool-specific about one kind of unit.
+ * `kind`, `manifest` and `settings` are read when definitions and the daemon
+ * config are loaded, so the module that declares them stays light; the tool's
+ * code loads only when `create` builds the provider.
+ */
+export interface ProviderModule<Spec = unknown, Settings = unknown> {
+  /** The `kind:` of the units it handles (`terraform`, `cdktf`, `ansible`). */
+  readonly kind: string;
+  /** The manifest its units are written in, its own fields there, and how they are read. */
+  readonly manifest: ManifestPart<Spec>;
+  /** Its section of plumbline.yaml, when it has one (cdktf runs with Terraform's). */
+  readonly settings?: SettingsPart<Settings>;
+  /** Builds the provider the daemon plans and applies with (once per daemon). */
+  create(context: ProviderContext): Promise<Provider>;
+}
+
+/**
+ * One manifest and the units written in it (a `stack.yaml` in a folder under `stacks/`).
+ * Kinds that share a manifest share one of these (Terraform and CDKTF stacks);
+ * the fields common to every unit (name, kind, vars, approval, applyAfter,
+ * dependsOn, drift, watch, prune, guard) are the engine's.
+ */
+export interface ManifestFile {
+  /** The unit type, in messages and `UnitDefinition.type` (`stack`, `inventory`). */
+  readonly type: string;
+  /** The top folder its units live under, at any depth (`stacks`). */
+  readonly folder: string;
+  /** The manifest's file name in a unit folder (`stack.yaml`). */
+  readonly fileName: string;
+  /** The kind of a manifest that has no `kind:` (an inventory is Ansible); without it, `kind:` is required. */
+  readonly defaultKind?: string;
+  /** Names `vars` (and `secretVars`) accept, and that rule in words (`letters, digits and "_"`). */
+  readonly variableNames: VariableNames;
+  /** Can units name secret variables (`secretVars`), read on the control host at run time? */
+  readonly secretVars: boolean;
+}
+
+/** A kind's part of its manifest. */
+export interface ManifestPart<Spec = unknown> {
+  readonly file: ManifestFile;
+  /**
+   * The kind's own fields and their shapes, in the order an unknown field
+   * lists them. Every kind of a manifest may write them (a check of `read`
+   * refuses another kind's field with a message that says why).
+   */
+  readonly fields: Readonly<Record<string, z.ZodType>>;
+  /**
+   * Checks the kind's fields against the unit folder (a path must exist and
+   * stay inside the repository) and returns the unit's spec, the provider's
+   * own type that `UnitDefinition.spec` then holds. The engine has already
+   * checked every field's shape; these checks read the raw document, so they
+   * run (and report to `report`, at the field's line) even when another field
+   * is wrong. `parsed` is the whole manifest as its schema parsed it, or
+   * undefined when some field is wrong: then the spec is not used, and
+   * undefined may be returned.
+   */
+  read(input: ManifestInput): Promise<Spec | undefined>;
+}
+
+/** What `ManifestPart.read` is given: the manifest of a unit of its kind (or of the default kind, when `kind:` is missing or names another manifest's). */
+export interface ManifestInput {
+  /** The document as written. */
+  raw: RawMapping;
+  /** The document as the manifest's schema parsed it; undefined when a field is wrong. */
+  parsed: RawMapping | undefined;
+  /** The unit folder: paths a field names resolve against it (`resolveInUnit`). */
+  folder: UnitFolder;
+  /** Where problems go, placed at the field they name. */
+  report: ProblemCollector;
+}
+
+/** A provider's section of plumbline.yaml (`ansible:`). */
+export interface SettingsPart<Settings = unknown> {
+  /** The section's key; the loader lists it among the top-level keys. */
+  readonly key: string;
+  /** The section's fields and their shapes, in the order an unknown field lists them. */
+  readonly fields: Readonly<Record<string, z.ZodType>>;
+  /** Duration fields with a lower bound (a timeout of zero would fail every run), in ms. */
+  readonly minimums?: Readonly<Record<string, number>>;
+  /** The settings when the config says nothing (and for configs built in code). */
+  readonly defaults: Settings;
+  /**
+   * The settings from the section as its schema parsed it (`{}` when absent),
+   * every default filled in. Relative paths are relative to `base`, the
+   * config file's folder.
+   */
+  normalize(section: RawMapping, base: string): Settings;
+}
+
+/**
+ * What plans and applies one kind of unit, built by `ProviderModule.create`.
  */
 export interface Provider {
-  /** The definition kinds this provider handles (`terraform`, `cdktf`, `ansible`). */
-  readonly kinds: readonly string[];
-
   /**
    * Can plan the destruction of what a unit manages (`RunRequest.destroy`).
    * Without it, a pruned unit is forgotten: there is nothing it keeps state of.
@@ -116,8 +212,11 @@ export interface RunRequest {
   sensitiveVars: readonly string[];
   signal: AbortSignal;
   log: Logger;
-  /** Restrict the run to these hosts (drift remediation); all when absent. */
-  limitHosts?: readonly string[];
+  /**
+   * Restrict the run to these targets (hosts for Ansible: a remediation of
+   * the drifted hosts only); all when absent.
+   */
+  targets?: readonly string[];
   /**
    * Plan the destruction of everything the unit manages (its folder was
    * removed from the repository and it has `prune: true`); the workspace holds
@@ -125,10 +224,11 @@ export interface RunRequest {
    */
   destroy?: boolean;
   /**
-   * An inventory's `hostsFrom`, resolved from an upstream unit's outputs: the
-   * provider validates its shape and merges it with the static inventory.
+   * `unit.spec` with every `{fromOutput: ...}` in it replaced by the upstream
+   * output it names (an inventory's `hostsFrom`); the provider validates what
+   * it finds there. Equal to `unit.spec` when the spec holds no reference.
    */
-  inventoryHosts?: unknown;
+  resolvedSpec: unknown;
 }
 
 export type PlanRequest = RunRequest;
@@ -200,13 +300,9 @@ export interface ApplyOutcome {
 
 /** Shared services a provider is built with. */
 export interface ProviderContext {
+  /** The daemon config; a provider's own section is `settingsOf(config, part)` (engine/provider-kit.ts). */
   config: DaemonConfig;
   log: Logger;
-  /**
-   * Held around every `terraform init`: the plugin cache is not safe for
-   * concurrent inits.
-   */
-  initLock: Mutex;
   /** Absolute path of Plumbline's own installation (for cdktf's bundled libraries). */
   installRoot: string;
 }

@@ -1,22 +1,25 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { builtinProviders } from '../providers/index.ts';
 import type { DaemonConfig } from './config/types.ts';
 import type { Logger } from './log.ts';
-import { Mutex } from './mutex.ts';
-import type { Provider, ProviderFactory } from './provider.ts';
+import type { Provider, ProviderModule } from './provider.ts';
+
+/**
+ * The one place the engine names the providers Plumbline ships. What it
+ * imports from them is light (kinds, manifest fields, settings: the config
+ * and definition loaders need them); each tool's code loads when its
+ * provider is built.
+ */
+export { builtinProviders };
 
 /** Plumbline's own installation folder (where its node_modules live). */
 export const installRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Build one provider per factory with shared services, indexed by kind. */
-export async function buildProviders(config: DaemonConfig, log: Logger): Promise<Map<string, Provider>> {
-  // The registry is loaded lazily so the engine depends only on the seam.
-  const { builtinProviderFactories } = (await import('../providers/index.ts')) as { builtinProviderFactories: readonly ProviderFactory[] };
-  const context = { config, log, initLock: new Mutex(), installRoot };
+/** Build one provider per module with shared services, indexed by kind. */
+export async function buildProviders(config: DaemonConfig, log: Logger, modules: readonly ProviderModule[] = builtinProviders): Promise<Map<string, Provider>> {
+  const context = { config, log, installRoot };
   const byKind = new Map<string, Provider>();
-  for (const factory of builtinProviderFactories) {
-    const provider = factory(context);
-    for (const kind of provider.kinds) byKind.set(kind, provider);
-  }
+  for (const module of modules) byKind.set(module.kind, await module.create(context));
   return byKind;
 }

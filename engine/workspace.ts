@@ -1,6 +1,7 @@
 import { access, cp, mkdir, readdir, symlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { discoverManifests } from './definitions/discover.ts';
+import { manifestFiles } from './definitions/manifests.ts';
 
 /**
  * Build a run's workspace: a view of the repository at one commit in which only
@@ -65,7 +66,7 @@ const UNIT_FOLDER_CACHE_SIZE = 8;
 function unitFoldersOf(snapshotDir: string): Promise<Set<string>> {
   let folders = unitFolderCache.get(snapshotDir);
   if (!folders) {
-    folders = discoverManifests(snapshotDir).then((found) => new Set(found.found.map((location) => location.path)));
+    folders = discoverManifests(snapshotDir, manifestFiles()).then((found) => new Set(found.found.map((location) => location.path)));
     // A failed read is not remembered.
     folders.catch(() => unitFolderCache.delete(snapshotDir));
     unitFolderCache.set(snapshotDir, folders);
@@ -74,10 +75,8 @@ function unitFoldersOf(snapshotDir: string): Promise<Set<string>> {
   return folders;
 }
 
-const MANIFESTS = ['stack.yaml', 'inventory.yaml'];
-
 async function isUnitFolder(path: string): Promise<boolean> {
-  for (const manifest of MANIFESTS) {
+  for (const manifest of new Set(manifestFiles().map((m) => m.fileName))) {
     try {
       await access(join(path, manifest));
       return true;

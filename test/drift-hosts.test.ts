@@ -56,7 +56,7 @@ test('a file changed out of band on one host is reported Drifted with its diff, 
   );
   const plan = (await daemon.plans('web')).find((p) => p.id === drifted.planId)!;
   assert.equal(plan.purpose, 'drift');
-  assert.deepEqual(plan.limitHosts, [second!.name]);
+  assert.deepEqual(plan.targets, [second!.name]);
   const show = daemon.cli(['show', plan.id]);
   assert.match(show.stdout, /motd/);
   assert.match(show.stdout, /-defaced/);
@@ -82,7 +82,7 @@ test('remediate restores the file on the drifted host only, proves convergence, 
   );
   assert.equal(hosts.readOnHost(second!.name, 'motd'), `Welcome to ${second!.name}\n`);
   const plan = (await daemon.plans('web')).find((p) => p.id === remediated.planId)!;
-  assert.deepEqual(plan.limitHosts, [second!.name], 'the apply was limited to the drifted host');
+  assert.deepEqual(plan.targets, [second!.name], 'the apply was limited to the drifted host');
   assert.equal(statSync(join(first!.root, 'motd')).mtimeMs, untouched, 'the other hosts were not touched');
   const after = Date.parse(remediated.finishedAt!);
   await waitFor(

@@ -3,16 +3,12 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { normalizeConfig } from '../engine/config/load.ts';
 import type { UnitDefinition } from '../engine/definitions/types.ts';
-import { silentLogger } from '../engine/log.ts';
-import { Mutex } from '../engine/mutex.ts';
 import type { PlanRequest, ProviderContext } from '../engine/provider.ts';
-import { createWorkspace } from '../engine/workspace.ts';
 import { createCdktfProvider } from '../providers/cdktf/index.ts';
 import { createTerraformProvider } from '../providers/terraform/index.ts';
-import { repoRoot } from './helpers/daemon.ts';
 import { writeTree } from './helpers/files.ts';
+import { createWorkspace, providerContext, silentLogger, testConfig, testUnit } from './helpers/providers.ts';
 import { writeTerraformRc } from './helpers/terraform.ts';
 
 /**
@@ -61,8 +57,7 @@ let runs = 0;
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'plumbline-tf-destroy-'));
   repoDir = writeTree(join(root, 'repo'), REPO);
-  const { config } = normalizeConfig({ source: { url: repoDir }, stateDir: join(root, 'state'), terraform: { cliConfigFile: writeTerraformRc(root) } }, null);
-  context = { config: config!, log: silentLogger, initLock: new Mutex(), installRoot: repoRoot };
+  context = providerContext(testConfig({ source: { url: repoDir }, stateDir: join(root, 'state'), terraform: { cliConfigFile: writeTerraformRc(root) } }));
 });
 
 after(async () => {
@@ -71,18 +66,7 @@ after(async () => {
 
 function stack(name: string, kind: 'terraform' | 'cdktf' = 'terraform'): UnitDefinition {
   const path = `stacks/${name}`;
-  return {
-    name,
-    type: 'stack',
-    kind,
-    path,
-    file: `${path}/stack.yaml`,
-    approval: 'auto',
-    applyAfterMs: null,
-    dependsOn: [],
-    spec: { kind, entry: kind === 'cdktf' ? `${path}/main.ts` : null, stackName: null, vars: {}, secretVars: {} },
-    manifestHash: 'test',
-  };
+  return testUnit({ name, type: 'stack', kind, path, spec: kind === 'cdktf' ? { entry: `${path}/main.ts`, stackName: null } : {} });
 }
 
 async function run(unit: UnitDefinition, vars: Record<string, unknown>, destroy = false): Promise<PlanRequest> {
@@ -97,6 +81,7 @@ async function run(unit: UnitDefinition, vars: Record<string, unknown>, destroy 
     unitStateDir: join(root, 'state', 'units', unit.name),
     vars,
     sensitiveVars: [],
+    resolvedSpec: unit.spec,
     signal: AbortSignal.timeout(300_000),
     log: silentLogger,
     ...(destroy ? { destroy: true } : {}),

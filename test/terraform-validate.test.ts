@@ -2,15 +2,13 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { normalizeConfig } from '../engine/config/load.ts';
 import { loadDefinitions } from '../engine/definitions/load.ts';
 import { providerProblems } from '../engine/definitions/provider-checks.ts';
 import { formatProblem } from '../engine/errors.ts';
-import { silentLogger } from '../engine/log.ts';
-import { Mutex } from '../engine/mutex.ts';
 import { createTerraformProvider } from '../providers/terraform/index.ts';
 import { repoRoot } from './helpers/daemon.ts';
 import { removeTempTrees, tempTree } from './helpers/files.ts';
+import { providerContext, testConfig } from './helpers/providers.ts';
 
 /**
  * `plumbline validate` on Terraform repositories laid out as public projects
@@ -125,9 +123,9 @@ describe('plumbline validate on Terraform stacks', { timeout: 120_000 }, () => {
       'stacks/prod/web/outputs.tf': 'output "web" {\n  value = [terraform_data.web.id\n}\n',
       'stacks/prod/web/monitoring.tf': 'module "monitoring" {\n  source = "/opt/modules/monitoring"\n}\n',
     });
-    const { config } = normalizeConfig({ source: { url: dir }, stateDir: join(dir, '.state') }, null);
-    const provider = createTerraformProvider({ config: config!, log: silentLogger, initLock: new Mutex(), installRoot: repoRoot });
-    const { units } = await loadDefinitions(dir, config!.defaults);
+    const config = testConfig({ source: { url: dir }, stateDir: join(dir, '.state') });
+    const provider = createTerraformProvider(providerContext(config));
+    const { units } = await loadDefinitions(dir, config.defaults);
     const web = units.find((u) => u.name === 'prod/web')!;
     const staticProblems = (await providerProblems(web, dir, provider, { processes: false })).map(formatProblem);
     assert.deepEqual(staticProblems, [

@@ -5,9 +5,15 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { formatProblem, PlumblineError, ValidationError } from '../errors.ts';
 import { loadConfig, normalizeConfig } from './load.ts';
+import type { DaemonConfig } from './types.ts';
 
 const scratch = await mkdtemp(join(tmpdir(), 'plumbline-config-'));
 after(() => rm(scratch, { recursive: true, force: true }));
+
+/** A provider's section as the loader normalized it (the engine keeps it opaque). */
+function section(config: DaemonConfig | undefined, key: string): Record<string, unknown> | undefined {
+  return config?.providers?.[key] as Record<string, unknown> | undefined;
+}
 
 async function configFile(text: string): Promise<string> {
   const file = join(scratch, `plumbline-${Math.random().toString(36).slice(2)}.yaml`);
@@ -23,19 +29,21 @@ test('a minimal config gets every default', async () => {
     stateDir: '/var/lib/plumbline',
     api: { host: '127.0.0.1', port: 7420, tokenFile: '/var/lib/plumbline/api-token', allowRemote: false },
     concurrency: 4,
-    terraform: { binary: 'terraform', cliConfigFile: null, timeoutMs: 1_800_000 },
-    ansible: {
-      playbookBinary: 'ansible-playbook',
-      inventoryBinary: 'ansible-inventory',
-      vaultBinary: 'ansible-vault',
-      vaultPasswordFile: null,
-      privateKeyFile: null,
-      maxForks: 20,
-      timeoutMs: 1_800_000,
-      connectTimeoutMs: 10_000,
-      controlPersistMs: 60_000,
-      pipelining: true,
-      recheckHostsAfterMs: 30_000,
+    providers: {
+      terraform: { binary: 'terraform', cliConfigFile: null, timeoutMs: 1_800_000 },
+      ansible: {
+        playbookBinary: 'ansible-playbook',
+        inventoryBinary: 'ansible-inventory',
+        vaultBinary: 'ansible-vault',
+        vaultPasswordFile: null,
+        privateKeyFile: null,
+        maxForks: 20,
+        timeoutMs: 1_800_000,
+        connectTimeoutMs: 10_000,
+        controlPersistMs: 60_000,
+        pipelining: true,
+        recheckHostsAfterMs: 30_000,
+      },
     },
     defaults: { approval: 'auto-unless-destroy', applyAfterMs: null, drift: { intervalMs: 900_000, action: 'report', unknownTasks: 'ignore' } },
     notifications: [],
@@ -59,14 +67,14 @@ test('relative paths are relative to the config file’s folder', () => {
   assert.equal(config?.source.url, '/etc/infra');
   assert.equal(config?.stateDir, '/etc/plumbline/state');
   assert.equal(config?.api.tokenFile, '/etc/plumbline/token');
-  assert.equal(config?.terraform.binary, '/etc/plumbline/bin/tofu');
-  assert.equal(config?.terraform.cliConfigFile, '/etc/plumbline/terraformrc');
+  assert.equal(section(config, 'terraform')?.binary, '/etc/plumbline/bin/tofu');
+  assert.equal(section(config, 'terraform')?.cliConfigFile, '/etc/plumbline/terraformrc');
 });
 
 test('the token file defaults to the state folder, and a bare binary stays a PATH lookup', () => {
   const { config } = normalizeConfig({ source: { url: '/srv/infra' }, stateDir: '/data', terraform: { binary: 'tofu' } }, null);
   assert.equal(config?.api.tokenFile, '/data/api-token');
-  assert.equal(config?.terraform.binary, 'tofu');
+  assert.equal(section(config, 'terraform')?.binary, 'tofu');
   assert.equal(config?.file, null);
 });
 
@@ -87,7 +95,7 @@ test('every setting can be given', () => {
   assert.deepEqual(config?.source, { url: 'ssh://git@example.com/org/infra.git', branch: 'release/v2', intervalMs: 300_000 });
   assert.deepEqual([config?.api.host, config?.api.port], ['::1', 9000]);
   assert.equal(config?.concurrency, 64);
-  assert.equal(config?.terraform.timeoutMs, 3_600_000);
+  assert.equal(section(config, 'terraform')?.timeoutMs, 3_600_000);
   assert.deepEqual(config?.defaults, { approval: 'manual', applyAfterMs: 600_000, drift: { intervalMs: null, action: 'remediate', unknownTasks: 'ignore' } });
   assert.deepEqual(config?.notifications, [
     { url: 'https://hooks.example.com/T1/B2', events: ['awaiting-approval', 'applied', 'failed', 'drift-detected', 'remediated'] },
@@ -115,7 +123,7 @@ test('empty sections are allowed and take the defaults', async () => {
   const file = await configFile('source:\n  url: https://git.example.com/infra.git\napi:\nterraform:\n');
   const config = await loadConfig(file);
   assert.equal(config.api.port, 7420);
-  assert.equal(config.terraform.binary, 'terraform');
+  assert.equal(section(config, 'terraform')?.binary, 'terraform');
 });
 
 test('listening beyond loopback needs allowRemote', () => {
@@ -203,7 +211,7 @@ test('the ansible section: paths resolved against the config folder, durations p
     '/etc/plumbline/plumbline.yaml',
   );
   assert.deepEqual(problems, []);
-  assert.deepEqual(config?.ansible, {
+  assert.deepEqual(section(config, 'ansible'), {
     playbookBinary: '/etc/plumbline/venv/bin/ansible-playbook',
     inventoryBinary: 'ansible-inventory',
     vaultBinary: 'ansible-vault',

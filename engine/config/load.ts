@@ -1,14 +1,17 @@
 import { readFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { formatDuration, parseDuration } from '../duration.ts';
 import { PlumblineError, type Problem, ValidationError } from '../errors.ts';
 import { parseYamlDocument, type Locate } from '../yaml/parse.ts';
 import { describeValue, ProblemCollector, sortProblems } from '../yaml/problems.ts';
-import { checkBranch, checkStoreUrl, checkWebhookUrl, configSchema, parseListen, resolveSourceUrl } from './schema.ts';
+import { checkBranch, checkStoreUrl, checkWebhookUrl, parseListen, type RawConfig, resolveSourceUrl } from './schema.ts';
 import { NOTIFICATION_EVENTS } from '../notify/notifier.ts';
-import { DEFAULT_ANSIBLE_SETTINGS as ANSIBLE, DEFAULT_STORE_RETENTION } from './defaults.ts';
+import { DEFAULT_STORE_RETENTION } from './defaults.ts';
 import type { DaemonConfig } from './types.ts';
 import { DEFAULT_MANIFEST_BYTES } from '../definitions/load.ts';
+import type { ProviderModule } from '../provider.ts';
+import { builtinProviders } from '../providers.ts';
+import { normalizeSettings, providerSections } from './provider-settings.ts';
 
 export const DEFAULT_STATE_DIR = '/var/lib/plumbline';
 export const DEFAULT_LISTEN = '127.0.0.1:7420';
@@ -37,12 +40,13 @@ export async function loadConfig(file: string): Promise<DaemonConfig> {
 /**
  * Validates a config value and fills in every default. Relative paths are
  * relative to the config file's folder (to the working directory when `file`
- * is null, as for a config built in code).
+ * is null, as for a config built in code). `providers` bring their sections.
  */
 export function normalizeConfig(
   raw: unknown,
   file: string | null,
   locate?: Locate,
+  providers: readonly ProviderModule[] = builtinProviders,
 ): { config?: DaemonConfig; problems: Problem[] } {
   const report = new ProblemCollector(file ?? '(config)', locate);
   const value = raw ?? {};
@@ -50,15 +54,14 @@ export function normalizeConfig(
     report.atStart(`the config must be a mapping of settings (got ${describeValue(value)})`);
     return { problems: report.problems };
   }
-  const parsed = configSchema.safeParse(value, { reportInput: true });
-  if (!parsed.success) report.zodIssues(parsed.error.issues, configSchema);
+  const sections = providerSections(providers);
+  const parsed = sections.schema.safeParse(value, { reportInput: true });
+  if (!parsed.success) report.zodIssues(parsed.error.issues, sections.schema);
 
   const base = file ? dirname(resolve(file)) : process.cwd();
   const fields = value as Record<string, unknown>;
   const source = asRecord(fields.source);
   const api = asRecord(fields.api);
-  const terraform = asRecord(fields.terraform);
-  const ansible = asRecord(fields.ansible);
   const store = asRecord(fields.store);
   const retention = asRecord(store.retention);
 
@@ -69,9 +72,10 @@ export function normalizeConfig(
     if (problem) report.at(['source', 'branch'], problem);
   }
   checkMinimum(source.interval, ['source', 'interval'], report);
-  checkMinimum(terraform.timeout, ['terraform', 'timeout'], report);
-  checkMinimum(ansible.timeout, ['ansible', 'timeout'], report);
-  checkMinimum(ansible.connectTimeout, ['ansible', 'connectTimeout'], report);
+  for (const part of sections.parts) {
+    const settings = asRecord(fields[part.key]);
+    for (const [field, minimumMs] of Object.entries(part.minimums ?? {})) checkMinimum(settings[field], [part.key, field], report, minimumMs);
+  }
   checkMinimum(retention.plans, ['store', 'retention', 'plans'], report, MIN_RETENTION_MS);
   checkMinimum(retention.history, ['store', 'retention', 'history'], report, MIN_RETENTION_MS);
   if (typeof store.url === 'string' && store.url) {
@@ -89,9 +93,8 @@ export function normalizeConfig(
   if (!address.ok) report.at(['api', 'listen'], address.message);
 
   if (!parsed.success || report.count > 0 || !url?.ok || !address.ok) return { problems: sortProblems(report.problems) };
-  const c = parsed.data;
+  const c = parsed.data as RawConfig & Record<string, unknown>;
   const stateDir = resolve(base, c.stateDir ?? DEFAULT_STATE_DIR);
-  const binary = c.terraform?.binary ?? 'terraform';
   return {
     problems: [],
     config: {
@@ -109,27 +112,7 @@ export function normalizeConfig(
         allowRemote: c.api?.allowRemote ?? false,
       },
       concurrency: c.concurrency ?? 4,
-      terraform: {
-        // A bare name is looked up on PATH; anything with a slash is a path.
-        binary: toolPath(binary, base),
-        cliConfigFile: c.terraform?.cliConfigFile ? resolve(base, c.terraform.cliConfigFile) : null,
-        timeoutMs: c.terraform?.timeout ?? 30 * 60_000,
-      },
-      ansible: {
-        playbookBinary: toolPath(c.ansible?.playbookBinary ?? ANSIBLE.playbookBinary, base),
-        inventoryBinary: toolPath(c.ansible?.inventoryBinary ?? ANSIBLE.inventoryBinary, base),
-        vaultBinary: toolPath(c.ansible?.vaultBinary ?? ANSIBLE.vaultBinary, base),
-        vaultPasswordFile: c.ansible?.vaultPasswordFile ? resolve(base, c.ansible.vaultPasswordFile) : null,
-        privateKeyFile: c.ansible?.privateKeyFile ? resolve(base, c.ansible.privateKeyFile) : null,
-        maxForks: c.ansible?.maxForks ?? ANSIBLE.maxForks,
-        timeoutMs: c.ansible?.timeout ?? ANSIBLE.timeoutMs,
-        connectTimeoutMs: c.ansible?.connectTimeout ?? ANSIBLE.connectTimeoutMs,
-        // `0s` (null) turns ControlPersist off; absent means the default.
-        controlPersistMs: c.ansible?.controlPersist === undefined ? ANSIBLE.controlPersistMs : c.ansible.controlPersist,
-        pipelining: c.ansible?.pipelining ?? ANSIBLE.pipelining,
-        // `0s` (null): check the hosts again before every apply.
-        recheckHostsAfterMs: c.ansible?.recheckHostsAfter === undefined ? ANSIBLE.recheckHostsAfterMs : c.ansible.recheckHostsAfter,
-      },
+      providers: normalizeSettings(sections.parts, c, base),
       defaults: {
         approval: c.defaults?.approval ?? 'auto-unless-destroy',
         applyAfterMs: c.defaults?.applyAfter ?? null,
@@ -167,11 +150,6 @@ function checkMinimum(value: unknown, path: string[], report: ProblemCollector, 
     return;
   }
   if (ms < minimumMs) report.at(path, `must be at least ${formatDuration(minimumMs)} (got ${JSON.stringify(value)})`);
-}
-
-/** A bare name is looked up on PATH; anything with a slash is a path. */
-function toolPath(binary: string, base: string): string {
-  return binary.includes('/') && !isAbsolute(binary) ? resolve(base, binary) : binary;
 }
 
 function asRecord(value: unknown): Record<string, unknown> {

@@ -16,9 +16,10 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] a
 const text = z.string().min(1);
 
 /** Optional sections may also be written empty (`api:` with every line commented out). */
-const section = <T extends z.core.$ZodLooseShape>(shape: T) => z.strictObject(shape).nullish();
+export const section = <T extends z.core.$ZodLooseShape>(shape: T) => z.strictObject(shape).nullish();
 
-export const configSchema = z.strictObject({
+/** The engine's sections before the providers' (`terraform:`, `ansible:`), which engine/config/provider-settings.ts adds. */
+export const leadingSections = {
   source: z.strictObject({
     url: text,
     branch: text.optional(),
@@ -31,24 +32,10 @@ export const configSchema = z.strictObject({
     allowRemote: z.boolean().optional(),
   }),
   concurrency: z.int().min(1).max(64).optional(),
-  terraform: section({
-    binary: text.optional(),
-    cliConfigFile: text.optional(),
-    timeout: durationSchema.optional(),
-  }),
-  ansible: section({
-    playbookBinary: text.optional(),
-    inventoryBinary: text.optional(),
-    vaultBinary: text.optional(),
-    vaultPasswordFile: text.optional(),
-    privateKeyFile: text.optional(),
-    maxForks: z.int().min(1).max(500).optional(),
-    timeout: durationSchema.optional(),
-    connectTimeout: durationSchema.optional(),
-    controlPersist: durationSchema.optional(),
-    pipelining: z.boolean().optional(),
-    recheckHostsAfter: durationSchema.optional(),
-  }),
+};
+
+/** The engine's sections after the providers'. */
+export const trailingSections = {
   defaults: section({
     approval: approvalSchema.optional(),
     applyAfter: durationSchema.optional(),
@@ -79,9 +66,10 @@ export const configSchema = z.strictObject({
       history: driftIntervalSchema.optional(),
     }),
   }),
-});
+};
 
-export type RawConfig = z.output<typeof configSchema>;
+/** The engine's sections as their schemas parse them; the providers' are read apart. */
+export type RawConfig = z.output<z.ZodObject<typeof leadingSections & typeof trailingSections>>;
 
 /** Webhooks: https (or http on loopback, for a local relay); no credentials in logs. */
 export function checkWebhookUrl(url: string): string | undefined {

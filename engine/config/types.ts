@@ -27,18 +27,14 @@ export interface DaemonConfig {
     allowRemote?: boolean;
   };
   concurrency: number;
-  terraform: {
-    binary: string;
-    /** Absolute, or null to inherit the daemon's environment. */
-    cliConfigFile: string | null;
-    /** Per terraform command. */
-    timeoutMs: number;
-  };
   /**
-   * How Ansible inventories run. Always filled in by the loader; optional so
-   * configs built in code (tests of other providers) need not spell it.
+   * The providers' sections (`terraform:`, `ansible:`) by key, each as its
+   * provider normalized it: the engine never looks inside. A provider reads
+   * its own with `settingsOf` (engine/provider-kit.ts), which gives its
+   * defaults when the section is absent. Always filled in by the loader;
+   * optional so configs built in code need not spell it.
    */
-  ansible?: AnsibleSettings;
+  providers?: Record<string, unknown>;
   defaults: {
     approval: ApprovalPolicy;
     applyAfterMs: number | null;
@@ -64,30 +60,4 @@ export interface StoreSettings {
   passwordFile: string | null;
   /** How long plans and history events are kept; null keeps them forever. */
   retention: { plansMs: number | null; historyMs: number | null };
-}
-
-export interface AnsibleSettings {
-  /** Bare names are looked up on PATH; anything with a slash is an absolute path. */
-  playbookBinary: string;
-  inventoryBinary: string;
-  vaultBinary: string;
-  /** Absolute; passed as `--vault-password-file` (an executable file is a password script). */
-  vaultPasswordFile: string | null;
-  /** Absolute; the SSH key for inventories whose manifest names none. */
-  privateKeyFile: string | null;
-  /** Upper bound of `--forks` (the default is one fork per host). */
-  maxForks: number;
-  /** Per ansible-playbook run. */
-  timeoutMs: number;
-  /** SSH connect timeout, for the preflight and for Ansible's own connections. */
-  connectTimeoutMs: number;
-  /** How long an idle multiplexed SSH connection stays open; null disables ControlPersist. */
-  controlPersistMs: number | null;
-  /** SSH pipelining (fewer round trips; needs `requiretty` off for `become`). */
-  pipelining: boolean;
-  /**
-   * An apply that starts longer than this after its plan's check run checks its
-   * hosts again (preflight) before changing anything; null: always.
-   */
-  recheckHostsAfterMs: number | null;
 }

@@ -64,8 +64,8 @@ export async function runApplyJob(rt: Runtime, run: RunRecord): Promise<void> {
       unitStateDir: rt.paths.unitState(unit.name),
       vars: inputs.vars,
       sensitiveVars: inputs.sensitiveVars,
-      ...(plan.limitHosts ? { limitHosts: plan.limitHosts } : {}),
-      ...(inputs.inventoryHosts !== undefined ? { inventoryHosts: inputs.inventoryHosts } : {}),
+      resolvedSpec: inputs.resolvedSpec,
+      ...(plan.targets ? { targets: plan.targets } : {}),
       ...(plan.purpose === 'destroy' ? { destroy: true } : {}),
       // An apply is never cancelled half-way: shutdown waits for it.
       signal: new AbortController().signal,
@@ -87,7 +87,7 @@ export async function runApplyJob(rt: Runtime, run: RunRecord): Promise<void> {
       await t.pruned(tx, plan.unit, `${plan.unit} was removed from the repository with prune: true; everything it managed was destroyed (plan ${plan.id})`);
       return;
     }
-    const hosts = outcome.hosts ? mergeHosts(known, outcome.hosts, plan.limitHosts) : undefined;
+    const hosts = outcome.hosts ? mergeHosts(known, outcome.hosts, plan.targets) : undefined;
     const newerQueued = (await tx.listRuns({ unit: plan.unit })).some((r) => r.kind === 'plan' && r.createdAt > plan.createdAt);
     await t.applied(
       tx,
@@ -109,7 +109,7 @@ async function failedInTx(rt: Runtime, tx: StoreTx, run: RunRecord, plan: Stored
   // Providers that run against hosts attach every host's result to the error,
   // so one failing host never hides what happened on the others.
   const reported = hostsOf(typed);
-  const unitHosts = reported ? mergeHosts((await tx.getUnit(plan.unit))?.hosts, reported, plan.limitHosts) : undefined;
+  const unitHosts = reported ? mergeHosts((await tx.getUnit(plan.unit))?.hosts, reported, plan.targets) : undefined;
   const unit = { name: plan.unit, kind: plan.kind, path: (await tx.getUnit(plan.unit))?.path ?? '' };
   await t.applyFailed(
     tx,

@@ -88,7 +88,7 @@ async function compare(rt: Runtime, run: RunRecord, policy: DriftPolicy, p: Prep
     hasChanges: true,
     purpose: 'drift',
     driftAction: policy.action,
-    ...(drifted && drifted.length > 0 ? { limitHosts: drifted } : {}),
+    ...(drifted && drifted.length > 0 ? { targets: drifted } : {}),
   });
   const where = drifted && drifted.length > 0 ? ` on ${drifted.join(', ')}` : '';
   const s = outcome.summary;

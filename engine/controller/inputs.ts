@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { SecretSource, UnitDefinition } from '../definitions/types.ts';
-import { resolveReferences, type OutputSource } from '../definitions/references.ts';
+import { findReferences, resolveReferences, type OutputSource } from '../definitions/references.ts';
 import { PlumblineError } from '../errors.ts';
 import { secrets } from '../secrets.ts';
 import { writeFileAtomic } from '../store/atomic.ts';
@@ -9,8 +9,8 @@ import { sha256 } from './plan-id.ts';
 export interface ResolvedInputs {
   vars: Record<string, unknown>;
   sensitiveVars: string[];
-  /** An inventory's `hostsFrom`, resolved. */
-  inventoryHosts?: unknown;
+  /** The provider's spec with its references resolved (`RunRequest.resolvedSpec`). */
+  resolvedSpec: unknown;
   /** Hash of everything the plan is made from; secrets enter only as hashes. */
   inputsHash: string;
 }
@@ -55,19 +55,19 @@ function canonical(value: unknown): string {
 
 /**
  * Resolve a unit's inputs: the plain `vars` from Git with their `fromOutput`
- * references replaced by upstream outputs, and `secretVars` read on the control
- * host. Every secret value (and every sensitive output used) is registered for
- * masking before anything can print it.
+ * references replaced by upstream outputs, `secretVars` read on the control
+ * host, and the references in the provider's own fields (an inventory's
+ * `hostsFrom`). Every secret value (and every sensitive output used) is
+ * registered for masking before anything can print it.
  */
 export async function resolveInputs(unit: UnitDefinition, revision: string, outputsOf: OutputsReader): Promise<ResolvedInputs> {
-  const spec = unit.spec as { vars?: Record<string, unknown>; secretVars?: Record<string, SecretSource>; hostsFrom?: unknown };
   const upstream = new Map<string, Record<string, OutputSource> | undefined>();
   for (const dep of unit.dependsOn) upstream.set(dep, await outputsOf(dep));
   const lookup = (name: string) => upstream.get(name);
 
   const vars: Record<string, unknown> = {};
   const sensitiveVars: string[] = [];
-  for (const [name, raw] of Object.entries(spec.vars ?? {})) {
+  for (const [name, raw] of Object.entries(unit.vars)) {
     const resolved = resolveReferences(raw, lookup, unit.name);
     vars[name] = resolved.value;
     if (resolved.sensitive) {
@@ -75,20 +75,26 @@ export async function resolveInputs(unit: UnitDefinition, revision: string, outp
       secrets.add(resolved.value);
     }
   }
-  for (const [name, from] of Object.entries(spec.secretVars ?? {})) {
+  for (const [name, from] of Object.entries(unit.secretVars)) {
     const value = await readSecret(unit, name, from);
     secrets.add(value);
     vars[name] = value;
     sensitiveVars.push(name);
   }
-  const hosts = spec.hostsFrom === undefined ? undefined : resolveReferences(spec.hostsFrom, lookup, unit.name);
-  if (hosts?.sensitive) secrets.add(hosts.value);
+  const hasReferences = findReferences(unit.spec).length > 0;
+  const spec = hasReferences ? resolveReferences(unit.spec, lookup, unit.name) : undefined;
+  for (const value of spec?.sensitiveValues ?? []) secrets.add(value);
 
   const hashed = Object.fromEntries(
     Object.entries(vars).map(([k, v]) => [k, sensitiveVars.includes(k) ? `sha256:${sha256(JSON.stringify(v))}` : v]),
   );
-  const inputsHash = sha256(JSON.stringify({ manifest: unit.manifestHash, revision, vars: hashed, hosts: hosts ? sha256(JSON.stringify(hosts.value)) : null }));
-  return { vars, sensitiveVars, inputsHash, ...(hosts ? { inventoryHosts: hosts.value } : {}) };
+  // The spec's static part is in the manifest's hash; what its references
+  // resolved to is hashed here. The key is `hosts` because an inventory's
+  // hostsFrom was once the only such field: another key would change the
+  // inputs, and so the plan ids, of every unit without references.
+  const references = spec ? sha256(JSON.stringify(spec.value)) : null;
+  const inputsHash = sha256(JSON.stringify({ manifest: unit.manifestHash, revision, vars: hashed, hosts: references }));
+  return { vars, sensitiveVars, inputsHash, resolvedSpec: spec ? spec.value : unit.spec };
 }
 
 async function readSecret(unit: UnitDefinition, name: string, from: SecretSource): Promise<string> {

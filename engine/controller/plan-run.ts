@@ -77,7 +77,7 @@ export async function prepare(rt: Runtime, unit: UnitDefinition, revision: strin
       unitStateDir: rt.paths.unitState(unit.name),
       vars: inputs.vars,
       sensitiveVars: inputs.sensitiveVars,
-      ...(inputs.inventoryHosts !== undefined ? { inventoryHosts: inputs.inventoryHosts } : {}),
+      resolvedSpec: inputs.resolvedSpec,
       signal,
       log,
       ...(options.destroy ? { destroy: true } : {}),

@@ -2,20 +2,22 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mapLimit } from '../concurrency.ts';
 import type { Problem } from '../errors.ts';
+import type { ManifestFile } from '../provider.ts';
 
 /**
- * Where definitions live: a `stack.yaml` in any folder under `stacks/`, an
- * `inventory.yaml` in any folder under `inventories/`, at any depth
- * (`stacks/prod/eu-west-1/vpc/stack.yaml`). A folder with a manifest is a
- * unit and its subfolders belong to it (a stack's own `modules/`); other
- * folders are searched further. A manifest with the wrong extension is almost
+ * Where definitions live: each provider's manifest in any folder under its
+ * top folder, at any depth (a `stack.yaml` under `stacks/`, an
+ * `inventory.yaml` under `inventories/`, `stacks/prod/eu-west-1/vpc/stack.yaml`).
+ * A folder with a manifest is a unit and its subfolders belong to it (a
+ * stack's own `modules/`); other folders are searched further. A manifest with the wrong extension is almost
  * surely a unit someone meant to define, so it is reported, never ignored.
  */
 
-export type UnitType = 'stack' | 'inventory';
-
 export interface ManifestLocation {
-  type: UnitType;
+  /** The manifest this folder holds. */
+  manifest: ManifestFile;
+  /** Its unit type (`stack`). */
+  type: string;
   /** The name the folder gives: its path below `stacks/` or `inventories/` (`prod/vpc`). */
   name: string;
   /** Absolute folder. */
@@ -26,11 +28,6 @@ export interface ManifestLocation {
   file: string;
 }
 
-export const LAYOUT: readonly { type: UnitType; folder: string; manifest: string }[] = [
-  { type: 'stack', folder: 'stacks', manifest: 'stack.yaml' },
-  { type: 'inventory', folder: 'inventories', manifest: 'inventory.yaml' },
-];
-
 /** Folders that never hold definitions: tool caches, dependencies, VCS data. */
 const NEVER_SEARCHED = new Set(['node_modules', '.terraform', 'cdktf.out', '.git']);
 /** Deeper than this is a mistake (or a link loop), not a layout. */
@@ -38,7 +35,7 @@ const MAX_DEPTH = 12;
 /** Folders listed at once. */
 const CONCURRENCY = 32;
 
-export async function discoverManifests(root: string): Promise<{
+export async function discoverManifests(root: string, manifests: readonly ManifestFile[]): Promise<{
   found: ManifestLocation[];
   /** Folders that look like units but whose manifest is misnamed. */
   misnamed: ManifestLocation[];
@@ -47,7 +44,8 @@ export async function discoverManifests(root: string): Promise<{
   const found: ManifestLocation[] = [];
   const misnamed: ManifestLocation[] = [];
   const problems: Problem[] = [];
-  for (const { type, folder, manifest } of LAYOUT) {
+  for (const file of manifests) {
+    const { type, folder, fileName: manifest } = file;
     const wrong = manifest.replace(/\.yaml$/, '.yml');
     // Breadth first, one level at a time, each level listed in parallel.
     let level: string[] = [folder];
@@ -58,7 +56,7 @@ export async function discoverManifests(root: string): Promise<{
         const entries = listings[index];
         if (!entries) continue;
         const names = new Set(entries.map((e) => e.name));
-        const location = { type, name: path.slice(folder.length + 1), dir: join(root, path), path, file: `${path}/${manifest}` };
+        const location = { manifest: file, type, name: path.slice(folder.length + 1), dir: join(root, path), path, file: `${path}/${manifest}` };
         if (depth > 0 && names.has(manifest)) {
           found.push(location);
           continue;

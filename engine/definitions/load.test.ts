@@ -66,7 +66,8 @@ test('an entry, playbook or inventory may live anywhere inside the repository', 
   const { units, problems } = await loadDefinitions(root, DEFAULTS);
   assert.deepEqual(problems, []);
   const app = units.find((u) => u.name === 'app-prod')!;
-  assert.equal(app.spec.kind === 'cdktf' && app.spec.entry, 'app/main.ts');
+  assert.equal(app.kind, 'cdktf');
+  assert.equal((app.spec as { entry: string }).entry, 'app/main.ts');
   const inventory = units.find((u) => u.name === 'production')!.spec as { playbook: string; inventory: string; ssh: { knownHostsFile: string } };
   assert.deepEqual([inventory.playbook, inventory.inventory, inventory.ssh.knownHostsFile], ['site.yml', 'inventories/production/hosts', 'known_hosts']);
 });
@@ -130,7 +131,7 @@ test('a symlink that stays inside the folder is fine', async () => {
   await symlink('src/app.ts', join(root, 'stacks/app/main.ts'));
   const { units, problems } = await loadDefinitions(root, DEFAULTS);
   assert.deepEqual(problems, []);
-  assert.equal(units[0]?.spec.kind === 'cdktf' && units[0].spec.entry, 'stacks/app/main.ts');
+  assert.equal((units[0]?.spec as { entry: string }).entry, 'stacks/app/main.ts');
 });
 
 test('a playbook reached through a symlinked folder leading outside is refused', async () => {
@@ -190,10 +191,10 @@ test('an inventory may be a folder; an absolute knownHostsFile is allowed', asyn
   });
   const { units, problems } = await loadDefinitions(root, DEFAULTS);
   assert.deepEqual(problems, []);
-  const spec = units[0]?.spec;
-  assert.equal(spec?.kind, 'ansible');
-  assert.equal(spec?.inventory, 'inventories/web/inv');
-  assert.deepEqual(spec?.ssh, { user: null, privateKeyFile: null, knownHostsFile: '/etc/ssh/ssh_known_hosts', port: null });
+  assert.equal(units[0]?.kind, 'ansible');
+  const spec = units[0]?.spec as { inventory: string; ssh: unknown };
+  assert.equal(spec.inventory, 'inventories/web/inv');
+  assert.deepEqual(spec.ssh, { user: null, privateKeyFile: null, knownHostsFile: '/etc/ssh/ssh_known_hosts', port: null });
 });
 
 test('an invalid unit is left out, but the units that depend on it see it as known', async () => {

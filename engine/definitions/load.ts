@@ -4,12 +4,13 @@ import { basename, join, resolve } from 'node:path';
 import type { Problem } from '../errors.ts';
 import { parseYamlDocument } from '../yaml/parse.ts';
 import { describeValue, ProblemCollector, sortProblems } from '../yaml/problems.ts';
+import type { ProviderModule } from '../provider.ts';
+import { builtinProviders } from '../providers.ts';
 import { discoverManifests, type ManifestLocation } from './discover.ts';
 import { checkGraph, type DependencyNode } from './graph.ts';
-import { readInventory } from './inventory.ts';
 import { isMapping, type RawMapping, type SchedulingFields } from './manifest-fields.ts';
+import { type Manifest, manifestFiles, manifestsOf, readManifest } from './manifests.ts';
 import { findReferences, REFERENCE_KEY } from './references.ts';
-import { readStack } from './stack.ts';
 import type { DefinitionDefaults, UnitDefinition } from './types.ts';
 import { isInside, repoPathOf, type UnitFolder } from './unit-paths.ts';
 import { mapLimit } from '../concurrency.ts';
@@ -30,6 +31,8 @@ interface LoadedManifest {
   name: string;
   report: ProblemCollector;
   dependsOn: string[];
+  /** The document as written, once it parsed as a mapping. */
+  raw: RawMapping | null;
   definition: UnitDefinition | null;
 }
 
@@ -40,17 +43,23 @@ interface LoadedManifest {
  * `units` holds each definition none of whose problems is in its own file.
  * A cycle is reported once, on one of its units, so the others stay in
  * `units` with a dependency that is missing: treat them as blocked.
+ * `providers` say which manifests exist and read their own fields.
  */
 export async function loadDefinitions(
   rootDir: string,
   defaults: DefinitionDefaults,
   limits: { manifestBytes: number } = { manifestBytes: DEFAULT_MANIFEST_BYTES },
+  providers: readonly ProviderModule[] = builtinProviders,
 ): Promise<{ units: UnitDefinition[]; problems: Problem[] }> {
   const root = await realpath(resolve(rootDir));
-  const discovered = await discoverManifests(root);
+  const manifests = manifestsOf(providers);
+  const discovered = await discoverManifests(root, manifestFiles(providers));
   const problems = [...discovered.problems];
   const loaded: LoadedManifest[] = [];
-  loaded.push(...(await mapLimit(discovered.found, FILE_CONCURRENCY, (location) => loadManifest(root, location, defaults, limits.manifestBytes))));
+  const manifestOf = (location: ManifestLocation) => manifests.find((m) => m.file === location.manifest)!;
+  loaded.push(
+    ...(await mapLimit(discovered.found, FILE_CONCURRENCY, (location) => loadManifest(root, location, manifestOf(location), defaults, limits.manifestBytes))),
+  );
 
   reportDuplicateNames(loaded);
   const nodes = graphNodes(loaded, discovered.misnamed);
@@ -73,11 +82,15 @@ export async function loadDefinitions(
   return { units, problems: sortProblems(problems) };
 }
 
-/** Every `fromOutput` must be well formed and name a unit listed in `dependsOn`. */
+/**
+ * Every `fromOutput` must be well formed and name a unit listed in `dependsOn`,
+ * wherever the manifest holds it: in `vars` or in a provider's field
+ * (`hostsFrom`). Only values can hold one: the schema refuses a mapping in
+ * the engine's other fields.
+ */
 function checkReferences(manifest: LoadedManifest): void {
-  const spec = manifest.definition?.spec as { vars?: unknown; hostsFrom?: unknown } | undefined;
-  if (!spec) return;
-  const found = [...findReferences(spec.vars ?? {}, ['vars']), ...findReferences(spec.hostsFrom ?? {}, ['hostsFrom'])];
+  if (!manifest.definition || !manifest.raw) return;
+  const found = findReferences(manifest.raw);
   for (const { at, raw, reference } of found) {
     const where = manifest.report.locate([...at, REFERENCE_KEY]);
     const field = formatFieldPath(at);
@@ -101,9 +114,9 @@ function formatFieldPath(path: Array<string | number>): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
 }
 
-async function loadManifest(root: string, location: ManifestLocation, defaults: DefinitionDefaults, maxBytes: number): Promise<LoadedManifest> {
+async function loadManifest(root: string, location: ManifestLocation, manifest: Manifest, defaults: DefinitionDefaults, maxBytes: number): Promise<LoadedManifest> {
   const report = new ProblemCollector(location.file);
-  const result: LoadedManifest = { location, name: location.name, report, dependsOn: [], definition: null };
+  const result: LoadedManifest = { location, name: location.name, report, dependsOn: [], raw: null, definition: null };
 
   const unitReal = await realpath(location.dir);
   if (!isInside(root, unitReal)) {
@@ -143,8 +156,9 @@ async function loadManifest(root: string, location: ManifestLocation, defaults: 
   }
 
   result.name = checkName(value, location, report);
+  result.raw = value;
   const folder = { dir: location.dir, path: location.path, label: `${location.type} folder`, root };
-  const read = location.type === 'stack' ? await readStack(value, folder, report) : await readInventory(value, folder, report);
+  const read = await readManifest(value, manifest, folder, report);
   result.dependsOn = rawDependsOn(value);
   if (!read || report.count > 0) return result;
 
@@ -153,10 +167,12 @@ async function loadManifest(root: string, location: ManifestLocation, defaults: 
   result.definition = {
     name: result.name,
     type: location.type,
-    kind: read.spec.kind,
+    kind: read.kind,
     path: location.path,
     file: location.file,
     ...scheduling(read.scheduling, defaults),
+    vars: read.vars,
+    secretVars: read.secretVars,
     spec: read.spec,
     ...(watch.length > 0 ? { watch } : {}),
     manifestHash: createHash('sha256').update(bytes).digest('hex'),

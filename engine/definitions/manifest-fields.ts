@@ -3,9 +3,9 @@ import type { ApprovalPolicy } from '../model.ts';
 import type { ProblemCollector } from '../yaml/problems.ts';
 
 /**
- * Checks shared by stack and inventory manifests that zod's shape check
- * cannot express. They read the raw document, so they run (and report) even
- * when another field of the same file is wrong.
+ * Checks of the fields every manifest has that zod's shape check cannot
+ * express. They read the raw document, so they run (and report) even when
+ * another field of the same file is wrong.
  */
 
 /** What a manifest says about scheduling; missing fields take the defaults later. */
@@ -26,30 +26,33 @@ export function isMapping(value: unknown): value is RawMapping {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Terraform variable names: letters, digits, `_` and `-`, not starting with a digit. */
-export const TERRAFORM_VAR_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
-/** Ansible variable names: letters, digits and `_`, not starting with a digit. */
-export const ANSIBLE_VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** The variable names a manifest accepts (`ManifestFile.variableNames`). */
+export interface VariableNames {
+  readonly pattern: RegExp;
+  /** In words, for the message: `letters, digits and "_"`. */
+  readonly rule: string;
+}
 
-export function checkVarNames(raw: unknown, field: string, pattern: RegExp, report: ProblemCollector): void {
+export function checkVarNames(raw: unknown, field: string, names: VariableNames, report: ProblemCollector): void {
   if (!isMapping(raw)) return;
-  const allowed = pattern === ANSIBLE_VAR_NAME ? 'letters, digits and "_"' : 'letters, digits, "_" and "-"';
   for (const name of Object.keys(raw)) {
-    if (!pattern.test(name)) report.at([field, name], `invalid variable name (use ${allowed}, not starting with a digit)`);
+    if (!names.pattern.test(name)) report.at([field, name], invalidNameMessage(names));
   }
+}
+
+function invalidNameMessage(names: VariableNames): string {
+  return `invalid variable name (use ${names.rule}, not starting with a digit)`;
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** `secretVars`: each value comes from exactly one of an env var or an absolute file. */
-export function checkSecretVars(raw: RawMapping, report: ProblemCollector): void {
+export function checkSecretVars(raw: RawMapping, names: VariableNames, report: ProblemCollector): void {
   const secrets = raw.secretVars;
   if (!isMapping(secrets)) return;
   const plain = isMapping(raw.vars) ? raw.vars : {};
   for (const [name, source] of Object.entries(secrets)) {
-    if (!TERRAFORM_VAR_NAME.test(name)) {
-      report.at(['secretVars', name], 'invalid variable name (use letters, digits, "_" and "-", not starting with a digit)');
-    }
+    if (!names.pattern.test(name)) report.at(['secretVars', name], invalidNameMessage(names));
     if (Object.hasOwn(plain, name)) {
       report.at(['secretVars', name], `also set in vars; a variable is either plain or secret`);
     }

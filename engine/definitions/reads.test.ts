@@ -14,13 +14,15 @@ const unit = (watch?: string[]): UnitDefinition => ({
   approval: 'auto',
   applyAfterMs: null,
   dependsOn: [],
-  spec: { kind: 'terraform', entry: null, stackName: null, vars: {}, secretVars: {} },
+  vars: {},
+  secretVars: {},
+  spec: {},
   manifestHash: '',
   ...(watch ? { watch } : {}),
 });
 
 const provider = (entries: Array<{ path: string; why: string }>, notes: string[] = []): Provider =>
-  ({ kinds: ['terraform'], plan: async () => { throw new Error('unused'); }, apply: async () => { throw new Error('unused'); }, reads: async () => ({ entries, notes }) }) as Provider;
+  ({ plan: async () => { throw new Error('unused'); }, apply: async () => { throw new Error('unused'); }, reads: async () => ({ entries, notes }) }) as Provider;
 
 test('the unit folder always counts, then what the provider finds, each path once', async () => {
   const reads = await readsOf(

@@ -23,8 +23,11 @@ test('resolution replaces references and reports sensitive use', () => {
     db: { password: { value: 's3cret', sensitive: true } },
   } as Record<string, Record<string, { value: unknown; sensitive: boolean }>>;
   const plain = resolveReferences({ vpc: { fromOutput: 'net.vpc_id' }, first: { fromOutput: 'net.hosts[0].address' }, n: 3 }, (u) => outputs[u], 'app');
-  assert.deepEqual(plain, { value: { vpc: 'vpc-1', first: '127.0.0.5', n: 3 }, sensitive: false });
-  assert.equal(resolveReferences({ p: { fromOutput: 'db.password' } }, (u) => outputs[u], 'app').sensitive, true);
+  assert.deepEqual(plain, { value: { vpc: 'vpc-1', first: '127.0.0.5', n: 3 }, sensitive: false, sensitiveValues: [] });
+  // The values taken from sensitive outputs are named, so only they are masked.
+  const secret = resolveReferences({ p: { fromOutput: 'db.password' }, vpc: { fromOutput: 'net.vpc_id' } }, (u) => outputs[u], 'app');
+  assert.equal(secret.sensitive, true);
+  assert.deepEqual(secret.sensitiveValues, ['s3cret']);
 });
 
 test('a missing unit, output or key is a clear error', () => {

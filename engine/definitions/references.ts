@@ -1,11 +1,12 @@
 /**
  * Output references: a value written as `{fromOutput: "<unit>.<output>[.key|[index]]..."}`
- * in a unit's `vars` (or an inventory's `hostsFrom`) is replaced at plan time by
+ * in a unit's `vars` or in a provider's field (an inventory's `hostsFrom`) is replaced at plan time by
  * that output of an upstream unit, applied at the same or an earlier commit.
  * Pure: parsing, finding and resolving; the loader checks that every referenced
  * unit is a dependency.
  */
 import { PlumblineError } from '../errors.ts';
+import type { UnitDefinition } from './types.ts';
 
 export const REFERENCE_KEY = 'fromOutput';
 
@@ -69,14 +70,15 @@ export interface OutputSource {
 /**
  * Replace every reference in `value` by the output it names. `outputsOf` returns
  * the applied outputs of a unit (undefined if it has none yet). Reports whether
- * any sensitive output was used, so the caller treats the result as secret.
+ * any sensitive output was used, so the caller treats the result as secret,
+ * and the values taken from sensitive outputs.
  */
 export function resolveReferences(
   value: unknown,
   outputsOf: (unit: string) => Record<string, OutputSource> | undefined,
   owner: string,
-): { value: unknown; sensitive: boolean } {
-  let sensitive = false;
+): { value: unknown; sensitive: boolean; sensitiveValues: unknown[] } {
+  const sensitiveValues: unknown[] = [];
   const walk = (v: unknown): unknown => {
     if (isReference(v)) {
       const reference = typeof v.fromOutput === 'string' ? parseReference(v.fromOutput) : undefined;
@@ -88,14 +90,21 @@ export function resolveReferences(
         const known = Object.keys(outputs).sort().join(', ') || 'none';
         throw referenceError(owner, reference.text, `names no output of ${reference.unit} (its outputs: ${known})`);
       }
-      sensitive ||= output.sensitive;
-      return dig(output.value, reference, owner);
+      const found = dig(output.value, reference, owner);
+      if (output.sensitive) sensitiveValues.push(found);
+      return found;
     }
     if (Array.isArray(v)) return v.map(walk);
     if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
     return v;
   };
-  return { value: walk(value), sensitive };
+  const resolved = walk(value);
+  return { value: resolved, sensitive: sensitiveValues.length > 0, sensitiveValues };
+}
+
+/** The units whose outputs a unit takes: a `fromOutput` in its `vars` or its provider's fields. */
+export function upstreamsOf(unit: Pick<UnitDefinition, 'vars' | 'spec'>): Set<string> {
+  return new Set(findReferences([unit.vars, unit.spec]).flatMap((r) => (r.reference ? [r.reference.unit] : [])));
 }
 
 function dig(value: unknown, reference: OutputReference, owner: string): unknown {

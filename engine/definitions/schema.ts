@@ -4,10 +4,11 @@ import { APPROVAL_POLICIES, type ApprovalPolicy } from '../model.ts';
 import { describeValue } from '../yaml/problems.ts';
 
 /**
- * The shape of `stack.yaml` and `inventory.yaml`: field names, types and
- * enums. Rules that involve several fields or the unit's folder (cdktf needs
- * an entry, the playbook must exist) are checked in stack.ts / inventory.ts,
- * on the raw value, so they are reported even when another field is wrong.
+ * The shapes of the fields every manifest has (name, vars, approval, drift...):
+ * field names, types and enums. Each provider declares its own fields
+ * (`ManifestPart.fields`); manifests.ts joins both into a manifest's schema.
+ * Rules that involve several fields or the unit's folder are checked on the
+ * raw value, so they are reported even when another field is wrong.
  */
 
 export const approvalSchema = z.enum(APPROVAL_POLICIES as [ApprovalPolicy, ...ApprovalPolicy[]]);
@@ -84,77 +85,5 @@ export const secretSourceSchema = z.strictObject({
   file: z.string().min(1).optional(),
 });
 
-const text = z.string().min(1);
-
-export const stackManifestSchema = z.strictObject({
-  name: unitNameSchema,
-  kind: z.enum(['terraform', 'cdktf']),
-  entry: text.optional(),
-  stackName: text.optional(),
-  vars: varsSchema,
-  secretVars: z.record(z.string(), secretSourceSchema).nullish(),
-  approval: approvalSchema.optional(),
-  applyAfter: durationSchema.optional(),
-  dependsOn: dependsOnSchema,
-  drift: driftSchema,
-  watch: watchSchema,
-  prune: pruneSchema,
-  guard: guardSchema,
-});
-
-export const sshSchema = z.strictObject({
-  user: text.optional(),
-  privateKeyFile: text.optional(),
-  knownHostsFile: text.optional(),
-  port: z.int().min(1).max(65535).optional(),
-});
-
-/**
- * `hostsFrom: {fromOutput: machines.hosts}`: the inventory's hosts come (also)
- * from an upstream unit's output. Only the shape is checked here; the reference
- * text and its unit (must be in dependsOn) are checked by the loader, the
- * output's value by the Ansible provider at plan time.
- */
-export const hostsFromSchema = z.unknown().transform((value, ctx): { fromOutput: string } => {
-  if (isReferenceMapping(value)) return { fromOutput: value.fromOutput };
-  const others = typeof value === 'object' && value !== null && !Array.isArray(value) && 'fromOutput' in value ? Object.keys(value).filter((k) => k !== 'fromOutput') : [];
-  ctx.issues.push({
-    code: 'custom',
-    input: value,
-    message:
-      others.length > 0
-        ? `a reference holds fromOutput and nothing else (got also ${others.join(', ')}); the upstream output itself must list the hosts`
-        : `must be a reference to an output of a unit in dependsOn, {fromOutput: <unit>.<output>}, whose value lists the hosts (got ${describeValue(value)})`,
-  });
-  return z.NEVER;
-});
-
-function isReferenceMapping(value: unknown): value is { fromOutput: string } {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const keys = Object.keys(value);
-  const text = (value as { fromOutput?: unknown }).fromOutput;
-  return keys.length === 1 && keys[0] === 'fromOutput' && typeof text === 'string' && text !== '';
-}
-
-export const inventoryManifestSchema = z.strictObject({
-  name: unitNameSchema,
-  /** Optional: an inventory is always Ansible, but writing it down is harmless. */
-  kind: z.enum(['ansible']).optional(),
-  inventory: text.optional(),
-  hostsFrom: hostsFromSchema.optional(),
-  playbook: text,
-  approval: approvalSchema.optional(),
-  applyAfter: durationSchema.optional(),
-  dependsOn: dependsOnSchema,
-  ssh: sshSchema.nullish(),
-  forks: z.int().min(1).optional(),
-  allowUnreachable: z.boolean().optional(),
-  vars: varsSchema,
-  drift: driftSchema,
-  watch: watchSchema,
-  prune: pruneSchema,
-  guard: guardSchema,
-});
-
-export type StackManifest = z.output<typeof stackManifestSchema>;
-export type InventoryManifest = z.output<typeof inventoryManifestSchema>;
+/** Secret variables by name: `{env: NAME}` or `{file: /abs/path}` on the control host. */
+export const secretVarsSchema = z.record(z.string(), secretSourceSchema).nullish();

@@ -1,11 +1,10 @@
 import type { ApprovalPolicy } from '../model.ts';
 
 /**
- * A unit is one thing Plumbline reconciles: a stack (`stacks/<name>/stack.yaml`)
- * or an inventory (`inventories/<name>/inventory.yaml`). Names are unique across
- * both, so `dependsOn` can point at either.
+ * A unit is one thing Plumbline reconciles: a folder with a manifest that a
+ * provider reads (`stacks/<name>/stack.yaml`, `inventories/<name>/inventory.yaml`).
+ * Names are unique across every manifest, so `dependsOn` can point at any unit.
  */
-export type UnitKind = 'terraform' | 'cdktf' | 'ansible';
 
 /** Where a secret variable's value comes from on the control host; never Git. */
 export interface SecretSource {
@@ -13,56 +12,12 @@ export interface SecretSource {
   file?: string;
 }
 
-export interface StackSpec {
-  kind: 'terraform' | 'cdktf';
-  /** cdktf only: repository-relative path of the TypeScript entry, inside the stack folder. */
-  entry: string | null;
-  /** cdktf only: which stack of the app to use when it synthesizes several. */
-  stackName: string | null;
-  vars: Record<string, unknown>;
-  /** Sensitive variables resolved on the control host at run time. */
-  secretVars: Record<string, SecretSource>;
-}
-
-/** How Ansible connects to the hosts of an inventory. */
-export interface SshSettings {
-  /** Remote user, or null for Ansible's own default. */
-  user: string | null;
-  /** Absolute path on the control host (private keys never come from Git), or null. */
-  privateKeyFile: string | null;
-  /** Repository-relative (inside the inventory folder) or absolute; default `<folder>/known_hosts`. */
-  knownHostsFile: string;
-  port: number | null;
-}
-
-export interface InventorySpec {
-  kind: 'ansible';
-  /**
-   * Repository-relative path of the static Ansible inventory (file or folder);
-   * default `<folder>/hosts.yml`. Null for an inventory whose hosts all come
-   * from `hostsFrom` (no `inventory:` set and no `hosts.yml` in the folder).
-   */
-  inventory: string | null;
-  /**
-   * Hosts from an upstream unit's output (`{fromOutput: "machines.hosts"}`),
-   * merged with the static inventory; absent when the manifest has none.
-   */
-  hostsFrom?: { fromOutput: string };
-  /** Repository-relative path of the playbook. */
-  playbook: string;
-  ssh: SshSettings;
-  /** Ansible's `--forks`, or null for its default. */
-  forks: number | null;
-  /** When false, an unreachable host fails the run. */
-  allowUnreachable: boolean;
-  vars: Record<string, unknown>;
-  [key: string]: unknown;
-}
-
 export interface UnitDefinition {
   name: string;
-  type: 'stack' | 'inventory';
-  kind: UnitKind;
+  /** The manifest's unit type (`stack`, `inventory`: `ManifestFile.type`). */
+  type: string;
+  /** Which provider handles it (`terraform`, `cdktf`, `ansible`). */
+  kind: string;
   /** Repository-relative folder, forward slashes, no trailing slash (`stacks/web`). */
   path: string;
   /** Repository-relative manifest file (`stacks/web/stack.yaml`). */
@@ -71,7 +26,12 @@ export interface UnitDefinition {
   /** Review window before an automatic apply, or null to apply at once. */
   applyAfterMs: number | null;
   dependsOn: string[];
-  spec: StackSpec | InventorySpec;
+  /** Plain variables from Git; a value may be `{fromOutput: <unit>.<output>}`. */
+  vars: Record<string, unknown>;
+  /** Sensitive variables read on the control host at run time (manifests whose `ManifestFile.secretVars` allows them). */
+  secretVars: Record<string, SecretSource>;
+  /** The provider's own fields, as its `ManifestPart.read` returned them: the engine never looks inside. */
+  spec: unknown;
   /**
    * Repository-relative globs (`watch:` in the manifest): a commit touching a
    * matching path plans the unit, beyond what its provider says it reads.

@@ -3,24 +3,18 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import type { InventorySpec, UnitDefinition } from '../../engine/definitions/types.ts';
-import { DEFAULT_ANSIBLE_SETTINGS, forksFor, resolveKnownHosts, sshArgs, treeRootOf } from './cli.ts';
+import type { UnitDefinition } from '../../engine/provider-kit.ts';
+import type { InventorySpec } from './manifest.ts';
+import { forksFor, resolveKnownHosts, sshArgs, treeRootOf } from './cli.ts';
+import { DEFAULT_ANSIBLE_SETTINGS } from './settings.ts';
+import { inventorySpec, inventoryUnit } from './test-helpers.ts';
 import { toProblem } from './validate.ts';
 
 const scratch = await mkdtemp(join(tmpdir(), 'plumbline-ansible-cli-'));
 after(() => rm(scratch, { recursive: true, force: true }));
 
-const spec = (over: Partial<InventorySpec> = {}): InventorySpec => ({
-  kind: 'ansible',
-  inventory: 'inventories/web/hosts.yml',
-  playbook: 'inventories/web/site.yml',
-  ssh: { user: null, privateKeyFile: null, knownHostsFile: 'inventories/web/known_hosts', port: null },
-  forks: null,
-  allowUnreachable: false,
-  vars: {},
-  ...over,
-});
-const unit = (s: InventorySpec): UnitDefinition => ({ name: 'web', type: 'inventory', kind: 'ansible', path: 'inventories/web', file: 'inventories/web/inventory.yaml', approval: 'auto', applyAfterMs: null, dependsOn: [], spec: s, manifestHash: '' });
+const spec = (over: Partial<InventorySpec> = {}): InventorySpec => inventorySpec('inventories/web', over);
+const unit = (s: InventorySpec): UnitDefinition => inventoryUnit('inventories/web', s);
 
 test('host keys are always checked against the inventory\'s file; ControlPersist under stateDir', () => {
   const args = sshArgs({ knownHostsFile: '/srv/tree/inventories/web/known_hosts', controlDir: '/var/lib/plumbline/cp', settings: DEFAULT_ANSIBLE_SETTINGS, privateKeyFile: '/etc/plumbline/keys/deploy' });

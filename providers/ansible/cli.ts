@@ -3,18 +3,13 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import type { AnsibleSettings, DaemonConfig } from '../../engine/config/types.ts';
-import type { InventorySpec, UnitDefinition } from '../../engine/definitions/types.ts';
-import { ToolError } from '../../engine/errors.ts';
-import { run, type ExecResult } from '../../engine/exec.ts';
-import { DEFAULT_ANSIBLE_SETTINGS } from '../../engine/config/defaults.ts';
-import type { Logger } from '../../engine/log.ts';
-
-export { DEFAULT_ANSIBLE_SETTINGS };
+import { type DaemonConfig, type ExecResult, type Logger, run, settingsOf, ToolError, type UnitDefinition } from '../../engine/provider-kit.ts';
 import { runConfigFile } from './config-file.ts';
 import { generatedInventory, knownHostsLines, parseHostsFrom, type UpstreamHost } from './hosts-from.ts';
 import { parseInventoryList, type InventoryList } from './inventory.ts';
+import type { InventorySpec } from './manifest.ts';
 import { parsePlaybookOutput, type PlaybookOutput } from './output-schema.ts';
+import { type AnsibleSettings, ansibleSettingsPart } from './settings.ts';
 
 /**
  * How Plumbline runs Ansible: the environment every ansible process gets,
@@ -22,7 +17,7 @@ import { parsePlaybookOutput, type PlaybookOutput } from './output-schema.ts';
  */
 
 export function ansibleSettings(config: DaemonConfig): AnsibleSettings {
-  return config.ansible ?? DEFAULT_ANSIBLE_SETTINGS;
+  return settingsOf(config, ansibleSettingsPart);
 }
 
 /** Exit codes of ansible-playbook that still come with a full JSON result: failed (2), unreachable (4) hosts, a play stopped (8). */
@@ -83,7 +78,7 @@ export async function runContext(input: {
   artifactsDir: string;
   config: DaemonConfig;
   vars: Record<string, unknown>;
-  /** `hostsFrom`, resolved (RunRequest.inventoryHosts). */
+  /** `hostsFrom`, resolved (its value in RunRequest.resolvedSpec). */
   inventoryHosts?: unknown;
   log: Logger;
   signal: AbortSignal;

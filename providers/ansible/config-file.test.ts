@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { InventorySpec, UnitDefinition } from '../../engine/definitions/types.ts';
-import { run } from '../../engine/exec.ts';
+import { run, type UnitDefinition } from '../../engine/provider-kit.ts';
+import type { InventorySpec } from './manifest.ts';
 import { baseEnv } from './cli.ts';
 import { configCandidates, configInForce, parseIni, pathList, runConfigFile } from './config-file.ts';
 

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import type { InventorySpec, UnitDefinition } from '../../engine/definitions/types.ts';
+import type { UnitDefinition } from '../../engine/provider-kit.ts';
+import type { InventorySpec } from './manifest.ts';
 
 /**
  * Which ansible.cfg a run uses. Ansible would read `$ANSIBLE_CONFIG`, then

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ChangeSummary, HostState } from '../../engine/model.ts';
-import type { HostStatus } from '../../engine/provider.ts';
+import type { ChangeSummary, HostState, HostStatus } from '../../engine/provider-kit.ts';
 import type { HostCounts, HostRun, TaskChange } from './normalize.ts';
 import type { PreflightFinding } from './preflight.ts';
 
@@ -66,7 +65,7 @@ export interface AnsiblePlanDocument {
   uncertain: UncertainTask[];
   /** Hosts that could not be planned: an apply needs `allowUnreachable`. */
   unreachable: string[];
-  /** Restricted to these hosts (`limitHosts`), when the run was. */
+  /** Restricted to these hosts (`RunRequest.targets`), when the run was. */
   limit?: string[];
   allowUnreachable: boolean;
 }

@@ -3,12 +3,10 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { normalizeConfig } from '../../engine/config/load.ts';
-import type { InventorySpec, UnitDefinition } from '../../engine/definitions/types.ts';
-import { silentLogger } from '../../engine/log.ts';
-import { Mutex } from '../../engine/mutex.ts';
-import type { RunRequest } from '../../engine/provider.ts';
+import type { RunRequest } from '../../engine/provider-kit.ts';
+import { providerContext, silentLogger, testConfig } from '../../test/helpers/providers.ts';
 import { createAnsibleProvider } from './index.ts';
+import { inventorySpec, inventoryUnit } from './test-helpers.ts';
 
 // The real ansible-playbook on the local connection (no SSH), behind a wrapper
 // that records its command line and the mode of the extra-vars file it gets.
@@ -39,29 +37,10 @@ await writeFile(
 );
 await chmod(wrapper, 0o755);
 
-const spec: InventorySpec = {
-  kind: 'ansible',
-  inventory: 'inventories/local/hosts.yml',
-  playbook: 'inventories/local/site.yml',
-  ssh: { user: null, privateKeyFile: null, knownHostsFile: 'inventories/local/known_hosts', port: null },
-  forks: null,
-  allowUnreachable: false,
-  vars: {},
-};
-const unit: UnitDefinition = {
-  name: 'local',
-  type: 'inventory',
-  kind: 'ansible',
-  path: 'inventories/local',
-  file: 'inventories/local/inventory.yaml',
-  approval: 'auto',
-  applyAfterMs: null,
-  dependsOn: ['machines'],
-  spec,
-  manifestHash: '',
-};
-const { config } = normalizeConfig({ source: { url: scratch }, stateDir: join(scratch, 'state'), ansible: { playbookBinary: wrapper } }, null);
-const provider = createAnsibleProvider({ config: config!, log: silentLogger, initLock: new Mutex(), installRoot: scratch });
+const unit = inventoryUnit('inventories/local', inventorySpec('inventories/local'), { dependsOn: ['machines'] });
+const provider = createAnsibleProvider(
+  providerContext(testConfig({ source: { url: scratch }, stateDir: join(scratch, 'state'), ansible: { playbookBinary: wrapper } })),
+);
 const runDir = join(scratch, 'run');
 const request: RunRequest = {
   unit,
@@ -73,6 +52,7 @@ const request: RunRequest = {
   // As resolveInputs gives them: `domain` and `deploy_token` from upstream outputs, the token a sensitive one.
   vars: { domain: 'chain.test', deploy_token: TOKEN, sizes: [1, 2] },
   sensitiveVars: ['deploy_token'],
+  resolvedSpec: unit.spec,
   signal: new AbortController().signal,
   log: silentLogger,
 };

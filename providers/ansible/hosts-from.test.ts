@@ -3,12 +3,13 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { normalizeConfig } from '../../engine/config/load.ts';
-import type { InventorySpec, UnitDefinition } from '../../engine/definitions/types.ts';
-import { silentLogger } from '../../engine/log.ts';
+import type { UnitDefinition } from '../../engine/provider-kit.ts';
+import { silentLogger, testConfig } from '../../test/helpers/providers.ts';
+import type { InventorySpec } from './manifest.ts';
 import { listInventory, runContext } from './cli.ts';
 import { generatedInventory, knownHostsLines, parseHostsFrom } from './hosts-from.ts';
 import { parseKnownHosts, verifyHostKey } from './known-hosts.ts';
+import { inventorySpec, inventoryUnit } from './test-helpers.ts';
 
 // Real keys (providers/ansible/fixtures/known_hosts.plain).
 const KEY_A = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBZdbG1BjDH9h0LZgXqanXAWXKAA+WbEH+NTOi/B5Hhf';
@@ -97,29 +98,8 @@ test('a bad output stops the run naming the inventory, the output and each bad e
   assert.throws(() => parseHostsFrom([{ name: 'a', address: 'b', hostKey: KEY_A.replace('ssh-ed25519', 'ssh-rsa') }], 'web', 'machines.hosts'), /hostKey: must be a public key line/);
 });
 
-const spec = (over: Partial<InventorySpec> = {}): InventorySpec => ({
-  kind: 'ansible',
-  inventory: 'inventories/web/hosts.yml',
-  hostsFrom: { fromOutput: 'machines.hosts' },
-  playbook: 'inventories/web/site.yml',
-  ssh: { user: null, privateKeyFile: null, knownHostsFile: 'inventories/web/known_hosts', port: null },
-  forks: null,
-  allowUnreachable: false,
-  vars: {},
-  ...over,
-});
-const unit = (s: InventorySpec): UnitDefinition => ({
-  name: 'web',
-  type: 'inventory',
-  kind: 'ansible',
-  path: 'inventories/web',
-  file: 'inventories/web/inventory.yaml',
-  approval: 'auto',
-  applyAfterMs: null,
-  dependsOn: ['machines'],
-  spec: s,
-  manifestHash: '',
-});
+const spec = (over: Partial<InventorySpec> = {}): InventorySpec => inventorySpec('inventories/web', { hostsFrom: { fromOutput: 'machines.hosts' }, ...over });
+const unit = (s: InventorySpec): UnitDefinition => inventoryUnit('inventories/web', s, { dependsOn: ['machines'] });
 
 async function context(name: string, s: InventorySpec, files: Record<string, string>, inventoryHosts: unknown) {
   const root = join(scratch, name);
@@ -129,13 +109,13 @@ async function context(name: string, s: InventorySpec, files: Record<string, str
     await writeFile(join(tree, path), content);
   }
   await mkdir(join(tree, 'inventories/web'), { recursive: true });
-  const { config } = normalizeConfig({ source: { url: root }, stateDir: join(root, 'state') }, null);
+  const config = testConfig({ source: { url: root }, stateDir: join(root, 'state') });
   return runContext({
     unit: unit(s),
     workdir: join(tree, 'inventories/web'),
     runDir: join(root, 'run'),
     artifactsDir: join(root, 'run', 'artifacts'),
-    config: config!,
+    config,
     vars: {},
     inventoryHosts,
     log: silentLogger,

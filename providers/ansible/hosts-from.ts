@@ -1,7 +1,5 @@
 import { z } from 'zod';
-import { ToolError } from '../../engine/errors.ts';
-import { secrets } from '../../engine/secrets.ts';
-import { describeValue, formatPath } from '../../engine/yaml/problems.ts';
+import { describeValue, formatPath, secrets, ToolError } from '../../engine/provider-kit.ts';
 import { keyTypeOf, lookupName } from './known-hosts.ts';
 
 /**

@@ -1,9 +1,18 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { ToolError } from '../../engine/errors.ts';
-import type { ApplyReason } from '../../engine/controller/reasons.ts';
-import type { ApplyOutcome, ApplyRequest, HostStatus, PlanOutcome, PlanRequest, ProviderContext, ProviderFactory, RunRequest } from '../../engine/provider.ts';
-import { secrets } from '../../engine/secrets.ts';
+import {
+  type ApplyOutcome,
+  type ApplyReason,
+  type ApplyRequest,
+  type HostStatus,
+  type PlanOutcome,
+  type PlanRequest,
+  type ProviderContext,
+  type ProviderFactory,
+  type RunRequest,
+  secrets,
+  ToolError,
+} from '../../engine/provider-kit.ts';
 import { forksFor, listInventory, runContext, runPlaybook, type RunContext } from './cli.ts';
 import {
   buildDocument,
@@ -21,6 +30,7 @@ import {
 } from './document.ts';
 import { hostTarget } from './inventory.ts';
 import { parseKnownHosts } from './known-hosts.ts';
+import type { ResolvedInventorySpec } from './manifest.ts';
 import { normalizeRun, type HostRun } from './normalize.ts';
 import { preflight, type PreflightFinding } from './preflight.ts';
 import { isUnder } from './read-set.ts';
@@ -44,7 +54,6 @@ export type { TaskChange } from './normalize.ts';
  */
 export const createAnsibleProvider: ProviderFactory = (context) => {
   return {
-    kinds: ['ansible'],
     // Every check of an inventory is a process of Ansible's: none when the caller allows none.
     validate: async (unit, unitDir, options) => (options?.processes === false ? [] : validateInventory(unit, unitDir, context)),
     plan: (request) => planInventory(request, context),
@@ -56,6 +65,7 @@ export const createAnsibleProvider: ProviderFactory = (context) => {
 async function prepare(request: RunRequest, context: ProviderContext): Promise<RunContext> {
   // Normally registered when the inputs were resolved; again here, so no caller can miss it.
   for (const name of request.sensitiveVars) secrets.add(request.vars[name]);
+  const hostsFrom = (request.resolvedSpec as ResolvedInventorySpec).hostsFrom;
   const ctx = await runContext({
     unit: request.unit,
     workdir: request.workdir,
@@ -65,7 +75,7 @@ async function prepare(request: RunRequest, context: ProviderContext): Promise<R
     config: context.config,
     // Extra variables (-e @file, 0600, deleted after each ansible-playbook): never on a command line.
     vars: request.vars,
-    ...(request.inventoryHosts !== undefined ? { inventoryHosts: request.inventoryHosts } : {}),
+    ...(hostsFrom !== undefined ? { inventoryHosts: hostsFrom } : {}),
     log: request.log,
     signal: request.signal,
   });
@@ -106,7 +116,7 @@ async function checkHosts(ctx: RunContext, names: readonly string[], hostvars: R
 
 async function planInventory(request: PlanRequest, context: ProviderContext): Promise<PlanOutcome> {
   const ctx = await prepare(request, context);
-  const limit = request.limitHosts ? [...request.limitHosts] : undefined;
+  const limit = request.targets ? [...request.targets] : undefined;
   let runs = new Map<string, HostRun>();
   if (!limit || limit.length > 0) {
     // No --limit: Ansible itself decides which hosts the plays target; the
@@ -190,7 +200,7 @@ async function applyInventory(request: ApplyRequest, context: ProviderContext): 
     const why = new Map(planned.hosts.filter((h) => h.state === 'unreachable').map((h) => [h.name, h.message ?? 'unreachable']));
     throw unreachableError(planned.hosts, why, 'the plan found hosts unreachable');
   }
-  const limit = request.limitHosts ?? planned.limit;
+  const limit = request.targets ?? planned.limit;
   const candidates = planned.hosts.map((h) => h.name).filter((n) => (limit ? limit.includes(n) : true) && !planned.unreachable.includes(n));
 
   // Hosts may have gone away since the plan: check again before changing anything,

@@ -1,6 +1,6 @@
 import { userInfo } from 'node:os';
 import { z } from 'zod';
-import { ToolError } from '../../engine/errors.ts';
+import { ToolError } from '../../engine/provider-kit.ts';
 
 /**
  * The hosts of an inventory, from `ansible-inventory --list` (JSON): names,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { SecretRegistry } from '../../engine/secrets.ts';
+import { SecretRegistry } from '../../engine/provider-kit.ts';
 import { buildDocument, buildHostPlans, changeNames, fingerprintOf, hostStatuses, summaryOf, uncertainNames, uncertainTasks } from './document.ts';
 import { normalizeRun, type HostRun } from './normalize.ts';
 import { parsePlaybookOutput } from './output-schema.ts';

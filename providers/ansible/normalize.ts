@@ -1,5 +1,4 @@
-import type { HostState } from '../../engine/model.ts';
-import { repoRelativeText } from '../../engine/paths.ts';
+import { type HostState, repoRelativeText } from '../../engine/provider-kit.ts';
 import { unifiedDiff } from './diff.ts';
 import type { HostResult, ItemResult, PlaybookOutput } from './output-schema.ts';
 import { stoppedHosts } from './stopped-hosts.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ToolError } from '../../engine/errors.ts';
+import { ToolError } from '../../engine/provider-kit.ts';
 
 /**
  * The machine-readable output of `ansible-playbook` with the

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { NodeSSH } from 'node-ssh';
-import type { Logger } from '../../engine/log.ts';
+import type { Logger } from '../../engine/provider-kit.ts';
 import type { HostTarget } from './inventory.ts';
 import { describeVerdict, fingerprint, keyTypeOf, knownKeyTypes, lookupName, type HostKeyVerdict, type KnownHostEntry, verifyHostKey } from './known-hosts.ts';
 

@@ -1,4 +1,4 @@
-import type { YamlPath } from '../../engine/yaml/parse.ts';
+import type { YamlPath } from '../../engine/provider-kit.ts';
 import { folderOf, isTemplated, loadAnsibleYaml, repoJoin, type AnsibleYaml, type ReadCollector } from './read-set.ts';
 
 /**

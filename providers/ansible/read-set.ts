@@ -1,7 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import type { ReadEntry, ReadSet } from '../../engine/provider.ts';
-import { parseYamlDocument, type Locate, type YamlPath } from '../../engine/yaml/parse.ts';
+import { type Locate, parseYamlDocument, type ReadEntry, type ReadSet, type YamlPath } from '../../engine/provider-kit.ts';
 
 /**
  * What an inventory reads, collected while following its files: repository

@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { InventorySpec, UnitDefinition } from '../../engine/definitions/types.ts';
-import { silentLogger } from '../../engine/log.ts';
-import type { ReadSet } from '../../engine/provider.ts';
+import type { ReadSet, UnitDefinition } from '../../engine/provider-kit.ts';
+import { silentLogger } from '../../test/helpers/providers.ts';
+import type { InventorySpec } from './manifest.ts';
 import { inventoryReads } from './reads.ts';
+import { inventorySpec, inventoryUnit } from './test-helpers.ts';
 
 // Two repositories laid out the way Ansible users lay theirs out (our own
 // content): Ansible's documented best-practice layout (site.yml, tier
@@ -17,18 +18,7 @@ import { inventoryReads } from './reads.ts';
 const FIXTURES = fileURLToPath(new URL('./fixtures/reads/', import.meta.url));
 
 function unit(path: string, spec: Partial<InventorySpec> & { playbook: string }): UnitDefinition {
-  return {
-    name: path.split('/').slice(1).join('/'),
-    type: 'inventory',
-    kind: 'ansible',
-    path,
-    file: `${path}/inventory.yaml`,
-    approval: 'auto',
-    applyAfterMs: null,
-    dependsOn: [],
-    manifestHash: 'x',
-    spec: { kind: 'ansible', inventory: null, forks: null, allowUnreachable: false, vars: {}, ssh: { user: null, privateKeyFile: null, knownHostsFile: `${path}/known_hosts`, port: null }, ...spec },
-  };
+  return inventoryUnit(path, inventorySpec(path, { inventory: null, ...spec }));
 }
 
 async function readsOf(repoDir: string, definition: UnitDefinition): Promise<ReadSet> {

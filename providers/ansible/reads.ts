@@ -1,5 +1,5 @@
-import type { InventorySpec } from '../../engine/definitions/types.ts';
-import type { ReadSet, ReadsRequest } from '../../engine/provider.ts';
+import type { InventorySpec } from './manifest.ts';
+import type { ReadSet, ReadsRequest } from '../../engine/provider-kit.ts';
 import { configCandidates, parseIni, pathList } from './config-file.ts';
 import { PlaybookReader } from './read-playbook.ts';
 import { folderOf, ReadCollector, repoJoin } from './read-set.ts';

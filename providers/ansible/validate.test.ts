@@ -3,46 +3,35 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { normalizeConfig } from '../../engine/config/load.ts';
-import type { InventorySpec, UnitDefinition } from '../../engine/definitions/types.ts';
-import { silentLogger } from '../../engine/log.ts';
-import { Mutex } from '../../engine/mutex.ts';
+import type { UnitDefinition } from '../../engine/provider-kit.ts';
+import { providerContext, testConfig } from '../../test/helpers/providers.ts';
+import type { InventorySpec } from './manifest.ts';
+import { inventorySpec, inventoryUnit } from './test-helpers.ts';
 import { validateInventory } from './validate.ts';
 
 const scratch = await mkdtemp(join(tmpdir(), 'plumbline-ansible-validate-test-'));
 after(() => rm(scratch, { recursive: true, force: true }));
-const { config } = normalizeConfig({ source: { url: scratch }, stateDir: join(scratch, 'state') }, null);
-const context = { config: config!, log: silentLogger, initLock: new Mutex(), installRoot: scratch };
+const context = providerContext(testConfig({ source: { url: scratch }, stateDir: join(scratch, 'state') }));
 
-async function inventoryUnit(files: Record<string, string>, over: Partial<InventorySpec> = {}): Promise<{ unit: UnitDefinition; dir: string }> {
+async function inventoryIn(files: Record<string, string>, over: Partial<InventorySpec> = {}): Promise<{ unit: UnitDefinition; dir: string }> {
   const root = await mkdtemp(join(scratch, 'repo-'));
   const dir = join(root, 'inventories/web');
   for (const [name, content] of Object.entries(files)) {
     await mkdir(join(dir, name, '..'), { recursive: true });
     await writeFile(join(dir, name), content);
   }
-  const spec: InventorySpec = {
-    kind: 'ansible',
-    inventory: 'inventories/web/hosts.yml',
-    playbook: 'inventories/web/site.yml',
-    ssh: { user: null, privateKeyFile: null, knownHostsFile: 'inventories/web/known_hosts', port: null },
-    forks: null,
-    allowUnreachable: false,
-    vars: {},
-    ...over,
-  };
-  return { dir, unit: { name: 'web', type: 'inventory', kind: 'ansible', path: 'inventories/web', file: 'inventories/web/inventory.yaml', approval: 'auto', applyAfterMs: null, dependsOn: [], spec, manifestHash: '' } };
+  return { dir, unit: inventoryUnit('inventories/web', inventorySpec('inventories/web', over)) };
 }
 
 const hosts = 'all:\n  hosts:\n    web-1:\n      ansible_host: 127.0.0.2\n';
 
 test('a valid inventory and playbook have no problem', async () => {
-  const { unit, dir } = await inventoryUnit({ 'hosts.yml': hosts, 'site.yml': '- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.ping:\n' });
+  const { unit, dir } = await inventoryIn({ 'hosts.yml': hosts, 'site.yml': '- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.ping:\n' });
   assert.deepEqual(await validateInventory(unit, dir, context), []);
 });
 
 test('a playbook Ansible refuses: its file, line, column and message', async () => {
-  const { unit, dir } = await inventoryUnit({ 'hosts.yml': hosts, 'site.yml': '- hosts: all\n  tasks:\n    - name: typo\n      no_such_module: {a: 1}\n' });
+  const { unit, dir } = await inventoryIn({ 'hosts.yml': hosts, 'site.yml': '- hosts: all\n  tasks:\n    - name: typo\n      no_such_module: {a: 1}\n' });
   const problems = await validateInventory(unit, dir, context);
   assert.equal(problems.length, 1);
   assert.equal(problems[0]!.file, 'inventories/web/site.yml');
@@ -51,7 +40,7 @@ test('a playbook Ansible refuses: its file, line, column and message', async () 
 });
 
 test('an inventory that does not parse is a problem in the inventory file', async () => {
-  const { unit, dir } = await inventoryUnit({ 'hosts.yml': 'all:\n  hosts: [web-1\n', 'site.yml': '- hosts: all\n  tasks: []\n' });
+  const { unit, dir } = await inventoryIn({ 'hosts.yml': 'all:\n  hosts: [web-1\n', 'site.yml': '- hosts: all\n  tasks: []\n' });
   const problems = await validateInventory(unit, dir, context);
   assert.ok(problems.length >= 1);
   assert.equal(problems[0]!.file, 'inventories/web/hosts.yml');
@@ -59,12 +48,12 @@ test('an inventory that does not parse is a problem in the inventory file', asyn
 });
 
 test('hosts only from hostsFrom: the playbook is checked against an empty inventory', async () => {
-  const { unit, dir } = await inventoryUnit(
+  const { unit, dir } = await inventoryIn(
     { 'site.yml': '- hosts: web\n  gather_facts: false\n  tasks:\n    - ansible.builtin.ping:\n' },
     { inventory: null, hostsFrom: { fromOutput: 'machines.hosts' } },
   );
   assert.deepEqual(await validateInventory(unit, dir, context), []);
-  const broken = await inventoryUnit({ 'site.yml': '- hosts: web\n  tasks:\n    - name: typo\n      no_such_module: {a: 1}\n' }, { inventory: null, hostsFrom: { fromOutput: 'machines.hosts' } });
+  const broken = await inventoryIn({ 'site.yml': '- hosts: web\n  tasks:\n    - name: typo\n      no_such_module: {a: 1}\n' }, { inventory: null, hostsFrom: { fromOutput: 'machines.hosts' } });
   const problems = await validateInventory(broken.unit, broken.dir, context);
   assert.equal(problems.length, 1);
   assert.equal(problems[0]!.file, 'inventories/web/site.yml');

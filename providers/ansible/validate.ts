@@ -2,10 +2,8 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import type { InventorySpec, UnitDefinition } from '../../engine/definitions/types.ts';
-import type { Problem } from '../../engine/errors.ts';
-import { run } from '../../engine/exec.ts';
-import type { ProviderContext } from '../../engine/provider.ts';
+import { type Problem, type ProviderContext, run, type UnitDefinition } from '../../engine/provider-kit.ts';
+import type { InventorySpec } from './manifest.ts';
 import { ansibleSettings, baseEnv, treeRootOf } from './cli.ts';
 import { runConfigFile } from './config-file.ts';
 

@@ -3,8 +3,8 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { silentLogger } from '../../engine/log.ts';
-import { secrets } from '../../engine/secrets.ts';
+import { secrets } from '../../engine/provider-kit.ts';
+import { silentLogger } from '../../test/helpers/providers.ts';
 import { findVaulted, inlineVaults, registerVaultSecrets } from './vault.ts';
 
 // vaulted-vars.yml: the real output of `ansible-vault encrypt_string` with the

@@ -3,11 +3,7 @@ import { constants } from 'node:fs';
 import { access, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import { ToolError } from '../../engine/errors.ts';
-import { run } from '../../engine/exec.ts';
-import type { Logger } from '../../engine/log.ts';
-import { repoRelativeText } from '../../engine/paths.ts';
-import { secrets } from '../../engine/secrets.ts';
+import { type Logger, repoRelativeText, run, secrets, ToolError } from '../../engine/provider-kit.ts';
 
 /**
  * Ansible Vault: before anything runs, every vaulted value of the inventory

@@ -1,7 +1,6 @@
 import { join, posix } from 'node:path';
-import type { StackSpec, UnitDefinition } from '../../engine/definitions/types.ts';
-import { ToolError } from '../../engine/errors.ts';
-import { pathExists } from '../../engine/fs.ts';
+import { pathExists, ToolError, type UnitDefinition } from '../../engine/provider-kit.ts';
+import type { CdktfSpec } from './manifest.ts';
 
 /**
  * Where a CDKTF unit's app lives. The entry may be anywhere in the repository
@@ -35,7 +34,7 @@ export interface AppLocation {
 
 /** The unit's entry, repository-relative; refused when it leaves the repository. */
 export function entryOf(unit: UnitDefinition): string {
-  const spec = unit.spec as Partial<StackSpec>;
+  const spec = unit.spec as Partial<CdktfSpec>;
   const declared = spec.entry ?? `${unit.path}/main.ts`;
   const entry = posix.normalize(declared);
   if (entry === '.' || entry === '..' || entry.startsWith('../') || posix.isAbsolute(entry) || entry.endsWith('/')) {

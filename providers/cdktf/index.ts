@@ -1,7 +1,15 @@
-import type { UnitDefinition } from '../../engine/definitions/types.ts';
-import type { Problem } from '../../engine/errors.ts';
-import type { ApplyOutcome, ApplyRequest, PlanOutcome, PlanRequest, Provider, ProviderContext, ProviderFactory } from '../../engine/provider.ts';
-import { createTerraformTools } from '../terraform/index.ts';
+import type {
+  ApplyOutcome,
+  ApplyRequest,
+  PlanOutcome,
+  PlanRequest,
+  Problem,
+  Provider,
+  ProviderContext,
+  ProviderFactory,
+  UnitDefinition,
+} from '../../engine/provider-kit.ts';
+import { createTerraformTools, terraformSettings } from '../terraform/index.ts';
 import { cdktfReads } from './reads.ts';
 import { findSynthesized, synthesize, type SynthOptions, type SynthResult } from './synth.ts';
 import { pointAtTypeScript, pointWarningsAtTypeScript } from './terraform-errors.ts';
@@ -35,7 +43,8 @@ export { findSynthesized, OUT_FOLDER, synthesize, type SynthOptions, type SynthR
  * checked at plan time, not by `validate`); everything else comes from Terraform.
  */
 export const createCdktfProvider: ProviderFactory = (context: ProviderContext): Provider => {
-  const terraform = createTerraformTools(context);
+  const settings = terraformSettings(context);
+  const terraform = createTerraformTools(context, settings);
 
   const synthOptions = (request: PlanRequest | ApplyRequest): SynthOptions => ({
     unit: request.unit,
@@ -43,13 +52,12 @@ export const createCdktfProvider: ProviderFactory = (context: ProviderContext): 
     repoDir: request.repoDir,
     installRoot: context.installRoot,
     stateDir: context.config.stateDir,
-    timeoutMs: context.config.terraform.timeoutMs,
+    timeoutMs: settings.timeoutMs,
     signal: request.signal,
     log: request.log,
   });
 
   return {
-    kinds: ['cdktf'],
     // The synthesized configuration is planned with `-destroy` like a Terraform stack's.
     canDestroy: true,
 

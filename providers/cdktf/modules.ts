@@ -1,10 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { copyFile, lstat, mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { ToolError } from '../../engine/errors.ts';
-import { run, type ExecResult } from '../../engine/exec.ts';
-import type { Logger } from '../../engine/log.ts';
-import { pathExists } from '../../engine/fs.ts';
+import { type ExecResult, type Logger, pathExists, run, ToolError } from '../../engine/provider-kit.ts';
 import { inFolder, shown } from './app.ts';
 
 /**

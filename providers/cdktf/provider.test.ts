@@ -2,13 +2,10 @@ import assert from 'node:assert/strict';
 import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { DaemonConfig } from '../../engine/config/types.ts';
-import { silentLogger } from '../../engine/log.ts';
-import { Mutex } from '../../engine/mutex.ts';
-import type { ProviderContext, RunRequest } from '../../engine/provider.ts';
-import { secrets } from '../../engine/secrets.ts';
-import { isPlumblineError } from '../../engine/errors.ts';
+import { isPlumblineError, type ProviderContext, type RunRequest, secrets } from '../../engine/provider-kit.ts';
+import { providerContext, silentLogger, testConfig } from '../../test/helpers/providers.ts';
 import { createCdktfProvider } from './index.ts';
+import { cdktfProvider } from './module.ts';
 import { cdktfUnit, installRoot, removeDir, tempDir, workspace } from './test-helpers.ts';
 
 /** Providers come only from this local mirror: no test ever downloads one. */
@@ -22,18 +19,15 @@ before(async () => {
   root = await tempDir('provider');
   const cliConfigFile = join(root, 'terraform.rc');
   await writeFile(cliConfigFile, `provider_installation {\n  filesystem_mirror {\n    path = "${PLUGIN_MIRROR}"\n  }\n}\n`);
-  const config: DaemonConfig = {
-    file: null,
-    source: { url: join(root, 'repo'), branch: 'main', intervalMs: 60_000 },
+  const config = testConfig({
+    source: { url: join(root, 'repo') },
     stateDir: join(root, 'state'),
-    api: { host: '127.0.0.1', port: 0, tokenFile: join(root, 'state', 'api-token'), allowRemote: false },
     concurrency: 2,
-    terraform: { binary: 'terraform', cliConfigFile, timeoutMs: 5 * 60 * 1000 },
-    defaults: { approval: 'manual', applyAfterMs: null },
-    log: { level: 'silent' },
-  };
+    terraform: { cliConfigFile, timeout: '5m' },
+    defaults: { approval: 'manual' },
+  });
   await mkdir(config.stateDir, { recursive: true });
-  context = { config, log: silentLogger, initLock: new Mutex(), installRoot };
+  context = providerContext(config);
 });
 after(async () => {
   await removeDir(root);
@@ -56,14 +50,17 @@ async function request(
     unitStateDir: join(context.config.stateDir, 'units', name),
     vars: options.vars ?? {},
     sensitiveVars: options.sensitiveVars ?? [],
+    resolvedSpec: cdktfUnit(name).spec,
     signal: new AbortController().signal,
     log: silentLogger,
   };
 }
 
 describe('createCdktfProvider', () => {
-  test('handles the cdktf kind', () => {
-    assert.deepEqual(createCdktfProvider(context).kinds, ['cdktf']);
+  test('handles the cdktf kind, written in stack.yaml', async () => {
+    assert.equal(cdktfProvider.kind, 'cdktf');
+    assert.equal(cdktfProvider.manifest.file.fileName, 'stack.yaml');
+    assert.equal(typeof (await cdktfProvider.create(context)).plan, 'function');
   });
 
   test('plans the network example offline: four creates, no secrets', async () => {
@@ -186,7 +183,7 @@ describe('reads', () => {
       await mkdir(join(repo, path, '..'), { recursive: true });
       await writeFile(join(repo, path), text);
     }
-    const unit = { ...cdktfUnit('app-prod'), spec: { ...cdktfUnit('app-prod').spec, entry: 'app/main.ts' } };
+    const unit = cdktfUnit('app-prod', { entryPath: 'app/main.ts' });
     const shared = await provider.reads!({ unit, repoDir: repo, log: silentLogger });
     assert.deepEqual(shared.entries, [
       { path: 'app/main.ts', why: "the app's entry (entry in stacks/app-prod/stack.yaml)" },

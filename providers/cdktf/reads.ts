@@ -1,8 +1,6 @@
 import { realpath } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { isPlumblineError } from '../../engine/errors.ts';
-import { pathExists } from '../../engine/fs.ts';
-import type { ReadEntry, ReadSet, ReadsRequest } from '../../engine/provider.ts';
+import { isPlumblineError, pathExists, type ReadEntry, type ReadSet, type ReadsRequest } from '../../engine/provider-kit.ts';
 import { inFolder, locateApp, shown } from './app.ts';
 import { scanImports } from './imports.ts';
 

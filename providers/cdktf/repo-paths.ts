@@ -1,7 +1,6 @@
 import { realpath } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import type { UnitDefinition } from '../../engine/definitions/types.ts';
-import { repoRelativeText } from '../../engine/paths.ts';
+import { repoRelativeText, type UnitDefinition } from '../../engine/provider-kit.ts';
 
 /**
  * Paths in what a synthesis prints, as the repository names them. The workdir

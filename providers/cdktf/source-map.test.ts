@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { ToolError } from '../../engine/errors.ts';
+import { ToolError } from '../../engine/provider-kit.ts';
 import { addressOfPath, blockAddress, elementsOf, jsonPathAtLine, locationOfTrace } from './source-map.ts';
 import { pointAtTypeScript, replaceFileMentions, type MappedDiagnostic } from './terraform-errors.ts';
 

@@ -1,11 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { z } from 'zod';
-import type { UnitDefinition } from '../../engine/definitions/types.ts';
-import { ToolError } from '../../engine/errors.ts';
-import type { ExecResult } from '../../engine/exec.ts';
-import { pathExists } from '../../engine/fs.ts';
-import { secrets } from '../../engine/secrets.ts';
+import { type ExecResult, pathExists, secrets, ToolError, type UnitDefinition } from '../../engine/provider-kit.ts';
 import { inFolder, shown, type AppLocation } from './app.ts';
 import { isBare, packageName, type ImportScan, type Place } from './imports.ts';
 import { BUNDLED_PACKAGES } from './modules.ts';

@@ -3,11 +3,8 @@ import { createRequire } from 'node:module';
 import { dirname, extname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import type { StackSpec, UnitDefinition } from '../../engine/definitions/types.ts';
-import { ToolError } from '../../engine/errors.ts';
-import { run } from '../../engine/exec.ts';
-import { pathExists } from '../../engine/fs.ts';
-import type { Logger } from '../../engine/log.ts';
+import { type Logger, pathExists, run, ToolError, type UnitDefinition } from '../../engine/provider-kit.ts';
+import type { CdktfSpec } from './manifest.ts';
 import { entryOf, inFolder, locateApp, runPath, type AppLocation } from './app.ts';
 import { scanImports } from './imports.ts';
 import { prepareModules, type ModuleSetup } from './modules.ts';
@@ -228,7 +225,7 @@ async function selectStack(unit: UnitDefinition, outDir: string, entryPath: stri
   }
 
   const names = Object.keys(parsed.stacks).sort();
-  const wanted = (unit.spec as Partial<StackSpec>).stackName ?? null;
+  const wanted = (unit.spec as Partial<CdktfSpec>).stackName ?? null;
   let name: string;
   if (wanted !== null) {
     if (!parsed.stacks[wanted]) {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { PlumblineError, ToolError } from '../../engine/errors.ts';
+import { PlumblineError, ToolError } from '../../engine/provider-kit.ts';
 import { DiagnosticSchema } from '../terraform/diagnostics.ts';
 import { addressOfPath, blockAddress, elementsOf, jsonPathAtLine, type ElementSource } from './source-map.ts';
 

@@ -2,7 +2,9 @@ import { cp, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/pro
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { UnitDefinition } from '../../engine/definitions/types.ts';
+import type { UnitDefinition } from '../../engine/provider-kit.ts';
+import { testUnit } from '../../test/helpers/providers.ts';
+import type { CdktfSpec } from './manifest.ts';
 
 /** Plumbline's installation: this repository. */
 export const installRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -15,26 +17,17 @@ export async function removeDir(path: string): Promise<void> {
   await rm(path, { recursive: true, force: true });
 }
 
-export function cdktfUnit(name: string, spec: { entry?: string; stackName?: string | null; vars?: Record<string, unknown> } = {}): UnitDefinition {
+/**
+ * A CDKTF unit of `stacks/<name>`: its entry is `entry` inside the stack
+ * folder (main.ts by default), or `entryPath` anywhere in the repository.
+ */
+export function cdktfUnit(
+  name: string,
+  spec: { entry?: string; entryPath?: string; stackName?: string | null; vars?: Record<string, unknown> } = {},
+): UnitDefinition {
   const path = `stacks/${name}`;
-  return {
-    name,
-    type: 'stack',
-    kind: 'cdktf',
-    path,
-    file: `${path}/stack.yaml`,
-    approval: 'manual',
-    applyAfterMs: null,
-    dependsOn: [],
-    spec: {
-      kind: 'cdktf',
-      entry: `${path}/${spec.entry ?? 'main.ts'}`,
-      stackName: spec.stackName ?? null,
-      vars: spec.vars ?? {},
-      secretVars: {},
-    },
-    manifestHash: 'test',
-  };
+  const cdktf: CdktfSpec = { entry: spec.entryPath ?? `${path}/${spec.entry ?? 'main.ts'}`, stackName: spec.stackName ?? null };
+  return testUnit({ name, type: 'stack', kind: 'cdktf', path, approval: 'manual', vars: spec.vars ?? {}, spec: cdktf });
 }
 
 /**

@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { StackSpec, UnitDefinition } from '../../engine/definitions/types.ts';
-import { isPlumblineError, type Problem } from '../../engine/errors.ts';
-import { pathExists } from '../../engine/fs.ts';
+import { isPlumblineError, pathExists, type Problem, type UnitDefinition } from '../../engine/provider-kit.ts';
+import type { CdktfSpec } from './manifest.ts';
 import { entryOf, inFolder, locateApp } from './app.ts';
 
 /** Problems a person can fix in the repository, reported before any run. */
@@ -13,7 +12,7 @@ export async function validateUnit(unit: UnitDefinition, unitDir: string): Promi
     const index = text.split('\n').findIndex((l) => new RegExp(`^${key}\\s*:`).test(l));
     return index >= 0 ? { line: index + 1, column: 1 } : { line: 1, column: 1 };
   };
-  const declared = (unit.spec as Partial<StackSpec>).entry ? 'entry' : 'kind';
+  const declared = (unit.spec as Partial<CdktfSpec>).entry ? 'entry' : 'kind';
   // unitDir is `<repository>/<unit.path>`.
   const repoDir = unitDir.endsWith(`/${unit.path}`) ? unitDir.slice(0, -(unit.path.length + 1)) : unitDir;
 

@@ -1,7 +1,7 @@
 import { readFile, realpath } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
-import { pathExists } from '../../engine/fs.ts';
+import { pathExists } from '../../engine/provider-kit.ts';
 import { BUNDLED_PACKAGES } from './modules.ts';
 
 /**

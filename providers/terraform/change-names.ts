@@ -1,4 +1,4 @@
-import { secrets as globalSecrets, type SecretRegistry } from '../../engine/secrets.ts';
+import { type SecretRegistry, secrets as globalSecrets } from '../../engine/provider-kit.ts';
 import type { NormalizedPlan, ResourceChangeView } from './normalize.ts';
 
 /** More changed attributes than this on one object are counted, not listed. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MASK, secrets } from '../../engine/secrets.ts';
+import { MASK, secrets } from '../../engine/provider-kit.ts';
 import { classifyFailure } from './classify.ts';
 import { applySummary, parseUiStream } from './diagnostics.ts';
 

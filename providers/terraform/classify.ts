@@ -1,6 +1,4 @@
-import type { RetryClass } from '../../engine/errors.ts';
-import type { ExecResult } from '../../engine/exec.ts';
-import { secrets } from '../../engine/secrets.ts';
+import { type ExecResult, type RetryClass, secrets } from '../../engine/provider-kit.ts';
 import { diagnosticsOf, formatDiagnostic, parseUiStream, presentDiagnostics, type DiagnosticView } from './diagnostics.ts';
 import { repoText, type PathContext } from './repo-paths.ts';
 

@@ -1,12 +1,9 @@
 import { join } from 'node:path';
-import type { DaemonConfig } from '../../engine/config/types.ts';
-import { ToolError } from '../../engine/errors.ts';
-import { run, type ExecResult } from '../../engine/exec.ts';
-import type { Logger } from '../../engine/log.ts';
+import { type ExecResult, type Logger, pathExists, run, ToolError } from '../../engine/provider-kit.ts';
 import { classifyFailure, type TerraformFailure, type TerraformStep } from './classify.ts';
 import { parseUiStream, type UiMessage } from './diagnostics.ts';
-import { pathExists } from '../../engine/fs.ts';
 import type { PathContext } from './repo-paths.ts';
+import type { TerraformSettings } from './settings.ts';
 
 /**
  * The terraform subcommands Plumbline runs, in one config folder, always
@@ -18,17 +15,17 @@ import type { PathContext } from './repo-paths.ts';
 export const LOCK_TIMEOUT = '60s';
 
 /** What every terraform process gets: no prompts, no update checks, the configured CLI config. */
-export function terraformEnvironment(config: DaemonConfig): Record<string, string> {
+export function terraformEnvironment(settings: TerraformSettings): Record<string, string> {
   return {
     TF_IN_AUTOMATION: '1',
     TF_INPUT: '0',
     CHECKPOINT_DISABLE: '1',
-    ...(config.terraform.cliConfigFile ? { TF_CLI_CONFIG_FILE: config.terraform.cliConfigFile } : {}),
+    ...(settings.cliConfigFile ? { TF_CLI_CONFIG_FILE: settings.cliConfigFile } : {}),
   };
 }
 
 export interface TerraformCliOptions {
-  config: DaemonConfig;
+  settings: TerraformSettings;
   /** Folder with the *.tf / *.tf.json files; terraform runs here. */
   cwd: string;
   pluginCacheDir: string;
@@ -96,7 +93,7 @@ export class TerraformCli {
   }
 
   environment(): Record<string, string> {
-    return { ...terraformEnvironment(this.options.config), TF_PLUGIN_CACHE_DIR: this.options.pluginCacheDir };
+    return { ...terraformEnvironment(this.options.settings), TF_PLUGIN_CACHE_DIR: this.options.pluginCacheDir };
   }
 
   private async exec(
@@ -104,13 +101,13 @@ export class TerraformCli {
     args: string[],
     extra: { env?: Record<string, string>; okExitCodes?: number[] } = {},
   ): Promise<ExecResult> {
-    const { config, cwd, signal, log, paths } = this.options;
+    const { settings, cwd, signal, log, paths } = this.options;
     let failure: TerraformFailure | undefined;
     try {
-      return await run(config.terraform.binary, args, {
+      return await run(settings.binary, args, {
         cwd,
         env: { ...this.environment(), ...extra.env },
-        timeoutMs: config.terraform.timeoutMs,
+        timeoutMs: settings.timeoutMs,
         signal,
         log,
         okExitCodes: extra.okExitCodes,

@@ -3,21 +3,18 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import type { UnitDefinition } from '../../engine/definitions/types.ts';
+import { testUnit } from '../../test/helpers/providers.ts';
 import { declaredVariables, undeclaredVariableError, undeclaredVariables } from './declared-variables.ts';
 
-const unit: UnitDefinition = {
+const unit = testUnit({
   name: 'prod/web',
   type: 'stack',
   kind: 'terraform',
   path: 'stacks/prod/web',
-  file: 'stacks/prod/web/stack.yaml',
-  approval: 'auto',
-  applyAfterMs: null,
-  dependsOn: [],
-  spec: { kind: 'terraform', entry: null, stackName: null, vars: { enviroment: 'demo', region: 'eu-west-1' }, secretVars: { db_pasword: { env: 'DB' } } },
-  manifestHash: 'test',
-};
+  vars: { enviroment: 'demo', region: 'eu-west-1' },
+  secretVars: { db_pasword: { env: 'DB' } },
+  spec: {},
+});
 
 const dirs: string[] = [];
 after(async () => {

@@ -1,9 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { StackSpec, UnitDefinition } from '../../engine/definitions/types.ts';
-import { PlumblineError } from '../../engine/errors.ts';
-import { parseYamlDocument } from '../../engine/yaml/parse.ts';
-import { closest, formatPath } from '../../engine/yaml/problems.ts';
+import { closest, formatPath, parseYamlDocument, PlumblineError, type UnitDefinition } from '../../engine/provider-kit.ts';
 import { configFileNames, field, objects, parseJsonConfig } from './config-files.ts';
 import { findVariables } from './hcl-scan.ts';
 import { readText } from './module-tree.ts';
@@ -44,7 +41,7 @@ export interface UndeclaredVariable {
 /** The entries of `names` (variables the run passes) that `declared` lacks, each with the field of the manifest that sets it. */
 export function undeclaredVariables(unit: UnitDefinition, names: Iterable<string>, declared: readonly string[]): UndeclaredVariable[] {
   const known = new Set(declared);
-  const secret = (unit.spec as Partial<StackSpec>).secretVars ?? {};
+  const secret = unit.secretVars;
   const found: UndeclaredVariable[] = [];
   for (const name of names) {
     if (known.has(name)) continue;

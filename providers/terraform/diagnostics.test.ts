@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MASK, SecretRegistry } from '../../engine/secrets.ts';
+import { MASK, SecretRegistry } from '../../engine/provider-kit.ts';
 import { classifyFailure } from './classify.ts';
 import { diagnosticsOf, formatDiagnostic, presentDiagnostics } from './diagnostics.ts';
 import { repoPath, repoText, type PathContext } from './repo-paths.ts';

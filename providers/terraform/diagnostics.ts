@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { secrets as globalSecrets, type SecretRegistry } from '../../engine/secrets.ts';
+import { type SecretRegistry, secrets as globalSecrets } from '../../engine/provider-kit.ts';
 import { repoPath, repoText, type PathContext } from './repo-paths.ts';
 
 /**

@@ -1,8 +1,23 @@
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { formatProblem, PlumblineError, ToolError, ValidationError } from '../../engine/errors.ts';
-import type { ApplyOutcome, OutputValue, ApplyRequest, PlanOutcome, PlanRequest, ProviderContext, ProviderFactory, RunRequest } from '../../engine/provider.ts';
-import { secrets } from '../../engine/secrets.ts';
+import {
+  type ApplyOutcome,
+  type ApplyRequest,
+  formatProblem,
+  KeyedMutex,
+  type OutputValue,
+  pathExists,
+  type PlanOutcome,
+  type PlanRequest,
+  PlumblineError,
+  type ProviderContext,
+  type ProviderFactory,
+  type RunRequest,
+  secrets,
+  settingsOf,
+  ToolError,
+  ValidationError,
+} from '../../engine/provider-kit.ts';
 import { placeState } from './backend.ts';
 import { TerraformCli, type PlanResult } from './commands.ts';
 import { fingerprint } from './fingerprint.ts';
@@ -20,8 +35,8 @@ import type { PathContext } from './repo-paths.ts';
 import { outputsFromApplyStream, parseOutputs, plannedOutputs } from './outputs.ts';
 import { parsePlanJson } from './plan-schema.ts';
 import { renderPlan } from './render.ts';
+import { effectiveSettings, type TerraformSettings, terraformSettingsPart } from './settings.ts';
 import { registerSecretVars, VAR_FILE, writeVarFile } from './variables.ts';
-import { pathExists } from '../../engine/fs.ts';
 
 export type { NormalizedPlan, ResourceChangeView, OutputChangeView, AttributeChange } from './normalize.ts';
 export { TERRAFORM_ERROR_CODES } from './classify.ts';
@@ -46,20 +61,32 @@ export interface TerraformTools {
   outputsOf(request: RunRequest, configDir: string): Promise<Record<string, OutputValue>>;
 }
 
-export function createTerraformTools(context: ProviderContext): TerraformTools {
+/** The settings terraform runs with under this daemon config (CDKTF stacks' too). */
+export function terraformSettings(context: ProviderContext): TerraformSettings {
+  return effectiveSettings(settingsOf(context.config, terraformSettingsPart), context.log);
+}
+
+/**
+ * One lock per plugin cache, held around every `terraform init`: the cache
+ * is not safe for concurrent inits. Terraform and CDKTF stacks of one daemon
+ * share the cache of its state directory, so they share its lock.
+ */
+const initLocks = new KeyedMutex();
+
+export function createTerraformTools(context: ProviderContext, settings: TerraformSettings): TerraformTools {
   const pluginCacheDir = join(context.config.stateDir, 'plugin-cache');
 
   async function cliFor(request: RunRequest, configDir: string): Promise<TerraformCli> {
     await mkdir(pluginCacheDir, { recursive: true });
     const paths = pathContext(request, configDir);
-    return new TerraformCli({ config: context.config, cwd: configDir, pluginCacheDir, signal: request.signal, log: request.log, paths });
+    return new TerraformCli({ settings, cwd: configDir, pluginCacheDir, signal: request.signal, log: request.log, paths });
   }
 
   /** init; returns its UI stream (its warnings are shown with the plan). */
   async function init(cli: TerraformCli, request: RunRequest, configDir: string): Promise<UiMessage[]> {
     const placement = await placeState(configDir, request.unitStateDir);
     request.log.debug({ state: placement.managedBy }, 'terraform state placement');
-    return parseUiStream((await context.initLock.run(() => cli.init())).stdout);
+    return parseUiStream((await initLocks.run(pluginCacheDir, () => cli.init())).stdout);
   }
 
   return {
@@ -147,11 +174,11 @@ export function createTerraformTools(context: ProviderContext): TerraformTools {
 }
 
 export const createTerraformProvider: ProviderFactory = (context) => {
-  const tools = createTerraformTools(context);
+  const settings = terraformSettings(context);
+  const tools = createTerraformTools(context, settings);
   return {
-    kinds: ['terraform'],
     canDestroy: true,
-    validate: (unit, unitDir, options) => validateStack(unit, unitDir, options, context.config),
+    validate: (unit, unitDir, options) => validateStack(unit, unitDir, options, settings),
     async plan(request) {
       await assertModulesInRepository(request);
       return tools.planDirectory(request, request.workdir);

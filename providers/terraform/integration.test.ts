@@ -3,14 +3,9 @@ import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { DaemonConfig } from '../../engine/config/types.ts';
-import type { UnitDefinition } from '../../engine/definitions/types.ts';
-import { ToolError } from '../../engine/errors.ts';
-import { silentLogger } from '../../engine/log.ts';
-import { Mutex } from '../../engine/mutex.ts';
-import type { PlanRequest, Provider } from '../../engine/provider.ts';
+import { type PlanRequest, type Provider, ToolError, type UnitDefinition } from '../../engine/provider-kit.ts';
+import { createWorkspace, providerContext, silentLogger, testConfig, testUnit } from '../../test/helpers/providers.ts';
 import { BACKEND_OVERRIDE_FILE } from './backend.ts';
-import { createWorkspace } from '../../engine/workspace.ts';
 import type { DiagnosticView } from './diagnostics.ts';
 import { createTerraformProvider, type NormalizedPlan } from './index.ts';
 
@@ -54,35 +49,21 @@ before(async () => {
   root = await mkdtemp(join(tmpdir(), 'plumbline-terraform-'));
   const cliConfigFile = join(root, 'terraformrc');
   await writeFile(cliConfigFile, 'provider_installation {\n  filesystem_mirror {\n    path = "/opt/tf-plugins"\n  }\n}\n');
-  const config: DaemonConfig = {
-    file: null,
-    source: { url: join(root, 'repo'), branch: 'main', intervalMs: 60_000 },
+  const config = testConfig({
+    source: { url: join(root, 'repo') },
     stateDir: join(root, 'state'),
-    api: { host: '127.0.0.1', port: 0, tokenFile: join(root, 'token') },
     concurrency: 2,
-    terraform: { binary: process.env.PLUMBLINE_TERRAFORM ?? 'terraform', cliConfigFile, timeoutMs: 120_000 },
-    defaults: { approval: 'auto', applyAfterMs: null },
-    log: { level: 'silent' },
-  };
-  provider = createTerraformProvider({ config, log: silentLogger, initLock: new Mutex(), installRoot: process.cwd() });
+    terraform: { binary: process.env.PLUMBLINE_TERRAFORM ?? 'terraform', cliConfigFile, timeout: '2m' },
+    defaults: { approval: 'auto' },
+  });
+  provider = createTerraformProvider(providerContext(config));
 });
 
 after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const unit: UnitDefinition = {
-  name: 'demo',
-  type: 'stack',
-  kind: 'terraform',
-  path: 'stacks/demo',
-  file: 'stacks/demo/stack.yaml',
-  approval: 'auto',
-  applyAfterMs: null,
-  dependsOn: [],
-  spec: { kind: 'terraform', entry: null, stackName: null, vars: {}, secretVars: {} },
-  manifestHash: 'test',
-};
+const unit = testUnit({ name: 'demo', type: 'stack', kind: 'terraform', path: 'stacks/demo', spec: {} });
 
 /** A fresh workdir and artifacts folder per run, as the engine makes them; state persists per unit. */
 async function request(source: string, vars: Record<string, unknown>): Promise<PlanRequest> {
@@ -100,6 +81,7 @@ async function request(source: string, vars: Record<string, unknown>): Promise<P
     unitStateDir: join(root, 'state', 'units', unit.name),
     vars,
     sensitiveVars: ['password'],
+    resolvedSpec: unit.spec,
     signal: AbortSignal.timeout(300_000),
     log: silentLogger,
   };
@@ -262,6 +244,7 @@ async function runIn(repoDir: string, target: UnitDefinition, vars: Record<strin
     unitStateDir: join(root, 'state', 'units', target.name),
     vars,
     sensitiveVars: [],
+    resolvedSpec: target.spec,
     signal: AbortSignal.timeout(300_000),
     log: silentLogger,
   };

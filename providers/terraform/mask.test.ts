@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { MASK, SecretRegistry } from '../../engine/secrets.ts';
+import { MASK, SecretRegistry } from '../../engine/provider-kit.ts';
 import { maskPlan, maskSensitive } from './mask.ts';
 import { parsePlanJson, type PlanJson } from './plan-schema.ts';
 import { everythingShown } from './test-fixtures.ts';

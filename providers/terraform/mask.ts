@@ -1,4 +1,4 @@
-import { MASK, secrets as globalSecrets, type SecretRegistry } from '../../engine/secrets.ts';
+import { MASK, type SecretRegistry, secrets as globalSecrets } from '../../engine/provider-kit.ts';
 import type { ConfigModule, ModuleValues, PlanJson, ResourceChange, Values } from './plan-schema.ts';
 
 /**

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { SecretRegistry } from '../../engine/secrets.ts';
+import { SecretRegistry } from '../../engine/provider-kit.ts';
 import { formatPath, normalizePlan, resourceAction, type NormalizedPlan } from './normalize.ts';
 import { parsePlanJson, type PlanJson } from './plan-schema.ts';
 

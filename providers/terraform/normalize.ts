@@ -1,5 +1,4 @@
-import type { ChangeSummary } from '../../engine/model.ts';
-import { secrets as globalSecrets, type SecretRegistry } from '../../engine/secrets.ts';
+import { type ChangeSummary, type SecretRegistry, secrets as globalSecrets } from '../../engine/provider-kit.ts';
 import { hasMark } from './mask.ts';
 import type { Change, ChangeAction, PlanJson, ResourceChange, ValuePath } from './plan-schema.ts';
 import { childPath, diffValues, type AttributeChange } from './value-diff.ts';

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { ToolError } from '../../engine/errors.ts';
-import { MASK, SecretRegistry } from '../../engine/secrets.ts';
+import { MASK, SecretRegistry, ToolError } from '../../engine/provider-kit.ts';
 import { parseUiStream } from './diagnostics.ts';
 import { outputsFromApplyStream, parseOutputs, plannedOutputs } from './outputs.ts';
 import { parsePlanJson } from './plan-schema.ts';

@@ -1,7 +1,5 @@
 import { z } from 'zod';
-import { ToolError } from '../../engine/errors.ts';
-import type { OutputValue } from '../../engine/provider.ts';
-import { secrets as globalSecrets, type SecretRegistry } from '../../engine/secrets.ts';
+import { type OutputValue, type SecretRegistry, secrets as globalSecrets, ToolError } from '../../engine/provider-kit.ts';
 import type { UiMessage } from './diagnostics.ts';
 import type { PlanJson } from './plan-schema.ts';
 

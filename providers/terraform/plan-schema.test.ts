@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { ToolError } from '../../engine/errors.ts';
+import { ToolError } from '../../engine/provider-kit.ts';
 import { parsePlanJson } from './plan-schema.ts';
 
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');

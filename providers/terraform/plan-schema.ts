@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ToolError } from '../../engine/errors.ts';
+import { ToolError } from '../../engine/provider-kit.ts';
 
 /**
  * The parts of `terraform show -json <planfile>` (format 1.x) that Plumbline

@@ -3,9 +3,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { UnitDefinition } from '../../engine/definitions/types.ts';
-import { silentLogger } from '../../engine/log.ts';
-import { processCounts } from '../../engine/exec.ts';
+import type { UnitDefinition } from '../../engine/provider-kit.ts';
+import { processCounts, silentLogger, testUnit } from '../../test/helpers/providers.ts';
 import { terraformReads } from './reads.ts';
 
 /**
@@ -91,18 +90,7 @@ after(async () => {
 });
 
 function unitAt(path: string): UnitDefinition {
-  return {
-    name: path.replace(/^stacks\//, ''),
-    type: 'stack',
-    kind: 'terraform',
-    path,
-    file: `${path}/stack.yaml`,
-    approval: 'auto',
-    applyAfterMs: null,
-    dependsOn: [],
-    spec: { kind: 'terraform', entry: null, stackName: null, vars: {}, secretVars: {} },
-    manifestHash: 'test',
-  };
+  return testUnit({ name: path.replace(/^stacks\//, ''), type: 'stack', kind: 'terraform', path, spec: {} });
 }
 
 describe('terraformReads', () => {

@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import type { ReadEntry, ReadSet, ReadsRequest } from '../../engine/provider.ts';
+import type { ReadEntry, ReadSet, ReadsRequest } from '../../engine/provider-kit.ts';
 import type { FileCall } from './hcl-scan.ts';
 import { configTree, isAbsolutePath, moduleSource, repositoryPath } from './module-tree.ts';
 

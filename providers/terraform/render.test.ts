@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SecretRegistry } from '../../engine/secrets.ts';
+import { SecretRegistry } from '../../engine/provider-kit.ts';
 import { maskPlan } from './mask.ts';
 import { normalizePlan } from './normalize.ts';
 import { parsePlanJson } from './plan-schema.ts';

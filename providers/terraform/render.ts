@@ -1,5 +1,4 @@
-import type { ChangeSummary } from '../../engine/model.ts';
-import { MASK, secrets as globalSecrets, type SecretRegistry } from '../../engine/secrets.ts';
+import { type ChangeSummary, MASK, type SecretRegistry, secrets as globalSecrets } from '../../engine/provider-kit.ts';
 import type { AttributeChange, NormalizedPlan, OutputChangeView, ResourceChangeView } from './normalize.ts';
 
 /**

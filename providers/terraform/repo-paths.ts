@@ -1,5 +1,5 @@
 import { isAbsolute, posix, relative, resolve, sep } from 'node:path';
-import { repoRelativeText } from '../../engine/paths.ts';
+import { repoRelativeText } from '../../engine/provider-kit.ts';
 
 /**
  * Where terraform ran, so that every path it prints can be shown as the

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MASK, SecretRegistry } from '../../engine/secrets.ts';
+import { MASK, SecretRegistry } from '../../engine/provider-kit.ts';
 import { markAt, markKnownSecrets } from './secret-paths.ts';
 import { everythingShown, planFixture } from './test-fixtures.ts';
 

@@ -1,4 +1,4 @@
-import { secrets as globalSecrets, type SecretRegistry } from '../../engine/secrets.ts';
+import { type SecretRegistry, secrets as globalSecrets } from '../../engine/provider-kit.ts';
 import { isRecord, maskSensitive, maskValues } from './mask.ts';
 import type { Change, PlanJson, ResourceChange, ValuePath } from './plan-schema.ts';
 

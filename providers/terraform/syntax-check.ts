@@ -1,12 +1,10 @@
 import { join } from 'node:path';
-import type { DaemonConfig } from '../../engine/config/types.ts';
-import { ToolError, type Problem } from '../../engine/errors.ts';
-import { run, type ExecResult } from '../../engine/exec.ts';
-import { secrets } from '../../engine/secrets.ts';
+import { type ExecResult, type Problem, run, secrets, ToolError } from '../../engine/provider-kit.ts';
 import { terraformEnvironment } from './commands.ts';
 import { configFileNames } from './config-files.ts';
 import { lineIndex } from './hcl-tokens.ts';
 import { readText } from './module-tree.ts';
+import type { TerraformSettings } from './settings.ts';
 
 /**
  * Do the configuration files of some folders parse? Terraform's own parser
@@ -18,7 +16,7 @@ import { readText } from './module-tree.ts';
  */
 
 export interface SyntaxCheck {
-  config: DaemonConfig;
+  settings: TerraformSettings;
   /** The repository: terraform runs here, so the files it names are repository-relative. */
   repoDir: string;
   /** Repository-relative folders whose configuration files to check. */
@@ -46,13 +44,13 @@ export async function syntaxProblems(check: SyntaxCheck): Promise<Problem[]> {
 const FMT_EXIT_CODES = [0, 2, 3];
 
 async function fmtProblems(check: SyntaxCheck, files: readonly string[]): Promise<Problem[]> {
-  const { config } = check;
+  const { settings } = check;
   let result: ExecResult;
   try {
-    result = await run(config.terraform.binary, ['fmt', '-check', '-list=false', '-write=false', '-no-color', ...files], {
+    result = await run(settings.binary, ['fmt', '-check', '-list=false', '-write=false', '-no-color', ...files], {
       cwd: check.repoDir,
-      env: terraformEnvironment(config),
-      timeoutMs: config.terraform.timeoutMs,
+      env: terraformEnvironment(settings),
+      timeoutMs: settings.timeoutMs,
       okExitCodes: FMT_EXIT_CODES,
     });
   } catch (error) {

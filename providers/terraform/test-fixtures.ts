@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { SecretRegistry } from '../../engine/secrets.ts';
+import type { SecretRegistry } from '../../engine/provider-kit.ts';
 import { parseUiStream, type UiMessage } from './diagnostics.ts';
 import { maskPlan } from './mask.ts';
 import { normalizePlan } from './normalize.ts';

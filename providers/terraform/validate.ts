@@ -1,10 +1,8 @@
-import type { DaemonConfig } from '../../engine/config/types.ts';
-import type { StackSpec, UnitDefinition } from '../../engine/definitions/types.ts';
-import type { Problem } from '../../engine/errors.ts';
-import type { ValidateOptions } from '../../engine/provider.ts';
+import type { Problem, UnitDefinition, ValidateOptions } from '../../engine/provider-kit.ts';
 import { configFileNames } from './config-files.ts';
 import { declaredVariables, undeclaredVariables } from './declared-variables.ts';
 import { configTree, moduleSource } from './module-tree.ts';
+import type { TerraformSettings } from './settings.ts';
 import { syntaxProblems } from './syntax-check.ts';
 
 /**
@@ -15,13 +13,12 @@ import { syntaxProblems } from './syntax-check.ts';
  * repository. With processes allowed (`plumbline validate`), terraform's own
  * parser checks the syntax of every file of that tree.
  */
-export async function validateStack(unit: UnitDefinition, unitDir: string, options: ValidateOptions | undefined, config: DaemonConfig): Promise<Problem[]> {
+export async function validateStack(unit: UnitDefinition, unitDir: string, options: ValidateOptions | undefined, settings: TerraformSettings): Promise<Problem[]> {
   if ((await configFileNames(unitDir)).length === 0) {
     return [{ file: unit.file, line: 1, column: 1, message: `no Terraform files (*.tf, *.tf.json) in ${unit.path}` }];
   }
   const problems: Problem[] = [];
-  const spec = unit.spec as Partial<StackSpec>;
-  const passed = [...Object.keys(spec.vars ?? {}), ...Object.keys(spec.secretVars ?? {})];
+  const passed = [...Object.keys(unit.vars), ...Object.keys(unit.secretVars)];
   for (const entry of undeclaredVariables(unit, passed, await declaredVariables(unitDir))) {
     problems.push({ file: unit.file, field: entry.field, line: 1, column: 1, message: entry.message });
   }
@@ -32,7 +29,7 @@ export async function validateStack(unit: UnitDefinition, unitDir: string, optio
   const tree = await moduleTreeProblems(repoDir, unit.path);
   problems.push(...tree.problems.map((p) => ({ ...p, message: `${p.message} (${MODULE_OUTSIDE_HINT})` })));
   if (options?.processes) {
-    problems.push(...(await syntaxProblems({ config, repoDir, folders: tree.folders, fallbackFile: unit.file })));
+    problems.push(...(await syntaxProblems({ settings, repoDir, folders: tree.folders, fallbackFile: unit.file })));
   }
   return problems;
 }

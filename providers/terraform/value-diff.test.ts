@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MASK } from '../../engine/secrets.ts';
+import { MASK } from '../../engine/provider-kit.ts';
 import { childPath, diffValues, type AttributeChange, type Marks } from './value-diff.ts';
 
 const NO_MARKS: Marks = { before: undefined, after: undefined, unknown: undefined };

@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { MASK } from '../../engine/secrets.ts';
+import { MASK } from '../../engine/provider-kit.ts';
 import { hasMark, isRecord } from './mask.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { secrets } from '../../engine/secrets.ts';
+import { secrets } from '../../engine/provider-kit.ts';
 
 /** The run's variables, for `-var-file`. Holds secrets: mode 0600, removed after the plan. */
 export const VAR_FILE = 'plumbline.tfvars.json';

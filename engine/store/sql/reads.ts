@@ -3,7 +3,7 @@ import type { UnitReads } from '../../definitions/reads.ts';
 import { NotFoundError } from '../../errors.ts';
 import type { ChangeSet, HistoryEvent, SourceStatus, UnitStatus } from '../../model.ts';
 import type { PlanQuery, RunRecord, RunState, StoredPlan } from '../types.ts';
-import { fromHistoryRow, fromRecord } from './rows.ts';
+import { fromHistoryRow, fromRecord, planFromRow } from './rows.ts';
 import type { Database } from './schema.ts';
 
 /** `listHistory` and `listChangeSets` without a limit: a page, never the whole table. */
@@ -29,7 +29,7 @@ export class StoreReads {
 
   async getPlan(id: string): Promise<StoredPlan | undefined> {
     const row = await this.db.selectFrom('plans').select('record').where('id', '=', id).executeTakeFirst();
-    return row && fromRecord<StoredPlan>(row);
+    return row && planFromRow(row);
   }
 
   /** Newest first (createdAt, then id). Without `limit`, every match: filter by unit, status or change set. */
@@ -54,7 +54,7 @@ export class StoreReads {
     q = q.orderBy('created_at', 'desc').orderBy('id', 'desc');
     if (query.limit !== undefined) q = q.limit(query.limit);
     const rows = await q.execute();
-    return rows.map((r) => fromRecord<StoredPlan>(r));
+    return rows.map((r) => planFromRow(r));
   }
 
   async getChangeSet(id: string): Promise<ChangeSet | undefined> {

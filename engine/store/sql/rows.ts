@@ -58,6 +58,12 @@ export function fromRecord<T>(row: { record: string }): T {
   return JSON.parse(row.record) as T;
 }
 
+/** A plan as stored. Records written before `targets` had its name say `limitHosts`: they read the same. */
+export function planFromRow(row: { record: string }): StoredPlan {
+  const { limitHosts, ...plan } = fromRecord<StoredPlan & { limitHosts?: string[] }>(row);
+  return limitHosts !== undefined && plan.targets === undefined ? { ...plan, targets: limitHosts } : plan;
+}
+
 /** PostgreSQL returns a bigint as a string. */
 export function fromHistoryRow(row: { seq: number | string | bigint; record: string }): HistoryEvent {
   return { seq: Number(row.seq), ...(JSON.parse(row.record) as Omit<HistoryEvent, 'seq'>) };

@@ -1,0 +1,20 @@
+import type { UnitDefinition } from '../../engine/provider-kit.ts';
+import { testUnit } from '../../test/helpers/providers.ts';
+import type { InventorySpec } from './manifest.ts';
+
+/** An inventory's spec as the manifest of `inventories/<name>` with only a playbook gives it, then `over`. */
+export function inventorySpec(path: string, over: Partial<InventorySpec> = {}): InventorySpec {
+  return {
+    inventory: `${path}/hosts.yml`,
+    playbook: `${path}/site.yml`,
+    ssh: { user: null, privateKeyFile: null, knownHostsFile: `${path}/known_hosts`, port: null },
+    forks: null,
+    allowUnreachable: false,
+    ...over,
+  };
+}
+
+/** The `ansible` unit of the folder `path` (`inventories/web`) with this spec. */
+export function inventoryUnit(path: string, spec: InventorySpec, extra: Partial<UnitDefinition> = {}): UnitDefinition {
+  return testUnit({ name: path.split('/').slice(1).join('/'), type: 'inventory', kind: 'ansible', path, spec, ...extra });
+}

@@ -1,0 +1,9 @@
+import type { ProviderModule } from '../../engine/provider-kit.ts';
+import { type CdktfSpec, cdktfManifest } from './manifest.ts';
+
+/** CDKTF stacks: `kind: cdktf` in a `stack.yaml`; they run with the `terraform:` settings. */
+export const cdktfProvider: ProviderModule<CdktfSpec> = {
+  kind: 'cdktf',
+  manifest: cdktfManifest,
+  create: async (context) => (await import('./index.ts')).createCdktfProvider(context),
+};
