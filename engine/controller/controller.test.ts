@@ -33,7 +33,6 @@ interface Behaviour {
 
 function fakeProvider(calls: string[], behaviour: Behaviour): Provider {
   return {
-    kinds: ['terraform'],
     async plan(request: PlanRequest): Promise<PlanOutcome> {
       const unit = request.unit.name;
       calls.push(`plan ${unit}`);
