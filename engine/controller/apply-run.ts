@@ -22,12 +22,12 @@ export async function runApplyJob(rt: Runtime, run: RunRecord): Promise<void> {
   const plan = run.planId ? await rt.store.getPlan(run.planId) : undefined;
   const unit = plan ? await rt.definitionAt(plan.unit, plan.revision) : undefined;
   if (!plan || plan.status !== 'Approved' || !unit) {
-    await rt.commit((tx) => tx.deleteRun(run.id));
+    await rt.commitRun(run, (tx) => tx.deleteRun(run.id));
     return;
   }
   const status = await rt.store.getUnit(plan.unit);
   if (status?.planId !== plan.id || (await rt.newerPlanQueued(plan.unit, plan))) {
-    await rt.commit(async (tx) => {
+    await rt.commitRun(run, async (tx) => {
       await t.superseded(tx, plan, 'the unit has a newer plan');
       await tx.deleteRun(run.id);
     });
@@ -39,7 +39,7 @@ export async function runApplyJob(rt: Runtime, run: RunRecord): Promise<void> {
     // An upstream's outputs or a secret changed since the plan was made: the
     // approval was for other inputs. Plan again instead of applying.
     log.info({}, 'inputs changed since the plan: planning again');
-    await rt.commit(async (tx) => {
+    await rt.commitRun(run, async (tx) => {
       await t.superseded(tx, plan, 'inputs changed after planning; planned again', 'E_INPUTS_CHANGED');
       await tx.deleteRun(run.id);
       await t.enqueue(tx, newRun('plan', plan.unit, plan.revision, { reason: 'its inputs changed after it was planned', ...(plan.changeSet ? { changeSet: plan.changeSet } : {}) }), { replaces: ['plan', 'drift'] });
@@ -47,7 +47,7 @@ export async function runApplyJob(rt: Runtime, run: RunRecord): Promise<void> {
     return;
   }
   const startedAt = new Date().toISOString();
-  const applying = await rt.commit((tx) => t.applyStarted(tx, unit, plan, startedAt));
+  const applying = await rt.commitRun(run, (tx) => t.applyStarted(tx, unit, plan, startedAt));
   log.info({}, 'apply started');
   const runDir = rt.paths.run(plan.runId);
   rt.activeRuns.add(plan.runId);
@@ -72,7 +72,7 @@ export async function runApplyJob(rt: Runtime, run: RunRecord): Promise<void> {
       log,
     });
   } catch (error) {
-    await finishDurably(rt, applying, log, (tx) => failedInTx(rt, tx, run, applying, error, startedAt));
+    await finishDurably(rt, run, applying, log, (tx) => failedInTx(rt, tx, run, applying, error, startedAt));
     rt.activeRuns.delete(plan.runId);
     return;
   }
@@ -80,7 +80,7 @@ export async function runApplyJob(rt: Runtime, run: RunRecord): Promise<void> {
   // Raw outputs (secrets included) feed dependants; they stay in the 0700 state dir.
   const outputsChanged = plan.purpose === 'destroy' ? false : await writeOutputs(rt.paths.outputs(unit.name), outcome.outputs);
   const known = status?.hosts;
-  await finishDurably(rt, applying, log, async (tx) => {
+  await finishDurably(rt, run, applying, log, async (tx) => {
     await tx.deleteRun(run.id);
     if (plan.purpose === 'destroy') {
       await t.applied(tx, unit, applying, { message: outcome.message || 'destroyed', reason: 'Applied', managed: [], newerQueued: false }, { startedAt, finishedAt });
@@ -133,12 +133,17 @@ const RECORD_RETRY_MS = [1_000, 5_000, 15_000, 30_000, 60_000];
  * planned again, which shows what the apply did), retried until the store
  * takes it, so a unit never stays Applying with nothing running.
  */
-async function finishDurably(rt: Runtime, plan: StoredPlan, log: Logger, write: (tx: StoreTx) => Promise<void>): Promise<void> {
+async function finishDurably(rt: Runtime, run: RunRecord, plan: StoredPlan, log: Logger, write: (tx: StoreTx) => Promise<void>): Promise<void> {
   try {
-    await rt.commit(write);
+    await rt.commitRun(run, write);
     return;
   } catch (error) {
     const typed = unwrap(error);
+    if (typed.code === 'E_FENCED') {
+      // Another member took the run over (this one was paused or cut off): its result is not ours to record.
+      log.warn({ err: typed }, 'the run was taken over by another member: its end is not recorded here');
+      return;
+    }
     log.error({ code: typed.code, err: typed }, 'the end of the apply could not be recorded; recording it as interrupted as soon as the store takes writes');
     for (let attempt = 0; ; attempt++) {
       await new Promise((r) => setTimeout(r, RECORD_RETRY_MS[Math.min(attempt, RECORD_RETRY_MS.length - 1)]));
@@ -148,7 +153,7 @@ async function finishDurably(rt: Runtime, plan: StoredPlan, log: Logger, write: 
         return;
       }
       try {
-        await rt.commit(async (tx) => {
+        await rt.commitRun(run, async (tx) => {
           const current = await tx.getPlan(plan.id);
           if (current?.status !== 'Applying') return;
           await t.interrupted(tx, current, `the apply ended but its result could not be recorded (${typed.code}: ${typed.message})`);
@@ -158,6 +163,7 @@ async function finishDurably(rt: Runtime, plan: StoredPlan, log: Logger, write: 
         log.info({ attempts: attempt + 1 }, 'the interrupted apply is recorded; the unit is planned again');
         return;
       } catch (again) {
+        if (again instanceof PlumblineError && again.code === 'E_FENCED') return;
         if (!(again instanceof PlumblineError) || again.retry === 'stalled') log.warn({ err: again }, 'still cannot record the end of the apply');
       }
     }

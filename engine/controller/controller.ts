@@ -72,6 +72,7 @@ export class Controller implements EngineFacade, Runtime {
   private readonly driftTimers: DriftScheduler;
   private stopping = false;
   private sourceStatus: SourceStatus;
+  readonly member: string;
   private lastRetention = 0;
 
   constructor(options: ControllerOptions) {
@@ -81,11 +82,12 @@ export class Controller implements EngineFacade, Runtime {
     this.paths = options.paths;
     this.log = options.log;
     this.providers = options.providers;
+    this.member = options.member ?? hostname();
     this.scheduler = new Scheduler({
       store: options.store,
       log: options.log,
       concurrency: options.config.concurrency,
-      member: options.member ?? hostname(),
+      member: this.member,
       definition: (unit) => this.definitions.get(unit),
       execute: (run, signal) => this.execute(run, signal),
       waiting: (run, ready) => {
@@ -150,6 +152,19 @@ export class Controller implements EngineFacade, Runtime {
     const result = await this.store.write(fn);
     this.scheduler.wake();
     return result;
+  }
+
+  async commitRun<T>(run: RunRecord, fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    return this.commit(async (tx) => {
+      const current = (await tx.listRuns({ unit: run.unit })).find((r) => r.id === run.id);
+      if (!current || current.state !== 'running' || current.claimedBy !== this.member || current.fence !== run.fence) {
+        throw new PlumblineError('E_FENCED', `the ${run.kind} run of ${run.unit} is no longer this member's (${this.member}): another member took it over`, {
+          retry: 'stalled',
+          hint: 'nothing to do: the member that holds the run now records its end',
+        });
+      }
+      return fn(tx);
+    });
   }
 
   isStopping(): boolean {

@@ -21,7 +21,7 @@ export async function runDriftJob(rt: Runtime, run: RunRecord, policy: DriftPoli
   const status = await rt.store.getUnit(run.unit);
   // Only a settled unit, still at the revision the check was asked for, is checked.
   if (!unit || !status || (status.phase !== 'InSync' && status.phase !== 'Drifted') || status.lastAppliedRevision !== run.revision) {
-    await rt.commit((tx) => tx.deleteRun(run.id));
+    await rt.commitRun(run, (tx) => tx.deleteRun(run.id));
     return;
   }
   const startedAt = new Date().toISOString();
@@ -35,9 +35,10 @@ export async function runDriftJob(rt: Runtime, run: RunRecord, policy: DriftPoli
       return;
     }
     const typed = unwrap(error);
+    if (typed.code === 'E_FENCED') return;
     rt.log.warn({ unit: unit.name, code: typed.code }, 'drift check failed');
     // The infrastructure is not known to be wrong: keep the phase, say what failed.
-    await rt.commit(async (tx) => {
+    await rt.commitRun(run, async (tx) => {
       await t.driftCheckFailed(tx, unit, run.revision, { code: typed.code, message: typed.message }, { startedAt, finishedAt: new Date().toISOString() });
       await tx.deleteRun(run.id);
     });
@@ -54,7 +55,7 @@ async function compare(rt: Runtime, run: RunRecord, policy: DriftPolicy, p: Prep
   const uncertainCounts = policy.unknownTasks === 'report' && (outcome.uncertain?.length ?? 0) > 0;
   if (!outcome.hasChanges && !uncertainCounts) {
     await rm(p.runDir, { recursive: true, force: true });
-    await rt.commit(async (tx) => {
+    await rt.commitRun(run, async (tx) => {
       await tx.deleteRun(run.id);
       const status = await tx.getUnit(unit.name);
       if (status?.phase === 'Drifted') {
@@ -73,7 +74,7 @@ async function compare(rt: Runtime, run: RunRecord, policy: DriftPolicy, p: Prep
   if (pending && pending.id.split('.')[0] === baseId) {
     // The same drift as last time: one plan, one notification, not one per interval.
     await rm(p.runDir, { recursive: true, force: true });
-    await rt.commit(async (tx) => {
+    await rt.commitRun(run, async (tx) => {
       await tx.deleteRun(run.id);
       await t.noted(tx, unit, { lastDriftCheckAt: now });
     });
@@ -93,7 +94,7 @@ async function compare(rt: Runtime, run: RunRecord, policy: DriftPolicy, p: Prep
   const where = drifted && drifted.length > 0 ? ` on ${drifted.join(', ')}` : '';
   const s = outcome.summary;
   const message = `drift${where}: ${s.add} to add, ${s.change} to change, ${s.destroy} to destroy, ${s.replace} to replace (plan ${plan.id})`;
-  const decision = await rt.commit(async (tx) => {
+  const decision = await rt.commitRun(run, async (tx) => {
     await tx.deleteRun(run.id);
     if (pending) await t.superseded(tx, pending, 'a newer drift check replaced it');
     const stored = await t.driftDetected(tx, unit, plan, message, { lastDriftCheckAt: now, startedAt: p.startedAt, ...(outcome.hosts ? { hosts: outcome.hosts } : {}) });

@@ -99,11 +99,11 @@ export async function runPlanJob(rt: Runtime, run: RunRecord, signal: AbortSigna
   const destroy = run.kind === 'destroy';
   const unit = destroy ? await rt.definitionAt(run.unit, run.revision) : rt.definition(run.unit);
   if (!unit) {
-    await rt.commit((tx) => tx.deleteRun(run.id));
+    await rt.commitRun(run, (tx) => tx.deleteRun(run.id));
     return;
   }
   const startedAt = new Date().toISOString();
-  await rt.commit((tx) => t.planStarted(tx, unit, run.revision, destroy));
+  await rt.commitRun(run, (tx) => t.planStarted(tx, unit, run.revision, destroy));
   let prepared: Prepared | undefined;
   try {
     prepared = await prepare(rt, unit, run.revision, signal, { destroy });
@@ -114,10 +114,14 @@ export async function runPlanJob(rt: Runtime, run: RunRecord, signal: AbortSigna
       return;
     }
     const typed = unwrap(error);
+    if (typed.code === 'E_FENCED') {
+      rt.log.warn({ unit: unit.name }, 'the plan was taken over by another member: its result is not recorded here');
+      return;
+    }
     rt.log.warn({ unit: unit.name, code: typed.code }, 'plan failed');
     const stalledReason = STALLING_CODES[typed.code];
     const hosts = hostsOf(typed);
-    await rt.commit(async (tx) => {
+    await rt.commitRun(run, async (tx) => {
       await t.planFailed(
         tx,
         unit,
@@ -139,7 +143,7 @@ export async function runPlanJob(rt: Runtime, run: RunRecord, signal: AbortSigna
  */
 export async function cancelled(rt: Runtime, run: RunRecord, why: string): Promise<void> {
   rt.log.info({ unit: run.unit, kind: run.kind, reason: why }, 'run cancelled');
-  await rt.commit(async (tx) => {
+  await rt.commitRun(run, async (tx) => {
     if (rt.isStopping()) await tx.putRun({ ...run, state: 'queued' });
     else await tx.deleteRun(run.id);
   });
@@ -170,7 +174,7 @@ async function record(rt: Runtime, run: RunRecord, unit: UnitDefinition, p: Prep
   const outputsChanged = !hasChanges && !destroy ? await refreshOutputs(rt, unit, p) : false;
   const newer = await rt.newerPlanQueued(unit.name, run);
   const message = run.reason && !run.reason.startsWith('retry') ? `${summaryText(outcome)} (planned again: ${run.reason})` : summaryText(outcome);
-  const decision = await rt.commit(async (tx) => {
+  const decision = await rt.commitRun(run, async (tx) => {
     const stored = await t.planRecorded(tx, unit, plan, { message, startedAt: p.startedAt });
     await tx.deleteRun(run.id);
     if (outputsChanged) await enqueueDependants(rt, tx, unit.name);

@@ -22,6 +22,14 @@ export interface Runtime {
   dependantsOf(unit: string): UnitDefinition[];
   /** One transaction of transitions; the scheduler looks again after it (a phase changed). */
   commit<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /**
+   * A transaction of a run: refused (E_FENCED) unless this member still holds
+   * the run's claim with its fencing token, so a member that was paused past
+   * its lease and comes back writes nothing.
+   */
+  commitRun<T>(run: RunRecord, fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /** This worker's name in the run queue. */
+  readonly member: string;
   /** A plan whose review window ends later: apply it then unless rejected. */
   armReviewWindow(plan: StoredPlan): void;
   /** Run folders of runs in progress: never cleaned up under them. */

@@ -44,6 +44,17 @@ export interface Store {
   getReads(unit: string): Promise<UnitReads | undefined>;
   /** Queued and running runs, oldest first. */
   listRuns(query?: { unit?: string; state?: RunState }): Promise<RunRecord[]>;
+  /** A unit's applied outputs, values in clear (dependants need them). */
+  getOutputs(unit: string): Promise<Record<string, StoredOutput> | undefined>;
+  /** The files a plan left for its apply (binary plan, documents), by name. */
+  getArtifacts(planId: string): Promise<Map<string, Buffer>>;
+  listMembers(): Promise<MemberRecord[]>;
+  /**
+   * Call `onQueued` when another daemon on the same database queued runs
+   * (PostgreSQL LISTEN/NOTIFY; payloads carry ids only). A no-op where one
+   * daemon is alone (SQLite). Returns the function that stops listening.
+   */
+  subscribe(onQueued: () => void): Promise<() => Promise<void>>;
 
   /**
    * Retention: delete plans older than `plansBefore` and history events older
@@ -93,6 +104,38 @@ export interface StoreTx {
   /** Queue a run (its id is the caller's). */
   putRun(run: RunRecord): Promise<void>;
   deleteRun(id: string): Promise<void>;
+  /** Runs whose claim has lapsed at `now` (their worker is gone or paused). */
+  lapsedRuns(now: string): Promise<RunRecord[]>;
+
+  getOutputs(unit: string): Promise<Record<string, StoredOutput> | undefined>;
+  putOutputs(unit: string, outputs: Record<string, StoredOutput>): Promise<void>;
+  putArtifacts(planId: string, files: Map<string, Buffer>): Promise<void>;
+
+  putMember(member: MemberRecord): Promise<void>;
+  getLease(name: string): Promise<LeaseRecord | undefined>;
+  putLease(lease: LeaseRecord): Promise<void>;
+}
+
+/** An output as the upstream's apply left it. */
+export interface StoredOutput {
+  value: unknown;
+  sensitive: boolean;
+}
+
+/** A daemon sharing the store, and when it last said it was alive. */
+export interface MemberRecord {
+  name: string;
+  startedAt: string;
+  heartbeatAt: string;
+  concurrency: number;
+}
+
+/** A lease (the leader's): held by one member until it expires; the fencing token grows with each new holder. */
+export interface LeaseRecord {
+  name: string;
+  holder: string;
+  expiresAt: string;
+  fence: number;
 }
 
 /**

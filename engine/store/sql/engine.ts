@@ -28,6 +28,12 @@ export interface SqlEngine {
   migrate(migrations: (db: Kysely<Database>) => Promise<string[]>): Promise<string[]>;
   /** A consistent copy of the whole database into `file`. */
   backup(file: string): Promise<void>;
+  /**
+   * Another process on the same database notified `channel` (PostgreSQL
+   * LISTEN on a connection of its own, reconnected when lost); absent on
+   * engines one process has to itself. Returns the function that stops.
+   */
+  listen?(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 

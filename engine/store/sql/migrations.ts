@@ -12,6 +12,7 @@ export function storeMigrations(engine: EngineKind): Record<string, Migration> {
   return {
     '0001_initial': { up: (db) => initial(db, engine) },
     '0002_runs': { up: (db) => runs(db, engine) },
+    '0003_cluster': { up: (db) => cluster(db, engine) },
   };
 }
 
@@ -101,4 +102,42 @@ async function runs(db: Kysely<unknown>, engine: EngineKind): Promise<void> {
   await db.schema.createIndex('runs_unit').on('runs').columns(['unit', 'created_at']).execute();
   await db.schema.createIndex('runs_state_created').on('runs').columns(['state', 'created_at']).execute();
   await db.schema.createIndex('plans_run_id').on('plans').column('run_id').execute();
+}
+
+/**
+ * Several daemons on one database: members and their heartbeats, leases
+ * (the leader's), who runs what until when, the outputs dependants read and
+ * the artifacts a plan made on one member and applied on another needs.
+ */
+async function cluster(db: Kysely<unknown>, engine: EngineKind): Promise<void> {
+  const text = engine === 'postgres' ? sql`text collate "C"` : sql`text`;
+  await db.schema.alterTable('runs').addColumn('claimed_by', text).execute();
+  await db.schema.alterTable('runs').addColumn('lease_until', text).execute();
+  await db.schema.createIndex('runs_lease').on('runs').columns(['state', 'lease_until']).execute();
+  await db.schema
+    .createTable('members')
+    .addColumn('name', text, (c) => c.primaryKey())
+    .addColumn('heartbeat_at', text, (c) => c.notNull())
+    .addColumn('record', 'text', (c) => c.notNull())
+    .execute();
+  await db.schema
+    .createTable('leases')
+    .addColumn('name', text, (c) => c.primaryKey())
+    .addColumn('holder', text, (c) => c.notNull())
+    .addColumn('expires_at', text, (c) => c.notNull())
+    .addColumn('fence', 'bigint', (c) => c.notNull())
+    .execute();
+  // Not masked: a dependant needs its upstream's real values (they are secrets when sensitive).
+  await db.schema
+    .createTable('unit_outputs')
+    .addColumn('unit', text, (c) => c.primaryKey())
+    .addColumn('record', 'text', (c) => c.notNull())
+    .execute();
+  await db.schema
+    .createTable('plan_artifacts')
+    .addColumn('plan_id', text, (c) => c.notNull())
+    .addColumn('name', text, (c) => c.notNull())
+    .addColumn('content', engine === 'postgres' ? 'bytea' : 'blob', (c) => c.notNull())
+    .addPrimaryKeyConstraint('plan_artifacts_pk', ['plan_id', 'name'])
+    .execute();
 }

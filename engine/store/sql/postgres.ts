@@ -125,6 +125,42 @@ class PostgresEngine implements SqlEngine {
     }
   }
 
+  async listen(channel: string, onNotify: () => void): Promise<() => Promise<void>> {
+    let stopped = false;
+    let client: pg.Client | undefined;
+    let retry: NodeJS.Timeout | undefined;
+    const connect = async (delay: number): Promise<void> => {
+      if (stopped) return;
+      const next = new pg.Client({ connectionString: withPassword(this.url, this.password), connectionTimeoutMillis: CONNECT_TIMEOUT_MS, application_name: 'plumbline-listen' });
+      const again = () => {
+        next.removeAllListeners();
+        next.end().catch(() => undefined);
+        if (client === next) client = undefined;
+        if (!stopped) retry = setTimeout(() => void connect(Math.min(delay * 2, 30_000)), delay);
+        // Whatever was queued while the connection was down: look once.
+        onNotify();
+      };
+      next.on('error', again);
+      next.on('end', () => {
+        if (!stopped) again();
+      });
+      next.on('notification', () => onNotify());
+      try {
+        await next.connect();
+        await next.query(`LISTEN ${channel}`);
+        client = next;
+      } catch {
+        again();
+      }
+    };
+    await connect(1_000);
+    return async () => {
+      stopped = true;
+      if (retry) clearTimeout(retry);
+      await client?.end().catch(() => undefined);
+    };
+  }
+
   async close(): Promise<void> {
     await this.db.destroy();
   }

@@ -37,7 +37,11 @@ export async function pruneStore(engine: SqlEngine, options: { plansBefore: Date
 
   await inBatches(engine, async (db, after) => {
     const rows = await prunablePlans(db, plansBefore, after);
-    if (rows.length > 0) await db.deleteFrom('plans').where('id', 'in', rows.map((r) => r.id)).execute();
+    if (rows.length > 0) {
+      const ids = rows.map((r) => r.id);
+      await db.deleteFrom('plans').where('id', 'in', ids).execute();
+      await db.deleteFrom('plan_artifacts').where('plan_id', 'in', ids).execute();
+    }
     result.plans += rows.length;
     result.runIds.push(...rows.map((r) => r.run_id));
     return rows.map((r) => [r.created_at, r.id] as const);

@@ -2,7 +2,7 @@ import type { Kysely } from './kysely.ts';
 import type { UnitReads } from '../../definitions/reads.ts';
 import { NotFoundError } from '../../errors.ts';
 import type { ChangeSet, HistoryEvent, SourceStatus, UnitStatus } from '../../model.ts';
-import type { PlanQuery, RunRecord, RunState, StoredPlan } from '../types.ts';
+import type { LeaseRecord, MemberRecord, PlanQuery, RunRecord, RunState, StoredOutput, StoredPlan } from '../types.ts';
 import { fromHistoryRow, fromRecord, planFromRow } from './rows.ts';
 import type { Database } from './schema.ts';
 
@@ -109,6 +109,31 @@ export class StoreReads {
     if (query.unit !== undefined) q = q.where('unit', '=', query.unit);
     if (query.state !== undefined) q = q.where('state', '=', query.state);
     const rows = await q.orderBy('created_at').orderBy('id').execute();
+    return rows.map((r) => fromRecord<RunRecord>(r));
+  }
+
+  async getOutputs(unit: string): Promise<Record<string, StoredOutput> | undefined> {
+    const row = await this.db.selectFrom('unit_outputs').select('record').where('unit', '=', unit).executeTakeFirst();
+    return row && fromRecord<Record<string, StoredOutput>>(row);
+  }
+
+  async getArtifacts(planId: string): Promise<Map<string, Buffer>> {
+    const rows = await this.db.selectFrom('plan_artifacts').select(['name', 'content']).where('plan_id', '=', planId).execute();
+    return new Map(rows.map((r) => [r.name, Buffer.from(r.content)]));
+  }
+
+  async listMembers(): Promise<MemberRecord[]> {
+    const rows = await this.db.selectFrom('members').select('record').orderBy('name').execute();
+    return rows.map((r) => fromRecord<MemberRecord>(r));
+  }
+
+  async getLease(name: string): Promise<LeaseRecord | undefined> {
+    const row = await this.db.selectFrom('leases').selectAll().where('name', '=', name).executeTakeFirst();
+    return row && { name: row.name, holder: row.holder, expiresAt: row.expires_at, fence: Number(row.fence) };
+  }
+
+  async lapsedRuns(now: string): Promise<RunRecord[]> {
+    const rows = await this.db.selectFrom('runs').select('record').where('state', '=', 'running').where('lease_until', '<', now).orderBy('created_at').execute();
     return rows.map((r) => fromRecord<RunRecord>(r));
   }
 

@@ -47,7 +47,7 @@ export function readsRow(reads: UnitReads): Insertable<UnitReadsTable> {
 }
 
 export function runRow(run: RunRecord): Insertable<RunsTable> {
-  return { id: run.id, unit: run.unit, state: run.state, created_at: run.createdAt, record: JSON.stringify(run) };
+  return { id: run.id, unit: run.unit, state: run.state, created_at: run.createdAt, record: JSON.stringify(run), claimed_by: run.claimedBy ?? null, lease_until: run.leaseUntil ?? null };
 }
 
 export function sourceRow(status: SourceStatus): { id: number; record: string } {

@@ -18,6 +18,35 @@ export interface Database {
   unit_reads: UnitReadsTable;
   store_meta: StoreMetaTable;
   runs: RunsTable;
+  members: MembersTable;
+  leases: LeasesTable;
+  unit_outputs: UnitOutputsTable;
+  plan_artifacts: PlanArtifactsTable;
+}
+
+export interface MembersTable {
+  name: string;
+  heartbeat_at: string;
+  record: string;
+}
+
+/** A named lease (the leader's): who holds it until when, and its fencing token. */
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  expires_at: string;
+  fence: number | string | bigint;
+}
+
+export interface UnitOutputsTable {
+  unit: string;
+  record: string;
+}
+
+export interface PlanArtifactsTable {
+  plan_id: string;
+  name: string;
+  content: Buffer;
 }
 
 /** The run queue (see RunRecord). */
@@ -27,6 +56,8 @@ export interface RunsTable {
   state: string;
   created_at: string;
   record: string;
+  claimed_by: string | null;
+  lease_until: string | null;
 }
 
 export interface UnitsTable {

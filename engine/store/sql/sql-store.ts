@@ -3,7 +3,8 @@ import type { UnitReads } from '../../definitions/reads.ts';
 import { PlumblineError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { ChangeSet, HistoryEvent, SourceStatus, UnitStatus } from '../../model.ts';
-import type { PlanQuery, RunRecord, RunState, Store, StoreTx, StoredPlan } from '../types.ts';
+import type { MemberRecord, PlanQuery, RunRecord, RunState, Store, StoredOutput, StoreTx, StoredPlan } from '../types.ts';
+import { RUNS_CHANNEL } from './tx.ts';
 import type { SqlEngine } from './engine.ts';
 import { storeReadError, storeWriteError } from './errors.ts';
 import { pruneStore, type PruneResult } from './prune.ts';
@@ -61,7 +62,7 @@ export class SqlStore implements Store {
     let result: T;
     try {
       result = await this.sql.transaction((db) => {
-        tx = new SqlTx(db);
+        tx = new SqlTx(db, this.sql.kind);
         return this.writing.run(true, () => fn(tx!));
       });
     } catch (error) {
@@ -130,6 +131,22 @@ export class SqlStore implements Store {
 
   listRuns(query?: { unit?: string; state?: RunState }): Promise<RunRecord[]> {
     return this.read((r) => r.listRuns(query));
+  }
+
+  getOutputs(unit: string): Promise<Record<string, StoredOutput> | undefined> {
+    return this.read((r) => r.getOutputs(unit));
+  }
+
+  getArtifacts(planId: string): Promise<Map<string, Buffer>> {
+    return this.read((r) => r.getArtifacts(planId));
+  }
+
+  listMembers(): Promise<MemberRecord[]> {
+    return this.read((r) => r.listMembers());
+  }
+
+  subscribe(onQueued: () => void): Promise<() => Promise<void>> {
+    return this.sql.listen ? this.sql.listen(RUNS_CHANNEL, onQueued) : Promise.resolve(async () => undefined);
   }
 
   async prune(options: { plansBefore: Date; historyBefore: Date }): Promise<PruneResult> {

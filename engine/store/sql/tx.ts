@@ -1,6 +1,9 @@
 import type { UnitReads } from '../../definitions/reads.ts';
+import { type Kysely, sql } from './kysely.ts';
+import type { EngineKind } from './migrations.ts';
+import type { Database } from './schema.ts';
 import type { ChangeSet, HistoryEvent, SourceStatus, UnitStatus } from '../../model.ts';
-import type { RunRecord, StoreTx, StoredPlan } from '../types.ts';
+import type { LeaseRecord, MemberRecord, RunRecord, StoredOutput, StoreTx, StoredPlan } from '../types.ts';
 import { StoreReads } from './reads.ts';
 import { changeSetRow, historyRow, mask, planRow, readsRow, runRow, sourceRow, unitRow } from './rows.ts';
 
@@ -8,8 +11,19 @@ import { changeSetRow, historyRow, mask, planRow, readsRow, runRow, sourceRow, u
  * The writes of one transaction. Its reads see its own writes. History events
  * are collected to be announced once the transaction has committed.
  */
+/** The channel daemons sharing a PostgreSQL store are told on when runs are queued. */
+export const RUNS_CHANNEL = 'plumbline_runs';
+
 export class SqlTx extends StoreReads implements StoreTx {
   readonly appended: HistoryEvent[] = [];
+  private notified = false;
+
+  constructor(
+    db: Kysely<Database>,
+    private readonly engine: EngineKind,
+  ) {
+    super(db);
+  }
 
   async putUnit(status: UnitStatus): Promise<UnitStatus> {
     const masked = mask(status);
@@ -71,12 +85,49 @@ export class SqlTx extends StoreReads implements StoreTx {
     await this.db
       .insertInto('runs')
       .values(row)
-      .onConflict((oc) => oc.column('id').doUpdateSet({ state: row.state, record: row.record }))
+      .onConflict((oc) => oc.column('id').doUpdateSet({ state: row.state, record: row.record, claimed_by: row.claimed_by ?? null, lease_until: row.lease_until ?? null }))
       .execute();
+    // Other daemons wake on commit (PostgreSQL delivers a NOTIFY when its transaction commits).
+    if (run.state === 'queued' && this.engine === 'postgres' && !this.notified) {
+      this.notified = true;
+      await sql`select pg_notify(${RUNS_CHANNEL}, '')`.execute(this.db);
+    }
   }
 
   async deleteRun(id: string): Promise<void> {
     await this.db.deleteFrom('runs').where('id', '=', id).execute();
+  }
+
+  async putOutputs(unit: string, outputs: Record<string, StoredOutput>): Promise<void> {
+    const record = JSON.stringify(outputs);
+    await this.db
+      .insertInto('unit_outputs')
+      .values({ unit, record })
+      .onConflict((oc) => oc.column('unit').doUpdateSet({ record }))
+      .execute();
+  }
+
+  async putArtifacts(planId: string, files: Map<string, Buffer>): Promise<void> {
+    await this.db.deleteFrom('plan_artifacts').where('plan_id', '=', planId).execute();
+    for (const [name, content] of files) await this.db.insertInto('plan_artifacts').values({ plan_id: planId, name, content }).execute();
+  }
+
+  async putMember(member: MemberRecord): Promise<void> {
+    const record = JSON.stringify(member);
+    await this.db
+      .insertInto('members')
+      .values({ name: member.name, heartbeat_at: member.heartbeatAt, record })
+      .onConflict((oc) => oc.column('name').doUpdateSet({ heartbeat_at: member.heartbeatAt, record }))
+      .execute();
+  }
+
+  async putLease(lease: LeaseRecord): Promise<void> {
+    const row = { name: lease.name, holder: lease.holder, expires_at: lease.expiresAt, fence: lease.fence };
+    await this.db
+      .insertInto('leases')
+      .values(row)
+      .onConflict((oc) => oc.column('name').doUpdateSet({ holder: row.holder, expires_at: row.expires_at, fence: row.fence }))
+      .execute();
   }
 
   async putReads(reads: UnitReads): Promise<void> {
