@@ -4,7 +4,7 @@ import { formatDuration, parseDuration } from '../duration.ts';
 import { PlumblineError, type Problem, ValidationError } from '../errors.ts';
 import { parseYamlDocument, type Locate } from '../yaml/parse.ts';
 import { describeValue, ProblemCollector, sortProblems } from '../yaml/problems.ts';
-import { checkBranch, checkStoreUrl, checkWebhookUrl, configSchema, parseListen, resolveSourceUrl } from './schema.ts';
+import { checkBranch, checkStoreUrl, checkVerify, checkWebhookUrl, configSchema, parseListen, resolveSourceUrl } from './schema.ts';
 import { NOTIFICATION_EVENTS } from '../notify/notifier.ts';
 import { DEFAULT_ANSIBLE_SETTINGS as ANSIBLE, DEFAULT_STORE_RETENTION } from './defaults.ts';
 import type { DaemonConfig } from './types.ts';
@@ -68,6 +68,7 @@ export function normalizeConfig(
     const problem = checkBranch(source.branch);
     if (problem) report.at(['source', 'branch'], problem);
   }
+  for (const problem of checkVerify(asRecord(source.verify))) report.at(['source', 'verify', problem.field], problem.message);
   checkMinimum(source.interval, ['source', 'interval'], report);
   checkMinimum(terraform.timeout, ['terraform', 'timeout'], report);
   checkMinimum(ansible.timeout, ['ansible', 'timeout'], report);
@@ -100,6 +101,12 @@ export function normalizeConfig(
         url: url.url,
         branch: c.source.branch ?? 'main',
         intervalMs: c.source.interval ?? 60_000,
+        verify: {
+          mode: c.source.verify?.mode ?? 'off',
+          allowedSigners: c.source.verify?.allowedSigners ? resolve(base, c.source.verify.allowedSigners) : null,
+          keyring: c.source.verify?.keyring ? resolve(base, c.source.verify.keyring) : null,
+          allCommits: c.source.verify?.allCommits ?? false,
+        },
       },
       stateDir,
       api: {
