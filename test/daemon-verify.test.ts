@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { StatusAnswer } from '../engine/api/contract.ts';
 import { TestDaemon } from './helpers/daemon.ts';
 import { TestRepo } from './helpers/git-repo.ts';
-import { gpgKey, sshKey } from './helpers/signing.ts';
+import { gpgTrust, sshTrust } from './helpers/signing.ts';
 import { helloStack } from './helpers/terraform.ts';
 
 /**
@@ -41,11 +41,7 @@ async function processesOfOneSync(daemon: TestDaemon): Promise<Record<string, nu
 }
 
 describe('ssh mode: the head must be signed by an allowed key', () => {
-  const keys = join(scratch, 'ssh');
-  const alice = sshKey(keys, 'alice');
-  const mallory = sshKey(keys, 'mallory');
-  const allowedSigners = join(keys, 'allowed_signers');
-  writeFileSync(allowedSigners, `${alice.allowedSigner('alice@example.com')}\n`);
+  const { alice, mallory, file: allowedSigners, trust } = sshTrust(join(scratch, 'ssh'));
   const repo = new TestRepo(join(scratch, 'ssh-repo'));
   cleanups.push(() => repo.dispose());
   let daemon: TestDaemon;
@@ -103,18 +99,32 @@ describe('ssh mode: the head must be signed by an allowed key', () => {
     const foreign = repo.commit(helloStack({ name: 'web', value: 'mallory-trusted', approval: 'auto' }), 'mallory again', mallory.signer);
     await daemon.sync();
     assert.equal((await source(daemon)).reason, 'UntrustedCommit');
-    writeFileSync(allowedSigners, `${alice.allowedSigner('alice@example.com')}\n${mallory.allowedSigner('mallory@example.com')}\n`);
+    trust(alice, mallory);
     assert.deepEqual((await daemon.sync()).scheduled, ['web']);
     assert.equal((await source(daemon)).phase, 'Ready');
     await daemon.waitForUnit('web', 'InSync', { revision: foreign });
   });
+
+  test('a restart keeps an untrusted head stalled, without a second event', async () => {
+    const applied = (await daemon.unit('web'))?.lastAppliedRevision;
+    const unsigned = repo.commit(helloStack({ name: 'web', value: 'unsigned-again', approval: 'auto' }), 'unsigned again');
+    await daemon.sync();
+    assert.equal((await source(daemon)).reason, 'UntrustedCommit');
+    assert.equal(await daemon.stop(), 0);
+    daemon = await TestDaemon.start({ sourceUrl: repo.url, stateDir: daemon.stateDir, sourceConfig: `  verify:\n    mode: ssh\n    allowedSigners: ${allowedSigners}` });
+    cleanups.push(() => daemon.dispose());
+    await daemon.sync();
+    const status = await source(daemon);
+    assert.equal(status.phase, 'Stalled');
+    assert.equal(status.reason, 'UntrustedCommit');
+    assert.ok(status.message.includes(unsigned.slice(0, 8)), status.message);
+    assert.equal(await stalledEvents(daemon, unsigned), 1);
+    assert.equal((await daemon.unit('web'))?.lastAppliedRevision, applied);
+  });
 });
 
 describe('ssh mode, allCommits: every new commit must be trusted', () => {
-  const keys = join(scratch, 'ssh-all');
-  const alice = sshKey(keys, 'alice');
-  const allowedSigners = join(keys, 'allowed_signers');
-  writeFileSync(allowedSigners, `${alice.allowedSigner('alice@example.com')}\n`);
+  const { alice, file: allowedSigners } = sshTrust(join(scratch, 'ssh-all'));
   const repo = new TestRepo(join(scratch, 'ssh-all-repo'));
   cleanups.push(() => repo.dispose());
 
@@ -147,12 +157,9 @@ describe('ssh mode, allCommits: every new commit must be trusted', () => {
 });
 
 describe('gpg mode: a keyring of Plumbline’s own', () => {
-  const dir = join(scratch, 'gpg');
-  const alice = gpgKey(dir, 'Alice', 'alice@example.com');
-  const mallory = gpgKey(dir, 'Mallory', 'mallory@example.com');
-  cleanups.push(alice.dispose, mallory.dispose);
-  const keyring = join(dir, 'trusted-keys.asc');
-  writeFileSync(keyring, alice.armored);
+  const people = gpgTrust(join(scratch, 'gpg'));
+  cleanups.push(people.dispose);
+  const { alice, mallory, file: keyring } = people;
   const repo = new TestRepo(join(scratch, 'gpg-repo'));
   cleanups.push(() => repo.dispose());
 

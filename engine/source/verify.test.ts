@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { TestRepo } from '../../test/helpers/git-repo.ts';
-import { gpgKey, sshKey } from '../../test/helpers/signing.ts';
+import { gpgKey, gpgTrust, sshKey, sshTrust } from '../../test/helpers/signing.ts';
 import { silentLogger } from '../log.ts';
 import { GitSource } from './git-source.ts';
 import { CommitVerifier, describeUntrusted, type VerifySettings } from './verify.ts';
@@ -39,11 +39,7 @@ function pushTampered(repo: TestRepo): string {
 }
 
 describe('ssh mode', () => {
-  const keys = join(scratch, 'ssh-keys');
-  const alice = sshKey(keys, 'alice');
-  const mallory = sshKey(keys, 'mallory');
-  const allowedSigners = join(keys, 'allowed_signers');
-  writeFileSync(allowedSigners, `${alice.allowedSigner('alice@example.com')}\n`);
+  const { alice, mallory, file: allowedSigners, trust } = sshTrust(join(scratch, 'ssh-keys'));
   const { repo, source, verifier } = setup({ mode: 'ssh', allowedSigners, keyring: null, allCommits: false });
 
   test('a head signed by an allowed key is trusted; unsigned and unknown keys are not, naming the commit and key', async () => {
@@ -89,19 +85,16 @@ describe('ssh mode', () => {
     await source.fetch();
     assert.equal((await verifier.untrusted(head, null)).length, 1);
     assert.equal(await verifier.trustChanged(), false);
-    writeFileSync(allowedSigners, `${alice.allowedSigner('alice@example.com')}\n${mallory.allowedSigner('mallory@example.com')}\n`);
+    trust(alice, mallory);
     assert.equal(await verifier.trustChanged(), true);
     assert.deepEqual(await verifier.untrusted(head, null), []);
     assert.equal(await verifier.trustChanged(), false);
-    writeFileSync(allowedSigners, `${alice.allowedSigner('alice@example.com')}\n`);
+    trust(alice);
   });
 });
 
 describe('ssh mode, allCommits', () => {
-  const keys = join(scratch, 'ssh-keys-all');
-  const alice = sshKey(keys, 'alice');
-  const allowedSigners = join(keys, 'allowed_signers');
-  writeFileSync(allowedSigners, `${alice.allowedSigner('alice@example.com')}\n`);
+  const { alice, file: allowedSigners } = sshTrust(join(scratch, 'ssh-keys-all'));
   const { repo, source, verifier } = setup({ mode: 'ssh', allowedSigners, keyring: null, allCommits: true });
 
   test('an unsigned commit behind a signed head is caught, and only commits since the last reconciled one count', async () => {
@@ -139,12 +132,9 @@ describe('ssh mode, allCommits', () => {
 });
 
 describe('gpg mode', () => {
-  const dir = join(scratch, 'gpg');
-  const alice = gpgKey(dir, 'Alice', 'alice@example.com');
-  const mallory = gpgKey(dir, 'Mallory', 'mallory@example.com');
-  cleanups.push(alice.dispose, mallory.dispose);
-  const keyring = join(dir, 'trusted-keys.asc');
-  writeFileSync(keyring, alice.armored);
+  const people = gpgTrust(join(scratch, 'gpg'));
+  cleanups.push(people.dispose);
+  const { alice, mallory, file: keyring, trust } = people;
   const { repo, source, verifier, state } = setup({ mode: 'gpg', allowedSigners: null, keyring, allCommits: false });
 
   test('a key of the keyring is trusted; another key is not, even one in the daemon user’s own GnuPG home', async () => {
@@ -172,17 +162,17 @@ describe('gpg mode', () => {
 
   test('the keyring is imported again when it changes: keys added and removed', async () => {
     const head = repo.head();
-    writeFileSync(keyring, `${alice.armored}${mallory.armored}`);
+    trust(alice, mallory);
     assert.equal(await verifier.trustChanged(), true);
     assert.deepEqual(await verifier.untrusted(head, null), []);
-    writeFileSync(keyring, alice.armored);
+    trust(alice);
     assert.equal((await verifier.untrusted(head, null)).length, 1, 'a key removed from the file is no longer trusted');
   });
 
   test('a keyring with no key is an error of the config, not an untrusted commit', async () => {
     writeFileSync(keyring, 'not a key\n');
     await assert.rejects(verifier.untrusted(repo.head(), null), (e: { code: string; retry: string }) => e.code === 'E_VERIFY_KEYRING' && e.retry === 'waiting');
-    writeFileSync(keyring, alice.armored);
+    trust(alice);
   });
 });
 
@@ -196,7 +186,7 @@ describe('checks that cannot be made', () => {
     await source.fetch();
     await assert.rejects(verifier.untrusted(head, null), (e: { code: string; retry: string }) => e.code === 'E_VERIFY_TRUST_FILE' && e.retry === 'waiting');
 
-    writeFileSync(allowedSigners, `${alice.allowedSigner('alice@example.com')}\n`);
+    writeFileSync(allowedSigners, `${alice.allowedSigner}\n`);
     // A PATH where git is found and ssh-keygen is not.
     const bin = join(keys, 'bin');
     mkdirSync(bin);

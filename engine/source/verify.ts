@@ -136,7 +136,7 @@ export class CommitVerifier {
     if (verdict) return verdict;
     throw new ToolError('E_VERIFY_FAILED', `could not check the signature of commit ${commit.sha.slice(0, 8)}: git verify-commit exited with ${result.exitCode}: ${summarizeStderr({ stderr: result.output, stdout: '' }, 5) || 'no output'}`, {
       retry: 'transient',
-      hint: mode === 'ssh' ? 'check that ssh-keygen (OpenSSH 8.2 or newer) is installed on the control host; the next poll checks again' : 'check that gpg is installed on the control host and that stateDir/source/gnupg is usable; the next poll checks again',
+      hint: mode === 'ssh' ? 'check that ssh-keygen (OpenSSH) is installed on the control host; the next poll checks again' : 'check that gpg is installed on the control host and that stateDir/source/gnupg is usable; the next poll checks again',
     });
   }
 

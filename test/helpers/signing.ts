@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommitSigner } from './git-repo.ts';
 
@@ -11,13 +11,15 @@ import type { CommitSigner } from './git-repo.ts';
  */
 
 export interface SshKey {
+  /** `<name>@example.com`: the principal the allowed-signers line names. */
+  principal: string;
   signer: CommitSigner;
   /** `ssh-ed25519 AAAA... comment` */
   publicKey: string;
   /** `SHA256:...`, as ssh-keygen and git print it. */
   fingerprint: string;
-  /** A line of git's allowed-signers file trusting this key for `principal`. */
-  allowedSigner(principal: string): string;
+  /** A line of git's allowed-signers file trusting this key for its principal. */
+  allowedSigner: string;
 }
 
 export function sshKey(dir: string, name: string): SshKey {
@@ -26,12 +28,8 @@ export function sshKey(dir: string, name: string): SshKey {
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', file]);
   const publicKey = readFileSync(`${file}.pub`, 'utf8').trim();
   const fingerprint = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${file}.pub`], { encoding: 'utf8' }).split(' ')[1]!;
-  return {
-    signer: { config: { 'gpg.format': 'ssh', 'user.signingkey': file } },
-    publicKey,
-    fingerprint,
-    allowedSigner: (principal) => `${principal} ${publicKey}`,
-  };
+  const principal = `${name}@example.com`;
+  return { principal, signer: { config: { 'gpg.format': 'ssh', 'user.signingkey': file } }, publicKey, fingerprint, allowedSigner: `${principal} ${publicKey}` };
 }
 
 export interface GpgKey {
@@ -59,4 +57,32 @@ export function gpgKey(dir: string, name: string, email: string): GpgKey {
       execFileSync('gpgconf', ['--homedir', home, '--kill', 'gpg-agent']);
     },
   };
+}
+
+/** Two people, alice (trusted at first) and mallory (not), and the trust file the daemon reads. */
+export interface Trust<K> {
+  alice: K;
+  mallory: K;
+  /** The trust file (allowed signers, or armored keyring). */
+  file: string;
+  /** Rewrite the trust file to trust exactly these keys. */
+  trust(...keys: K[]): void;
+}
+
+export function sshTrust(dir: string): Trust<SshKey> {
+  const file = join(dir, 'allowed_signers');
+  const trust = (...keys: SshKey[]) => writeFileSync(file, keys.map((k) => `${k.allowedSigner}\n`).join(''));
+  const people = { alice: sshKey(dir, 'alice'), mallory: sshKey(dir, 'mallory'), file, trust };
+  trust(people.alice);
+  return people;
+}
+
+/** The same with OpenPGP keys; `dispose` stops the agents gpg started for signing. */
+export function gpgTrust(dir: string): Trust<GpgKey> & { dispose(): void } {
+  const file = join(dir, 'trusted-keys.asc');
+  const trust = (...keys: GpgKey[]) => writeFileSync(file, keys.map((k) => k.armored).join(''));
+  const alice = gpgKey(dir, 'Alice', 'alice@example.com');
+  const mallory = gpgKey(dir, 'Mallory', 'mallory@example.com');
+  trust(alice);
+  return { alice, mallory, file, trust, dispose: () => [alice, mallory].forEach((k) => k.dispose()) };
 }
