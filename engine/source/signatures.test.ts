@@ -51,13 +51,20 @@ test('raw commits: signature kind, committer and subject; a message never passes
 
 test('raw commits: X.509, unknown armor, and gpgsig-sha256 of SHA-256 repositories', () => {
   const sha256 = 'a'.repeat(64);
-  const text = `commit ${'1'.repeat(40)}\ngpgsig -----BEGIN SIGNED MESSAGE-----\n -----END SIGNED MESSAGE-----\n\n    x\n\ncommit ${'2'.repeat(40)}\ngpgsig something else\n\n    y\n\ncommit ${sha256}\ngpgsig-sha256 -----BEGIN SSH SIGNATURE-----\n\n    z\n`;
+  const text = [
+    `commit ${'1'.repeat(40)}\ngpgsig -----BEGIN SIGNED MESSAGE-----\n -----END SIGNED MESSAGE-----\n\n    x\n`,
+    `commit ${'2'.repeat(40)}\ngpgsig something else\n\n    y\n`,
+    `commit ${sha256}\ngpgsig-sha256 -----BEGIN SSH SIGNATURE-----\n\n    z\n`,
+    // git reads only the header of its own object names: this one counts as unsigned.
+    `commit ${'3'.repeat(40)}\ngpgsig-sha256 -----BEGIN SSH SIGNATURE-----\n\n    w\n`,
+  ].join('\n');
   assert.deepEqual(
     parseRawCommits(text).map((c) => [c.sha.slice(0, 4), c.signature]),
     [
       ['1111', 'x509'],
       ['2222', 'unknown'],
       ['aaaa', 'ssh'],
+      ['3333', null],
     ],
   );
 });

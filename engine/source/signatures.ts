@@ -59,8 +59,8 @@ function readHeader(commit: CommitHeader, line: string): void {
   const space = line.indexOf(' ');
   const name = space < 0 ? line : line.slice(0, space);
   const value = space < 0 ? '' : line.slice(space + 1);
-  // `gpgsig-sha256` in a repository of SHA-256 object names.
-  if (name === 'gpgsig' || name === 'gpgsig-sha256') commit.signature = signatureFormat(value);
+  // As git reads it: `gpgsig` in a repository of SHA-1 names, `gpgsig-sha256` in one of SHA-256 names.
+  if (name === (commit.sha.length === 64 ? 'gpgsig-sha256' : 'gpgsig')) commit.signature = signatureFormat(value);
   // `committer Name <email> 1700000000 +0000`: the date is not shown.
   if (name === 'committer') commit.committer = value.replace(/\s+\d+\s+[+-]\d{4}$/, '');
 }

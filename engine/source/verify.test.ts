@@ -98,7 +98,7 @@ describe('ssh mode, allCommits', () => {
   const { repo, source, verifier } = setup({ mode: 'ssh', allowedSigners, keyring: null, allCommits: true });
 
   test('an unsigned commit behind a signed head is caught, and only commits since the last reconciled one count', async () => {
-    repo.commit({ 'old.txt': 'history before verification' }, 'old unsigned history');
+    const old = repo.commit({ 'old.txt': 'history before verification' }, 'old unsigned history');
     const base = repo.commit({ 'a.txt': '1' }, 'base', alice.signer);
     const sneaked = repo.commit({ 'a.txt': '2' }, 'sneaked in');
     const head = repo.commit({ 'a.txt': '3' }, 'signed on top', alice.signer);
@@ -111,6 +111,8 @@ describe('ssh mode, allCommits', () => {
     assert.match(describeUntrusted(untrusted, { allCommits: true, since: base }), new RegExp(`every commit since ${base.slice(0, 8)} is trusted`));
     // Without a last reconciled commit (the first poll), the head alone.
     assert.deepEqual(await verifier.untrusted(head, null), []);
+    // A head rewound behind the last reconciled commit (sync --allow-rewrite) is still checked.
+    assert.deepEqual((await verifier.untrusted(old, base)).map((u) => u.commit), [old]);
   });
 
   test('merged branches count: an unsigned commit reached only through a merge parent is caught', async () => {

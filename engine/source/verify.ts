@@ -77,7 +77,9 @@ export class CommitVerifier {
     const trust = await this.readTrustFile();
     const digest = sha256(trust);
     await this.install(trust, digest);
-    const commits = await this.options.source.commitHeaders(head, this.allCommits ? since : null);
+    let commits = await this.options.source.commitHeaders(head, this.allCommits ? since : null);
+    // A head rewound to an ancestor of `since` (sync --allow-rewrite) is outside the range: it is checked all the same.
+    if (!commits.some((c) => c.sha === head)) commits = [...(await this.options.source.commitHeaders(head, null)), ...commits];
     const verdicts = await mapLimit(commits, PARALLEL_CHECKS, (commit) => this.check(commit));
     this.checkedDigest = digest;
     const untrusted: UntrustedCommit[] = [];
