@@ -4,7 +4,7 @@ import { formatDuration, parseDuration } from '../duration.ts';
 import { PlumblineError, type Problem, ValidationError } from '../errors.ts';
 import { parseYamlDocument, type Locate } from '../yaml/parse.ts';
 import { describeValue, ProblemCollector, sortProblems } from '../yaml/problems.ts';
-import { checkBranch, checkStoreUrl, checkWebhookUrl, parseListen, type RawConfig, resolveSourceUrl } from './schema.ts';
+import { checkBranch, checkStoreUrl, checkVerify, checkWebhookUrl, parseListen, type RawConfig, resolveSourceUrl } from './schema.ts';
 import { NOTIFICATION_EVENTS } from '../notify/notifier.ts';
 import { DEFAULT_STORE_RETENTION } from './defaults.ts';
 import type { DaemonConfig } from './types.ts';
@@ -71,6 +71,7 @@ export function normalizeConfig(
     const problem = checkBranch(source.branch);
     if (problem) report.at(['source', 'branch'], problem);
   }
+  for (const problem of checkVerify(asRecord(source.verify))) report.at(['source', 'verify', problem.field], problem.message);
   checkMinimum(source.interval, ['source', 'interval'], report);
   for (const part of sections.parts) {
     const settings = asRecord(fields[part.key]);
@@ -103,6 +104,12 @@ export function normalizeConfig(
         url: url.url,
         branch: c.source.branch ?? 'main',
         intervalMs: c.source.interval ?? 60_000,
+        verify: {
+          mode: c.source.verify?.mode ?? 'off',
+          allowedSigners: c.source.verify?.allowedSigners ? resolve(base, c.source.verify.allowedSigners) : null,
+          keyring: c.source.verify?.keyring ? resolve(base, c.source.verify.keyring) : null,
+          allCommits: c.source.verify?.allCommits ?? false,
+        },
       },
       stateDir,
       api: {

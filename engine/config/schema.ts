@@ -12,6 +12,7 @@ import { isPostgresUrl } from '../store/postgres-url.ts';
  */
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+export const VERIFY_MODES = ['ssh', 'gpg', 'off'] as const;
 
 const text = z.string().min(1);
 
@@ -24,6 +25,12 @@ export const leadingSections = {
     url: text,
     branch: text.optional(),
     interval: durationSchema.optional(),
+    verify: section({
+      mode: z.enum(VERIFY_MODES).optional(),
+      allowedSigners: text.optional(),
+      keyring: text.optional(),
+      allCommits: z.boolean().optional(),
+    }),
   }),
   stateDir: text.optional(),
   api: section({
@@ -95,6 +102,27 @@ export function checkStoreUrl(url: string): string | undefined {
     return 'is not a valid URL';
   }
   return undefined;
+}
+
+/**
+ * source.verify: the mode needs its trust file, and a trust file without a
+ * mode would leave verification off while the operator believes it on.
+ */
+export function checkVerify(verify: Record<string, unknown>): Array<{ field: string; message: string }> {
+  const mode = verify.mode;
+  const problems: Array<{ field: string; message: string }> = [];
+  if (mode === 'ssh' && !verify.allowedSigners) {
+    problems.push({ field: 'mode', message: 'mode ssh needs source.verify.allowedSigners: the file of trusted keys, in git\'s allowed-signers format' });
+  }
+  if (mode === 'gpg' && !verify.keyring) {
+    problems.push({ field: 'mode', message: 'mode gpg needs source.verify.keyring: a file of the trusted OpenPGP public keys, armored' });
+  }
+  if (mode === undefined || mode === null) {
+    for (const field of ['allowedSigners', 'keyring', 'allCommits'].filter((f) => verify[f] !== undefined && verify[f] !== null)) {
+      problems.push({ field, message: 'is set, but source.verify.mode is not: verification stays off unless mode is ssh or gpg (write mode: off to keep it off)' });
+    }
+  }
+  return problems;
 }
 
 /*

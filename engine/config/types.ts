@@ -1,6 +1,7 @@
 import type { DriftPolicy, Guard } from '../definitions/types.ts';
 import type { ApprovalPolicy } from '../model.ts';
 import type { WebhookTarget } from '../notify/notifier.ts';
+import type { VerifySettings } from '../source/verify.ts';
 
 /** The normalized daemon config (`plumbline.yaml`), every default filled in. */
 export interface DaemonConfig {
@@ -11,6 +12,8 @@ export interface DaemonConfig {
     url: string;
     branch: string;
     intervalMs: number;
+    /** Which commits are trusted (off when absent: configs built in code need not spell it). */
+    verify?: VerifySettings;
   };
   /** Absolute. */
   stateDir: string;

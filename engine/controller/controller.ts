@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { readFile, rm } from 'node:fs/promises';
 import type { DriftAnswer, EngineFacade, MetricsAnswer, PlanDetail, StatusAnswer, SyncAnswer, UnitReads } from '../api/contract.ts';
 import { processCounts } from '../exec.ts';
@@ -13,6 +13,7 @@ import { Mutex } from '../mutex.ts';
 import { runPaths, type StatePaths } from '../paths.ts';
 import type { Provider } from '../provider.ts';
 import { redactUrl, type GitSource } from '../source/git-source.ts';
+import { CommitVerifier, describeUntrusted } from '../source/verify.ts';
 import type { RunRecord, Store, StoredPlan, StoreTx } from '../store/types.ts';
 import { topologicalOrder } from '../definitions/graph.ts';
 import { providerProblems } from '../definitions/provider-checks.ts';
@@ -70,6 +71,8 @@ export class Controller implements EngineFacade, Runtime {
   private readonly reviewTimers = new Map<string, LongTimer>();
   private pollTimer: LongTimer | undefined;
   private readonly driftTimers: DriftScheduler;
+  /** source.verify; undefined when off. */
+  private readonly verifier: CommitVerifier | undefined;
   private stopping = false;
   private sourceStatus: SourceStatus;
   readonly member: string;
@@ -105,6 +108,10 @@ export class Controller implements EngineFacade, Runtime {
       },
       log: this.log,
     });
+    const verify = options.config.source.verify;
+    if (verify && verify.mode !== 'off') {
+      this.verifier = new CommitVerifier({ settings: { ...verify, mode: verify.mode }, source: options.source, dir: dirname(options.paths.mirror), log: options.log });
+    }
     this.sourceStatus = {
       url: redactUrl(options.config.source.url),
       branch: options.config.source.branch,
@@ -377,7 +384,7 @@ export class Controller implements EngineFacade, Runtime {
       this.sourceStatus.fetchCount += 1;
       this.sourceStatus.lastFetchAt = new Date().toISOString();
       const previous = this.sourceStatus.lastReconciledRevision;
-      if (this.sourceStatus.phase === 'Stalled' && this.sourceStatus.lastFetchedRevision === head && !options.allowRewrite) {
+      if (this.sourceStatus.phase === 'Stalled' && this.sourceStatus.lastFetchedRevision === head && !options.allowRewrite && !(await this.recheckStalledHead())) {
         return { revision: head, scheduled: [] };
       }
       if (head === previous && this.sourceStatus.phase === 'Ready') {
@@ -395,6 +402,9 @@ export class Controller implements EngineFacade, Runtime {
           return { revision: head, scheduled: [] };
         }
       }
+      if (this.verifier && head !== previous && !(await this.trusted(head, previousKnown ? previous : null))) {
+        return { revision: head, scheduled: [] };
+      }
       const fetchedMs = performance.now() - started;
       const scheduled = await this.reconcileRevision(head, previous, previousKnown);
       const reconciledMs = performance.now() - started;
@@ -405,6 +415,41 @@ export class Controller implements EngineFacade, Runtime {
       );
       return { revision: head, scheduled };
     });
+  }
+
+  /**
+   * source.verify, before anything of a new head is read: false when the head
+   * (or, with allCommits, a commit since `since`) is not signed by a trusted
+   * key. The source is then Stalled, naming each commit and its signer, with
+   * one history event per head. A check that could not be made throws
+   * (transient): the next poll checks again.
+   */
+  private async trusted(head: string, since: string | null): Promise<boolean> {
+    let untrusted;
+    try {
+      untrusted = await this.verifier!.untrusted(head, since);
+    } catch (error) {
+      const typed = asPlumblineError(error);
+      await this.putSource({ message: `signature check failed: ${typed.message}`, reason: 'VerificationFailed' });
+      throw typed;
+    }
+    if (untrusted.length === 0) return true;
+    const message = describeUntrusted(untrusted, { allCommits: this.verifier!.allCommits, since });
+    const { phase, reason, lastFetchedRevision } = this.sourceStatus;
+    const announce = phase !== 'Stalled' || reason !== 'UntrustedCommit' || lastFetchedRevision !== head;
+    if (announce) this.log.warn({ head, untrusted }, 'untrusted commit: source stalled');
+    await this.putSource({ phase: 'Stalled', reason: 'UntrustedCommit', message, lastFetchedRevision: head }, announce ? { type: 'source-stalled', unit: null, revision: head, planId: null, message } : undefined);
+    return false;
+  }
+
+  /**
+   * A stalled head is checked again when its check failed, or when it was
+   * untrusted and the trusted keys changed since (one file read, no process).
+   */
+  private async recheckStalledHead(): Promise<boolean> {
+    if (!this.verifier) return false;
+    const { reason } = this.sourceStatus;
+    return reason === 'VerificationFailed' || (reason === 'UntrustedCommit' && (await this.verifier.trustChanged()));
   }
 
   /**

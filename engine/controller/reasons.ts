@@ -48,6 +48,7 @@ export const SOURCE_REASONS = {
   FetchFailed: 'the last fetch failed (the message says why); the next poll tries again',
   HistoryRewritten: 'the branch no longer descends from the last reconciled commit: nothing is applied until plumbline sync --allow-rewrite',
   UntrustedCommit: 'a commit is unsigned or signed by a key not trusted (source.verify): nothing of it is planned',
+  VerificationFailed: 'the signatures of new commits could not be checked (the message says why); the next poll tries again',
 } as const;
 
 export type SourceReason = keyof typeof SOURCE_REASONS;

@@ -3,9 +3,10 @@ import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { PlumblineError, ToolError } from '../errors.ts';
-import { processCounts, run } from '../exec.ts';
+import { processCounts, run, type ExecResult } from '../exec.ts';
 import type { Logger } from '../log.ts';
 import { secrets } from '../secrets.ts';
+import { parseRawCommits, type CommitHeader } from './signatures.ts';
 
 export interface GitSourceOptions {
   url: string;
@@ -130,17 +131,37 @@ export class GitSource {
    * (which would stall the source as a history rewrite).
    */
   async hasCommit(revision: string): Promise<boolean> {
-    const result = await run('git', ['cat-file', '--batch-check'], {
-      cwd: this.options.mirrorDir,
-      env: gitEnvironment(this.options.url),
-      extendEnv: false,
-      input: `${revision}\n`,
-      timeoutMs: 60_000,
-      log: this.options.log,
-      classify: () => ({ code: 'E_GIT', retry: 'transient', hint: 'the mirror under stateDir/source could not be read; check the disk and its permissions' }),
-    });
+    const result = await this.gitOutput(['cat-file', '--batch-check'], { input: `${revision}\n`, timeoutMs: 60_000 });
     const [, type] = result.stdout.trim().split(' ');
     return type === 'commit';
+  }
+
+  /**
+   * The commits a signature check looks at, newest first, with their raw
+   * headers: the head alone, or every commit reachable from it and not from
+   * `since` (the other parents of merges included).
+   */
+  async commitHeaders(head: string, since: string | null): Promise<CommitHeader[]> {
+    for (const revision of [head, since]) if (revision !== null) requireSha(revision);
+    const range = since ? [`${since}..${head}`] : ['--max-count=1', head];
+    const result = await this.gitOutput(['rev-list', '--format=raw', ...range], { timeoutMs: 60_000 });
+    return parseRawCommits(result.stdout);
+  }
+
+  /**
+   * `git verify-commit --raw`: git's exit code (1 for a signature it does not
+   * accept) and what the verifier printed. Git's system and global config are
+   * left out: only `config` (given as `-c`) and `env` decide how it verifies.
+   */
+  async verifyCommit(revision: string, config: Record<string, string>, env: Record<string, string> = {}): Promise<{ exitCode: number; output: string }> {
+    requireSha(revision);
+    const settings = Object.entries(config).flatMap(([key, value]) => ['-c', `${key}=${value}`]);
+    const result = await this.gitOutput([...settings, 'verify-commit', '--raw', revision], {
+      env: { GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', ...env },
+      okExitCodes: [0, 1],
+      timeoutMs: 60_000,
+    });
+    return { exitCode: result.exitCode, output: `${result.stderr}\n${result.stdout}` };
   }
 
   /** Repository-relative paths that differ between two commits. */
@@ -155,9 +176,7 @@ export class GitSource {
    * unit folder into a workspace of its own.
    */
   snapshot(revision: string): Promise<string> {
-    if (!SHA.test(revision)) {
-      return Promise.reject(new PlumblineError('E_BAD_REVISION', `not a commit id: ${revision}`, { hint: 'this is a bug in Plumbline: please report it' }));
-    }
+    if (!SHA.test(revision)) return Promise.reject(badRevision(revision));
     let pending = this.snapshotting.get(revision);
     if (!pending) {
       pending = this.extract(revision).finally(() => this.snapshotting.delete(revision));
@@ -201,6 +220,20 @@ export class GitSource {
     });
   }
 
+  /** A git command whose output is read, in the mirror, with the filtered environment; a failure is transient. */
+  private gitOutput(args: string[], options: { env?: Record<string, string>; input?: string; okExitCodes?: number[]; timeoutMs: number }): Promise<ExecResult> {
+    return run('git', args, {
+      cwd: this.options.mirrorDir,
+      env: { ...gitEnvironment(this.options.url), ...options.env },
+      extendEnv: false,
+      input: options.input,
+      timeoutMs: options.timeoutMs,
+      okExitCodes: options.okExitCodes,
+      log: this.options.log,
+      classify: () => ({ code: 'E_GIT', retry: 'transient', hint: 'the mirror under stateDir/source could not be read; check the disk and its permissions' }),
+    });
+  }
+
   private async ensureMirror(): Promise<void> {
     if (existsSync(join(this.options.mirrorDir, 'HEAD'))) return;
     await this.git.raw(['init', '--bare', '--quiet']);
@@ -217,6 +250,15 @@ export class GitSource {
     }
     return undefined;
   }
+}
+
+/** Commit ids reach git as arguments: nothing else may (an option, a range). */
+function requireSha(revision: string): void {
+  if (!SHA.test(revision)) throw badRevision(revision);
+}
+
+function badRevision(revision: string): PlumblineError {
+  return new PlumblineError('E_BAD_REVISION', `not a commit id: ${revision}`, { hint: 'this is a bug in Plumbline: please report it' });
 }
 
 /** Credentials in an https URL must never reach a log or an API answer. */

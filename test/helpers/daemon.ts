@@ -23,6 +23,8 @@ export interface DaemonOptions {
   concurrency?: number;
   approval?: string;
   extraConfig?: string;
+  /** More settings of the `source:` section (`verify:`), as YAML lines indented two spaces. */
+  sourceConfig?: string;
   env?: Record<string, string>;
   /** Run the daemon in a process group of its own, as a shell runs a foreground job. */
   ownProcessGroup?: boolean;
@@ -64,6 +66,7 @@ export class TestDaemon {
         `  url: ${options.sourceUrl}`,
         '  branch: main',
         `  interval: ${options.interval ?? '1h'}`,
+        ...(options.sourceConfig ? [options.sourceConfig] : []),
         `stateDir: ${stateDir}`,
         'api:',
         `  listen: 127.0.0.1:${port}`,

@@ -11,6 +11,15 @@ const identity = {
 };
 
 /**
+ * How a commit is signed: git's own `-c` settings and environment (see
+ * test/helpers/signing.ts for the keys).
+ */
+export interface CommitSigner {
+  config: Record<string, string>;
+  env?: Record<string, string>;
+}
+
+/**
  * A real bare repository reached by file://, and a clone the test (or the
  * benchmark) commits from; in a fresh temporary folder unless `root` is given.
  */
@@ -33,8 +42,8 @@ export class TestRepo {
     return `file://${this.bare}`;
   }
 
-  /** Write (string) or delete (null) files, commit and push; returns the commit id. */
-  commit(files: Record<string, string | null>, message = 'change'): string {
+  /** Write (string) or delete (null) files, commit (signed with `signer`) and push; returns the commit id. */
+  commit(files: Record<string, string | null>, message = 'change', signer?: CommitSigner): string {
     for (const [path, content] of Object.entries(files)) {
       const full = join(this.work, path);
       if (content === null) rmSync(full, { recursive: true, force: true });
@@ -44,7 +53,8 @@ export class TestRepo {
       }
     }
     this.git(['-C', this.work, 'add', '--all']);
-    this.git(['-C', this.work, 'commit', '--quiet', '--allow-empty', '-m', message]);
+    const signing = signer ? [...Object.entries(signer.config).flatMap(([k, v]) => ['-c', `${k}=${v}`]), 'commit', '-S'] : ['commit'];
+    this.git(['-C', this.work, ...signing, '--quiet', '--allow-empty', '-m', message], signer?.env);
     this.git(['-C', this.work, 'push', '--quiet', '--force', 'origin', 'HEAD:main']);
     return this.head();
   }
@@ -55,6 +65,11 @@ export class TestRepo {
     return this.commit(files, message);
   }
 
+  /** Move the branch back to `revision` (locally; the next commit force-pushes). */
+  resetTo(revision: string): void {
+    this.git(['-C', this.work, 'reset', '--quiet', '--hard', revision]);
+  }
+
   head(): string {
     return this.git(['-C', this.work, 'rev-parse', 'HEAD']).trim();
   }
@@ -63,8 +78,8 @@ export class TestRepo {
     rmSync(this.root, { recursive: true, force: true });
   }
 
-  private git(args: string[]): string {
+  private git(args: string[], env: Record<string, string> = {}): string {
     // A commit of a thousand stacks prints more than the default 1 MiB.
-    return execFileSync('git', args, { env: { ...process.env, ...identity }, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    return execFileSync('git', args, { env: { ...process.env, ...identity, ...env }, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   }
 }
