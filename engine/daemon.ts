@@ -87,7 +87,7 @@ async function startUnderLock(config: DaemonConfig, log: Logger, paths: StatePat
   const token = await ensureToken(config.api.tokenFile);
   const api = await startApiServer(controller, { host: config.api.host, port: config.api.port, token, log: log.child({ component: 'api' }) });
   await controller.recover();
-  controller.start();
+  await controller.start();
   log.info(
     { url: api.url, source: redactUrl(config.source.url), branch: config.source.branch, stateDir: config.stateDir, store: store.location, concurrency: config.concurrency },
     'daemon started',

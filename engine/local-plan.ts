@@ -4,7 +4,9 @@ import { join, resolve } from 'node:path';
 import type { LocalPlanResult } from './cli/types.ts';
 import { loadConfig, normalizeConfig } from './config/load.ts';
 import type { DaemonConfig } from './config/types.ts';
-import { outputsFromFiles, resolveInputs, type OutputsReader } from './controller/inputs.ts';
+import { outputsFromStore, resolveInputs, type OutputsReader } from './controller/inputs.ts';
+import { openStore } from './store/open.ts';
+import type { Store } from './store/types.ts';
 import { loadDefinitions } from './definitions/load.ts';
 import { upstreamsOf } from './definitions/references.ts';
 import type { UnitDefinition } from './definitions/types.ts';
@@ -35,6 +37,7 @@ export async function planWorkingTree(options: {
 }): Promise<{ exitCode: 0 | 1 | 2; results: LocalPlanResult[]; /** With `stack`: the other units, invalid, not planned. */ skipped?: LocalPlanResult[] }> {
   const root = resolve(options.dir);
   const scratch = await mkdtemp(join(tmpdir(), 'plumbline-plan-'));
+  let store: Store | undefined;
   try {
     const config = options.configFile ? await loadConfig(options.configFile) : defaultConfig(root, scratch);
     const { units, problems } = await loadDefinitions(root, config.defaults, config.limits);
@@ -56,7 +59,9 @@ export async function planWorkingTree(options: {
     const providers = await buildProviders(config, options.log);
     const paths = statePaths(config.stateDir);
     const results: LocalPlanResult[] = options.stack ? [] : [...invalid].map(([name, list]) => invalidResult(name, list));
-    const outputsOf = outputsFromFiles(paths.outputs);
+    // Against the daemon's state (--config): its store holds the outputs upstream units applied.
+    if (options.configFile) store = await openStore(config, options.log);
+    const outputsOf: OutputsReader = store ? outputsFromStore(store) : async () => undefined;
     for (const unit of selected) {
       const runDir = join(scratch, unit.name);
       try {
@@ -110,6 +115,7 @@ export async function planWorkingTree(options: {
     const message = typed instanceof ValidationError ? typed.problems.map(formatProblem).join('\n') : typed.message;
     return { exitCode: 1, results: [{ unit: '*', kind: 'repository', state: 'failed', ok: false, error: { code: typed.code, message, ...(typed.hint ? { hint: typed.hint } : {}) } }] };
   } finally {
+    await store?.close();
     await rm(scratch, { recursive: true, force: true });
   }
 }

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -49,6 +50,7 @@ test('a minimal config gets every default', async () => {
     notifications: [],
     log: { level: 'info' },
     limits: { manifestBytes: 1_048_576 },
+    cluster: { name: hostname(), leaseTtlMs: 30_000 },
     store: { url: null, passwordFile: null, retention: { plansMs: 90 * 86_400_000, historyMs: 400 * 86_400_000 } },
   });
 });

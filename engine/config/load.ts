@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { formatDuration, parseDuration } from '../duration.ts';
 import { PlumblineError, type Problem, ValidationError } from '../errors.ts';
@@ -14,6 +15,9 @@ import { builtinProviders } from '../providers.ts';
 import { normalizeSettings, providerSections } from './provider-settings.ts';
 
 export const DEFAULT_STATE_DIR = '/var/lib/plumbline';
+/** A member's claims lapse after this long without a heartbeat; shorter would lose leases to a busy event loop. */
+const DEFAULT_LEASE_TTL_MS = 30_000;
+const MIN_LEASE_TTL_MS = 5_000;
 export const DEFAULT_LISTEN = '127.0.0.1:7420';
 const MIN_INTERVAL_MS = 1_000;
 /** Retention shorter than this would delete what a person is still looking at. */
@@ -77,6 +81,7 @@ export function normalizeConfig(
     const settings = asRecord(fields[part.key]);
     for (const [field, minimumMs] of Object.entries(part.minimums ?? {})) checkMinimum(settings[field], [part.key, field], report, minimumMs);
   }
+  checkMinimum(asRecord(fields.cluster).leaseTTL, ['cluster', 'leaseTTL'], report, MIN_LEASE_TTL_MS);
   checkMinimum(retention.plans, ['store', 'retention', 'plans'], report, MIN_RETENTION_MS);
   checkMinimum(retention.history, ['store', 'retention', 'history'], report, MIN_RETENTION_MS);
   if (typeof store.url === 'string' && store.url) {
@@ -135,6 +140,7 @@ export function normalizeConfig(
       notifications: (c.notifications ?? []).map((n) => ({ url: n.url, events: n.events ?? [...NOTIFICATION_EVENTS] })),
       log: { level: c.log?.level ?? 'info' },
       limits: { manifestBytes: c.limits?.manifestBytes ?? DEFAULT_MANIFEST_BYTES },
+      cluster: { name: c.cluster?.name ?? hostname(), leaseTtlMs: c.cluster?.leaseTTL ?? DEFAULT_LEASE_TTL_MS },
       store: {
         url: c.store?.url ?? null,
         passwordFile: c.store?.passwordFile ? resolve(base, c.store.passwordFile) : null,

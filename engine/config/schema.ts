@@ -64,6 +64,10 @@ export const trailingSections = {
   limits: section({
     manifestBytes: z.int().min(1024).max(64 * 1024 * 1024).optional(),
   }),
+  cluster: section({
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'letters, digits, ".", "_" and "-", at most 63 characters').optional(),
+    leaseTTL: durationSchema.optional(),
+  }),
   store: section({
     url: text.optional(),
     passwordFile: text.optional(),

@@ -50,6 +50,8 @@ export interface DaemonConfig {
   /** Webhooks told about approvals waiting, applies, failures, drift. */
   notifications?: WebhookTarget[];
   log: { level: string };
+  /** This daemon among those sharing a PostgreSQL store. Optional in configs built in code. */
+  cluster?: { name: string; leaseTtlMs: number };
   /** Bounds on what a commit may make the daemon read. Optional in configs built in code. */
   limits?: { manifestBytes: number };
   /** Where plans, approvals and history are kept, and for how long. Optional in configs built in code (SQLite, default retention). */

@@ -1,11 +1,14 @@
-import { access, rm } from 'node:fs/promises';
+import { access, mkdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { UnitDefinition } from '../definitions/types.ts';
+import { createWorkspace } from '../workspace.ts';
 import { PlumblineError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { runPaths } from '../paths.ts';
 import type { ApplyOutcome } from '../provider.ts';
 import type { RunRecord, StoredPlan, StoreTx } from '../store/types.ts';
 import { hostsOf, mergeHosts } from './hosts.ts';
-import { outputsFromFiles, resolveInputs, writeOutputs } from './inputs.ts';
+import { outputsFromStore, putOutputs, resolveInputs } from './inputs.ts';
 import { enqueueDependants, retry } from './plan-run.ts';
 import { newRun } from './runs.ts';
 import type { Runtime } from './runtime.ts';
@@ -34,7 +37,7 @@ export async function runApplyJob(rt: Runtime, run: RunRecord): Promise<void> {
     return;
   }
   const log = rt.log.child({ unit: plan.unit, revision: plan.revision, planId: plan.id, run: plan.runId });
-  const inputs = await resolveInputs(unit, plan.revision, outputsFromFiles(rt.paths.outputs)).catch(() => undefined);
+  const inputs = await resolveInputs(unit, plan.revision, outputsFromStore(rt.store)).catch(() => undefined);
   if (!inputs || inputs.inputsHash !== plan.inputsHash) {
     // An upstream's outputs or a secret changed since the plan was made: the
     // approval was for other inputs. Plan again instead of applying.
@@ -53,8 +56,7 @@ export async function runApplyJob(rt: Runtime, run: RunRecord): Promise<void> {
   rt.activeRuns.add(plan.runId);
   let outcome: ApplyOutcome;
   try {
-    // Fail early and clearly if the workspace was cleaned away.
-    await access(runPaths(runDir).document);
+    await ensureWorkspace(rt, plan, unit, runDir, log);
     outcome = await rt.provider(unit.kind).apply({
       unit,
       revision: plan.revision,
@@ -77,8 +79,6 @@ export async function runApplyJob(rt: Runtime, run: RunRecord): Promise<void> {
     return;
   }
   const finishedAt = new Date().toISOString();
-  // Raw outputs (secrets included) feed dependants; they stay in the 0700 state dir.
-  const outputsChanged = plan.purpose === 'destroy' ? false : await writeOutputs(rt.paths.outputs(unit.name), outcome.outputs);
   const known = status?.hosts;
   await finishDurably(rt, run, applying, log, async (tx) => {
     await tx.deleteRun(run.id);
@@ -96,7 +96,8 @@ export async function runApplyJob(rt: Runtime, run: RunRecord): Promise<void> {
       { message: outcome.message || `applied plan ${plan.id}`, reason: outcome.reason ?? 'Applied', ...(hosts ? { hosts } : {}), ...(outcome.managed ? { managed: outcome.managed } : {}), newerQueued },
       { startedAt, finishedAt },
     );
-    if (outputsChanged) await enqueueDependants(rt, tx, plan.unit);
+    // Raw outputs (secrets included) feed dependants, on any member.
+    if (await putOutputs(tx, plan.unit, outcome.outputs)) await enqueueDependants(rt, tx, plan.unit);
   });
   log.info({ ms: Date.parse(finishedAt) - Date.parse(startedAt) }, 'apply finished');
   rt.activeRuns.delete(plan.runId);
@@ -167,5 +168,34 @@ async function finishDurably(rt: Runtime, run: RunRecord, plan: StoredPlan, log:
         if (!(again instanceof PlumblineError) || again.retry === 'stalled') log.warn({ err: again }, 'still cannot record the end of the apply');
       }
     }
+  }
+}
+
+/**
+ * The plan's workspace and artifacts, as the plan left them. Another member
+ * may have made the plan (or this one restarted and cleaned up): the
+ * workspace is made again from the commit and the artifacts come from the
+ * store, so the saved plan itself is what gets applied.
+ */
+async function ensureWorkspace(rt: Runtime, plan: StoredPlan, unit: UnitDefinition, runDir: string, log: Logger): Promise<void> {
+  const paths = runPaths(runDir);
+  if (await access(join(paths.tree, unit.path)).then(() => true, () => false)) {
+    if (await access(paths.document).then(() => true, () => false)) return;
+  }
+  const artifacts = await rt.store.getArtifacts(plan.id);
+  if (artifacts.size === 0) {
+    throw new PlumblineError('E_PLAN_MISSING', `the artifacts of plan ${plan.id} are gone`, { retry: 'waiting', hint: 'Plumbline plans the unit again before it can apply' });
+  }
+  log.info({ files: artifacts.size }, 'the plan was made elsewhere: its workspace is made again here from the commit and the store');
+  await rm(runDir, { recursive: true, force: true });
+  const snapshotDir = await rt.source.snapshot(plan.revision);
+  const reads = (await rt.store.getReads(unit.name))?.entries.map((e) => e.path) ?? [unit.path];
+  await createWorkspace({ snapshotDir, unitPath: unit.path, treeDir: paths.tree, immutableSnapshot: true, reads });
+  await mkdir(paths.artifacts, { recursive: true, mode: 0o700 });
+  const madeAt = new Date(plan.createdAt);
+  for (const [name, content] of artifacts) {
+    await writeFile(join(paths.artifacts, name), content, { mode: 0o600 });
+    // As old as the plan: a provider that trusts a fresh plan's checks must not take these for new.
+    await utimes(join(paths.artifacts, name), madeAt, madeAt);
   }
 }

@@ -79,7 +79,7 @@ describe('the reconciler against a fake provider', () => {
     const source = new GitSource({ url: repo.url, branch: 'main', mirrorDir: paths.mirror, snapshotsDir: paths.snapshots, log: silentLogger });
     controller = new Controller({ config: config!, store, source, providers: new Map([['terraform', fakeProvider(calls, behaviour)]]), paths, log: silentLogger });
     await controller.recover();
-    controller.start();
+    await controller.start();
   }
 
   async function stop(): Promise<void> {

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { readFile, rm } from 'node:fs/promises';
 import type { DriftAnswer, EngineFacade, MetricsAnswer, PlanDetail, StatusAnswer, SyncAnswer, UnitReads } from '../api/contract.ts';
 import { processCounts } from '../exec.ts';
@@ -28,9 +28,11 @@ import { retentionCutoffs } from '../store/open.ts';
 import { runDriftJob } from './drift-run.ts';
 import { DriftScheduler } from './drift-scheduler.ts';
 import { runPlanJob } from './plan-run.ts';
+import { importOutputFile, putOutputs } from './inputs.ts';
 import { newRun, PLANNING_KINDS } from './runs.ts';
 import type { Runtime } from './runtime.ts';
 import { Scheduler } from './scheduler.ts';
+import { Membership } from './cluster.ts';
 import * as t from './transitions.ts';
 
 export interface ControllerOptions {
@@ -44,6 +46,8 @@ export interface ControllerOptions {
   member?: string;
 }
 
+/** How long a member's claims hold without a heartbeat (cluster.leaseTTL). */
+const DEFAULT_LEASE_TTL_MS = 30_000;
 /** Retention runs at most this often. */
 const RETENTION_EVERY_MS = 60 * 60_000;
 /** Definitions of older commits kept at hand (removed units' destroys, recovery). */
@@ -76,6 +80,10 @@ export class Controller implements EngineFacade, Runtime {
   private stopping = false;
   private sourceStatus: SourceStatus;
   readonly member: string;
+  private readonly membership: Membership;
+  private unsubscribe: (() => Promise<void>) | undefined;
+  /** The commit the definitions were read at. */
+  private definitionsAt: string | undefined;
   private lastRetention = 0;
 
   constructor(options: ControllerOptions) {
@@ -85,13 +93,23 @@ export class Controller implements EngineFacade, Runtime {
     this.paths = options.paths;
     this.log = options.log;
     this.providers = options.providers;
-    this.member = options.member ?? hostname();
+    this.member = options.member ?? options.config.cluster?.name ?? hostname();
+    this.membership = new Membership({
+      store: options.store,
+      log: options.log,
+      name: this.member,
+      concurrency: options.config.concurrency,
+      leaseTtlMs: options.config.cluster?.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
+      onLeadership: (leader) => this.lead(leader),
+    });
     this.scheduler = new Scheduler({
       store: options.store,
       log: options.log,
       concurrency: options.config.concurrency,
       member: this.member,
       definition: (unit) => this.definitions.get(unit),
+      leaseUntil: () => this.membership.leaseUntil(),
+      beforePump: () => this.refreshDefinitions(),
       execute: (run, signal) => this.execute(run, signal),
       waiting: (run, ready) => {
         const def = this.definitions.get(run.unit);
@@ -275,8 +293,11 @@ export class Controller implements EngineFacade, Runtime {
     }
     // Runs cut off before they recorded a plan left folders behind; nothing runs yet.
     await this.collectGarbage();
+    await this.importOutputFiles();
     await this.store.write(async (tx) => {
+      // This member's own runs (a restart under the same name); other members' lapse and are taken up by the leader.
       for (const run of await tx.listRuns({ state: 'running' })) {
+        if (run.claimedBy !== undefined && run.claimedBy !== this.member) continue;
         if (run.kind === 'apply') {
           const plan = run.planId ? await tx.getPlan(run.planId) : undefined;
           if (plan?.status === 'Applying') {
@@ -288,17 +309,32 @@ export class Controller implements EngineFacade, Runtime {
         } else {
           await t.record(tx, { type: 'interrupted', unit: run.unit, revision: run.revision, planId: null, message: 'run cut off by a daemon stop; it runs again' });
         }
-        await tx.putRun({ ...run, state: 'queued' });
+        const { claimedBy: _claimedBy, leaseUntil: _leaseUntil, ...released } = run;
+        await tx.putRun({ ...released, state: 'queued' });
       }
       // An apply started with no run left to finish it (belt and braces).
+      const applying = new Set((await tx.listRuns({ state: 'running' })).flatMap((r) => (r.planId ? [r.planId] : [])));
       for (const plan of await tx.listPlans({ status: ['Applying'] })) {
+        if (applying.has(plan.id)) continue;
         await t.interrupted(tx, plan, 'apply cut off by a daemon stop');
         await t.enqueue(tx, newRun('plan', plan.unit, plan.revision, { reason: 'its apply was interrupted' }), { replaces: ['plan', 'drift'] });
       }
     });
     if (defined) await this.recoverRemoved(defined);
     if (revision && this.definitions.size > 0) await this.planUnrecorded(revision);
-    for (const plan of await this.store.listPlans({ status: ['Pending'] })) if (plan.applyAt) this.armReviewWindow(plan);
+    if (revision) this.definitionsAt = revision;
+  }
+
+  /** An older version kept each unit's outputs in `units/<unit>/outputs.json`: they move into the store once. */
+  private async importOutputFiles(): Promise<void> {
+    for (const unit of await this.store.listUnits()) {
+      const file = this.paths.outputs(unit.name);
+      const outputs = (await this.store.getOutputs(unit.name)) ? undefined : await importOutputFile(file);
+      if (!outputs) continue;
+      await this.store.write((tx) => putOutputs(tx, unit.name, outputs));
+      await rm(file, { force: true });
+      this.log.info({ unit: unit.name }, 'outputs moved from their file into the store');
+    }
   }
 
   /**
@@ -345,20 +381,63 @@ export class Controller implements EngineFacade, Runtime {
     }
   }
 
-  start(): void {
-    this.driftTimers.arm(this.definitions.keys());
+  /**
+   * Join the members sharing the store (alone on SQLite): heartbeats, the
+   * queue woken by other members' runs, and, while this member leads, the
+   * poll, drift checks and review windows.
+   */
+  async start(): Promise<void> {
+    this.unsubscribe = await this.store.subscribe(() => this.scheduler.wake());
+    await this.membership.start();
     this.scheduler.wake();
+  }
+
+  /** This member leads (it polls and schedules) or no longer does. */
+  private lead(leader: boolean): void {
+    if (this.stopping) return;
+    if (!leader) {
+      this.pollTimer?.clear();
+      this.pollTimer = undefined;
+      this.driftTimers.retain(new Set());
+      for (const timer of this.reviewTimers.values()) timer.clear();
+      this.reviewTimers.clear();
+      return;
+    }
+    void this.takeOver().catch((error) => this.log.error({ err: asPlumblineError(error) }, 'taking the lead failed'));
+  }
+
+  /** What a new leader does: catch up with the store, arm the timers, poll now. */
+  private async takeOver(): Promise<void> {
+    await this.refreshDefinitions();
+    this.driftTimers.arm(this.definitions.keys());
+    for (const plan of await this.store.listPlans({ status: ['Pending'] })) if (plan.applyAt) this.armReviewWindow(plan);
     const tick = async () => {
-      if (this.stopping) return;
+      if (this.stopping || !this.membership.isLeader()) return;
       await this.poll({ allowRewrite: false }).catch((error) => this.log.warn({ err: asPlumblineError(error) }, 'poll failed'));
-      if (this.stopping) return;
+      if (this.stopping || !this.membership.isLeader()) return;
       const jitter = 0.9 + Math.random() * 0.2;
       this.pollTimer = setLongTimeout(() => void tick(), this.config.source.intervalMs * jitter);
     };
     void tick();
   }
 
-  /** Stop polling, cancel plans, let running applies finish. */
+  /**
+   * The definitions at the commit the leader last reconciled: a member that
+   * does not poll reads them when the store says the head moved, fetching the
+   * commit if its own mirror lacks it.
+   */
+  private async refreshDefinitions(): Promise<void> {
+    const source = await this.store.getSource();
+    if (source) this.sourceStatus = { ...this.sourceStatus, ...source, fetchCount: this.sourceStatus.fetchCount };
+    const head = source?.lastReconciledRevision;
+    if (!head || head === this.definitionsAt) return;
+    await this.source.ensureCommit(head);
+    const { units } = await this.loadAt(head);
+    this.definitions = new Map(units.map((u) => [u.name, u]));
+    this.definitionsAt = head;
+  }
+
+  /** Stop polling, cancel plans, let running applies finish, hand the lead over. */
   async stop(): Promise<void> {
     this.stopping = true;
     this.pollTimer?.clear();
@@ -366,6 +445,8 @@ export class Controller implements EngineFacade, Runtime {
     this.driftTimers.stop();
     await this.pollLock.run(async () => undefined);
     await this.scheduler.stop();
+    await this.unsubscribe?.();
+    await this.membership.stop();
   }
 
   // Polling
@@ -509,6 +590,7 @@ export class Controller implements EngineFacade, Runtime {
       await this.putSourceIn(tx, { phase: 'Ready', reason: 'Reconciled', message: `reconciled ${head.slice(0, 8)}`, lastFetchedRevision: head, lastReconciledRevision: head });
     });
     this.definitions = definitions;
+    this.definitionsAt = head;
     for (const unit of ordered) this.scheduler.cancel(unit.name, 'superseded by a newer commit');
     this.driftTimers.retain(new Set(this.definitions.keys()));
     this.driftTimers.arm([...this.definitions.keys()].filter((n) => !before.has(n) || before.get(n)?.manifestHash !== this.definitions.get(n)?.manifestHash));
@@ -614,6 +696,9 @@ export class Controller implements EngineFacade, Runtime {
   // The API
 
   async status(): Promise<StatusAnswer> {
+    // Every member answers from the store: the leader's view of the source is the one that counts.
+    const source = await this.store.getSource();
+    if (source && !this.membership.isLeader()) this.sourceStatus = { ...this.sourceStatus, ...source };
     const imported = this.store.imported;
     const damaged = (imported?.damaged ?? []).map((file) => {
       const [path] = file.split(/:(?=\d+$)/);
@@ -629,11 +714,18 @@ export class Controller implements EngineFacade, Runtime {
 
   async getPlan(id: string): Promise<PlanDetail> {
     const plan = await this.requirePlan(id);
+    // From the store: the plan may have been made on another member.
+    const artifacts = await this.store.getArtifacts(plan.id);
     const paths = runPaths(this.paths.run(plan.runId));
-    const rendered = await readFile(paths.rendered, 'utf8').catch(() => '(the rendered plan is no longer stored)');
-    const document = await readFile(paths.document, 'utf8')
-      .then((text) => JSON.parse(text) as unknown)
-      .catch(() => null);
+    const text = async (name: string, file: string) => artifacts.get(name)?.toString('utf8') ?? (await readFile(file, 'utf8').catch(() => undefined));
+    const rendered = (await text(basename(paths.rendered), paths.rendered)) ?? '(the rendered plan is no longer stored)';
+    const documentText = await text(basename(paths.document), paths.document);
+    let document: unknown = null;
+    try {
+      document = documentText ? (JSON.parse(documentText) as unknown) : null;
+    } catch {
+      document = null;
+    }
     return { plan: publicPlan(plan), rendered, document };
   }
 

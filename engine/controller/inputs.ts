@@ -3,7 +3,7 @@ import type { SecretSource, UnitDefinition } from '../definitions/types.ts';
 import { findReferences, resolveReferences, type OutputSource } from '../definitions/references.ts';
 import { PlumblineError } from '../errors.ts';
 import { secrets } from '../secrets.ts';
-import { writeFileAtomic } from '../store/atomic.ts';
+import type { Store, StoreTx } from '../store/types.ts';
 import { sha256 } from './plan-id.ts';
 
 export interface ResolvedInputs {
@@ -15,30 +15,36 @@ export interface ResolvedInputs {
   inputsHash: string;
 }
 
-/** Applied outputs of a unit, as the apply stored them (secrets in clear, 0600). */
+/** Applied outputs of a unit, values in clear (dependants need them): registered as secrets where sensitive. */
 export type OutputsReader = (unit: string) => Promise<Record<string, OutputSource> | undefined>;
 
-export function outputsFromFiles(pathOf: (unit: string) => string): OutputsReader {
+export function outputsFromStore(store: Pick<Store, 'getOutputs'>): OutputsReader {
   return async (unit) => {
-    try {
-      const outputs = JSON.parse(await readFile(pathOf(unit), 'utf8')) as Record<string, OutputSource>;
-      for (const output of Object.values(outputs)) if (output.sensitive) secrets.add(output.value);
-      return outputs;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
-    }
+    const outputs = await store.getOutputs(unit);
+    for (const output of Object.values(outputs ?? {})) if (output.sensitive) secrets.add(output.value);
+    return outputs;
   };
 }
 
 /**
- * Store a unit's applied outputs (secrets in clear, 0600, in the 0700 state
- * dir: dependants need the real values). Returns whether they changed.
+ * Keep a unit's applied outputs in the store, in the transaction of the run
+ * that produced them (every member's dependants read them there). Returns
+ * whether they changed.
  */
-export async function writeOutputs(file: string, outputs: Record<string, OutputSource>): Promise<boolean> {
-  const previous = await readFile(file, 'utf8').catch(() => undefined);
-  await writeFileAtomic(file, JSON.stringify(outputs));
-  return previous === undefined ? Object.keys(outputs).length > 0 : canonical(JSON.parse(previous)) !== canonical(outputs);
+export async function putOutputs(tx: StoreTx, unit: string, outputs: Record<string, OutputSource>): Promise<boolean> {
+  const previous = await tx.getOutputs(unit);
+  if (previous !== undefined && canonical(previous) === canonical(outputs)) return false;
+  await tx.putOutputs(unit, outputs);
+  return previous === undefined ? Object.keys(outputs).length > 0 : true;
+}
+
+/** An older version kept outputs in `<stateDir>/units/<unit>/outputs.json`: read once into the store. */
+export async function importOutputFile(file: string): Promise<Record<string, OutputSource> | undefined> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as Record<string, OutputSource>;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Key order must not make equal outputs look different. */

@@ -1,18 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { findEscapingLinks } from '../definitions/escaping-links.ts';
 import type { UnitDefinition } from '../definitions/types.ts';
 import { PlumblineError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { EMPTY_SUMMARY } from '../model.ts';
 import { runPaths } from '../paths.ts';
-import type { PlanOutcome, RunRequest } from '../provider.ts';
+import type { OutputValue, PlanOutcome, RunRequest } from '../provider.ts';
 import { secrets } from '../secrets.ts';
 import { writeFileAtomic } from '../store/atomic.ts';
 import type { RunRecord, StoredPlan, StoreTx } from '../store/types.ts';
 import { createWorkspace } from '../workspace.ts';
 import { hostsOf } from './hosts.ts';
-import { outputsFromFiles, resolveInputs, writeOutputs, type ResolvedInputs } from './inputs.ts';
+import { outputsFromStore, putOutputs, resolveInputs, type ResolvedInputs } from './inputs.ts';
 import { planId } from './plan-id.ts';
 import { decide, type PlanDecision } from './policy.ts';
 import type { UnitReason } from './reasons.ts';
@@ -67,7 +68,7 @@ export async function prepare(rt: Runtime, unit: UnitDefinition, revision: strin
         );
       }
     });
-    const inputs = await step(log, 'inputs', () => resolveInputs(unit, revision, outputsFromFiles(rt.paths.outputs)));
+    const inputs = await step(log, 'inputs', () => resolveInputs(unit, revision, outputsFromStore(rt.store)));
     const request: RunRequest = {
       unit,
       revision,
@@ -171,13 +172,16 @@ async function record(rt: Runtime, run: RunRecord, unit: UnitDefinition, p: Prep
     ...(destroy ? { purpose: 'destroy' as const } : {}),
   });
   // Nothing to apply: no apply will write the outputs, so publish them now.
-  const outputsChanged = !hasChanges && !destroy ? await refreshOutputs(rt, unit, p) : false;
+  const outputs = !hasChanges && !destroy ? await currentOutputs(rt, unit, p) : undefined;
+  const artifacts = await readArtifacts(p.request.artifactsDir);
   const newer = await rt.newerPlanQueued(unit.name, run);
   const message = run.reason && !run.reason.startsWith('retry') ? `${summaryText(outcome)} (planned again: ${run.reason})` : summaryText(outcome);
   const decision = await rt.commitRun(run, async (tx) => {
     const stored = await t.planRecorded(tx, unit, plan, { message, startedAt: p.startedAt });
+    // What the apply needs, kept with the plan: any member may apply it.
+    await tx.putArtifacts(plan.id, artifacts);
     await tx.deleteRun(run.id);
-    if (outputsChanged) await enqueueDependants(rt, tx, unit.name);
+    if (outputs && (await putOutputs(tx, unit.name, outputs))) await enqueueDependants(rt, tx, unit.name);
     if (newer) {
       await t.superseded(tx, stored, 'a newer commit arrived while it was planned');
       return undefined;
@@ -260,12 +264,19 @@ export async function enqueueDependants(rt: Runtime, tx: StoreTx, unit: string):
   }
 }
 
-/** The unit's current outputs, published when they changed. */
-async function refreshOutputs(rt: Runtime, unit: UnitDefinition, p: Prepared): Promise<boolean> {
+/** The unit's current outputs, when a plan finds nothing to apply (no apply will publish them). */
+async function currentOutputs(rt: Runtime, unit: UnitDefinition, p: Prepared): Promise<Record<string, OutputValue> | undefined> {
   const provider = rt.provider(unit.kind);
-  const outputs = p.outcome.outputs ?? (provider.outputs ? await provider.outputs(p.request) : undefined);
-  if (!outputs) return false;
-  return writeOutputs(rt.paths.outputs(unit.name), outputs);
+  return p.outcome.outputs ?? (provider.outputs ? await provider.outputs(p.request) : undefined);
+}
+
+/** Every file a plan left in its artifacts folder (binary plan, documents), for the store. */
+export async function readArtifacts(dir: string): Promise<Map<string, Buffer>> {
+  const files = new Map<string, Buffer>();
+  for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    if (entry.isFile()) files.set(entry.name, await readFile(join(dir, entry.name)));
+  }
+  return files;
 }
 
 /** Write the plan's masked artifacts; the record, ready for its transition. */

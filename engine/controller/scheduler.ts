@@ -16,6 +16,10 @@ export interface SchedulerHost {
   member: string;
   /** The current definition of a unit, if the repository has one. */
   definition(unit: string): UnitDefinition | undefined;
+  /** Until when a claim made now holds (renewed by the heartbeat). */
+  leaseUntil(): string;
+  /** Bring the definitions up to the store's head before looking at the queue. */
+  beforePump?(): Promise<void>;
   /** Run one claimed run to its end; its last transition removes it from the queue. */
   execute(run: RunRecord, signal: AbortSignal): Promise<void>;
   /** A queued plan waits for its dependencies: show it on the unit. */
@@ -78,6 +82,7 @@ export class Scheduler {
   async pump(): Promise<void> {
     await this.pumpLock.run(async () => {
       if (this.stopped) return;
+      await this.host.beforePump?.();
       const runs = await this.host.store.listRuns();
       const units = new Map((await this.host.store.listUnits()).map((u) => [u.name, u]));
       const desired = newestPlannedRevisions(runs);
@@ -117,7 +122,7 @@ export class Scheduler {
       const current = (await tx.listRuns({ unit: run.unit })).find((r) => r.id === run.id);
       // Gone (superseded by a newer commit meanwhile) or taken by another worker.
       if (!current || current.state !== 'queued') return undefined;
-      const claimed: RunRecord = { ...current, state: 'running', claimedBy: this.host.member, fence: current.fence + 1 };
+      const claimed: RunRecord = { ...current, state: 'running', claimedBy: this.host.member, leaseUntil: this.host.leaseUntil(), fence: current.fence + 1 };
       await tx.putRun(claimed);
       return claimed;
     });

@@ -113,6 +113,11 @@ export class GitSource {
     return head;
   }
 
+  /** Fetch when this mirror lacks `revision` (a commit another member reconciled). */
+  async ensureCommit(revision: string): Promise<void> {
+    if (!(await this.hasCommit(revision))) await this.fetch();
+  }
+
   /** True when `ancestor` is reachable from `descendant` (a fast-forward). */
   async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
     if (ancestor === descendant) return true;
@@ -188,6 +193,8 @@ export class GitSource {
   private async extract(revision: string): Promise<string> {
     const target = join(this.options.snapshotsDir, revision);
     if (existsSync(target)) return target;
+    // Another member may have reconciled a commit this mirror has not fetched yet.
+    await this.ensureCommit(revision);
     await mkdir(this.options.snapshotsDir, { recursive: true, mode: 0o700 });
     const tmp = `${target}.partial-${process.pid}-${Date.now()}`;
     const tarball = `${tmp}.tar`;

@@ -12,7 +12,7 @@ export function storeMigrations(engine: EngineKind): Record<string, Migration> {
   return {
     '0001_initial': { up: (db) => initial(db, engine) },
     '0002_runs': { up: (db) => runs(db, engine) },
-    '0003_cluster': { up: (db) => cluster(db, engine) },
+    '0004_cluster': { up: (db) => cluster(db, engine) },
   };
 }
 
