@@ -1,8 +1,9 @@
+import type { StoredToken } from '../../auth/types.ts';
 import type { UnitReads } from '../../definitions/reads.ts';
 import type { ChangeSet, HistoryEvent, SourceStatus, UnitStatus } from '../../model.ts';
 import type { RunRecord, StoreTx, StoredPlan } from '../types.ts';
 import { StoreReads } from './reads.ts';
-import { changeSetRow, historyRow, mask, planRow, readsRow, runRow, sourceRow, unitRow } from './rows.ts';
+import { changeSetRow, historyRow, mask, planRow, readsRow, runRow, sourceRow, tokenRow, unitRow } from './rows.ts';
 
 /**
  * The writes of one transaction. Its reads see its own writes. History events
@@ -17,7 +18,7 @@ export class SqlTx extends StoreReads implements StoreTx {
     await this.db
       .insertInto('units')
       .values(row)
-      .onConflict((oc) => oc.column('name').doUpdateSet({ plan_id: row.plan_id, record: row.record }))
+      .onConflict((oc) => oc.column('name').doUpdateSet({ plan_id: row.plan_id, phase: row.phase, record: row.record }))
       .execute();
     return masked;
   }
@@ -77,6 +78,15 @@ export class SqlTx extends StoreReads implements StoreTx {
 
   async deleteRun(id: string): Promise<void> {
     await this.db.deleteFrom('runs').where('id', '=', id).execute();
+  }
+
+  async putToken(token: StoredToken): Promise<void> {
+    const row = tokenRow(token);
+    await this.db
+      .insertInto('tokens')
+      .values(row)
+      .onConflict((oc) => oc.column('name').doUpdateSet({ hash: row.hash, record: row.record }))
+      .execute();
   }
 
   async putReads(reads: UnitReads): Promise<void> {
