@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { createFakeEngine, REV_B, startFakeServer, TEST_TOKEN, type FakeEngine } from '../cli/testing.ts';
+import { createFakeEngine, REV_B, startFakeServer, TEST_TOKEN, type FakeEngine, type FakeServer } from '../cli/testing.ts';
 import { createLogger } from '../log.ts';
 import { secrets } from '../secrets.ts';
 import { MAX_BODY_BYTES } from './server.ts';
@@ -10,7 +10,7 @@ const SECRET = 'hunter2-secret';
 
 describe('api server', () => {
   let engine: FakeEngine;
-  let server: { url: string; port: number; close(): Promise<void> };
+  let server: FakeServer;
   let logText = '';
 
   before(async () => {
@@ -189,7 +189,7 @@ describe('api server', () => {
     }
     const approved = await call('/api/v1/changesets/cs-bbbbcc/approve', { method: 'POST', body: '{"by":"alice"}' });
     assert.equal(approved.status, 200);
-    assert.deepEqual(engine.calls.at(-1), { method: 'approveChangeSet', args: ['cs-bbbbcccc0000', 'alice'] });
+    assert.deepEqual(engine.calls.at(-1), { method: 'approveChangeSet', args: ['cs-bbbbcccc0000', 'bootstrap'] });
 
     const ambiguous = await call('/api/v1/changesets/cs-bbbb');
     assert.equal(ambiguous.status, 409);
@@ -204,10 +204,10 @@ describe('api server', () => {
     assert.equal((await json(none)).error.hint, 'list change sets with: plumbline changesets');
   });
 
-  it('approves and rejects, with `by` defaulting to the API', async () => {
+  it('approves and rejects as the token’s name: a `by` in the body is accepted and ignored', async () => {
     const approved = await call('/api/v1/plans/web-2/approve', { method: 'POST' });
     assert.equal(approved.status, 200);
-    assert.equal((await json(approved)).decidedBy, 'api');
+    assert.equal((await json(approved)).decidedBy, 'bootstrap');
     engine.undecide('web-2');
 
     const rejected = await call('/api/v1/plans/web-2/reject', {
@@ -217,7 +217,7 @@ describe('api server', () => {
     });
     assert.equal(rejected.status, 200);
     assert.equal((await json(rejected)).status, 'Rejected');
-    assert.deepEqual(engine.calls.at(-1), { method: 'reject', args: ['web-2', 'alice', 'not now'] });
+    assert.deepEqual(engine.calls.at(-1), { method: 'reject', args: ['web-2', 'bootstrap', 'not now'] });
     engine.undecide('web-2');
   });
 
@@ -242,9 +242,9 @@ describe('api server', () => {
 
     const sync = await json(await call('/api/v1/sync', { method: 'POST', body: '{"allowRewrite":true}' }));
     assert.deepEqual(sync, { revision: REV_B, scheduled: ['web', 'db'] });
-    assert.deepEqual(engine.calls.at(-1), { method: 'sync', args: [{ allowRewrite: true }] });
+    assert.deepEqual(engine.calls.at(-1), { method: 'sync', args: [{ allowRewrite: true }, 'bootstrap'] });
     await call('/api/v1/sync', { method: 'POST' });
-    assert.deepEqual(engine.calls.at(-1), { method: 'sync', args: [{ allowRewrite: false }] });
+    assert.deepEqual(engine.calls.at(-1), { method: 'sync', args: [{ allowRewrite: false }, 'bootstrap'] });
   });
 
   it('refuses bodies over the limit, declared or streamed', async () => {
@@ -315,7 +315,7 @@ describe('api server lifecycle', () => {
       const { startApiServer } = await import('./server.ts');
       const { silentLogger } = await import('../log.ts');
       await assert.rejects(
-        startApiServer(createFakeEngine(), { host: '127.0.0.1', port: first.port, token: 't', log: silentLogger }),
+        startApiServer(createFakeEngine(), { host: '127.0.0.1', port: first.port, access: first.access, log: silentLogger }),
         (error: { code?: string; hint?: string }) => error.code === 'E_API_LISTEN' && /port/.test(error.hint ?? ''),
       );
     } finally {

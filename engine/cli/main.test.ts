@@ -49,9 +49,9 @@ describe('plumbline CLI against the API', () => {
       const shown = await run('show', ref);
       assert.equal(shown.code, 0, shown.err);
       assert.match(shown.out, new RegExp(`Change set ${id}`));
-      const approved = await run('approve', ref, '--by', 'alice');
+      const approved = await run('approve', ref);
       assert.equal(approved.code, 0, approved.err);
-      assert.deepEqual(engine.calls.at(-1), { method: 'approveChangeSet', args: [id, 'alice'] });
+      assert.deepEqual(engine.calls.at(-1), { method: 'approveChangeSet', args: [id, 'bootstrap'] });
     }
     const missing = await run('show', 'cs-000000000000');
     assert.equal(missing.code, 1);
@@ -184,11 +184,12 @@ describe('plumbline CLI against the API', () => {
     assert.match(err, /^hint: look for the newer plan/m);
   });
 
-  it('approve and reject a pending plan', async () => {
+  it('approve and reject a pending plan, as the token’s name; --by is still accepted, and said to be ignored', async () => {
     const approved = await run('approve', 'web-2', '--by', 'alice');
     assert.equal(approved.code, 0, approved.err);
-    assert.match(approved.out, /^plan web-2 \(web at b2c3d4e5\) approved by alice; status Approved$/m);
-    assert.deepEqual(engine.calls.at(-1), { method: 'approve', args: ['web-2', 'alice'] });
+    assert.match(approved.out, /^plan web-2 \(web at b2c3d4e5\) approved by bootstrap; status Approved$/m);
+    assert.match(approved.err, /^note: --by is ignored: the daemon records the name of the token used$/m);
+    assert.deepEqual(engine.calls.at(-1), { method: 'approve', args: ['web-2', 'bootstrap'] });
 
     engine.undecide('web-2');
     const rejected = await run('reject', 'web-2', '--reason', 'wrong window', '--json');
@@ -197,12 +198,13 @@ describe('plumbline CLI against the API', () => {
     const call = engine.calls.at(-1)!;
     assert.equal(call.method, 'reject');
     assert.equal(call.args[2], 'wrong window');
-    assert.equal(typeof call.args[1], 'string', 'the login name is sent as `by`');
+    assert.equal(call.args[1], 'bootstrap');
+    assert.equal(rejected.err, '', 'no note without --by');
   });
 
   it('approving a plan already approved or applied, or rejecting one already rejected, decides nothing: exit 1', async () => {
-    assert.equal((await run('approve', 'web-2', '--by', 'alice')).code, 0);
-    const again = await run('approve', 'web-2', '--by', 'alice');
+    assert.equal((await run('approve', 'web-2')).code, 0);
+    const again = await run('approve', 'web-2');
     assert.equal(again.code, 1);
     assert.equal(again.out, '');
     assert.match(again.err, /^error: plan web-2 is Approved, only a Pending plan can be decided$/m);
@@ -212,10 +214,10 @@ describe('plumbline CLI against the API', () => {
     assert.match(applied.err, /^error: plan db-1 is Applied/m);
 
     // An approved plan can still be rejected (before it applies); a rejected one only once.
-    const rejected = await run('reject', 'web-2', '--by', 'bob');
+    const rejected = await run('reject', 'web-2');
     assert.equal(rejected.code, 0, rejected.err);
-    assert.match(rejected.out, /^plan web-2 \(web at b2c3d4e5\) rejected by bob; status Rejected$/m);
-    const twice = await run('reject', 'web-2', '--by', 'bob', '--json');
+    assert.match(rejected.out, /^plan web-2 \(web at b2c3d4e5\) rejected by bootstrap; status Rejected$/m);
+    const twice = await run('reject', 'web-2', '--json');
     assert.equal(twice.code, 1);
     const error = JSON.parse(twice.out).error;
     assert.equal(error.code, 'E_PLAN_NOT_PENDING');
@@ -303,7 +305,7 @@ describe('plumbline CLI against the API', () => {
     const { code, out } = await run('sync', '--allow-rewrite');
     assert.equal(code, 0);
     assert.equal(out, 'synced to b2c3d4e5; scheduled 2 units: web, db\n');
-    assert.deepEqual(engine.calls.at(-1), { method: 'sync', args: [{ allowRewrite: true }] });
+    assert.deepEqual(engine.calls.at(-1), { method: 'sync', args: [{ allowRewrite: true }, 'bootstrap'] });
     const json = await run('sync', '--json');
     assert.deepEqual(JSON.parse(json.out), { revision: REV_B, scheduled: ['web'] });
   });

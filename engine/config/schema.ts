@@ -67,6 +67,9 @@ export const configSchema = z.strictObject({
   log: section({
     level: z.enum(LOG_LEVELS).optional(),
   }),
+  metrics: section({
+    requireToken: z.boolean().optional(),
+  }),
   limits: section({
     manifestBytes: z.int().min(1024).max(64 * 1024 * 1024).optional(),
   }),

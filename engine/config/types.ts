@@ -51,6 +51,8 @@ export interface DaemonConfig {
   /** Webhooks told about approvals waiting, applies, failures, drift. */
   notifications?: WebhookTarget[];
   log: { level: string };
+  /** GET /metrics: open by default; `requireToken` asks for a viewer's token. Optional in configs built in code (open). */
+  metrics?: { requireToken: boolean };
   /** Bounds on what a commit may make the daemon read. Optional in configs built in code. */
   limits?: { manifestBytes: number };
   /** Where plans, approvals and history are kept, and for how long. Optional in configs built in code (SQLite, default retention). */

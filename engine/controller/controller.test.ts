@@ -16,6 +16,10 @@ import { openStore } from '../store/open.ts';
 import type { Store } from '../store/types.ts';
 import { Controller } from './controller.ts';
 import { movePlan, PLAN_TRANSITIONS } from './transitions.ts';
+import type { Actor } from '../auth/types.ts';
+
+/** A person's approver token, for every unit unless `units` says otherwise. */
+const person = (name: string, extra: Partial<Actor> = {}): Actor => ({ name, role: 'approver', ...extra });
 
 /**
  * The reconciler in process: a real git repository, the real SQL store, and
@@ -133,10 +137,10 @@ describe('the reconciler against a fake provider', () => {
     const waiting = await unit('web', 'AwaitingApproval', head);
     assert.equal(waiting.reason, 'ApprovalRequired');
     assert.deepEqual(calls, ['plan web']);
-    await controller.approve(waiting.planId!, 'alice');
+    await controller.approve(waiting.planId!, person('alice'));
     await unit('web', 'InSync', head);
     assert.deepEqual(calls, ['plan web', 'apply web']);
-    await assert.rejects(controller.approve(waiting.planId!, 'alice'), { code: 'E_PLAN_NOT_PENDING' });
+    await assert.rejects(controller.approve(waiting.planId!, person('alice')), { code: 'E_PLAN_NOT_PENDING' });
     assert.deepEqual(await events('web'), ['planned', 'awaiting-approval', 'approved', 'apply-started', 'applied']);
   });
 
@@ -145,18 +149,18 @@ describe('the reconciler against a fake provider', () => {
     await start();
     const waiting = await unit('web', 'AwaitingApproval', first);
     const second = repo.commit(stack('web', { changes: 3 }, 'approval: manual\n'));
-    await controller.sync({ allowRewrite: false });
+    await controller.sync({ allowRewrite: false }, person('alice'));
     const next = await unit('web', 'AwaitingApproval', second);
     assert.notEqual(next.planId, waiting.planId);
     assert.equal((await store.getPlan(waiting.planId!))!.status, 'Superseded');
-    await assert.rejects(controller.approve(waiting.planId!, 'bob'), { code: 'E_PLAN_NOT_PENDING' });
+    await assert.rejects(controller.approve(waiting.planId!, person('bob')), { code: 'E_PLAN_NOT_PENDING' });
   });
 
   it('auto-unless-destroy waits for a destructive plan; a rejection stalls the unit until a new commit', async () => {
     const head = repo.commit(stack('web', { destroys: 1 }));
     await start({ approval: 'auto-unless-destroy' });
     const waiting = await unit('web', 'AwaitingApproval', head);
-    await controller.reject(waiting.planId!, 'carol', 'not today');
+    await controller.reject(waiting.planId!, person('carol'), 'not today');
     const stalled = await unit('web', 'Stalled');
     assert.equal(stalled.reason, 'PlanRejected');
     assert.match(stalled.message, /rejected by carol: not today/);
@@ -184,7 +188,7 @@ describe('the reconciler against a fake provider', () => {
     assert.equal(app.reason, 'WaitingForDependencies');
     assert.match(app.message, /waits for net \(AwaitingApproval\)/);
     assert.ok(!calls.includes('plan app'));
-    await controller.approve(net.planId!, 'alice');
+    await controller.approve(net.planId!, person('alice'));
     await unit('app', 'InSync', head);
     assert.deepEqual(calls, ['plan net', 'apply net', 'plan app', 'apply app']);
   });
