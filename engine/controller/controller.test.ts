@@ -241,6 +241,66 @@ describe('the reconciler against a fake provider', () => {
     await crashed.stop();
   });
 
+  it('a token limited to some units decides only on them, a change set’s dependants included; each decision records the token and its address', async () => {
+    const head = repo.commit({ ...stack('net', { changes: 1 }, 'approval: manual\n'), ...stack('app', { changes: 1 }, 'approval: manual\ndependsOn: [net]\n') });
+    await start();
+    const net = await unit('net', 'AwaitingApproval', head);
+    const appOnly = person('app-team', { units: ['app'], remote: '10.0.0.5' });
+    await assert.rejects(controller.approve(net.planId!, appOnly), { code: 'E_FORBIDDEN', message: 'token app-team may approve plans only on units matching app; not on net' });
+    await assert.rejects(controller.reject(net.planId!, appOnly, 'no'), { code: 'E_FORBIDDEN' });
+    const cs = `cs-${head.slice(0, 12)}`;
+    // The set plans app again after net applies: approving it decides on app too.
+    await assert.rejects(controller.approveChangeSet(cs, person('net-team', { units: ['net'] })), { code: 'E_FORBIDDEN', message: /not on app$/ });
+    assert.equal((await store.getPlan(net.planId!))!.status, 'Pending', 'nothing was decided');
+    assert.equal((await store.getChangeSet(cs))!.approvedBy, undefined);
+
+    await controller.approveChangeSet(cs, person('lead', { units: ['net', 'app'], remote: '10.0.0.9' }));
+    await unit('app', 'InSync', head);
+    assert.equal((await store.getPlan(net.planId!))!.decidedBy, `changeset:${cs} (lead)`);
+    const decisions = await store.listHistory({ decisions: true });
+    assert.deepEqual(
+      decisions.map((e) => [e.type, e.actor, e.remote, e.unit]),
+      [
+        ['approved', 'lead', '10.0.0.9', 'net'],
+        ['changeset-approved', 'lead', '10.0.0.9', null],
+      ],
+    );
+    // The plan approved afterwards by the set's approval is the policy's doing, not a decision of the token.
+    assert.ok((await store.getPlan((await store.getUnit('app'))!.planId!))!.decidedBy!.startsWith(`changeset:${cs}`));
+  });
+
+  it('a sync records who asked before it polls; accepting a rewritten history takes an admin', async () => {
+    repo.commit(stack('web', { changes: 1 }, 'approval: manual\n'));
+    await start();
+    await unit('web', 'AwaitingApproval');
+    await assert.rejects(controller.sync({ allowRewrite: true }, person('alice')), { code: 'E_FORBIDDEN', message: 'token alice (approver) may not sync --allow-rewrite: that needs the admin role' });
+    await assert.rejects(controller.sync({ allowRewrite: false, unit: 'web' }, person('bob', { units: ['db'] })), { code: 'E_FORBIDDEN' });
+    await controller.sync({ allowRewrite: false, unit: 'web' }, person('alice', { remote: '127.0.0.1' }));
+    await controller.sync({ allowRewrite: true }, { name: 'root', role: 'admin' });
+    const decisions = await store.listHistory({ decisions: true });
+    assert.deepEqual(
+      decisions.map((e) => [e.type, e.actor, e.remote, e.unit, e.message]),
+      [
+        ['rewrite-allowed', 'root', undefined, null, 'sync accepting a rewritten history requested by root'],
+        ['sync-requested', 'alice', '127.0.0.1', 'web', 'sync of web requested by alice from 127.0.0.1'],
+      ],
+    );
+  });
+
+  it('a drift check asked for without a unit covers the units the token may decide on, and is recorded', async () => {
+    const head = repo.commit({ ...stack('web', { changes: 1 }), ...stack('db', { changes: 1 }) });
+    await start();
+    await unit('web', 'InSync', head);
+    await unit('db', 'InSync', head);
+    await assert.rejects(controller.drift({ unit: 'db' }, person('web-team', { units: ['web'] })), { code: 'E_FORBIDDEN' });
+    const answer = await controller.drift({}, person('web-team', { units: ['web'] }));
+    assert.deepEqual(answer, { scheduled: ['web'], skipped: [] });
+    const [event] = await store.listHistory({ decisions: true });
+    assert.deepEqual([event!.type, event!.actor, event!.unit, event!.message], ['drift-requested', 'web-team', null, 'drift check requested by web-team: checks started on web']);
+    await waitFor(async () => (await store.getUnit('web'))?.lastDriftCheckAt, { what: 'the drift check of web' });
+    assert.equal((await store.getUnit('db'))!.lastDriftCheckAt, undefined);
+  });
+
   it('the transition table refuses moves it does not list', async () => {
     const head = repo.commit(stack('web', { changes: 1 }, 'approval: manual\n'));
     await start();
