@@ -4,7 +4,7 @@ import { ROLES, type Role } from '../auth/types.ts';
 import type { HistoryEvent } from '../model.ts';
 import { connect, withConnection, type ConnectionOptions } from './connection.ts';
 import { formatTime, messageCell } from './output.ts';
-import { action, integerOption, type CommandContext } from './util.ts';
+import { action, eventPaging, type CommandContext } from './util.ts';
 
 /** `plumbline token ...` and `plumbline audit`: who may do what, and who did what. */
 export function registerAccessCommands(program: Command, ctx: CommandContext): void {
@@ -68,11 +68,12 @@ export function registerAccessCommands(program: Command, ctx: CommandContext): v
   );
 
   withConnection(
-    program
-      .command('audit')
-      .description('list the decisions (approvals, rejections, syncs, drift checks asked for, token changes), newest first, each with the token that took it')
-      .option('--limit <n>', 'at most this many (default 200)', integerOption(1, 10_000))
-      .option('--before <seq>', 'the decisions older than this sequence number (the next page)', integerOption(1, Number.MAX_SAFE_INTEGER)),
+    eventPaging(
+      program
+        .command('audit')
+        .description('list the decisions (approvals, rejections, syncs, drift checks asked for, token changes), newest first, each with the token that took it'),
+      'decisions',
+    ),
   ).action(
     action(ctx, async (opts: ConnectionOptions & { limit?: number; before?: number }) => {
       const events = await (await connect(opts)).audit(opts.limit, opts.before);

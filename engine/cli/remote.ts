@@ -3,7 +3,7 @@ import { isChangeSetRef, type PlanDetail, type StatusAnswer } from '../api/contr
 import type { ChangeSet, HistoryEvent, PlanRecord } from '../model.ts';
 import { formatSummary, formatTime, messageCell, shortRevision, table } from './output.ts';
 import { connect, withConnection, type ConnectionOptions } from './connection.ts';
-import { action, integerOption, type CommandContext } from './util.ts';
+import { action, eventPaging, integerOption, type CommandContext } from './util.ts';
 
 /** Commands that talk to a running daemon over its API. */
 
@@ -114,12 +114,7 @@ export function registerRemoteCommands(program: Command, ctx: CommandContext): v
   );
 
   withConnection(
-    program
-      .command('history')
-      .description('show the event history (plans, approvals, applies, failures)')
-      .argument('[unit]', 'only this unit')
-      .option('--limit <n>', 'at most this many events (default 200)', integerOption(1, 10_000))
-      .option('--before <seq>', 'the events older than this sequence number (the next page)', integerOption(1, Number.MAX_SAFE_INTEGER)),
+    eventPaging(program.command('history').description('show the event history (plans, approvals, applies, failures)').argument('[unit]', 'only this unit'), 'events'),
   ).action(
     action(ctx, async (unit: string | undefined, opts: ConnectionOptions & { limit?: number; before?: number }) => {
       const events = await (await connect(opts)).history(unit, opts.limit, opts.before);

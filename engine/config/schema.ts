@@ -67,9 +67,6 @@ export const configSchema = z.strictObject({
   log: section({
     level: z.enum(LOG_LEVELS).optional(),
   }),
-  metrics: section({
-    requireToken: z.boolean().optional(),
-  }),
   limits: section({
     manifestBytes: z.int().min(1024).max(64 * 1024 * 1024).optional(),
   }),
@@ -81,6 +78,9 @@ export const configSchema = z.strictObject({
       plans: driftIntervalSchema.optional(),
       history: driftIntervalSchema.optional(),
     }),
+  }),
+  metrics: section({
+    requireToken: z.boolean().optional(),
   }),
 });
 
