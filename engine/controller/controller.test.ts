@@ -242,14 +242,19 @@ describe('the reconciler against a fake provider', () => {
   });
 
   it('a token limited to some units decides only on them, a change set’s dependants included; each decision records the token and its address', async () => {
-    const head = repo.commit({ ...stack('net', { changes: 1 }, 'approval: manual\n'), ...stack('app', { changes: 1 }, 'approval: manual\ndependsOn: [net]\n') });
+    repo.commit({ ...stack('net', { changes: 1 }), ...stack('app', { changes: 1 }, 'dependsOn: [net]\n') });
     await start();
+    await unit('app', 'InSync');
+    // A commit that touches net alone: app is downstream of it, in its change set.
+    const head = repo.commit(stack('net', { changes: 2, out: 'cidr-2' }, 'approval: manual\n'));
+    await controller.sync({ allowRewrite: false }, person('alice'));
     const net = await unit('net', 'AwaitingApproval', head);
     const appOnly = person('app-team', { units: ['app'], remote: '10.0.0.5' });
     await assert.rejects(controller.approve(net.planId!, appOnly), { code: 'E_FORBIDDEN', message: 'token app-team may approve plans only on units matching app; not on net' });
     await assert.rejects(controller.reject(net.planId!, appOnly, 'no'), { code: 'E_FORBIDDEN' });
     const cs = `cs-${head.slice(0, 12)}`;
-    // The set plans app again after net applies: approving it decides on app too.
+    assert.deepEqual((await store.getChangeSet(cs))!.units, ['net']);
+    // The set plans app again once net's outputs change: approving it decides on app too.
     await assert.rejects(controller.approveChangeSet(cs, person('net-team', { units: ['net'] })), { code: 'E_FORBIDDEN', message: /not on app$/ });
     assert.equal((await store.getPlan(net.planId!))!.status, 'Pending', 'nothing was decided');
     assert.equal((await store.getChangeSet(cs))!.approvedBy, undefined);
@@ -263,10 +268,11 @@ describe('the reconciler against a fake provider', () => {
       [
         ['approved', 'lead', '10.0.0.9', 'net'],
         ['changeset-approved', 'lead', '10.0.0.9', null],
+        ['sync-requested', 'alice', undefined, null],
       ],
     );
-    // The plan approved afterwards by the set's approval is the policy's doing, not a decision of the token.
-    assert.ok((await store.getPlan((await store.getUnit('app'))!.planId!))!.decidedBy!.startsWith(`changeset:${cs}`));
+    // app, planned again after net, applied under its own policy: the engine's doing, no decision of a token.
+    assert.equal((await store.getPlan((await store.getUnit('app'))!.planId!))!.decidedBy, 'policy:auto');
   });
 
   it('a sync records who asked before it polls; accepting a rewritten history takes an admin', async () => {
