@@ -1,13 +1,16 @@
 import { chmod, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeGroupAndOtherAccess } from './fs.ts';
+import { DaemonMetrics } from './api/prometheus.ts';
 import { startApiServer } from './api/server.ts';
 import { ensureToken } from './api/token.ts';
+import { AccessControl } from './auth/access.ts';
 import { loadConfig } from './config/load.ts';
 import type { DaemonConfig } from './config/types.ts';
 import { Controller } from './controller/controller.ts';
 import { acquireDaemonLock } from './daemon-lock.ts';
 import { asPlumblineError } from './errors.ts';
+import { processCounts } from './exec.ts';
 import { createLogger, type Logger } from './log.ts';
 import { statePaths, type StatePaths } from './paths.ts';
 import { buildProviders } from './providers.ts';
@@ -73,7 +76,13 @@ async function startUnderLock(config: DaemonConfig, log: Logger, paths: StatePat
   await makePrivate(config.stateDir, log);
   const store = await openStore(config, log);
   const notifier = new Notifier(config.notifications ?? [], log.child({ component: 'notify' }));
-  store.onHistory = (event) => notifier.fromHistory(event);
+  const metrics = new DaemonMetrics({ store, processCounts, requireToken: config.metrics?.requireToken ?? false });
+  // Tool runs are not sandboxed yet: the sandbox setting will drive this.
+  metrics.setSandboxEnabled(false);
+  store.onHistory = (event) => {
+    metrics.history(event);
+    notifier.fromHistory(event);
+  };
   const source = new GitSource({
     url: config.source.url,
     branch: config.source.branch,
@@ -82,10 +91,10 @@ async function startUnderLock(config: DaemonConfig, log: Logger, paths: StatePat
     log,
   });
   const providers = await buildProviders(config, log);
-  const controller = new Controller({ config, store, source, providers, paths, log });
+  const controller = new Controller({ config, store, source, providers, paths, log, observer: metrics });
   // The API first: if it cannot listen, nothing has been started yet.
-  const token = await ensureToken(config.api.tokenFile);
-  const api = await startApiServer(controller, { host: config.api.host, port: config.api.port, token, log: log.child({ component: 'api' }) });
+  const access = new AccessControl(store, await ensureToken(config.api.tokenFile));
+  const api = await startApiServer(controller, { host: config.api.host, port: config.api.port, access, metrics, log: log.child({ component: 'api' }) });
   await controller.recover();
   await controller.start();
   log.info(

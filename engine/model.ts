@@ -142,7 +142,13 @@ export type HistoryEventType =
   | 'drift-detected'
   | 'remediated'
   | 'orphaned'
-  | 'pruned';
+  | 'pruned'
+  // Decisions taken through the API, each naming the token that took it (`actor`).
+  | 'sync-requested'
+  | 'rewrite-allowed'
+  | 'drift-requested'
+  | 'token-created'
+  | 'token-revoked';
 
 export interface HistoryEvent {
   seq: number;
@@ -155,6 +161,10 @@ export interface HistoryEvent {
   /** Start and end of the run this event closes, for reading overlaps and durations. */
   startedAt?: string;
   finishedAt?: string;
+  /** A decision taken through the API: the name of the token that took it (never a name the caller wrote). */
+  actor?: string;
+  /** ... and the address the request came from (the socket's peer: a proxy's, behind one). */
+  remote?: string;
 }
 
 export interface SourceStatus {

@@ -23,26 +23,26 @@ test('approving an applied plan, or rejecting a rejected one, exits 1 and says n
   const first = repo.commit(helloStack({ approval: 'manual', value: 'one' }), 'hello, manual');
   await daemon.sync();
   const waiting = await daemon.waitForUnit('hello', 'AwaitingApproval', { revision: first });
-  const approve = daemon.cli(['approve', waiting.planId!, '--by', 'alice']);
+  const approve = daemon.cli(['approve', waiting.planId!]);
   assert.equal(approve.code, 0, approve.stderr);
-  assert.match(approve.stdout, /approved by alice/);
+  assert.match(approve.stdout, /approved by bootstrap/);
   await daemon.waitForUnit('hello', 'InSync', { revision: first });
 
-  const again = daemon.cli(['approve', waiting.planId!, '--by', 'alice']);
+  const again = daemon.cli(['approve', waiting.planId!]);
   assert.equal(again.code, 1, again.stdout);
-  assert.match(again.stderr, new RegExp(`^error: cannot approve plan ${waiting.planId}: it is already applied \\(approved by alice at .*\\)$`, 'm'));
+  assert.match(again.stderr, new RegExp(`^error: cannot approve plan ${waiting.planId}: it is already applied \\(approved by bootstrap at .*\\)$`, 'm'));
   assert.match(again.stderr, /^hint: only a Pending plan can be approved or rejected$/m);
 
   const second = repo.commit(helloStack({ approval: 'manual', value: 'two' }), 'hello two');
   await daemon.sync();
   const next = await daemon.waitForUnit('hello', 'AwaitingApproval', { revision: second });
-  const reject = daemon.cli(['reject', next.planId!, '--by', 'bob']);
+  const reject = daemon.cli(['reject', next.planId!]);
   assert.equal(reject.code, 0, reject.stderr);
-  const twice = daemon.cli(['reject', next.planId!, '--by', 'bob', '--json']);
+  const twice = daemon.cli(['reject', next.planId!, '--json']);
   assert.equal(twice.code, 1);
   const error = (JSON.parse(twice.stdout) as { error: { code: string; message: string; retry?: string } }).error;
   assert.equal(error.code, 'E_PLAN_NOT_PENDING');
-  assert.match(error.message, /: it was already rejected by bob at \S+$/);
+  assert.match(error.message, /: it was already rejected by bootstrap at \S+$/);
   assert.equal(error.retry, undefined);
 });
 

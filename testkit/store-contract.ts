@@ -224,6 +224,99 @@ export function describeStoreContract(engine: string, harness: () => StoreHarnes
       assert.equal(await store.getReads('prod'), undefined);
     });
 
+    it('keeps API tokens by name, finds one by its hash, and refuses a hash another token has', async () => {
+      const { store } = await fresh();
+      const ci = { name: 'ci', role: 'approver' as const, units: ['prod/*'], createdAt: ago(0), createdBy: 'bootstrap', expiresAt: null, hash: 'a1'.repeat(32) };
+      const alice = { name: 'alice@example.com', role: 'viewer' as const, createdAt: ago(0), createdBy: 'bootstrap', expiresAt: ago(-DAY), hash: 'b2'.repeat(32) };
+      await store.write(async (tx) => {
+        await tx.putToken(ci);
+        await tx.putToken(alice);
+      });
+      assert.deepEqual(await store.getTokenByHash(ci.hash), ci);
+      assert.equal(await store.getTokenByHash('c3'.repeat(32)), undefined);
+      assert.deepEqual((await store.listTokens()).map((t) => t.name), ['alice@example.com', 'ci']);
+      const revoked = { ...ci, revokedAt: ago(0), revokedBy: 'bootstrap' };
+      await store.write(async (tx) => {
+        assert.deepEqual(await tx.getToken('ci'), ci);
+        await tx.putToken(revoked);
+      });
+      assert.deepEqual(await store.getTokenByHash(ci.hash), revoked);
+      await assert.rejects(
+        store.write((tx) => tx.putToken({ ...alice, name: 'mallory', hash: ci.hash })),
+        (error: PlumblineError) => error.code === 'E_STORE_QUERY',
+      );
+      assert.equal((await store.listTokens()).length, 2);
+    });
+
+    it('never masks a token hash, even where a secret occurs in its digits', async () => {
+      const { store } = await fresh();
+      // Hex, as a hash is, and unlike anything else the suite writes.
+      const secret = 'c0ffee5ec7e7a11';
+      const hash = `${'0'.repeat(20)}${secret}${'0'.repeat(29)}`;
+      secrets.add(secret);
+      await store.write((tx) => tx.putToken({ name: 'ci', role: 'viewer', createdAt: ago(0), createdBy: 'bootstrap', expiresAt: null, hash }));
+      assert.equal((await store.getTokenByHash(hash))?.hash, hash);
+    });
+
+    it('lists the decisions apart: the events that name their actor, newest first, paged by sequence number', async () => {
+      const { store } = await fresh();
+      const events = await store.write(async (tx) => [
+        await tx.appendHistory(event('web', 'planned')),
+        await tx.appendHistory(event('web', 'approved by ci', { type: 'approved', actor: 'ci', remote: '127.0.0.1' })),
+        await tx.appendHistory(event(null, 'token bob created', { type: 'token-created', actor: 'bootstrap' })),
+        await tx.appendHistory(event('web', 'applied', { type: 'applied' })),
+      ]);
+      const decisions = await store.listHistory({ decisions: true });
+      assert.deepEqual(decisions.map((e) => e.message), ['token bob created', 'approved by ci']);
+      assert.deepEqual(decisions[1], events[1]);
+      assert.equal(decisions[1]!.remote, '127.0.0.1');
+      assert.deepEqual((await store.listHistory({ decisions: true, before: events[2]!.seq })).map((e) => e.actor), ['ci']);
+      assert.deepEqual((await store.listHistory({ decisions: true, limit: 1 })).map((e) => e.actor), ['bootstrap']);
+      assert.equal((await store.listHistory()).length, 4);
+    });
+
+    it('counts units by phase, pending plans and runs by state, for the metrics', async () => {
+      const { store } = await fresh();
+      assert.deepEqual(await store.counts(), { unitsByPhase: {}, pendingPlans: 0, runs: { queued: 0, running: 0 } });
+      await store.write(async (tx) => {
+        await tx.putUnit(unitStatus('a', { phase: 'InSync' }));
+        await tx.putUnit(unitStatus('b', { phase: 'InSync' }));
+        await tx.putUnit(unitStatus('c', { phase: 'Failed' }));
+        await tx.putPlan(storedPlan('a-1', { unit: 'a', status: 'Pending' }));
+        await tx.putPlan(storedPlan('a-2', { unit: 'a', status: 'Applied' }));
+        const run = { unit: 'a', kind: 'plan' as const, revision: 'a'.repeat(40), notBefore: ago(0), fence: 0, attempt: 0, createdAt: ago(0) };
+        await tx.putRun({ ...run, id: 'r1', state: 'queued' });
+        await tx.putRun({ ...run, id: 'r2', state: 'queued', unit: 'b' });
+        await tx.putRun({ ...run, id: 'r3', state: 'running', unit: 'c' });
+      });
+      await store.write(async (tx) => tx.putUnit({ ...(await tx.getUnit('b'))!, phase: 'Drifted' }));
+      assert.deepEqual(await store.counts(), { unitsByPhase: { InSync: 1, Drifted: 1, Failed: 1 }, pendingPlans: 1, runs: { queued: 2, running: 1 } });
+    });
+
+    it('migrating a store of the version before tokens fills in each unit’s phase and keeps its history', async () => {
+      const c = await fresh();
+      await c.store.write(async (tx) => {
+        await tx.putUnit(unitStatus('web', { phase: 'Drifted' }));
+        await tx.appendHistory(event('web', 'one'));
+      });
+      await c.store.close();
+      // The schema as 0002 left it.
+      for (const statement of [
+        "delete from kysely_migration where name = '0003_tokens_audit'",
+        'drop table tokens',
+        'drop index history_decisions',
+        'alter table history drop column actor',
+        'alter table units drop column phase',
+      ]) {
+        await c.exec(statement);
+      }
+      c.store = await c.reopen();
+      assert.deepEqual((await c.store.counts()).unitsByPhase, { Drifted: 1 });
+      assert.deepEqual((await c.store.listHistory()).map((e) => e.message), ['one']);
+      assert.deepEqual(await c.store.listHistory({ decisions: true }), []);
+      assert.deepEqual(await c.store.listTokens(), []);
+    });
+
     it('a write is all or nothing: when its function throws, nothing of it is kept, and its error comes out unchanged', async () => {
       const { store } = await fresh();
       await store.write((tx) => tx.putUnit(unitStatus('web', { phase: 'InSync' })));

@@ -28,9 +28,9 @@ describe('api client', () => {
     assert.equal((await client.getPlan('web-2')).plan.unit, 'web');
     assert.equal((await client.history('web', 1)).length, 1);
     assert.deepEqual(await client.sync(false), { revision: REV_B, scheduled: ['web'] });
-    const approved = await client.approve('web-2', 'alice');
+    const approved = await client.approve('web-2');
     assert.equal(approved.status, 'Approved');
-    assert.equal(approved.decidedBy, 'alice');
+    assert.equal(approved.decidedBy, 'bootstrap', 'the token’s name decides');
   });
 
   it('turns error answers into PlumblineErrors with the server code, message and hint', async () => {

@@ -4,6 +4,8 @@ import { ConflictError, NotFoundError, PlumblineError, ValidationError, type Pro
 import type { ChangeSet, HistoryEvent, PlanRecord } from '../model.ts';
 import type { ChangeSetDetail, DriftAnswer, MetricsAnswer, PlanDetail, StatusAnswer, SyncAnswer, UnitReads } from './contract.ts';
 import { readToken } from './token.ts';
+import type { CreatedToken, TokenInfo, TokenRequest } from '../auth/access.ts';
+import { ForbiddenError, UnauthorizedError } from '../auth/errors.ts';
 
 /** How long one API call may take before the client gives up. */
 const DEFAULT_TIMEOUT_MS = 60_000;
@@ -49,15 +51,13 @@ export class ApiClient {
     return this.#request('GET', `/api/v1/plans/${encodeURIComponent(id)}`);
   }
 
-  approve(id: string, by?: string): Promise<PlanRecord> {
-    return this.#request('POST', `/api/v1/plans/${encodeURIComponent(id)}/approve`, by === undefined ? {} : { by });
+  /** Decisions name the token that takes them: whoever holds this client's token. */
+  approve(id: string): Promise<PlanRecord> {
+    return this.#request('POST', `/api/v1/plans/${encodeURIComponent(id)}/approve`, {});
   }
 
-  reject(id: string, by?: string, reason?: string): Promise<PlanRecord> {
-    const body: { by?: string; reason?: string } = {};
-    if (by !== undefined) body.by = by;
-    if (reason !== undefined) body.reason = reason;
-    return this.#request('POST', `/api/v1/plans/${encodeURIComponent(id)}/reject`, body);
+  reject(id: string, reason?: string): Promise<PlanRecord> {
+    return this.#request('POST', `/api/v1/plans/${encodeURIComponent(id)}/reject`, reason === undefined ? {} : { reason });
   }
 
   history(unit?: string, limit?: number, before?: number): Promise<HistoryEvent[]> {
@@ -76,8 +76,8 @@ export class ApiClient {
     return this.#request('GET', `/api/v1/changesets/${encodeURIComponent(id)}`);
   }
 
-  approveChangeSet(id: string, by?: string): Promise<ChangeSetDetail> {
-    return this.#request('POST', `/api/v1/changesets/${encodeURIComponent(id)}/approve`, by ? { by } : {});
+  approveChangeSet(id: string): Promise<ChangeSetDetail> {
+    return this.#request('POST', `/api/v1/changesets/${encodeURIComponent(id)}/approve`, {});
   }
 
   drift(unit?: string): Promise<DriftAnswer> {
@@ -94,6 +94,23 @@ export class ApiClient {
 
   healthz(): Promise<{ ok: boolean }> {
     return this.#request('GET', '/api/v1/healthz');
+  }
+
+  listTokens(): Promise<TokenInfo[]> {
+    return this.#request('GET', '/api/v1/tokens');
+  }
+
+  createToken(request: TokenRequest): Promise<CreatedToken> {
+    return this.#request('POST', '/api/v1/tokens', request);
+  }
+
+  revokeToken(name: string): Promise<TokenInfo> {
+    return this.#request('POST', `/api/v1/tokens/${encodeURIComponent(name)}/revoke`, {});
+  }
+
+  /** The decisions, newest first: each names the token that took it. */
+  audit(limit?: number, before?: number): Promise<HistoryEvent[]> {
+    return this.#request('GET', `/api/v1/audit${query({ limit, before })}`);
   }
 
   async #request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
@@ -155,6 +172,8 @@ export class ApiClient {
       ...(retry ? { retry } : {}),
       details: { status },
     };
+    if (status === 401) return new UnauthorizedError(message, options);
+    if (status === 403) return new ForbiddenError(message, options);
     if (status === 404) return new NotFoundError(e.code, message, options);
     if (status === 409) return new ConflictError(e.code, message, options);
     if (status === 400 && e.code === 'E_VALIDATION' && Array.isArray(e.problems)) {

@@ -1,6 +1,7 @@
 import type { ChangeSet, HistoryEvent, PlanRecord, SourceStatus, UnitStatus } from '../model.ts';
 import type { ChangeSetDetail } from '../controller/change-sets.ts';
 import type { UnitReads } from '../definitions/reads.ts';
+import type { Actor } from '../auth/types.ts';
 
 export type { UnitReads } from '../definitions/reads.ts';
 
@@ -9,28 +10,32 @@ export type { ChangeSetDetail } from '../controller/change-sets.ts';
 /**
  * What the daemon offers its API. The HTTP server maps these one to one onto
  * routes; errors thrown are PlumblineErrors (NotFoundError -> 404,
- * ConflictError -> 409, ValidationError -> 400, others -> 500).
+ * ConflictError -> 409, ValidationError -> 400, ForbiddenError -> 403,
+ * others -> 500). A decision takes the actor the request authenticated as:
+ * the engine checks the units it may decide on and records its name.
  */
 export interface EngineFacade {
   status(): Promise<StatusAnswer>;
   /** Newest first, a page at a time: `before` is the last plan id of the previous page. */
   listPlans(filter?: { unit?: string; limit?: number; before?: string }): Promise<PlanRecord[]>;
   getPlan(id: string): Promise<PlanDetail>;
-  approve(id: string, by: string): Promise<PlanRecord>;
-  reject(id: string, by: string, reason?: string): Promise<PlanRecord>;
+  approve(id: string, actor: Actor): Promise<PlanRecord>;
+  reject(id: string, actor: Actor, reason?: string): Promise<PlanRecord>;
   /** Newest first, a page at a time: `before` is the last sequence number of the previous page. */
   history(filter?: { unit?: string; limit?: number; before?: number }): Promise<HistoryEvent[]>;
-  /** Poll now; with `unit`, also plan that unit again at the current commit. */
-  sync(options: { allowRewrite: boolean; unit?: string }): Promise<SyncAnswer>;
+  /** Poll now; with `unit`, also plan that unit again at the current commit. `allowRewrite` takes an admin. */
+  sync(options: { allowRewrite: boolean; unit?: string }, actor: Actor): Promise<SyncAnswer>;
   metrics(): Promise<MetricsAnswer>;
   listChangeSets(): Promise<ChangeSet[]>;
   getChangeSet(id: string): Promise<ChangeSetDetail>;
   /** Approve every pending plan of the set and pre-approve its later non-destructive plans. */
-  approveChangeSet(id: string, by: string): Promise<ChangeSetDetail>;
-  /** Run drift checks now: of one unit, or of every unit that can be checked. */
-  drift(options: { unit?: string }): Promise<DriftAnswer>;
+  approveChangeSet(id: string, actor: Actor): Promise<ChangeSetDetail>;
+  /** Run drift checks now: of one unit, or of every unit that can be checked (and the actor may decide on). */
+  drift(options: { unit?: string }, actor: Actor): Promise<DriftAnswer>;
   /** What a unit reads in the repository: a commit touching any of it plans the unit. */
   why(unit: string): Promise<UnitReads>;
+  /** `GET /readyz`: the store answers and the source was fetched at least once. */
+  ready(): Promise<boolean>;
 }
 
 export interface DriftAnswer {
@@ -82,7 +87,7 @@ export interface SyncAnswer {
   scheduled: string[];
 }
 
-/** Routes, all under the bearer token. */
+/** Routes under the bearer token (see server.ts for the role each needs). */
 export const API_ROUTES = {
   status: 'GET /api/v1/status',
   plans: 'GET /api/v1/plans',
@@ -97,4 +102,16 @@ export const API_ROUTES = {
   changeSet: 'GET /api/v1/changesets/:id',
   approveChangeSet: 'POST /api/v1/changesets/:id/approve',
   why: 'GET /api/v1/why',
+  healthz: 'GET /api/v1/healthz',
+  tokens: 'GET /api/v1/tokens',
+  createToken: 'POST /api/v1/tokens',
+  revokeToken: 'POST /api/v1/tokens/:name/revoke',
+  audit: 'GET /api/v1/audit',
+} as const;
+
+/** Routes that answer without a token: they reveal nothing but whether the daemon is up (and, unless protected, its metrics). */
+export const PUBLIC_ROUTES = {
+  healthz: 'GET /healthz',
+  readyz: 'GET /readyz',
+  metrics: 'GET /metrics',
 } as const;

@@ -1,16 +1,19 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { createFakeEngine, REV_B, startFakeServer, TEST_TOKEN, type FakeEngine } from '../cli/testing.ts';
+import { createFakeEngine, REV_B, startFakeServer, TEST_TOKEN, type FakeEngine, type FakeServer } from '../cli/testing.ts';
 import { createLogger } from '../log.ts';
 import { secrets } from '../secrets.ts';
 import { MAX_BODY_BYTES } from './server.ts';
+import { API_ROUTES } from './contract.ts';
+import { ROLES, type Actor, type Role } from '../auth/types.ts';
+import { waitFor } from '../../testkit/wait.ts';
 
 const SECRET = 'hunter2-secret';
 
 describe('api server', () => {
   let engine: FakeEngine;
-  let server: { url: string; port: number; close(): Promise<void> };
+  let server: FakeServer;
   let logText = '';
 
   before(async () => {
@@ -189,7 +192,7 @@ describe('api server', () => {
     }
     const approved = await call('/api/v1/changesets/cs-bbbbcc/approve', { method: 'POST', body: '{"by":"alice"}' });
     assert.equal(approved.status, 200);
-    assert.deepEqual(engine.calls.at(-1), { method: 'approveChangeSet', args: ['cs-bbbbcccc0000', 'alice'] });
+    assert.deepEqual(engine.calls.at(-1), { method: 'approveChangeSet', args: ['cs-bbbbcccc0000', 'bootstrap'] });
 
     const ambiguous = await call('/api/v1/changesets/cs-bbbb');
     assert.equal(ambiguous.status, 409);
@@ -204,10 +207,10 @@ describe('api server', () => {
     assert.equal((await json(none)).error.hint, 'list change sets with: plumbline changesets');
   });
 
-  it('approves and rejects, with `by` defaulting to the API', async () => {
+  it('approves and rejects as the token’s name: a `by` in the body is accepted and ignored', async () => {
     const approved = await call('/api/v1/plans/web-2/approve', { method: 'POST' });
     assert.equal(approved.status, 200);
-    assert.equal((await json(approved)).decidedBy, 'api');
+    assert.equal((await json(approved)).decidedBy, 'bootstrap');
     engine.undecide('web-2');
 
     const rejected = await call('/api/v1/plans/web-2/reject', {
@@ -217,7 +220,7 @@ describe('api server', () => {
     });
     assert.equal(rejected.status, 200);
     assert.equal((await json(rejected)).status, 'Rejected');
-    assert.deepEqual(engine.calls.at(-1), { method: 'reject', args: ['web-2', 'alice', 'not now'] });
+    assert.deepEqual(engine.calls.at(-1), { method: 'reject', args: ['web-2', 'bootstrap', 'not now'] });
     engine.undecide('web-2');
   });
 
@@ -242,9 +245,9 @@ describe('api server', () => {
 
     const sync = await json(await call('/api/v1/sync', { method: 'POST', body: '{"allowRewrite":true}' }));
     assert.deepEqual(sync, { revision: REV_B, scheduled: ['web', 'db'] });
-    assert.deepEqual(engine.calls.at(-1), { method: 'sync', args: [{ allowRewrite: true }] });
+    assert.deepEqual(engine.calls.at(-1), { method: 'sync', args: [{ allowRewrite: true }, 'bootstrap'] });
     await call('/api/v1/sync', { method: 'POST' });
-    assert.deepEqual(engine.calls.at(-1), { method: 'sync', args: [{ allowRewrite: false }] });
+    assert.deepEqual(engine.calls.at(-1), { method: 'sync', args: [{ allowRewrite: false }, 'bootstrap'] });
   });
 
   it('refuses bodies over the limit, declared or streamed', async () => {
@@ -315,11 +318,171 @@ describe('api server lifecycle', () => {
       const { startApiServer } = await import('./server.ts');
       const { silentLogger } = await import('../log.ts');
       await assert.rejects(
-        startApiServer(createFakeEngine(), { host: '127.0.0.1', port: first.port, token: 't', log: silentLogger }),
+        startApiServer(createFakeEngine(), { host: '127.0.0.1', port: first.port, access: first.access, log: silentLogger }),
         (error: { code?: string; hint?: string }) => error.code === 'E_API_LISTEN' && /port/.test(error.hint ?? ''),
       );
     } finally {
       await first.close();
+    }
+  });
+});
+
+describe('roles on routes', () => {
+  let engine: FakeEngine;
+  let server: FakeServer;
+  const tokens: Record<Role, string> = { viewer: '', approver: '', admin: '' };
+  const root: Actor = { name: 'bootstrap', role: 'admin' };
+
+  before(async () => {
+    engine = createFakeEngine();
+    server = await startFakeServer(engine);
+    for (const role of ROLES) tokens[role] = (await server.access.createToken({ name: `${role}-token`, role }, root)).token;
+  });
+  after(async () => {
+    await server.close();
+  });
+
+  const call = (token: string | null, method: string, path: string, body?: unknown): Promise<Response> =>
+    fetch(`${server.url}${path}`, {
+      method,
+      headers: token === null ? {} : { Authorization: `Bearer ${token}` },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+
+  /** Every route, with a request that succeeds for a role that may make it. */
+  const requests: Array<{ route: string; path: string; body?: unknown; need: Role }> = [
+    { route: API_ROUTES.status, path: '/api/v1/status', need: 'viewer' },
+    { route: API_ROUTES.plans, path: '/api/v1/plans', need: 'viewer' },
+    { route: API_ROUTES.plan, path: '/api/v1/plans/web-2', need: 'viewer' },
+    { route: API_ROUTES.history, path: '/api/v1/history', need: 'viewer' },
+    { route: API_ROUTES.metrics, path: '/api/v1/metrics', need: 'viewer' },
+    { route: API_ROUTES.changeSets, path: '/api/v1/changesets', need: 'viewer' },
+    { route: API_ROUTES.changeSet, path: '/api/v1/changesets/cs-bbbbbbbb', need: 'viewer' },
+    { route: API_ROUTES.why, path: '/api/v1/why?unit=web', need: 'viewer' },
+    { route: API_ROUTES.healthz, path: '/api/v1/healthz', need: 'viewer' },
+    { route: API_ROUTES.audit, path: '/api/v1/audit', need: 'viewer' },
+    { route: API_ROUTES.approve, path: '/api/v1/plans/web-2/approve', body: {}, need: 'approver' },
+    { route: API_ROUTES.reject, path: '/api/v1/plans/web-2/reject', body: { reason: 'no' }, need: 'approver' },
+    { route: API_ROUTES.approveChangeSet, path: '/api/v1/changesets/cs-bbbbbbbb/approve', body: {}, need: 'approver' },
+    { route: API_ROUTES.sync, path: '/api/v1/sync', body: {}, need: 'approver' },
+    { route: API_ROUTES.drift, path: '/api/v1/drift', body: {}, need: 'approver' },
+    { route: API_ROUTES.tokens, path: '/api/v1/tokens', need: 'admin' },
+    { route: API_ROUTES.createToken, path: '/api/v1/tokens', body: { name: 'made-by-', role: 'viewer' }, need: 'admin' },
+    { route: API_ROUTES.revokeToken, path: '/api/v1/tokens/made-by-/revoke', body: {}, need: 'admin' },
+  ];
+
+  it('covers every route', () => {
+    assert.deepEqual(new Set(requests.map((r) => r.route)), new Set(Object.values(API_ROUTES)));
+  });
+
+  it('each role against each route: 200 where the role may, 403 naming the role needed where it may not', async () => {
+    for (const role of ROLES) {
+      for (const request of requests) {
+        const [method] = request.route.split(' ') as [string];
+        // Each role creates and revokes a token of its own.
+        const path = request.path.replace('made-by-', `made-by-${role}`);
+        const body = request.route === API_ROUTES.createToken ? { name: `made-by-${role}`, role: 'viewer' } : request.body;
+        const res = await call(tokens[role], method, path, body);
+        const answer = await res.json();
+        const allowed = ROLES.indexOf(role) >= ROLES.indexOf(request.need);
+        assert.equal(res.status, allowed ? 200 : 403, `${role} ${request.route}: ${JSON.stringify(answer)}`);
+        if (!allowed) {
+          assert.equal(answer.error.code, 'E_FORBIDDEN');
+          assert.match(answer.error.message, new RegExp(`^token ${role}-token \\(${role}\\) may not .*: that needs the ${request.need} role$`));
+        }
+        engine.undecide('web-2');
+      }
+    }
+  });
+
+  it('a decision names the token that took it, whatever `by` says', async () => {
+    const res = await call(tokens.approver, 'POST', '/api/v1/plans/web-2/approve', { by: 'someone-else' });
+    assert.equal(res.status, 200);
+    assert.equal((await res.json()).decidedBy, 'approver-token');
+    assert.deepEqual(engine.calls.at(-1), { method: 'approve', args: ['web-2', 'approver-token'] });
+    engine.undecide('web-2');
+  });
+
+  it('a revoked token is refused on its very next request, an expired one from the moment it expires', async () => {
+    const { token } = await server.access.createToken({ name: 'short-lived', role: 'viewer', expires: '1s' }, root);
+    const revocable = (await server.access.createToken({ name: 'revocable', role: 'viewer' }, root)).token;
+    assert.equal((await call(token, 'GET', '/api/v1/status')).status, 200);
+    assert.equal((await call(revocable, 'GET', '/api/v1/status')).status, 200);
+
+    assert.equal((await call(tokens.admin, 'POST', '/api/v1/tokens/revocable/revoke', {})).status, 200);
+    const revoked = await call(revocable, 'GET', '/api/v1/status');
+    assert.equal(revoked.status, 401);
+    assert.match(revoked.headers.get('www-authenticate') ?? '', /^Bearer/);
+    assert.match((await revoked.json()).error.message, /^token revocable was revoked at .* by admin-token$/);
+
+    const expired = await waitFor(
+      async () => {
+        const res = await call(token, 'GET', '/api/v1/status');
+        return res.status === 200 ? undefined : res;
+      },
+      { what: 'the token to expire', timeoutMs: 10_000 },
+    );
+    assert.equal(expired.status, 401);
+    assert.match((await expired.json()).error.message, /^token short-lived expired at /);
+  });
+
+  it('the health checks answer without a token and say nothing else; /metrics is not there unless the daemon serves it', async () => {
+    const health = await call(null, 'GET', '/healthz');
+    assert.equal(health.status, 200);
+    assert.deepEqual(await health.json(), { ok: true });
+    const ready = await call(null, 'GET', '/readyz');
+    assert.equal(ready.status, 200);
+    assert.deepEqual(await ready.json(), { ready: true });
+    // The old health check stays behind the token.
+    assert.equal((await call(null, 'GET', '/api/v1/healthz')).status, 401);
+    // Routes that do not answer without a token are not revealed: 401, not 404.
+    assert.equal((await call(null, 'GET', '/metrics')).status, 401);
+    assert.equal((await call(tokens.viewer, 'GET', '/metrics')).status, 404);
+    assert.equal((await call(null, 'POST', '/healthz')).status, 401);
+  });
+});
+
+describe('the metrics route', () => {
+  const exposition = (requireToken: boolean) => ({
+    requireToken,
+    render: async () => ({ contentType: 'text/plain; version=0.0.4; charset=utf-8', text: '# TYPE up gauge\nup 1\n' }),
+  });
+
+  it('answers without a token by default, in the text format', async () => {
+    const server = await startFakeServer(createFakeEngine(), undefined, exposition(false));
+    try {
+      const res = await fetch(`${server.url}/metrics`);
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+      assert.equal(await res.text(), '# TYPE up gauge\nup 1\n');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('with metrics.requireToken, needs a token (any role)', async () => {
+    const server = await startFakeServer(createFakeEngine(), undefined, exposition(true));
+    try {
+      assert.equal((await fetch(`${server.url}/metrics`)).status, 401);
+      const { token } = await server.access.createToken({ name: 'prometheus', role: 'viewer' }, { name: 'bootstrap', role: 'admin' });
+      const res = await fetch(`${server.url}/metrics`, { headers: { Authorization: `Bearer ${token}` } });
+      assert.equal(res.status, 200);
+      assert.equal(await res.text(), '# TYPE up gauge\nup 1\n');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('/readyz answers 503 while the engine is not ready', async () => {
+    const engine = createFakeEngine();
+    engine.ready = async () => false;
+    const server = await startFakeServer(engine);
+    try {
+      const res = await fetch(`${server.url}/readyz`);
+      assert.equal(res.status, 503);
+      assert.deepEqual(await res.json(), { ready: false });
+    } finally {
+      await server.close();
     }
   });
 });

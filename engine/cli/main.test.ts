@@ -49,9 +49,9 @@ describe('plumbline CLI against the API', () => {
       const shown = await run('show', ref);
       assert.equal(shown.code, 0, shown.err);
       assert.match(shown.out, new RegExp(`Change set ${id}`));
-      const approved = await run('approve', ref, '--by', 'alice');
+      const approved = await run('approve', ref);
       assert.equal(approved.code, 0, approved.err);
-      assert.deepEqual(engine.calls.at(-1), { method: 'approveChangeSet', args: [id, 'alice'] });
+      assert.deepEqual(engine.calls.at(-1), { method: 'approveChangeSet', args: [id, 'bootstrap'] });
     }
     const missing = await run('show', 'cs-000000000000');
     assert.equal(missing.code, 1);
@@ -184,11 +184,12 @@ describe('plumbline CLI against the API', () => {
     assert.match(err, /^hint: look for the newer plan/m);
   });
 
-  it('approve and reject a pending plan', async () => {
+  it('approve and reject a pending plan, as the token’s name; --by is still accepted, and said to be ignored', async () => {
     const approved = await run('approve', 'web-2', '--by', 'alice');
     assert.equal(approved.code, 0, approved.err);
-    assert.match(approved.out, /^plan web-2 \(web at b2c3d4e5\) approved by alice; status Approved$/m);
-    assert.deepEqual(engine.calls.at(-1), { method: 'approve', args: ['web-2', 'alice'] });
+    assert.match(approved.out, /^plan web-2 \(web at b2c3d4e5\) approved by bootstrap; status Approved$/m);
+    assert.match(approved.err, /^note: --by is ignored: the daemon records the name of the token used$/m);
+    assert.deepEqual(engine.calls.at(-1), { method: 'approve', args: ['web-2', 'bootstrap'] });
 
     engine.undecide('web-2');
     const rejected = await run('reject', 'web-2', '--reason', 'wrong window', '--json');
@@ -197,12 +198,13 @@ describe('plumbline CLI against the API', () => {
     const call = engine.calls.at(-1)!;
     assert.equal(call.method, 'reject');
     assert.equal(call.args[2], 'wrong window');
-    assert.equal(typeof call.args[1], 'string', 'the login name is sent as `by`');
+    assert.equal(call.args[1], 'bootstrap');
+    assert.equal(rejected.err, '', 'no note without --by');
   });
 
   it('approving a plan already approved or applied, or rejecting one already rejected, decides nothing: exit 1', async () => {
-    assert.equal((await run('approve', 'web-2', '--by', 'alice')).code, 0);
-    const again = await run('approve', 'web-2', '--by', 'alice');
+    assert.equal((await run('approve', 'web-2')).code, 0);
+    const again = await run('approve', 'web-2');
     assert.equal(again.code, 1);
     assert.equal(again.out, '');
     assert.match(again.err, /^error: plan web-2 is Approved, only a Pending plan can be decided$/m);
@@ -212,10 +214,10 @@ describe('plumbline CLI against the API', () => {
     assert.match(applied.err, /^error: plan db-1 is Applied/m);
 
     // An approved plan can still be rejected (before it applies); a rejected one only once.
-    const rejected = await run('reject', 'web-2', '--by', 'bob');
+    const rejected = await run('reject', 'web-2');
     assert.equal(rejected.code, 0, rejected.err);
-    assert.match(rejected.out, /^plan web-2 \(web at b2c3d4e5\) rejected by bob; status Rejected$/m);
-    const twice = await run('reject', 'web-2', '--by', 'bob', '--json');
+    assert.match(rejected.out, /^plan web-2 \(web at b2c3d4e5\) rejected by bootstrap; status Rejected$/m);
+    const twice = await run('reject', 'web-2', '--json');
     assert.equal(twice.code, 1);
     const error = JSON.parse(twice.out).error;
     assert.equal(error.code, 'E_PLAN_NOT_PENDING');
@@ -303,9 +305,68 @@ describe('plumbline CLI against the API', () => {
     const { code, out } = await run('sync', '--allow-rewrite');
     assert.equal(code, 0);
     assert.equal(out, 'synced to b2c3d4e5; scheduled 2 units: web, db\n');
-    assert.deepEqual(engine.calls.at(-1), { method: 'sync', args: [{ allowRewrite: true }] });
+    assert.deepEqual(engine.calls.at(-1), { method: 'sync', args: [{ allowRewrite: true }, 'bootstrap'] });
     const json = await run('sync', '--json');
     assert.deepEqual(JSON.parse(json.out), { revision: REV_B, scheduled: ['web'] });
+  });
+
+  /** As run, with another token than the bootstrap one. */
+  async function runAs(token: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
+    const io = captureIO();
+    const code = await main(['node', 'plumbline', ...args, '--server', server.url, '--token', token], io);
+    return { code, out: io.out, err: io.err };
+  }
+
+  it('token create prints the new token alone on standard output, once; list never shows it; revoke stops it at once', async () => {
+    const created = await run('token', 'create', 'ci', '--role', 'approver', '--units', 'prod/*', '--units', 'shared', '--expires', '30d');
+    assert.equal(created.code, 0, created.err);
+    assert.match(created.out, /^plb_[A-Za-z0-9_-]{43}\n$/);
+    assert.match(created.err, /^token ci created: approver on prod\/\*, shared, expires \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\. It is shown only this once: store it now\.$/m);
+    const token = created.out.trim();
+    assert.equal((await runAs(token, 'status')).code, 0);
+
+    const json = await run('token', 'create', 'dana', '--role', 'viewer', '--json');
+    assert.equal(json.code, 0, json.err);
+    const answer = JSON.parse(json.out);
+    assert.deepEqual(Object.keys(answer), ['name', 'role', 'units', 'expiresAt', 'token']);
+    assert.deepEqual({ ...answer, token: undefined }, { name: 'dana', role: 'viewer', units: null, expiresAt: null, token: undefined });
+
+    const list = await run('token', 'list');
+    assert.equal(list.code, 0, list.err);
+    assert.match(list.out, /^NAME +ROLE +UNITS +STATE +EXPIRES +CREATED +BY$/m);
+    assert.match(list.out, /^ci +approver +prod\/\* shared +active +\d{4}-/m);
+    assert.match(list.out, /^dana +viewer +\*all\* +active +- +/m);
+    assert.ok(!list.out.includes(token) && !list.out.includes(answer.token));
+    const listed = JSON.parse((await run('token', 'list', '--json')).out) as Array<Record<string, unknown>>;
+    assert.deepEqual(listed.map((t) => t.name), ['ci', 'dana']);
+    assert.ok(listed.every((t) => !('token' in t) && !('hash' in t)));
+
+    const viewer = await runAs(answer.token, 'token', 'list');
+    assert.equal(viewer.code, 1);
+    assert.match(viewer.err, /^error: token dana \(viewer\) may not list tokens: that needs the admin role$/m);
+
+    const revoked = await run('token', 'revoke', 'ci');
+    assert.equal(revoked.code, 0, revoked.err);
+    assert.match(revoked.out, /^token ci revoked at \S+ \S+ by bootstrap$/m);
+    const refused = await runAs(token, 'status');
+    assert.equal(refused.code, 1);
+    assert.match(refused.err, /^error: token ci was revoked at .* by bootstrap$/m);
+    assert.equal((await run('token', 'revoke', 'ci')).code, 1);
+
+    const bad = await run('token', 'create', 'x', '--role', 'owner');
+    assert.equal(bad.code, 1);
+    assert.match(bad.err, /argument 'owner' is invalid\. Allowed choices are viewer, approver, admin/);
+  });
+
+  it('audit lists the decisions, each with the token that took it and where from', async () => {
+    await run('token', 'create', 'audited', '--role', 'viewer');
+    const { code, out } = await run('audit', '--limit', '2');
+    assert.equal(code, 0);
+    assert.match(out, /^SEQ +AT +ACTOR +FROM +TYPE +UNIT +MESSAGE$/m);
+    assert.match(out, /^ +\d+ +\S+ \S+ +bootstrap +127\.0\.0\.1 +token-created +- +token audited created by bootstrap from 127\.0\.0\.1: viewer, never expires$/m);
+    const events = JSON.parse((await run('audit', '--json')).out) as Array<{ type: string; actor: string }>;
+    assert.ok(events.length >= 2);
+    assert.ok(events.every((e) => typeof e.actor === 'string'));
   });
 
   it('a wrong token is an error with a hint', async () => {

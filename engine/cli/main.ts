@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { registerAccessCommands } from './access.ts';
 import { registerLocalCommands } from './local.ts';
 import { Output, processIO } from './output.ts';
 import { registerRemoteCommands } from './remote.ts';
@@ -33,6 +34,7 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
 
   registerLocalCommands(program, ctx);
   registerRemoteCommands(program, ctx);
+  registerAccessCommands(program, ctx);
 
   try {
     await program.parseAsync(argv, { from: 'node' });

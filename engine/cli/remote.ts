@@ -1,45 +1,11 @@
-import { userInfo } from 'node:os';
-import type { Command } from 'commander';
-import { resolveClient, type ApiClient } from '../api/client.ts';
+import { Option, type Command } from 'commander';
 import { isChangeSetRef, type PlanDetail, type StatusAnswer } from '../api/contract.ts';
 import type { ChangeSet, HistoryEvent, PlanRecord } from '../model.ts';
 import { formatSummary, formatTime, messageCell, shortRevision, table } from './output.ts';
-import { action, integerOption, type CommandContext } from './util.ts';
+import { connect, withConnection, type ConnectionOptions } from './connection.ts';
+import { action, eventPaging, integerOption, type CommandContext } from './util.ts';
 
 /** Commands that talk to a running daemon over its API. */
-
-interface ConnectionOptions {
-  config?: string;
-  server?: string;
-  token?: string;
-  json?: boolean;
-}
-
-function withConnection(cmd: Command): Command {
-  return cmd
-    .option('--json', 'print JSON')
-    .option('--config <file>', 'the daemon config (plumbline.yaml): API address and token file')
-    .option('--server <url>', 'daemon API URL, e.g. http://127.0.0.1:7777 (env PLUMBLINE_SERVER)')
-    .option('--token <token>', 'API token (env PLUMBLINE_TOKEN)');
-}
-
-function connect(opts: ConnectionOptions): Promise<ApiClient> {
-  const resolved: { config?: string; server?: string; token?: string } = {};
-  if (opts.config !== undefined) resolved.config = opts.config;
-  if (opts.server !== undefined) resolved.server = opts.server;
-  if (opts.token !== undefined) resolved.token = opts.token;
-  return resolveClient(resolved);
-}
-
-/** Who approves or rejects, when --by is not given: the login name. */
-function defaultActor(): string | undefined {
-  try {
-    const name = userInfo().username;
-    return name ? name : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 export function registerRemoteCommands(program: Command, ctx: CommandContext): void {
   const { out } = ctx;
@@ -113,16 +79,17 @@ export function registerRemoteCommands(program: Command, ctx: CommandContext): v
       .command('approve')
       .description('approve a pending plan so the daemon applies it, or a change set (all its pending plans, and its later non-destructive ones)')
       .argument('<plan>', 'plan id, or change set: cs- and its commit or any unique prefix of it')
-      .option('--by <name>', 'who approves (default: your login name)'),
+      .addOption(ignoredBy()),
   ).action(
     action(ctx, async (id: string, opts: ConnectionOptions & { by?: string }) => {
+      noteIgnoredBy(ctx, opts);
       if (isChangeSetRef(id)) {
-        const set = await (await connect(opts)).approveChangeSet(id, opts.by ?? defaultActor());
+        const set = await (await connect(opts)).approveChangeSet(id);
         if (opts.json) out.json(set);
         else out.line(set.rendered.trimEnd());
         return 0;
       }
-      const record = await (await connect(opts)).approve(id, opts.by ?? defaultActor());
+      const record = await (await connect(opts)).approve(id);
       if (opts.json) out.json(record);
       else out.line(decisionLine('approved', record));
       return 0;
@@ -135,10 +102,11 @@ export function registerRemoteCommands(program: Command, ctx: CommandContext): v
       .description('reject a pending plan; the unit waits for a new commit or a sync')
       .argument('<plan>', 'plan id')
       .option('--reason <text>', 'why, kept in the history')
-      .option('--by <name>', 'who rejects (default: your login name)'),
+      .addOption(ignoredBy()),
   ).action(
     action(ctx, async (id: string, opts: ConnectionOptions & { by?: string; reason?: string }) => {
-      const record = await (await connect(opts)).reject(id, opts.by ?? defaultActor(), opts.reason);
+      noteIgnoredBy(ctx, opts);
+      const record = await (await connect(opts)).reject(id, opts.reason);
       if (opts.json) out.json(record);
       else out.line(decisionLine('rejected', record));
       return 0;
@@ -146,12 +114,7 @@ export function registerRemoteCommands(program: Command, ctx: CommandContext): v
   );
 
   withConnection(
-    program
-      .command('history')
-      .description('show the event history (plans, approvals, applies, failures)')
-      .argument('[unit]', 'only this unit')
-      .option('--limit <n>', 'at most this many events (default 200)', integerOption(1, 10_000))
-      .option('--before <seq>', 'the events older than this sequence number (the next page)', integerOption(1, Number.MAX_SAFE_INTEGER)),
+    eventPaging(program.command('history').description('show the event history (plans, approvals, applies, failures)').argument('[unit]', 'only this unit'), 'events'),
   ).action(
     action(ctx, async (unit: string | undefined, opts: ConnectionOptions & { limit?: number; before?: number }) => {
       const events = await (await connect(opts)).history(unit, opts.limit, opts.before);
@@ -220,6 +183,19 @@ export function registerRemoteCommands(program: Command, ctx: CommandContext): v
       return 0;
     }),
   );
+}
+
+/**
+ * `--by` named who decided while one token opened everything. The daemon now
+ * records the name of the token used: the option is still accepted, so
+ * scripts keep working, and says so.
+ */
+function ignoredBy(): Option {
+  return new Option('--by <name>', 'ignored: the daemon records the name of the token used').hideHelp();
+}
+
+function noteIgnoredBy(ctx: CommandContext, opts: { by?: string }): void {
+  if (opts.by !== undefined) ctx.out.note('note: --by is ignored: the daemon records the name of the token used');
 }
 
 function printStatus(ctx: CommandContext, answer: StatusAnswer): void {

@@ -3,8 +3,14 @@
  * helper that serves it. The daemon's integration tests drive the real engine;
  * this only exercises the HTTP and CLI layers.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { EngineFacade, PlanDetail, StatusAnswer, SyncAnswer } from '../api/contract.ts';
+import type { MetricsExposition } from '../api/routes.ts';
 import { startApiServer } from '../api/server.ts';
+import { AccessControl } from '../auth/access.ts';
+import { openStore } from '../store/open.ts';
 import { ConflictError, NotFoundError, PlumblineError, ValidationError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import type { HistoryEvent, PlanRecord } from '../model.ts';
@@ -142,13 +148,13 @@ export function createFakeEngine(): FakeEngine {
       const p = find(id);
       return { plan: p, rendered: rendered.get(id) ?? '', document: { changes: [], secret: 'hunter2-secret' } };
     },
-    async approve(id, by) {
-      record('approve', id, by);
-      return decide(id, by, 'Approved');
+    async approve(id, actor) {
+      record('approve', id, actor.name);
+      return decide(id, actor.name, 'Approved');
     },
-    async reject(id, by, reason) {
-      record('reject', id, by, reason);
-      return decide(id, by, 'Rejected');
+    async reject(id, actor, reason) {
+      record('reject', id, actor.name, reason);
+      return decide(id, actor.name, 'Rejected');
     },
     async history(filter) {
       record('history', filter);
@@ -161,8 +167,8 @@ export function createFakeEngine(): FakeEngine {
       const selected = events.filter((e) => !filter?.unit || e.unit === filter.unit);
       return filter?.limit ? selected.slice(-filter.limit) : selected;
     },
-    async sync(options): Promise<SyncAnswer> {
-      record('sync', options);
+    async sync(options, actor): Promise<SyncAnswer> {
+      record('sync', options, actor.name);
       return { revision: REV_B, scheduled: options.allowRewrite ? ['web', 'db'] : ['web'] };
     },
     async listChangeSets() {
@@ -175,14 +181,14 @@ export function createFakeEngine(): FakeEngine {
       if (!found) throw new NotFoundError('E_CHANGESET_NOT_FOUND', `no change set ${id}`);
       return { changeSet: found, entries: [], rendered: `Change set ${id}\n1. web [terraform] AwaitingApproval\n` };
     },
-    async approveChangeSet(id: string, by: string) {
-      record('approveChangeSet', id, by);
+    async approveChangeSet(id, actor) {
+      record('approveChangeSet', id, actor.name);
       const found = changeSets.find((c) => c.id === id);
       if (!found) throw new NotFoundError('E_CHANGESET_NOT_FOUND', `no change set ${id}`);
-      return { changeSet: { ...found, approvedBy: by }, entries: [], rendered: `Change set ${id}, approved by ${by}\n` };
+      return { changeSet: { ...found, approvedBy: actor.name }, entries: [], rendered: `Change set ${id}, approved by ${actor.name}\n` };
     },
-    async drift(options: { unit?: string }) {
-      record('drift', options);
+    async drift(options, actor) {
+      record('drift', options, actor.name);
       return { scheduled: options.unit ? [options.unit] : ['web'], skipped: options.unit ? [] : [{ unit: 'db', why: 'it is Applying' }] };
     },
     async why(unit: string) {
@@ -199,6 +205,9 @@ export function createFakeEngine(): FakeEngine {
         notes: ['include_tasks "{{ os }}.yml" in roles/nginx/tasks/main.yml is built from a variable'],
       };
     },
+    async ready() {
+      return true;
+    },
     async metrics() {
       record('metrics', {});
       return { processes: { git: 3 }, polls: 3, uptimeSeconds: 1, memory: { rssBytes: 1, heapUsedBytes: 1 }, cpu: { userMicros: 1, systemMicros: 1 } };
@@ -208,11 +217,34 @@ export function createFakeEngine(): FakeEngine {
 
 export const TEST_TOKEN = 'test-token-0123456789abcdef-0123456789';
 
-export async function startFakeServer(
-  engine: EngineFacade = createFakeEngine(),
-  log: Logger = silentLogger,
-): Promise<{ url: string; port: number; close(): Promise<void> }> {
-  return startApiServer(engine, { host: '127.0.0.1', port: 0, token: TEST_TOKEN, log });
+export interface FakeServer {
+  url: string;
+  port: number;
+  /** The tokens, on a real store of their own (SQLite in a temporary folder). */
+  access: AccessControl;
+  close(): Promise<void>;
+}
+
+/** The API on `engine`, TEST_TOKEN its bootstrap admin; `metrics` as the daemon passes them. */
+export async function startFakeServer(engine: EngineFacade = createFakeEngine(), log: Logger = silentLogger, metrics?: MetricsExposition): Promise<FakeServer> {
+  const dir = await mkdtemp(join(tmpdir(), 'plumbline-api-'));
+  const store = await openStore({ stateDir: dir }, log);
+  const access = new AccessControl(store, TEST_TOKEN);
+  const server = await startApiServer(engine, { host: '127.0.0.1', port: 0, access, log, ...(metrics ? { metrics } : {}) });
+  let closing: Promise<void> | undefined;
+  return {
+    url: server.url,
+    port: server.port,
+    access,
+    close() {
+      closing ??= (async () => {
+        await server.close();
+        await store.close();
+        await rm(dir, { recursive: true, force: true });
+      })();
+      return closing;
+    },
+  };
 }
 
 /** A CliIO that keeps what the CLI prints; with `columns`, it stands for a terminal that wide. */

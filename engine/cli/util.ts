@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type { Output } from './output.ts';
 
 export interface CommandContext {
@@ -39,4 +39,11 @@ export function integerOption(min: number, max: number): (value: string) => numb
     if (n < min || n > max) throw new InvalidArgumentError(`must be between ${min} and ${max}.`);
     return n;
   };
+}
+
+/** `--limit N --before SEQ`: a page of history events, newest first. */
+export function eventPaging(cmd: Command, noun: string): Command {
+  return cmd
+    .option('--limit <n>', `at most this many ${noun} (default 200)`, integerOption(1, 10_000))
+    .option('--before <seq>', `the ${noun} older than this sequence number (the next page)`, integerOption(1, Number.MAX_SAFE_INTEGER));
 }

@@ -49,6 +49,7 @@ test('a minimal config gets every default', async () => {
     defaults: { approval: 'auto-unless-destroy', applyAfterMs: null, drift: { intervalMs: 900_000, action: 'report', unknownTasks: 'ignore' } },
     notifications: [],
     log: { level: 'info' },
+    metrics: { requireToken: false },
     limits: { manifestBytes: 1_048_576 },
     cluster: { name: hostname(), leaseTtlMs: 30_000 },
     store: { url: null, passwordFile: null, retention: { plansMs: 90 * 86_400_000, historyMs: 400 * 86_400_000 } },
@@ -90,6 +91,7 @@ test('every setting can be given', () => {
       defaults: { approval: 'manual', applyAfter: '10m', drift: { interval: 'off', action: 'remediate' } },
       notifications: [{ url: 'https://hooks.example.com/T1/B2' }, { url: 'http://127.0.0.1:9000/relay', events: ['failed', 'drift-detected'] }],
       log: { level: 'debug' },
+      metrics: { requireToken: true },
     },
     '/etc/plumbline/plumbline.yaml',
   );
@@ -109,6 +111,7 @@ test('every setting can be given', () => {
     { url: 'http://127.0.0.1:9000/relay', events: ['failed', 'drift-detected'] },
   ]);
   assert.equal(config?.log.level, 'debug');
+  assert.deepEqual(config?.metrics, { requireToken: true });
 });
 
 test('webhooks must be https, or http on loopback; events must be known', () => {

@@ -139,6 +139,7 @@ export function normalizeConfig(
       },
       notifications: (c.notifications ?? []).map((n) => ({ url: n.url, events: n.events ?? [...NOTIFICATION_EVENTS] })),
       log: { level: c.log?.level ?? 'info' },
+      metrics: { requireToken: c.metrics?.requireToken ?? false },
       limits: { manifestBytes: c.limits?.manifestBytes ?? DEFAULT_MANIFEST_BYTES },
       cluster: { name: c.cluster?.name ?? hostname(), leaseTtlMs: c.cluster?.leaseTTL ?? DEFAULT_LEASE_TTL_MS },
       store: {

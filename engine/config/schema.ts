@@ -77,6 +77,9 @@ export const trailingSections = {
       history: driftIntervalSchema.optional(),
     }),
   }),
+  metrics: section({
+    requireToken: z.boolean().optional(),
+  }),
 };
 
 /** The engine's sections as their schemas parse them; the providers' are read apart. */

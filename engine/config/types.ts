@@ -52,6 +52,8 @@ export interface DaemonConfig {
   log: { level: string };
   /** This daemon among those sharing a PostgreSQL store. Optional in configs built in code. */
   cluster?: { name: string; leaseTtlMs: number };
+  /** GET /metrics: open by default; `requireToken` asks for a viewer's token. Optional in configs built in code (open). */
+  metrics?: { requireToken: boolean };
   /** Bounds on what a commit may make the daemon read. Optional in configs built in code. */
   limits?: { manifestBytes: number };
   /** Where plans, approvals and history are kept, and for how long. Optional in configs built in code (SQLite, default retention). */

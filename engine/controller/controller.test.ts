@@ -16,6 +16,10 @@ import { openStore } from '../store/open.ts';
 import type { Store } from '../store/types.ts';
 import { Controller } from './controller.ts';
 import { movePlan, PLAN_TRANSITIONS } from './transitions.ts';
+import type { Actor } from '../auth/types.ts';
+
+/** A person's approver token, for every unit unless `units` says otherwise. */
+const person = (name: string, extra: Partial<Actor> = {}): Actor => ({ name, role: 'approver', ...extra });
 
 /**
  * The reconciler in process: a real git repository, the real SQL store, and
@@ -132,10 +136,10 @@ describe('the reconciler against a fake provider', () => {
     const waiting = await unit('web', 'AwaitingApproval', head);
     assert.equal(waiting.reason, 'ApprovalRequired');
     assert.deepEqual(calls, ['plan web']);
-    await controller.approve(waiting.planId!, 'alice');
+    await controller.approve(waiting.planId!, person('alice'));
     await unit('web', 'InSync', head);
     assert.deepEqual(calls, ['plan web', 'apply web']);
-    await assert.rejects(controller.approve(waiting.planId!, 'alice'), { code: 'E_PLAN_NOT_PENDING' });
+    await assert.rejects(controller.approve(waiting.planId!, person('alice')), { code: 'E_PLAN_NOT_PENDING' });
     assert.deepEqual(await events('web'), ['planned', 'awaiting-approval', 'approved', 'apply-started', 'applied']);
   });
 
@@ -144,18 +148,18 @@ describe('the reconciler against a fake provider', () => {
     await start();
     const waiting = await unit('web', 'AwaitingApproval', first);
     const second = repo.commit(stack('web', { changes: 3 }, 'approval: manual\n'));
-    await controller.sync({ allowRewrite: false });
+    await controller.sync({ allowRewrite: false }, person('alice'));
     const next = await unit('web', 'AwaitingApproval', second);
     assert.notEqual(next.planId, waiting.planId);
     assert.equal((await store.getPlan(waiting.planId!))!.status, 'Superseded');
-    await assert.rejects(controller.approve(waiting.planId!, 'bob'), { code: 'E_PLAN_NOT_PENDING' });
+    await assert.rejects(controller.approve(waiting.planId!, person('bob')), { code: 'E_PLAN_NOT_PENDING' });
   });
 
   it('auto-unless-destroy waits for a destructive plan; a rejection stalls the unit until a new commit', async () => {
     const head = repo.commit(stack('web', { destroys: 1 }));
     await start({ approval: 'auto-unless-destroy' });
     const waiting = await unit('web', 'AwaitingApproval', head);
-    await controller.reject(waiting.planId!, 'carol', 'not today');
+    await controller.reject(waiting.planId!, person('carol'), 'not today');
     const stalled = await unit('web', 'Stalled');
     assert.equal(stalled.reason, 'PlanRejected');
     assert.match(stalled.message, /rejected by carol: not today/);
@@ -183,7 +187,7 @@ describe('the reconciler against a fake provider', () => {
     assert.equal(app.reason, 'WaitingForDependencies');
     assert.match(app.message, /waits for net \(AwaitingApproval\)/);
     assert.ok(!calls.includes('plan app'));
-    await controller.approve(net.planId!, 'alice');
+    await controller.approve(net.planId!, person('alice'));
     await unit('app', 'InSync', head);
     assert.deepEqual(calls, ['plan net', 'apply net', 'plan app', 'apply app']);
   });
@@ -234,6 +238,72 @@ describe('the reconciler against a fake provider', () => {
     assert.ok((await events('web')).includes('interrupted'));
     // The crashed worker's apply ends against a closed store: it gives up once stopped, writing nothing.
     await crashed.stop();
+  });
+
+  it('a token limited to some units decides only on them, a change set’s dependants included; each decision records the token and its address', async () => {
+    repo.commit({ ...stack('net', { changes: 1 }), ...stack('app', { changes: 1 }, 'dependsOn: [net]\n') });
+    await start();
+    await unit('app', 'InSync');
+    // A commit that touches net alone: app is downstream of it, in its change set.
+    const head = repo.commit(stack('net', { changes: 2, out: 'cidr-2' }, 'approval: manual\n'));
+    await controller.sync({ allowRewrite: false }, person('alice'));
+    const net = await unit('net', 'AwaitingApproval', head);
+    const appOnly = person('app-team', { units: ['app'], remote: '10.0.0.5' });
+    await assert.rejects(controller.approve(net.planId!, appOnly), { code: 'E_FORBIDDEN', message: 'token app-team may approve plans only on units matching app; not on net' });
+    await assert.rejects(controller.reject(net.planId!, appOnly, 'no'), { code: 'E_FORBIDDEN' });
+    const cs = `cs-${head.slice(0, 12)}`;
+    assert.deepEqual((await store.getChangeSet(cs))!.units, ['net']);
+    // The set plans app again once net's outputs change: approving it decides on app too.
+    await assert.rejects(controller.approveChangeSet(cs, person('net-team', { units: ['net'] })), { code: 'E_FORBIDDEN', message: /not on app$/ });
+    assert.equal((await store.getPlan(net.planId!))!.status, 'Pending', 'nothing was decided');
+    assert.equal((await store.getChangeSet(cs))!.approvedBy, undefined);
+
+    await controller.approveChangeSet(cs, person('lead', { units: ['net', 'app'], remote: '10.0.0.9' }));
+    await unit('app', 'InSync', head);
+    assert.equal((await store.getPlan(net.planId!))!.decidedBy, `changeset:${cs} (lead)`);
+    const decisions = await store.listHistory({ decisions: true });
+    assert.deepEqual(
+      decisions.map((e) => [e.type, e.actor, e.remote, e.unit]),
+      [
+        ['approved', 'lead', '10.0.0.9', 'net'],
+        ['changeset-approved', 'lead', '10.0.0.9', null],
+        ['sync-requested', 'alice', undefined, null],
+      ],
+    );
+    // app, planned again after net, applied under its own policy: the engine's doing, no decision of a token.
+    assert.equal((await store.getPlan((await store.getUnit('app'))!.planId!))!.decidedBy, 'policy:auto');
+  });
+
+  it('a sync records who asked before it polls; accepting a rewritten history takes an admin', async () => {
+    repo.commit(stack('web', { changes: 1 }, 'approval: manual\n'));
+    await start();
+    await unit('web', 'AwaitingApproval');
+    await assert.rejects(controller.sync({ allowRewrite: true }, person('alice')), { code: 'E_FORBIDDEN', message: 'token alice (approver) may not sync --allow-rewrite: that needs the admin role' });
+    await assert.rejects(controller.sync({ allowRewrite: false, unit: 'web' }, person('bob', { units: ['db'] })), { code: 'E_FORBIDDEN' });
+    await controller.sync({ allowRewrite: false, unit: 'web' }, person('alice', { remote: '127.0.0.1' }));
+    await controller.sync({ allowRewrite: true }, { name: 'root', role: 'admin' });
+    const decisions = await store.listHistory({ decisions: true });
+    assert.deepEqual(
+      decisions.map((e) => [e.type, e.actor, e.remote, e.unit, e.message]),
+      [
+        ['rewrite-allowed', 'root', undefined, null, 'sync accepting a rewritten history requested by root'],
+        ['sync-requested', 'alice', '127.0.0.1', 'web', 'sync of web requested by alice from 127.0.0.1'],
+      ],
+    );
+  });
+
+  it('a drift check asked for without a unit covers the units the token may decide on, and is recorded', async () => {
+    const head = repo.commit({ ...stack('web', { changes: 1 }), ...stack('db', { changes: 1 }) });
+    await start();
+    await unit('web', 'InSync', head);
+    await unit('db', 'InSync', head);
+    await assert.rejects(controller.drift({ unit: 'db' }, person('web-team', { units: ['web'] })), { code: 'E_FORBIDDEN' });
+    const answer = await controller.drift({}, person('web-team', { units: ['web'] }));
+    assert.deepEqual(answer, { scheduled: ['web'], skipped: [] });
+    const [event] = await store.listHistory({ decisions: true });
+    assert.deepEqual([event!.type, event!.actor, event!.unit, event!.message], ['drift-requested', 'web-team', null, 'drift check requested by web-team: checks started on web']);
+    await waitFor(async () => (await store.getUnit('web'))?.lastDriftCheckAt, { what: 'the drift check of web' });
+    assert.equal((await store.getUnit('db'))!.lastDriftCheckAt, undefined);
   });
 
   it('the transition table refuses moves it does not list', async () => {

@@ -1,6 +1,9 @@
 import { hostname } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import { readFile, rm } from 'node:fs/promises';
+import { auditFields, describeActor } from '../auth/actor.ts';
+import { mayDecideOn, requireRole, requireUnits } from '../auth/roles.ts';
+import type { Actor } from '../auth/types.ts';
 import type { DriftAnswer, EngineFacade, MetricsAnswer, PlanDetail, StatusAnswer, SyncAnswer, UnitReads } from '../api/contract.ts';
 import { processCounts } from '../exec.ts';
 import type { DaemonConfig } from '../config/types.ts';
@@ -20,7 +23,7 @@ import { providerProblems } from '../definitions/provider-checks.ts';
 import { covers, readsOf, touchedPath } from '../definitions/reads.ts';
 import { mapLimit } from '../concurrency.ts';
 import { changeSetId, describeChangeSet, type ChangeSetDetail } from './change-sets.ts';
-import { dependantsOf, describeReadiness } from './dependencies.ts';
+import { dependantsOf, describeReadiness, downstreamOf } from './dependencies.ts';
 import { setLongTimeout, type LongTimer } from '../timers.ts';
 import { runApplyJob } from './apply-run.ts';
 import { applyRetention, collectGarbage } from './gc.ts';
@@ -44,6 +47,15 @@ export interface ControllerOptions {
   log: Logger;
   /** This worker's name in the run queue; the host name by default. */
   member?: string;
+  /** Told of fetches and runs (the metrics). */
+  observer?: ControllerObserver;
+}
+
+/** What the daemon's metrics hear from the controller, beside the history events. */
+export interface ControllerObserver {
+  fetched(ok: boolean): void;
+  runStarted(run: RunRecord): void;
+  runFinished(run: RunRecord): void;
 }
 
 /** How long a member's claims hold without a heartbeat (cluster.leaseTTL). */
@@ -85,6 +97,9 @@ export class Controller implements EngineFacade, Runtime {
   /** The commit the definitions were read at. */
   private definitionsAt: string | undefined;
   private lastRetention = 0;
+  /** This process has fetched the source at least once (readiness). */
+  private fetchedHere = false;
+  private readonly observer: ControllerObserver | undefined;
 
   constructor(options: ControllerOptions) {
     this.config = options.config;
@@ -102,6 +117,7 @@ export class Controller implements EngineFacade, Runtime {
       leaseTtlMs: options.config.cluster?.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
       onLeadership: (leader) => this.lead(leader),
     });
+    this.observer = options.observer;
     this.scheduler = new Scheduler({
       store: options.store,
       log: options.log,
@@ -110,7 +126,14 @@ export class Controller implements EngineFacade, Runtime {
       definition: (unit) => this.definitions.get(unit),
       leaseUntil: () => this.membership.leaseUntil(),
       beforePump: () => this.refreshDefinitions(),
-      execute: (run, signal) => this.execute(run, signal),
+      execute: async (run, signal) => {
+        this.observer?.runStarted(run);
+        try {
+          await this.execute(run, signal);
+        } finally {
+          this.observer?.runFinished(run);
+        }
+      },
       waiting: (run, ready) => {
         const def = this.definitions.get(run.unit);
         if (!def) return Promise.resolve();
@@ -211,7 +234,7 @@ export class Controller implements EngineFacade, Runtime {
     const delay = Math.max(0, Date.parse(plan.applyAt) - Date.now());
     const timer = setLongTimeout(() => {
       this.reviewTimers.delete(plan.id);
-      void this.approve(plan.id, 'policy:applyAfter').catch((error) => this.log.debug({ err: error, planId: plan.id }, 'review window closed without apply'));
+      void this.approvePlan(plan.id, 'policy:applyAfter').catch((error) => this.log.debug({ err: error, planId: plan.id }, 'review window closed without apply'));
     }, delay);
     this.reviewTimers.set(plan.id, timer);
   }
@@ -255,23 +278,31 @@ export class Controller implements EngineFacade, Runtime {
     await this.commit((tx) => t.enqueue(tx, newRun('drift', unit, status.lastAppliedRevision!)));
   }
 
-  /** `plumbline drift [NAME]`: check now, whatever the interval (and even with checks off). */
-  async drift(options: { unit?: string }): Promise<DriftAnswer> {
+  /**
+   * `plumbline drift [NAME]`: check now, whatever the interval (and even with
+   * checks off). Without a unit, every unit the actor may decide on. The
+   * checks are queued with the event that records who asked, in one write.
+   */
+  async drift(options: { unit?: string }, actor: Actor): Promise<DriftAnswer> {
     if (options.unit && !this.definitions.has(options.unit)) {
       throw new NotFoundError('E_UNIT_NOT_FOUND', `no unit ${options.unit}`, { hint: 'list units with: plumbline status' });
     }
-    const names = options.unit ? [options.unit] : [...this.definitions.keys()];
-    const scheduled: string[] = [];
+    if (options.unit) requireUnits(actor, [options.unit], 'check drift');
+    const names = options.unit ? [options.unit] : [...this.definitions.keys()].filter((name) => mayDecideOn(actor, name));
+    const runs: RunRecord[] = [];
     const skipped: Array<{ unit: string; why: string }> = [];
     for (const unit of names) {
       const why = await this.driftBlocker(unit);
-      if (why) {
-        skipped.push({ unit, why });
-        continue;
-      }
-      scheduled.push(unit);
-      await this.queueDrift(unit);
+      const applied = why ? undefined : (await this.store.getUnit(unit))?.lastAppliedRevision;
+      if (applied) runs.push(newRun('drift', unit, applied));
+      else skipped.push({ unit, why: why ?? 'it was never applied' });
     }
+    const scheduled = runs.map((r) => r.unit);
+    await this.commit(async (tx) => {
+      for (const run of runs) await t.enqueue(tx, run);
+      const started = scheduled.length > 0 ? `checks started on ${describeList(scheduled)}` : 'no check started';
+      await t.record(tx, { type: 'drift-requested', unit: options.unit ?? null, revision: null, planId: null, message: `drift check requested by ${describeActor(actor)}: ${started}`, ...auditFields(actor) });
+    });
     return { scheduled, skipped };
   }
 
@@ -458,10 +489,13 @@ export class Controller implements EngineFacade, Runtime {
       try {
         head = await this.source.fetch();
       } catch (error) {
+        this.observer?.fetched(false);
         const typed = asPlumblineError(error);
         await this.putSource({ message: `fetch failed: ${typed.message}`, reason: 'FetchFailed' });
         throw typed;
       }
+      this.observer?.fetched(true);
+      this.fetchedHere = true;
       this.sourceStatus.fetchCount += 1;
       this.sourceStatus.lastFetchAt = new Date().toISOString();
       const previous = this.sourceStatus.lastReconciledRevision;
@@ -729,18 +763,24 @@ export class Controller implements EngineFacade, Runtime {
     return { plan: publicPlan(plan), rendered, document };
   }
 
-  async approve(id: string, by: string): Promise<PlanRecord> {
+  async approve(id: string, actor: Actor): Promise<PlanRecord> {
+    return this.approvePlan(id, actor.name, actor);
+  }
+
+  /** Approved by a token (`actor`, its units checked and recorded), or by the engine's policy. */
+  private async approvePlan(id: string, by: string, actor?: Actor): Promise<PlanRecord> {
     const approved = await this.commit(async (tx) => {
       const plan = await tx.getPlan(id);
       if (!plan) throw new NotFoundError('E_PLAN_NOT_FOUND', `no plan ${id}`, { hint: 'list plans with: plumbline plans' });
-      return this.approveIn(tx, plan, by);
+      if (actor) requireUnits(actor, [plan.unit], 'approve plans');
+      return this.approveIn(tx, plan, by, actor && auditFields(actor));
     });
     this.reviewTimers.get(id)?.clear();
-    this.log.info({ planId: id, by }, 'plan approved');
+    this.log.info({ planId: id, by, ...(actor?.remote ? { remote: actor.remote } : {}) }, 'plan approved');
     return publicPlan(approved);
   }
 
-  private async approveIn(tx: StoreTx, plan: StoredPlan, by: string): Promise<StoredPlan> {
+  private async approveIn(tx: StoreTx, plan: StoredPlan, by: string, audit?: t.Audit): Promise<StoredPlan> {
     if (plan.status !== 'Pending') throw undecidable(plan, 'approve');
     const unit = await tx.getUnit(plan.unit);
     const current = unit?.planId;
@@ -749,16 +789,17 @@ export class Controller implements EngineFacade, Runtime {
         hint: current ? `review the current plan with: plumbline show ${current}` : `list the unit's plans with: plumbline plans --unit ${plan.unit}`,
       });
     }
-    return t.approved(tx, { name: plan.unit, kind: plan.kind, path: unit?.path ?? '' }, plan.id, by, newRun('apply', plan.unit, plan.revision, { planId: plan.id }), { event: true });
+    return t.approved(tx, { name: plan.unit, kind: plan.kind, path: unit?.path ?? '' }, plan.id, by, newRun('apply', plan.unit, plan.revision, { planId: plan.id }), { event: true, audit });
   }
 
-  async reject(id: string, by: string, reason?: string): Promise<PlanRecord> {
+  async reject(id: string, actor: Actor, reason?: string): Promise<PlanRecord> {
     const rejected = await this.commit(async (tx) => {
       const plan = await tx.getPlan(id);
       if (!plan) throw new NotFoundError('E_PLAN_NOT_FOUND', `no plan ${id}`, { hint: 'list plans with: plumbline plans' });
+      requireUnits(actor, [plan.unit], 'reject plans');
       if (plan.status !== 'Pending' && plan.status !== 'Approved') throw undecidable(plan, 'reject');
       const unit = await tx.getUnit(plan.unit);
-      return t.rejected(tx, { name: plan.unit, kind: plan.kind, path: unit?.path ?? '' }, id, by, reason);
+      return t.rejected(tx, { name: plan.unit, kind: plan.kind, path: unit?.path ?? '' }, id, actor.name, reason, auditFields(actor));
     });
     this.reviewTimers.get(id)?.clear();
     await rm(runPaths(this.paths.run(rejected.runId)).tree, { recursive: true, force: true });
@@ -798,12 +839,16 @@ export class Controller implements EngineFacade, Runtime {
    * Approve a whole change set: every plan of it now pending is approved (the
    * approver saw them), and later plans of the set (dependants planned after
    * their upstream applied) are approved automatically unless they delete or
-   * replace something.
+   * replace something. The actor must be allowed every unit the set may
+   * still plan: its own, and the dependants planned again after them.
    */
-  async approveChangeSet(id: string, by: string): Promise<ChangeSetDetail> {
+  async approveChangeSet(id: string, actor: Actor): Promise<ChangeSetDetail> {
+    const by = actor.name;
     await this.commit(async (tx) => {
       const changeSet = await tx.getChangeSet(id);
       if (!changeSet) throw new NotFoundError('E_CHANGESET_NOT_FOUND', `no change set ${id}`, { hint: 'list change sets with: plumbline changesets' });
+      const involved = [...new Set([...changeSet.units, ...downstreamOf(changeSet.units, [...this.definitions.values()])])];
+      requireUnits(actor, involved, `approve change set ${id}`);
       const pending = await tx.listPlans({ changeSet: id, status: ['Pending'] });
       if (changeSet.revision !== this.sourceStatus.lastReconciledRevision && pending.length === 0) {
         throw new ConflictError('E_CHANGESET_SUPERSEDED', `change set ${id} is not the newest and has no pending plans left`, {
@@ -811,16 +856,35 @@ export class Controller implements EngineFacade, Runtime {
         });
       }
       await tx.putChangeSet({ ...changeSet, approvedBy: by, approvedAt: new Date().toISOString() });
-      await t.record(tx, { type: 'changeset-approved', unit: null, revision: changeSet.revision, planId: null, message: `change set ${id} approved by ${by}` });
-      for (const plan of pending) await this.approveIn(tx, plan, `changeset:${id} (${by})`);
+      await t.record(tx, { type: 'changeset-approved', unit: null, revision: changeSet.revision, planId: null, message: `change set ${id} approved by ${by}`, ...auditFields(actor) });
+      for (const plan of pending) await this.approveIn(tx, plan, `changeset:${id} (${by})`, auditFields(actor));
     });
     return this.getChangeSet(id);
   }
 
-  async sync(options: { allowRewrite: boolean; unit?: string }): Promise<SyncAnswer> {
+  /**
+   * Poll now (any approver: it fetches sooner what the next poll would), and
+   * plan one unit again (an approver of that unit). Accepting a rewritten
+   * history takes an admin. The request is recorded before the poll, so it is
+   * in the history whatever the poll then finds.
+   */
+  async sync(options: { allowRewrite: boolean; unit?: string }, actor: Actor): Promise<SyncAnswer> {
+    if (options.allowRewrite) requireRole(actor, 'admin', 'sync --allow-rewrite');
     if (options.unit && !this.definitions.has(options.unit) && !(await this.store.getUnit(options.unit))) {
       throw new NotFoundError('E_UNIT_NOT_FOUND', `no unit ${options.unit}`, { hint: 'list units with: plumbline status' });
     }
+    if (options.unit) requireUnits(actor, [options.unit], 'sync');
+    const what = `${options.allowRewrite ? 'sync accepting a rewritten history' : 'sync'}${options.unit ? ` of ${options.unit}` : ''}`;
+    await this.store.write((tx) =>
+      t.record(tx, {
+        type: options.allowRewrite ? 'rewrite-allowed' : 'sync-requested',
+        unit: options.unit ?? null,
+        revision: this.sourceStatus.lastFetchedRevision,
+        planId: null,
+        message: `${what} requested by ${describeActor(actor)}`,
+        ...auditFields(actor),
+      }),
+    );
     const answer = await this.poll({ allowRewrite: options.allowRewrite });
     if (options.unit && answer.revision && this.sourceStatus.phase === 'Ready' && !answer.scheduled.includes(options.unit)) {
       const unit = this.definitions.get(options.unit);
@@ -835,6 +899,17 @@ export class Controller implements EngineFacade, Runtime {
       answer.scheduled.push(unit.name);
     }
     return answer;
+  }
+
+  /** Ready to serve: the store answers and this process has fetched the source at least once. */
+  async ready(): Promise<boolean> {
+    if (!this.fetchedHere || this.stopping) return false;
+    try {
+      await this.store.getSource();
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** `plumbline why NAME`: what the unit reads, as the daemon uses it to decide what a commit plans. */

@@ -39,6 +39,15 @@ export interface EventInput {
   message: string;
   startedAt?: string;
   finishedAt?: string;
+  /** A decision taken through the API: the token's name and the request's address. */
+  actor?: string;
+  remote?: string;
+}
+
+/** Who took a decision through the API, as its history event records it (see auth/actor.ts). */
+export interface Audit {
+  actor: string;
+  remote?: string;
 }
 
 /** The unit's record with `patch` applied (a unit never seen starts Pending). */
@@ -186,21 +195,28 @@ export async function reviewWindowOpened(tx: StoreTx, unit: UnitRef, plan: Store
 }
 
 /** Approved (by a person, a change set or the policy): Applying, Queued, and its apply run queued. */
-export async function approved(tx: StoreTx, unit: UnitRef, planId: string, by: string, applyRun: RunRecord, options: { event: boolean }): Promise<StoredPlan> {
+export async function approved(
+  tx: StoreTx,
+  unit: UnitRef,
+  planId: string,
+  by: string,
+  applyRun: RunRecord,
+  options: { event: boolean; audit?: Audit | undefined },
+): Promise<StoredPlan> {
   const now = new Date().toISOString();
   const plan = await movePlan(tx, planId, 'Approved', { decidedBy: by, decidedAt: now });
-  if (options.event) await record(tx, { type: 'approved', unit: plan.unit, revision: plan.revision, planId, message: `approved by ${by}` });
+  if (options.event) await record(tx, { type: 'approved', unit: plan.unit, revision: plan.revision, planId, message: `approved by ${by}`, ...options.audit });
   await patchUnit(tx, unit.name, { phase: 'Applying', reason: 'Queued', message: options.event ? `apply of ${planId} queued` : 'apply queued', planId }, defaultsOf(unit));
   await enqueue(tx, applyRun);
   return plan;
 }
 
 /** Rejected: the unit waits for a new commit (Stalled), or stays Drifted when it was a remediation. */
-export async function rejected(tx: StoreTx, unit: UnitRef, planId: string, by: string, reason: string | undefined): Promise<StoredPlan> {
+export async function rejected(tx: StoreTx, unit: UnitRef, planId: string, by: string, reason: string | undefined, audit?: Audit): Promise<StoredPlan> {
   const now = new Date().toISOString();
   const plan = await movePlan(tx, planId, 'Rejected', { decidedBy: by, decidedAt: now });
   const message = `plan ${planId} was rejected by ${by}${reason ? `: ${reason}` : ''}; push a new commit or run plumbline sync --unit ${plan.unit} to plan again`;
-  await record(tx, { type: 'rejected', unit: plan.unit, revision: plan.revision, planId, message });
+  await record(tx, { type: 'rejected', unit: plan.unit, revision: plan.revision, planId, message, ...audit });
   for (const run of await tx.listRuns({ unit: plan.unit, state: 'queued' })) if (run.planId === planId) await tx.deleteRun(run.id);
   if (plan.purpose === 'drift') {
     await patchUnit(tx, unit.name, { phase: 'Drifted', reason: 'RemediationRejected', message: `${message}; the drift remains` }, defaultsOf(unit));

@@ -1,3 +1,4 @@
+import type { StoredToken } from '../auth/types.ts';
 import type { UnitReads } from '../definitions/reads.ts';
 import type { ChangeSet, HistoryEvent, PlanRecord, PlanStatus, SourceStatus, UnitStatus } from '../model.ts';
 
@@ -39,7 +40,7 @@ export interface Store {
   /** Change sets whose id starts with `prefix` (at most `limit`). */
   findChangeSets(prefix: string, limit?: number): Promise<ChangeSet[]>;
   /** Newest first; `limit` defaults to 200; `before` pages backwards by sequence number. */
-  listHistory(query?: { unit?: string; limit?: number; before?: number }): Promise<HistoryEvent[]>;
+  listHistory(query?: HistoryQuery): Promise<HistoryEvent[]>;
   getSource(): Promise<SourceStatus | undefined>;
   getReads(unit: string): Promise<UnitReads | undefined>;
   /** Queued and running runs, oldest first. */
@@ -55,6 +56,13 @@ export interface Store {
    * daemon is alone (SQLite). Returns the function that stops listening.
    */
   subscribe(onQueued: () => void): Promise<() => Promise<void>>;
+
+  /** The API token with this hash (revoked and expired ones included: the caller decides). */
+  getTokenByHash(hash: string): Promise<StoredToken | undefined>;
+  /** Every API token, by name. */
+  listTokens(): Promise<StoredToken[]>;
+  /** What the metrics count, each by one query (see StoreCounts). */
+  counts(): Promise<StoreCounts>;
 
   /**
    * Retention: delete plans older than `plansBefore` and history events older
@@ -99,6 +107,10 @@ export interface StoreTx {
   appendHistory(event: Omit<HistoryEvent, 'seq' | 'at'> & { at?: string }): Promise<HistoryEvent>;
   putSource(status: SourceStatus): Promise<void>;
   putReads(reads: UnitReads): Promise<void>;
+
+  getToken(name: string): Promise<StoredToken | undefined>;
+  /** Create or replace the token of this name (its hash is unique among all tokens). */
+  putToken(token: StoredToken): Promise<void>;
 
   listRuns(query?: { unit?: string; state?: RunState }): Promise<RunRecord[]>;
   /** Queue a run (its id is the caller's). */
@@ -170,6 +182,22 @@ export interface RunRecord {
   /** Retries so far (backoff grows with it). */
   attempt: number;
   createdAt: string;
+}
+
+export interface HistoryQuery {
+  unit?: string;
+  /** Only decisions: the events that name the token that took them (`actor`). */
+  decisions?: boolean;
+  limit?: number;
+  before?: number;
+}
+
+/** Counts for the metrics. */
+export interface StoreCounts {
+  /** Units by phase (phases without units are absent). */
+  unitsByPhase: Record<string, number>;
+  pendingPlans: number;
+  runs: Record<RunState, number>;
 }
 
 export interface PlanQuery {

@@ -12,6 +12,7 @@ export function storeMigrations(engine: EngineKind): Record<string, Migration> {
   return {
     '0001_initial': { up: (db) => initial(db, engine) },
     '0002_runs': { up: (db) => runs(db, engine) },
+    '0003_tokens_audit': { up: (db) => tokensAndAudit(db, engine) },
     '0004_cluster': { up: (db) => cluster(db, engine) },
   };
 }
@@ -140,4 +141,27 @@ async function cluster(db: Kysely<unknown>, engine: EngineKind): Promise<void> {
     .addColumn('content', engine === 'postgres' ? 'bytea' : 'blob', (c) => c.notNull())
     .addPrimaryKeyConstraint('plan_artifacts_pk', ['plan_id', 'name'])
     .execute();
+}
+
+/**
+ * Personal API tokens; the actor of each history event, so the decisions are
+ * listed on an index of their own; each unit's phase as a column, so the
+ * metrics count units by phase without reading their records.
+ */
+async function tokensAndAudit(db: Kysely<unknown>, engine: EngineKind): Promise<void> {
+  const text = engine === 'postgres' ? sql`text collate "C"` : sql`text`;
+  await db.schema
+    .createTable('tokens')
+    .addColumn('name', text, (c) => c.primaryKey())
+    .addColumn('hash', text, (c) => c.notNull().unique())
+    .addColumn('record', 'text', (c) => c.notNull())
+    .execute();
+
+  await db.schema.alterTable('history').addColumn('actor', text).execute();
+  // Only decisions have an actor: a partial index holds just them, newest first by seq.
+  await db.schema.createIndex('history_decisions').on('history').column('seq').where(sql<boolean>`actor is not null`).execute();
+
+  await db.schema.alterTable('units').addColumn('phase', text).execute();
+  const phase = engine === 'postgres' ? sql`record::jsonb ->> 'phase'` : sql`json_extract(record, '$.phase')`;
+  await sql`update units set phase = ${phase}`.execute(db);
 }

@@ -2,8 +2,9 @@ import type { Kysely } from './kysely.ts';
 import type { UnitReads } from '../../definitions/reads.ts';
 import { NotFoundError } from '../../errors.ts';
 import type { ChangeSet, HistoryEvent, SourceStatus, UnitStatus } from '../../model.ts';
-import type { LeaseRecord, MemberRecord, PlanQuery, RunRecord, RunState, StoredOutput, StoredPlan } from '../types.ts';
-import { fromHistoryRow, fromRecord, planFromRow } from './rows.ts';
+import type { StoredToken } from '../../auth/types.ts';
+import type { HistoryQuery, LeaseRecord, MemberRecord, PlanQuery, RunRecord, RunState, StoreCounts, StoredOutput, StoredPlan } from '../types.ts';
+import { fromHistoryRow, fromRecord, fromTokenRow, planFromRow } from './rows.ts';
 import type { Database } from './schema.ts';
 
 /** `listHistory` and `listChangeSets` without a limit: a page, never the whole table. */
@@ -86,10 +87,11 @@ export class StoreReads {
     return rows.map((r) => fromRecord<ChangeSet>(r));
   }
 
-  /** Newest first; `before` pages backwards by sequence number. */
-  async listHistory(query: { unit?: string; limit?: number; before?: number } = {}): Promise<HistoryEvent[]> {
+  /** Newest first; `before` pages backwards by sequence number; `decisions`: only events with an actor. */
+  async listHistory(query: HistoryQuery = {}): Promise<HistoryEvent[]> {
     let q = this.db.selectFrom('history').select(['seq', 'record']);
     if (query.unit !== undefined) q = q.where('unit', '=', query.unit);
+    if (query.decisions) q = q.where('actor', 'is not', null);
     if (query.before !== undefined) q = q.where('seq', '<', query.before);
     const rows = await q
       .orderBy('seq', 'desc')
@@ -135,6 +137,39 @@ export class StoreReads {
   async lapsedRuns(now: string): Promise<RunRecord[]> {
     const rows = await this.db.selectFrom('runs').select('record').where('state', '=', 'running').where('lease_until', '<', now).orderBy('created_at').execute();
     return rows.map((r) => fromRecord<RunRecord>(r));
+  }
+
+  async getToken(name: string): Promise<StoredToken | undefined> {
+    const row = await this.db.selectFrom('tokens').select(['hash', 'record']).where('name', '=', name).executeTakeFirst();
+    return row && fromTokenRow(row);
+  }
+
+  async getTokenByHash(hash: string): Promise<StoredToken | undefined> {
+    const row = await this.db.selectFrom('tokens').select(['hash', 'record']).where('hash', '=', hash).executeTakeFirst();
+    return row && fromTokenRow(row);
+  }
+
+  /** By name. */
+  async listTokens(): Promise<StoredToken[]> {
+    const rows = await this.db.selectFrom('tokens').select(['hash', 'record']).orderBy('name').execute();
+    return rows.map(fromTokenRow);
+  }
+
+  /**
+   * Counts for the metrics, each one query: units by phase (the units table
+   * is read whole, but only its phase column), pending plans and runs by
+   * state (each on an index).
+   */
+  async counts(): Promise<StoreCounts> {
+    const phases = await this.db.selectFrom('units').select((eb) => ['phase', eb.fn.countAll<number | string | bigint>().as('n')]).groupBy('phase').execute();
+    const pending = await this.db.selectFrom('plans').select((eb) => eb.fn.countAll<number | string | bigint>().as('n')).where('status', '=', 'Pending').executeTakeFirstOrThrow();
+    const runs = await this.db.selectFrom('runs').select((eb) => ['state', eb.fn.countAll<number | string | bigint>().as('n')]).groupBy('state').execute();
+    const byState = Object.fromEntries(runs.map((r) => [r.state, Number(r.n)]));
+    return {
+      unitsByPhase: Object.fromEntries(phases.filter((r) => r.phase !== null).map((r) => [r.phase, Number(r.n)])),
+      pendingPlans: Number(pending.n),
+      runs: { queued: byState.queued ?? 0, running: byState.running ?? 0 },
+    };
   }
 
   async getReads(unit: string): Promise<UnitReads | undefined> {

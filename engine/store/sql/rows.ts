@@ -3,7 +3,8 @@ import type { UnitReads } from '../../definitions/reads.ts';
 import type { ChangeSet, HistoryEvent, SourceStatus, UnitStatus } from '../../model.ts';
 import { RECORD_IDENTIFIERS, secrets } from '../../secrets.ts';
 import type { RunRecord, StoredPlan } from '../types.ts';
-import type { ChangeSetsTable, HistoryTable, PlansTable, RunsTable, UnitReadsTable, UnitsTable } from './schema.ts';
+import type { ApiToken, StoredToken } from '../../auth/types.ts';
+import type { ChangeSetsTable, HistoryTable, PlansTable, RunsTable, TokensTable, UnitReadsTable, UnitsTable } from './schema.ts';
 
 /**
  * Records to rows and back. Every record is masked here, on its way in: the
@@ -16,7 +17,7 @@ export function mask<T>(record: T): T {
 }
 
 export function unitRow(status: UnitStatus): Insertable<UnitsTable> {
-  return { name: status.name, plan_id: status.planId, record: JSON.stringify(status) };
+  return { name: status.name, plan_id: status.planId, phase: status.phase, record: JSON.stringify(status) };
 }
 
 export function planRow(plan: StoredPlan): Insertable<PlansTable> {
@@ -39,7 +40,20 @@ export function changeSetRow(changeSet: ChangeSet): Insertable<ChangeSetsTable> 
 /** `seq` is the database's unless given (an import keeps the numbers it had). */
 export function historyRow(event: Omit<HistoryEvent, 'seq'> & { seq?: number }): Insertable<HistoryTable> {
   const { seq, ...rest } = event;
-  return { ...(seq === undefined ? {} : { seq }), at: rest.at, unit: rest.unit, plan_id: rest.planId, record: JSON.stringify(rest) };
+  return { ...(seq === undefined ? {} : { seq }), at: rest.at, unit: rest.unit, plan_id: rest.planId, actor: rest.actor ?? null, record: JSON.stringify(rest) };
+}
+
+/**
+ * The hash goes in its own column and is never masked: a short secret that
+ * happened to occur in its hex digits would otherwise break the lookup.
+ */
+export function tokenRow(token: StoredToken): Insertable<TokensTable> {
+  const { hash, ...record } = token;
+  return { name: token.name, hash, record: JSON.stringify(mask(record)) };
+}
+
+export function fromTokenRow(row: { hash: string; record: string }): StoredToken {
+  return { ...(JSON.parse(row.record) as ApiToken), hash: row.hash };
 }
 
 export function readsRow(reads: UnitReads): Insertable<UnitReadsTable> {

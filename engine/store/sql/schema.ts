@@ -22,6 +22,7 @@ export interface Database {
   leases: LeasesTable;
   unit_outputs: UnitOutputsTable;
   plan_artifacts: PlanArtifactsTable;
+  tokens: TokensTable;
 }
 
 export interface MembersTable {
@@ -49,6 +50,15 @@ export interface PlanArtifactsTable {
   content: Buffer;
 }
 
+/** Personal API tokens: the hash is a column of its own, never part of the record the API shows. */
+export interface TokensTable {
+  name: string;
+  /** Hex sha-256 of the token: the lookup of every request. */
+  hash: string;
+  /** The token's public record (ApiToken), without the hash. */
+  record: string;
+}
+
 /** The run queue (see RunRecord). */
 export interface RunsTable {
   id: string;
@@ -64,6 +74,8 @@ export interface UnitsTable {
   name: string;
   /** The plan the unit's status points at: kept by retention. */
   plan_id: string | null;
+  /** The unit's phase, counted by the metrics without reading records. */
+  phase: string | null;
   record: string;
 }
 
@@ -92,6 +104,8 @@ export interface HistoryTable {
   at: string;
   unit: string | null;
   plan_id: string | null;
+  /** The token that took the decision this event records; null for the engine's own events. */
+  actor: string | null;
   /** The event without `seq`. */
   record: string;
 }

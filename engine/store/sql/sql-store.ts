@@ -3,7 +3,8 @@ import type { UnitReads } from '../../definitions/reads.ts';
 import { PlumblineError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { ChangeSet, HistoryEvent, SourceStatus, UnitStatus } from '../../model.ts';
-import type { MemberRecord, PlanQuery, RunRecord, RunState, Store, StoredOutput, StoreTx, StoredPlan } from '../types.ts';
+import type { StoredToken } from '../../auth/types.ts';
+import type { HistoryQuery, MemberRecord, PlanQuery, RunRecord, RunState, Store, StoreCounts, StoredOutput, StoreTx, StoredPlan } from '../types.ts';
 import { RUNS_CHANNEL } from './tx.ts';
 import type { SqlEngine } from './engine.ts';
 import { storeReadError, storeWriteError } from './errors.ts';
@@ -117,8 +118,20 @@ export class SqlStore implements Store {
     return this.read((r) => r.findChangeSets(prefix, limit));
   }
 
-  listHistory(query?: { unit?: string; limit?: number; before?: number }): Promise<HistoryEvent[]> {
+  listHistory(query?: HistoryQuery): Promise<HistoryEvent[]> {
     return this.read((r) => r.listHistory(query));
+  }
+
+  getTokenByHash(hash: string): Promise<StoredToken | undefined> {
+    return this.read((r) => r.getTokenByHash(hash));
+  }
+
+  listTokens(): Promise<StoredToken[]> {
+    return this.read((r) => r.listTokens());
+  }
+
+  counts(): Promise<StoreCounts> {
+    return this.read((r) => r.counts());
   }
 
   getSource(): Promise<SourceStatus | undefined> {

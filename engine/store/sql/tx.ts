@@ -1,3 +1,4 @@
+import type { StoredToken } from '../../auth/types.ts';
 import type { UnitReads } from '../../definitions/reads.ts';
 import { type Kysely, sql } from './kysely.ts';
 import type { EngineKind } from './migrations.ts';
@@ -5,7 +6,7 @@ import type { Database } from './schema.ts';
 import type { ChangeSet, HistoryEvent, SourceStatus, UnitStatus } from '../../model.ts';
 import type { LeaseRecord, MemberRecord, RunRecord, StoredOutput, StoreTx, StoredPlan } from '../types.ts';
 import { StoreReads } from './reads.ts';
-import { changeSetRow, historyRow, mask, planRow, readsRow, runRow, sourceRow, unitRow } from './rows.ts';
+import { changeSetRow, historyRow, mask, planRow, readsRow, runRow, sourceRow, tokenRow, unitRow } from './rows.ts';
 
 /**
  * The writes of one transaction. Its reads see its own writes. History events
@@ -31,7 +32,7 @@ export class SqlTx extends StoreReads implements StoreTx {
     await this.db
       .insertInto('units')
       .values(row)
-      .onConflict((oc) => oc.column('name').doUpdateSet({ plan_id: row.plan_id, record: row.record }))
+      .onConflict((oc) => oc.column('name').doUpdateSet({ plan_id: row.plan_id, phase: row.phase, record: row.record }))
       .execute();
     return masked;
   }
@@ -127,6 +128,15 @@ export class SqlTx extends StoreReads implements StoreTx {
       .insertInto('leases')
       .values(row)
       .onConflict((oc) => oc.column('name').doUpdateSet({ holder: row.holder, expires_at: row.expires_at, fence: row.fence }))
+      .execute();
+  }
+
+  async putToken(token: StoredToken): Promise<void> {
+    const row = tokenRow(token);
+    await this.db
+      .insertInto('tokens')
+      .values(row)
+      .onConflict((oc) => oc.column('name').doUpdateSet({ hash: row.hash, record: row.record }))
       .execute();
   }
 
