@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { TestDaemon } from './helpers/daemon.ts';
 import { storedFiles } from './helpers/files.ts';
