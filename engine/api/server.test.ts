@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { createFakeEngine, REV_B, startFakeServer, TEST_TOKEN, type FakeEngine } from '../cli/testing.ts';
+import { createFakeEngine, REV_B, startFakeServer, TEST_TOKEN, type FakeEngine } from '../../testkit/fake-engine.ts';
 import { createLogger } from '../log.ts';
 import { secrets } from '../secrets.ts';
 import { MAX_BODY_BYTES } from './server.ts';

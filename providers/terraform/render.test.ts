@@ -5,7 +5,7 @@ import { maskPlan } from './mask.ts';
 import { normalizePlan } from './normalize.ts';
 import { parsePlanJson } from './plan-schema.ts';
 import { renderPlan, summaryLine } from './render.ts';
-import { fixtureText, planFixture } from './test-fixtures.ts';
+import { fixtureText, planFixture } from '../../testkit/terraform-fixtures.ts';
 
 function rendered(name: string): string {
   const registry = new SecretRegistry();
@@ -64,7 +64,7 @@ describe('renderPlan', () => {
   });
 });
 
-/** Recorded with terraform_data (see test-fixtures.ts): nested changes, empty values, unknown elements. */
+/** Recorded with terraform_data (see testkit/terraform-fixtures.ts): nested changes, empty values, unknown elements. */
 describe('renderPlan (nested plan)', () => {
   const text = rendered('nested-plan.json');
   const block = (address: string): string => {

@@ -3,12 +3,12 @@
  * helper that serves it. The daemon's integration tests drive the real engine;
  * this only exercises the HTTP and CLI layers.
  */
-import type { EngineFacade, PlanDetail, StatusAnswer, SyncAnswer } from '../api/contract.ts';
-import { startApiServer } from '../api/server.ts';
-import { ConflictError, NotFoundError, PlumblineError, ValidationError } from '../errors.ts';
-import { silentLogger, type Logger } from '../log.ts';
-import type { HistoryEvent, PlanRecord } from '../model.ts';
-import type { CliIO } from './types.ts';
+import type { EngineFacade, PlanDetail, StatusAnswer, SyncAnswer } from '../engine/api/contract.ts';
+import { startApiServer } from '../engine/api/server.ts';
+import { ConflictError, NotFoundError, PlumblineError, ValidationError } from '../engine/errors.ts';
+import { silentLogger, type Logger } from '../engine/log.ts';
+import type { HistoryEvent, PlanRecord } from '../engine/model.ts';
+import type { CliIO } from '../engine/cli/types.ts';
 
 export const REV_A = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
 export const REV_B = 'b2c3d4e5f60718293a4b5c6d7e8f901234567890';
