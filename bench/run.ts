@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { cleanupAll, installSignalHandlers, onCleanup } from './lib/cleanup.ts';
 import { BenchContext, FULL, progress, SMOKE } from './lib/context.ts';
-import { writeTerraformRc } from './lib/fixtures.ts';
+import { writeTerraformRc } from '../testkit/terraform.ts';
 import { machineInfo, missingPrerequisites } from './lib/machine.ts';
 import { endProcessesMentioning } from './lib/proc.ts';
 import { renderTable, type ScenarioResult } from './lib/report.ts';

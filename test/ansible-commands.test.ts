@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { PlanRecord, UnitStatus } from '../engine/model.ts';
-import { TestDaemon } from './helpers/daemon.ts';
-import { TestRepo } from './helpers/git-repo.ts';
-import { TestHosts } from './helpers/sshd.ts';
-import { waitFor } from './helpers/wait.ts';
+import { TestDaemon } from '../testkit/daemon.ts';
+import { TestRepo } from '../testkit/git-repo.ts';
+import { TestHosts } from '../testkit/sshd.ts';
+import { waitFor } from '../testkit/wait.ts';
 
 // Real sshd on 127.0.0.63-65, real ansible-playbook, the real daemon. A
 // playbook like most real ones: files, and command/shell/raw tasks check mode

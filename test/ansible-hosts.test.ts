@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { TestDaemon } from './helpers/daemon.ts';
-import { TestRepo } from './helpers/git-repo.ts';
-import { TestHosts } from './helpers/sshd.ts';
+import { TestDaemon } from '../testkit/daemon.ts';
+import { TestRepo } from '../testkit/git-repo.ts';
+import { TestHosts } from '../testkit/sshd.ts';
 
 // Per-host isolation on 127.0.0.20-22: a host that went away, a host whose
 // key changed; the others' results stay visible.

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { fingerprint } from '../providers/ansible/known-hosts.ts';
-import { TestDaemon } from './helpers/daemon.ts';
-import { TestRepo } from './helpers/git-repo.ts';
-import { TestHosts } from './helpers/sshd.ts';
+import { TestDaemon } from '../testkit/daemon.ts';
+import { TestRepo } from '../testkit/git-repo.ts';
+import { TestHosts } from '../testkit/sshd.ts';
 
 // Real sshd on 127.0.0.70-72, real ansible-playbook, the real daemon, on a
 // repository in Ansible's documented layout: site.yml, roles/, group_vars/

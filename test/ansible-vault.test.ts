@@ -4,9 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { TestDaemon } from './helpers/daemon.ts';
-import { TestRepo } from './helpers/git-repo.ts';
-import { TestHosts } from './helpers/sshd.ts';
+import { TestDaemon } from '../testkit/daemon.ts';
+import { TestRepo } from '../testkit/git-repo.ts';
+import { TestHosts } from '../testkit/sshd.ts';
 
 // Ansible Vault on 127.0.0.30-32: an inline `!vault` value and a whole vaulted
 // vars file reach the hosts, and nothing else ever shows them.

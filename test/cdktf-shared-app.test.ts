@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { unitFileName } from '../engine/paths.ts';
-import { TestDaemon } from './helpers/daemon.ts';
-import { TestRepo } from './helpers/git-repo.ts';
+import { TestDaemon } from '../testkit/daemon.ts';
+import { TestRepo } from '../testkit/git-repo.ts';
 
 // One CDKTF app with a stack per environment, as cdktf projects lay it out
 // (main.ts, cdktf.json and the app's own modules in one folder), split into one

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { TestDaemon } from './helpers/daemon.ts';
-import { TestRepo } from './helpers/git-repo.ts';
-import { helloStack } from './helpers/terraform.ts';
+import { TestDaemon } from '../testkit/daemon.ts';
+import { TestRepo } from '../testkit/git-repo.ts';
+import { helloStack } from '../testkit/terraform.ts';
 
 // The CLI against the real daemon: a decision that decides nothing is an
 // error, and a change set is named the way `status` shows its commit.

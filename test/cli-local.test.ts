@@ -4,8 +4,8 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
-import { repoRoot } from './helpers/daemon.ts';
-import { helloStack, writeTerraformRc } from './helpers/terraform.ts';
+import { repoRoot } from '../testkit/files.ts';
+import { helloStack, writeTerraformRc } from '../testkit/terraform.ts';
 
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));

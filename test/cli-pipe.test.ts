@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { createFakeEngine, startFakeServer, TEST_TOKEN } from '../engine/cli/testing.ts';
-import { repoRoot } from './helpers/daemon.ts';
+import { createFakeEngine, startFakeServer, TEST_TOKEN } from '../testkit/fake-engine.ts';
+import { repoRoot } from '../testkit/files.ts';
 
 // `plumbline status | head -1`: the reader goes away before the command has
 // printed everything. The real `plumbline` process, its stdout (or stderr) a

@@ -4,8 +4,9 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { freePort, repoRoot } from './helpers/daemon.ts';
-import { TestRepo } from './helpers/git-repo.ts';
+import { repoRoot } from '../testkit/files.ts';
+import { freePort } from '../testkit/ports.ts';
+import { TestRepo } from '../testkit/git-repo.ts';
 
 // The API token file decides who may approve plans: the real daemon refuses to
 // start with one other users can read or one too short to resist guessing, and

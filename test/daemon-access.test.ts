@@ -3,10 +3,10 @@ import { appendFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import type { HistoryEvent, PlanRecord } from '../engine/model.ts';
 import { parsePrometheusText, sampleValue } from '../testkit/prometheus-text.ts';
-import { TestDaemon } from './helpers/daemon.ts';
-import { TestRepo } from './helpers/git-repo.ts';
-import { helloStack } from './helpers/terraform.ts';
-import { waitFor } from './helpers/wait.ts';
+import { TestDaemon } from '../testkit/daemon.ts';
+import { TestRepo } from '../testkit/git-repo.ts';
+import { helloStack } from '../testkit/terraform.ts';
+import { waitFor } from '../testkit/wait.ts';
 
 // Personal tokens and roles on the real daemon, with real terraform runs:
 // each token decides only what its role and units allow, every decision
@@ -32,6 +32,8 @@ after(async () => {
 });
 
 /** A request as a token holder makes it (null: no token). */
+// An answer's shape depends on the route: each assertion reads the part it checks.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON of many routes, read field by field
 async function as(token: string | null, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
   const res = await fetch(`${daemon.url}${path}`, {
     method,

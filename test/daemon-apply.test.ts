@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { TestDaemon } from './helpers/daemon.ts';
-import { TestRepo } from './helpers/git-repo.ts';
-import { helloStack } from './helpers/terraform.ts';
-import { waitFor } from './helpers/wait.ts';
+import { TestDaemon } from '../testkit/daemon.ts';
+import { TestRepo } from '../testkit/git-repo.ts';
+import { helloStack } from '../testkit/terraform.ts';
+import { waitFor } from '../testkit/wait.ts';
 
 // One repository and one daemon for the whole file: each test builds on the
 // previous commit, as an operator's day would.

@@ -3,10 +3,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { PlanRecord } from '../engine/model.ts';
-import { TestDaemon } from './helpers/daemon.ts';
-import { TestRepo } from './helpers/git-repo.ts';
-import { helloStack } from './helpers/terraform.ts';
-import { waitFor } from './helpers/wait.ts';
+import { TestDaemon } from '../testkit/daemon.ts';
+import { TestRepo } from '../testkit/git-repo.ts';
+import { helloStack } from '../testkit/terraform.ts';
+import { waitFor } from '../testkit/wait.ts';
 
 let repo: TestRepo;
 let daemon: TestDaemon;

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { repoRoot, TestDaemon } from './helpers/daemon.ts';
-import { TestRepo } from './helpers/git-repo.ts';
+import { TestDaemon } from '../testkit/daemon.ts';
+import { repoRoot } from '../testkit/files.ts';
+import { TestRepo } from '../testkit/git-repo.ts';
 
 let repo: TestRepo;
 let daemon: TestDaemon;

@@ -4,9 +4,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { TestDaemon } from './helpers/daemon.ts';
-import { TestRepo } from './helpers/git-repo.ts';
-import { waitFor } from './helpers/wait.ts';
+import { TestDaemon } from '../testkit/daemon.ts';
+import { TestRepo } from '../testkit/git-repo.ts';
+import { waitFor } from '../testkit/wait.ts';
 
 // The state directory on a small tmpfs of its own (the tests run as root), filled
 // while an apply runs: the end of the apply cannot be written. The unit must not

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { TestDaemon } from './helpers/daemon.ts';
-import { storedFiles } from './helpers/files.ts';
-import { TestRepo } from './helpers/git-repo.ts';
+import { TestDaemon } from '../testkit/daemon.ts';
+import { storedFiles } from '../testkit/files.ts';
+import { TestRepo } from '../testkit/git-repo.ts';
 
 // Seeded secrets: one from a sensitive variable fed from the daemon's environment,
 // one only Terraform knows (a sensitive output derived from it).

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { StatusAnswer } from '../engine/api/contract.ts';
-import { TestDaemon } from './helpers/daemon.ts';
-import { TestRepo } from './helpers/git-repo.ts';
-import { gpgTrust, sshTrust } from './helpers/signing.ts';
-import { helloStack } from './helpers/terraform.ts';
+import { TestDaemon } from '../testkit/daemon.ts';
+import { TestRepo } from '../testkit/git-repo.ts';
+import { gpgTrust, sshTrust } from '../testkit/signing.ts';
+import { helloStack } from '../testkit/terraform.ts';
 
 /**
  * source.verify with the real daemon: commits signed with real keys (made by

@@ -4,9 +4,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { freePort, repoRoot } from './helpers/daemon.ts';
-import { writeTerraformRc } from './helpers/terraform.ts';
-import { waitFor } from './helpers/wait.ts';
+import { repoRoot } from '../testkit/files.ts';
+import { freePort } from '../testkit/ports.ts';
+import { writeTerraformRc } from '../testkit/terraform.ts';
+import { waitFor } from '../testkit/wait.ts';
 
 // `plumbline demo` (what `npm start` runs), the real one: its machines stack
 // starts SSH servers (127.0.0.2-4, port 2222, as the example says), and a

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { TestDaemon } from './helpers/daemon.ts';
-import { TestRepo } from './helpers/git-repo.ts';
-import { TestHosts } from './helpers/sshd.ts';
-import { waitFor } from './helpers/wait.ts';
+import { TestDaemon } from '../testkit/daemon.ts';
+import { TestRepo } from '../testkit/git-repo.ts';
+import { TestHosts } from '../testkit/sshd.ts';
+import { waitFor } from '../testkit/wait.ts';
 
 // Real sshd on 127.0.0.50-52, real ansible-playbook, the real daemon: drift on
 // hosts, first reported, then remediated on the drifted host only.

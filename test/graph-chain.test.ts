@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { HistoryEvent } from '../engine/model.ts';
-import { repoRoot, TestDaemon } from './helpers/daemon.ts';
-import { TestRepo } from './helpers/git-repo.ts';
-import { waitFor } from './helpers/wait.ts';
+import { TestDaemon } from '../testkit/daemon.ts';
+import { repoRoot } from '../testkit/files.ts';
+import { freePort } from '../testkit/ports.ts';
+import { TestRepo } from '../testkit/git-repo.ts';
+import { waitFor } from '../testkit/wait.ts';
 
 // The whole chain, from the repository's own examples: stacks/machines (real
 // terraform; its provisioners start real sshd servers on 127.0.0.40-41) feeds
@@ -71,7 +72,7 @@ before(async () => {
   mkdirSync(machinesDir);
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'plumbline-chain-test', '-f', join(work, 'client_ed25519')]);
   writeFileSync(join(work, 'authorized_keys'), readFileSync(join(work, 'client_ed25519.pub')), { mode: 0o600 });
-  port = await freePortOn(ADDRESSES['web-1']);
+  port = await freePort(ADDRESSES['web-1']);
   repo = new TestRepo();
   daemon = await TestDaemon.start({
     sourceUrl: repo.url,
@@ -205,15 +206,4 @@ function kill(pid: number): void {
   } catch {
     // already gone
   }
-}
-
-async function freePortOn(address: string): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, address, () => {
-      const bound = server.address();
-      server.close(() => (typeof bound === 'object' && bound ? resolvePort(bound.port) : reject(new Error('no port'))));
-    });
-  });
 }

@@ -3,9 +3,9 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { HistoryEvent } from '../engine/model.ts';
-import { TestDaemon } from './helpers/daemon.ts';
-import { TestRepo } from './helpers/git-repo.ts';
-import { waitFor } from './helpers/wait.ts';
+import { TestDaemon } from '../testkit/daemon.ts';
+import { TestRepo } from '../testkit/git-repo.ts';
+import { waitFor } from '../testkit/wait.ts';
 
 // A chain of three stacks, each fed by the outputs of the one before:
 // net -> app -> web, and an unrelated stack beside them.

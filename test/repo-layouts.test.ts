@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { unitFileName } from '../engine/paths.ts';
-import { TestDaemon } from './helpers/daemon.ts';
-import { TestRepo } from './helpers/git-repo.ts';
-import { waitFor } from './helpers/wait.ts';
+import { TestDaemon } from '../testkit/daemon.ts';
+import { TestRepo } from '../testkit/git-repo.ts';
+import { waitFor } from '../testkit/wait.ts';
 
 // A monorepo laid out the way platform teams lay theirs out: environments as
 // folders of stacks, shared modules beside them, shared data in a folder of

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { silentLogger } from '../engine/log.ts';
 import { openStore } from '../engine/store/open.ts';
-import { repoRoot, writerProcess } from '../testkit/store-contract.ts';
+import { repoRoot } from '../testkit/files.ts';
+import { writerProcess } from '../testkit/store-contract.ts';
 import { unitStatus } from '../testkit/store-fixtures.ts';
 import { waitFor } from '../testkit/wait.ts';
 

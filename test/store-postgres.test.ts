@@ -7,7 +7,8 @@ import { after, before, test } from 'node:test';
 import { silentLogger } from '../engine/log.ts';
 import { openStore } from '../engine/store/open.ts';
 import { type PostgresServer, startPostgres } from '../testkit/postgres.ts';
-import { describeStoreContract, openCase, repoRoot } from '../testkit/store-contract.ts';
+import { repoRoot } from '../testkit/files.ts';
+import { describeStoreContract, openCase } from '../testkit/store-contract.ts';
 import { unitStatus } from '../testkit/store-fixtures.ts';
 
 let server: PostgresServer;

@@ -7,9 +7,9 @@ import type { UnitDefinition } from '../engine/definitions/types.ts';
 import type { PlanRequest, ProviderContext } from '../engine/provider.ts';
 import { createCdktfProvider } from '../providers/cdktf/index.ts';
 import { createTerraformProvider } from '../providers/terraform/index.ts';
-import { writeTree } from './helpers/files.ts';
-import { createWorkspace, providerContext, silentLogger, testConfig, testUnit } from './helpers/providers.ts';
-import { writeTerraformRc } from './helpers/terraform.ts';
+import { writeTree } from '../testkit/files.ts';
+import { createWorkspace, providerContext, silentLogger, testConfig, testUnit } from '../testkit/providers.ts';
+import { writeTerraformRc } from '../testkit/terraform.ts';
 
 /**
  * Destroy plans (what a pruned unit gets) and the resources a unit manages,

@@ -3,9 +3,9 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { LocalPlanResult } from '../engine/cli/types.ts';
-import { repoRoot } from './helpers/daemon.ts';
-import { removeTempTrees, tempTree } from './helpers/files.ts';
-import { writeTerraformRc } from './helpers/terraform.ts';
+import { repoRoot } from '../testkit/files.ts';
+import { removeTempTrees, tempTree } from '../testkit/files.ts';
+import { writeTerraformRc } from '../testkit/terraform.ts';
 
 /**
  * What a plan refuses before terraform runs any of the stack's code, through

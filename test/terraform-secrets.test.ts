@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import type { PlanDetail } from '../engine/api/contract.ts';
-import { TestDaemon } from './helpers/daemon.ts';
-import { storedFiles } from './helpers/files.ts';
-import { TestRepo } from './helpers/git-repo.ts';
+import { TestDaemon } from '../testkit/daemon.ts';
+import { storedFiles } from '../testkit/files.ts';
+import { TestRepo } from '../testkit/git-repo.ts';
 
 /**
  * A secret rotated between two commits, across a daemon restart (the new

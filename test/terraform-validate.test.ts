@@ -6,9 +6,9 @@ import { loadDefinitions } from '../engine/definitions/load.ts';
 import { providerProblems } from '../engine/definitions/provider-checks.ts';
 import { formatProblem } from '../engine/errors.ts';
 import { createTerraformProvider } from '../providers/terraform/index.ts';
-import { repoRoot } from './helpers/daemon.ts';
-import { removeTempTrees, tempTree } from './helpers/files.ts';
-import { providerContext, testConfig } from './helpers/providers.ts';
+import { repoRoot } from '../testkit/files.ts';
+import { removeTempTrees, tempTree } from '../testkit/files.ts';
+import { providerContext, testConfig } from '../testkit/providers.ts';
 
 /**
  * `plumbline validate` on Terraform repositories laid out as public projects

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { appendFileSync, cpSync, existsSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ConflictError, type PlumblineError } from '../engine/errors.ts';
 import type { HistoryEvent, PlanStatus } from '../engine/model.ts';
@@ -12,6 +11,7 @@ import { openStore, type StoreConfig } from '../engine/store/open.ts';
 import { PRUNE_BATCH } from '../engine/store/sql/prune.ts';
 import type { SqlStore } from '../engine/store/sql/sql-store.ts';
 import type { StoredPlan } from '../engine/store/types.ts';
+import { repoRoot } from './files.ts';
 import { historyEvent as event, increment, storedPlan, unitStatus } from './store-fixtures.ts';
 import { waitFor } from './wait.ts';
 
@@ -58,7 +58,6 @@ export interface StoreHarness {
   fresh(prepare?: (stateDir: string) => void): Promise<StoreCase>;
 }
 
-export const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const JSON_STORE_FIXTURE = join(repoRoot, 'test', 'fixtures', 'json-store', 'store');
 
 const DAY = 86_400_000;

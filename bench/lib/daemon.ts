@@ -1,27 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { MetricsAnswer } from '../../engine/api/contract.ts';
 import type { HistoryEvent, PlanRecord, SourceStatus, UnitStatus } from '../../engine/model.ts';
+import { repoRoot } from '../../testkit/files.ts';
+import { freePort } from '../../testkit/ports.ts';
+import { FatalWait, waitFor } from '../../testkit/wait.ts';
 import { onCleanup } from './cleanup.ts';
 import { processTree, signal } from './proc.ts';
-import { FatalWait, waitFor } from './wait.ts';
 
-export const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const bin = join(repoRoot, 'bin', 'plumbline.mjs');
-
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 export interface BenchDaemonOptions {
   /** Folder for this daemon: config, log, state (kept short: ControlPath sockets live under it). */

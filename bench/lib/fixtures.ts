@@ -1,18 +1,13 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SshHost } from '../../engine/ssh-hosts.ts';
+import type { SshHost } from '../../testkit/ssh-hosts.ts';
+import { hostsInventoryYaml } from '../../testkit/sshd.ts';
 
 /**
  * The synthetic repositories: Terraform stacks of `terraform_data` only (no
  * provider download, no cloud account) and Ansible inventories against the
  * benchmark's loopback SSH hosts.
  */
-
-export function writeTerraformRc(dir: string): string {
-  const file = join(dir, 'terraformrc');
-  writeFileSync(file, 'provider_installation {\n  filesystem_mirror {\n    path = "/opt/tf-plugins"\n  }\n}\n');
-  return file;
-}
 
 export interface StackOptions {
   /** Value of the `value` variable; changing it changes every resource. */
@@ -60,17 +55,6 @@ export function stackFiles(name: string, options: StackOptions): Record<string, 
 export function handStackFiles(options: StackOptions): { mainTf: string } {
   const files = stackFiles('hand', options);
   return { mainTf: files['stacks/hand/main.tf']! };
-}
-
-/** A standard YAML inventory: every host in group `fleet`, its root folder as `plumbline_root`. */
-export function hostsYaml(hosts: readonly SshHost[], extraVars: Record<string, string> = {}): string {
-  const lines = ['all:', '  vars:', '    ansible_python_interpreter: /usr/bin/python3'];
-  for (const [k, v] of Object.entries(extraVars)) lines.push(`    ${k}: ${JSON.stringify(v)}`);
-  lines.push('  children:', '    fleet:', '      hosts:');
-  for (const h of hosts) {
-    lines.push(`        ${h.name}:`, `          ansible_host: ${h.address}`, `          ansible_port: ${h.port}`, `          plumbline_root: ${h.root}`);
-  }
-  return `${lines.join('\n')}\n`;
 }
 
 /**
@@ -131,7 +115,7 @@ export const pingPlay = `- name: reachability
 export function inventoryFiles(name: string, options: { hosts: readonly SshHost[]; knownHosts: string; play: string; value?: string }): Record<string, string> {
   return {
     ...inventoryManifest(name, options.value ?? 'v0'),
-    [`inventories/${name}/hosts.yml`]: hostsYaml(options.hosts),
+    [`inventories/${name}/hosts.yml`]: hostsInventoryYaml(options.hosts, 'fleet'),
     [`inventories/${name}/known_hosts`]: options.knownHosts,
     [`inventories/${name}/site.yml`]: options.play,
   };

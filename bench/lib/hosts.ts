@@ -1,10 +1,10 @@
-import { readFileSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSshHosts, type SshHosts } from '../../engine/ssh-hosts.ts';
+import { freePort } from '../../testkit/ports.ts';
+import { startSshHosts, type SshHosts } from '../../testkit/ssh-hosts.ts';
 import { onCleanup } from './cleanup.ts';
-import { freePort } from './daemon.ts';
 
 /** First address of the benchmark's hosts: far from the tests' 127.0.0.2-99. */
 export const FIRST_HOST_ADDRESS = '127.0.0.100';

@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpus, loadavg, release, totalmem } from 'node:os';
-import { repoRoot } from './daemon.ts';
+import { repoRoot } from '../../testkit/files.ts';
 
 export interface MachineInfo {
   cpuModel: string;

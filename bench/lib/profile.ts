@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot } from './daemon.ts';
+import { repoRoot } from '../../testkit/files.ts';
 
 /**
  * Summaries of V8 CPU profiles (`node --cpu-prof`, written by a daemon when it

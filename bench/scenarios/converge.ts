@@ -1,12 +1,13 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TestRepo } from '../../testkit/git-repo.ts';
+import { adaptiveInterval, waitFor } from '../../testkit/wait.ts';
 import type { BenchContext } from '../lib/context.ts';
 import { progress } from '../lib/context.ts';
 import type { BenchDaemon } from '../lib/daemon.ts';
 import { configPlay, inventoryFiles, seedConverged } from '../lib/fixtures.ts';
 import { commandsOf, logSize, readLogSince, type LogEntry } from '../lib/logs.ts';
-import { BenchRepo } from '../lib/repo.ts';
 import { figure, type ScenarioResult } from '../lib/report.ts';
 import { median } from '../lib/stats.ts';
-import { adaptiveInterval, sleep, waitFor } from '../lib/wait.ts';
 
 /** `sync --unit`: plan an already converged inventory again; ms until its NoChanges plan settles it. */
 async function noop(daemon: BenchDaemon, unit: string): Promise<{ ms: number; breakdown: Record<string, number> }> {
@@ -45,7 +46,7 @@ export async function converge(ctx: BenchContext): Promise<ScenarioResult> {
   // Already converged: the first reconcile only checks (and would apply whatever differs).
   seedConverged(many, 'conv-many', 'v0');
   seedConverged([pool.hosts[0]!], 'conv-one', 'v0');
-  const repo = new BenchRepo(ctx.dir('conv-repo'));
+  const repo = new TestRepo(ctx.dir('conv-repo'));
   const revision = repo.commit(
     {
       ...inventoryFiles('conv-many', { hosts: many, knownHosts: pool.knownHosts(), play: configPlay('conv-many') }),

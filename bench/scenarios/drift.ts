@@ -1,12 +1,12 @@
+import { TestRepo } from '../../testkit/git-repo.ts';
+import { waitFor } from '../../testkit/wait.ts';
 import type { BenchContext } from '../lib/context.ts';
 import { progress } from '../lib/context.ts';
 import { configPlay, inventoryFiles, seedConverged, stackFiles } from '../lib/fixtures.ts';
 import { logSize, readLogSince } from '../lib/logs.ts';
 import { memoryOf, resetPeak, treeRss } from '../lib/proc.ts';
-import { BenchRepo } from '../lib/repo.ts';
 import { figure, type ScenarioResult } from '../lib/report.ts';
 import { median } from '../lib/stats.ts';
-import { waitFor } from '../lib/wait.ts';
 
 /**
  * Drift checks: `driftStacks` stacks and an inventory of `driftHosts` hosts,
@@ -19,7 +19,7 @@ export async function drift(ctx: BenchContext): Promise<ScenarioResult> {
   const pool = await ctx.hosts();
   const hosts = pool.hosts.slice(0, ctx.scale.driftHosts);
   seedConverged(hosts, 'drift-fleet', 'v0');
-  const repo = new BenchRepo(ctx.dir('drift-repo'));
+  const repo = new TestRepo(ctx.dir('drift-repo'));
   const files: Record<string, string> = {};
   const names: string[] = [];
   for (let i = 0; i < ctx.scale.driftStacks; i += 1) {

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { TestRepo } from '../../testkit/git-repo.ts';
+import { FatalWait, waitFor } from '../../testkit/wait.ts';
 import type { BenchContext } from '../lib/context.ts';
 import { progress } from '../lib/context.ts';
 import type { BenchDaemon } from '../lib/daemon.ts';
 import { inventoryFiles, pingPlay, stackFiles } from '../lib/fixtures.ts';
 import { cleanEnv, timed } from '../lib/hand.ts';
-import { BenchRepo } from '../lib/repo.ts';
-import { FatalWait, waitFor } from '../lib/wait.ts';
 
 /**
  * The large repository of the idle and precision measurements: `scale.stacks`
@@ -17,7 +17,7 @@ import { FatalWait, waitFor } from '../lib/wait.ts';
  * are independent leaves.
  */
 export interface LargeRepo {
-  repo: BenchRepo;
+  repo: TestRepo;
   daemon: BenchDaemon;
   revision: string;
   leaves: string[];
@@ -40,7 +40,7 @@ export function largeRepo(ctx: BenchContext): Promise<LargeRepo> {
 async function build(ctx: BenchContext): Promise<LargeRepo> {
   const { scale } = ctx;
   const pool = scale.inventories > 0 ? await ctx.hosts() : undefined;
-  const repo = new BenchRepo(ctx.dir('large-repo'));
+  const repo = new TestRepo(ctx.dir('large-repo'));
   const files: Record<string, string> = {};
   const leaves: string[] = [];
   const hubs: LargeRepo['hubs'] = [];

@@ -1,15 +1,17 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TestRepo } from '../../testkit/git-repo.ts';
+import { hostsInventoryYaml } from '../../testkit/sshd.ts';
+import { adaptiveInterval } from '../../testkit/wait.ts';
 import type { BenchContext } from '../lib/context.ts';
 import { progress } from '../lib/context.ts';
 import type { BenchDaemon } from '../lib/daemon.ts';
-import { configPlay, hostsYaml, inventoryFiles, inventoryManifest, seedConverged, stackFiles, type StackOptions } from '../lib/fixtures.ts';
+import { configPlay, inventoryFiles, inventoryManifest, seedConverged, stackFiles, type StackOptions } from '../lib/fixtures.ts';
 import { cleanEnv, timed } from '../lib/hand.ts';
 import { commandsOf, logSize, readLogSince, type LogEntry } from '../lib/logs.ts';
-import { BenchRepo } from '../lib/repo.ts';
 import { figure, type ScenarioResult } from '../lib/report.ts';
 import { median, sum } from '../lib/stats.ts';
-import { adaptiveInterval, sleep } from '../lib/wait.ts';
 
 const STACK = 'ovh-stack';
 const SLOW_STACK = 'ovh-slow';
@@ -53,7 +55,7 @@ export async function overhead(ctx: BenchContext): Promise<ScenarioResult> {
   const fleet = pool.hosts.slice(0, ctx.scale.overheadHosts);
   const resources = ctx.scale.overheadResources;
   seedConverged(fleet, INVENTORY, 'v0');
-  const repo = new BenchRepo(ctx.dir('ovh-repo'));
+  const repo = new TestRepo(ctx.dir('ovh-repo'));
   const stacks: TerraformCase[] = [
     { name: STACK, options: { resources } },
     { name: SLOW_STACK, options: { resources, sleepSeconds: SLOW_SECONDS } },
@@ -71,7 +73,7 @@ export async function overhead(ctx: BenchContext): Promise<ScenarioResult> {
   const handAnsible = ctx.dir('ovh-hand-an');
   writeFileSync(
     join(handAnsible, 'hosts.yml'),
-    hostsYaml(fleet, {
+    hostsInventoryYaml(fleet, 'fleet', {
       ansible_ssh_private_key_file: pool.ssh.privateKeyFile,
       ansible_ssh_common_args: `-o UserKnownHostsFile=${pool.ssh.knownHostsFile}`,
     }),
@@ -183,7 +185,7 @@ interface StackResult {
  * One stack through Plumbline (commit, sync, wait until applied) and the same
  * configuration by hand in a plain folder, alternating which goes first.
  */
-async function measureStack(ctx: BenchContext, daemon: BenchDaemon, repo: BenchRepo, c: TerraformCase, env: ReturnType<typeof cleanEnv>): Promise<StackResult> {
+async function measureStack(ctx: BenchContext, daemon: BenchDaemon, repo: TestRepo, c: TerraformCase, env: ReturnType<typeof cleanEnv>): Promise<StackResult> {
   const handDir = ctx.dir(`${c.name}-hand`);
   writeFileSync(join(handDir, 'main.tf'), stackFiles('hand', { ...c.options, value: 'v0' })['stacks/hand/main.tf']!);
   const hand = async (value: string) =>

@@ -1,13 +1,13 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TestRepo } from '../../testkit/git-repo.ts';
 import type { BenchContext } from '../lib/context.ts';
 import { progress } from '../lib/context.ts';
 import type { BenchDaemon } from '../lib/daemon.ts';
 import { stackFiles } from '../lib/fixtures.ts';
-import { BenchRepo } from '../lib/repo.ts';
 import { initLockWaits, logSize, readLogSince } from '../lib/logs.ts';
+import type { ScenarioResult } from '../lib/report.ts';
 import { figure, type Figure } from '../lib/report.ts';
 import { median } from '../lib/stats.ts';
-import { sleep } from '../lib/wait.ts';
-import type { ScenarioResult } from '../lib/report.ts';
 
 const RESOURCES = 5;
 
@@ -34,7 +34,7 @@ async function measure(ctx: BenchContext, variant: { id: string; label: string; 
   const n = ctx.scale.parallelStacks;
   const names = Array.from({ length: n }, (_, i) => `par-${i + 1}`);
   const files = (value: string) => Object.assign({}, ...names.map((name) => stackFiles(name, { value, resources: RESOURCES, ...(variant.sleepSeconds ? { sleepSeconds: variant.sleepSeconds } : {}) })));
-  const repo = new BenchRepo(ctx.dir(`${variant.id}-repo`));
+  const repo = new TestRepo(ctx.dir(`${variant.id}-repo`));
   const first = repo.commit(files('v0'), 'stacks');
   const one = await ctx.daemon({ dir: ctx.dir(`${variant.id}-c1`), label: `${variant.id}-c1`, sourceUrl: repo.url, concurrency: 1 });
   const four = await ctx.daemon({ dir: ctx.dir(`${variant.id}-c4`), label: `${variant.id}-c4`, sourceUrl: repo.url, concurrency: 4 });

@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FatalWait, waitFor } from '../../testkit/wait.ts';
 import type { BenchContext } from '../lib/context.ts';
 import { progress } from '../lib/context.ts';
 import type { BenchDaemon } from '../lib/daemon.ts';
@@ -5,7 +7,6 @@ import { stackFiles } from '../lib/fixtures.ts';
 import { commandsOf, logSize, readLogSince, stepsOf, type LogEntry } from '../lib/logs.ts';
 import { figure, type ScenarioResult } from '../lib/report.ts';
 import { median, sum } from '../lib/stats.ts';
-import { FatalWait, sleep, waitFor } from '../lib/wait.ts';
 import { largeRepo, type LargeRepo } from './large-repo.ts';
 
 export interface PlanLatency {

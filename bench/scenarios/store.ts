@@ -8,10 +8,10 @@ import { openStore } from '../../engine/store/open.ts';
 import { historyRow, planRow, unitRow } from '../../engine/store/sql/rows.ts';
 import { SQLITE_FILE } from '../../engine/store/sql/sqlite.ts';
 import type { StoredPlan } from '../../engine/store/types.ts';
+import { repoRoot } from '../../testkit/files.ts';
 import { unitStatus } from '../../testkit/store-fixtures.ts';
 import type { BenchContext } from '../lib/context.ts';
 import { progress } from '../lib/context.ts';
-import { repoRoot } from '../lib/daemon.ts';
 import { figure, type ScenarioResult } from '../lib/report.ts';
 import type { OpenMeasure } from './store-open.ts';
 

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createFakeEngine, REV_B, startFakeServer, TEST_TOKEN } from '../cli/testing.ts';
+import { createFakeEngine, REV_B, startFakeServer, TEST_TOKEN } from '../../testkit/fake-engine.ts';
 import { ConflictError, NotFoundError, PlumblineError, ValidationError } from '../errors.ts';
 import { ApiClient, resolveClient } from './client.ts';
 

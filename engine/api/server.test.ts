@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { createFakeEngine, REV_B, startFakeServer, TEST_TOKEN, type FakeEngine, type FakeServer } from '../cli/testing.ts';
+import { createFakeEngine, REV_B, startFakeServer, TEST_TOKEN, type FakeEngine, type FakeServer } from '../../testkit/fake-engine.ts';
 import { createLogger } from '../log.ts';
 import { secrets } from '../secrets.ts';
 import { MAX_BODY_BYTES } from './server.ts';
@@ -40,7 +40,7 @@ describe('api server', () => {
     if (token !== null) headers.set('Authorization', `Bearer ${token}`);
     return fetch(`${server.url}${path}`, { ...init, headers });
   };
-  const json = async (res: Response): Promise<any> => JSON.parse(await res.text());
+  const json = async (res: Response): Promise<any> => JSON.parse(await res.text()); // eslint-disable-line @typescript-eslint/no-explicit-any -- each test reads the answer's fields it asserts on, whatever the route
 
   it('listens on the port the OS picked', () => {
     assert.ok(server.port > 0);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { printLocalPlans } from './local.ts';
 import { Output } from './output.ts';
-import { captureIO } from './testing.ts';
+import { captureIO } from '../../testkit/fake-engine.ts';
 
 describe('plumbline plan output', () => {
   it('prints each unit’s rendered plan or error, then a summary on stderr', () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { secrets } from '../secrets.ts';
 import { main } from './main.ts';
-import { captureIO, createFakeEngine, REV_B, startFakeServer, TEST_TOKEN, type FakeEngine } from './testing.ts';
+import { captureIO, createFakeEngine, REV_B, startFakeServer, TEST_TOKEN, type FakeEngine } from '../../testkit/fake-engine.ts';
 
 const SECRET = 'hunter2-secret';
 

@@ -185,7 +185,7 @@ export function checkBranch(branch: string): string | null {
     !branch.includes('//') &&
     !branch.includes('@{') &&
     branch !== '@' &&
-    !/[\s~^:?*[\\\x00-\x1f\x7f]/.test(branch);
+    !/[\s~^:?*[\\\x00-\x1f\x7f]/.test(branch); // eslint-disable-line no-control-regex -- Git refuses ASCII control characters in ref names
   return valid ? null : `${JSON.stringify(branch)} is not a valid Git branch name`;
 }
 

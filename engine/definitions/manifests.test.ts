@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { z } from 'zod';
-import { removeTempTrees, tempTree } from '../../test/helpers/files.ts';
+import { removeTempTrees, tempTree } from '../../testkit/files.ts';
 import { normalizeConfig } from '../config/load.ts';
 import { formatProblem } from '../errors.ts';
 import type { ManifestFile, ProviderModule } from '../provider.ts';

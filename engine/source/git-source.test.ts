@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { TestRepo } from '../../test/helpers/git-repo.ts';
+import { TestRepo } from '../../testkit/git-repo.ts';
 import { processCounts } from '../exec.ts';
 import { silentLogger } from '../log.ts';
 import { GitSource, redactUrl } from './git-source.ts';

@@ -4,8 +4,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { TestRepo } from '../../test/helpers/git-repo.ts';
-import { gpgKey, gpgTrust, sshKey, sshTrust } from '../../test/helpers/signing.ts';
+import { TestRepo } from '../../testkit/git-repo.ts';
+import { gpgKey, gpgTrust, sshKey, sshTrust } from '../../testkit/signing.ts';
 import { silentLogger } from '../log.ts';
 import { GitSource } from './git-source.ts';
 import { CommitVerifier, describeUntrusted, type VerifySettings } from './verify.ts';

@@ -7,7 +7,7 @@ import type { UnitDefinition } from '../../engine/provider-kit.ts';
 import type { InventorySpec } from './manifest.ts';
 import { forksFor, resolveKnownHosts, sshArgs, treeRootOf } from './cli.ts';
 import { DEFAULT_ANSIBLE_SETTINGS } from './settings.ts';
-import { inventorySpec, inventoryUnit } from './test-helpers.ts';
+import { inventorySpec, inventoryUnit } from '../../testkit/ansible-units.ts';
 import { toProblem } from './validate.ts';
 
 const scratch = await mkdtemp(join(tmpdir(), 'plumbline-ansible-cli-'));

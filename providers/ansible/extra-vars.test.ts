@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { RunRequest } from '../../engine/provider-kit.ts';
-import { providerContext, silentLogger, testConfig } from '../../test/helpers/providers.ts';
+import { providerContext, silentLogger, testConfig } from '../../testkit/providers.ts';
 import { createAnsibleProvider } from './index.ts';
-import { inventorySpec, inventoryUnit } from './test-helpers.ts';
+import { inventorySpec, inventoryUnit } from '../../testkit/ansible-units.ts';
 
 // The real ansible-playbook on the local connection (no SSH), behind a wrapper
 // that records its command line and the mode of the extra-vars file it gets.

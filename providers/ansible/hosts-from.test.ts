@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { UnitDefinition } from '../../engine/provider-kit.ts';
-import { silentLogger, testConfig } from '../../test/helpers/providers.ts';
+import { silentLogger, testConfig } from '../../testkit/providers.ts';
 import type { InventorySpec } from './manifest.ts';
 import { listInventory, runContext } from './cli.ts';
 import { generatedInventory, knownHostsLines, parseHostsFrom } from './hosts-from.ts';
 import { parseKnownHosts, verifyHostKey } from './known-hosts.ts';
-import { inventorySpec, inventoryUnit } from './test-helpers.ts';
+import { inventorySpec, inventoryUnit } from '../../testkit/ansible-units.ts';
 
 // Real keys (providers/ansible/fixtures/known_hosts.plain).
 const KEY_A = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBZdbG1BjDH9h0LZgXqanXAWXKAA+WbEH+NTOi/B5Hhf';

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { describeVerdict, entryMatches, fingerprint, lookupName, parseKnownHosts, verifyHostKey } from './known-hosts.ts';
 
-// Real files: written by engine/ssh-hosts.ts, hashed by `ssh-keygen -H`,
+// Real files: written by testkit/ssh-hosts.ts, hashed by `ssh-keygen -H`,
 // fingerprints by `ssh-keygen -lf`.
 const read = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 const plain = parseKnownHosts(read('known_hosts.plain'));

@@ -4,12 +4,12 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { silentLogger, type SshHosts, startSshHosts } from '../../test/helpers/providers.ts';
+import { silentLogger, type SshHosts, startSshHosts } from '../../testkit/providers.ts';
 import { hostTarget } from './inventory.ts';
 import { parseKnownHosts } from './known-hosts.ts';
 import { preflight } from './preflight.ts';
 
-// Real sshd on 127.0.0.40-42 (engine/ssh-hosts.ts), checked with node-ssh.
+// Real sshd on 127.0.0.40-42 (testkit/ssh-hosts.ts), checked with node-ssh.
 let dir: string;
 let ssh: SshHosts;
 

@@ -5,10 +5,10 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { ReadSet, UnitDefinition } from '../../engine/provider-kit.ts';
-import { silentLogger } from '../../test/helpers/providers.ts';
+import { silentLogger } from '../../testkit/providers.ts';
 import type { InventorySpec } from './manifest.ts';
 import { inventoryReads } from './reads.ts';
-import { inventorySpec, inventoryUnit } from './test-helpers.ts';
+import { inventorySpec, inventoryUnit } from '../../testkit/ansible-units.ts';
 
 // Two repositories laid out the way Ansible users lay theirs out (our own
 // content): Ansible's documented best-practice layout (site.yml, tier

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { UnitDefinition } from '../../engine/provider-kit.ts';
-import { providerContext, testConfig } from '../../test/helpers/providers.ts';
+import { providerContext, testConfig } from '../../testkit/providers.ts';
 import type { InventorySpec } from './manifest.ts';
-import { inventorySpec, inventoryUnit } from './test-helpers.ts';
+import { inventorySpec, inventoryUnit } from '../../testkit/ansible-units.ts';
 import { validateInventory } from './validate.ts';
 
 const scratch = await mkdtemp(join(tmpdir(), 'plumbline-ansible-validate-test-'));

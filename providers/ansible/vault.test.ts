@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { secrets } from '../../engine/provider-kit.ts';
-import { silentLogger } from '../../test/helpers/providers.ts';
+import { silentLogger } from '../../testkit/providers.ts';
 import { findVaulted, inlineVaults, registerVaultSecrets } from './vault.ts';
 
 // vaulted-vars.yml: the real output of `ansible-vault encrypt_string` with the

@@ -1,5 +1,6 @@
 import { createRequire, isBuiltin } from 'node:module';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import type * as EsbuildApi from 'esbuild';
 import type { Message, Plugin, PluginBuild } from 'esbuild';
 
 /**
@@ -155,7 +156,7 @@ export function isBare(specifier: string): boolean {
   return !/^(?:\.{0,2}\/|[a-zA-Z][a-zA-Z0-9+.-]*:|#)/.test(specifier) && specifier !== '.' && specifier !== '..';
 }
 
-type Esbuild = typeof import('esbuild');
+type Esbuild = typeof EsbuildApi;
 let esbuildModule: Esbuild | undefined;
 
 /** The esbuild tsx depends on, found through tsx: Plumbline adds no bundler of its own. */

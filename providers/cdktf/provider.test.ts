@@ -3,10 +3,10 @@ import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { isPlumblineError, type ProviderContext, type RunRequest, secrets } from '../../engine/provider-kit.ts';
-import { providerContext, silentLogger, testConfig } from '../../test/helpers/providers.ts';
+import { providerContext, silentLogger, testConfig } from '../../testkit/providers.ts';
 import { createCdktfProvider } from './index.ts';
 import { cdktfProvider } from './module.ts';
-import { cdktfUnit, installRoot, removeDir, tempDir, workspace } from './test-helpers.ts';
+import { cdktfUnit, installRoot, removeDir, tempDir, workspace } from '../../testkit/cdktf-units.ts';
 
 /** Providers come only from this local mirror: no test ever downloads one. */
 const PLUGIN_MIRROR = '/opt/tf-plugins';

@@ -79,7 +79,7 @@ export async function synthError(context: FailureContext): Promise<ToolError> {
 
 async function describeReport(report: Report, context: FailureContext): Promise<Described> {
   const { paths, app } = context;
-  const { name, code, message, stack } = report;
+  const { name, message, stack } = report;
   const syntax = parseTransformError(message, paths);
   if (syntax) {
     syntax.location.file = await existingVariant(syntax.location.file, context);

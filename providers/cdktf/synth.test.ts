@@ -3,10 +3,10 @@ import { lstat, readdir, readFile, readlink, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { isPlumblineError, type PlumblineError } from '../../engine/provider-kit.ts';
-import { processCounts, silentLogger } from '../../test/helpers/providers.ts';
+import { processCounts, silentLogger } from '../../testkit/providers.ts';
 import { synthesize, type SynthOptions } from './synth.ts';
 import { validateUnit } from './validate.ts';
-import { cdktfUnit, installRoot, removeDir, tempDir, workspace } from './test-helpers.ts';
+import { cdktfUnit, installRoot, removeDir, tempDir, workspace } from '../../testkit/cdktf-units.ts';
 
 const TIMEOUT_MS = 5 * 60 * 1000;
 

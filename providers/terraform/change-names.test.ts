@@ -4,7 +4,7 @@ import { SecretRegistry } from '../../engine/provider-kit.ts';
 import { changeNames } from './change-names.ts';
 import { maskPlan } from './mask.ts';
 import { normalizePlan } from './normalize.ts';
-import { planFixture } from './test-fixtures.ts';
+import { planFixture } from '../../testkit/terraform-fixtures.ts';
 
 function names(fixture: string, registry = new SecretRegistry()): string[] {
   const plan = planFixture(fixture);

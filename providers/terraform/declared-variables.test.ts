@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { testUnit } from '../../test/helpers/providers.ts';
+import { testUnit } from '../../testkit/providers.ts';
 import { declaredVariables, undeclaredVariableError, undeclaredVariables } from './declared-variables.ts';
 
 const unit = testUnit({

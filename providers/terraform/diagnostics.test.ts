@@ -4,9 +4,9 @@ import { MASK, SecretRegistry } from '../../engine/provider-kit.ts';
 import { classifyFailure } from './classify.ts';
 import { diagnosticsOf, formatDiagnostic, presentDiagnostics } from './diagnostics.ts';
 import { repoPath, repoText, type PathContext } from './repo-paths.ts';
-import { fixtureText, recordedContext, RECORDED_RUN, streamFixture } from './test-fixtures.ts';
+import { fixtureText, recordedContext, RECORDED_RUN, streamFixture } from '../../testkit/terraform-fixtures.ts';
 
-/** Recorded streams: see test-fixtures.ts for how they were made. */
+/** Recorded streams: see testkit/terraform-fixtures.ts for how they were made. */
 const edge = streamFixture('edge-plan-stream.jsonl');
 const edgeContext = recordedContext('stacks/prod/edge');
 

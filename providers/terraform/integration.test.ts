@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type PlanRequest, type Provider, ToolError, type UnitDefinition } from '../../engine/provider-kit.ts';
-import { createWorkspace, providerContext, silentLogger, testConfig, testUnit } from '../../test/helpers/providers.ts';
+import { createWorkspace, providerContext, silentLogger, testConfig, testUnit } from '../../testkit/providers.ts';
 import { BACKEND_OVERRIDE_FILE } from './backend.ts';
 import type { DiagnosticView } from './diagnostics.ts';
 import { createTerraformProvider, type NormalizedPlan } from './index.ts';

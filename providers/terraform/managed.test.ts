@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { managedAddresses } from './managed.ts';
-import { planFixture } from './test-fixtures.ts';
+import { planFixture } from '../../testkit/terraform-fixtures.ts';
 
 describe('managedAddresses', () => {
   it('lists the planned resources of the root module and of child modules', () => {

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { MASK, SecretRegistry } from '../../engine/provider-kit.ts';
 import { maskPlan, maskSensitive } from './mask.ts';
 import { parsePlanJson, type PlanJson } from './plan-schema.ts';
-import { everythingShown } from './test-fixtures.ts';
+import { everythingShown } from '../../testkit/terraform-fixtures.ts';
 
 const load = (name: string): PlanJson => parsePlanJson(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8'));
 

@@ -171,7 +171,7 @@ describe('formatPath', () => {
   });
 });
 
-describe('normalizePlan (nested plan, see test-fixtures.ts)', () => {
+describe('normalizePlan (nested plan, see testkit/terraform-fixtures.ts)', () => {
   const doc = normalize(load('nested-plan.json'));
 
   it('keeps an output equal to [] or {} as that value, and unknown elements as flags', () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { UnitDefinition } from '../../engine/provider-kit.ts';
-import { processCounts, silentLogger, testUnit } from '../../test/helpers/providers.ts';
+import { processCounts, silentLogger, testUnit } from '../../testkit/providers.ts';
 import { terraformReads } from './reads.ts';
 
 /**

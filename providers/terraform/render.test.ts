@@ -5,7 +5,7 @@ import { maskPlan } from './mask.ts';
 import { normalizePlan } from './normalize.ts';
 import { parsePlanJson } from './plan-schema.ts';
 import { renderPlan, summaryLine } from './render.ts';
-import { fixtureText, planFixture } from './test-fixtures.ts';
+import { fixtureText, planFixture } from '../../testkit/terraform-fixtures.ts';
 
 function rendered(name: string): string {
   const registry = new SecretRegistry();
@@ -22,8 +22,8 @@ describe('renderPlan', () => {
     assert.match(text, /^ {6}\+ input {2}= "hello"$/m);
     assert.match(text, /^ {6}\+ id {5}= \(known after apply\)$/m);
     assert.match(text, /^ {2}# terraform_data\.update will be updated in-place$/m);
-    assert.match(text, /^ {6}~ input\.nested\.size +\= 1 -> 2$/m);
-    assert.match(text, /^ {6}~ input\.ports\[1\] +\= 443 -> 8443$/m);
+    assert.match(text, /^ {6}~ input\.nested\.size += 1 -> 2$/m);
+    assert.match(text, /^ {6}~ input\.ports\[1\] += 443 -> 8443$/m);
     assert.match(text, /^ {2}# terraform_data\.replace must be replaced$/m);
     assert.match(text, /^-\/\+ resource "terraform_data" "replace" \{$/m);
     assert.match(text, /^\+\/- resource "terraform_data" "replace_cbd" \{$/m);
@@ -40,7 +40,7 @@ describe('renderPlan', () => {
 
   it('shows sensitive values as (sensitive value)', () => {
     const text = rendered('sensitive-plan.json');
-    assert.match(text, /~ input\.password +\= \(sensitive value\) -> \(sensitive value\)/);
+    assert.match(text, /~ input\.password += \(sensitive value\) -> \(sensitive value\)/);
     assert.match(text, /~ connection = \(sensitive value\) -> \(sensitive value\)/);
     assert.ok(!text.includes('Secret-Pw'));
   });
@@ -64,7 +64,7 @@ describe('renderPlan', () => {
   });
 });
 
-/** Recorded with terraform_data (see test-fixtures.ts): nested changes, empty values, unknown elements. */
+/** Recorded with terraform_data (see testkit/terraform-fixtures.ts): nested changes, empty values, unknown elements. */
 describe('renderPlan (nested plan)', () => {
   const text = rendered('nested-plan.json');
   const block = (address: string): string => {
@@ -75,22 +75,22 @@ describe('renderPlan (nested plan)', () => {
 
   it('shows a nested change as paths, only what changed', () => {
     const app = block('terraform_data.app');
-    assert.match(app, /^ {6}~ input\.tags\.Name +\= "web" -> "api"$/m);
-    assert.match(app, /^ {6}\+ input\.tags\.Team +\= "core"$/m);
-    assert.match(app, /^ {6}~ input\.ingress\[0\]\.from_port +\= 80 -> 8080$/m);
+    assert.match(app, /^ {6}~ input\.tags\.Name += "web" -> "api"$/m);
+    assert.match(app, /^ {6}\+ input\.tags\.Team += "core"$/m);
+    assert.match(app, /^ {6}~ input\.ingress\[0\]\.from_port += 80 -> 8080$/m);
     assert.match(app, /^ {6}- input\.ingress\[0\]\.cidr_blocks\[0\] += "10\.0\.0\.0\/8" -> null$/m);
-    assert.match(app, /^ {6}- input\.names\[1\] +\= "b" -> null$/m);
-    assert.match(app, /^ {6}~ input\.ports\[1\] +\= 443 -> 8443$/m);
+    assert.match(app, /^ {6}- input\.names\[1\] += "b" -> null$/m);
+    assert.match(app, /^ {6}~ input\.ports\[1\] += 443 -> 8443$/m);
     assert.ok(!/input\.tags\.Env|input\.names\[0\]|input\.empty/.test(app), 'unchanged values are left out');
     assert.ok(!/[[{]"/.test(app), 'no JSON line per side');
   });
 
   it('keeps sensitive values masked at every depth', () => {
     const app = block('terraform_data.app');
-    assert.match(app, /^ {6}~ input\.secret\.token +\= \(sensitive value\) -> \(sensitive value\)$/m);
-    assert.match(app, /^ {6}~ input\.keys\[1\] +\= \(sensitive value\) -> \(sensitive value\)$/m);
+    assert.match(app, /^ {6}~ input\.secret\.token += \(sensitive value\) -> \(sensitive value\)$/m);
+    assert.match(app, /^ {6}~ input\.keys\[1\] += \(sensitive value\) -> \(sensitive value\)$/m);
     // terraform itself forgot the mark on the copy in `output`: still masked.
-    assert.match(app, /^ {6}- output\.keys\[1\] +\= \(sensitive value\) -> null$/m);
+    assert.match(app, /^ {6}- output\.keys\[1\] += \(sensitive value\) -> null$/m);
     for (const secret of ['Nested-Old-Tok-77aa', 'Nested-New-Tok-88bb']) assert.ok(!text.includes(secret), secret);
   });
 
@@ -98,25 +98,25 @@ describe('renderPlan (nested plan)', () => {
     const mixed = block('terraform_data.mixed');
     assert.match(mixed, /^ {6}\+ input\.ids\[0\] += "known"$/m);
     assert.match(mixed, /^ {6}\+ input\.ids\[1\] += \(known after apply\)$/m);
-    assert.match(mixed, /^ {6}\+ input\.none +\= \[\]$/m);
-    assert.match(mixed, /^ {6}\+ input\.map +\= \{\}$/m);
+    assert.match(mixed, /^ {6}\+ input\.none += \[\]$/m);
+    assert.match(mixed, /^ {6}\+ input\.map += \{\}$/m);
     assert.ok(!text.includes('"(known after apply)"'), 'never a quoted string');
     const gone = block('terraform_data.gone');
-    assert.match(gone, /^ {6}- input\.list +\= \[\] -> null$/m);
+    assert.match(gone, /^ {6}- input\.list += \[\] -> null$/m);
   });
 
   it('shows outputs as terraform does: [] is [], {} is {}, unknown elements unquoted', () => {
     const outputs = text.slice(text.indexOf('Changes to Outputs:'));
-    assert.match(outputs, /^ {2}\+ empty_map +\= \{\}$/m);
-    assert.match(outputs, /^ {2}\+ ids\[0\] +\= \(known after apply\)$/m);
-    assert.match(outputs, /^ {2}\+ ids\[1\] +\= "fixed"$/m);
-    assert.match(outputs, /^ {2}- was_list\[0\] +\= "x" -> null$/m);
+    assert.match(outputs, /^ {2}\+ empty_map += \{\}$/m);
+    assert.match(outputs, /^ {2}\+ ids\[0\] += \(known after apply\)$/m);
+    assert.match(outputs, /^ {2}\+ ids\[1\] += "fixed"$/m);
+    assert.match(outputs, /^ {2}- was_list\[0\] += "x" -> null$/m);
     assert.ok(!outputs.includes('same_empty'), 'an output that stays [] is not a change');
   });
 
   it('shows an output equal to [] and empty-list attributes of an AWS plan', () => {
     const aws = rendered('aws-module-plan.json');
-    assert.match(aws, /^ {2}\+ no_rules +\= \[\]$/m);
+    assert.match(aws, /^ {2}\+ no_rules += \[\]$/m);
     assert.match(aws, /^ {6}\+ ingress\[0\]\.ipv6_cidr_blocks += \[\]$/m);
     assert.match(aws, /^ {6}\+ ingress\[0\]\.cidr_blocks\[0\] += "10\.0\.0\.0\/8"$/m);
     assert.match(aws, /^ {2}# module\.web_sg\.aws_security_group\.this\[1\] will be created$/m);

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MASK, SecretRegistry } from '../../engine/provider-kit.ts';
 import { markAt, markKnownSecrets } from './secret-paths.ts';
-import { everythingShown, planFixture } from './test-fixtures.ts';
+import { everythingShown, planFixture } from '../../testkit/terraform-fixtures.ts';
 
-/** The values fixtures/src/rotated was applied with, then planned with (see test-fixtures.ts). */
+/** The values fixtures/src/rotated was applied with, then planned with (see testkit/terraform-fixtures.ts). */
 const OLD = ['Rotated-Old-Pw-31ce', 'Rotated-Old-Tok-5a0d'];
 const NEW = ['Rotated-New-Pw-64bf', 'Rotated-New-Tok-97e2'];
 

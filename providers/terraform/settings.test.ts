@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { test } from 'node:test';
-import { silentLogger, testConfig } from '../../test/helpers/providers.ts';
+import { silentLogger, testConfig } from '../../testkit/providers.ts';
 import { settingsOf } from '../../engine/provider-kit.ts';
 import { effectiveSettings, terraformSettingsPart } from './settings.ts';
 

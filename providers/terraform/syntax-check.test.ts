@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseFmtErrors } from './syntax-check.ts';
-import { fixtureText } from './test-fixtures.ts';
+import { fixtureText } from '../../testkit/terraform-fixtures.ts';
 
 describe('parseFmtErrors', () => {
   it('reads each error of terraform fmt with its file, line and words (recorded output)', () => {

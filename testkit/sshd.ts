@@ -1,8 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSshHosts, type SshHosts } from '../../engine/ssh-hosts.ts';
+import { freePort } from './ports.ts';
+import { type SshHost, startSshHosts, type SshHosts } from './ssh-hosts.ts';
 
 /**
  * Real sshd hosts on loopback for an Ansible integration test file. Each file
@@ -17,7 +17,7 @@ export class TestHosts {
 
   static async start(options: { firstAddress: string; count?: number; names?: string[] }): Promise<TestHosts> {
     const dir = mkdtempSync(join(tmpdir(), 'plumbline-sshd-'));
-    const port = await freePortOn(options.firstAddress);
+    const port = await freePort(options.firstAddress);
     const ssh = await startSshHosts({ count: options.count ?? 3, firstAddress: options.firstAddress, port, dir, names: options.names });
     return new TestHosts(dir, ssh);
   }
@@ -39,11 +39,7 @@ export class TestHosts {
 
   /** A YAML inventory listing every host, with its root folder as `plumbline_root`. */
   inventoryYaml(group = 'web'): string {
-    const lines = ['all:', '  vars:', '    ansible_python_interpreter: /usr/bin/python3', '  children:', `    ${group}:`, '      hosts:'];
-    for (const h of this.ssh.hosts) {
-      lines.push(`        ${h.name}:`, `          ansible_host: ${h.address}`, `          ansible_port: ${h.port}`, `          plumbline_root: ${h.root}`);
-    }
-    return `${lines.join('\n')}\n`;
+    return hostsInventoryYaml(this.ssh.hosts, group);
   }
 
   /** daemon config lines for the `ansible:` section. */
@@ -61,13 +57,16 @@ export class TestHosts {
   }
 }
 
-async function freePortOn(address: string): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, address, () => {
-      const bound = server.address();
-      server.close(() => (typeof bound === 'object' && bound ? resolvePort(bound.port) : reject(new Error('no port'))));
-    });
-  });
+/**
+ * A standard YAML inventory: every host in `group`, reached at its loopback
+ * address and port, its root folder as `plumbline_root`; `vars` for all hosts.
+ */
+export function hostsInventoryYaml(hosts: readonly SshHost[], group: string, vars: Record<string, string> = {}): string {
+  const lines = ['all:', '  vars:', '    ansible_python_interpreter: /usr/bin/python3'];
+  for (const [k, v] of Object.entries(vars)) lines.push(`    ${k}: ${JSON.stringify(v)}`);
+  lines.push('  children:', `    ${group}:`, '      hosts:');
+  for (const h of hosts) {
+    lines.push(`        ${h.name}:`, `          ansible_host: ${h.address}`, `          ansible_port: ${h.port}`, `          plumbline_root: ${h.root}`);
+  }
+  return `${lines.join('\n')}\n`;
 }

@@ -6,15 +6,15 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { EngineFacade, PlanDetail, StatusAnswer, SyncAnswer } from '../api/contract.ts';
-import type { MetricsExposition } from '../api/routes.ts';
-import { startApiServer } from '../api/server.ts';
-import { AccessControl } from '../auth/access.ts';
-import { openStore } from '../store/open.ts';
-import { ConflictError, NotFoundError, PlumblineError, ValidationError } from '../errors.ts';
-import { silentLogger, type Logger } from '../log.ts';
-import type { HistoryEvent, PlanRecord } from '../model.ts';
-import type { CliIO } from './types.ts';
+import type { EngineFacade, PlanDetail, StatusAnswer, SyncAnswer } from '../engine/api/contract.ts';
+import type { MetricsExposition } from '../engine/api/routes.ts';
+import { startApiServer } from '../engine/api/server.ts';
+import { AccessControl } from '../engine/auth/access.ts';
+import { openStore } from '../engine/store/open.ts';
+import { ConflictError, NotFoundError, PlumblineError, ValidationError } from '../engine/errors.ts';
+import { silentLogger, type Logger } from '../engine/log.ts';
+import type { HistoryEvent, PlanRecord } from '../engine/model.ts';
+import type { CliIO } from '../engine/cli/types.ts';
 
 export const REV_A = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
 export const REV_B = 'b2c3d4e5f60718293a4b5c6d7e8f901234567890';

@@ -1,6 +1,6 @@
-import type { UnitDefinition } from '../../engine/provider-kit.ts';
-import { testUnit } from '../../test/helpers/providers.ts';
-import type { InventorySpec } from './manifest.ts';
+import type { UnitDefinition } from '../engine/provider-kit.ts';
+import type { InventorySpec } from '../providers/ansible/manifest.ts';
+import { testUnit } from './providers.ts';
 
 /** An inventory's spec as the manifest of `inventories/<name>` with only a playbook gives it, then `over`. */
 export function inventorySpec(path: string, over: Partial<InventorySpec> = {}): InventorySpec {

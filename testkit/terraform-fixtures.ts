@@ -1,15 +1,15 @@
 import { readFileSync } from 'node:fs';
-import type { SecretRegistry } from '../../engine/provider-kit.ts';
-import { parseUiStream, type UiMessage } from './diagnostics.ts';
-import { maskPlan } from './mask.ts';
-import { normalizePlan } from './normalize.ts';
-import { parsePlanJson, type PlanJson } from './plan-schema.ts';
-import { renderPlan } from './render.ts';
-import type { PathContext } from './repo-paths.ts';
+import type { SecretRegistry } from '../engine/provider-kit.ts';
+import { parseUiStream, type UiMessage } from '../providers/terraform/diagnostics.ts';
+import { maskPlan } from '../providers/terraform/mask.ts';
+import { normalizePlan } from '../providers/terraform/normalize.ts';
+import { parsePlanJson, type PlanJson } from '../providers/terraform/plan-schema.ts';
+import { renderPlan } from '../providers/terraform/render.ts';
+import type { PathContext } from '../providers/terraform/repo-paths.ts';
 
 /**
- * Recorded real terraform output for the unit tests. The configurations are
- * in fixtures/src (a repository laid out with shared modules, a
+ * Recorded real terraform output for the terraform provider's unit tests, in
+ * providers/terraform/fixtures. The configurations are in fixtures/src (a repository laid out with shared modules, a
  * terraform_data stack in two versions, a stack whose secrets are rotated, and
  * files with syntax errors). To record them again, from the
  * repository root, with terraform 1.11 and the hashicorp/aws 5.100.0 mirror in
@@ -40,7 +40,7 @@ import type { PathContext } from './repo-paths.ts';
  */
 
 export function fixtureText(name: string): string {
-  return readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
+  return readFileSync(new URL(`../providers/terraform/fixtures/${name}`, import.meta.url), 'utf8');
 }
 
 export function planFixture(name: string): PlanJson {

@@ -1,9 +1,9 @@
-import { normalizeConfig } from '../../engine/config/load.ts';
-import type { DaemonConfig } from '../../engine/config/types.ts';
-import type { UnitDefinition } from '../../engine/definitions/types.ts';
-import { silentLogger } from '../../engine/log.ts';
-import type { ProviderContext } from '../../engine/provider.ts';
-import { installRoot } from '../../engine/providers.ts';
+import { normalizeConfig } from '../engine/config/load.ts';
+import type { DaemonConfig } from '../engine/config/types.ts';
+import type { UnitDefinition } from '../engine/definitions/types.ts';
+import { silentLogger } from '../engine/log.ts';
+import type { ProviderContext } from '../engine/provider.ts';
+import { installRoot } from '../engine/providers.ts';
 
 /**
  * What a provider's tests need of the engine to stand in for it: a daemon
@@ -12,10 +12,10 @@ import { installRoot } from '../../engine/providers.ts';
  * SSH hosts, a silent logger and the process counter. Providers themselves
  * reach the engine only through engine/provider-kit.ts.
  */
-export { processCounts } from '../../engine/exec.ts';
-export { silentLogger } from '../../engine/log.ts';
-export { startSshHosts, type SshHosts } from '../../engine/ssh-hosts.ts';
-export { createWorkspace } from '../../engine/workspace.ts';
+export { processCounts } from '../engine/exec.ts';
+export { silentLogger } from '../engine/log.ts';
+export { startSshHosts, type SshHosts } from './ssh-hosts.ts';
+export { createWorkspace } from '../engine/workspace.ts';
 
 /** A daemon config from plumbline.yaml's fields (`source.url` and `stateDir` at least), every default filled in. */
 export function testConfig(raw: Record<string, unknown>): DaemonConfig {

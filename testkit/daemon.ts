@@ -1,19 +1,16 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import Database from 'better-sqlite3';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { StatusAnswer } from '../../engine/api/contract.ts';
-import type { HistoryEvent, PlanRecord, UnitStatus } from '../../engine/model.ts';
-import { freePort } from '../../testkit/ports.ts';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { StatusAnswer } from '../engine/api/contract.ts';
+import type { HistoryEvent, PlanRecord, UnitStatus } from '../engine/model.ts';
+import { repoRoot } from './files.ts';
+import { freePort } from './ports.ts';
 import { writeTerraformRc } from './terraform.ts';
 import { waitFor } from './wait.ts';
 
-export const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const bin = join(repoRoot, 'bin', 'plumbline.mjs');
-
-export { freePort } from '../../testkit/ports.ts';
 
 export interface DaemonOptions {
   sourceUrl: string;

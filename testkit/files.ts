@@ -1,6 +1,10 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** This repository's root: where bin/, engine/, the examples and the test fixtures are. */
+export const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
 /** Write `files` (paths relative to `root`, folders made as needed); returns `root`. */
 export function writeTree(root: string, files: Record<string, string>): string {

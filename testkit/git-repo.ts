@@ -12,7 +12,7 @@ const identity = {
 
 /**
  * How a commit is signed: git's own `-c` settings and environment (see
- * test/helpers/signing.ts for the keys).
+ * testkit/signing.ts for the keys).
  */
 export interface CommitSigner {
   config: Record<string, string>;

@@ -2,11 +2,11 @@ import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { connect } from 'node:net';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
-import { PlumblineError } from './errors.ts';
-import { run, type ExecResult } from './exec.ts';
+import { PlumblineError } from '../engine/errors.ts';
+import { run, type ExecResult } from '../engine/exec.ts';
 
 /**
- * Throwaway SSH hosts for the quick-start demo and the tests: one real OpenSSH
+ * Throwaway SSH hosts for the tests and the benchmark: one real OpenSSH
  * server per loopback address (127.0.0.2, 127.0.0.3...), each with its own
  * host key, its own config and its own `root` folder (a directory on this
  * machine standing for that host's filesystem; plays receive it as the host

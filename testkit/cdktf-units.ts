@@ -1,13 +1,12 @@
 import { cp, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { UnitDefinition } from '../../engine/provider-kit.ts';
-import { testUnit } from '../../test/helpers/providers.ts';
-import type { CdktfSpec } from './manifest.ts';
+import { dirname, join } from 'node:path';
+import type { UnitDefinition } from '../engine/provider-kit.ts';
+import type { CdktfSpec } from '../providers/cdktf/manifest.ts';
+import { testUnit } from './providers.ts';
 
 /** Plumbline's installation: this repository. */
-export const installRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export { installRoot } from '../engine/providers.ts';
 
 export async function tempDir(prefix: string): Promise<string> {
   return mkdtemp(join(tmpdir(), `plumbline-cdktf-${prefix}-`));
