@@ -305,6 +305,19 @@ export interface ProviderContext {
   log: Logger;
   /** Absolute path of Plumbline's own installation (for cdktf's bundled libraries). */
   installRoot: string;
+  /**
+   * When daemons share a PostgreSQL store, tools that keep state of their
+   * own keep it in that database too (Terraform's `pg` backend), so any
+   * member can run any unit. Absent with an embedded store.
+   */
+  sharedState?: SharedState;
+}
+
+export interface SharedState {
+  /** The store's URL, without its password. */
+  postgresUrl: string;
+  /** Given to the tool in its environment (PGPASSWORD), never written to a file. */
+  password?: string;
 }
 
 export type ProviderFactory = (context: ProviderContext) => Provider;

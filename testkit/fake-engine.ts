@@ -191,6 +191,15 @@ export function createFakeEngine(): FakeEngine {
       record('drift', options, actor.name);
       return { scheduled: options.unit ? [options.unit] : ['web'], skipped: options.unit ? [] : [{ unit: 'db', why: 'it is Applying' }] };
     },
+    async cluster() {
+      record('cluster', {});
+      return {
+        members: [
+          { name: 'ctl-1', leader: true, startedAt: '2024-05-01T10:00:00.000Z', heartbeatAt: '2024-05-01T10:05:00.000Z', lapsed: false, concurrency: 4, runs: [{ unit: 'web', kind: 'apply', revision: REV_B, planId: 'web-2', leaseUntil: '2024-05-01T10:05:30.000Z' }] },
+          { name: 'ctl-2', leader: false, startedAt: '2024-05-01T10:00:01.000Z', heartbeatAt: '2024-05-01T10:04:10.000Z', lapsed: true, concurrency: 4, runs: [] },
+        ],
+      };
+    },
     async why(unit: string) {
       record('why', unit);
       if (unit !== 'web') throw new NotFoundError('E_UNIT_NOT_FOUND', `no unit ${unit}`, { hint: 'list units with: plumbline status' });

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConflictError, NotFoundError, PlumblineError, ValidationError, type Problem, type RetryClass } from '../errors.ts';
 import type { ChangeSet, HistoryEvent, PlanRecord } from '../model.ts';
-import type { ChangeSetDetail, DriftAnswer, MetricsAnswer, PlanDetail, StatusAnswer, SyncAnswer, UnitReads } from './contract.ts';
+import type { ChangeSetDetail, DriftAnswer, MetricsAnswer, PlanDetail, StatusAnswer, SyncAnswer, UnitReads, ClusterAnswer } from './contract.ts';
 import { readToken } from './token.ts';
 import type { CreatedToken, TokenInfo, TokenRequest } from '../auth/access.ts';
 import { ForbiddenError, UnauthorizedError } from '../auth/errors.ts';
@@ -82,6 +82,10 @@ export class ApiClient {
 
   drift(unit?: string): Promise<DriftAnswer> {
     return this.#request('POST', '/api/v1/drift', unit ? { unit } : {});
+  }
+
+  cluster(): Promise<ClusterAnswer> {
+    return this.#request('GET', '/api/v1/cluster');
   }
 
   why(unit: string): Promise<UnitReads> {

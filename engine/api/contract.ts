@@ -34,6 +34,8 @@ export interface EngineFacade {
   drift(options: { unit?: string }, actor: Actor): Promise<DriftAnswer>;
   /** What a unit reads in the repository: a commit touching any of it plans the unit. */
   why(unit: string): Promise<UnitReads>;
+  /** The daemons sharing the store: which leads, their heartbeats and the runs each holds. */
+  cluster(): Promise<ClusterAnswer>;
   /** `GET /readyz`: the store answers and the source was fetched at least once. */
   ready(): Promise<boolean>;
 }
@@ -102,6 +104,7 @@ export const API_ROUTES = {
   changeSet: 'GET /api/v1/changesets/:id',
   approveChangeSet: 'POST /api/v1/changesets/:id/approve',
   why: 'GET /api/v1/why',
+  cluster: 'GET /api/v1/cluster',
   healthz: 'GET /api/v1/healthz',
   tokens: 'GET /api/v1/tokens',
   createToken: 'POST /api/v1/tokens',
@@ -115,3 +118,16 @@ export const PUBLIC_ROUTES = {
   readyz: 'GET /readyz',
   metrics: 'GET /metrics',
 } as const;
+
+export interface ClusterAnswer {
+  members: Array<{
+    name: string;
+    leader: boolean;
+    startedAt: string;
+    heartbeatAt: string;
+    /** Its claims lapsed: another member takes its runs up. */
+    lapsed: boolean;
+    concurrency: number;
+    runs: Array<{ unit: string; kind: string; revision: string; planId?: string; leaseUntil?: string }>;
+  }>;
+}

@@ -75,6 +75,7 @@ export function buildRoutes({ facade, access, metrics }: RouteDependencies): Rou
       const unit = optionalQuery(query, 'unit');
       return facade.history({ ...(unit !== undefined ? { unit } : {}), ...historyPage(query) });
     }),
+    read(API_ROUTES.cluster, () => facade.cluster()),
     read(API_ROUTES.why, async ({ query }) => {
       const unit = optionalQuery(query, 'unit');
       if (unit === undefined) throw badRequest('name the unit: ?unit=NAME');

@@ -287,6 +287,16 @@ describe('plumbline CLI against the API', () => {
     assert.equal(tooMany.code, 1);
   });
 
+  it('cluster lists the members, the leader, heartbeats and the runs each holds', async () => {
+    const text = await run('cluster');
+    assert.equal(text.code, 0, text.err);
+    assert.match(text.out, /^MEMBER\s+ROLE\s+HEARTBEAT\s+RUNS$/m);
+    assert.match(text.out, /^ctl-1\s+leader\s+2024-05-01 10:05:00Z\s+apply web$/m);
+    assert.match(text.out, /^ctl-2\s+lapsed\s+2024-05-01 10:04:10Z\s+-$/m);
+    const json = JSON.parse((await run('cluster', '--json')).out) as { members: Array<{ name: string; leader: boolean }> };
+    assert.deepEqual(json.members.map((m) => [m.name, m.leader]), [['ctl-1', true], ['ctl-2', false]]);
+  });
+
   it('why lists what a unit reads, as a table or JSON; an unknown unit is exit 1', async () => {
     const text = await run('why', 'web');
     assert.equal(text.code, 0, text.err);

@@ -124,6 +124,26 @@ export function registerRemoteCommands(program: Command, ctx: CommandContext): v
     }),
   );
 
+  withConnection(program.command('cluster').description('list the daemons sharing the store: the leader, heartbeats, the runs each holds')).action(
+    action(ctx, async (opts: ConnectionOptions) => {
+      const answer = await (await connect(opts)).cluster();
+      if (opts.json) out.json(answer);
+      else {
+        out.table(
+          [{ header: 'MEMBER' }, { header: 'ROLE' }, { header: 'HEARTBEAT' }, { header: 'RUNS' }],
+          answer.members.map((m) => [
+            m.name,
+            m.lapsed ? 'lapsed' : m.leader ? 'leader' : 'member',
+            formatTime(m.heartbeatAt),
+            m.runs.length > 0 ? m.runs.map((r) => `${r.kind} ${r.unit}`).join(', ') : '-',
+          ]),
+          'no members',
+        );
+      }
+      return 0;
+    }),
+  );
+
   withConnection(
     program
       .command('why')

@@ -4,7 +4,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { auditFields, describeActor } from '../auth/actor.ts';
 import { mayDecideOn, requireRole, requireUnits } from '../auth/roles.ts';
 import type { Actor } from '../auth/types.ts';
-import type { DriftAnswer, EngineFacade, MetricsAnswer, PlanDetail, StatusAnswer, SyncAnswer, UnitReads } from '../api/contract.ts';
+import type { ClusterAnswer, DriftAnswer, EngineFacade, MetricsAnswer, PlanDetail, StatusAnswer, SyncAnswer, UnitReads } from '../api/contract.ts';
 import { processCounts } from '../exec.ts';
 import type { DaemonConfig } from '../config/types.ts';
 import { loadDefinitions } from '../definitions/load.ts';
@@ -910,6 +910,23 @@ export class Controller implements EngineFacade, Runtime {
     } catch {
       return false;
     }
+  }
+
+  /** `plumbline cluster`: the members sharing the store, as the store knows them. */
+  async cluster(): Promise<ClusterAnswer> {
+    const [members, runs, lease] = await Promise.all([this.store.listMembers(), this.store.listRuns({ state: 'running' }), this.store.leader()]);
+    const now = Date.now();
+    const ttl = this.config.cluster?.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
+    return {
+      members: members.map((m) => ({
+        ...m,
+        leader: lease?.holder === m.name && Date.parse(lease.expiresAt) > now,
+        lapsed: now - Date.parse(m.heartbeatAt) > ttl,
+        runs: runs
+          .filter((r) => r.claimedBy === m.name)
+          .map((r) => ({ unit: r.unit, kind: r.kind, revision: r.revision, ...(r.planId ? { planId: r.planId } : {}), ...(r.leaseUntil ? { leaseUntil: r.leaseUntil } : {}) })),
+      })),
+    };
   }
 
   /** `plumbline why NAME`: what the unit reads, as the daemon uses it to decide what a commit plans. */

@@ -50,6 +50,8 @@ export interface Store {
   /** The files a plan left for its apply (binary plan, documents), by name. */
   getArtifacts(planId: string): Promise<Map<string, Buffer>>;
   listMembers(): Promise<MemberRecord[]>;
+  /** The leader lease as it stands (expired or not). */
+  leader(): Promise<LeaseRecord | undefined>;
   /**
    * Call `onQueued` when another daemon on the same database queued runs
    * (PostgreSQL LISTEN/NOTIFY; payloads carry ids only). A no-op where one

@@ -1,4 +1,5 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { isAbsolute, join } from 'node:path';
 import { findStateBlocks, type StateBlock } from './hcl-scan.ts';
 import { configFileNames, field, objects, parseJsonConfig } from './config-files.ts';
@@ -40,8 +41,13 @@ export async function detectBackend(configDir: string): Promise<DeclaredBackend>
   return declared;
 }
 
-/** Redirect the state into `unitStateDir` unless the stack manages it; idempotent. */
-export async function placeState(configDir: string, unitStateDir: string): Promise<StatePlacement> {
+/**
+ * Redirect the state into `unitStateDir` unless the stack manages it; with a
+ * shared PostgreSQL store (several daemons), into a schema of its own in that
+ * database (Terraform's `pg` backend, with its own locking), so any member can
+ * run the unit. Idempotent.
+ */
+export async function placeState(configDir: string, unitStateDir: string, shared?: { connStr: string; schema: string }): Promise<StatePlacement> {
   const declared = await detectBackend(configDir);
   const overridePath = join(configDir, BACKEND_OVERRIDE_FILE);
   if (!isRedirectable(declared)) {
@@ -49,8 +55,10 @@ export async function placeState(configDir: string, unitStateDir: string): Promi
     return { managedBy: 'stack', backend: declared };
   }
   await mkdir(unitStateDir, { recursive: true, mode: 0o700 });
-  const statePath = join(unitStateDir, 'terraform.tfstate');
-  const override = { terraform: { backend: { local: { path: statePath } } } };
+  const statePath = shared ? `postgres schema ${shared.schema}` : join(unitStateDir, 'terraform.tfstate');
+  const override = shared
+    ? { terraform: { backend: { pg: { conn_str: shared.connStr, schema_name: shared.schema } } } }
+    : { terraform: { backend: { local: { path: statePath } } } };
   await writeFile(overridePath, `${JSON.stringify(override, null, 2)}\n`, { mode: 0o600 });
   return { managedBy: 'plumbline', statePath, replaced: declared };
 }
@@ -89,4 +97,10 @@ export function jsonStateBlocks(text: string): StateBlock[] {
     for (const _cloud of objects(field(terraform, 'cloud'))) blocks.push({ kind: 'cloud', type: '', strings: {} });
   }
   return blocks;
+}
+
+/** A unit's own schema in the shared database: PostgreSQL's identifier rules, and never two units in one. */
+export function stateSchemaOf(unit: string): string {
+  const readable = unit.toLowerCase().replace(/[^a-z0-9]+/g, '_').slice(0, 40);
+  return `plumbline_${readable}_${createHash('sha256').update(unit).digest('hex').slice(0, 8)}`;
 }

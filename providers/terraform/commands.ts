@@ -33,6 +33,8 @@ export interface TerraformCliOptions {
   log: Logger;
   /** How terraform's paths read in the repository (error messages, warnings). */
   paths?: PathContext;
+  /** Added to every command's environment (the shared state database's password). */
+  env?: Record<string, string>;
 }
 
 export interface PlanResult {
@@ -93,7 +95,7 @@ export class TerraformCli {
   }
 
   environment(): Record<string, string> {
-    return { ...terraformEnvironment(this.options.settings), TF_PLUGIN_CACHE_DIR: this.options.pluginCacheDir };
+    return { ...terraformEnvironment(this.options.settings), TF_PLUGIN_CACHE_DIR: this.options.pluginCacheDir, ...this.options.env };
   }
 
   private async exec(

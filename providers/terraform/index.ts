@@ -18,7 +18,7 @@ import {
   ToolError,
   ValidationError,
 } from '../../engine/provider-kit.ts';
-import { placeState } from './backend.ts';
+import { placeState, stateSchemaOf } from './backend.ts';
 import { TerraformCli, type PlanResult } from './commands.ts';
 import { fingerprint } from './fingerprint.ts';
 import { maskPlan } from './mask.ts';
@@ -79,12 +79,15 @@ export function createTerraformTools(context: ProviderContext, settings: Terrafo
   async function cliFor(request: RunRequest, configDir: string): Promise<TerraformCli> {
     await mkdir(pluginCacheDir, { recursive: true });
     const paths = pathContext(request, configDir);
-    return new TerraformCli({ settings, cwd: configDir, pluginCacheDir, signal: request.signal, log: request.log, paths });
+    // The shared state database's password reaches terraform only through its environment.
+    const env: Record<string, string> = context.sharedState?.password ? { PGPASSWORD: context.sharedState.password } : {};
+    return new TerraformCli({ settings, cwd: configDir, pluginCacheDir, signal: request.signal, log: request.log, paths, env });
   }
 
   /** init; returns its UI stream (its warnings are shown with the plan). */
   async function init(cli: TerraformCli, request: RunRequest, configDir: string): Promise<UiMessage[]> {
-    const placement = await placeState(configDir, request.unitStateDir);
+    const shared = context.sharedState ? { connStr: context.sharedState.postgresUrl, schema: stateSchemaOf(request.unit.name) } : undefined;
+    const placement = await placeState(configDir, request.unitStateDir, shared);
     request.log.debug({ state: placement.managedBy }, 'terraform state placement');
     return parseUiStream((await initLocks.run(pluginCacheDir, () => cli.init())).stdout);
   }

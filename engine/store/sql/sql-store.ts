@@ -4,7 +4,7 @@ import { PlumblineError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { ChangeSet, HistoryEvent, SourceStatus, UnitStatus } from '../../model.ts';
 import type { StoredToken } from '../../auth/types.ts';
-import type { HistoryQuery, MemberRecord, PlanQuery, RunRecord, RunState, Store, StoreCounts, StoredOutput, StoreTx, StoredPlan } from '../types.ts';
+import type { HistoryQuery, LeaseRecord, MemberRecord, PlanQuery, RunRecord, RunState, Store, StoreCounts, StoredOutput, StoreTx, StoredPlan } from '../types.ts';
 import { RUNS_CHANNEL } from './tx.ts';
 import type { SqlEngine } from './engine.ts';
 import { storeReadError, storeWriteError } from './errors.ts';
@@ -156,6 +156,10 @@ export class SqlStore implements Store {
 
   listMembers(): Promise<MemberRecord[]> {
     return this.read((r) => r.listMembers());
+  }
+
+  leader(): Promise<LeaseRecord | undefined> {
+    return this.read((r) => r.getLease('leader'));
   }
 
   subscribe(onQueued: () => void): Promise<() => Promise<void>> {
