@@ -102,6 +102,8 @@ export interface PlanRecord {
    * `limitHosts`; the store reads them as `targets`.
    */
   targets?: string[];
+  /** The daemon (cluster member) that applied it. */
+  worker?: string;
   /** Steps the tool cannot predict (Ansible tasks check mode skips): shown apart, never counted in `summary`. */
   uncertain?: number;
   /** Warnings the tool printed while planning, masked. */

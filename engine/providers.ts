@@ -34,6 +34,9 @@ async function sharedStateOf(config: DaemonConfig): Promise<SharedState | undefi
   const parsed = new URL(url);
   const inUrl = parsed.password ? decodeURIComponent(parsed.password) : undefined;
   parsed.password = '';
+  // The daemon's own connection uses TLS only when the URL asks (sslmode=require...); tools connect the same way
+  // (Terraform's driver would otherwise insist on TLS).
+  if (!parsed.searchParams.has('sslmode')) parsed.searchParams.set('sslmode', 'disable');
   const fromFile = config.store?.passwordFile ? (await readFile(config.store.passwordFile, 'utf8')).split(/\r?\n/)[0] : undefined;
   const password = fromFile ?? inUrl ?? process.env.PGPASSWORD;
   if (password) secrets.add(password);

@@ -4,6 +4,8 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
+import { silentLogger } from '../engine/log.ts';
+import { openStore } from '../engine/store/open.ts';
 import { repoRoot } from '../testkit/files.ts';
 import { helloStack, writeTerraformRc } from '../testkit/terraform.ts';
 
@@ -116,7 +118,7 @@ test('validate warns about Terraform code and playbooks no unit reads, and still
   assert.match(r.stderr, /no problems, 2 warnings found/);
 });
 
-test('a unit that takes outputs from an upstream never applied waits, and does not fail the run', () => {
+test('a unit that takes outputs from an upstream never applied waits, and does not fail the run', async () => {
   const rc = writeTerraformRc(tree({ '.keep': '' }));
   const dir = tree({
     ...helloStack({ name: 'net', value: '10.0.0.0/16' }),
@@ -141,8 +143,9 @@ test('a unit that takes outputs from an upstream never applied waits, and does n
 
   // Against a daemon state where net was applied, app is planned with its output.
   const state = join(tree({ '.keep': '' }), 'state');
-  mkdirSync(join(state, 'units', 'net'), { recursive: true });
-  writeFileSync(join(state, 'units', 'net', 'outputs.json'), JSON.stringify({ greeting: { value: '10.0.0.0/16', sensitive: false } }));
+  const store = await openStore({ stateDir: state }, silentLogger);
+  await store.write((tx) => tx.putOutputs('net', { greeting: { value: '10.0.0.0/16', sensitive: false } }));
+  await store.close();
   const config = join(dirname(state), 'plumbline.yaml');
   writeFileSync(config, `source:\n  url: file://${dir}\nstateDir: ${state}\nterraform:\n  cliConfigFile: ${rc}\n`);
   const applied = plumbline(['plan', dir, '--stack', 'app', '--config', config, '--json']);

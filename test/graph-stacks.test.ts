@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { silentLogger } from '../engine/log.ts';
 import type { HistoryEvent } from '../engine/model.ts';
+import { openStore } from '../engine/store/open.ts';
 import { TestDaemon } from '../testkit/daemon.ts';
 import { TestRepo } from '../testkit/git-repo.ts';
 import { waitFor } from '../testkit/wait.ts';
@@ -136,11 +138,17 @@ test('approving a change set approves its pending plans and pre-approves the lat
 test('a unit found in sync without an apply still publishes its outputs to dependants', async () => {
   // Lose the stored outputs (as after a crash between apply and write); the next
   // plan finds nothing to change and reads them back from the state.
-  const file = join(daemon.stateDir, 'units', 'net', 'outputs.json');
-  rmSync(file);
-  const sync = daemon.cli(['sync', '--unit', 'net']);
-  assert.equal(sync.code, 0, sync.stderr);
-  const outputs = await waitFor(() => existsSync(file) && JSON.parse(readFileSync(file, 'utf8')), { what: 'net outputs to be written again' });
-  assert.equal(outputs.cidr.value, '10.3.0.0/16');
-  assert.deepEqual(outputs.zones.value, ['a', 'b']);
+  // The store is SQLite: a second connection beside the running daemon's.
+  const store = await openStore({ stateDir: daemon.stateDir }, silentLogger);
+  try {
+    assert.ok(await store.getOutputs('net'));
+    await store.write((tx) => tx.deleteOutputs('net'));
+    const sync = daemon.cli(['sync', '--unit', 'net']);
+    assert.equal(sync.code, 0, sync.stderr);
+    const outputs = await waitFor(() => store.getOutputs('net'), { what: 'net outputs to be written again' });
+    assert.equal(outputs.cidr!.value, '10.3.0.0/16');
+    assert.deepEqual(outputs.zones!.value, ['a', 'b']);
+  } finally {
+    await store.close();
+  }
 });

@@ -24,10 +24,11 @@ describeStoreContract('SQLite', () => ({
           }
         },
         async openBackup(file) {
-          // Restored as the documentation says: the copy becomes plumbline.db of a state directory.
+          // Restored as the documentation says: the copy becomes plumbline.db of a state directory, beside the sealing key kept apart.
           const restored = mkdtempSync(join(tmpdir(), 'plumbline-restored-'));
           folders.push(restored);
           copyFileSync(file, join(restored, SQLITE_FILE));
+          copyFileSync(join(stateDir, 'sealing.key'), join(restored, 'sealing.key'));
           return openStore({ stateDir: restored }, silentLogger);
         },
       },

@@ -210,6 +210,15 @@ export class TestDaemon {
     return this.exit!;
   }
 
+  /** A pause (SIGSTOP): the process stays, frozen, until resume(); its tools run on. */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   /** A crash: SIGKILL, nothing gets to clean up. */
   async kill(): Promise<void> {
     if (!this.child || this.child.exitCode !== null) return;

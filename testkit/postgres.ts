@@ -19,6 +19,8 @@ export interface PostgresServer {
   readonly password: string;
   /** A new, empty database owned by the store role; its URL carries no password. */
   createDatabase(name?: string): Promise<string>;
+  /** Stop and start the server again (connections are cut, data kept). */
+  restart(): Promise<void>;
   /** SQL as the superuser over the unix socket (tab-separated rows, no headers). */
   psql(sqlText: string, database?: string): Promise<string>;
   /** `pg_restore` of a custom-format dump (as `plumbline backup` writes) into a new database; returns its URL. */
@@ -85,6 +87,11 @@ export async function startPostgres(): Promise<PostgresServer> {
         timeoutMs: 120_000,
       });
       return url;
+    },
+    /** Stop the server (fast: sessions are cut) and start it again on the same port, as an operator's restart does. */
+    async restart() {
+      await asPostgres('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
+      await asPostgres('pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60', '-o', options, 'start']);
     },
     async stop() {
       if (stopped) return;

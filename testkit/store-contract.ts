@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFileSync, cpSync, existsSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ConflictError, type PlumblineError } from '../engine/errors.ts';
@@ -299,9 +299,16 @@ export function describeStoreContract(engine: string, harness: () => StoreHarnes
         await tx.appendHistory(event('web', 'one'));
       });
       await c.store.close();
-      // The schema as 0002 left it.
+      // The schema as 0002 left it: undo 0004, then 0003.
       for (const statement of [
-        "delete from kysely_migration where name = '0003_tokens_audit'",
+        "delete from kysely_migration where name in ('0003_tokens_audit', '0004_cluster')",
+        'drop table members',
+        'drop table leases',
+        'drop table unit_outputs',
+        'drop table plan_artifacts',
+        'drop index runs_lease',
+        'alter table runs drop column claimed_by',
+        'alter table runs drop column lease_until',
         'drop table tokens',
         'drop index history_decisions',
         'alter table history drop column actor',
@@ -523,6 +530,39 @@ export function describeStoreContract(engine: string, harness: () => StoreHarnes
       assert.equal(result.events, count);
       assert.equal(new Set(result.runIds).size, count);
       assert.deepEqual((await store.listPlans({ unit: 'bulk' })).map((p) => p.id), ['bulk-last']);
+    });
+
+    it('seals outputs and plan artifacts under the key file: none in clear in the database, a changed byte refused, another key or none refused at open', async () => {
+      const c = await fresh();
+      const outputs = { password: { value: 'hunter2-sealed', sensitive: true }, region: { value: 'eu-west-1', sensitive: false } };
+      await c.store.write(async (tx) => {
+        await tx.putOutputs('db', outputs);
+        await tx.putArtifacts('db-1', new Map([['tfplan', Buffer.from('binary plan hunter2-sealed')]]));
+      });
+      // Rows still holding a value in clear survive this delete: none must.
+      await c.exec("delete from unit_outputs where record not like '%hunter2-sealed%' and record not like '%eu-west-1%'");
+      assert.equal(await c.store.getOutputs('db'), undefined, 'the outputs record holds no value in clear');
+      await c.store.write((tx) => tx.putOutputs('db', outputs));
+
+      await c.store.close();
+      c.store = await c.reopen();
+      assert.deepEqual(await c.store.getOutputs('db'), outputs);
+      assert.equal((await c.store.getArtifacts('db-1')).get('tfplan')?.toString(), 'binary plan hunter2-sealed');
+
+      await c.exec("update unit_outputs set record = 'sealed:UExTMQ' || substr(record, 13)");
+      await assert.rejects(c.store.getOutputs('db'), (error: PlumblineError) => error.code === 'E_STORE_SEALED_DAMAGED' && !!error.hint);
+
+      const keyFile = join(c.config.stateDir, 'sealing.key');
+      assert.equal(statSync(keyFile).mode & 0o777, 0o600);
+      const key = readFileSync(keyFile);
+      writeFileSync(keyFile, `${'ab'.repeat(32)}\n`);
+      await assert.rejects(openStore(c.config, silentLogger), (error: PlumblineError) => error.code === 'E_SEALING_KEY_MISMATCH' && /same key file/.test(error.hint ?? ''));
+      rmSync(keyFile);
+      await assert.rejects(openStore(c.config, silentLogger), (error: PlumblineError) => error.code === 'E_SEALING_KEY_MISSING' && error.message.includes(keyFile));
+      assert.equal(existsSync(keyFile), false, 'no new key is made for a store that has one');
+      writeFileSync(keyFile, key, { mode: 0o644 });
+      await assert.rejects(openStore(c.config, silentLogger), (error: PlumblineError) => error.code === 'E_SEALING_KEY_OPEN');
+      chmodSync(keyFile, 0o600);
     });
 
     it('reopens with nothing to migrate, its data intact, and history numbers continuing (never reused after a prune)', async () => {

@@ -52,7 +52,7 @@ test('a minimal config gets every default', async () => {
     metrics: { requireToken: false },
     limits: { manifestBytes: 1_048_576 },
     cluster: { name: hostname(), leaseTtlMs: 30_000 },
-    store: { url: null, passwordFile: null, retention: { plansMs: 90 * 86_400_000, historyMs: 400 * 86_400_000 } },
+    store: { url: null, passwordFile: null, sealingKeyFile: null, retention: { plansMs: 90 * 86_400_000, historyMs: 400 * 86_400_000 } },
   });
 });
 
@@ -258,7 +258,7 @@ test('the store section: a postgres URL, a password file beside the config, rete
   const { config, problems } = normalizeConfig(
     {
       source: { url: 'file:///srv/infra.git' },
-      store: { url: 'postgres://plumbline@db.example.com:5432/plumbline', passwordFile: 'db-password', retention: { plans: '30d', history: 'off' } },
+      store: { url: 'postgres://plumbline@db.example.com:5432/plumbline', passwordFile: 'db-password', sealingKeyFile: 'sealing.key', retention: { plans: '30d', history: 'off' } },
     },
     '/etc/plumbline/plumbline.yaml',
   );
@@ -266,6 +266,7 @@ test('the store section: a postgres URL, a password file beside the config, rete
   assert.deepEqual(config?.store, {
     url: 'postgres://plumbline@db.example.com:5432/plumbline',
     passwordFile: '/etc/plumbline/db-password',
+    sealingKeyFile: '/etc/plumbline/sealing.key',
     retention: { plansMs: 30 * 86_400_000, historyMs: null },
   });
 });

@@ -145,6 +145,7 @@ export function normalizeConfig(
       store: {
         url: c.store?.url ?? null,
         passwordFile: c.store?.passwordFile ? resolve(base, c.store.passwordFile) : null,
+        sealingKeyFile: c.store?.sealingKeyFile ? resolve(base, c.store.sealingKeyFile) : null,
         retention: {
           plansMs: c.store?.retention?.plans === undefined ? DEFAULT_STORE_RETENTION.plansMs : c.store.retention.plans,
           historyMs: c.store?.retention?.history === undefined ? DEFAULT_STORE_RETENTION.historyMs : c.store.retention.history,

@@ -71,6 +71,7 @@ export const trailingSections = {
   store: section({
     url: text.optional(),
     passwordFile: text.optional(),
+    sealingKeyFile: text.optional(),
     retention: section({
       // A duration, or `off` to keep everything.
       plans: driftIntervalSchema.optional(),

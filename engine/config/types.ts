@@ -65,6 +65,8 @@ export interface StoreSettings {
   url: string | null;
   /** Absolute; the PostgreSQL password on its first line (else the URL's, else PGPASSWORD). */
   passwordFile: string | null;
+  /** Absolute; the key that seals secrets in the store. Null: `<stateDir>/sealing.key`, created on first start. */
+  sealingKeyFile: string | null;
   /** How long plans and history events are kept; null keeps them forever. */
   retention: { plansMs: number | null; historyMs: number | null };
 }

@@ -50,7 +50,7 @@ export async function runApplyJob(rt: Runtime, run: RunRecord): Promise<void> {
     return;
   }
   const startedAt = new Date().toISOString();
-  const applying = await rt.commitRun(run, (tx) => t.applyStarted(tx, unit, plan, startedAt));
+  const applying = await rt.commitRun(run, (tx) => t.applyStarted(tx, unit, plan, startedAt, rt.member));
   log.info({}, 'apply started');
   const runDir = rt.paths.run(plan.runId);
   rt.activeRuns.add(plan.runId);

@@ -181,6 +181,8 @@ export class Controller implements EngineFacade, Runtime {
   async definitionAt(unit: string, revision: string): Promise<UnitDefinition | undefined> {
     const current = this.definitions.get(unit);
     if (current) return current;
+    // A commit another member reconciled: fetched here when this mirror lacks it.
+    await this.source.ensureCommit(revision);
     if (!(await this.source.hasCommit(revision))) return undefined;
     let loading = this.olderDefinitions.get(revision);
     if (!loading) {
@@ -317,6 +319,8 @@ export class Controller implements EngineFacade, Runtime {
     this.sourceStatus = (await this.store.getSource()) ?? this.sourceStatus;
     const revision = this.sourceStatus.lastReconciledRevision;
     let defined: Set<string> | undefined;
+    // A member that never fetched (or whose mirror lost the commit) fetches it first.
+    if (revision) await this.source.ensureCommit(revision).catch((error) => this.log.warn({ err: asPlumblineError(error) }, 'could not fetch the last reconciled commit yet'));
     if (revision && (await this.source.hasCommit(revision))) {
       const { units, problems } = await this.loadAt(revision);
       this.definitions = new Map(units.map((u) => [u.name, u]));
@@ -353,7 +357,7 @@ export class Controller implements EngineFacade, Runtime {
     });
     if (defined) await this.recoverRemoved(defined);
     if (revision && this.definitions.size > 0) await this.planUnrecorded(revision);
-    if (revision) this.definitionsAt = revision;
+    if (defined) this.definitionsAt = revision ?? undefined;
   }
 
   /** An older version kept each unit's outputs in `units/<unit>/outputs.json`: they move into the store once. */

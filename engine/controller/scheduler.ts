@@ -98,7 +98,9 @@ export class Scheduler {
         }
         if (run.kind === 'plan') {
           const def = this.host.definition(run.unit);
-          if (def) {
+          // Not (yet) a unit here: the definitions at the store's head are being read; never drop another member's work.
+          if (!def) continue;
+          {
             const ready = readiness(def, (n) => units.get(n), (n) => this.host.definition(n) !== undefined, (n) => desired.get(n));
             if (!ready.ready) {
               // Said once: a unit already showing this wait is not written again on every look.

@@ -235,8 +235,8 @@ export async function superseded(tx: StoreTx, plan: StoredPlan, why: string, cod
 }
 
 /** The apply begins: the plan is Applying on disk before anything runs, so a crash leaves evidence. */
-export async function applyStarted(tx: StoreTx, unit: UnitRef, plan: StoredPlan, startedAt: string): Promise<StoredPlan> {
-  const applying = await movePlan(tx, plan.id, 'Applying');
+export async function applyStarted(tx: StoreTx, unit: UnitRef, plan: StoredPlan, startedAt: string, worker: string): Promise<StoredPlan> {
+  const applying = await movePlan(tx, plan.id, 'Applying', { worker });
   await patchUnit(tx, unit.name, { phase: 'Applying', reason: 'Applying', message: `applying plan ${plan.id}`, planId: plan.id }, defaultsOf(unit));
   await record(tx, { type: 'apply-started', unit: plan.unit, revision: plan.revision, planId: plan.id, message: 'apply started', startedAt });
   return applying;

@@ -136,6 +136,8 @@ export class GitSource {
    * (which would stall the source as a history rewrite).
    */
   async hasCommit(revision: string): Promise<boolean> {
+    // A member that never fetched has an empty mirror, not a broken one.
+    await this.ensureMirror();
     const result = await this.gitOutput(['cat-file', '--batch-check'], { input: `${revision}\n`, timeoutMs: 60_000 });
     const [, type] = result.stdout.trim().split(' ');
     return type === 'commit';

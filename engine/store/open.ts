@@ -8,12 +8,13 @@ import { storeWriteError } from './sql/errors.ts';
 import { importJsonStore, type JsonStoreImport } from './sql/import-json.ts';
 import { migrateStore } from './sql/migrate.ts';
 import { SqlStore } from './sql/sql-store.ts';
+import { defaultSealingKeyFile, loadSealingKey, openText, sealerOf, sealText, type Sealer } from './sealing.ts';
 import { openSqlite, openSqliteForBackup } from './sql/sqlite.ts';
 
 /** What opening the store needs of the daemon config (optional parts as in configs built in code). */
 export interface StoreConfig {
   stateDir: string;
-  store?: Partial<Pick<StoreSettings, 'url' | 'passwordFile'>> & { retention?: Partial<StoreSettings['retention']> };
+  store?: Partial<Pick<StoreSettings, 'url' | 'passwordFile' | 'sealingKeyFile'>> & { retention?: Partial<StoreSettings['retention']> };
 }
 
 export interface PreparedStore {
@@ -39,13 +40,50 @@ export async function openStore(config: StoreConfig, log: Logger): Promise<SqlSt
       if (found?.code === 'E_STORE_DAMAGED') log.error({ code: found.code, hint: found.hint, err: found }, 'the store database is damaged');
       else if (found) log.warn({ code: found.code, err: found }, 'the store integrity check could not run');
     });
-    const store = new SqlStore(engine, log);
+    const store = new SqlStore(engine, log, await sealerFor(engine, config, log));
     if (prepared.imported) store.imported = prepared.imported;
     return store;
   } catch (error) {
     await engine.close();
     throw error;
   }
+}
+
+const SEALING_CHECK = 'sealing-check';
+const SEALING_CHECK_TEXT = 'plumbline sealing key check';
+
+/**
+ * The key that seals secrets in this store. A store remembers a value sealed
+ * with its key, so a daemon given another key (a cluster member with a key of
+ * its own, a restored backup with the wrong file) refuses to start instead of
+ * failing on the first secret it reads.
+ */
+async function sealerFor(engine: SqlEngine, config: StoreConfig, log: Logger): Promise<Sealer> {
+  const file = config.store?.sealingKeyFile || defaultSealingKeyFile(config.stateDir);
+  const stored = async () => (await engine.db.selectFrom('store_meta').select('value').where('key', '=', SEALING_CHECK).executeTakeFirst())?.value;
+  const check = await stored();
+  const { key, created } = await loadSealingKey(file, check === undefined);
+  const sealer = sealerOf(key);
+  if (created) log.info({ file }, 'sealing key created: keep a copy apart from the store backups');
+  if (check === undefined) {
+    await engine.transaction((db) =>
+      db.insertInto('store_meta').values({ key: SEALING_CHECK, value: sealText(sealer, SEALING_CHECK_TEXT) }).onConflict((oc) => oc.column('key').doNothing()).execute(),
+    );
+  }
+  // Read back: another daemon may have set up the store with its key meanwhile.
+  const value = await stored();
+  let opened: string | undefined;
+  try {
+    opened = value === undefined ? undefined : openText(sealer, value);
+  } catch {
+    opened = undefined;
+  }
+  if (opened !== SEALING_CHECK_TEXT) {
+    throw new PlumblineError('E_SEALING_KEY_MISMATCH', `the sealing key in ${file} is not the key this store's secrets are sealed with`, {
+      hint: 'every daemon sharing a store needs the same key file: copy it from a daemon already using the store (or restore the one kept with this backup), then start again',
+    });
+  }
+  return sealer;
 }
 
 /** `plumbline migrate`: what `openStore` does at start, then close; says what it did. */

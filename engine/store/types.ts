@@ -101,8 +101,10 @@ export interface StoreTx {
   getChangeSet(id: string): Promise<ChangeSet | undefined>;
 
   putUnit(status: UnitStatus): Promise<UnitStatus>;
-  /** A pruned unit: its record goes; its plans and history stay. */
+  /** A pruned unit: its record and outputs go; its plans and history stay. */
   deleteUnit(name: string): Promise<void>;
+  /** Outputs no dependant should receive any more. */
+  deleteOutputs(unit: string): Promise<void>;
   putPlan(plan: StoredPlan): Promise<StoredPlan>;
   putChangeSet(changeSet: ChangeSet): Promise<ChangeSet>;
   /** The sequence number and time are the store's. */

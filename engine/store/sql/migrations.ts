@@ -128,7 +128,7 @@ async function cluster(db: Kysely<unknown>, engine: EngineKind): Promise<void> {
     .addColumn('expires_at', text, (c) => c.notNull())
     .addColumn('fence', 'bigint', (c) => c.notNull())
     .execute();
-  // Not masked: a dependant needs its upstream's real values (they are secrets when sensitive).
+  // Sealed (see sealing.ts): a dependant needs its upstream's real values, secrets included.
   await db.schema
     .createTable('unit_outputs')
     .addColumn('unit', text, (c) => c.primaryKey())

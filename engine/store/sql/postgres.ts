@@ -41,6 +41,9 @@ export async function openPostgres(settings: PostgresSettings, log: Logger): Pro
   });
   // An idle connection the server closes must not end the process; the next query reconnects.
   pool.on('error', (error) => log.warn({ store: location, err: error }, 'store database connection lost'));
+  // Nor one in use: a connection checked out of the pool has no listener of the pool's, and a server
+  // restart reports on it both to the query (which fails, as a transient store error) and as an event.
+  pool.on('connect', (client) => client.on('error', (error) => log.warn({ store: location, err: error }, 'store database connection lost while in use')));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
     await sql`select 1`.execute(db);
@@ -134,6 +137,8 @@ class PostgresEngine implements SqlEngine {
       const next = new pg.Client({ connectionString: withPassword(this.url, this.password), connectionTimeoutMillis: CONNECT_TIMEOUT_MS, application_name: 'plumbline-listen' });
       const again = () => {
         next.removeAllListeners();
+        // A dead connection may still report errors: they must not end the process.
+        next.on('error', () => undefined);
         next.end().catch(() => undefined);
         if (client === next) client = undefined;
         if (!stopped) retry = setTimeout(() => void connect(Math.min(delay * 2, 30_000)), delay);

@@ -1,3 +1,4 @@
+import { openText, type Sealer } from '../sealing.ts';
 import type { Kysely } from './kysely.ts';
 import type { UnitReads } from '../../definitions/reads.ts';
 import { NotFoundError } from '../../errors.ts';
@@ -16,7 +17,10 @@ export const DEFAULT_PAGE = 200;
  * write, that transaction's own writes (on its connection).
  */
 export class StoreReads {
-  constructor(protected readonly db: Kysely<Database>) {}
+  constructor(
+    protected readonly db: Kysely<Database>,
+    protected readonly sealer: Sealer,
+  ) {}
 
   async getUnit(name: string): Promise<UnitStatus | undefined> {
     const row = await this.db.selectFrom('units').select('record').where('name', '=', name).executeTakeFirst();
@@ -116,12 +120,12 @@ export class StoreReads {
 
   async getOutputs(unit: string): Promise<Record<string, StoredOutput> | undefined> {
     const row = await this.db.selectFrom('unit_outputs').select('record').where('unit', '=', unit).executeTakeFirst();
-    return row && fromRecord<Record<string, StoredOutput>>(row);
+    return row && (JSON.parse(openText(this.sealer, row.record)) as Record<string, StoredOutput>);
   }
 
   async getArtifacts(planId: string): Promise<Map<string, Buffer>> {
     const rows = await this.db.selectFrom('plan_artifacts').select(['name', 'content']).where('plan_id', '=', planId).execute();
-    return new Map(rows.map((r) => [r.name, Buffer.from(r.content)]));
+    return new Map(rows.map((r) => [r.name, this.sealer.open(Buffer.from(r.content))]));
   }
 
   async listMembers(): Promise<MemberRecord[]> {

@@ -1,3 +1,4 @@
+import type { Sealer } from '../sealing.ts';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { UnitReads } from '../../definitions/reads.ts';
 import { PlumblineError } from '../../errors.ts';
@@ -31,9 +32,10 @@ export class SqlStore implements Store {
   constructor(
     private readonly sql: SqlEngine,
     private readonly log: Logger,
+    private readonly sealer: Sealer,
   ) {
     this.engine = sql.kind;
-    this.reads = new StoreReads(sql.db);
+    this.reads = new StoreReads(sql.db, sealer);
   }
 
   /**
@@ -63,7 +65,7 @@ export class SqlStore implements Store {
     let result: T;
     try {
       result = await this.sql.transaction((db) => {
-        tx = new SqlTx(db, this.sql.kind);
+        tx = new SqlTx(db, this.sql.kind, this.sealer);
         return this.writing.run(true, () => fn(tx!));
       });
     } catch (error) {

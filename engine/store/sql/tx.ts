@@ -1,3 +1,4 @@
+import { sealText, type Sealer } from '../sealing.ts';
 import type { StoredToken } from '../../auth/types.ts';
 import type { UnitReads } from '../../definitions/reads.ts';
 import { type Kysely, sql } from './kysely.ts';
@@ -22,8 +23,9 @@ export class SqlTx extends StoreReads implements StoreTx {
   constructor(
     db: Kysely<Database>,
     private readonly engine: EngineKind,
+    sealer: Sealer,
   ) {
-    super(db);
+    super(db, sealer);
   }
 
   async putUnit(status: UnitStatus): Promise<UnitStatus> {
@@ -39,6 +41,11 @@ export class SqlTx extends StoreReads implements StoreTx {
 
   async deleteUnit(name: string): Promise<void> {
     await this.db.deleteFrom('units').where('name', '=', name).execute();
+    await this.deleteOutputs(name);
+  }
+
+  async deleteOutputs(unit: string): Promise<void> {
+    await this.db.deleteFrom('unit_outputs').where('unit', '=', unit).execute();
   }
 
   async putPlan(plan: StoredPlan): Promise<StoredPlan> {
@@ -100,7 +107,8 @@ export class SqlTx extends StoreReads implements StoreTx {
   }
 
   async putOutputs(unit: string, outputs: Record<string, StoredOutput>): Promise<void> {
-    const record = JSON.stringify(outputs);
+    // Sealed whole: a dependant needs the real values, sensitive ones included.
+    const record = sealText(this.sealer, JSON.stringify(outputs));
     await this.db
       .insertInto('unit_outputs')
       .values({ unit, record })
@@ -110,7 +118,7 @@ export class SqlTx extends StoreReads implements StoreTx {
 
   async putArtifacts(planId: string, files: Map<string, Buffer>): Promise<void> {
     await this.db.deleteFrom('plan_artifacts').where('plan_id', '=', planId).execute();
-    for (const [name, content] of files) await this.db.insertInto('plan_artifacts').values({ plan_id: planId, name, content }).execute();
+    for (const [name, content] of files) await this.db.insertInto('plan_artifacts').values({ plan_id: planId, name, content: this.sealer.seal(content) }).execute();
   }
 
   async putMember(member: MemberRecord): Promise<void> {
