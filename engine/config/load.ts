@@ -12,6 +12,7 @@ import { DEFAULT_MANIFEST_BYTES } from '../definitions/load.ts';
 import type { ProviderModule } from '../provider.ts';
 import { builtinProviders } from '../providers.ts';
 import { normalizeSettings, providerSections } from './provider-settings.ts';
+import { readSandboxSection } from '../sandbox/settings.ts';
 
 export const DEFAULT_STATE_DIR = '/var/lib/plumbline';
 export const DEFAULT_LISTEN = '127.0.0.1:7420';
@@ -91,8 +92,9 @@ export function normalizeConfig(
   const listen = typeof api.listen === 'string' && api.listen ? api.listen : DEFAULT_LISTEN;
   const address = parseListen(listen, api.allowRemote === true);
   if (!address.ok) report.at(['api', 'listen'], address.message);
+  const sandbox = readSandboxSection(fields.sandbox, base, report);
 
-  if (!parsed.success || report.count > 0 || !url?.ok || !address.ok) return { problems: sortProblems(report.problems) };
+  if (!parsed.success || report.count > 0 || !url?.ok || !address.ok || !sandbox) return { problems: sortProblems(report.problems) };
   const c = parsed.data as RawConfig & Record<string, unknown>;
   const stateDir = resolve(base, c.stateDir ?? DEFAULT_STATE_DIR);
   return {
@@ -136,6 +138,7 @@ export function normalizeConfig(
           historyMs: c.store?.retention?.history === undefined ? DEFAULT_STORE_RETENTION.historyMs : c.store.retention.history,
         },
       },
+      sandbox,
     },
   };
 }

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { type ExecResult, type Logger, pathExists, run, ToolError } from '../../engine/provider-kit.ts';
+import { type ExecResult, type Logger, pathExists, run, type SandboxSpec, ToolError } from '../../engine/provider-kit.ts';
 import { classifyFailure, type TerraformFailure, type TerraformStep } from './classify.ts';
 import { parseUiStream, type UiMessage } from './diagnostics.ts';
 import type { PathContext } from './repo-paths.ts';
@@ -33,6 +33,8 @@ export interface TerraformCliOptions {
   log: Logger;
   /** How terraform's paths read in the repository (error messages, warnings). */
   paths?: PathContext;
+  /** What each command may see (`init` alone writes into the plugin cache); unsandboxed when absent. */
+  sandbox?: (step: TerraformStep) => SandboxSpec;
 }
 
 export interface PlanResult {
@@ -101,11 +103,12 @@ export class TerraformCli {
     args: string[],
     extra: { env?: Record<string, string>; okExitCodes?: number[] } = {},
   ): Promise<ExecResult> {
-    const { settings, cwd, signal, log, paths } = this.options;
+    const { settings, cwd, signal, log, paths, sandbox } = this.options;
     let failure: TerraformFailure | undefined;
     try {
       return await run(settings.binary, args, {
         cwd,
+        ...(sandbox ? { sandbox: sandbox(step) } : {}),
         env: { ...this.environment(), ...extra.env },
         timeoutMs: settings.timeoutMs,
         signal,

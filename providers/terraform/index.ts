@@ -13,6 +13,7 @@ import {
   type ProviderContext,
   type ProviderFactory,
   type RunRequest,
+  runSandbox,
   secrets,
   settingsOf,
   ToolError,
@@ -20,6 +21,7 @@ import {
 } from '../../engine/provider-kit.ts';
 import { placeState } from './backend.ts';
 import { TerraformCli, type PlanResult } from './commands.ts';
+import type { TerraformStep } from './classify.ts';
 import { fingerprint } from './fingerprint.ts';
 import { maskPlan } from './mask.ts';
 import { normalizePlan } from './normalize.ts';
@@ -37,6 +39,7 @@ import { parsePlanJson } from './plan-schema.ts';
 import { renderPlan } from './render.ts';
 import { effectiveSettings, type TerraformSettings, terraformSettingsPart } from './settings.ts';
 import { registerSecretVars, VAR_FILE, writeVarFile } from './variables.ts';
+import { terraformNeeds } from './sandbox.ts';
 
 export type { NormalizedPlan, ResourceChangeView, OutputChangeView, AttributeChange } from './normalize.ts';
 export { TERRAFORM_ERROR_CODES } from './classify.ts';
@@ -79,7 +82,8 @@ export function createTerraformTools(context: ProviderContext, settings: Terrafo
   async function cliFor(request: RunRequest, configDir: string): Promise<TerraformCli> {
     await mkdir(pluginCacheDir, { recursive: true });
     const paths = pathContext(request, configDir);
-    return new TerraformCli({ settings, cwd: configDir, pluginCacheDir, signal: request.signal, log: request.log, paths });
+    const sandbox = (step: TerraformStep) => runSandbox(context.config, request, terraformNeeds(settings, pluginCacheDir, { init: step === 'init' }));
+    return new TerraformCli({ settings, cwd: configDir, pluginCacheDir, signal: request.signal, log: request.log, paths, sandbox });
   }
 
   /** init; returns its UI stream (its warnings are shown with the plan). */
@@ -178,7 +182,7 @@ export const createTerraformProvider: ProviderFactory = (context) => {
   const tools = createTerraformTools(context, settings);
   return {
     canDestroy: true,
-    validate: (unit, unitDir, options) => validateStack(unit, unitDir, options, settings),
+    validate: (unit, unitDir, options) => validateStack(unit, unitDir, options, settings, context.config),
     async plan(request) {
       await assertModulesInRepository(request);
       return tools.planDirectory(request, request.workdir);
