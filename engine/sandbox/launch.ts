@@ -1,4 +1,5 @@
-import { ToolError } from '../errors.ts';
+import { PlumblineError, ToolError } from '../errors.ts';
+import type { Logger } from '../log.ts';
 import { bwrapArgs } from './bwrap-args.ts';
 import { accountNames, findExecutable, hostView } from './host.ts';
 import { denyTracing } from './seccomp.ts';
@@ -42,6 +43,27 @@ export function sandboxStatus(mode: SandboxMode): SandboxStatus {
   if (mode === 'off') return { mode, enabled: false, reason: 'sandbox: off in plumbline.yaml' };
   if (!known) return { mode, enabled: false, reason: 'bubblewrap has not been probed yet' };
   return known.ok ? { mode, enabled: true } : { mode, enabled: false, reason: known.reason ?? 'bubblewrap does not work on this host' };
+}
+
+/**
+ * At the daemon's start: probe bubblewrap, and say loudly when tool processes
+ * will run unsandboxed. `sandbox: bwrap` on a host where it does not work
+ * stops the daemon before anything runs.
+ */
+export async function startSandbox(mode: SandboxMode, log: Logger): Promise<SandboxStatus> {
+  if (mode !== 'off') await probeSandbox();
+  const status = sandboxStatus(mode);
+  if (status.enabled) {
+    log.info({ sandbox: 'bwrap' }, 'tool processes run sandboxed (bubblewrap)');
+  } else if (mode === 'bwrap') {
+    throw new PlumblineError('E_SANDBOX_UNAVAILABLE', `sandbox: bwrap is set, but ${status.reason ?? 'bubblewrap does not work on this host'}`, { retry: 'stalled', hint: SANDBOX_UNAVAILABLE_HINT });
+  } else {
+    log.warn(
+      { sandbox: 'off', mode, reason: status.reason, hint: mode === 'auto' ? SANDBOX_UNAVAILABLE_HINT : undefined },
+      'TOOL PROCESSES RUN UNSANDBOXED: terraform, CDKTF apps and Ansible can read everything the daemon can (its API token, store and config, every unit\'s state and keys)',
+    );
+  }
+  return status;
 }
 
 /** Will tool processes of this mode run sandboxed? (`bwrap` on a host without it fails every run instead.) */
