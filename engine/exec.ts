@@ -81,7 +81,7 @@ export async function run(command: string, args: readonly string[], options: Exe
   if (sandboxed) {
     if (options.signal?.aborted) throw new ToolError('E_CANCELLED', `${tool} was cancelled`, { retry: 'transient' });
     const child = execa(sandboxed.command, sandboxed.args, { ...common, stdio: [stdin, 'pipe', 'pipe', ...sandboxed.inputs] });
-    ({ out, stopped } = await stopInside(child, options));
+    ({ out, stopped } = await stopInside(child, options, sandboxed.outlive));
   } else {
     out = await execa(command, [...args], {
       ...common,
@@ -143,18 +143,22 @@ export async function run(command: string, args: readonly string[], options: Exe
 /**
  * Waits for a sandboxed process: the cancel signal and the timeout stop the
  * tool inside (see engine/sandbox/process-group.ts), not bubblewrap's
- * monitor, which exits once the tool has.
+ * monitor, which exits once the tool has. Then what the tool left running
+ * in its process namespace (an SSH ControlPersist master) ends with it: its
+ * init would otherwise wait for them, holding the output open. Processes
+ * of a unit granted `outlive` have no such namespace and stay.
  */
-async function stopInside(child: ResultPromise, options: ExecOptions): Promise<{ out: ExecaOutcome; stopped: 'cancelled' | 'timedOut' | undefined }> {
+async function stopInside(child: ResultPromise, options: ExecOptions, outlive: boolean): Promise<{ out: ExecaOutcome; stopped: 'cancelled' | 'timedOut' | undefined }> {
+  const leader = child.pid;
   let stopped: 'cancelled' | 'timedOut' | undefined;
   let forceKill: NodeJS.Timeout | undefined;
   const stop = (why: 'cancelled' | 'timedOut'): void => {
-    const leader = child.pid;
     if (stopped || leader === undefined) return;
     stopped = why;
     void signalGroupMembers(leader, 'SIGTERM');
     forceKill = setTimeout(() => signalGroup(leader, 'SIGKILL'), FORCE_KILL_AFTER_MS);
   };
+  if (!outlive && leader !== undefined) child.once('exit', () => signalGroup(leader, 'SIGKILL'));
   const onAbort = (): void => stop('cancelled');
   options.signal?.addEventListener('abort', onAbort, { once: true });
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;

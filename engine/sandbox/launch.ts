@@ -81,6 +81,8 @@ export interface SandboxedCommand {
   inputs: Uint8Array[];
   /** Changes to the environment inside. */
   env: Record<string, string | undefined>;
+  /** Its processes may outlive it (no process namespace). */
+  outlive: boolean;
 }
 
 /**
@@ -122,7 +124,7 @@ export async function sandboxedCommand(
   }
   const home = process.env.HOME;
   const built = bwrapArgs({ command: executable, args, ...(options.cwd ? { cwd: options.cwd } : {}), spec, ...(home ? { home } : {}), accounts: accountNames(), ...(seccomp ? { seccomp } : {}) }, hostView);
-  return { command: probe.bwrap!, args: built.args, inputs: built.inputs, env: sandboxEnvironment(options.env ?? {}) };
+  return { command: probe.bwrap!, args: built.args, inputs: built.inputs, env: sandboxEnvironment(options.env ?? {}), outlive: spec.outlive === true };
 }
 
 /**
