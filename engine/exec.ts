@@ -102,6 +102,14 @@ export async function run(command: string, args: readonly string[], options: Exe
   };
   options.log?.debug({ command: tool, exitCode: result.exitCode, durationMs: result.durationMs }, 'command finished');
 
+  if (sandboxed && result.exitCode === 1 && result.stderr.startsWith('bwrap: ')) {
+    // bubblewrap itself could not set the sandbox up: the tool never ran.
+    throw new ToolError('E_SANDBOX_FAILED', `${tool} could not be started in its sandbox: ${summarizeStderr(result)}`, {
+      retry: 'stalled',
+      hint: 'check the paths of the sandbox grants in plumbline.yaml; `sandbox: off` runs tools unsandboxed',
+      cause: out instanceof Error ? out : undefined,
+    });
+  }
   const okCodes = options.okExitCodes ?? [0];
   if (!stopped && (!out.failed || (out.exitCode !== undefined && okCodes.includes(out.exitCode)))) {
     return result;
@@ -121,14 +129,6 @@ export async function run(command: string, args: readonly string[], options: Exe
     throw new ToolError('E_TOOL_MISSING', `${command} was not found`, {
       retry: 'stalled',
       hint: `install ${tool} on the control host or set its path in plumbline.yaml`,
-      cause,
-    });
-  }
-  if (sandboxed && result.exitCode === 1 && result.stderr.startsWith('bwrap: ')) {
-    // bubblewrap itself could not set the sandbox up: the tool never ran.
-    throw new ToolError('E_SANDBOX_FAILED', `${tool} could not be started in its sandbox: ${summarizeStderr(result)}`, {
-      retry: 'stalled',
-      hint: 'check the paths of the sandbox grants in plumbline.yaml; `sandbox: off` runs tools unsandboxed',
       cause,
     });
   }

@@ -140,9 +140,10 @@ export function bwrapArgs(request: BwrapRequest, host: HostView): BwrapInvocatio
   for (const { path, writable } of ordered(spec)) bind(path, writable);
   // A path reached through a link is bound where the link leads, and the
   // link made again, unless the folder holding it is shown already.
+  const folders = [...system, ...bound.keys()];
   for (const { target, path } of links) {
-    const folders = [...system, ...bound.keys()];
-    if (!folders.some((folder) => isInside(folder, dirname(path)))) args.push('--symlink', target, path);
+    const parent = host.inspect(dirname(path))?.real ?? dirname(path);
+    if (!folders.some((folder) => isInside(folder, parent))) args.push('--symlink', target, path);
   }
 
   if (request.seccomp) args.push('--seccomp', fd(request.seccomp));
