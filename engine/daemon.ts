@@ -17,6 +17,8 @@ import { buildProviders } from './providers.ts';
 import { redactUrl, GitSource } from './source/git-source.ts';
 import { Notifier } from './notify/notifier.ts';
 import { openStore } from './store/open.ts';
+import { startSandbox } from './sandbox/launch.ts';
+import { sandboxSettings } from './sandbox/run-sandbox.ts';
 
 /** `plumbline daemon --config FILE`: runs until SIGTERM or SIGINT, then exits 0. */
 export async function runDaemon(configFile: string): Promise<number> {
@@ -73,6 +75,8 @@ async function makePrivate(stateDir: string, log: Logger): Promise<void> {
 }
 
 async function startUnderLock(config: DaemonConfig, log: Logger, paths: StatePaths, release: () => Promise<void>): Promise<{ url: string; stop(): Promise<void> }> {
+  // Before anything can run a tool: whether tools run sandboxed is said (or the start refused) first.
+  await startSandbox(sandboxSettings(config).mode, log);
   await makePrivate(config.stateDir, log);
   const store = await openStore(config, log);
   const notifier = new Notifier(config.notifications ?? [], log.child({ component: 'notify' }));

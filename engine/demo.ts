@@ -114,6 +114,7 @@ async function demoWith(root: string, bare: string, machines: DemoMachines | nul
       ...(machines ? ['ansible:', `  privateKeyFile: ${machines.privateKeyFile}`] : []),
       'defaults:',
       '  approval: auto-unless-destroy',
+      ...(machines ? machinesGrantYaml(machines) : []),
       '',
     ].join('\n'),
   );
@@ -126,6 +127,7 @@ async function demoWith(root: string, bare: string, machines: DemoMachines | nul
       ...(cliConfigFile ? { terraform: { cliConfigFile } } : {}),
       ...(machines ? { ansible: { privateKeyFile: machines.privateKeyFile } } : {}),
       defaults: { approval: 'auto-unless-destroy' },
+      ...(machines ? { sandbox: { mode: 'auto', grants: [machinesGrant(machines)] } } : {}),
     },
     configFile,
   );
@@ -157,6 +159,32 @@ async function demoWith(root: string, bare: string, machines: DemoMachines | nul
       );
     },
   });
+}
+
+/**
+ * What the machines stack needs beyond the sandbox every tool run gets: its
+ * provisioners start SSH servers that outlive the apply and keep their files
+ * under the demo's machines folder, and sshd, which runs as root, changes
+ * user and root folder for each login.
+ */
+function machinesGrant(machines: DemoMachines) {
+  return { units: [MACHINES_STACK.slice('stacks/'.length)], writable: [machines.dir], outlive: true, capabilities: [...SSHD_CAPABILITIES] };
+}
+
+const SSHD_CAPABILITIES = ['CAP_SYS_CHROOT', 'CAP_SETUID', 'CAP_SETGID', 'CAP_KILL'] as const;
+
+function machinesGrantYaml(machines: DemoMachines): string[] {
+  const grant = machinesGrant(machines);
+  return [
+    'sandbox:',
+    '  mode: auto',
+    '  grants:',
+    `    # ${MACHINES_STACK} starts SSH servers that outlive its apply, with their files under ${grant.writable[0]}.`,
+    `    - units: [${grant.units.join(', ')}]`,
+    `      writable: [${grant.writable.join(', ')}]`,
+    '      outlive: true',
+    `      capabilities: [${grant.capabilities.join(', ')}]   # sshd runs as root: it changes user and root folder per login`,
+  ];
 }
 
 interface DemoMachines {

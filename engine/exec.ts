@@ -1,6 +1,10 @@
 import { basename } from 'node:path';
+import type { Options as ExecaOptions, Result as ExecaOutcome, ResultPromise } from 'execa';
 import { ToolError, type RetryClass } from './errors.ts';
 import type { Logger } from './log.ts';
+import { sandboxedCommand } from './sandbox/launch.ts';
+import { signalGroup, signalGroupMembers } from './sandbox/process-group.ts';
+import type { SandboxSpec } from './sandbox/types.ts';
 import { secrets } from './secrets.ts';
 
 /**
@@ -23,6 +27,11 @@ export interface ExecOptions {
   log?: Logger;
   /** How to classify a failing exit; the caller knows its tool best. */
   classify?: (result: ExecResult) => { code: string; hint?: string; retry?: RetryClass } | undefined;
+  /**
+   * Run under bubblewrap, seeing only what the spec names (engine/sandbox/):
+   * providers build it with `sandboxFor` / `runSandbox` from the provider kit.
+   */
+  sandbox?: SandboxSpec;
 }
 
 export interface ExecResult {
@@ -36,6 +45,8 @@ export interface ExecResult {
 
 const DEFAULT_TIMEOUT_MS = 30 * 60 * 1000;
 const MAX_BUFFER = 512 * 1024 * 1024;
+/** SIGTERM first so terraform can release its state lock, SIGKILL this much later. */
+const FORCE_KILL_AFTER_MS = 10_000;
 
 /** How many processes each tool started: the benchmark and tests read this. */
 export const processCounts = new Map<string, number>();
@@ -47,28 +58,40 @@ export async function run(command: string, args: readonly string[], options: Exe
   const tool = basename(command);
   processCounts.set(tool, (processCounts.get(tool) ?? 0) + 1);
   const started = performance.now();
-  options.log?.debug({ command: tool, args: args.map((a) => secrets.maskText(a)), cwd: options.cwd }, 'executing command');
+  const sandboxed = options.sandbox ? await sandboxedCommand(command, args, { ...(options.cwd ? { cwd: options.cwd } : {}), ...(options.env ? { env: options.env } : {}), spec: options.sandbox }) : null;
+  options.log?.debug({ command: tool, args: args.map((a) => secrets.maskText(a)), cwd: options.cwd, sandboxed: sandboxed !== null }, 'executing command');
 
-  const child = execa(command, [...args], {
+  const common: ExecaOptions = {
     cwd: options.cwd,
-    env: { CI: '1', GIT_TERMINAL_PROMPT: '0', ...options.env },
+    env: { CI: '1', GIT_TERMINAL_PROMPT: '0', ...options.env, ...sandboxed?.env },
     extendEnv: options.extendEnv ?? true,
-    timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-    cancelSignal: options.signal,
-    // SIGTERM first so terraform can release its state lock, SIGKILL later.
-    forceKillAfterDelay: 10_000,
     // A process group of its own: a Ctrl-C meant for the daemon (the terminal
     // signals the whole foreground group) must not interrupt a running apply.
     // The daemon decides: plans are cancelled through the signal, applies finish.
     detached: true,
     input: options.input,
-    stdin: options.input === undefined ? 'ignore' : 'pipe',
     reject: false,
     stripFinalNewline: false,
     maxBuffer: MAX_BUFFER,
     encoding: 'utf8',
-  });
-  const out = await child;
+  };
+  const stdin = options.input === undefined ? 'ignore' : 'pipe';
+  let stopped: 'cancelled' | 'timedOut' | undefined;
+  let out: ExecaOutcome;
+  if (sandboxed) {
+    if (options.signal?.aborted) throw new ToolError('E_CANCELLED', `${tool} was cancelled`, { retry: 'transient' });
+    const child = execa(sandboxed.command, sandboxed.args, { ...common, stdio: [stdin, 'pipe', 'pipe', ...sandboxed.inputs] });
+    ({ out, stopped } = await stopInside(child, options, sandboxed.outlive));
+  } else {
+    out = await execa(command, [...args], {
+      ...common,
+      timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      cancelSignal: options.signal,
+      forceKillAfterDelay: FORCE_KILL_AFTER_MS,
+      stdin,
+    });
+    stopped = out.isCanceled ? 'cancelled' : out.timedOut ? 'timedOut' : undefined;
+  }
   const result: ExecResult = {
     command: tool,
     args,
@@ -79,15 +102,23 @@ export async function run(command: string, args: readonly string[], options: Exe
   };
   options.log?.debug({ command: tool, exitCode: result.exitCode, durationMs: result.durationMs }, 'command finished');
 
+  if (sandboxed && result.exitCode === 1 && result.stderr.startsWith('bwrap: ')) {
+    // bubblewrap itself could not set the sandbox up: the tool never ran.
+    throw new ToolError('E_SANDBOX_FAILED', `${tool} could not be started in its sandbox: ${summarizeStderr(result)}`, {
+      retry: 'stalled',
+      hint: 'check the paths of the sandbox grants in plumbline.yaml; `sandbox: off` runs tools unsandboxed',
+      cause: out instanceof Error ? out : undefined,
+    });
+  }
   const okCodes = options.okExitCodes ?? [0];
-  if (!out.failed || (out.exitCode !== undefined && okCodes.includes(out.exitCode) && !out.timedOut && !out.isCanceled)) {
+  if (!stopped && (!out.failed || (out.exitCode !== undefined && okCodes.includes(out.exitCode)))) {
     return result;
   }
   const cause = out instanceof Error ? out : undefined;
-  if (out.isCanceled) {
+  if (stopped === 'cancelled') {
     throw new ToolError('E_CANCELLED', `${tool} was cancelled`, { retry: 'transient', cause });
   }
-  if (out.timedOut) {
+  if (stopped === 'timedOut') {
     throw new ToolError('E_TOOL_TIMEOUT', `${tool} did not finish within ${Math.round((options.timeoutMs ?? DEFAULT_TIMEOUT_MS) / 1000)}s`, {
       retry: 'transient',
       hint: 'raise the timeout in plumbline.yaml if this run is legitimately long',
@@ -107,6 +138,38 @@ export async function run(command: string, args: readonly string[], options: Exe
     `${tool} ${args[0] ?? ''} exited with ${result.exitCode}: ${summarizeStderr(result)}`,
     { retry: classified?.retry ?? 'stalled', hint: classified?.hint, cause, details: { exitCode: result.exitCode } },
   );
+}
+
+/**
+ * Waits for a sandboxed process: the cancel signal and the timeout stop the
+ * tool inside (see engine/sandbox/process-group.ts), not bubblewrap's
+ * monitor, which exits once the tool has. Then what the tool left running
+ * in its process namespace (an SSH ControlPersist master) ends with it: its
+ * init would otherwise wait for them, holding the output open. Processes
+ * of a unit granted `outlive` have no such namespace and stay.
+ */
+async function stopInside(child: ResultPromise, options: ExecOptions, outlive: boolean): Promise<{ out: ExecaOutcome; stopped: 'cancelled' | 'timedOut' | undefined }> {
+  const leader = child.pid;
+  let stopped: 'cancelled' | 'timedOut' | undefined;
+  let forceKill: NodeJS.Timeout | undefined;
+  const stop = (why: 'cancelled' | 'timedOut'): void => {
+    if (stopped || leader === undefined) return;
+    stopped = why;
+    void signalGroupMembers(leader, 'SIGTERM');
+    forceKill = setTimeout(() => signalGroup(leader, 'SIGKILL'), FORCE_KILL_AFTER_MS);
+  };
+  if (!outlive && leader !== undefined) child.once('exit', () => signalGroup(leader, 'SIGKILL'));
+  const onAbort = (): void => stop('cancelled');
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const timer = timeoutMs > 0 ? setTimeout(() => stop('timedOut'), timeoutMs) : undefined;
+  try {
+    return { out: await child, stopped };
+  } finally {
+    clearTimeout(timer);
+    clearTimeout(forceKill);
+    options.signal?.removeEventListener('abort', onAbort);
+  }
 }
 
 /** The last meaningful lines of a failing tool's output, secrets masked. */

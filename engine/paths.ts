@@ -27,6 +27,16 @@ export function repoRelativeText(text: string, roots: readonly (string | undefin
 }
 
 /**
+ * The root of a run's workspace tree (the repository as the run sees it),
+ * from the unit's folder in it: `<tree>/stacks/web` with unit path
+ * `stacks/web` gives `<tree>`.
+ */
+export function workspaceRoot(workdir: string, unitPath: string): string {
+  const depth = unitPath.split('/').filter(Boolean).length;
+  return resolve(workdir, ...Array<string>(depth).fill('..'));
+}
+
+/**
  * A tool's binary as a config names it: a bare name is looked up on PATH;
  * anything with a slash is a path, relative to `base` (the config's folder).
  */

@@ -48,10 +48,24 @@ export type { Logger } from './log.ts';
 export { formatProblem, isPlumblineError, PlumblineError, type Problem, type RetryClass, ToolError, ValidationError } from './errors.ts';
 /** The one way to start a process: argument arrays, timeouts, an AbortSignal, masked output. */
 export { type ExecResult, run } from './exec.ts';
+/**
+ * Sandboxed tool runs: pass a `SandboxSpec` as `run(..., { sandbox })`. A
+ * run's process gets `runSandbox(config, request, needs)` (its workspace,
+ * snapshot, artifacts and state folder, plus what the tool needs); a process
+ * outside a run `sandboxFor(sandboxSettings(config), unit, needs)`. The
+ * operator's grants of plumbline.yaml are added to both; `isGranted` tells
+ * whether they cover a path the repository names (a key file).
+ */
+export { isGranted, sandboxFor } from './sandbox/grants.ts';
+export { runSandbox, sandboxSettings } from './sandbox/run-sandbox.ts';
+export { sandboxEnabled } from './sandbox/launch.ts';
+/** A command as the shell finds it (a bare name on PATH); null when there is none. */
+export { findExecutable } from './sandbox/host.ts';
+export type { SandboxNeeds, SandboxSpec } from './sandbox/types.ts';
 /** Secret values registered here are masked in every log, plan, stored record and API answer. */
 export { MASK, SecretRegistry, secrets } from './secrets.ts';
-/** Paths shown to people, repository-relative; a tool binary named in a config; one lock. */
-export { repoRelativeText, toolPath } from './paths.ts';
+/** Paths shown to people, repository-relative; a tool binary named in a config; a run's workspace root; one lock. */
+export { repoRelativeText, toolPath, workspaceRoot } from './paths.ts';
 export { pathExists } from './fs.ts';
 export { KeyedMutex, Mutex } from './mutex.ts';
 

@@ -4,7 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { StatusAnswer } from '../engine/api/contract.ts';
+import { silentLogger } from '../engine/log.ts';
 import type { HistoryEvent, PlanRecord, UnitStatus } from '../engine/model.ts';
+import { openStore } from '../engine/store/open.ts';
+import type { StoredOutput } from '../engine/store/types.ts';
 import { repoRoot } from './files.ts';
 import { freePort } from './ports.ts';
 import { writeTerraformRc } from './terraform.ts';
@@ -138,6 +141,16 @@ export class TestDaemon {
       return row ? (JSON.parse(row.record) as UnitStatus) : undefined;
     } finally {
       db.close();
+    }
+  }
+
+  /** A unit's outputs as the store holds them (sealed on disk, so opened through the store beside the daemon). */
+  async storedOutputs(unit: string): Promise<Record<string, StoredOutput> | undefined> {
+    const store = await openStore({ stateDir: this.stateDir }, silentLogger);
+    try {
+      return await store.getOutputs(unit);
+    } finally {
+      await store.close();
     }
   }
 

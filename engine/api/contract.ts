@@ -1,4 +1,5 @@
 import type { ChangeSet, HistoryEvent, PlanRecord, SourceStatus, UnitStatus } from '../model.ts';
+import type { SandboxStatus } from '../sandbox/types.ts';
 import type { ChangeSetDetail } from '../controller/change-sets.ts';
 import type { UnitReads } from '../definitions/reads.ts';
 import type { Actor } from '../auth/types.ts';
@@ -71,6 +72,8 @@ export interface MetricsAnswer {
 export interface StatusAnswer {
   source: SourceStatus;
   units: UnitStatus[];
+  /** Whether tool processes run sandboxed (bubblewrap), and why not. */
+  sandbox?: SandboxStatus;
   /** Store records found damaged at start and moved aside (paths relative to the state directory). */
   damaged?: Array<{ file: string; movedTo: string; error: string }>;
 }

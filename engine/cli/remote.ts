@@ -13,7 +13,7 @@ export function registerRemoteCommands(program: Command, ctx: CommandContext): v
   withConnection(program.command('status').description('show the source and every unit')).action(
     action(ctx, async (opts: ConnectionOptions) => {
       const answer = await (await connect(opts)).status();
-      if (opts.json) out.json({ units: answer.units, source: answer.source });
+      if (opts.json) out.json({ units: answer.units, source: answer.source, ...(answer.sandbox ? { sandbox: answer.sandbox } : {}) });
       else printStatus(ctx, answer);
       return 0;
     }),
@@ -226,6 +226,9 @@ function printStatus(ctx: CommandContext, answer: StatusAnswer): void {
   const s = answer.source;
   out.line(`source  ${displayUrl(s.url)} (${s.branch})  ${s.phase}  fetched ${shortRevision(s.lastFetchedRevision)} at ${formatTime(s.lastFetchAt)}, reconciled ${shortRevision(s.lastReconciledRevision)}`);
   if (s.phase !== 'Ready' && (s.reason || s.message)) out.line(`        ${[s.reason, messageCell(s.message)].filter(Boolean).join(': ')}`);
+  if (answer.sandbox && !answer.sandbox.enabled) {
+    out.line(`sandbox OFF (${answer.sandbox.reason ?? `sandbox: ${answer.sandbox.mode}`}): tool processes can read the daemon's token, store and every unit's state`);
+  }
   out.line();
   if (answer.units.length === 0) {
     out.line('no units');

@@ -13,6 +13,7 @@ import { DEFAULT_MANIFEST_BYTES } from '../definitions/load.ts';
 import type { ProviderModule } from '../provider.ts';
 import { builtinProviders } from '../providers.ts';
 import { normalizeSettings, providerSections } from './provider-settings.ts';
+import { readSandboxSection } from '../sandbox/settings.ts';
 
 export const DEFAULT_STATE_DIR = '/var/lib/plumbline';
 /** A member's claims lapse after this long without a heartbeat; shorter would lose leases to a busy event loop. */
@@ -97,8 +98,9 @@ export function normalizeConfig(
   const listen = typeof api.listen === 'string' && api.listen ? api.listen : DEFAULT_LISTEN;
   const address = parseListen(listen, api.allowRemote === true);
   if (!address.ok) report.at(['api', 'listen'], address.message);
+  const sandbox = readSandboxSection(fields.sandbox, base, report);
 
-  if (!parsed.success || report.count > 0 || !url?.ok || !address.ok) return { problems: sortProblems(report.problems) };
+  if (!parsed.success || report.count > 0 || !url?.ok || !address.ok || !sandbox) return { problems: sortProblems(report.problems) };
   const c = parsed.data as RawConfig & Record<string, unknown>;
   const stateDir = resolve(base, c.stateDir ?? DEFAULT_STATE_DIR);
   return {
@@ -151,6 +153,7 @@ export function normalizeConfig(
           historyMs: c.store?.retention?.history === undefined ? DEFAULT_STORE_RETENTION.historyMs : c.store.retention.history,
         },
       },
+      sandbox,
     },
   };
 }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { approvalSchema, driftIntervalSchema, driftSchema, durationSchema, guardSchema, pruneSchema } from '../definitions/schema.ts';
 import { NOTIFICATION_EVENTS } from '../notify/notifier.ts';
 import { isPostgresUrl } from '../store/postgres-url.ts';
+import { sandboxSectionSchema } from '../sandbox/settings.ts';
 
 /**
  * The shape of the daemon config (`plumbline.yaml`): field names, types and
@@ -81,6 +82,8 @@ export const trailingSections = {
   metrics: section({
     requireToken: z.boolean().optional(),
   }),
+  // `auto | bwrap | off`, or a mapping with the mode and the operator's grants (engine/sandbox/settings.ts).
+  sandbox: sandboxSectionSchema,
 };
 
 /** The engine's sections as their schemas parse them; the providers' are read apart. */

@@ -2,6 +2,7 @@ import type { DriftPolicy, Guard } from '../definitions/types.ts';
 import type { ApprovalPolicy } from '../model.ts';
 import type { WebhookTarget } from '../notify/notifier.ts';
 import type { VerifySettings } from '../source/verify.ts';
+import type { SandboxSettings } from '../sandbox/types.ts';
 
 /** The normalized daemon config (`plumbline.yaml`), every default filled in. */
 export interface DaemonConfig {
@@ -58,6 +59,8 @@ export interface DaemonConfig {
   limits?: { manifestBytes: number };
   /** Where plans, approvals and history are kept, and for how long. Optional in configs built in code (SQLite, default retention). */
   store?: StoreSettings;
+  /** How tool processes are sandboxed, and what the operator grants to which units. Optional in configs built in code (auto, no grants). */
+  sandbox?: SandboxSettings;
 }
 
 export interface StoreSettings {

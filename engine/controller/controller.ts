@@ -15,6 +15,8 @@ import type { ChangeSet, HistoryEvent, PlanRecord, SourceStatus } from '../model
 import { Mutex } from '../mutex.ts';
 import { runPaths, type StatePaths } from '../paths.ts';
 import type { Provider } from '../provider.ts';
+import { sandboxStatus } from '../sandbox/launch.ts';
+import { sandboxSettings } from '../sandbox/run-sandbox.ts';
 import { redactUrl, type GitSource } from '../source/git-source.ts';
 import { CommitVerifier, describeUntrusted } from '../source/verify.ts';
 import type { RunRecord, Store, StoredPlan, StoreTx } from '../store/types.ts';
@@ -743,7 +745,12 @@ export class Controller implements EngineFacade, Runtime {
       const inStore = relative(join(this.paths.root, 'store'), path!);
       return { file: relative(this.paths.root, file), movedTo: relative(this.paths.root, join(imported!.movedTo, inStore)), error: 'did not parse' };
     });
-    return { source: { ...this.sourceStatus }, units: await this.store.listUnits(), ...(damaged.length > 0 ? { damaged } : {}) };
+    return {
+      source: { ...this.sourceStatus },
+      units: await this.store.listUnits(),
+      sandbox: sandboxStatus(sandboxSettings(this.config).mode),
+      ...(damaged.length > 0 ? { damaged } : {}),
+    };
   }
 
   async listPlans(filter: { unit?: string; limit?: number; before?: string } = {}): Promise<PlanRecord[]> {

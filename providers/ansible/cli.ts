@@ -2,13 +2,14 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { type DaemonConfig, type ExecResult, type Logger, run, settingsOf, ToolError, type UnitDefinition } from '../../engine/provider-kit.ts';
+import { dirname, isAbsolute, join } from 'node:path';
+import { type DaemonConfig, type ExecResult, type Logger, run, runSandbox, type SandboxSpec, settingsOf, ToolError, type UnitDefinition, workspaceRoot } from '../../engine/provider-kit.ts';
 import { runConfigFile } from './config-file.ts';
 import { generatedInventory, knownHostsLines, parseHostsFrom, type UpstreamHost } from './hosts-from.ts';
 import { parseInventoryList, type InventoryList } from './inventory.ts';
 import type { InventorySpec } from './manifest.ts';
 import { parsePlaybookOutput, type PlaybookOutput } from './output-schema.ts';
+import { ansibleToolNeeds, manifestFilesGranted } from './sandbox.ts';
 import { type AnsibleSettings, ansibleSettingsPart } from './settings.ts';
 
 /**
@@ -61,6 +62,8 @@ export interface RunContext {
   vars: Record<string, unknown>;
   log: Logger;
   signal: AbortSignal;
+  /** What every ansible process of the run sees (engine/sandbox). */
+  sandbox: SandboxSpec;
 }
 
 /**
@@ -76,6 +79,8 @@ export async function runContext(input: {
   repoDir?: string;
   runDir: string;
   artifactsDir: string;
+  /** The unit's state folder (RunRequest.unitStateDir). */
+  unitStateDir?: string;
   config: DaemonConfig;
   vars: Record<string, unknown>;
   /** `hostsFrom`, resolved (its value in RunRequest.resolvedSpec). */
@@ -100,9 +105,20 @@ export async function runContext(input: {
     inventoryPaths.push(generated);
   }
   const known = await runKnownHosts(input.unit, spec, treeRoot, input.config.stateDir, upstream, input.artifactsDir);
-  const controlDir = settings.controlPersistMs === null ? null : await ensureControlDir(input.config.stateDir);
+  await manifestFilesGranted(input.unit, [
+    { field: 'ssh.privateKeyFile', path: spec.ssh.privateKeyFile },
+    { field: 'ssh.knownHostsFile', path: isAbsolute(spec.ssh.knownHostsFile) ? spec.ssh.knownHostsFile : null },
+  ], input.config);
+  const privateKeyFile = spec.ssh.privateKeyFile ?? settings.privateKeyFile;
+  const controlDir = settings.controlPersistMs === null ? null : await ensureControlDir(input.config.stateDir, input.unit.name);
   await mkdir(join(input.runDir, 'ansible-tmp'), { recursive: true, mode: 0o700 });
   const configFile = await runConfigFile(treeRoot, input.unit, spec, input.runDir);
+  const sandbox = runSandbox(
+    input.config,
+    { unit: input.unit, workdir: input.workdir, artifactsDir: input.artifactsDir, ...(input.repoDir ? { repoDir: input.repoDir } : {}), ...(input.unitStateDir ? { unitStateDir: input.unitStateDir } : {}) },
+    // The run folder holds Ansible's local temp, the extra-vars and limit files, the config stand-in.
+    { readOnly: [...ansibleToolNeeds(settings), privateKeyFile, known.file], readWrite: [input.runDir, controlDir] },
+  );
   return {
     unit: input.unit,
     spec,
@@ -118,19 +134,17 @@ export async function runContext(input: {
     configLabel: configFile.label,
     knownHostsFile: known.file,
     knownHostsLabel: known.label,
-    privateKeyFile: spec.ssh.privateKeyFile ?? settings.privateKeyFile,
+    privateKeyFile,
     controlDir,
     vars: input.vars,
     log: input.log,
     signal: input.signal,
+    sandbox,
   };
 }
 
 /** The unit folder is `<treeRoot>/<unit.path>`. */
-export function treeRootOf(workdir: string, unitPath: string): string {
-  const depth = unitPath.split('/').filter(Boolean).length;
-  return resolve(workdir, ...Array<string>(depth).fill('..'));
-}
+export const treeRootOf = workspaceRoot;
 
 /**
  * The inventory's known_hosts: the manifest's `ssh.knownHostsFile` (default
@@ -212,15 +226,24 @@ async function runKnownHosts(
   return { file, label: base ? `${base.label} + host keys from ${reference}` : `host keys from ${reference}` };
 }
 
-async function ensureControlDir(stateDir: string): Promise<string> {
-  let dir = join(stateDir, 'cp');
+/**
+ * One ControlPath folder per inventory: a connection left open by one
+ * inventory logged in with its key, and must not serve another's runs.
+ */
+async function ensureControlDir(stateDir: string, unit: string): Promise<string> {
+  const own = shortHash(unit, 8);
+  let dir = join(stateDir, 'cp', own);
   if (dir.length > MAX_CONTROL_DIR_LENGTH) {
     // A deep stateDir would overflow the unix socket path limit.
-    dir = join(tmpdir(), `plumbline-cp-${createHash('sha256').update(stateDir).digest('hex').slice(0, 12)}`);
+    dir = join(tmpdir(), `plumbline-cp-${shortHash(stateDir, 12)}`, own);
   }
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await chmod(dir, 0o700);
   return dir;
+}
+
+function shortHash(text: string, length: number): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, length);
 }
 
 function quoteSshValue(value: string): string {
@@ -291,6 +314,7 @@ export async function listInventory(ctx: RunContext): Promise<InventoryList> {
     {
       cwd: ctx.workdir,
       env: ansibleEnv(ctx),
+      sandbox: ctx.sandbox,
       timeoutMs: Math.min(ctx.settings.timeoutMs, 5 * 60_000),
       signal: ctx.signal,
       log: ctx.log,
@@ -343,6 +367,7 @@ export async function runPlaybook(ctx: RunContext, options: { check: boolean; li
     result = await run(ctx.settings.playbookBinary, args, {
       cwd: ctx.workdir,
       env: ansibleEnv(ctx),
+      sandbox: ctx.sandbox,
       timeoutMs: ctx.settings.timeoutMs,
       signal: ctx.signal,
       log: ctx.log,

@@ -10,6 +10,8 @@ import { inventorySpec, inventoryUnit } from '../../testkit/ansible-units.ts';
 
 // The real ansible-playbook on the local connection (no SSH), behind a wrapper
 // that records its command line and the mode of the extra-vars file it gets.
+// Both write on the control host, which the sandbox allows only where the
+// config grants it.
 const scratch = await mkdtemp(join(tmpdir(), 'plumbline-ansible-vars-'));
 after(() => rm(scratch, { recursive: true, force: true }));
 
@@ -36,10 +38,18 @@ await writeFile(
   `#!/bin/sh\nprintf '%s\\n' "$@" >> ${argvLog}\nfor a in "$@"; do case "$a" in @*extra-vars*) stat -c 'mode %a' "\${a#@}" >> ${argvLog};; esac; done\nexec ansible-playbook "$@"\n`,
 );
 await chmod(wrapper, 0o755);
+await writeFile(argvLog, '');
 
 const unit = inventoryUnit('inventories/local', inventorySpec('inventories/local'), { dependsOn: ['machines'] });
 const provider = createAnsibleProvider(
-  providerContext(testConfig({ source: { url: scratch }, stateDir: join(scratch, 'state'), ansible: { playbookBinary: wrapper } })),
+  providerContext(
+    testConfig({
+      source: { url: scratch },
+      stateDir: join(scratch, 'state'),
+      ansible: { playbookBinary: wrapper },
+      sandbox: { grants: [{ units: ['local'], writable: [out, argvLog] }] },
+    }),
+  ),
 );
 const runDir = join(scratch, 'run');
 const request: RunRequest = {

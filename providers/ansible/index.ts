@@ -10,6 +10,8 @@ import {
   type ProviderContext,
   type ProviderFactory,
   type RunRequest,
+  sandboxFor,
+  sandboxSettings,
   secrets,
   ToolError,
 } from '../../engine/provider-kit.ts';
@@ -38,6 +40,7 @@ import { inventoryReads } from './reads.ts';
 import { renderPlan } from './render.ts';
 import { validateInventory } from './validate.ts';
 import { registerVaultSecrets } from './vault.ts';
+import { ansibleToolNeeds } from './sandbox.ts';
 
 export type { AnsiblePlanDocument, HostPlan } from './document.ts';
 export type { TaskChange } from './normalize.ts';
@@ -72,6 +75,7 @@ async function prepare(request: RunRequest, context: ProviderContext): Promise<R
     repoDir: request.repoDir,
     runDir: dirname(request.artifactsDir),
     artifactsDir: request.artifactsDir,
+    unitStateDir: request.unitStateDir,
     config: context.config,
     // Extra variables (-e @file, 0600, deleted after each ansible-playbook): never on a command line.
     vars: request.vars,
@@ -85,6 +89,8 @@ async function prepare(request: RunRequest, context: ProviderContext): Promise<R
     log: request.log,
     signal: request.signal,
     roots: ctx.roots,
+    // ansible-vault reads the ciphertext from its input: it needs the password file alone.
+    sandbox: sandboxFor(sandboxSettings(context.config), request.unit.name, { readOnly: ansibleToolNeeds(ctx.settings) }),
   });
   return ctx;
 }

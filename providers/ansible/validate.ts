@@ -2,10 +2,11 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { type Problem, type ProviderContext, run, type UnitDefinition } from '../../engine/provider-kit.ts';
+import { type Problem, type ProviderContext, run, sandboxFor, sandboxSettings, type UnitDefinition } from '../../engine/provider-kit.ts';
 import type { InventorySpec } from './manifest.ts';
 import { ansibleSettings, baseEnv, treeRootOf } from './cli.ts';
 import { runConfigFile } from './config-file.ts';
+import { ansibleToolNeeds } from './sandbox.ts';
 
 /**
  * `plumbline validate` for an inventory: the inventory parses
@@ -26,7 +27,9 @@ export async function validateInventory(unit: UnitDefinition, unitDir: string, c
   const vault = settings.vaultPasswordFile && existsSync(settings.vaultPasswordFile) ? ['--vault-password-file', settings.vaultPasswordFile] : [];
   // The ansible.cfg a run would use: its roles_path decides whether roles resolve.
   const config = await runConfigFile(root, unit, spec, scratch);
-  const options = { cwd: unitDir, env: baseEnv(scratch, config.file), timeoutMs: 120_000, okExitCodes: [0, 1, 2, 4, 5, 250] };
+  // The checks parse the repository; they see it, their scratch folder and Ansible's own files.
+  const sandbox = sandboxFor(sandboxSettings(context.config), unit.name, { readOnly: [root, ...ansibleToolNeeds(settings)], readWrite: [scratch] });
+  const options = { cwd: unitDir, env: baseEnv(scratch, config.file), timeoutMs: 120_000, okExitCodes: [0, 1, 2, 4, 5, 250], sandbox };
   const problems: Problem[] = [];
   try {
     if (spec.inventory) {

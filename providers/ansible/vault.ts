@@ -3,7 +3,7 @@ import { constants } from 'node:fs';
 import { access, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import { type Logger, repoRelativeText, run, secrets, ToolError } from '../../engine/provider-kit.ts';
+import { type Logger, repoRelativeText, run, type SandboxSpec, secrets, ToolError } from '../../engine/provider-kit.ts';
 
 /**
  * Ansible Vault: before anything runs, every vaulted value of the inventory
@@ -27,6 +27,8 @@ export interface VaultSettings {
   signal?: AbortSignal;
   /** The run's repository folders (workspace tree, snapshot): file names in messages are relative to them. */
   roots?: readonly string[];
+  /** What ansible-vault sees (engine/sandbox); unsandboxed when absent. */
+  sandbox?: SandboxSpec;
 }
 
 export interface VaultFinding {
@@ -141,6 +143,7 @@ async function decrypt(finding: VaultFinding, settings: VaultSettings): Promise<
     signal: settings.signal,
     log: settings.log,
     env: { ANSIBLE_NOCOLOR: '1', ANSIBLE_FORCE_COLOR: '0', PYTHONUNBUFFERED: '1' },
+    ...(settings.sandbox ? { sandbox: settings.sandbox } : {}),
     classify: () => ({
       code: 'E_VAULT_DECRYPT',
       retry: 'stalled',

@@ -55,6 +55,7 @@ export const createCdktfProvider: ProviderFactory = (context: ProviderContext): 
     timeoutMs: settings.timeoutMs,
     signal: request.signal,
     log: request.log,
+    config: context.config,
   });
 
   return {

@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { copyFile, lstat, mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { type ExecResult, type Logger, pathExists, run, ToolError } from '../../engine/provider-kit.ts';
+import { homedir } from 'node:os';
+import { type DaemonConfig, type ExecResult, type Logger, pathExists, run, sandboxFor, sandboxSettings, ToolError } from '../../engine/provider-kit.ts';
 import { inFolder, shown } from './app.ts';
 
 /**
@@ -44,6 +45,8 @@ export interface ModuleSetup {
   lockHash?: string;
   /** True when this call ran `npm ci` (false: reused the cache or nothing to install). */
   installed: boolean;
+  /** The install cache (`<stateDir>/cdktf-modules`): what the links lead into. */
+  cache: string;
 }
 
 export interface ModuleOptions {
@@ -62,30 +65,35 @@ export interface ModuleOptions {
   log?: Logger;
   /** npm executable; tests may point elsewhere. */
   npm?: string;
+  /** The unit whose packages these are (its sandbox grants apply to `npm ci`). */
+  unit?: string;
+  /** The daemon config's sandbox section (sandboxed with the defaults when absent). */
+  config?: Pick<DaemonConfig, 'sandbox'>;
 }
 
 /** Make the stack's imports resolvable; install its own dependencies when it has any. */
 export async function prepareModules(options: ModuleOptions): Promise<ModuleSetup> {
   const nodeModules = join(options.workdir, 'node_modules');
   const bundled = join(options.installRoot, 'node_modules');
+  const cache = join(options.stateDir, CACHE_FOLDER);
 
   const committed = join(options.appDir, 'node_modules');
   const existing = await lstatOrNull(committed);
   if (existing && !existing.isSymbolicLink() && !(await pathExists(join(committed, MARKER)))) {
     // A node_modules folder committed with the app: it is what the author meant.
     options.log?.info({ app: options.appPath }, 'using the node_modules folder committed with the app');
-    return { nodeModules: committed, source: 'vendored', installed: false };
+    return { nodeModules: committed, source: 'vendored', installed: false, cache };
   }
 
   const own = await readOwnPackage(options);
   if (!own) {
     await replaceWithLink(nodeModules, bundled);
-    return { nodeModules, source: 'bundled', installed: false };
+    return { nodeModules, source: 'bundled', installed: false, cache };
   }
 
   const { dir, installed } = await ensureInstalled(own, options);
   await assembleLinks(nodeModules, [join(dir, 'node_modules')], bundled);
-  return { nodeModules, source: 'lockfile', lockHash: own.hash, installed };
+  return { nodeModules, source: 'lockfile', lockHash: own.hash, installed, cache };
 }
 
 interface OwnPackage {
@@ -151,6 +159,9 @@ async function install(own: OwnPackage, root: string, dir: string, options: Modu
       signal: options.signal,
       log: options.log,
       classify: (result) => classifyNpm(result, shown(options.appPath)),
+      // `--ignore-scripts`: no code of the packages runs; npm sees the install
+      // folder, the daemon user's npm configuration (registries) and cache.
+      sandbox: sandboxFor(sandboxSettings(options.config ?? {}), options.unit ?? null, npmNeeds(temp)),
     });
     // A package without dependencies installs nothing; the stack still gets a folder to link.
     await mkdir(join(temp, 'node_modules'), { recursive: true });
@@ -165,6 +176,15 @@ async function install(own: OwnPackage, root: string, dir: string, options: Modu
   } finally {
     await rm(temp, { recursive: true, force: true });
   }
+}
+
+/** The install folder, and npm's user configuration and cache, which the sandbox's private home would hide. */
+function npmNeeds(installDir: string) {
+  const home = homedir();
+  return {
+    readOnly: [process.env.npm_config_userconfig ?? join(home, '.npmrc')],
+    readWrite: [installDir, process.env.npm_config_cache ?? join(home, '.npm')],
+  };
 }
 
 function classifyNpm(result: ExecResult, appFolder: string): { code: string; hint: string; retry: 'stalled' | 'transient' } {

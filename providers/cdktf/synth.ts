@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, extname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { type Logger, pathExists, run, ToolError, type UnitDefinition } from '../../engine/provider-kit.ts';
+import { type DaemonConfig, type Logger, pathExists, run, sandboxFor, sandboxSettings, ToolError, type UnitDefinition, workspaceRoot } from '../../engine/provider-kit.ts';
 import type { CdktfSpec } from './manifest.ts';
 import { entryOf, inFolder, locateApp, runPath, type AppLocation } from './app.ts';
 import { scanImports } from './imports.ts';
@@ -58,6 +58,8 @@ export interface SynthOptions {
   /** Node executable; defaults to the one running the daemon. */
   node?: string;
   npm?: string;
+  /** The daemon config's sandbox section (sandboxed with the defaults when absent). */
+  config?: Pick<DaemonConfig, 'sandbox'>;
 }
 
 export interface SynthResult {
@@ -90,6 +92,8 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
     signal: options.signal,
     log: options.log,
     npm: options.npm,
+    unit: unit.name,
+    ...(options.config ? { config: options.config } : {}),
   });
   const bundledRoot = join(options.installRoot, 'node_modules');
   const mismatches = await findVersionMismatches(modules.nodeModules, bundledRoot);
@@ -137,6 +141,13 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
     log: options.log,
     // Every exit code comes back here: a failure is described from the error report below.
     okExitCodes: ANY_EXIT_CODE,
+    // The app is the repository's code: it sees its workspace (writing only
+    // the unit's copy, where cdktf.out goes), the packages it imports and
+    // Plumbline's preloads, nothing else of the daemon.
+    sandbox: sandboxFor(sandboxSettings(options.config ?? {}), unit.name, {
+      readOnly: [workspaceRoot(workdir, unit.path), options.repoDir, bundledRoot, RUNTIME_DIR, modules.cache],
+      readWrite: [workdir],
+    }),
   });
   if (result.exitCode !== 0) {
     throw await synthError({

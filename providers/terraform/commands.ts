@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { type ExecResult, type Logger, pathExists, run, ToolError } from '../../engine/provider-kit.ts';
+import { type ExecResult, type Logger, pathExists, run, type SandboxSpec, ToolError } from '../../engine/provider-kit.ts';
 import { classifyFailure, type TerraformFailure, type TerraformStep } from './classify.ts';
 import { parseUiStream, type UiMessage } from './diagnostics.ts';
 import type { PathContext } from './repo-paths.ts';
@@ -35,6 +35,8 @@ export interface TerraformCliOptions {
   paths?: PathContext;
   /** Added to every command's environment (the shared state database's password). */
   env?: Record<string, string>;
+  /** What each command may see (`init` alone writes into the plugin cache); unsandboxed when absent. */
+  sandbox?: (step: TerraformStep) => SandboxSpec;
 }
 
 export interface PlanResult {
@@ -103,11 +105,12 @@ export class TerraformCli {
     args: string[],
     extra: { env?: Record<string, string>; okExitCodes?: number[] } = {},
   ): Promise<ExecResult> {
-    const { settings, cwd, signal, log, paths } = this.options;
+    const { settings, cwd, signal, log, paths, sandbox } = this.options;
     let failure: TerraformFailure | undefined;
     try {
       return await run(settings.binary, args, {
         cwd,
+        ...(sandbox ? { sandbox: sandbox(step) } : {}),
         env: { ...this.environment(), ...extra.env },
         timeoutMs: settings.timeoutMs,
         signal,

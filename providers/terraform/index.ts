@@ -13,6 +13,7 @@ import {
   type ProviderContext,
   type ProviderFactory,
   type RunRequest,
+  runSandbox,
   secrets,
   settingsOf,
   ToolError,
@@ -20,6 +21,7 @@ import {
 } from '../../engine/provider-kit.ts';
 import { placeState, stateSchemaOf } from './backend.ts';
 import { TerraformCli, type PlanResult } from './commands.ts';
+import type { TerraformStep } from './classify.ts';
 import { fingerprint } from './fingerprint.ts';
 import { maskPlan } from './mask.ts';
 import { normalizePlan } from './normalize.ts';
@@ -37,6 +39,7 @@ import { parsePlanJson } from './plan-schema.ts';
 import { renderPlan } from './render.ts';
 import { effectiveSettings, type TerraformSettings, terraformSettingsPart } from './settings.ts';
 import { registerSecretVars, VAR_FILE, writeVarFile } from './variables.ts';
+import { terraformNeeds } from './sandbox.ts';
 
 export type { NormalizedPlan, ResourceChangeView, OutputChangeView, AttributeChange } from './normalize.ts';
 export { TERRAFORM_ERROR_CODES } from './classify.ts';
@@ -81,7 +84,8 @@ export function createTerraformTools(context: ProviderContext, settings: Terrafo
     const paths = pathContext(request, configDir);
     // The shared state database's password reaches terraform only through its environment.
     const env: Record<string, string> = context.sharedState?.password ? { PGPASSWORD: context.sharedState.password } : {};
-    return new TerraformCli({ settings, cwd: configDir, pluginCacheDir, signal: request.signal, log: request.log, paths, env });
+    const sandbox = (step: TerraformStep) => runSandbox(context.config, request, terraformNeeds(settings, pluginCacheDir, { init: step === 'init' }));
+    return new TerraformCli({ settings, cwd: configDir, pluginCacheDir, signal: request.signal, log: request.log, paths, env, sandbox });
   }
 
   /** init; returns its UI stream (its warnings are shown with the plan). */
@@ -181,7 +185,7 @@ export const createTerraformProvider: ProviderFactory = (context) => {
   const tools = createTerraformTools(context, settings);
   return {
     canDestroy: true,
-    validate: (unit, unitDir, options) => validateStack(unit, unitDir, options, settings),
+    validate: (unit, unitDir, options) => validateStack(unit, unitDir, options, settings, context.config),
     async plan(request) {
       await assertModulesInRepository(request);
       return tools.planDirectory(request, request.workdir);

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { type ExecResult, type Problem, run, secrets, ToolError } from '../../engine/provider-kit.ts';
+import { type ExecResult, type Problem, run, type SandboxSpec, secrets, ToolError } from '../../engine/provider-kit.ts';
 import { terraformEnvironment } from './commands.ts';
 import { configFileNames } from './config-files.ts';
 import { lineIndex } from './hcl-tokens.ts';
@@ -23,6 +23,7 @@ export interface SyntaxCheck {
   folders: readonly string[];
   /** Where a diagnostic that names no file is reported (the stack's manifest). */
   fallbackFile: string;
+  sandbox?: SandboxSpec;
 }
 
 /** One problem per syntax error, at its file and line, repository-relative. */
@@ -52,6 +53,7 @@ async function fmtProblems(check: SyntaxCheck, files: readonly string[]): Promis
       env: terraformEnvironment(settings),
       timeoutMs: settings.timeoutMs,
       okExitCodes: FMT_EXIT_CODES,
+      ...(check.sandbox ? { sandbox: check.sandbox } : {}),
     });
   } catch (error) {
     // Validating a repository on a machine without terraform: say what was not checked.

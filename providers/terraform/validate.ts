@@ -1,4 +1,4 @@
-import type { Problem, UnitDefinition, ValidateOptions } from '../../engine/provider-kit.ts';
+import { type DaemonConfig, type Problem, sandboxFor, sandboxSettings, type UnitDefinition, type ValidateOptions } from '../../engine/provider-kit.ts';
 import { configFileNames } from './config-files.ts';
 import { declaredVariables, undeclaredVariables } from './declared-variables.ts';
 import { configTree, moduleSource } from './module-tree.ts';
@@ -13,7 +13,13 @@ import { syntaxProblems } from './syntax-check.ts';
  * repository. With processes allowed (`plumbline validate`), terraform's own
  * parser checks the syntax of every file of that tree.
  */
-export async function validateStack(unit: UnitDefinition, unitDir: string, options: ValidateOptions | undefined, settings: TerraformSettings): Promise<Problem[]> {
+export async function validateStack(
+  unit: UnitDefinition,
+  unitDir: string,
+  options: ValidateOptions | undefined,
+  settings: TerraformSettings,
+  config: Pick<DaemonConfig, 'sandbox'>,
+): Promise<Problem[]> {
   if ((await configFileNames(unitDir)).length === 0) {
     return [{ file: unit.file, line: 1, column: 1, message: `no Terraform files (*.tf, *.tf.json) in ${unit.path}` }];
   }
@@ -29,7 +35,9 @@ export async function validateStack(unit: UnitDefinition, unitDir: string, optio
   const tree = await moduleTreeProblems(repoDir, unit.path);
   problems.push(...tree.problems.map((p) => ({ ...p, message: `${p.message} (${MODULE_OUTSIDE_HINT})` })));
   if (options?.processes) {
-    problems.push(...(await syntaxProblems({ settings, repoDir, folders: tree.folders, fallbackFile: unit.file })));
+    // `fmt` only parses, yet it is a terraform process like the others: it sees the repository alone.
+    const sandbox = sandboxFor(sandboxSettings(config), unit.name, { readOnly: [repoDir] });
+    problems.push(...(await syntaxProblems({ settings, repoDir, folders: tree.folders, fallbackFile: unit.file, sandbox })));
   }
   return problems;
 }

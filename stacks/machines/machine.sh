@@ -10,12 +10,20 @@ config="$MACHINE_HOME/sshd_config"
 key="$MACHINE_HOME/ssh_host_ed25519_key"
 pidfile="$MACHINE_HOME/sshd.pid"
 
+# Is this pid this machine's sshd? A stale pid file may name another process
+# by now. Plumbline's sandbox shows no /proc to processes that outlive the
+# apply: there, the pid file in the machine's own folder is trusted.
+is_server() {
+  [ -d /proc/self ] || return 0
+  tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null | grep -q sshd
+}
+
 # Stop the server this machine's pid file names, and its connections (each
 # one a child of the listener, in a session of its own).
 stop_server() {
   pid=$(cat "$pidfile" 2>/dev/null || true)
   case "$pid" in ''|*[!0-9]*) rm -f "$pidfile"; return 0 ;; esac
-  if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q sshd; then
+  if kill -0 "$pid" 2>/dev/null && is_server "$pid"; then
     if command -v pkill >/dev/null 2>&1; then pkill -TERM -P "$pid" 2>/dev/null || true; fi
     kill -TERM "$pid" 2>/dev/null || true
     i=0
