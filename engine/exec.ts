@@ -2,6 +2,7 @@ import { basename } from 'node:path';
 import type { Options as ExecaOptions, Result as ExecaOutcome, ResultPromise } from 'execa';
 import { ToolError, type RetryClass } from './errors.ts';
 import type { Logger } from './log.ts';
+import { OutputFiles } from './output-files.ts';
 import { sandboxedCommand } from './sandbox/launch.ts';
 import { signalGroup, signalGroupMembers } from './sandbox/process-group.ts';
 import type { SandboxSpec } from './sandbox/types.ts';
@@ -32,6 +33,12 @@ export interface ExecOptions {
    * providers build it with `sandboxFor` / `runSandbox` from the provider kit.
    */
   sandbox?: SandboxSpec;
+  /**
+   * The tool's output goes to files, not pipes, so the tool finishes what it
+   * started when the daemon dies (a pipe would kill it with SIGPIPE at its
+   * next line, mid-apply). For applies: another daemon takes the run over.
+   */
+  outlivesDaemon?: boolean;
 }
 
 export interface ExecResult {
@@ -76,12 +83,16 @@ export async function run(command: string, args: readonly string[], options: Exe
     encoding: 'utf8',
   };
   const stdin = options.input === undefined ? 'ignore' : 'pipe';
+  if (sandboxed && options.signal?.aborted) throw new ToolError('E_CANCELLED', `${tool} was cancelled`, { retry: 'transient' });
+  const capture = options.outlivesDaemon ? await OutputFiles.open(tool) : undefined;
+  // A descriptor is handed to the child as is; execa's types name only 3 to 9.
+  const stdout = (capture?.stdout ?? 'pipe') as 'pipe';
+  const stderr = (capture?.stderr ?? 'pipe') as 'pipe';
   let stopped: 'cancelled' | 'timedOut' | undefined;
   let out: ExecaOutcome;
   if (sandboxed) {
-    if (options.signal?.aborted) throw new ToolError('E_CANCELLED', `${tool} was cancelled`, { retry: 'transient' });
-    const child = execa(sandboxed.command, sandboxed.args, { ...common, stdio: [stdin, 'pipe', 'pipe', ...sandboxed.inputs] });
-    ({ out, stopped } = await stopInside(child, options, sandboxed.outlive));
+    const child = execa(sandboxed.command, sandboxed.args, { ...common, stdio: [stdin, stdout, stderr, ...sandboxed.inputs] });
+    ({ out, stopped } = await stopInside(child, options, sandboxed.outlive).finally(() => capture?.closeOurs()));
   } else {
     out = await execa(command, [...args], {
       ...common,
@@ -89,15 +100,18 @@ export async function run(command: string, args: readonly string[], options: Exe
       cancelSignal: options.signal,
       forceKillAfterDelay: FORCE_KILL_AFTER_MS,
       stdin,
-    });
+      stdout,
+      stderr,
+    }).finally(() => capture?.closeOurs());
     stopped = out.isCanceled ? 'cancelled' : out.timedOut ? 'timedOut' : undefined;
   }
+  const captured = capture ? await capture.readAndRemove() : undefined;
   const result: ExecResult = {
     command: tool,
     args,
     exitCode: out.exitCode ?? -1,
-    stdout: String(out.stdout ?? ''),
-    stderr: String(out.stderr ?? ''),
+    stdout: captured?.stdout ?? String(out.stdout ?? ''),
+    stderr: captured?.stderr ?? String(out.stderr ?? ''),
     durationMs: Math.round(performance.now() - started),
   };
   options.log?.debug({ command: tool, exitCode: result.exitCode, durationMs: result.durationMs }, 'command finished');

@@ -372,6 +372,8 @@ export async function runPlaybook(ctx: RunContext, options: { check: boolean; li
       signal: ctx.signal,
       log: ctx.log,
       okExitCodes: RESULT_EXIT_CODES,
+      // An apply finishes even if the daemon dies under it (a check run is only a plan).
+      outlivesDaemon: !options.check,
       classify: () => ({
         code: 'E_ANSIBLE_FAILED',
         retry: 'stalled',

@@ -87,7 +87,8 @@ export class TerraformCli {
 
   /** Apply exactly the saved plan; returns terraform's UI messages (summary, outputs). */
   async apply(planFile: string): Promise<UiMessage[]> {
-    const result = await this.exec('apply', ['apply', '-input=false', '-no-color', '-json', `-lock-timeout=${LOCK_TIMEOUT}`, planFile]);
+    // An apply finishes even if the daemon dies under it: another member takes the run over.
+    const result = await this.exec('apply', ['apply', '-input=false', '-no-color', '-json', `-lock-timeout=${LOCK_TIMEOUT}`, planFile], { outlivesDaemon: true });
     return parseUiStream(result.stdout);
   }
 
@@ -103,7 +104,7 @@ export class TerraformCli {
   private async exec(
     step: TerraformStep,
     args: string[],
-    extra: { env?: Record<string, string>; okExitCodes?: number[] } = {},
+    extra: { env?: Record<string, string>; okExitCodes?: number[]; outlivesDaemon?: boolean } = {},
   ): Promise<ExecResult> {
     const { settings, cwd, signal, log, paths, sandbox } = this.options;
     let failure: TerraformFailure | undefined;
@@ -116,6 +117,7 @@ export class TerraformCli {
         signal,
         log,
         okExitCodes: extra.okExitCodes,
+        outlivesDaemon: extra.outlivesDaemon,
         classify: (result) => (failure = classifyFailure(step, result, paths)),
       });
     } catch (error) {
