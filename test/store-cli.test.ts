@@ -85,6 +85,8 @@ test('plumbline backup copies a consistent store while another process writes to
     const restored = join(dir, 'restored');
     mkdirSync(restored);
     cpSync(file, join(restored, 'plumbline.db'));
+    // The sealing key is kept apart from backups (docs/configuration.md): the restore brings it back.
+    cpSync(join(stateDir, 'sealing.key'), join(restored, 'sealing.key'));
     const copy = await openStore({ stateDir: restored }, silentLogger);
     try {
       const counter = Number((await copy.getUnit('counter'))?.message);

@@ -13,7 +13,9 @@ after(() => rmSync(root, { recursive: true, force: true }));
 
 test('only snapshots and run folders that something refers to are kept', async () => {
   const paths = statePaths(root);
-  for (const name of ['head', 'applied', 'pending', 'old', 'x.partial-1']) mkdirSync(join(paths.snapshots, name), { recursive: true });
+  const ours = `x.partial-${process.pid}-1`;
+  const crashed = `x.partial-${process.pid + 1}-1`;
+  for (const name of ['head', 'applied', 'pending', 'old', ours, crashed]) mkdirSync(join(paths.snapshots, name), { recursive: true });
   for (const name of ['run-recorded', 'run-active', 'run-orphan']) mkdirSync(join(paths.runs, name), { recursive: true });
   const store = await openStore({ stateDir: root }, silentLogger);
   after(() => store.close());
@@ -27,12 +29,14 @@ test('only snapshots and run folders that something refers to are kept', async (
     });
   });
   await collectGarbage(store, paths, { revisions: ['head'], runs: new Set(['run-active']) }, silentLogger);
-  for (const kept of ['head', 'applied', 'pending', 'x.partial-1']) assert.ok(existsSync(join(paths.snapshots, kept)), kept);
+  // An extraction of this process is under way, whether or not a run waits for it (a reconcile does too).
+  for (const kept of ['head', 'applied', 'pending', ours]) assert.ok(existsSync(join(paths.snapshots, kept)), kept);
   assert.equal(existsSync(join(paths.snapshots, 'old')), false);
+  // Another process's partial extraction is a crash's leftover.
+  assert.equal(existsSync(join(paths.snapshots, crashed)), false);
   assert.ok(existsSync(join(paths.runs, 'run-recorded')));
   assert.ok(existsSync(join(paths.runs, 'run-active')));
   assert.equal(existsSync(join(paths.runs, 'run-orphan')), false);
-  // At start-up nothing runs: a partial extraction is a crash's leftover.
   await collectGarbage(store, paths, { revisions: ['head'], runs: new Set() }, silentLogger);
-  assert.equal(existsSync(join(paths.snapshots, 'x.partial-1')), false);
+  assert.ok(existsSync(join(paths.snapshots, ours)), 'nothing runs, but the extraction is still under way');
 });

@@ -31,9 +31,10 @@ export async function collectGarbage(
   for (const plan of await store.listPlans({ status: LIVE_PLAN_STATUSES })) revisions.add(plan.revision);
   for (const run of await store.listRuns()) revisions.add(run.revision);
   const removed = {
-    // A `.partial-` folder may be an extraction a running run is waiting for; with
-    // nothing running (at start-up) it is a crash's leftover.
-    snapshots: await removeExcept(paths.snapshots, async (names) => names.filter((name) => revisions.has(name) || (name.includes('.partial-') && keep.runs.size > 0))),
+    // A `.partial-` folder of this process is an extraction under way (a run or
+    // a reconcile waits for it, and it removes its own leftovers); another
+    // process's is a crash's leftover.
+    snapshots: await removeExcept(paths.snapshots, async (names) => names.filter((name) => revisions.has(name) || name.includes(`.partial-${process.pid}-`))),
     runs: await removeExcept(paths.runs, async (names) => {
       const recorded = new Set<string>();
       for (let i = 0; i < names.length; i += RUN_BATCH) {
