@@ -20,7 +20,10 @@ let counters: string;
 /** The members share one sealing key, as the docs ask. */
 let keys: string;
 let url: string;
+/** The members by slot (ctl-1, ctl-2, ctl-3); a killed one is replaced in its slot. */
 const daemons: TestDaemon[] = [];
+/** Every daemon started, for the cleanup. */
+const started: TestDaemon[] = [];
 
 function stacks(count: number, options: { from?: number; sleep?: number } = {}): Record<string, string> {
   const files: Record<string, string> = {};
@@ -45,10 +48,33 @@ async function member(name: string): Promise<TestDaemon> {
     sourceUrl: repo.url,
     interval: '2s',
     concurrency: 2,
-    extraConfig: [`store:`, `  url: ${url}`, `  passwordFile: ${pg.passwordFile}`, `  sealingKeyFile: ${join(keys, 'sealing.key')}`, `cluster:`, `  name: ${name}`, `  leaseTTL: ${LEASE / 1000}s`].join('\n'),
+    extraConfig: [
+      `store:`,
+      `  url: ${url}`,
+      `  passwordFile: ${pg.passwordFile}`,
+      `  sealingKeyFile: ${join(keys, 'sealing.key')}`,
+      `cluster:`,
+      `  name: ${name}`,
+      `  leaseTTL: ${LEASE / 1000}s`,
+      // The counters are outside the repository: the operator grants them, as a real user would.
+      `sandbox:`,
+      `  grants:`,
+      `    - units: ['*']`,
+      `      writable: [${counters}]`,
+    ].join('\n'),
   });
-  daemons.push(daemon);
+  started.push(daemon);
   return daemon;
+}
+
+/** Kills the member in `slot` with `body` running, and always starts its replacement, so a failure does not cascade into the next test. */
+async function withMemberKilled(slot: number, body: () => Promise<void>): Promise<void> {
+  await daemons[slot]!.kill();
+  try {
+    await body();
+  } finally {
+    daemons[slot] = await member(`ctl-${slot + 1}`);
+  }
 }
 
 function applies(name: string): number {
@@ -57,14 +83,21 @@ function applies(name: string): number {
 }
 
 async function allInSync(daemon: TestDaemon, names: string[], revision: string, timeoutMs = 300_000): Promise<UnitStatus[]> {
-  return waitFor(
-    async () => {
-      const units = await daemon.units();
-      const done = names.map((n) => units.find((u) => u.name === n)).filter((u) => u?.phase === 'InSync' && u.lastAppliedRevision === revision);
-      return done.length === names.length ? (done as UnitStatus[]) : undefined;
-    },
-    { what: `${names.length} units InSync at ${revision.slice(0, 8)}`, timeoutMs },
-  );
+  let seen = '';
+  try {
+    return await waitFor(
+      async () => {
+        const units = await daemon.units();
+        const wanted = names.map((n) => units.find((u) => u.name === n));
+        seen = wanted.map((u, i) => `${names[i]}: ${u ? `${u.phase}/${u.reason} ${u.message}` : 'unknown'}`).join('; ');
+        const done = wanted.filter((u) => u?.phase === 'InSync' && u.lastAppliedRevision === revision);
+        return done.length === names.length ? (done as UnitStatus[]) : undefined;
+      },
+      { what: `${names.length} units InSync at ${revision.slice(0, 8)}`, timeoutMs },
+    );
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; units: ${seen}`, { cause: error });
+  }
 }
 
 async function cluster(daemon: TestDaemon): Promise<ClusterAnswer> {
@@ -80,7 +113,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const daemon of daemons) await daemon.dispose();
+  for (const daemon of started) await daemon.dispose();
   repo?.dispose();
   await pg?.stop();
   rmSync(counters, { recursive: true, force: true });
@@ -91,7 +124,8 @@ const names = (count: number, from = 1) => Array.from({ length: count }, (_, i) 
 
 test('three members converge 30 stacks, each applied exactly once, the runs spread over the members', async () => {
   const head = repo.commit(stacks(30), '30 stacks');
-  const [one] = [await member('ctl-1'), await member('ctl-2'), await member('ctl-3')];
+  daemons.push(await member('ctl-1'), await member('ctl-2'), await member('ctl-3'));
+  const one = daemons[0];
   await allInSync(one!, names(30), head);
   for (const name of names(30)) assert.equal(applies(name), 1, `${name} applied once`);
   const plans = (await one!.api<PlanRecord[]>('/api/v1/plans?limit=1000')).body.filter((p) => p.status === 'Applied');
@@ -111,32 +145,32 @@ test('kill -9 of the member running an apply: another takes over after the lease
   const applying = await waitFor(async () => (await first.api<PlanRecord[]>('/api/v1/plans?unit=s31')).body.find((p) => p.status === 'Applying' && p.revision === head), { what: 's31 applying', timeoutMs: 120_000 });
   const holder = await waitFor(async () => (await cluster(first)).members.find((m) => m.runs.some((r) => r.unit === 's31' && r.kind === 'apply')), { what: 'the member holding the apply' });
   const index = ['ctl-1', 'ctl-2', 'ctl-3'].indexOf(holder.name);
-  await daemons[index]!.kill();
   const survivor = daemons.find((_, i) => i !== index)!;
-  const interrupted = await waitFor(async () => (await survivor.api<PlanRecord[]>('/api/v1/plans?unit=s31')).body.find((p) => p.id === applying.id && p.status === 'Interrupted'), {
-    what: 'the cut-off apply recorded Interrupted by another member',
-    timeoutMs: LEASE * 4 + 60_000,
+  await withMemberKilled(index, async () => {
+    const interrupted = await waitFor(async () => (await survivor.api<PlanRecord[]>('/api/v1/plans?unit=s31')).body.find((p) => p.id === applying.id && p.status === 'Interrupted'), {
+      what: 'the cut-off apply recorded Interrupted by another member',
+      timeoutMs: LEASE * 4 + 60_000,
+    });
+    assert.match(interrupted.error?.message ?? '', /stopped renewing its claim/);
+    const unit = await survivor.waitForUnit('s31', 'InSync', { timeoutMs: 180_000 });
+    assert.equal(unit.lastAppliedRevision, head);
+    assert.equal(applies('s31'), 1, 'terraform finished the apply it had started; the new plan found nothing to do');
   });
-  assert.match(interrupted.error?.message ?? '', /stopped renewing its claim/);
-  const unit = await survivor.waitForUnit('s31', 'InSync', { timeoutMs: 180_000 });
-  assert.equal(unit.lastAppliedRevision, head);
-  assert.equal(applies('s31'), 1, 'terraform finished the apply it had started; the new plan found nothing to do');
-  daemons.splice(index, 1, await member(holder.name));
 });
 
 test('the leader killed: another member polls within leaseTTL and one interval', async () => {
   const any = daemons[0]!;
   const leader = (await cluster(any)).members.find((m) => m.leader)!;
   const index = ['ctl-1', 'ctl-2', 'ctl-3'].indexOf(leader.name);
-  await daemons[index]!.kill();
-  const killedAt = Date.now();
-  const head = repo.commit(stacks(1, { from: 32 }), 'after the leader died');
   const survivor = daemons.find((_, i) => i !== index)!;
-  await waitFor(async () => (await survivor.status()).source.lastReconciledRevision === head, { what: 'the new head reconciled by another member', timeoutMs: 60_000 });
-  const took = Date.now() - killedAt;
-  assert.ok(took < LEASE + 2_000 + 8_000, `reconciled ${took} ms after the leader died`);
-  await survivor.waitForUnit('s32', 'InSync', { revision: head });
-  daemons.splice(index, 1, await member(leader.name));
+  await withMemberKilled(index, async () => {
+    const killedAt = Date.now();
+    const head = repo.commit(stacks(1, { from: 32 }), 'after the leader died');
+    await waitFor(async () => (await survivor.status()).source.lastReconciledRevision === head, { what: 'the new head reconciled by another member', timeoutMs: 60_000 });
+    const took = Date.now() - killedAt;
+    assert.ok(took < LEASE + 2_000 + 8_000, `reconciled ${took} ms after the leader died`);
+    await survivor.waitForUnit('s32', 'InSync', { revision: head });
+  });
 });
 
 test('a member paused past its lease, then resumed: its stale writes are refused', async () => {

@@ -17,11 +17,13 @@ export interface MembershipOptions {
   leaseTtlMs: number;
   /** This member became the leader, or stopped being it. */
   onLeadership(leader: boolean): void;
+  /** The runs this process runs now: only their claims are renewed. */
+  runningHere(): ReadonlySet<string>;
 }
 
 /**
  * One daemon among those sharing a store. Every `leaseTTL / 3` it says it is
- * alive, renews the claims of the runs it runs, and takes or renews the
+ * alive, renews the claims of the runs it runs now, and takes or renews the
  * leader lease: a row with an expiry and a fencing token, not a session lock
  * (a dropped connection would release that silently). The leader also takes
  * up the runs of members that stopped renewing: an apply it finds cut off is
@@ -85,8 +87,11 @@ export class Membership {
     let lapsed: RunRecord[] = [];
     const leader = await store.write(async (tx) => {
       await tx.putMember({ name, startedAt: this.startedAt, heartbeatAt: now.toISOString(), concurrency });
+      // A claim of this member's that nothing here runs (a run that crashed on
+      // a store error) is left to lapse: the leader then takes it up.
+      const here = this.options.runningHere();
       for (const run of await tx.listRuns({ state: 'running' })) {
-        if (run.claimedBy === name) await tx.putRun({ ...run, leaseUntil: until });
+        if (run.claimedBy === name && here.has(run.id)) await tx.putRun({ ...run, leaseUntil: until });
       }
       const lease = await tx.getLease(LEADER_LEASE);
       const mine = lease?.holder === name && Date.parse(lease.expiresAt) > now.getTime();

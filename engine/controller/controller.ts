@@ -118,6 +118,7 @@ export class Controller implements EngineFacade, Runtime {
       concurrency: options.config.concurrency,
       leaseTtlMs: options.config.cluster?.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
       onLeadership: (leader) => this.lead(leader),
+      runningHere: () => this.scheduler.runningIds(),
     });
     this.observer = options.observer;
     this.scheduler = new Scheduler({
@@ -631,7 +632,7 @@ export class Controller implements EngineFacade, Runtime {
     });
     this.definitions = definitions;
     this.definitionsAt = head;
-    for (const unit of ordered) this.scheduler.cancel(unit.name, 'superseded by a newer commit');
+    for (const unit of ordered) this.scheduler.cancel(unit.name, 'superseded by a newer commit', { revision: head });
     this.driftTimers.retain(new Set(this.definitions.keys()));
     this.driftTimers.arm([...this.definitions.keys()].filter((n) => !before.has(n) || before.get(n)?.manifestHash !== this.definitions.get(n)?.manifestHash));
     return ordered.map((u) => u.name);

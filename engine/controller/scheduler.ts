@@ -40,6 +40,9 @@ interface Active {
  * now, so a crash loses nothing but the runs in flight, which the next start
  * finds claimed and takes up again.
  */
+/** How soon the queue is looked at again after a look failed. */
+const PUMP_RETRY_MS = 2_000;
+
 export class Scheduler {
   private readonly active = new Map<string, Active>();
   private readonly pumpLock = new Mutex();
@@ -55,8 +58,18 @@ export class Scheduler {
     this.pending = true;
     setImmediate(() => {
       this.pending = false;
-      void this.pump().catch((error) => this.host.log.error({ err: asPlumblineError(error) }, 'scheduling failed'));
+      void this.pump().catch((error) => {
+        // The store is unreachable (a database restarting): look again soon,
+        // or queued runs would wait for an event that may never come.
+        this.host.log.error({ err: asPlumblineError(error), retryInMs: PUMP_RETRY_MS }, 'scheduling failed');
+        if (!this.stopped) setTimeout(() => this.wake(), PUMP_RETRY_MS).unref();
+      });
     });
+  }
+
+  /** The ids of the runs in flight here. */
+  runningIds(): ReadonlySet<string> {
+    return new Set([...this.active.values()].map((a) => a.run.id));
   }
 
   /** Units with a run in flight here. */
@@ -64,10 +77,16 @@ export class Scheduler {
     return new Set(this.active.keys());
   }
 
-  /** Cancel the plan (or drift check) running for `unit`; an apply is never cut off. */
-  cancel(unit: string, why: string): void {
+  /**
+   * Cancel the plan (or drift check) running for `unit`; an apply is never cut
+   * off. With `keep`, a run of that revision goes on: it is the run that the
+   * newer commit just queued, which may have started already.
+   */
+  cancel(unit: string, why: string, keep?: { revision: string }): void {
     const active = this.active.get(unit);
-    if (active && PLANNING_KINDS.includes(active.run.kind)) active.abort.abort(why);
+    if (!active || !PLANNING_KINDS.includes(active.run.kind)) return;
+    if (keep && active.run.revision === keep.revision) return;
+    active.abort.abort(why);
   }
 
   /** Stop taking runs, cancel plans, wait for applies to finish. */

@@ -154,6 +154,8 @@ class PostgresEngine implements SqlEngine {
         await next.connect();
         await next.query(`LISTEN ${channel}`);
         client = next;
+        // Whatever was written while no connection listened (a database restarting): look once.
+        if (delay > 1_000) onNotify();
       } catch {
         again();
       }
