@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { formatProblem, ValidationError } from '../../errors.ts';
+import { formatProblem, type ValidationError } from '../../errors.ts';
 import { loadConfig, normalizeConfig } from '../../config/load.ts';
 
 const source = { url: '/srv/infra' };
