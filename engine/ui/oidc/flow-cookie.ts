@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { sealerOf, type Sealer } from '../../store/sealing.ts';
+import { cookieValue } from '../session.ts';
 import { OidcError } from './errors.ts';
 
 /**
@@ -52,7 +53,7 @@ export class FlowCookies {
 
   /** The login this browser started; E_OIDC_LOGIN_EXPIRED when there is none, or it is too old. */
   read(req: IncomingMessage): PendingLogin {
-    const value = cookieValue(req.headers.cookie, FLOW_COOKIE);
+    const value = cookieValue(req, FLOW_COOKIE);
     const expired = (why: string): OidcError =>
       new OidcError('E_OIDC_LOGIN_EXPIRED', `this login cannot be finished: ${why}`, {
         hint: 'start again from the login page; finish within 10 minutes, in the browser that started it, with cookies allowed for this site',
@@ -73,13 +74,4 @@ export class FlowCookies {
   private cookie(value: string, maxAgeSeconds: number): string {
     return [`${FLOW_COOKIE}=${value}`, `Path=${COOKIE_PATH}`, `Max-Age=${maxAgeSeconds}`, 'HttpOnly', 'SameSite=Lax', ...(this.secure ? ['Secure'] : [])].join('; ');
   }
-}
-
-/** One cookie's value from a Cookie header. */
-export function cookieValue(header: string | undefined, name: string): string | undefined {
-  for (const part of (header ?? '').split(';')) {
-    const at = part.indexOf('=');
-    if (at > 0 && part.slice(0, at).trim() === name) return part.slice(at + 1).trim();
-  }
-  return undefined;
 }

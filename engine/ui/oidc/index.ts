@@ -9,7 +9,7 @@ import { FlowCookies } from './flow-cookie.ts';
 import { groupsOf, oidcActorName, roleOf, userNameOf } from './identity.ts';
 import { redirect, sendPage } from './page.ts';
 import { readClientSecret } from './secret.ts';
-import type { OidcSettings, SessionIssuer } from './types.ts';
+import type { ExtraRoutes, OidcSettings, SessionIssuer } from './types.ts';
 
 /**
  * Logging people in to the review UI through an OpenID provider: the
@@ -36,7 +36,7 @@ export interface OidcLoginOptions extends Pick<DiscoveryOptions, 'fetch' | 'firs
 }
 
 /** Answers the requests under /auth/oidc/ (true) and leaves every other one to the UI (false). */
-export type OidcLogin = ((req: IncomingMessage, res: ServerResponse, issuer: SessionIssuer) => Promise<boolean>) & {
+export type OidcLogin = ExtraRoutes & {
   /** Stops retrying discovery. */
   close(): void;
 };
@@ -109,7 +109,10 @@ export async function createOidcLogin(settings: OidcSettings, options: OidcLogin
     const actor = oidcActorName(user);
     issuer.issue(req, res, { actor, role, via: 'oidc' });
     log.info({ actor, role, subject: claims.sub, remote }, 'OpenID login');
-    redirect(res, login.returnTo);
+    // Not a redirect: the session cookie is SameSite=Strict, and a redirect
+    // would still be part of the navigation the provider's site started, so
+    // the browser would not send it. A page of this site going on does.
+    sendPage(res, { status: 200, title: 'Logged in', message: `Logged in as ${user} (${role}).`, links: [['Continue', login.returnTo]], refreshTo: login.returnTo });
   };
 
   const refuse = (res: ServerResponse, error: unknown): void => {

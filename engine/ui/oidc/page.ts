@@ -14,16 +14,20 @@ export interface LoginPage {
   hint?: string;
   /** Links shown under the message: [label, href]. */
   links: Array<[string, string]>;
+
+  /** Go on to this local path at once (a same-site navigation). */
+  refreshTo?: string;
 }
 
 export function sendPage(res: ServerResponse, page: LoginPage): void {
   if (res.headersSent || res.destroyed) return;
   const links = page.links.map(([label, href]) => `<a href="${escapeHtml(href)}">${escapeHtml(label)}</a>`).join(' ');
+  const refresh = page.refreshTo ? `\n<meta http-equiv="refresh" content="0; url=${escapeHtml(page.refreshTo)}">` : '';
   const html = secrets.maskText(`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="viewport" content="width=device-width, initial-scale=1">${refresh}
 <title>${escapeHtml(page.title)} · Plumbline</title>
 <style>
 :root { color-scheme: light dark; font-family: system-ui, sans-serif; line-height: 1.5; }

@@ -1,4 +1,3 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Role } from '../../auth/types.ts';
 
 /**
@@ -19,19 +18,4 @@ export interface OidcSettings {
   roles: Record<Role, string[]>;
 }
 
-/*
- * The UI's session seam (engine/ui/session.ts): declared here until the UI
- * lands, with the same shape, so the login can be built and tested on its own.
- */
-
-/** Who a session belongs to, and how they proved it. */
-export interface SessionPrincipal {
-  actor: string;
-  role: Role;
-  via: 'token' | 'oidc';
-}
-
-/** Starts a session for someone who has just logged in: sets its cookie on `res`. */
-export interface SessionIssuer {
-  issue(req: IncomingMessage, res: ServerResponse, who: SessionPrincipal): void;
-}
+export type { ExtraRoutes, SessionIssuer, SessionPrincipal } from '../session.ts';
