@@ -18,6 +18,7 @@ import { redactUrl, GitSource } from './source/git-source.ts';
 import { Notifier } from './notify/notifier.ts';
 import { openStore } from './store/open.ts';
 import { startSandbox } from './sandbox/launch.ts';
+import { createUi } from './ui/ui.ts';
 import { sandboxSettings } from './sandbox/run-sandbox.ts';
 
 /** `plumbline daemon --config FILE`: runs until SIGTERM or SIGINT, then exits 0. */
@@ -98,7 +99,14 @@ async function startUnderLock(config: DaemonConfig, log: Logger, paths: StatePat
   const controller = new Controller({ config, store, source, providers, paths, log, observer: metrics });
   // The API first: if it cannot listen, nothing has been started yet.
   const access = new AccessControl(store, await ensureToken(config.api.tokenFile));
-  const api = await startApiServer(controller, { host: config.api.host, port: config.api.port, access, metrics, log: log.child({ component: 'api' }) });
+  const ui = createUi({
+    facade: controller,
+    access,
+    log: log.child({ component: 'ui' }),
+    outputs: (unit) => store.getOutputs(unit),
+    dependsOn: (unit) => controller.definition(unit)?.dependsOn ?? [],
+  });
+  const api = await startApiServer(controller, { host: config.api.host, port: config.api.port, access, metrics, ui, log: log.child({ component: 'api' }) });
   await controller.recover();
   await controller.start();
   log.info(
