@@ -15,7 +15,7 @@ import type { ExtraRoutes, OidcSettings, SessionIssuer } from './types.ts';
  * Logging people in to the review UI through an OpenID provider: the
  * authorization code flow with PKCE (S256), state and nonce.
  *
- *   GET /auth/oidc/login[?returnTo=/path]  sends the browser to the provider
+ *   GET /auth/oidc/login[?next=/path]      sends the browser to the provider
  *   GET /auth/oidc/callback                 where the provider sends it back
  *
  * The callback exchanges the code, validates the ID token (signature, issuer,
@@ -63,7 +63,7 @@ export async function createOidcLogin(settings: OidcSettings, options: OidcLogin
       state: client.randomState(),
       nonce: client.randomNonce(),
       verifier,
-      returnTo: localPath(url.searchParams.get('returnTo')),
+      returnTo: localPath(url.searchParams.get('next')),
     });
     const target = client.buildAuthorizationUrl(config, {
       redirect_uri: new URL(CALLBACK_PATH, baseUrl()).href,
