@@ -130,6 +130,7 @@ test('once the provider answers, a user of an approver group lands logged in und
     what: 'the approval in the audit',
   });
   assert.equal(audit.actor, 'alice (oidc)');
+  assert.equal((await daemon.plans('hello')).find((p) => p.id === plan.id)?.decidedBy, 'alice (oidc)');
   assert.match(daemon.logs, /"msg":"OpenID provider discovered/);
   assert.match(daemon.logs, /"actor":"alice \(oidc\)","role":"approver".*"msg":"OpenID login"/);
   assert.ok(!daemon.logs.includes(CLIENT_SECRET), 'the client secret is in no log line');
