@@ -1,4 +1,4 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import { readWithMode } from '../../fs.ts';
 import { secrets } from '../../secrets.ts';
 import { OidcError } from './errors.ts';
 
@@ -10,27 +10,17 @@ import { OidcError } from './errors.ts';
 export async function readClientSecret(file: string): Promise<string> {
   const refuse = (problem: string, hint: string, cause?: unknown): OidcError =>
     new OidcError('E_OIDC_SECRET', `auth.oidc.clientSecretFile ${file} ${problem}`, { hint, cause, retry: 'stalled', details: { file } });
-  let handle: FileHandle;
+  let read: Awaited<ReturnType<typeof readWithMode>>;
   try {
-    handle = await open(file, 'r');
+    read = await readWithMode(file);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
     throw refuse(`cannot be read (${code})`, 'write the client secret the provider issued for Plumbline into it, mode 0600, owned by the daemon user', error);
   }
-  let text: string;
-  let mode: number;
-  try {
-    // The mode of the file read, not of whatever the path names a moment later.
-    mode = (await handle.stat()).mode & 0o777;
-    text = await handle.readFile('utf8');
-  } finally {
-    await handle.close();
+  if (read.shared) {
+    throw refuse(`is open to other users (mode ${read.mode})`, `run \`chmod 600 ${file}\`, and have the provider issue a new secret if others may have read it`);
   }
-  if ((mode & 0o077) !== 0) {
-    const shown = `0${mode.toString(8).padStart(3, '0')}`;
-    throw refuse(`is open to other users (mode ${shown})`, `run \`chmod 600 ${file}\`, and have the provider issue a new secret if others may have read it`);
-  }
-  const secret = (text.split(/\r?\n/)[0] ?? '').trim();
+  const secret = (read.text.split(/\r?\n/)[0] ?? '').trim();
   if (!secret) throw refuse('is empty', 'write the client secret on its first line');
   secrets.add(secret);
   return secret;
