@@ -145,7 +145,7 @@ test('log in with a token, open the pending plan, approve it, and watch the unit
   await context.close();
 });
 
-test('a viewer sees no decision, and its forged requests are refused; a request from another site is refused to anyone', async () => {
+test('a viewer sees no decision, its forged requests are refused, and its revoked token ends its session; a request from another site is refused to anyone', async () => {
   const rev = repo.commit(web(['cache', 'queue']), 'drop the queue');
   await daemon.sync();
   const plan = await pendingPlan('web', rev);
@@ -168,6 +168,11 @@ test('a viewer sees no decision, and its forged requests are refused; a request 
   );
   assert.deepEqual({ withToken: forged.withToken, without: forged.without, api: forged.api }, { withToken: 403, without: 403, api: 403 });
   assert.equal(forged.apiBody.error.code, 'E_FORBIDDEN');
+  // Revoking the token ends the session made from it, on its next request.
+  const revoked = daemon.cli(['token', 'revoke', 'dana']);
+  assert.equal(revoked.code, 0, revoked.stderr);
+  await viewer.page.goto('/');
+  assert.match(viewer.page.url(), /\/login\?next=/);
   await viewer.context.close();
 
   // An approver's session, but the request comes from another site: refused before anything is read.
