@@ -26,6 +26,7 @@ import { overhead } from './scenarios/overhead.ts';
 import { parallelism } from './scenarios/parallelism.ts';
 import { precision } from './scenarios/precision.ts';
 import { store } from './scenarios/store.ts';
+import { ui } from './scenarios/ui.ts';
 
 const SCENARIOS = {
   idle,
@@ -35,6 +36,7 @@ const SCENARIOS = {
   converge,
   drift,
   store,
+  ui,
 } as const;
 type ScenarioId = keyof typeof SCENARIOS;
 const ORDER = Object.keys(SCENARIOS) as ScenarioId[];

@@ -18,6 +18,8 @@ import { redactUrl, GitSource } from './source/git-source.ts';
 import { Notifier } from './notify/notifier.ts';
 import { openStore } from './store/open.ts';
 import { startSandbox } from './sandbox/launch.ts';
+import { createUi } from './ui/ui.ts';
+import { createOidcLogin } from './ui/oidc/index.ts';
 import { sandboxSettings } from './sandbox/run-sandbox.ts';
 
 /** `plumbline daemon --config FILE`: runs until SIGTERM or SIGINT, then exits 0. */
@@ -98,7 +100,20 @@ async function startUnderLock(config: DaemonConfig, log: Logger, paths: StatePat
   const controller = new Controller({ config, store, source, providers, paths, log, observer: metrics });
   // The API first: if it cannot listen, nothing has been started yet.
   const access = new AccessControl(store, await ensureToken(config.api.tokenFile));
-  const api = await startApiServer(controller, { host: config.api.host, port: config.api.port, access, metrics, log: log.child({ component: 'api' }) });
+  // The client secret is read now (a bad secret file stops the start); the provider is discovered in the background.
+  // The base URL is asked for at each login, once the API listens (its port may have been 0).
+  const oidc = config.auth?.oidc
+    ? await createOidcLogin(config.auth.oidc, { baseUrl: () => config.api.publicUrl ?? api.url, log: log.child({ component: 'oidc' }) })
+    : undefined;
+  const ui = createUi({
+    facade: controller,
+    access,
+    log: log.child({ component: 'ui' }),
+    ...(oidc ? { oidc: true, extraRoutes: oidc } : {}),
+    outputs: (unit) => store.getOutputs(unit),
+    dependsOn: (unit) => controller.definition(unit)?.dependsOn ?? [],
+  });
+  const api = await startApiServer(controller, { host: config.api.host, port: config.api.port, access, metrics, ui, log: log.child({ component: 'api' }) });
   await controller.recover();
   await controller.start();
   log.info(
@@ -111,6 +126,7 @@ async function startUnderLock(config: DaemonConfig, log: Logger, paths: StatePat
       log.info({}, 'daemon stopping: waiting for running applies');
       // No more approvals or syncs once stopping has begun.
       await api.close();
+      oidc?.close();
       await controller.stop();
       await notifier.drain();
       await store.close();

@@ -1,4 +1,4 @@
-import { access, chmod, lstat, readdir } from 'node:fs/promises';
+import { access, chmod, lstat, open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Whether a path exists (any type); errors other than absence count as absent too. */
@@ -33,4 +33,19 @@ export async function removeGroupAndOtherAccess(dir: string): Promise<number> {
   };
   await visit(dir);
   return changed;
+}
+
+/**
+ * A private file's text and permission bits (as `0600`), both of the one file
+ * opened, not of whatever the path names a moment later. Throws what open()
+ * throws (ENOENT, EACCES) for the caller to word.
+ */
+export async function readWithMode(file: string): Promise<{ text: string; mode: string; shared: boolean }> {
+  const handle = await open(file, 'r');
+  try {
+    const bits = (await handle.stat()).mode & 0o777;
+    return { text: await handle.readFile('utf8'), mode: `0${bits.toString(8).padStart(3, '0')}`, shared: (bits & 0o077) !== 0 };
+  } finally {
+    await handle.close();
+  }
 }

@@ -8,7 +8,8 @@ import type { Actor } from '../auth/types.ts';
 import { ConflictError, NotFoundError, PlumblineError, ValidationError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { RECORD_IDENTIFIERS, secrets } from '../secrets.ts';
-import type { EngineFacade } from './contract.ts';
+import type { Ui } from '../ui/ui.ts';
+import { PUBLIC_ROUTES, type EngineFacade } from './contract.ts';
 import { errorBody, type ErrorBody } from './error-body.ts';
 import { HttpError, Reply } from './http.ts';
 import { buildRoutes, type MetricsExposition, type Route } from './routes.ts';
@@ -28,6 +29,8 @@ export interface ApiServerOptions {
   /** GET /metrics; without it, the route does not exist. */
   metrics?: MetricsExposition & { apiRequest?(route: string, status: number): void };
   log: Logger;
+  /** The review UI: answers every path outside /api/ and the open routes, and lets its session cookie stand for a bearer token. */
+  ui?: Ui;
 }
 
 export interface ApiServer {
@@ -44,10 +47,15 @@ export const MAX_BODY_BYTES = 64 * 1024;
 const CLOSE_GRACE_MS = 5000;
 
 export async function startApiServer(facade: EngineFacade, options: ApiServerOptions): Promise<ApiServer> {
-  const { log, access, metrics } = options;
+  const { log, access, metrics, ui } = options;
   const routes = buildRoutes({ facade, access, metrics });
+  const openPaths = new Set(Object.values(PUBLIC_ROUTES).map((spec) => spec.split(' ')[1]!));
 
   const server = createServer((req, res) => {
+    if (ui && !isApiPath(req.url, openPaths)) {
+      void ui.handle(req, res);
+      return;
+    }
     const started = performance.now();
     let routeName = 'unmatched';
     let actor: Actor | undefined;
@@ -73,7 +81,11 @@ export async function startApiServer(facade: EngineFacade, options: ApiServerOpt
         .filter((c): c is { r: Route; params: Record<string, string> } => c.params !== null);
       const hit = candidates.find((c) => c.r.method === req.method);
       // Only the open routes answer before authentication: what else exists is not revealed.
-      if (hit?.r.need !== null) actor = await access.authenticate(req.headers.authorization, remoteAddress(req.socket.remoteAddress));
+      if (hit?.r.need !== null) {
+        // A browser's session cookie stands for its token; a bearer token, when sent, always wins.
+        const session = ui && req.headers.authorization === undefined ? await ui.apiActor(req) : undefined;
+        actor = session ?? (await access.authenticate(req.headers.authorization, remoteAddress(req.socket.remoteAddress)));
+      }
       if (candidates.length === 0) {
         throw new HttpError(404, 'E_NOT_FOUND', `no such route: ${req.method} ${url.pathname}`);
       }
@@ -139,6 +151,8 @@ export async function startApiServer(facade: EngineFacade, options: ApiServerOpt
     url,
     port,
     close() {
+      // Live pages hold their streams open: end them, or closing would wait for the grace period.
+      ui?.close();
       closing ??= new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
         timer.unref();
@@ -152,6 +166,12 @@ export async function startApiServer(facade: EngineFacade, options: ApiServerOpt
       return closing;
     },
   };
+}
+
+/** Paths the API answers: /api/... and the open health and metrics routes; the UI answers the rest. */
+function isApiPath(rawUrl: string | undefined, openPaths: ReadonlySet<string>): boolean {
+  const path = (rawUrl ?? '/').split('?')[0]!;
+  return path === '/api' || path.startsWith('/api/') || openPaths.has(path);
 }
 
 function matchSegments(pattern: string[], actual: string[]): Record<string, string> | null {
@@ -237,7 +257,7 @@ function errorAnswer(error: unknown): { status: number; body: { error: ErrorBody
   };
 }
 
-function statusOf(error: PlumblineError): number {
+export function statusOf(error: PlumblineError): number {
   if (error instanceof HttpError) return error.status;
   if (error instanceof UnauthorizedError) return 401;
   if (error instanceof ForbiddenError) return 403;

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, link, mkdir, open, rename, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { chmod, link, mkdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { PlumblineError } from '../errors.ts';
+import { readWithMode } from '../fs.ts';
 
 /**
  * The API bearer token lives in a file only the daemon's user can read. The
@@ -15,18 +16,15 @@ import { PlumblineError } from '../errors.ts';
 /** The fewest characters a token may have (the daemon generates 64). */
 export const MIN_TOKEN_LENGTH = 32;
 
-/** Permission bits of the group and of others: none may be set on a token file. */
-const SHARED_BITS = 0o077;
-
 /**
  * Read the token (trimmed). Throws E_TOKEN_MISSING, E_TOKEN_UNREADABLE,
  * E_TOKEN_INSECURE (group or others may open the file), E_TOKEN_EMPTY or
  * E_TOKEN_TOO_SHORT.
  */
 export async function readToken(file: string): Promise<string> {
-  let handle: FileHandle;
+  let read: Awaited<ReturnType<typeof readWithMode>>;
   try {
-    handle = await open(file, 'r');
+    read = await readWithMode(file);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
@@ -42,20 +40,11 @@ export async function readToken(file: string): Promise<string> {
       details: { file },
     });
   }
-  let text: string;
-  let mode: number;
-  try {
-    // The mode of the file read, not of whatever the path names a moment later.
-    mode = (await handle.stat()).mode & 0o777;
-    text = await handle.readFile('utf8');
-  } finally {
-    await handle.close();
-  }
-  if ((mode & SHARED_BITS) !== 0) {
-    const shown = `0${mode.toString(8).padStart(3, '0')}`;
-    throw new PlumblineError('E_TOKEN_INSECURE', `API token file ${file} is open to other users (mode ${shown}); only its owner may read it`, {
+  const { text, mode } = read;
+  if (read.shared) {
+    throw new PlumblineError('E_TOKEN_INSECURE', `API token file ${file} is open to other users (mode ${mode}); only its owner may read it`, {
       hint: `run \`chmod 600 ${file}\`, or delete it and restart the daemon to generate a new token (do that if others may have read it)`,
-      details: { file, mode: shown },
+      details: { file, mode },
     });
   }
   const token = text.trim();

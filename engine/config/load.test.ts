@@ -28,7 +28,7 @@ test('a minimal config gets every default', async () => {
     file,
     source: { url: 'file:///srv/infra.git', branch: 'main', intervalMs: 60_000, verify: { mode: 'off', allowedSigners: null, keyring: null, allCommits: false } },
     stateDir: '/var/lib/plumbline',
-    api: { host: '127.0.0.1', port: 7420, tokenFile: '/var/lib/plumbline/api-token', allowRemote: false },
+    api: { host: '127.0.0.1', port: 7420, tokenFile: '/var/lib/plumbline/api-token', allowRemote: false, publicUrl: null },
     concurrency: 4,
     providers: {
       terraform: { binary: 'terraform', cliConfigFile: null, timeoutMs: 1_800_000 },
@@ -53,6 +53,8 @@ test('a minimal config gets every default', async () => {
     limits: { manifestBytes: 1_048_576 },
     cluster: { name: hostname(), leaseTtlMs: 30_000 },
     store: { url: null, passwordFile: null, sealingKeyFile: null, retention: { plansMs: 90 * 86_400_000, historyMs: 400 * 86_400_000 } },
+    sandbox: { mode: 'auto', grants: [] },
+    auth: { oidc: null },
   });
 });
 

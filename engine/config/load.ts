@@ -5,7 +5,7 @@ import { formatDuration, parseDuration } from '../duration.ts';
 import { PlumblineError, type Problem, ValidationError } from '../errors.ts';
 import { parseYamlDocument, type Locate } from '../yaml/parse.ts';
 import { describeValue, ProblemCollector, sortProblems } from '../yaml/problems.ts';
-import { checkBranch, checkStoreUrl, checkVerify, checkWebhookUrl, parseListen, type RawConfig, resolveSourceUrl } from './schema.ts';
+import { checkBranch, checkStoreUrl, checkVerify, checkHttpsUrl, parseListen, type RawConfig, resolveSourceUrl } from './schema.ts';
 import { NOTIFICATION_EVENTS } from '../notify/notifier.ts';
 import { DEFAULT_STORE_RETENTION } from './defaults.ts';
 import type { DaemonConfig } from './types.ts';
@@ -14,6 +14,7 @@ import type { ProviderModule } from '../provider.ts';
 import { builtinProviders } from '../providers.ts';
 import { normalizeSettings, providerSections } from './provider-settings.ts';
 import { readSandboxSection } from '../sandbox/settings.ts';
+import { checkOidcSettings, normalizeOidc, normalizePublicUrl } from '../ui/oidc/settings.ts';
 
 export const DEFAULT_STATE_DIR = '/var/lib/plumbline';
 /** A member's claims lapse after this long without a heartbeat; shorter would lose leases to a busy event loop. */
@@ -92,12 +93,13 @@ export function normalizeConfig(
   const hooks = Array.isArray(fields.notifications) ? fields.notifications : [];
   hooks.forEach((hook, i) => {
     const url = asRecord(hook).url;
-    const problem = typeof url === 'string' && url ? checkWebhookUrl(url) : undefined;
+    const problem = typeof url === 'string' && url ? checkHttpsUrl(url) : undefined;
     if (problem) report.at(['notifications', i, 'url'], problem);
   });
   const listen = typeof api.listen === 'string' && api.listen ? api.listen : DEFAULT_LISTEN;
   const address = parseListen(listen, api.allowRemote === true);
   if (!address.ok) report.at(['api', 'listen'], address.message);
+  checkOidcSettings({ auth: fields.auth, publicUrl: api.publicUrl, listenHost: address.ok ? address.host : undefined }, report);
   const sandbox = readSandboxSection(fields.sandbox, base, report);
 
   if (!parsed.success || report.count > 0 || !url?.ok || !address.ok || !sandbox) return { problems: sortProblems(report.problems) };
@@ -124,6 +126,7 @@ export function normalizeConfig(
         port: address.port,
         tokenFile: c.api?.tokenFile ? resolve(base, c.api.tokenFile) : join(stateDir, 'api-token'),
         allowRemote: c.api?.allowRemote ?? false,
+        publicUrl: normalizePublicUrl(c.api?.publicUrl),
       },
       concurrency: c.concurrency ?? 4,
       providers: normalizeSettings(sections.parts, c, base),
@@ -154,6 +157,7 @@ export function normalizeConfig(
         },
       },
       sandbox,
+      auth: { oidc: normalizeOidc(c.auth?.oidc, base) },
     },
   };
 }

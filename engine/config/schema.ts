@@ -38,6 +38,7 @@ export const leadingSections = {
     listen: text.optional(),
     tokenFile: text.optional(),
     allowRemote: z.boolean().optional(),
+    publicUrl: text.optional(),
   }),
   concurrency: z.int().min(1).max(64).optional(),
 };
@@ -82,6 +83,16 @@ export const trailingSections = {
   metrics: section({
     requireToken: z.boolean().optional(),
   }),
+  auth: section({
+    oidc: section({
+      issuer: text,
+      clientId: text,
+      clientSecretFile: text,
+      scopes: z.array(text).min(1).optional(),
+      roleClaim: text.optional(),
+      roles: z.strictObject({ admin: z.array(text).nullish(), approver: z.array(text).nullish(), viewer: z.array(text).nullish() }),
+    }),
+  }),
   // `auto | bwrap | off`, or a mapping with the mode and the operator's grants (engine/sandbox/settings.ts).
   sandbox: sandboxSectionSchema,
 };
@@ -89,8 +100,11 @@ export const trailingSections = {
 /** The engine's sections as their schemas parse them; the providers' are read apart. */
 export type RawConfig = z.output<z.ZodObject<typeof leadingSections & typeof trailingSections>>;
 
-/** Webhooks: https (or http on loopback, for a local relay); no credentials in logs. */
-export function checkWebhookUrl(url: string): string | undefined {
+/**
+ * Webhooks, the OpenID issuer, the daemon's public URL: https, or http on
+ * loopback (a local relay, a test provider); no credentials in logs.
+ */
+export function checkHttpsUrl(url: string): string | undefined {
   let parsed: URL;
   try {
     parsed = new URL(url);

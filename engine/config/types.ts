@@ -3,6 +3,7 @@ import type { ApprovalPolicy } from '../model.ts';
 import type { WebhookTarget } from '../notify/notifier.ts';
 import type { VerifySettings } from '../source/verify.ts';
 import type { SandboxSettings } from '../sandbox/types.ts';
+import type { OidcSettings } from '../ui/oidc/types.ts';
 
 /** The normalized daemon config (`plumbline.yaml`), every default filled in. */
 export interface DaemonConfig {
@@ -29,6 +30,12 @@ export interface DaemonConfig {
      * need not spell it (absent means false).
      */
     allowRemote?: boolean;
+    /**
+     * The origin people open the UI at (`https://plumbline.example.com`), when
+     * it is not the listen address (a reverse proxy, TLS in front). Null or
+     * absent: the address the API listens on.
+     */
+    publicUrl?: string | null;
   };
   concurrency: number;
   /**
@@ -61,6 +68,8 @@ export interface DaemonConfig {
   store?: StoreSettings;
   /** How tool processes are sandboxed, and what the operator grants to which units. Optional in configs built in code (auto, no grants). */
   sandbox?: SandboxSettings;
+  /** How people log in besides tokens. Optional in configs built in code (tokens only). */
+  auth?: { oidc: OidcSettings | null };
 }
 
 export interface StoreSettings {
