@@ -8,7 +8,7 @@ import { describeValue, ProblemCollector, sortProblems } from '../yaml/problems.
 import { checkBranch, checkStoreUrl, checkVerify, checkHttpsUrl, parseListen, type RawConfig, resolveSourceUrl } from './schema.ts';
 import { NOTIFICATION_EVENTS } from '../notify/notifier.ts';
 import { DEFAULT_STORE_RETENTION } from './defaults.ts';
-import type { DaemonConfig } from './types.ts';
+import { DEFAULT_LEASE_TTL_MS, type DaemonConfig } from './types.ts';
 import { DEFAULT_MANIFEST_BYTES } from '../definitions/load.ts';
 import type { ProviderModule } from '../provider.ts';
 import { builtinProviders } from '../providers.ts';
@@ -18,7 +18,6 @@ import { checkOidcSettings, normalizeOidc, normalizePublicUrl } from '../ui/oidc
 
 export const DEFAULT_STATE_DIR = '/var/lib/plumbline';
 /** A member's claims lapse after this long without a heartbeat; shorter would lose leases to a busy event loop. */
-const DEFAULT_LEASE_TTL_MS = 30_000;
 const MIN_LEASE_TTL_MS = 5_000;
 export const DEFAULT_LISTEN = '127.0.0.1:7420';
 const MIN_INTERVAL_MS = 1_000;

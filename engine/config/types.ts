@@ -82,3 +82,6 @@ export interface StoreSettings {
   /** How long plans and history events are kept; null keeps them forever. */
   retention: { plansMs: number | null; historyMs: number | null };
 }
+
+/** How long a claim (the leader's, a run's) holds without renewal, unless `cluster.leaseTTL` says otherwise. */
+export const DEFAULT_LEASE_TTL_MS = 30_000;

@@ -6,7 +6,7 @@ import { mayDecideOn, requireRole, requireUnits } from '../auth/roles.ts';
 import type { Actor } from '../auth/types.ts';
 import type { ClusterAnswer, DriftAnswer, EngineFacade, MetricsAnswer, PlanDetail, StatusAnswer, SyncAnswer, UnitReads } from '../api/contract.ts';
 import { processCounts } from '../exec.ts';
-import type { DaemonConfig } from '../config/types.ts';
+import { DEFAULT_LEASE_TTL_MS, type DaemonConfig } from '../config/types.ts';
 import { loadDefinitions } from '../definitions/load.ts';
 import type { DriftPolicy, UnitDefinition } from '../definitions/types.ts';
 import { ConflictError, NotFoundError, PlumblineError, asPlumblineError, formatProblem, isError, type Problem } from '../errors.ts';
@@ -61,7 +61,6 @@ export interface ControllerObserver {
 }
 
 /** How long a member's claims hold without a heartbeat (cluster.leaseTTL). */
-const DEFAULT_LEASE_TTL_MS = 30_000;
 /** Retention runs at most this often. */
 const RETENTION_EVERY_MS = 60 * 60_000;
 /** Definitions of older commits kept at hand (removed units' destroys, recovery). */
