@@ -18,6 +18,7 @@ import { writeTerraformRc } from '../testkit/terraform.ts';
 import { machineInfo, missingPrerequisites } from './lib/machine.ts';
 import { endProcessesMentioning } from './lib/proc.ts';
 import { renderTable, type ScenarioResult } from './lib/report.ts';
+import { cluster } from './scenarios/cluster.ts';
 import { converge } from './scenarios/converge.ts';
 import { drift } from './scenarios/drift.ts';
 import { idle } from './scenarios/idle.ts';
@@ -37,6 +38,7 @@ const SCENARIOS = {
   drift,
   store,
   ui,
+  cluster,
 } as const;
 type ScenarioId = keyof typeof SCENARIOS;
 const ORDER = Object.keys(SCENARIOS) as ScenarioId[];

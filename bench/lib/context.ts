@@ -27,6 +27,8 @@ export interface Scale {
   driftHosts: number;
   /** Idle: polls per repetition. */
   pollsPerRep: number;
+  /** Cluster: stacks of the first reconcile, each apply waiting 1 s. */
+  clusterStacks: number;
 }
 
 export const FULL: Scale = {
@@ -42,6 +44,7 @@ export const FULL: Scale = {
   driftStacks: 100,
   driftHosts: 20,
   pollsPerRep: 20,
+  clusterStacks: 300,
 };
 
 export const SMOKE: Scale = {
@@ -57,6 +60,7 @@ export const SMOKE: Scale = {
   driftStacks: 20,
   driftHosts: 2,
   pollsPerRep: 5,
+  clusterStacks: 12,
 };
 
 export class BenchContext {

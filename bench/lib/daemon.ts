@@ -25,6 +25,8 @@ export interface BenchDaemonOptions {
   label: string;
   /** Called with the state folder before the daemon starts (to seed Terraform state). */
   seed?: (stateDir: string) => Promise<void> | void;
+  /** More lines of plumbline.yaml (a shared store, a cluster name). */
+  extraConfig?: string[];
 }
 
 /**
@@ -75,6 +77,7 @@ export class BenchDaemon {
         '    interval: off',
         'log:',
         '  level: debug',
+        ...(options.extraConfig ?? []),
         '',
       ].join('\n'),
     );
