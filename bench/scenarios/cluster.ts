@@ -76,7 +76,7 @@ export async function cluster(ctx: BenchContext): Promise<ScenarioResult> {
     id: 'cluster',
     title: 'Cluster',
     figures: [
-      figure('cluster.ratio', `${n} stacks, 1 s applies: 1 member / 3 members`, 'ratio', ratio),
+      figure('cluster.ratio', `${n} stacks, 1 s applies: 1 member / 3 members`, 'ratio', ratio, { text: '>= 2.5', test: (v) => v >= 2.5 }),
       figure('cluster.one', '  1 member, concurrency 4 (sync -> all applied)', 'ms', one),
       figure('cluster.three', '  3 members, concurrency 4 each (sync -> all applied)', 'ms', three),
     ],
