@@ -138,6 +138,15 @@ test('three members converge 30 stacks, each applied exactly once, the runs spre
   assert.equal(members.filter((m) => m.leader).length, 1);
 });
 
+test('a sync asked of every member at once plans the commit once: the members that do not lead start from what the leader reconciled', async () => {
+  const head = repo.commit(stacks(1, { from: 34 }), 'one more stack');
+  await Promise.all(daemons.map((d) => d.sync()));
+  await allInSync(daemons[1]!, ['s34'], head);
+  assert.equal(applies('s34'), 1);
+  const plans = (await daemons[2]!.api<PlanRecord[]>('/api/v1/plans?unit=s34')).body;
+  assert.deepEqual(plans.map((p) => p.status), ['Applied'], 'one plan, applied; none superseded by a second reconcile');
+});
+
 test('kill -9 of the member running an apply: another takes over after the lease, the run is Interrupted and planned again, never applied twice', async () => {
   const head = repo.commit(stacks(1, { from: 31, sleep: 6 }), 'a slow stack');
   const first = daemons[0]!;

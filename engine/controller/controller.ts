@@ -491,6 +491,9 @@ export class Controller implements EngineFacade, Runtime {
   async poll(options: { allowRewrite: boolean }): Promise<SyncAnswer> {
     return this.pollLock.run(async () => {
       const started = performance.now();
+      // A member that does not lead (a sync asked of its API) starts from what
+      // the leader reconciled, not from its own view, which may be behind.
+      if (!this.membership.isLeader()) await this.refreshDefinitions();
       let head: string;
       try {
         head = await this.source.fetch();
@@ -613,7 +616,10 @@ export class Controller implements EngineFacade, Runtime {
 
     // Upstream first, so a dependant sees its dependencies in motion and waits.
     const ordered = topologicalOrder(targets);
-    await this.commit(async (tx) => {
+    const raced = await this.commit(async (tx) => {
+      // Another member reconciled meanwhile (a sync asked of a member that
+      // does not lead): its work stands, nothing of this is written.
+      if (((await tx.getSource())?.lastReconciledRevision ?? null) !== previous) return true;
       for (const [name, list] of byUnit) {
         const def = units.find((u) => u.name === name);
         await t.definitionInvalid(tx, { name, kind: def?.kind ?? 'unknown', path: def?.path ?? list[0]!.file.split('/').slice(0, -1).join('/') }, head, list.map(formatProblem).join('\n'));
@@ -628,7 +634,13 @@ export class Controller implements EngineFacade, Runtime {
         for (const unit of ordered) await this.queuePlan(tx, unit, head, { changeSet: id });
       }
       await this.putSourceIn(tx, { phase: 'Ready', reason: 'Reconciled', message: `reconciled ${head.slice(0, 8)}`, lastFetchedRevision: head, lastReconciledRevision: head });
+      return false;
     });
+    if (raced) {
+      this.log.info({ head }, 'another member reconciled first: its plans stand');
+      await this.refreshDefinitions();
+      return [];
+    }
     this.definitions = definitions;
     this.definitionsAt = head;
     for (const unit of ordered) this.scheduler.cancel(unit.name, 'superseded by a newer commit', { revision: head });

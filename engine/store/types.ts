@@ -109,6 +109,7 @@ export interface StoreTx {
   putChangeSet(changeSet: ChangeSet): Promise<ChangeSet>;
   /** The sequence number and time are the store's. */
   appendHistory(event: Omit<HistoryEvent, 'seq' | 'at'> & { at?: string }): Promise<HistoryEvent>;
+  getSource(): Promise<SourceStatus | undefined>;
   putSource(status: SourceStatus): Promise<void>;
   putReads(reads: UnitReads): Promise<void>;
 
