@@ -4,7 +4,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { auditFields, describeActor } from '../auth/actor.ts';
 import { mayDecideOn, requireRole, requireUnits } from '../auth/roles.ts';
 import type { Actor } from '../auth/types.ts';
-import type { ClusterAnswer, DriftAnswer, EngineFacade, MetricsAnswer, PlanDetail, StatusAnswer, SyncAnswer, UnitReads } from '../api/contract.ts';
+import type { ClusterAnswer, DriftAnswer, EngineFacade, MetricsAnswer, PlanDetail, PreviewsAnswer, StatusAnswer, SyncAnswer, UnitReads } from '../api/contract.ts';
 import { processCounts } from '../exec.ts';
 import type { DaemonConfig } from '../config/types.ts';
 import { loadDefinitions } from '../definitions/load.ts';
@@ -40,7 +40,7 @@ import { Scheduler } from './scheduler.ts';
 import { Membership } from './cluster.ts';
 import * as t from './transitions.ts';
 import { PreviewManager } from '../previews/manager.ts';
-import type { PreviewListener, PreviewState } from '../previews/types.ts';
+import type { PreviewListener } from '../previews/types.ts';
 
 export interface ControllerOptions {
   config: DaemonConfig;
@@ -524,8 +524,8 @@ export class Controller implements EngineFacade, Runtime {
   }
 
   /** `plumbline previews [REF]`: the previews of open branches and merge requests. */
-  async listPreviews(ref?: string): Promise<PreviewState[]> {
-    return this.previews?.list(ref) ?? [];
+  async listPreviews(ref?: string): Promise<PreviewsAnswer> {
+    return { previews: this.previews?.list(ref) ?? [] };
   }
 
   private async pollSource(options: { allowRewrite: boolean }): Promise<SyncAnswer> {
