@@ -21,6 +21,7 @@ import { startSandbox } from './sandbox/launch.ts';
 import { createUi } from './ui/ui.ts';
 import { createOidcLogin } from './ui/oidc/index.ts';
 import { sandboxSettings } from './sandbox/run-sandbox.ts';
+import type { PreviewListener } from './previews/types.ts';
 
 /** `plumbline daemon --config FILE`: runs until SIGTERM or SIGINT, then exits 0. */
 export async function runDaemon(configFile: string): Promise<number> {
@@ -28,13 +29,19 @@ export async function runDaemon(configFile: string): Promise<number> {
   return runDaemonWith(config);
 }
 
-export async function runDaemonWith(config: DaemonConfig, options: { onReady?: (info: { url: string; tokenFile: string }) => void } = {}): Promise<number> {
+export interface DaemonOptions {
+  onReady?: (info: { url: string; tokenFile: string }) => void;
+  /** Told of every change of a merge-request preview (the forge reporting); none by default. */
+  previewListener?: PreviewListener;
+}
+
+export async function runDaemonWith(config: DaemonConfig, options: DaemonOptions = {}): Promise<number> {
   const log = createLogger({ level: config.log.level });
   try {
     // Signals are handled before any run can start, so none is ever cut off by one.
     const signalled = waitForSignal(log);
     process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unexpected error (the daemon goes on)'));
-    const stopped = await startDaemon(config, log);
+    const stopped = await startDaemon(config, log, options);
     options.onReady?.({ url: stopped.url, tokenFile: config.api.tokenFile });
     await signalled;
     await stopped.stop();
@@ -46,7 +53,7 @@ export async function runDaemonWith(config: DaemonConfig, options: { onReady?: (
   }
 }
 
-async function startDaemon(config: DaemonConfig, log: Logger): Promise<{ url: string; stop(): Promise<void> }> {
+async function startDaemon(config: DaemonConfig, log: Logger, options: DaemonOptions): Promise<{ url: string; stop(): Promise<void> }> {
   const paths = statePaths(config.stateDir);
   // Everything the daemon and its tools write is private to its user: plan
   // files, Terraform state and outputs hold secrets in clear.
@@ -55,7 +62,7 @@ async function startDaemon(config: DaemonConfig, log: Logger): Promise<{ url: st
   await chmod(config.stateDir, 0o700);
   const release = await acquireDaemonLock(paths.lockFile);
   try {
-    return await startUnderLock(config, log, paths, release);
+    return await startUnderLock(config, log, paths, release, options);
   } catch (error) {
     await release();
     throw error;
@@ -76,7 +83,7 @@ async function makePrivate(stateDir: string, log: Logger): Promise<void> {
   if (changed > 0) log.info({ changed }, 'state directory made private: group and other access removed');
 }
 
-async function startUnderLock(config: DaemonConfig, log: Logger, paths: StatePaths, release: () => Promise<void>): Promise<{ url: string; stop(): Promise<void> }> {
+async function startUnderLock(config: DaemonConfig, log: Logger, paths: StatePaths, release: () => Promise<void>, options: DaemonOptions): Promise<{ url: string; stop(): Promise<void> }> {
   // Before anything can run a tool: whether tools run sandboxed is said (or the start refused) first.
   await startSandbox(sandboxSettings(config).mode, log);
   await makePrivate(config.stateDir, log);
@@ -95,9 +102,10 @@ async function startUnderLock(config: DaemonConfig, log: Logger, paths: StatePat
     mirrorDir: paths.mirror,
     snapshotsDir: paths.snapshots,
     log,
+    ...(config.source.previews ? { previewRefs: config.source.previews.refs } : {}),
   });
   const providers = await buildProviders(config, log);
-  const controller = new Controller({ config, store, source, providers, paths, log, observer: metrics });
+  const controller = new Controller({ config, store, source, providers, paths, log, observer: metrics, ...(options.previewListener ? { previewListener: options.previewListener } : {}) });
   // The API first: if it cannot listen, nothing has been started yet.
   const access = new AccessControl(store, await ensureToken(config.api.tokenFile));
   // The client secret is read now (a bad secret file stops the start); the provider is discovered in the background.

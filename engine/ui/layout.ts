@@ -12,6 +12,7 @@ export interface Viewer {
 const NAV: Array<[href: string, label: string]> = [
   ['/', 'Overview'],
   ['/ui/changesets', 'Change sets'],
+  ['/ui/previews', 'Previews'],
   ['/ui/source', 'Source'],
   ['/ui/history', 'History'],
   ['/ui/audit', 'Audit'],

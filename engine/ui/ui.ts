@@ -22,6 +22,7 @@ import { eventsPage } from './pages/history.ts';
 import { errorPage, loginPage } from './pages/login.ts';
 import { overviewPage } from './pages/overview.ts';
 import { planPage } from './pages/plan.ts';
+import { previewsPage } from './pages/previews.ts';
 import { sourcePage } from './pages/source.ts';
 import { unitPage } from './pages/unit.ts';
 import { destroyedBy, findItem, planView, type PlanView } from './plan-view.ts';
@@ -140,6 +141,7 @@ export function createUi(options: UiOptions): Ui {
       return show(overviewPage(masked(status), masked(changeSets), { name: param(url, 'name'), kind: param(url, 'kind'), phase: param(url, 'phase') }, viewer));
     }
     if (first !== 'ui') throw notFound(url);
+    if (second === 'previews' && !third) return show(previewsPage(masked((await facade.listPreviews()).previews), dependsOn, viewer));
     if (second === 'changesets' && !third) return show(changeSetsPage(masked(await facade.listChangeSets()), viewer));
     if (second === 'changesets' && third) {
       const detail = masked(await facade.getChangeSet(await resolveChangeSetId(facade, third)));
