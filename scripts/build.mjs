@@ -5,7 +5,12 @@
 //
 // One ESM bundle split at every dynamic import: `plumbline --version` loads the
 // command line alone, the daemon, the store, each provider load when used.
-// Dependencies stay in node_modules (packages: 'external'). Every output file
+// The pure-JavaScript dependencies the daemon loads at start are bundled too
+// (BUNDLED): Node loads a module file by file, and kysely alone is some 280
+// files. The others stay in node_modules: native code (better-sqlite3, ssh2),
+// what resolves its own files at run time (pino's worker transports), what
+// CDKTF apps load themselves (cdktf, tsx, esbuild), and what is seldom used
+// (pg, openid-client). Every output file
 // sits directly in dist/, one folder below the package root like the engine's
 // own top-level modules, so `new URL('..', import.meta.url)` (engine/install-root.ts)
 // names the package root from either.
@@ -16,6 +21,21 @@ import { fileURLToPath } from 'node:url';
 import { describeSource, DIST, ENTRY, FORMAT, STAMP } from '../bin/build-stamp.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+const BUNDLED = new Set(['kysely', 'execa', 'commander', 'zod', 'prom-client', 'simple-git', 'js-yaml', 'picomatch', 'p-queue']);
+
+/** A bare import is bundled when it names a BUNDLED package or comes from one (its own dependencies). */
+const dependencies = {
+  name: 'dependencies',
+  setup(build) {
+    build.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.path.startsWith('node:')) return { external: true };
+      const name = args.path.split('/').slice(0, args.path.startsWith('@') ? 2 : 1).join('/');
+      const fromBundled = args.importer.includes('/node_modules/');
+      return BUNDLED.has(name) || fromBundled ? undefined : { external: true };
+    });
+  },
+};
 const staging = join(root, `${DIST}.building`);
 const target = join(root, DIST);
 
@@ -36,7 +56,9 @@ const result = await loadEsbuild().build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  packages: 'external',
+  plugins: [dependencies],
+  // Bundled CommonJS calls require() for Node's own modules.
+  banner: { js: "import { createRequire as __plumblineRequire } from 'node:module'; const require = __plumblineRequire(import.meta.url);" },
   // Error classes and stack traces keep the names of the sources.
   keepNames: true,
   // For `node --enable-source-maps`; no cost otherwise.
@@ -50,9 +72,10 @@ const outputs = Object.keys(result.metafile.outputs).map((p) => relative(staging
 const nested = outputs.filter((p) => p.includes('/'));
 if (nested.length > 0) throw new Error(`build outputs must sit directly in ${DIST}/ (engine/install-root.ts): ${nested.join(', ')}`);
 
-const sources = {};
+// Plumbline's own files, and package.json (a dependency changed comes with a new build: npm runs prepare).
+const sources = { 'package.json': describeSource(root, 'package.json') };
 for (const path of Object.keys(result.metafile.inputs).sort()) {
-  if (!path.startsWith('node_modules/')) sources[path] = describeSource(root, path);
+  if (!path.includes('node_modules/')) sources[path] = describeSource(root, path);
 }
 writeFileSync(join(staging, STAMP), `${JSON.stringify({ format: FORMAT, builtAt: new Date().toISOString(), sources }, null, 1)}\n`);
 
