@@ -189,8 +189,10 @@ async function startAndStop(ctx: BenchContext, dir: string, sourceUrl: string, e
     }
   }
   const rssMiB = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
+  // A graceful stop waits for a run the start began; the figure is taken, so it gets 30 s, then the group is killed.
   signal(child.pid!, 'SIGTERM');
-  await exited;
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 30_000).unref())]);
+  if (!gone) signal(-child.pid!, 'SIGKILL');
   await forget();
   return { answeredMs, rssMiB };
 }
