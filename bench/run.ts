@@ -26,6 +26,7 @@ import { releaseLargeRepo } from './scenarios/large-repo.ts';
 import { overhead } from './scenarios/overhead.ts';
 import { parallelism } from './scenarios/parallelism.ts';
 import { precision } from './scenarios/precision.ts';
+import { cli, start } from './scenarios/start.ts';
 import { store } from './scenarios/store.ts';
 import { ui } from './scenarios/ui.ts';
 
@@ -38,6 +39,8 @@ const SCENARIOS = {
   drift,
   store,
   ui,
+  cli,
+  start,
   cluster,
 } as const;
 type ScenarioId = keyof typeof SCENARIOS;

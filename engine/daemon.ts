@@ -19,7 +19,6 @@ import { Notifier } from './notify/notifier.ts';
 import { openStore } from './store/open.ts';
 import { startSandbox } from './sandbox/launch.ts';
 import { createUi } from './ui/ui.ts';
-import { createOidcLogin } from './ui/oidc/index.ts';
 import { sandboxSettings } from './sandbox/run-sandbox.ts';
 import type { PreviewListener } from './previews/types.ts';
 
@@ -109,9 +108,10 @@ async function startUnderLock(config: DaemonConfig, log: Logger, paths: StatePat
   // The API first: if it cannot listen, nothing has been started yet.
   const access = new AccessControl(store, await ensureToken(config.api.tokenFile));
   // The client secret is read now (a bad secret file stops the start); the provider is discovered in the background.
+  // The OpenID client library loads only when a login is configured.
   // The base URL is asked for at each login, once the API listens (its port may have been 0).
   const oidc = config.auth?.oidc
-    ? await createOidcLogin(config.auth.oidc, { baseUrl: () => config.api.publicUrl ?? api.url, log: log.child({ component: 'oidc' }) })
+    ? await (await import('./ui/oidc/index.ts')).createOidcLogin(config.auth.oidc, { baseUrl: () => config.api.publicUrl ?? api.url, log: log.child({ component: 'oidc' }) })
     : undefined;
   const ui = createUi({
     facade: controller,

@@ -1,7 +1,6 @@
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { builtinProviders } from '../providers/index.ts';
 import type { DaemonConfig } from './config/types.ts';
+import { installRoot } from './install-root.ts';
 import type { Logger } from './log.ts';
 import { readFile } from 'node:fs/promises';
 import { secrets } from './secrets.ts';
@@ -15,8 +14,7 @@ import type { Provider, ProviderModule, SharedState } from './provider.ts';
  */
 export { builtinProviders };
 
-/** Plumbline's own installation folder (where its node_modules live). */
-export const installRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export { installRoot };
 
 /** Build one provider per module with shared services, indexed by kind. */
 export async function buildProviders(config: DaemonConfig, log: Logger, modules: readonly ProviderModule[] = builtinProviders): Promise<Map<string, Provider>> {

@@ -47,5 +47,10 @@ test('the npm package ships what the command runs, and nothing of the tests', ()
   const cdktfRuntime = readdirSync(join(repoRoot, 'providers', 'cdktf', 'runtime')).map((f) => `providers/cdktf/runtime/${f}`);
   assert.ok(cdktfRuntime.length > 0);
   assert.deepEqual(cdktfRuntime.filter((f) => !shipped.has(f)), []);
+  // The compiled command, when built (npm ci and npm pack run the prepare script): all of it.
+  if (existsSync(join(repoRoot, 'dist', 'build-stamp.json'))) {
+    const built = readdirSync(join(repoRoot, 'dist')).map((f) => `dist/${f}`);
+    assert.deepEqual(built.filter((f) => !shipped.has(f)), [], 'the whole build is shipped');
+  }
   for (const example of ['stacks/hello/main.tf', 'inventories/web/site.yml', 'tsconfig.json']) assert.ok(shipped.has(example), `${example} is shipped`);
 });

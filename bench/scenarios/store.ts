@@ -15,9 +15,9 @@ import { progress } from '../lib/context.ts';
 import { figure, type ScenarioResult } from '../lib/report.ts';
 import type { OpenMeasure } from './store-open.ts';
 
-const FULL_SIZE = { units: 1_000, plans: 100_000, events: 1_000_000 };
-const SMOKE_SIZE = { units: 100, plans: 10_000, events: 100_000 };
-type Size = typeof FULL_SIZE;
+/** The year of a large fleet's state (and a tenth of it with --smoke); the start scenario seeds it too. */
+export const STORE_SIZES = { full: { units: 1_000, plans: 100_000, events: 1_000_000 }, smoke: { units: 100, plans: 10_000, events: 100_000 } };
+type Size = typeof STORE_SIZES.full;
 
 const DAY = 86_400_000;
 const ROWS_PER_TRANSACTION = 10_000;
@@ -31,7 +31,7 @@ const ROWS_PER_TRANSACTION = 10_000;
  * that and the process's resident memory afterwards are the figures.
  */
 export async function store(ctx: BenchContext): Promise<ScenarioResult> {
-  const size = ctx.smoke ? SMOKE_SIZE : FULL_SIZE;
+  const size = ctx.smoke ? STORE_SIZES.smoke : STORE_SIZES.full;
   const stateDir = ctx.dir('store-state');
   const seedStarted = performance.now();
   await seed(stateDir, size);
@@ -68,7 +68,8 @@ export async function store(ctx: BenchContext): Promise<ScenarioResult> {
   };
 }
 
-async function seed(stateDir: string, size: Size): Promise<void> {
+/** Write `size` rows into a new SQLite store in `stateDir`. */
+export async function seed(stateDir: string, size: Size): Promise<void> {
   // The schema comes from the store itself; the bulk rows from its own row mapping.
   await (await openStore({ stateDir }, silentLogger)).close();
   const db = new BetterSqlite3(join(stateDir, SQLITE_FILE));

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { installRoot } from '../install-root.ts';
 import { registerAccessCommands } from './access.ts';
 import { registerLocalCommands } from './local.ts';
 import { Output, processIO } from './output.ts';
@@ -49,7 +51,7 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
 
 function readVersion(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    const pkg = JSON.parse(readFileSync(join(installRoot, 'package.json'), 'utf8')) as { version?: string };
     return pkg.version ?? 'unknown';
   } catch {
     return 'unknown';

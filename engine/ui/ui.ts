@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
 import type { AccessControl } from '../auth/access.ts';
 import { remoteAddress } from '../auth/actor.ts';
 import { ForbiddenError, UnauthorizedError } from '../auth/errors.ts';
@@ -10,6 +11,7 @@ import type { EngineFacade } from '../api/contract.ts';
 import { HttpError } from '../api/http.ts';
 import { statusOf } from '../api/server.ts';
 import { asPlumblineError, PlumblineError } from '../errors.ts';
+import { installRoot } from '../install-root.ts';
 import type { Logger } from '../log.ts';
 import { RECORD_IDENTIFIERS, secrets } from '../secrets.ts';
 import type { StoredOutput } from '../store/types.ts';
@@ -81,7 +83,13 @@ const VIEW_CACHE_SIZE = 4;
 export function createUi(options: UiOptions): Ui {
   const { facade, access, log } = options;
   const sessions = new SessionStore(options.sessionLimits ?? DEFAULT_SESSION_LIMITS);
-  const assets = new Map(Object.entries(ASSETS).map(([path, a]) => [path, { body: readFileSync(new URL(`./assets/${a.file}`, import.meta.url), 'utf8'), type: a.type }]));
+  // Read at the first request for each, not at start: a daemon nobody browses never reads them.
+  const assetBodies = new Map<string, string>();
+  const assetBody = (file: string): string => {
+    let body = assetBodies.get(file);
+    if (body === undefined) assetBodies.set(file, (body = readFileSync(join(installRoot, 'engine', 'ui', 'assets', file), 'utf8')));
+    return body;
+  };
   const events = new UnitEvents(async () => (await facade.status()).units, options.liveIntervalMs ?? 1000, log);
   const views = new Map<string, PlanView>();
   const dependsOn = options.dependsOn ?? (() => []);
@@ -218,8 +226,8 @@ export function createUi(options: UiOptions): Ui {
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = req.method ?? 'GET';
-    const asset = assets.get(url.pathname);
-    if (asset && method === 'GET') return sendAsset(req, res, asset.body, asset.type);
+    const asset = ASSETS[url.pathname];
+    if (asset && method === 'GET') return sendAsset(req, res, assetBody(asset.file), asset.type);
     if (url.pathname.startsWith('/auth/oidc/')) {
       if (options.extraRoutes && (await options.extraRoutes(req, res, sessions))) return;
       throw notFound(url);

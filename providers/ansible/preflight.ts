@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { NodeSSH } from 'node-ssh';
+import type { NodeSSH } from 'node-ssh';
 import type { Logger } from '../../engine/provider-kit.ts';
 import type { HostTarget } from './inventory.ts';
 import { describeVerdict, fingerprint, keyTypeOf, knownKeyTypes, lookupName, type HostKeyVerdict, type KnownHostEntry, verifyHostKey } from './known-hosts.ts';
@@ -72,7 +72,7 @@ async function checkHost(target: HostTarget, options: PreflightOptions, privateK
 
   const known = knownKeyTypes(options.knownHosts, name);
   let verdict: HostKeyVerdict | undefined;
-  const ssh = new NodeSSH();
+  const ssh = await newSsh();
   try {
     await ssh.connect({
       host: target.address,
@@ -140,6 +140,12 @@ async function checkHost(target: HostTarget, options: PreflightOptions, privateK
   }
 }
 
+/** node-ssh (and ssh2 under it, a large library) loads at the first preflight, not with the provider at the daemon's start. */
+async function newSsh(): Promise<NodeSSH> {
+  const { NodeSSH } = await import('node-ssh');
+  return new NodeSSH();
+}
+
 /** RSA keys are offered under three signature algorithms. */
 function expandKeyTypes(types: readonly string[]): string[] {
   return types.flatMap((t) => (t === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [t]));
@@ -148,7 +154,7 @@ function expandKeyTypes(types: readonly string[]): string[] {
 /** Connect without a key-type preference only to see the key the host offers; never authenticates. */
 async function offeredKey(target: HostTarget, timeoutMs: number): Promise<Buffer | undefined> {
   let offered: Buffer | undefined;
-  const ssh = new NodeSSH();
+  const ssh = await newSsh();
   try {
     await ssh.connect({
       host: target.address,

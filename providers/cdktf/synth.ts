@@ -1,7 +1,6 @@
 import { mkdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, extname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { extname, join, relative } from 'node:path';
 import { z } from 'zod';
 import { type DaemonConfig, type Logger, pathExists, run, sandboxFor, sandboxSettings, ToolError, type UnitDefinition, workspaceRoot } from '../../engine/provider-kit.ts';
 import type { CdktfSpec } from './manifest.ts';
@@ -26,10 +25,11 @@ import { describeMismatch, findVersionMismatches, installedCopy } from './versio
  * and apply, so apply runs against exactly the folder that was planned.
  */
 
-const RUNTIME_DIR = join(dirname(fileURLToPath(import.meta.url)), 'runtime');
-const REPORT_PRELOAD = join(RUNTIME_DIR, 'report-errors.cjs');
-const TRACE_PRELOAD = join(RUNTIME_DIR, 'trace-constructs.cjs');
-const FALLBACK_REGISTER = join(RUNTIME_DIR, 'register-fallback.mjs');
+/** The hooks the app runs with, loaded by path from the installation (not compiled into dist/). */
+function runtimeFiles(installRoot: string) {
+  const dir = join(installRoot, 'providers', 'cdktf', 'runtime');
+  return { dir, report: join(dir, 'report-errors.cjs'), trace: join(dir, 'trace-constructs.cjs'), fallback: join(dir, 'register-fallback.mjs') };
+}
 
 /** Folder (inside the workdir) the app synthesizes into. */
 export const OUT_FOLDER = 'cdktf.out';
@@ -105,14 +105,15 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
 
   const commonJsOnly = ['.cts', '.cjs'].includes(extname(app.entry));
   const requireFromInstall = createRequire(join(options.installRoot, 'package.json'));
-  const args = ['--require', REPORT_PRELOAD, '--require', TRACE_PRELOAD];
+  const runtime = runtimeFiles(options.installRoot);
+  const args = ['--require', runtime.report, '--require', runtime.trace];
   if (commonJsOnly) {
     // With any ES module hook registered, Node 20 loads a .cts entry through its
     // ES module loader, which breaks on cdktf's circular requires. CommonJS
     // entries get the CommonJS half of the loader only.
     args.push('--require', requireFromInstall.resolve('tsx/cjs'));
   } else {
-    args.push('--import', requireFromInstall.resolve('tsx'), '--import', FALLBACK_REGISTER);
+    args.push('--import', requireFromInstall.resolve('tsx'), '--import', runtime.fallback);
   }
   args.push(`./${relative(app.appDir, app.entryFile)}`);
 
@@ -145,7 +146,7 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
     // the unit's copy, where cdktf.out goes), the packages it imports and
     // Plumbline's preloads, nothing else of the daemon.
     sandbox: sandboxFor(sandboxSettings(options.config ?? {}), unit.name, {
-      readOnly: [workspaceRoot(workdir, unit.path), options.repoDir, bundledRoot, RUNTIME_DIR, modules.cache],
+      readOnly: [workspaceRoot(workdir, unit.path), options.repoDir, bundledRoot, runtime.dir, modules.cache],
       readWrite: [workdir],
     }),
   });

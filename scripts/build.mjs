@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+// `npm run build`, and the `prepare` script `npm ci` / `npm install` run: compile
+// the command and the engine it loads into dist/ so a start does not compile
+// TypeScript (see bin/build-stamp.mjs for when the launcher uses it).
+//
+// One ESM bundle split at every dynamic import: `plumbline --version` loads the
+// command line alone, the daemon, the store, each provider load when used.
+// The pure-JavaScript dependencies the daemon loads at start are bundled too
+// (BUNDLED): Node loads a module file by file, and kysely alone is some 280
+// files. The others stay in node_modules: native code (better-sqlite3, ssh2),
+// what resolves its own files at run time (pino's worker transports), what
+// CDKTF apps load themselves (cdktf, tsx, esbuild), and what is seldom used
+// (pg, openid-client). Every output file
+// sits directly in dist/, one folder below the package root like the engine's
+// own top-level modules, so `new URL('..', import.meta.url)` (engine/install-root.ts)
+// names the package root from either.
+import { createRequire } from 'node:module';
+import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describeSource, DIST, ENTRY, FORMAT, STAMP } from '../bin/build-stamp.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+const BUNDLED = new Set(['kysely', 'execa', 'commander', 'zod', 'prom-client', 'simple-git', 'js-yaml', 'picomatch', 'p-queue']);
+
+/** A bare import is bundled when it names a BUNDLED package or comes from one (its own dependencies). */
+const dependencies = {
+  name: 'dependencies',
+  setup(build) {
+    build.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.path.startsWith('node:')) return { external: true };
+      const name = args.path.split('/').slice(0, args.path.startsWith('@') ? 2 : 1).join('/');
+      const fromBundled = args.importer.includes('/node_modules/');
+      return BUNDLED.has(name) || fromBundled ? undefined : { external: true };
+    });
+  },
+};
+const staging = join(root, `${DIST}.building`);
+const target = join(root, DIST);
+
+/** The esbuild tsx runs on: Plumbline adds no bundler of its own. */
+function loadEsbuild() {
+  const fromHere = createRequire(import.meta.url);
+  return createRequire(fromHere.resolve('tsx'))('esbuild');
+}
+
+const started = performance.now();
+rmSync(staging, { recursive: true, force: true });
+const result = await loadEsbuild().build({
+  absWorkingDir: root,
+  entryPoints: { [ENTRY.replace(/\.js$/, '')]: 'engine/cli/main.ts' },
+  outdir: staging,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  plugins: [dependencies],
+  // Bundled CommonJS calls require() for Node's own modules.
+  banner: { js: "import { createRequire as __plumblineRequire } from 'node:module'; const require = __plumblineRequire(import.meta.url);" },
+  // Error classes and stack traces keep the names of the sources.
+  keepNames: true,
+  // For `node --enable-source-maps`; no cost otherwise.
+  sourcemap: 'linked',
+  sourcesContent: false,
+  metafile: true,
+  logLevel: 'warning',
+});
+
+const outputs = Object.keys(result.metafile.outputs).map((p) => relative(staging, join(root, p)));
+const nested = outputs.filter((p) => p.includes('/'));
+if (nested.length > 0) throw new Error(`build outputs must sit directly in ${DIST}/ (engine/install-root.ts): ${nested.join(', ')}`);
+
+// Plumbline's own files, and package.json (a dependency changed comes with a new build: npm runs prepare).
+const sources = { 'package.json': describeSource(root, 'package.json') };
+for (const path of Object.keys(result.metafile.inputs).sort()) {
+  if (!path.includes('node_modules/')) sources[path] = describeSource(root, path);
+}
+writeFileSync(join(staging, STAMP), `${JSON.stringify({ format: FORMAT, builtAt: new Date().toISOString(), sources }, null, 1)}\n`);
+
+if (existsSync(target)) rmSync(target, { recursive: true, force: true });
+renameSync(staging, target);
+console.log(`built ${DIST}/ from ${Object.keys(sources).length} sources into ${outputs.filter((p) => p.endsWith('.js')).length} modules in ${Math.round(performance.now() - started)} ms`);
