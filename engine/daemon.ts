@@ -21,6 +21,7 @@ import { startSandbox } from './sandbox/launch.ts';
 import { createUi } from './ui/ui.ts';
 import { createOidcLogin } from './ui/oidc/index.ts';
 import { sandboxSettings } from './sandbox/run-sandbox.ts';
+import { startForgeReporting } from './forge/start.ts';
 
 /** `plumbline daemon --config FILE`: runs until SIGTERM or SIGINT, then exits 0. */
 export async function runDaemon(configFile: string): Promise<number> {
@@ -85,9 +86,18 @@ async function startUnderLock(config: DaemonConfig, log: Logger, paths: StatePat
   const metrics = new DaemonMetrics({ store, processCounts, requireToken: config.metrics?.requireToken ?? false });
   // Tool runs are not sandboxed yet: the sandbox setting will drive this.
   metrics.setSandboxEnabled(false);
+  const forge = config.forge
+    ? await startForgeReporting(config.forge, {
+        log,
+        uiBase: () => config.api.publicUrl ?? api.url,
+        planPurpose: async (id) => (await store.getPlan(id))?.purpose,
+        pollNow: () => void controller.poll({ allowRewrite: false }).catch((error) => log.warn({ err: asPlumblineError(error) }, 'poll after a webhook failed')),
+      })
+    : undefined;
   store.onHistory = (event) => {
     metrics.history(event);
     notifier.fromHistory(event);
+    forge?.reporter.historyEvent(event);
   };
   const source = new GitSource({
     url: config.source.url,
@@ -113,7 +123,15 @@ async function startUnderLock(config: DaemonConfig, log: Logger, paths: StatePat
     outputs: (unit) => store.getOutputs(unit),
     dependsOn: (unit) => controller.definition(unit)?.dependsOn ?? [],
   });
-  const api = await startApiServer(controller, { host: config.api.host, port: config.api.port, access, metrics, ui, log: log.child({ component: 'api' }) });
+  const api = await startApiServer(controller, {
+    host: config.api.host,
+    port: config.api.port,
+    access,
+    metrics,
+    ui,
+    log: log.child({ component: 'api' }),
+    ...(forge?.gitHook ? { gitHook: forge.gitHook } : {}),
+  });
   await controller.recover();
   await controller.start();
   log.info(
@@ -129,6 +147,7 @@ async function startUnderLock(config: DaemonConfig, log: Logger, paths: StatePat
       oidc?.close();
       await controller.stop();
       await notifier.drain();
+      await forge?.reporter.drain();
       await store.close();
       await release();
       log.info({}, 'daemon stopped');
