@@ -22,6 +22,7 @@ import { createUi } from './ui/ui.ts';
 import { createOidcLogin } from './ui/oidc/index.ts';
 import { sandboxSettings } from './sandbox/run-sandbox.ts';
 import { startForgeReporting } from './forge/start.ts';
+import type { PreviewListener } from './previews/types.ts';
 
 /** `plumbline daemon --config FILE`: runs until SIGTERM or SIGINT, then exits 0. */
 export async function runDaemon(configFile: string): Promise<number> {
@@ -29,13 +30,19 @@ export async function runDaemon(configFile: string): Promise<number> {
   return runDaemonWith(config);
 }
 
-export async function runDaemonWith(config: DaemonConfig, options: { onReady?: (info: { url: string; tokenFile: string }) => void } = {}): Promise<number> {
+export interface DaemonOptions {
+  onReady?: (info: { url: string; tokenFile: string }) => void;
+  /** Told of every change of a merge-request preview (the forge reporting); none by default. */
+  previewListener?: PreviewListener;
+}
+
+export async function runDaemonWith(config: DaemonConfig, options: DaemonOptions = {}): Promise<number> {
   const log = createLogger({ level: config.log.level });
   try {
     // Signals are handled before any run can start, so none is ever cut off by one.
     const signalled = waitForSignal(log);
     process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unexpected error (the daemon goes on)'));
-    const stopped = await startDaemon(config, log);
+    const stopped = await startDaemon(config, log, options);
     options.onReady?.({ url: stopped.url, tokenFile: config.api.tokenFile });
     await signalled;
     await stopped.stop();
@@ -47,7 +54,7 @@ export async function runDaemonWith(config: DaemonConfig, options: { onReady?: (
   }
 }
 
-async function startDaemon(config: DaemonConfig, log: Logger): Promise<{ url: string; stop(): Promise<void> }> {
+async function startDaemon(config: DaemonConfig, log: Logger, options: DaemonOptions): Promise<{ url: string; stop(): Promise<void> }> {
   const paths = statePaths(config.stateDir);
   // Everything the daemon and its tools write is private to its user: plan
   // files, Terraform state and outputs hold secrets in clear.
@@ -56,7 +63,7 @@ async function startDaemon(config: DaemonConfig, log: Logger): Promise<{ url: st
   await chmod(config.stateDir, 0o700);
   const release = await acquireDaemonLock(paths.lockFile);
   try {
-    return await startUnderLock(config, log, paths, release);
+    return await startUnderLock(config, log, paths, release, options);
   } catch (error) {
     await release();
     throw error;
@@ -77,7 +84,7 @@ async function makePrivate(stateDir: string, log: Logger): Promise<void> {
   if (changed > 0) log.info({ changed }, 'state directory made private: group and other access removed');
 }
 
-async function startUnderLock(config: DaemonConfig, log: Logger, paths: StatePaths, release: () => Promise<void>): Promise<{ url: string; stop(): Promise<void> }> {
+async function startUnderLock(config: DaemonConfig, log: Logger, paths: StatePaths, release: () => Promise<void>, options: DaemonOptions): Promise<{ url: string; stop(): Promise<void> }> {
   // Before anything can run a tool: whether tools run sandboxed is said (or the start refused) first.
   await startSandbox(sandboxSettings(config).mode, log);
   await makePrivate(config.stateDir, log);
@@ -91,7 +98,7 @@ async function startUnderLock(config: DaemonConfig, log: Logger, paths: StatePat
         log,
         uiBase: () => config.api.publicUrl ?? api.url,
         planPurpose: async (id) => (await store.getPlan(id))?.purpose,
-        pollNow: () => void controller.poll({ allowRewrite: false }).catch((error) => log.warn({ err: asPlumblineError(error) }, 'poll after a webhook failed')),
+        pollNow: () => void controller.pollNow().catch((error) => log.warn({ err: asPlumblineError(error) }, 'poll after a webhook failed')),
       })
     : undefined;
   store.onHistory = (event) => {
@@ -105,9 +112,11 @@ async function startUnderLock(config: DaemonConfig, log: Logger, paths: StatePat
     mirrorDir: paths.mirror,
     snapshotsDir: paths.snapshots,
     log,
+    ...(config.source.previews ? { previewRefs: config.source.previews.refs } : {}),
   });
   const providers = await buildProviders(config, log);
-  const controller = new Controller({ config, store, source, providers, paths, log, observer: metrics });
+  const previewListener = bothListeners(options.previewListener, forge?.reporter);
+  const controller = new Controller({ config, store, source, providers, paths, log, observer: metrics, ...(previewListener ? { previewListener } : {}) });
   // The API first: if it cannot listen, nothing has been started yet.
   const access = new AccessControl(store, await ensureToken(config.api.tokenFile));
   // The client secret is read now (a bad secret file stops the start); the provider is discovered in the background.
@@ -152,6 +161,15 @@ async function startUnderLock(config: DaemonConfig, log: Logger, paths: StatePat
       await release();
       log.info({}, 'daemon stopped');
     },
+  };
+}
+
+/** The forge reporting and a listener the caller passed both hear of previews. */
+function bothListeners(a: PreviewListener | undefined, b: PreviewListener | undefined): PreviewListener | undefined {
+  if (!a || !b) return a ?? b;
+  return {
+    previewUpdated: (preview) => (a.previewUpdated(preview), b.previewUpdated(preview)),
+    previewRemoved: (ref, revision) => (a.previewRemoved(ref, revision), b.previewRemoved(ref, revision)),
   };
 }
 

@@ -26,7 +26,9 @@ export type PlanStatus =
   | 'Failed'
   | 'Interrupted'
   /** Planned and found nothing to do: never waits, never applies. */
-  | 'NoChanges';
+  | 'NoChanges'
+  /** A merge-request preview: planned from a branch that is not merged; never approved, never applied. */
+  | 'Preview';
 
 export type ApprovalPolicy = 'auto' | 'manual' | 'auto-unless-destroy';
 export const APPROVAL_POLICIES: readonly ApprovalPolicy[] = ['auto', 'manual', 'auto-unless-destroy'];
@@ -108,6 +110,8 @@ export interface PlanRecord {
   uncertain?: number;
   /** Warnings the tool printed while planning, masked. */
   warnings?: string[];
+  /** A preview plan (status `Preview`): the ref it previews (`refs/heads/feature`, `refs/pull/7/head`). */
+  preview?: { ref: string };
 }
 
 /**

@@ -273,6 +273,12 @@ export interface PlanOutcome {
    * `outputs()`, which may cost a process.
    */
   outputs?: Record<string, OutputValue>;
+  /**
+   * The outputs the plan expects once applied, when it has changes: a value
+   * absent (`value` undefined) is known only after the apply. Previews plan
+   * the dependants of a changed unit with these.
+   */
+  plannedOutputs?: Record<string, OutputValue>;
 }
 
 /** One host's state in a plan or an apply. */

@@ -50,7 +50,7 @@ describe('POST /hooks/git', () => {
   }
 
   const post = (server: ApiServer, body: Buffer, headers: Record<string, string>) =>
-    fetch(`${server.url}/hooks/git`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+    fetch(`${server.url}/hooks/git`, { method: 'POST', body: new Uint8Array(body), headers: { 'content-type': 'application/json', ...headers } });
 
   it('GitHub: a push and a pull request signed with the secret poll at once (202); no token is needed', async () => {
     const hook = await listen('github');

@@ -171,6 +171,10 @@ export function createFakeEngine(): FakeEngine {
       record('sync', options, actor.name);
       return { revision: REV_B, scheduled: options.allowRewrite ? ['web', 'db'] : ['web'] };
     },
+    async listPreviews(ref?: string) {
+      record('listPreviews', ref ?? null);
+      return { previews: [] };
+    },
     async listChangeSets() {
       record('listChangeSets', {});
       return changeSets;

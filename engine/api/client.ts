@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConflictError, NotFoundError, PlumblineError, ValidationError, type Problem, type RetryClass } from '../errors.ts';
 import type { ChangeSet, HistoryEvent, PlanRecord } from '../model.ts';
-import type { ChangeSetDetail, DriftAnswer, MetricsAnswer, PlanDetail, StatusAnswer, SyncAnswer, UnitReads, ClusterAnswer } from './contract.ts';
+import type { ChangeSetDetail, DriftAnswer, MetricsAnswer, PlanDetail, StatusAnswer, SyncAnswer, UnitReads, ClusterAnswer, PreviewsAnswer } from './contract.ts';
 import { readToken } from './token.ts';
 import type { CreatedToken, TokenInfo, TokenRequest } from '../auth/access.ts';
 import { ForbiddenError, UnauthorizedError } from '../auth/errors.ts';
@@ -66,6 +66,10 @@ export class ApiClient {
 
   sync(allowRewrite = false, unit?: string): Promise<SyncAnswer> {
     return this.#request('POST', '/api/v1/sync', unit ? { allowRewrite, unit } : { allowRewrite });
+  }
+
+  listPreviews(ref?: string): Promise<PreviewsAnswer> {
+    return this.#request('GET', `/api/v1/previews${query({ ref })}`);
   }
 
   listChangeSets(): Promise<ChangeSet[]> {

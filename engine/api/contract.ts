@@ -1,6 +1,7 @@
 import type { ChangeSet, HistoryEvent, PlanRecord, SourceStatus, UnitStatus } from '../model.ts';
 import type { SandboxStatus } from '../sandbox/types.ts';
 import type { ChangeSetDetail } from '../controller/change-sets.ts';
+import type { PreviewState } from '../previews/types.ts';
 import type { UnitReads } from '../definitions/reads.ts';
 import type { Actor } from '../auth/types.ts';
 
@@ -39,6 +40,13 @@ export interface EngineFacade {
   cluster(): Promise<ClusterAnswer>;
   /** `GET /readyz`: the store answers and the source was fetched at least once. */
   ready(): Promise<boolean>;
+  /** Merge-request previews (source.previews), by ref; one ref when asked. */
+  listPreviews(ref?: string): Promise<PreviewsAnswer>;
+}
+
+/** `plumbline previews --json`. */
+export interface PreviewsAnswer {
+  previews: PreviewState[];
 }
 
 export interface DriftAnswer {
@@ -113,6 +121,7 @@ export const API_ROUTES = {
   createToken: 'POST /api/v1/tokens',
   revokeToken: 'POST /api/v1/tokens/:name/revoke',
   audit: 'GET /api/v1/audit',
+  previews: 'GET /api/v1/previews',
 } as const;
 
 /** Routes that answer without a token: they reveal nothing but whether the daemon is up (and, unless protected, its metrics). */

@@ -69,6 +69,7 @@ export function buildRoutes({ facade, access, metrics }: RouteDependencies): Rou
     }),
     read(API_ROUTES.plan, ({ params }) => facade.getPlan(params.id!)),
     read(API_ROUTES.changeSets, () => facade.listChangeSets()),
+    read(API_ROUTES.previews, ({ query }) => facade.listPreviews(optionalQuery(query, 'ref'))),
     // A change set is named by its id or any unique prefix of it (`cs-` and the 8 characters `status` shows).
     read(API_ROUTES.changeSet, async ({ params }) => facade.getChangeSet(await resolveChangeSetId(facade, params.id!))),
     read(API_ROUTES.history, async ({ query }) => {

@@ -362,6 +362,7 @@ describe('roles on routes', () => {
     { route: API_ROUTES.healthz, path: '/api/v1/healthz', need: 'viewer' },
     { route: API_ROUTES.audit, path: '/api/v1/audit', need: 'viewer' },
     { route: API_ROUTES.cluster, path: '/api/v1/cluster', need: 'viewer' },
+    { route: API_ROUTES.previews, path: '/api/v1/previews?ref=refs/heads/feature', need: 'viewer' },
     { route: API_ROUTES.approve, path: '/api/v1/plans/web-2/approve', body: {}, need: 'approver' },
     { route: API_ROUTES.reject, path: '/api/v1/plans/web-2/reject', body: { reason: 'no' }, need: 'approver' },
     { route: API_ROUTES.approveChangeSet, path: '/api/v1/changesets/cs-bbbbbbbb/approve', body: {}, need: 'approver' },

@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { isChangeSetRef, type PlanDetail, type StatusAnswer } from '../api/contract.ts';
 import type { ChangeSet, HistoryEvent, PlanRecord } from '../model.ts';
+import type { PreviewState } from '../previews/types.ts';
 import { formatSummary, formatTime, messageCell, shortRevision, table } from './output.ts';
 import { connect, withConnection, type ConnectionOptions } from './connection.ts';
 import { action, eventPaging, integerOption, type CommandContext } from './util.ts';
@@ -70,6 +71,20 @@ export function registerRemoteCommands(program: Command, ctx: CommandContext): v
       const sets = await (await connect(opts)).listChangeSets();
       if (opts.json) out.json(sets);
       else printChangeSets(ctx, sets);
+      return 0;
+    }),
+  );
+
+  withConnection(
+    program
+      .command('previews')
+      .description('list the previews of open branches and merge requests (source.previews): each unit they change, planned but never applied')
+      .argument('[ref]', 'one ref: refs/heads/feature, refs/pull/7/head'),
+  ).action(
+    action(ctx, async (ref: string | undefined, opts: ConnectionOptions) => {
+      const answer = await (await connect(opts)).listPreviews(ref);
+      if (opts.json) out.json({ previews: answer.previews.map((p) => ({ ref: p.ref, revision: p.revision, mergeBase: p.mergeBase, updatedAt: p.updatedAt, units: p.units.map(({ excerpt: _excerpt, ...unit }) => unit) })) });
+      else printPreviews(ctx, answer.previews);
       return 0;
     }),
   );
@@ -260,6 +275,23 @@ function printStatus(ctx: CommandContext, answer: StatusAnswer): void {
       ),
     );
   }
+}
+
+function printPreviews(ctx: CommandContext, previews: readonly PreviewState[]): void {
+  ctx.out.table(
+    [{ header: 'REF' }, { header: 'REVISION' }, { header: 'UNIT' }, { header: 'STATUS' }, { header: 'PLAN' }, { header: 'SUMMARY' }],
+    previews.flatMap((p) =>
+      (p.units.length > 0 ? p.units : [undefined]).map((u) => [
+        p.ref,
+        shortRevision(p.revision),
+        u?.name ?? '(changes no unit)',
+        u?.status ?? '-',
+        u?.planId ?? '-',
+        u?.summary ? formatSummary(u.summary) : (u?.error ?? '-'),
+      ]),
+    ),
+    'no previews',
+  );
 }
 
 function printChangeSets(ctx: CommandContext, sets: readonly ChangeSet[]): void {

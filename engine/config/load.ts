@@ -121,6 +121,7 @@ export function normalizeConfig(
           keyring: c.source.verify?.keyring ? resolve(base, c.source.verify.keyring) : null,
           allCommits: c.source.verify?.allCommits ?? false,
         },
+        ...(c.source.previews ? { previews: { refs: c.source.previews.refs, exclude: c.source.previews.exclude ?? [], concurrency: c.source.previews.concurrency ?? 1 } } : {}),
       },
       stateDir,
       api: {

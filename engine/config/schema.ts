@@ -18,6 +18,12 @@ export const VERIFY_MODES = ['ssh', 'gpg', 'off'] as const;
 
 const text = z.string().min(1);
 
+/** A ref glob as git's refspecs take them: a full ref name, at most one `*`. */
+const previewRefGlob = z
+  .string()
+  .regex(/^refs\/[A-Za-z0-9._/*-]+$/, 'a full ref name such as refs/heads/* or refs/pull/*/head')
+  .refine((glob) => (glob.match(/\*/g) ?? []).length <= 1 && !glob.includes('..') && !glob.endsWith('/'), 'at most one * (git refspecs allow one), no .., no trailing /');
+
 /** Optional sections may also be written empty (`api:` with every line commented out). */
 export const section = <T extends z.core.$ZodLooseShape>(shape: T) => z.strictObject(shape).nullish();
 
@@ -32,6 +38,11 @@ export const leadingSections = {
       allowedSigners: text.optional(),
       keyring: text.optional(),
       allCommits: z.boolean().optional(),
+    }),
+    previews: section({
+      refs: z.array(previewRefGlob).min(1),
+      exclude: z.array(previewRefGlob).optional(),
+      concurrency: z.int().min(1).max(16).optional(),
     }),
   }),
   stateDir: text.optional(),

@@ -6,6 +6,16 @@ import type { SandboxSettings } from '../sandbox/types.ts';
 import type { OidcSettings } from '../ui/oidc/types.ts';
 import type { ForgeSettings } from '../forge/types.ts';
 
+/** `source.previews`: which refs are planned before they are merged. */
+export interface PreviewSettings {
+  /** Ref globs, such as refs/heads/feature-* (one star, as git refspecs take them). */
+  refs: string[];
+  /** Ref globs left out; the watched branch always is. */
+  exclude: string[];
+  /** Preview runs at once, beside the main branch's. */
+  concurrency: number;
+}
+
 /** The normalized daemon config (`plumbline.yaml`), every default filled in. */
 export interface DaemonConfig {
   /** Absolute path of the file it came from (null for the built-in demo). */
@@ -17,6 +27,8 @@ export interface DaemonConfig {
     intervalMs: number;
     /** Which commits are trusted (off when absent: configs built in code need not spell it). */
     verify?: VerifySettings;
+    /** Merge-request previews (absent: none). */
+    previews?: PreviewSettings;
   };
   /** Absolute. */
   stateDir: string;

@@ -4,7 +4,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { auditFields, describeActor } from '../auth/actor.ts';
 import { mayDecideOn, requireRole, requireUnits } from '../auth/roles.ts';
 import type { Actor } from '../auth/types.ts';
-import type { ClusterAnswer, DriftAnswer, EngineFacade, MetricsAnswer, PlanDetail, StatusAnswer, SyncAnswer, UnitReads } from '../api/contract.ts';
+import type { ClusterAnswer, DriftAnswer, EngineFacade, MetricsAnswer, PlanDetail, PreviewsAnswer, StatusAnswer, SyncAnswer, UnitReads } from '../api/contract.ts';
 import { processCounts } from '../exec.ts';
 import type { DaemonConfig } from '../config/types.ts';
 import { loadDefinitions } from '../definitions/load.ts';
@@ -39,6 +39,8 @@ import type { Runtime } from './runtime.ts';
 import { Scheduler } from './scheduler.ts';
 import { Membership } from './cluster.ts';
 import * as t from './transitions.ts';
+import { PreviewManager } from '../previews/manager.ts';
+import type { PreviewListener } from '../previews/types.ts';
 
 export interface ControllerOptions {
   config: DaemonConfig;
@@ -51,6 +53,8 @@ export interface ControllerOptions {
   member?: string;
   /** Told of fetches and runs (the metrics). */
   observer?: ControllerObserver;
+  /** Told of every change of a merge-request preview (the forge reporting); none by default. */
+  previewListener?: PreviewListener;
 }
 
 /** What the daemon's metrics hear from the controller, beside the history events. */
@@ -102,6 +106,8 @@ export class Controller implements EngineFacade, Runtime {
   /** This process has fetched the source at least once (readiness). */
   private fetchedHere = false;
   private readonly observer: ControllerObserver | undefined;
+  /** source.previews; undefined when off. */
+  private readonly previews: PreviewManager | undefined;
 
   constructor(options: ControllerOptions) {
     this.config = options.config;
@@ -121,6 +127,10 @@ export class Controller implements EngineFacade, Runtime {
       runningHere: () => this.scheduler.runningIds(),
     });
     this.observer = options.observer;
+    const previews = options.config.source.previews;
+    if (previews) {
+      this.previews = new PreviewManager({ rt: this, settings: previews, listener: options.previewListener, mainDefinitions: () => this.definitions });
+    }
     this.scheduler = new Scheduler({
       store: options.store,
       log: options.log,
@@ -407,7 +417,7 @@ export class Controller implements EngineFacade, Runtime {
    * hourly) plans and events past their retention. Never on an idle poll.
    */
   private async collectGarbage(): Promise<void> {
-    const keep = { revisions: [this.sourceStatus.lastReconciledRevision], runs: this.activeRuns };
+    const keep = { revisions: [this.sourceStatus.lastReconciledRevision, ...(this.previews?.revisions() ?? [])], runs: this.activeRuns };
     try {
       if (Date.now() - this.lastRetention > RETENTION_EVERY_MS) {
         this.lastRetention = Date.now();
@@ -481,6 +491,7 @@ export class Controller implements EngineFacade, Runtime {
     this.pollTimer?.clear();
     for (const timer of this.reviewTimers.values()) timer.clear();
     this.driftTimers.stop();
+    this.previews?.stop();
     await this.pollLock.run(async () => undefined);
     await this.scheduler.stop();
     await this.unsubscribe?.();
@@ -489,8 +500,36 @@ export class Controller implements EngineFacade, Runtime {
 
   // Polling
 
+  /** Poll at once (a forge's webhook says something was pushed). */
+  async pollNow(): Promise<SyncAnswer> {
+    return this.poll({ allowRewrite: false });
+  }
+
+  /**
+   * One fetch brings the watched branch and the previewed refs: the branch is
+   * reconciled, then the previews follow the heads (nothing more when nothing moved).
+   */
   async poll(options: { allowRewrite: boolean }): Promise<SyncAnswer> {
     return this.pollLock.run(async () => {
+      const answer = await this.pollSource(options);
+      await this.syncPreviews();
+      return answer;
+    });
+  }
+
+  private async syncPreviews(): Promise<void> {
+    const mainHead = this.sourceStatus.lastReconciledRevision;
+    if (!this.previews || !mainHead || this.stopping) return;
+    await this.previews.sync(await this.source.previewHeads(), mainHead);
+  }
+
+  /** `plumbline previews [REF]`: the previews of open branches and merge requests. */
+  async listPreviews(ref?: string): Promise<PreviewsAnswer> {
+    return { previews: this.previews?.list(ref) ?? [] };
+  }
+
+  private async pollSource(options: { allowRewrite: boolean }): Promise<SyncAnswer> {
+    {
       const started = performance.now();
       let head: string;
       try {
@@ -536,7 +575,7 @@ export class Controller implements EngineFacade, Runtime {
         'poll reconciled a new commit',
       );
       return { revision: head, scheduled };
-    });
+    }
   }
 
   /**

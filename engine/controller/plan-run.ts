@@ -13,7 +13,7 @@ import { writeFileAtomic } from '../store/atomic.ts';
 import type { RunRecord, StoredPlan, StoreTx } from '../store/types.ts';
 import { createWorkspace } from '../workspace.ts';
 import { hostsOf } from './hosts.ts';
-import { outputsFromStore, putOutputs, resolveInputs, type ResolvedInputs } from './inputs.ts';
+import { outputsFromStore, putOutputs, resolveInputs, type OutputsReader, type ResolvedInputs } from './inputs.ts';
 import { planId } from './plan-id.ts';
 import { decide, type PlanDecision } from './policy.ts';
 import type { UnitReason } from './reasons.ts';
@@ -43,8 +43,19 @@ const STALLING_CODES: Readonly<Record<string, UnitReason>> = {
   E_UNDECLARED_VARIABLE: 'InvalidDefinition',
 };
 
+export interface PrepareOptions {
+  destroy?: boolean;
+  runId?: string;
+  /** What the unit reads at `revision` (the stored reads of the watched branch otherwise). */
+  reads?: string[];
+  /** Where the upstream outputs come from (the applied ones in the store otherwise). */
+  outputs?: OutputsReader;
+  /** A state folder other than the unit's own (a preview plans against a copy). */
+  unitStateDir?: string;
+}
+
 /** snapshot, workspace, confine, inputs, plan: the provider plans the unit in a workspace of its own. */
-export async function prepare(rt: Runtime, unit: UnitDefinition, revision: string, signal: AbortSignal, options: { destroy?: boolean; runId?: string } = {}): Promise<Prepared> {
+export async function prepare(rt: Runtime, unit: UnitDefinition, revision: string, signal: AbortSignal, options: PrepareOptions = {}): Promise<Prepared> {
   const runId = options.runId ?? newRunId();
   const runDir = rt.paths.run(runId);
   const log = rt.log.child({ unit: unit.name, revision, run: runId });
@@ -52,7 +63,7 @@ export async function prepare(rt: Runtime, unit: UnitDefinition, revision: strin
   rt.activeRuns.add(runId);
   try {
     const snapshotDir = await step(log, 'snapshot', () => rt.source.snapshot(revision));
-    const reads = (await rt.store.getReads(unit.name))?.entries.map((e) => e.path) ?? [unit.path];
+    const reads = options.reads ?? (await rt.store.getReads(unit.name))?.entries.map((e) => e.path) ?? [unit.path];
     const workdir = await step(log, 'workspace', async () => {
       await mkdir(runPaths(runDir).artifacts, { recursive: true, mode: 0o700 });
       return createWorkspace({ snapshotDir, unitPath: unit.path, treeDir: runPaths(runDir).tree, immutableSnapshot: true, reads });
@@ -68,14 +79,14 @@ export async function prepare(rt: Runtime, unit: UnitDefinition, revision: strin
         );
       }
     });
-    const inputs = await step(log, 'inputs', () => resolveInputs(unit, revision, outputsFromStore(rt.store)));
+    const inputs = await step(log, 'inputs', () => resolveInputs(unit, revision, options.outputs ?? outputsFromStore(rt.store)));
     const request: RunRequest = {
       unit,
       revision,
       workdir,
       repoDir: snapshotDir,
       artifactsDir: runPaths(runDir).artifacts,
-      unitStateDir: rt.paths.unitState(unit.name),
+      unitStateDir: options.unitStateDir ?? rt.paths.unitState(unit.name),
       vars: inputs.vars,
       sensitiveVars: inputs.sensitiveVars,
       resolvedSpec: inputs.resolvedSpec,

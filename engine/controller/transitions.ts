@@ -24,6 +24,7 @@ export const PLAN_TRANSITIONS: Readonly<Record<PlanStatus, readonly PlanStatus[]
   Superseded: [],
   Failed: [],
   Interrupted: [],
+  Preview: [],
 };
 
 /** Plans that may still be applied. */
@@ -355,4 +356,22 @@ export async function driftPersists(tx: StoreTx, unit: UnitRef, plan: StoredPlan
 export async function driftCheckFailed(tx: StoreTx, unit: UnitRef, revision: string, failure: { code: string; message: string }, times: { startedAt: string; finishedAt: string }): Promise<void> {
   await record(tx, { type: 'drift-checked', unit: unit.name, revision, planId: null, message: `drift check failed: ${failure.code}: ${failure.message}`, ...times });
   await patchUnit(tx, unit.name, { message: `drift check failed: ${failure.message}`, lastDriftCheckAt: times.finishedAt }, defaultsOf(unit));
+}
+
+/**
+ * A merge-request preview planned: the plan is kept (status `Preview`, never
+ * approved or applied) and the unit's own record is left as it is: a branch
+ * that is not merged says nothing about the unit.
+ */
+export async function previewRecorded(tx: StoreTx, plan: StoredPlan): Promise<StoredPlan> {
+  if (plan.status !== 'Preview' || !plan.preview) throw new ConflictError('E_PLAN_TRANSITION', `plan ${plan.id} is not a preview`, { hint: 'this is a bug in Plumbline: please report it' });
+  return tx.putPlan(plan);
+}
+
+/** A ref's previews are gone (the ref was deleted, or a newer head supersedes them): their plans go with them. */
+export async function previewsRemoved(tx: StoreTx, planIds: readonly string[]): Promise<void> {
+  for (const id of planIds) {
+    const plan = await tx.getPlan(id);
+    if (plan?.status === 'Preview') await tx.deletePlan(id);
+  }
 }

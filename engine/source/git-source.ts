@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync } from 'node:fs';
-import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { PlumblineError, ToolError } from '../errors.ts';
@@ -17,7 +17,12 @@ export interface GitSourceOptions {
   snapshotsDir: string;
   timeoutMs?: number;
   log: Logger;
+  /** source.previews.refs: ref globs fetched with the branch, in the same `git fetch`. */
+  previewRefs?: readonly string[];
 }
+
+/** Where the mirror keeps the heads of previewed refs (`refs/pull/7/head` as `refs/plumbline-previews/pull/7/head`). */
+export const PREVIEW_NAMESPACE = 'refs/plumbline-previews/';
 
 const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
@@ -94,8 +99,11 @@ export class GitSource {
   async fetch(): Promise<string> {
     await this.ensureMirror();
     const ref = `refs/heads/${this.options.branch}`;
+    // Previewed refs come in the same round trip; `--prune` drops the ones
+    // deleted upstream (only under the refspecs' destinations).
+    const previews = (this.options.previewRefs ?? []).map((glob) => `+${glob}:${PREVIEW_NAMESPACE}${glob.slice('refs/'.length)}`);
     try {
-      await this.runGit(['fetch', '--no-tags', '--force', '--quiet', 'origin', `+${ref}:${ref}`]);
+      await this.runGit(['fetch', '--no-tags', '--force', '--quiet', ...(previews.length > 0 ? ['--prune'] : []), 'origin', `+${ref}:${ref}`, ...previews]);
     } catch (error) {
       throw new ToolError('E_GIT_FETCH', `could not fetch ${ref} from ${redactUrl(this.options.url)}: ${firstLine(error)}`, {
         retry: 'transient',
@@ -121,12 +129,39 @@ export class GitSource {
   /** True when `ancestor` is reachable from `descendant` (a fast-forward). */
   async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
     if (ancestor === descendant) return true;
+    return (await this.mergeBase(ancestor, descendant)) === ancestor;
+  }
+
+  /** The best common ancestor of two commits; undefined when they share none. */
+  async mergeBase(a: string, b: string): Promise<string | undefined> {
     // No common ancestor prints nothing (exit 1, no error text); a real git error
     // rejects, and must not pass for a history rewrite.
-    const base = await this.git.raw(['merge-base', ancestor, descendant]).catch((error: unknown) => {
+    const base = await this.git.raw(['merge-base', a, b]).catch((error: unknown) => {
       throw new ToolError('E_GIT', `git merge-base failed: ${firstLine(error)}`, { retry: 'transient', cause: error });
     });
-    return base.trim() === ancestor;
+    return base.trim() || undefined;
+  }
+
+  /**
+   * The heads of the previewed refs as the last fetch left them, by their
+   * name upstream, read from the mirror's ref files (no process: an idle
+   * poll stays one `git fetch`).
+   */
+  async previewHeads(): Promise<Map<string, string>> {
+    const heads = new Map<string, string>();
+    const packed = await readFile(join(this.options.mirrorDir, 'packed-refs'), 'utf8').catch(() => '');
+    for (const line of packed.split('\n')) {
+      const [sha, name] = line.split(' ');
+      if (sha && name?.startsWith(PREVIEW_NAMESPACE) && SHA.test(sha)) heads.set(name, sha);
+    }
+    const root = join(this.options.mirrorDir, PREVIEW_NAMESPACE.slice(0, -1));
+    for (const file of await readdir(root, { recursive: true, withFileTypes: true }).catch(() => [])) {
+      if (!file.isFile()) continue;
+      const path = join(file.parentPath, file.name);
+      const sha = (await readFile(path, 'utf8').catch(() => '')).trim();
+      if (SHA.test(sha)) heads.set(`${PREVIEW_NAMESPACE}${path.slice(root.length + 1)}`, sha);
+    }
+    return new Map([...heads].map(([name, sha]) => [`refs/${name.slice(PREVIEW_NAMESPACE.length)}`, sha]));
   }
 
   /**

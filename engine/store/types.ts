@@ -106,6 +106,8 @@ export interface StoreTx {
   /** Outputs no dependant should receive any more. */
   deleteOutputs(unit: string): Promise<void>;
   putPlan(plan: StoredPlan): Promise<StoredPlan>;
+  /** A plan and its artifacts go (a preview whose ref was deleted or superseded). */
+  deletePlan(id: string): Promise<void>;
   putChangeSet(changeSet: ChangeSet): Promise<ChangeSet>;
   /** The sequence number and time are the store's. */
   appendHistory(event: Omit<HistoryEvent, 'seq' | 'at'> & { at?: string }): Promise<HistoryEvent>;

@@ -148,7 +148,7 @@ export function createTerraformTools(context: ProviderContext, settings: Terrafo
         warnings,
         managed: managedAddresses(raw),
         // Nothing changes: the planned outputs are the outputs in the state.
-        ...(document.hasChanges ? {} : { outputs: plannedOutputs(raw) }),
+        ...(document.hasChanges ? { plannedOutputs: plannedOutputs(raw) } : { outputs: plannedOutputs(raw) }),
       };
     },
 

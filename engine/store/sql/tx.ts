@@ -59,6 +59,11 @@ export class SqlTx extends StoreReads implements StoreTx {
     return masked;
   }
 
+  async deletePlan(id: string): Promise<void> {
+    await this.db.deleteFrom('plan_artifacts').where('plan_id', '=', id).execute();
+    await this.db.deleteFrom('plans').where('id', '=', id).execute();
+  }
+
   async putChangeSet(changeSet: ChangeSet): Promise<ChangeSet> {
     const masked = mask(changeSet);
     const { id, ...columns } = changeSetRow(masked);

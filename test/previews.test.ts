@@ -1,0 +1,208 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { PreviewsAnswer, PlanDetail, StatusAnswer, MetricsAnswer } from '../engine/api/contract.ts';
+import type { PlanRecord } from '../engine/model.ts';
+import { TestDaemon } from '../testkit/daemon.ts';
+import { TestRepo } from '../testkit/git-repo.ts';
+import { TestHosts } from '../testkit/sshd.ts';
+import { waitFor } from '../testkit/wait.ts';
+
+// Merge-request previews against the real daemon, git, terraform and
+// ansible-playbook over SSH: a stack (stacks/net) feeds an inventory
+// (inventories/web) through fromOutput variables; branches pushed beside
+// main are planned speculatively and never applied.
+
+let repo: TestRepo;
+let hosts: TestHosts;
+let daemon: TestDaemon;
+let clone: string;
+
+const identity = { GIT_AUTHOR_NAME: 'Dev', GIT_AUTHOR_EMAIL: 'dev@example.test', GIT_COMMITTER_NAME: 'Dev', GIT_COMMITTER_EMAIL: 'dev@example.test' };
+const git = (...args: string[]) => execFileSync('git', ['-C', clone, ...args], { env: { ...process.env, ...identity }, encoding: 'utf8' }).trim();
+
+function netStack(zone: string): Record<string, string> {
+  return {
+    'stacks/net/stack.yaml': 'kind: terraform\napproval: auto\n',
+    'stacks/net/main.tf': [
+      `variable "zone" {\n  type    = string\n  default = "${zone}"\n}`,
+      'resource "terraform_data" "zone" {\n  input = var.zone\n}',
+      '# Known only once applied when the zone changes.',
+      'output "zone" {\n  value = terraform_data.zone.output\n}',
+      '# Known at plan time.',
+      'output "domain" {\n  value = "${var.zone}.example.test"\n}',
+      '',
+    ].join('\n'),
+  };
+}
+
+/** Commit on `branch` of a clone and push it (main stays where it is). */
+function pushBranch(branch: string, files: Record<string, string>): string {
+  git('fetch', '--quiet', '--prune', 'origin');
+  const exists = git('ls-remote', '--heads', 'origin', branch) !== '';
+  git('checkout', '--quiet', '-B', branch, exists ? `origin/${branch}` : 'origin/main');
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(clone, path)), { recursive: true });
+    writeFileSync(join(clone, path), content);
+  }
+  git('add', '--all');
+  git('commit', '--quiet', '-m', `change on ${branch}`);
+  git('push', '--quiet', '--force', 'origin', `HEAD:refs/heads/${branch}`);
+  return git('rev-parse', 'HEAD');
+}
+
+async function sync(): Promise<void> {
+  const res = await daemon.api('/api/v1/sync', { method: 'POST', body: {} });
+  assert.equal(res.status, 200, res.text);
+}
+
+async function previewOf(ref: string, revision: string, settled = true) {
+  return waitFor(
+    async () => {
+      await sync();
+      const { body } = await daemon.api<PreviewsAnswer>(`/api/v1/previews?ref=${encodeURIComponent(ref)}`);
+      const preview = body.previews.find((p) => p.ref === ref && p.revision === revision);
+      if (!preview) return undefined;
+      return !settled || preview.units.every((u) => u.status === 'Preview' || u.status === 'Failed') ? preview : undefined;
+    },
+    { what: `the preview of ${ref} at ${revision.slice(0, 8)}`, timeoutMs: 120_000 },
+  );
+}
+
+const stateHash = () => createHash('sha256').update(readFileSync(join(daemon.stateDir, 'units', 'net', 'terraform.tfstate'))).digest('hex');
+const motd = () => hosts.readOnHost('web-1', 'motd');
+
+before(async () => {
+  hosts = await TestHosts.start({ firstAddress: '127.0.0.140', count: 1, names: ['web-1'] });
+  repo = new TestRepo();
+  repo.commit({
+    ...netStack('a'),
+    'inventories/web/inventory.yaml': [
+      'inventory: hosts.yml',
+      'playbook: site.yml',
+      'approval: auto',
+      'dependsOn: [net]',
+      'vars:',
+      '  domain: {fromOutput: net.domain}',
+      '  zone: {fromOutput: net.zone}',
+      '',
+    ].join('\n'),
+    'inventories/web/hosts.yml': hosts.inventoryYaml('web'),
+    'inventories/web/known_hosts': hosts.knownHosts(),
+    'inventories/web/site.yml': [
+      '- hosts: web',
+      '  gather_facts: false',
+      '  tasks:',
+      '    - name: message of the day',
+      '      ansible.builtin.copy:',
+      '        dest: "{{ plumbline_root }}/motd"',
+      '        content: "{{ domain }} {{ zone }}\\n"',
+      '',
+    ].join('\n'),
+  });
+  clone = mkdtempSync(join(tmpdir(), 'plumbline-previews-clone-'));
+  execFileSync('git', ['clone', '--quiet', repo.url, clone]);
+  daemon = await TestDaemon.start({
+    sourceUrl: repo.url,
+    sourceConfig: ['  previews:', '    refs: ["refs/heads/*"]', '    exclude: ["refs/heads/keep-*"]', '    concurrency: 1'].join('\n'),
+    extraConfig: hosts.ansibleConfig(),
+  });
+  await waitFor(
+    async () => {
+      const { body } = await daemon.api<StatusAnswer>('/api/v1/status');
+      return body.units.length === 2 && body.units.every((u) => u.phase === 'InSync');
+    },
+    { what: 'main applied', timeoutMs: 180_000 },
+  );
+  assert.equal(motd(), 'a.example.test a\n');
+});
+
+after(async () => {
+  await daemon?.stop();
+  await hosts?.dispose();
+  repo?.dispose();
+  if (clone) rmSync(clone, { recursive: true, force: true });
+});
+
+let firstPlans: string[] = [];
+
+test('a branch that changes a stack previews the stack and its dependent inventory, and applies nothing', async () => {
+  const state = stateHash();
+  const head = pushBranch('feature', netStack('b'));
+  const preview = await previewOf('refs/heads/feature', head);
+  assert.deepEqual(preview.units.map((u) => [u.name, u.status]), [['net', 'Preview'], ['web', 'Preview']]);
+  assert.equal(preview.mergeBase, repo.head());
+  const [net, web] = preview.units;
+  assert.ok(net!.summary!.change + net!.summary!.replace >= 1, JSON.stringify(net));
+  assert.ok(web!.summary!.change >= 1, JSON.stringify(web));
+  // The inventory was planned with the stack's planned output where known, and "known after apply" where not.
+  const webPlan = (await daemon.api<PlanDetail>(`/api/v1/plans/${web!.planId}`)).body;
+  assert.equal(webPlan.plan.status, 'Preview');
+  assert.deepEqual(webPlan.plan.preview, { ref: 'refs/heads/feature' });
+  assert.match(webPlan.rendered, /b\.example\.test \(known after apply\)/);
+  // Nothing applied, the state untouched, the units' own records unchanged.
+  assert.equal(motd(), 'a.example.test a\n');
+  assert.equal(stateHash(), state);
+  const { body: status } = await daemon.api<StatusAnswer>('/api/v1/status');
+  assert.deepEqual(status.units.map((u) => u.phase), ['InSync', 'InSync']);
+  const { body: plans } = await daemon.api<PlanRecord[]>('/api/v1/plans');
+  const previews = plans.filter((p) => p.status === 'Preview');
+  assert.deepEqual(previews.map((p) => p.preview?.ref), ['refs/heads/feature', 'refs/heads/feature']);
+  // A preview cannot be approved.
+  assert.equal((await daemon.api(`/api/v1/plans/${net!.planId}/approve`, { method: 'POST', body: {} })).status, 409);
+  firstPlans = preview.units.map((u) => u.planId!);
+});
+
+test('a newer head supersedes the preview: its plans go, the new head is planned', async () => {
+  const head = pushBranch('feature', netStack('c'));
+  const preview = await previewOf('refs/heads/feature', head);
+  assert.deepEqual(preview.units.map((u) => u.status), ['Preview', 'Preview']);
+  for (const id of firstPlans) assert.equal((await daemon.api(`/api/v1/plans/${id}`)).status, 404, `${id} removed`);
+  const { body } = await daemon.api<PreviewsAnswer>('/api/v1/previews');
+  assert.deepEqual(body.previews.map((p) => p.revision), [head]);
+  firstPlans = preview.units.map((u) => u.planId!);
+  assert.equal(motd(), 'a.example.test a\n');
+});
+
+test('a deleted ref takes its previews and their plans with it', async () => {
+  git('push', '--quiet', 'origin', '--delete', 'feature');
+  await waitFor(
+    async () => {
+      await sync();
+      return (await daemon.api<PreviewsAnswer>('/api/v1/previews')).body.previews.length === 0;
+    },
+    { what: 'the previews gone', timeoutMs: 30_000 },
+  );
+  for (const id of firstPlans) assert.equal((await daemon.api(`/api/v1/plans/${id}`)).status, 404, `${id} removed`);
+  const { body: plans } = await daemon.api<PlanRecord[]>('/api/v1/plans');
+  assert.equal(plans.filter((p) => p.status === 'Preview').length, 0);
+});
+
+test('a preview whose code reads the daemon\'s API token is refused by the sandbox', async () => {
+  const tokenFile = join(daemon.stateDir, 'api-token');
+  const head = pushBranch('thief', {
+    'stacks/thief/stack.yaml': 'kind: terraform\napproval: auto\n',
+    'stacks/thief/main.tf': `output "token" {\n  value = file(${JSON.stringify(tokenFile)})\n}\n`,
+  });
+  const preview = await previewOf('refs/heads/thief', head);
+  assert.deepEqual(preview.units.map((u) => [u.name, u.status]), [['thief', 'Failed']]);
+  const answers = [(await daemon.api('/api/v1/previews')).text, (await daemon.api('/api/v1/plans')).text, daemon.logs];
+  for (const text of answers) assert.ok(!text.includes(daemon.token), 'the token appears nowhere');
+  git('push', '--quiet', 'origin', '--delete', 'thief');
+});
+
+test('an idle poll with previews configured is one git fetch and nothing else', async () => {
+  const excluded = pushBranch('keep-this', netStack('z'));
+  await sync();
+  const { body: before } = await daemon.api<MetricsAnswer>('/api/v1/metrics');
+  for (let i = 0; i < 3; i++) await sync();
+  const { body: afterwards } = await daemon.api<MetricsAnswer>('/api/v1/metrics');
+  const started = Object.fromEntries(Object.entries(afterwards.processes).map(([tool, n]) => [tool, n - (before.processes[tool] ?? 0)]).filter(([, n]) => n !== 0));
+  assert.deepEqual(started, { git: 3 });
+  const { body } = await daemon.api<PreviewsAnswer>('/api/v1/previews');
+  assert.ok(!body.previews.some((p) => p.revision === excluded), 'an excluded ref is not previewed');
+});
