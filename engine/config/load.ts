@@ -161,7 +161,7 @@ export function normalizeConfig(
       },
       sandbox,
       auth: { oidc: normalizeOidc(c.auth?.oidc, base) },
-      forge: normalizeForge(c.forge, base),
+      ...(c.forge ? { forge: normalizeForge(c.forge, base) } : {}),
     },
   };
 }

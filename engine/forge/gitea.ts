@@ -1,10 +1,9 @@
 import { z } from 'zod';
-import { forgeJson, ownerAndName } from './http.ts';
+import { forgeJson, ownerAndName, postGitHubStyleStatus } from './http.ts';
 import { collectPages } from './pages.ts';
 import type { CommitStatus, ForgeClient, ForgeComment, ForgeSettings } from './types.ts';
 
 const PAGE = 50;
-const MAX_DESCRIPTION = 140;
 
 const comment = z.object({ id: z.number(), body: z.string().nullish() });
 const pull = z.object({
@@ -31,16 +30,7 @@ export class GiteaClient implements ForgeClient {
   }
 
   async postStatus(sha: string, status: CommitStatus): Promise<void> {
-    await forgeJson(
-      {
-        method: 'POST',
-        url: `${this.repo}/statuses/${encodeURIComponent(sha)}`,
-        headers: this.headers,
-        body: { state: status.state, context: status.context, description: status.description.slice(0, MAX_DESCRIPTION), ...(status.targetUrl ? { target_url: status.targetUrl } : {}) },
-        what: `post the status ${status.context}`,
-      },
-      z.unknown(),
-    );
+    await postGitHubStyleStatus(this.repo, this.headers, sha, status);
   }
 
   /** Gitea's pull list cannot filter by head branch: the open ones are read and matched, a fork's branch of the same name excluded. */

@@ -1,11 +1,9 @@
 import { z } from 'zod';
-import { forgeJson, ownerAndName } from './http.ts';
+import { forgeJson, ownerAndName, postGitHubStyleStatus } from './http.ts';
 import { collectPages } from './pages.ts';
 import type { CommitStatus, ForgeClient, ForgeComment, ForgeSettings } from './types.ts';
 
 const API_VERSION = '2022-11-28';
-/** GitHub refuses longer status descriptions. */
-const MAX_DESCRIPTION = 140;
 const PAGE = 100;
 
 const comment = z.object({ id: z.number(), body: z.string().nullish() });
@@ -31,16 +29,7 @@ export class GitHubClient implements ForgeClient {
   }
 
   async postStatus(sha: string, status: CommitStatus): Promise<void> {
-    await forgeJson(
-      {
-        method: 'POST',
-        url: `${this.repo}/statuses/${encodeURIComponent(sha)}`,
-        headers: this.headers,
-        body: { state: status.state, context: status.context, description: status.description.slice(0, MAX_DESCRIPTION), ...(status.targetUrl ? { target_url: status.targetUrl } : {}) },
-        what: `post the status ${status.context}`,
-      },
-      z.unknown(),
-    );
+    await postGitHubStyleStatus(this.repo, this.headers, sha, status);
   }
 
   async findMergeRequest(branch: string): Promise<number | null> {

@@ -1,12 +1,10 @@
 import { z } from 'zod';
-import { forgeJson } from './http.ts';
+import { forgeJson, MAX_STATUS_DESCRIPTION } from './http.ts';
 import { collectPages } from './pages.ts';
 import type { CommitState, CommitStatus, ForgeClient, ForgeComment, ForgeSettings } from './types.ts';
 
 const PAGE = 100;
 const STATES: Record<CommitState, string> = { pending: 'pending', success: 'success', failure: 'failed' };
-/** GitLab keeps status descriptions short too; the same bound as GitHub's keeps them readable. */
-const MAX_DESCRIPTION = 140;
 
 const note = z.object({ id: z.number(), body: z.string().nullish(), system: z.boolean().optional() });
 const mergeRequest = z.object({ iid: z.number(), source_branch: z.string() });
@@ -34,7 +32,7 @@ export class GitLabClient implements ForgeClient {
         method: 'POST',
         url: `${this.project}/statuses/${encodeURIComponent(sha)}`,
         headers: this.headers,
-        body: { state: STATES[status.state], name: status.context, description: status.description.slice(0, MAX_DESCRIPTION), ...(status.targetUrl ? { target_url: status.targetUrl } : {}) },
+        body: { state: STATES[status.state], name: status.context, description: status.description.slice(0, MAX_STATUS_DESCRIPTION), ...(status.targetUrl ? { target_url: status.targetUrl } : {}) },
         what: `post the status ${status.context}`,
       },
       z.unknown(),

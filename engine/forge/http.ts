@@ -1,10 +1,13 @@
-import type { z } from 'zod';
+import { z } from 'zod';
+import type { CommitStatus } from './types.ts';
 import { forgeAnswerInvalid, forgeRefused, forgeUnreachable } from './errors.ts';
 
 /** One forge request: the answer is never waited on longer than this. */
 export const FORGE_TIMEOUT_MS = 15_000;
 /** Longest wait a forge may ask for before Plumbline tries again anyway. */
 const MAX_RETRY_AFTER_MS = 15 * 60_000;
+/** GitHub refuses longer status descriptions; the others show them cut anyway. */
+export const MAX_STATUS_DESCRIPTION = 140;
 
 export interface ForgeRequest {
   method: 'GET' | 'POST' | 'PATCH' | 'PUT';
@@ -77,4 +80,18 @@ export function retryAfter(headers: Headers, now = Date.now()): number | undefin
 /** `group/sub/project` as one path segment (GitLab's `:id`), `owner/name` as two escaped ones. */
 export function ownerAndName(repository: string): string {
   return repository.split('/').map(encodeURIComponent).join('/');
+}
+
+/** GitHub's status body, which Gitea and Forgejo take as it is (GitLab names the context `name`). */
+export function postGitHubStyleStatus(repo: string, headers: Record<string, string>, sha: string, status: CommitStatus): Promise<unknown> {
+  return forgeJson(
+    {
+      method: 'POST',
+      url: `${repo}/statuses/${encodeURIComponent(sha)}`,
+      headers,
+      body: { state: status.state, context: status.context, description: status.description.slice(0, MAX_STATUS_DESCRIPTION), ...(status.targetUrl ? { target_url: status.targetUrl } : {}) },
+      what: `post the status ${status.context}`,
+    },
+    z.unknown(),
+  );
 }
