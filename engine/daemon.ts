@@ -20,6 +20,7 @@ import { openStore } from './store/open.ts';
 import { startSandbox } from './sandbox/launch.ts';
 import { createUi } from './ui/ui.ts';
 import { sandboxSettings } from './sandbox/run-sandbox.ts';
+import { startForgeReporting } from './forge/start.ts';
 import type { PreviewListener } from './previews/types.ts';
 
 /** `plumbline daemon --config FILE`: runs until SIGTERM or SIGINT, then exits 0. */
@@ -91,9 +92,18 @@ async function startUnderLock(config: DaemonConfig, log: Logger, paths: StatePat
   const metrics = new DaemonMetrics({ store, processCounts, requireToken: config.metrics?.requireToken ?? false });
   // Tool runs are not sandboxed yet: the sandbox setting will drive this.
   metrics.setSandboxEnabled(false);
+  const forge = config.forge
+    ? await startForgeReporting(config.forge, {
+        log,
+        uiBase: () => config.api.publicUrl ?? api.url,
+        planPurpose: async (id) => (await store.getPlan(id))?.purpose,
+        pollNow: () => void controller.pollNow().catch((error) => log.warn({ err: asPlumblineError(error) }, 'poll after a webhook failed')),
+      })
+    : undefined;
   store.onHistory = (event) => {
     metrics.history(event);
     notifier.fromHistory(event);
+    forge?.reporter.historyEvent(event);
   };
   const source = new GitSource({
     url: config.source.url,
@@ -104,7 +114,8 @@ async function startUnderLock(config: DaemonConfig, log: Logger, paths: StatePat
     ...(config.source.previews ? { previewRefs: config.source.previews.refs } : {}),
   });
   const providers = await buildProviders(config, log);
-  const controller = new Controller({ config, store, source, providers, paths, log, observer: metrics, ...(options.previewListener ? { previewListener: options.previewListener } : {}) });
+  const previewListener = bothListeners(options.previewListener, forge?.reporter);
+  const controller = new Controller({ config, store, source, providers, paths, log, observer: metrics, ...(previewListener ? { previewListener } : {}) });
   // The API first: if it cannot listen, nothing has been started yet.
   const access = new AccessControl(store, await ensureToken(config.api.tokenFile));
   // The client secret is read now (a bad secret file stops the start); the provider is discovered in the background.
@@ -121,7 +132,15 @@ async function startUnderLock(config: DaemonConfig, log: Logger, paths: StatePat
     outputs: (unit) => store.getOutputs(unit),
     dependsOn: (unit) => controller.definition(unit)?.dependsOn ?? [],
   });
-  const api = await startApiServer(controller, { host: config.api.host, port: config.api.port, access, metrics, ui, log: log.child({ component: 'api' }) });
+  const api = await startApiServer(controller, {
+    host: config.api.host,
+    port: config.api.port,
+    access,
+    metrics,
+    ui,
+    log: log.child({ component: 'api' }),
+    ...(forge?.gitHook ? { gitHook: forge.gitHook } : {}),
+  });
   await controller.recover();
   await controller.start();
   log.info(
@@ -137,10 +156,20 @@ async function startUnderLock(config: DaemonConfig, log: Logger, paths: StatePat
       oidc?.close();
       await controller.stop();
       await notifier.drain();
+      await forge?.reporter.drain();
       await store.close();
       await release();
       log.info({}, 'daemon stopped');
     },
+  };
+}
+
+/** The forge reporting and a listener the caller passed both hear of previews. */
+function bothListeners(a: PreviewListener | undefined, b: PreviewListener | undefined): PreviewListener | undefined {
+  if (!a || !b) return a ?? b;
+  return {
+    previewUpdated: (preview) => (a.previewUpdated(preview), b.previewUpdated(preview)),
+    previewRemoved: (ref, revision) => (a.previewRemoved(ref, revision), b.previewRemoved(ref, revision)),
   };
 }
 

@@ -131,6 +131,9 @@ export const PUBLIC_ROUTES = {
   metrics: 'GET /metrics',
 } as const;
 
+/** Forge webhooks: no token, the forge's signature instead (engine/forge/webhook.ts); off without forge.webhookSecretFile. */
+export const GIT_HOOK_PATH = '/hooks/git';
+
 export interface ClusterAnswer {
   members: Array<{
     name: string;

@@ -9,7 +9,7 @@ import { ConflictError, NotFoundError, PlumblineError, ValidationError } from '.
 import type { Logger } from '../log.ts';
 import { RECORD_IDENTIFIERS, secrets } from '../secrets.ts';
 import type { Ui } from '../ui/ui.ts';
-import { PUBLIC_ROUTES, type EngineFacade } from './contract.ts';
+import { GIT_HOOK_PATH, PUBLIC_ROUTES, type EngineFacade } from './contract.ts';
 import { errorBody, type ErrorBody } from './error-body.ts';
 import { HttpError, Reply } from './http.ts';
 import { buildRoutes, type MetricsExposition, type Route } from './routes.ts';
@@ -31,6 +31,8 @@ export interface ApiServerOptions {
   log: Logger;
   /** The review UI: answers every path outside /api/ and the open routes, and lets its session cookie stand for a bearer token. */
   ui?: Ui;
+  /** `POST /hooks/git` (forge webhooks, checked by their signature, no token); without it the route answers 404. */
+  gitHook?: (req: IncomingMessage) => Promise<Reply>;
 }
 
 export interface ApiServer {
@@ -52,7 +54,7 @@ export async function startApiServer(facade: EngineFacade, options: ApiServerOpt
   const openPaths = new Set(Object.values(PUBLIC_ROUTES).map((spec) => spec.split(' ')[1]!));
 
   const server = createServer((req, res) => {
-    if (ui && !isApiPath(req.url, openPaths)) {
+    if (ui && !isApiPath(req.url, openPaths) && !isGitHookPath(req.url)) {
       void ui.handle(req, res);
       return;
     }
@@ -74,6 +76,12 @@ export async function startApiServer(facade: EngineFacade, options: ApiServerOpt
         url = new URL(req.url ?? '/', 'http://localhost');
       } catch {
         throw new HttpError(400, 'E_BAD_REQUEST', 'malformed request URL');
+      }
+      if (url.pathname === GIT_HOOK_PATH) {
+        routeName = `POST ${GIT_HOOK_PATH}`;
+        if (!options.gitHook) throw new HttpError(404, 'E_NOT_FOUND', `no such route: ${req.method} ${url.pathname}`, 'set forge.webhookSecretFile in the config to receive webhooks');
+        if (req.method !== 'POST') throw new HttpError(405, 'E_METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${url.pathname}`, 'use POST', { Allow: 'POST' });
+        return options.gitHook(req);
       }
       const segments = url.pathname.split('/').filter(Boolean);
       const candidates = routes
@@ -174,6 +182,10 @@ function isApiPath(rawUrl: string | undefined, openPaths: ReadonlySet<string>): 
   return path === '/api' || path.startsWith('/api/') || openPaths.has(path);
 }
 
+function isGitHookPath(rawUrl: string | undefined): boolean {
+  return (rawUrl ?? '/').split('?')[0] === GIT_HOOK_PATH;
+}
+
 function matchSegments(pattern: string[], actual: string[]): Record<string, string> | null {
   if (pattern.length !== actual.length) return null;
   const params: Record<string, string> = {};
@@ -193,13 +205,14 @@ function matchSegments(pattern: string[], actual: string[]): Record<string, stri
   return params;
 }
 
-async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+/** The raw request body, refused with a 413 beyond `maxBytes` (the webhook route reads its signed bytes with it). */
+export async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const tooLarge = (): HttpError =>
-    new HttpError(413, 'E_BODY_TOO_LARGE', `request body exceeds ${MAX_BODY_BYTES} bytes`, undefined, {
+    new HttpError(413, 'E_BODY_TOO_LARGE', `request body exceeds ${maxBytes} bytes`, undefined, {
       Connection: 'close',
     });
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) {
+  if (Number.isFinite(declared) && declared > maxBytes) {
     req.resume(); // discard, so the client can read the answer
     throw tooLarge();
   }
@@ -208,7 +221,7 @@ async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknow
     let size = 0;
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
-      if (size <= MAX_BODY_BYTES) {
+      if (size <= maxBytes) {
         received.push(chunk);
         return;
       }
@@ -223,7 +236,11 @@ async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknow
     // Settled already when the body was complete; otherwise the client went away.
     req.once('close', () => reject(new HttpError(400, 'E_BAD_REQUEST', 'request body was cut off')));
   });
-  const text = Buffer.concat(chunks).toString('utf8').trim();
+  return Buffer.concat(chunks);
+}
+
+async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const text = (await readBody(req, MAX_BODY_BYTES)).toString('utf8').trim();
   if (text.length === 0) return {};
   let parsed: unknown;
   try {

@@ -15,6 +15,7 @@ import { builtinProviders } from '../providers.ts';
 import { normalizeSettings, providerSections } from './provider-settings.ts';
 import { readSandboxSection } from '../sandbox/settings.ts';
 import { checkOidcSettings, normalizeOidc, normalizePublicUrl } from '../ui/oidc/settings.ts';
+import { checkForgeSection, normalizeForge } from '../forge/settings.ts';
 
 export const DEFAULT_STATE_DIR = '/var/lib/plumbline';
 /** A member's claims lapse after this long without a heartbeat; shorter would lose leases to a busy event loop. */
@@ -100,6 +101,7 @@ export function normalizeConfig(
   if (!address.ok) report.at(['api', 'listen'], address.message);
   checkOidcSettings({ auth: fields.auth, publicUrl: api.publicUrl, listenHost: address.ok ? address.host : undefined }, report);
   const sandbox = readSandboxSection(fields.sandbox, base, report);
+  checkForgeSection(fields.forge, report);
 
   if (!parsed.success || report.count > 0 || !url?.ok || !address.ok || !sandbox) return { problems: sortProblems(report.problems) };
   const c = parsed.data as RawConfig & Record<string, unknown>;
@@ -158,6 +160,7 @@ export function normalizeConfig(
       },
       sandbox,
       auth: { oidc: normalizeOidc(c.auth?.oidc, base) },
+      ...(c.forge ? { forge: normalizeForge(c.forge, base) } : {}),
     },
   };
 }

@@ -5,6 +5,7 @@ import { approvalSchema, driftIntervalSchema, driftSchema, durationSchema, guard
 import { NOTIFICATION_EVENTS } from '../notify/notifier.ts';
 import { isPostgresUrl } from '../store/postgres-url.ts';
 import { sandboxSectionSchema } from '../sandbox/settings.ts';
+import { FORGE_TYPES } from '../forge/types.ts';
 
 /**
  * The shape of the daemon config (`plumbline.yaml`): field names, types and
@@ -106,6 +107,14 @@ export const trailingSections = {
   }),
   // `auto | bwrap | off`, or a mapping with the mode and the operator's grants (engine/sandbox/settings.ts).
   sandbox: sandboxSectionSchema,
+  // Commit statuses and merge-request comments (engine/forge/), and the signed webhooks that trigger a poll.
+  forge: section({
+    type: z.enum(FORGE_TYPES),
+    url: text,
+    repository: text,
+    tokenFile: text,
+    webhookSecretFile: text.optional(),
+  }),
 };
 
 /** The engine's sections as their schemas parse them; the providers' are read apart. */

@@ -4,6 +4,7 @@ import type { WebhookTarget } from '../notify/notifier.ts';
 import type { VerifySettings } from '../source/verify.ts';
 import type { SandboxSettings } from '../sandbox/types.ts';
 import type { OidcSettings } from '../ui/oidc/types.ts';
+import type { ForgeSettings } from '../forge/types.ts';
 
 /** `source.previews`: which refs are planned before they are merged. */
 export interface PreviewSettings {
@@ -82,6 +83,8 @@ export interface DaemonConfig {
   sandbox?: SandboxSettings;
   /** How people log in besides tokens. Optional in configs built in code (tokens only). */
   auth?: { oidc: OidcSettings | null };
+  /** Where previews and the watched branch's plans are reported, and whose webhooks trigger a poll. Null or absent: none. */
+  forge?: ForgeSettings | null;
 }
 
 export interface StoreSettings {
