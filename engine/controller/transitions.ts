@@ -1,4 +1,4 @@
-import { ConflictError } from '../errors.ts';
+import { ConflictError, type ErrorCode } from '../errors.ts';
 import type { ChangeSet, HistoryEvent, HistoryEventType, PlanStatus, UnitStatus } from '../model.ts';
 import type { RunRecord, StoredPlan, StoreTx } from '../store/types.ts';
 import type { UnitReason } from './reasons.ts';
@@ -227,7 +227,7 @@ export async function rejected(tx: StoreTx, unit: UnitRef, planId: string, by: s
 }
 
 /** A waiting plan made pointless by a newer commit or newer inputs. */
-export async function superseded(tx: StoreTx, plan: StoredPlan, why: string, code = 'E_SUPERSEDED'): Promise<void> {
+export async function superseded(tx: StoreTx, plan: StoredPlan, why: string, code: ErrorCode = 'E_SUPERSEDED'): Promise<void> {
   if (plan.status !== 'Pending' && plan.status !== 'Approved') return;
   await movePlan(tx, plan.id, 'Superseded', { error: { code, message: why } });
   await record(tx, { type: 'superseded', unit: plan.unit, revision: plan.revision, planId: plan.id, message: why });
