@@ -1,4 +1,5 @@
-import type { ErrorCodeTable } from './errors.ts';
+import type { ErrorCodeDoc, ErrorCodeTable } from './errors.ts';
+import type { ProviderModule } from './provider.ts';
 
 /**
  * The codes the engine raises, each with the retry class it usually has and
@@ -118,4 +119,23 @@ export const ENGINE_ERROR_CODES = {
 declare module './errors.ts' {
   // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging: the keys are what it adds
   interface ErrorCodeRegistry extends Record<keyof typeof ENGINE_ERROR_CODES, true> {}
+}
+
+/** One documented code and who owns it: `engine`, or a provider's kind. */
+export interface RegisteredErrorCode extends ErrorCodeDoc {
+  code: string;
+  owner: string;
+}
+
+/** Every code the engine and `modules` document, sorted by code (a code two owners list appears twice: a test refuses that). */
+export function registeredErrorCodes(modules: readonly ProviderModule[]): RegisteredErrorCode[] {
+  const tables: Array<[string, ErrorCodeTable]> = [['engine', ENGINE_ERROR_CODES], ...modules.flatMap((m): Array<[string, ErrorCodeTable]> => (m.errorCodes ? [[m.kind, m.errorCodes]] : []))];
+  const rows = tables.flatMap(([owner, table]) => Object.entries(table).map(([code, doc]) => ({ code, owner, ...doc })));
+  return rows.sort((a, b) => a.code.localeCompare(b.code) || a.owner.localeCompare(b.owner));
+}
+
+/** The table docs/errors.md holds, in Markdown. */
+export function errorCodesMarkdown(modules: readonly ProviderModule[]): string {
+  const rows = registeredErrorCodes(modules).map((r) => `| \`${r.code}\` | ${r.owner} | ${r.retry} | ${r.meaning} |`);
+  return ['| code | owner | retry | meaning |', '| --- | --- | --- | --- |', ...rows].join('\n');
 }
