@@ -140,7 +140,7 @@ export async function planFailed(
   tx: StoreTx,
   unit: UnitRef,
   revision: string,
-  failure: { code: string; message: string; hint?: string; stalledReason?: UnitReason; hosts?: UnitStatus['hosts'] },
+  failure: { code: ErrorCode; message: string; hint?: string; stalledReason?: UnitReason; hosts?: UnitStatus['hosts'] },
   times: { startedAt: string; finishedAt: string },
 ): Promise<void> {
   await record(tx, { type: 'plan-failed', unit: unit.name, revision, planId: null, message: `${failure.code}: ${failure.message}`, ...times });
@@ -271,7 +271,7 @@ export async function applyFailed(
   tx: StoreTx,
   unit: UnitRef,
   plan: StoredPlan,
-  failure: { code: string; message: string; hint?: string; hosts?: UnitStatus['hosts']; unitHosts?: UnitStatus['hosts'] },
+  failure: { code: ErrorCode; message: string; hint?: string; hosts?: UnitStatus['hosts']; unitHosts?: UnitStatus['hosts'] },
   times: { startedAt: string; finishedAt: string },
 ): Promise<void> {
   const error = { code: failure.code, message: failure.message, ...(failure.hint ? { hint: failure.hint } : {}) };
@@ -352,7 +352,7 @@ export async function driftPersists(tx: StoreTx, unit: UnitRef, plan: StoredPlan
 }
 
 /** A drift check that could not run: the phase stays, the message says what failed. */
-export async function driftCheckFailed(tx: StoreTx, unit: UnitRef, revision: string, failure: { code: string; message: string }, times: { startedAt: string; finishedAt: string }): Promise<void> {
+export async function driftCheckFailed(tx: StoreTx, unit: UnitRef, revision: string, failure: { code: ErrorCode; message: string }, times: { startedAt: string; finishedAt: string }): Promise<void> {
   await record(tx, { type: 'drift-checked', unit: unit.name, revision, planId: null, message: `drift check failed: ${failure.code}: ${failure.message}`, ...times });
   await patchUnit(tx, unit.name, { message: `drift check failed: ${failure.message}`, lastDriftCheckAt: times.finishedAt }, defaultsOf(unit));
 }
