@@ -13,6 +13,28 @@
  */
 export type RetryClass = 'stalled' | 'waiting' | 'transient';
 
+/**
+ * Every code an error may carry. Empty here: each owner of codes (the engine's
+ * areas, each provider) declares its own in a table (`ErrorCodeTable`) and
+ * merges its keys in with `declare module` on this file, so a code that no
+ * table lists fails the typecheck where it is raised or compared. docs/errors.md
+ * prints the tables (`npm run docs`).
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by declaration merging, never used as a value
+export interface ErrorCodeRegistry {}
+
+export type ErrorCode = keyof ErrorCodeRegistry;
+
+/** What the docs say of one code: the retry class it usually has (a raise site may pass another) and what it means to the user. */
+export interface ErrorCodeDoc {
+  readonly retry: RetryClass;
+  /** One sentence a person can act on. */
+  readonly meaning: string;
+}
+
+/** One owner's codes: `E_` and capitals, each with its doc. */
+export type ErrorCodeTable = Readonly<Record<`E_${string}`, ErrorCodeDoc>>;
+
 export interface PlumblineErrorOptions {
   hint?: string;
   cause?: unknown;
@@ -22,12 +44,12 @@ export interface PlumblineErrorOptions {
 }
 
 export class PlumblineError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly hint: string | undefined;
   readonly retry: RetryClass;
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: string, message: string, options: PlumblineErrorOptions = {}) {
+  constructor(code: ErrorCode, message: string, options: PlumblineErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
@@ -37,7 +59,7 @@ export class PlumblineError extends Error {
   }
 
   /** The shape the API and the CLI print: no stack, no cause internals. */
-  toJSON(): { code: string; message: string; hint?: string; retry: RetryClass } {
+  toJSON(): { code: ErrorCode; message: string; hint?: string; retry: RetryClass } {
     return {
       code: this.code,
       message: this.message,
@@ -94,7 +116,7 @@ export function isPlumblineError(error: unknown): error is PlumblineError {
 }
 
 /** Wrap anything thrown into a PlumblineError, keeping the original as cause. */
-export function asPlumblineError(error: unknown, code = 'E_INTERNAL'): PlumblineError {
+export function asPlumblineError(error: unknown, code: ErrorCode = 'E_INTERNAL'): PlumblineError {
   if (error instanceof PlumblineError) return error;
   if (error instanceof Error && error.name === 'AbortError') {
     return new PlumblineError('E_ABORTED', 'the run was cancelled', { cause: error, retry: 'transient' });

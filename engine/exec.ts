@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import type { Options as ExecaOptions, Result as ExecaOutcome, ResultPromise } from 'execa';
-import { ToolError, type RetryClass } from './errors.ts';
+import { type ErrorCode, ToolError, type RetryClass } from './errors.ts';
 import type { Logger } from './log.ts';
 import { OutputFiles } from './output-files.ts';
 import { sandboxedCommand } from './sandbox/launch.ts';
@@ -27,7 +27,7 @@ export interface ExecOptions {
   okExitCodes?: readonly number[];
   log?: Logger;
   /** How to classify a failing exit; the caller knows its tool best. */
-  classify?: (result: ExecResult) => { code: string; hint?: string; retry?: RetryClass } | undefined;
+  classify?: (result: ExecResult) => { code: ErrorCode; hint?: string; retry?: RetryClass } | undefined;
   /**
    * Run under bubblewrap, seeing only what the spec names (engine/sandbox/):
    * providers build it with `sandboxFor` / `runSandbox` from the provider kit.

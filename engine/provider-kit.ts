@@ -44,8 +44,20 @@ export type { Logger } from './log.ts';
  * Typed errors: a stable `code`, a `hint` saying how to fix it, a `cause`,
  * and a retry class (`stalled` until a commit fixes it, `waiting`,
  * `transient`). `Problem` is one finding at a file, line and column.
+ * `ErrorCode` is every code some table declares: a provider declares its own
+ * in an `ErrorCodeTable` (its `errorCodes`, docs/providers.md).
  */
-export { formatProblem, isPlumblineError, PlumblineError, type Problem, type RetryClass, ToolError, ValidationError } from './errors.ts';
+export {
+  type ErrorCode,
+  type ErrorCodeTable,
+  formatProblem,
+  isPlumblineError,
+  PlumblineError,
+  type Problem,
+  type RetryClass,
+  ToolError,
+  ValidationError,
+} from './errors.ts';
 /** The one way to start a process: argument arrays, timeouts, an AbortSignal, masked output. */
 export { type ExecResult, run } from './exec.ts';
 /**

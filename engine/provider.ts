@@ -4,7 +4,7 @@ import type { RawMapping, VariableNames } from './definitions/manifest-fields.ts
 import type { UnitDefinition } from './definitions/types.ts';
 import type { UnitFolder } from './definitions/unit-paths.ts';
 import type { ApplyReason } from './controller/reasons.ts';
-import type { Problem } from './errors.ts';
+import type { ErrorCodeTable, Problem } from './errors.ts';
 import type { Logger } from './log.ts';
 import type { ChangeSummary, HostState } from './model.ts';
 import type { ProblemCollector } from './yaml/problems.ts';
@@ -31,6 +31,12 @@ export interface ProviderModule<Spec = unknown, Settings = unknown> {
   readonly manifest: ManifestPart<Spec>;
   /** Its section of plumbline.yaml, when it has one (cdktf runs with Terraform's). */
   readonly settings?: SettingsPart<Settings>;
+  /**
+   * The error codes it raises that the engine does not own, documented
+   * (docs/errors.md lists them). It merges them into `ErrorCodeRegistry` with
+   * `declare module` on engine/errors.ts, so they type-check where raised.
+   */
+  readonly errorCodes?: ErrorCodeTable;
   /** Builds the provider the daemon plans and applies with (once per daemon). */
   create(context: ProviderContext): Promise<Provider>;
 }

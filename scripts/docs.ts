@@ -1,5 +1,6 @@
 // Writes the tables docs take from the code (`npm run docs`): the unit and
-// source reasons in docs/reconcile.md. A test checks they are up to date.
+// source reasons in docs/reconcile.md, the error codes in docs/errors.md. A
+// test checks they are up to date.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { generatedDocs } from '../engine/docs-tables.ts';
 

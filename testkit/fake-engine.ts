@@ -159,7 +159,7 @@ export function createFakeEngine(): FakeEngine {
     async history(filter) {
       record('history', filter);
       if (filter?.unit === 'stuck') {
-        throw new PlumblineError('E_STORE_READ_ONLY', 'the store is on a read-only filesystem', { retry: 'stalled', hint: 'remount the state folder read-write' });
+        throw new PlumblineError('E_STORE_WRITE', 'the store is on a read-only filesystem', { retry: 'stalled', hint: 'remount the state folder read-write' });
       }
       if (filter?.unit === 'invalid') {
         throw new ValidationError([{ file: 'stacks/invalid/stack.yaml', line: 3, column: 5, message: 'unknown key "x"' }]);

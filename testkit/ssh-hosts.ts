@@ -2,7 +2,6 @@ import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { connect } from 'node:net';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
-import { PlumblineError } from '../engine/errors.ts';
 import { run, type ExecResult } from '../engine/exec.ts';
 
 /**
@@ -68,10 +67,10 @@ export async function startSshHosts(options: StartSshHostsOptions): Promise<SshH
   const first = options.firstAddress ?? '127.0.0.2';
   const octets = first.split('.').map(Number);
   if (octets.length !== 4 || octets[0] !== 127 || octets.some((o) => !Number.isInteger(o) || o < 0 || o > 255)) {
-    throw new PlumblineError('E_SSH_HOSTS', `firstAddress must be a 127.x.y.z loopback address (got ${JSON.stringify(first)})`);
+    throw new Error(`firstAddress must be a 127.x.y.z loopback address (got ${JSON.stringify(first)})`);
   }
   if ((octets[3] ?? 0) + options.count - 1 > 254) {
-    throw new PlumblineError('E_SSH_HOSTS', `${options.count} hosts from ${first} do not fit in ${octets.slice(0, 3).join('.')}.0/24`);
+    throw new Error(`${options.count} hosts from ${first} do not fit in ${octets.slice(0, 3).join('.')}.0/24`);
   }
   await mkdir(dir, { recursive: true, mode: 0o700 });
   // sshd insists on its privilege separation folder, even for a one-off server.
@@ -209,12 +208,12 @@ class ManagedHost implements SshHost {
       if (state.settled) {
         const outcome = await state.done;
         const output = outcome instanceof Error ? outcome.message : `${outcome.stderr}${outcome.stdout}`;
-        throw new PlumblineError('E_SSH_HOSTS', `sshd for ${this.name} (${this.address}:${this.port}) exited at start: ${output.trim().slice(-2000)}`);
+        throw new Error(`sshd for ${this.name} (${this.address}:${this.port}) exited at start: ${output.trim().slice(-2000)}`);
       }
       if (await accepts(this.address, this.port)) return;
       if (Date.now() > deadline) {
         await this.stop();
-        throw new PlumblineError('E_SSH_HOSTS', `sshd for ${this.name} did not accept connections on ${this.address}:${this.port} within ${START_TIMEOUT_MS / 1000}s`);
+        throw new Error(`sshd for ${this.name} did not accept connections on ${this.address}:${this.port} within ${START_TIMEOUT_MS / 1000}s`);
       }
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -326,7 +326,7 @@ export function describeStoreContract(engine: string, harness: () => StoreHarnes
     it('a write is all or nothing: when its function throws, nothing of it is kept, and its error comes out unchanged', async () => {
       const { store } = await fresh();
       await store.write((tx) => tx.putUnit(unitStatus('web', { phase: 'InSync' })));
-      const refusal = new ConflictError('E_TEST', 'changed my mind');
+      const refusal = new ConflictError('E_PLAN_TRANSITION', 'changed my mind');
       const heard: HistoryEvent[] = [];
       store.onHistory = (e) => heard.push(e);
       await assert.rejects(

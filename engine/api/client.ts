@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ConflictError, NotFoundError, PlumblineError, ValidationError, type Problem, type RetryClass } from '../errors.ts';
+import { ConflictError, type ErrorCode, NotFoundError, PlumblineError, ValidationError, type Problem, type RetryClass } from '../errors.ts';
 import type { ChangeSet, HistoryEvent, PlanRecord } from '../model.ts';
 import type { ChangeSetDetail, DriftAnswer, MetricsAnswer, PlanDetail, StatusAnswer, SyncAnswer, UnitReads, ClusterAnswer, PreviewsAnswer } from './contract.ts';
 import { readToken } from './token.ts';
@@ -172,7 +172,8 @@ export class ApiClient {
         details: { status },
       });
     }
-    const e = error as { code: string; message?: unknown; hint?: unknown; retry?: unknown; problems?: unknown };
+    // The daemon answers codes of docs/errors.md; one of another version may send a code this build does not list, kept as sent.
+    const e = error as { code: ErrorCode; message?: unknown; hint?: unknown; retry?: unknown; problems?: unknown };
     const message = typeof e.message === 'string' ? e.message : `HTTP ${status}`;
     const retry = RETRY_CLASSES.includes(e.retry as RetryClass) ? (e.retry as RetryClass) : undefined;
     const options = {

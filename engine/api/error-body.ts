@@ -1,8 +1,8 @@
-import { ConflictError, NotFoundError, ValidationError, type PlumblineError, type Problem, type RetryClass } from '../errors.ts';
+import { ConflictError, type ErrorCode, NotFoundError, ValidationError, type PlumblineError, type Problem, type RetryClass } from '../errors.ts';
 
 /** An error as the API answers it (`{"error": ...}`) and as `--json` commands print it. */
 export interface ErrorBody {
-  code: string;
+  code: ErrorCode;
   message: string;
   hint?: string;
   /** Present only where trying again can change the answer: see retryOf. */

@@ -1,10 +1,10 @@
-import { PlumblineError } from '../errors.ts';
+import { type ErrorCode, PlumblineError } from '../errors.ts';
 
 /** An answer that is not an engine error: bad input, routing, a body too large. */
 export class HttpError extends PlumblineError {
   readonly status: number;
   readonly headers: Record<string, string>;
-  constructor(status: number, code: string, message: string, hint?: string, headers: Record<string, string> = {}) {
+  constructor(status: number, code: ErrorCode, message: string, hint?: string, headers: Record<string, string> = {}) {
     super(code, message, hint === undefined ? {} : { hint });
     this.status = status;
     this.headers = headers;

@@ -176,7 +176,7 @@ describe('api server', () => {
     const stuck = await call('/api/v1/history?unit=stuck');
     assert.equal(stuck.status, 500);
     assert.deepEqual((await json(stuck)).error, {
-      code: 'E_STORE_READ_ONLY',
+      code: 'E_STORE_WRITE',
       message: 'the store is on a read-only filesystem',
       hint: 'remount the state folder read-write',
       retry: 'stalled',

@@ -41,7 +41,7 @@ function fakeProvider(calls: string[], behaviour: Behaviour): Provider {
       const unit = request.unit.name;
       calls.push(`plan ${unit}`);
       const failure = behaviour.failPlan?.get(unit);
-      if (failure) throw new PlumblineError('E_FAKE', `${unit} cannot be planned`, { retry: failure, hint: 'fix it' });
+      if (failure) throw new PlumblineError('E_TOOL_FAILED', `${unit} cannot be planned`, { retry: failure, hint: 'fix it' });
       const changes = Number(request.vars.changes ?? 0);
       const destroys = Number(request.vars.destroys ?? 0);
       const hasChanges = changes + destroys > 0;

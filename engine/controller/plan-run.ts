@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { findEscapingLinks } from '../definitions/escaping-links.ts';
 import type { UnitDefinition } from '../definitions/types.ts';
-import { PlumblineError } from '../errors.ts';
+import { type ErrorCode, PlumblineError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { EMPTY_SUMMARY } from '../model.ts';
 import { runPaths } from '../paths.ts';
@@ -38,7 +38,7 @@ export interface Prepared {
  * Errors in what the commit holds (not in how the tool ran): the unit is
  * Stalled until a commit fixes it, with a reason of its own.
  */
-const STALLING_CODES: Readonly<Record<string, UnitReason>> = {
+const STALLING_CODES: Readonly<Partial<Record<ErrorCode, UnitReason>>> = {
   E_INPUT_OUTSIDE_REPOSITORY: 'InputOutsideRepository',
   E_UNDECLARED_VARIABLE: 'InvalidDefinition',
 };

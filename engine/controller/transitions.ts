@@ -1,4 +1,4 @@
-import { ConflictError } from '../errors.ts';
+import { ConflictError, type ErrorCode } from '../errors.ts';
 import type { ChangeSet, HistoryEvent, HistoryEventType, PlanStatus, UnitStatus } from '../model.ts';
 import type { RunRecord, StoredPlan, StoreTx } from '../store/types.ts';
 import type { UnitReason } from './reasons.ts';
@@ -141,7 +141,7 @@ export async function planFailed(
   tx: StoreTx,
   unit: UnitRef,
   revision: string,
-  failure: { code: string; message: string; hint?: string; stalledReason?: UnitReason; hosts?: UnitStatus['hosts'] },
+  failure: { code: ErrorCode; message: string; hint?: string; stalledReason?: UnitReason; hosts?: UnitStatus['hosts'] },
   times: { startedAt: string; finishedAt: string },
 ): Promise<void> {
   await record(tx, { type: 'plan-failed', unit: unit.name, revision, planId: null, message: `${failure.code}: ${failure.message}`, ...times });
@@ -228,7 +228,7 @@ export async function rejected(tx: StoreTx, unit: UnitRef, planId: string, by: s
 }
 
 /** A waiting plan made pointless by a newer commit or newer inputs. */
-export async function superseded(tx: StoreTx, plan: StoredPlan, why: string, code = 'E_SUPERSEDED'): Promise<void> {
+export async function superseded(tx: StoreTx, plan: StoredPlan, why: string, code: ErrorCode = 'E_SUPERSEDED'): Promise<void> {
   if (plan.status !== 'Pending' && plan.status !== 'Approved') return;
   await movePlan(tx, plan.id, 'Superseded', { error: { code, message: why } });
   await record(tx, { type: 'superseded', unit: plan.unit, revision: plan.revision, planId: plan.id, message: why });
@@ -272,7 +272,7 @@ export async function applyFailed(
   tx: StoreTx,
   unit: UnitRef,
   plan: StoredPlan,
-  failure: { code: string; message: string; hint?: string; hosts?: UnitStatus['hosts']; unitHosts?: UnitStatus['hosts'] },
+  failure: { code: ErrorCode; message: string; hint?: string; hosts?: UnitStatus['hosts']; unitHosts?: UnitStatus['hosts'] },
   times: { startedAt: string; finishedAt: string },
 ): Promise<void> {
   const error = { code: failure.code, message: failure.message, ...(failure.hint ? { hint: failure.hint } : {}) };
@@ -353,7 +353,7 @@ export async function driftPersists(tx: StoreTx, unit: UnitRef, plan: StoredPlan
 }
 
 /** A drift check that could not run: the phase stays, the message says what failed. */
-export async function driftCheckFailed(tx: StoreTx, unit: UnitRef, revision: string, failure: { code: string; message: string }, times: { startedAt: string; finishedAt: string }): Promise<void> {
+export async function driftCheckFailed(tx: StoreTx, unit: UnitRef, revision: string, failure: { code: ErrorCode; message: string }, times: { startedAt: string; finishedAt: string }): Promise<void> {
   await record(tx, { type: 'drift-checked', unit: unit.name, revision, planId: null, message: `drift check failed: ${failure.code}: ${failure.message}`, ...times });
   await patchUnit(tx, unit.name, { message: `drift check failed: ${failure.message}`, lastDriftCheckAt: times.finishedAt }, defaultsOf(unit));
 }

@@ -187,7 +187,7 @@ function npmNeeds(installDir: string) {
   };
 }
 
-function classifyNpm(result: ExecResult, appFolder: string): { code: string; hint: string; retry: 'stalled' | 'transient' } {
+function classifyNpm(result: ExecResult, appFolder: string): { code: 'E_CDKTF_INSTALL'; hint: string; retry: 'stalled' | 'transient' } {
   const text = `${result.stderr}\n${result.stdout}`;
   if (/\b(ETIMEDOUT|ECONNRESET|ECONNREFUSED|EAI_AGAIN|ENOTFOUND|ENETUNREACH|socket hang up|network)\b/i.test(text)) {
     return {

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { z } from 'zod';
 import { type ExecResult, pathExists, secrets, ToolError, type UnitDefinition } from '../../engine/provider-kit.ts';
+import type { CDKTF_ERROR_CODES } from './error-codes.ts';
 import { inFolder, shown, type AppLocation } from './app.ts';
 import { isBare, packageName, type ImportScan, type Place } from './imports.ts';
 import { BUNDLED_PACKAGES } from './modules.ts';
@@ -55,7 +56,7 @@ interface Location {
 }
 
 interface Described {
-  code: string;
+  code: keyof typeof CDKTF_ERROR_CODES;
   /** What failed, without the location. */
   text: string;
   location?: Location;

@@ -1,4 +1,4 @@
-import { type ExecResult, type RetryClass, secrets } from '../../engine/provider-kit.ts';
+import { type ErrorCode, type ExecResult, type RetryClass, secrets } from '../../engine/provider-kit.ts';
 import { diagnosticsOf, formatDiagnostic, parseUiStream, presentDiagnostics, type DiagnosticView } from './diagnostics.ts';
 import { repoText, type PathContext } from './repo-paths.ts';
 
@@ -12,23 +12,13 @@ import { repoText, type PathContext } from './repo-paths.ts';
 export type TerraformStep = 'init' | 'plan' | 'show' | 'apply' | 'output';
 
 export interface TerraformFailure {
-  code: string;
+  code: ErrorCode;
   message: string;
   hint: string;
   retry: RetryClass;
   /** The error diagnostics behind the message (empty when terraform printed none). */
   diagnostics: DiagnosticView[];
 }
-
-export const TERRAFORM_ERROR_CODES = {
-  stateLocked: 'E_STATE_LOCKED',
-  planStale: 'E_PLAN_STALE',
-  network: 'E_TERRAFORM_NETWORK',
-  init: 'E_TERRAFORM_INIT',
-  plan: 'E_TERRAFORM_PLAN',
-  apply: 'E_TERRAFORM_APPLY',
-  output: 'E_TERRAFORM_OUTPUT',
-} as const;
 
 const NETWORK =
   /could not connect to|failed to request discovery document|dial tcp|no such host|i\/o timeout|connection refused|connection reset|network is unreachable|TLS handshake timeout|context deadline exceeded|Client\.Timeout exceeded|temporary failure in name resolution|Too Many Requests|Service Unavailable|Bad Gateway|Gateway Timeout|RequestLimitExceeded|Throttling/i;
@@ -57,21 +47,21 @@ function placeOf(diagnostics: readonly DiagnosticView[]): string {
 function classifyText(step: TerraformStep, haystack: string, at: string): Omit<TerraformFailure, 'message' | 'diagnostics'> {
   if (/Error acquiring the state lock/i.test(haystack)) {
     return {
-      code: TERRAFORM_ERROR_CODES.stateLocked,
+      code: 'E_STATE_LOCKED',
       retry: 'waiting',
       hint: 'another terraform run holds the state lock; Plumbline tries again later. If no run is active, release it with `terraform force-unlock <ID>` (the lock ID is in the message)',
     };
   }
   if (/Saved plan is stale|Saved plan does not match the given state|Saved plan is for a different/i.test(haystack)) {
     return {
-      code: TERRAFORM_ERROR_CODES.planStale,
+      code: 'E_PLAN_STALE',
       retry: 'waiting',
       hint: 'the state changed after this plan was made; Plumbline plans again and the new plan needs its own approval',
     };
   }
   if (NETWORK.test(haystack)) {
     return {
-      code: TERRAFORM_ERROR_CODES.network,
+      code: 'E_TERRAFORM_NETWORK',
       retry: 'transient',
       hint: 'terraform could not reach a registry, provider mirror or cloud API; Plumbline retries. If it persists, check the network and the provider_installation block of the Terraform CLI config',
     };
@@ -79,7 +69,7 @@ function classifyText(step: TerraformStep, haystack: string, at: string): Omit<T
   switch (step) {
     case 'init':
       return {
-        code: TERRAFORM_ERROR_CODES.init,
+        code: 'E_TERRAFORM_INIT',
         retry: 'stalled',
         hint: /not found in any of the search locations|Failed to query available provider packages|Failed to install provider/i.test(haystack)
           ? 'a required provider is not available: add it to the provider mirror named in the Terraform CLI config (terraform.cliConfigFile in plumbline.yaml) or fix required_providers, then commit'
@@ -88,19 +78,19 @@ function classifyText(step: TerraformStep, haystack: string, at: string): Omit<T
     case 'plan':
     case 'show':
       return {
-        code: TERRAFORM_ERROR_CODES.plan,
+        code: 'E_TERRAFORM_PLAN',
         retry: 'stalled',
         hint: `fix the Terraform configuration${at} or the stack variables named in the message, and commit`,
       };
     case 'apply':
       return {
-        code: TERRAFORM_ERROR_CODES.apply,
+        code: 'E_TERRAFORM_APPLY',
         retry: 'stalled',
         hint: `terraform stopped part-way and recorded what it did in the state: fix the cause in the message${at} (configuration, permissions, quotas) and commit; the next plan starts from that state`,
       };
     case 'output':
       return {
-        code: TERRAFORM_ERROR_CODES.output,
+        code: 'E_TERRAFORM_OUTPUT',
         retry: 'transient',
         hint: 'the apply finished but its outputs could not be read; check that the state is reachable',
       };

@@ -12,8 +12,6 @@ import { readText } from './module-tree.ts';
  * than what the manifest says, a replacement as likely as not.
  */
 
-export const UNDECLARED_VARIABLE = 'E_UNDECLARED_VARIABLE';
-
 /** The input variables the configuration files of `dir` declare (`.tf` and `.tf.json`), sorted. */
 export async function declaredVariables(dir: string): Promise<string[]> {
   const names = new Set<string>();
@@ -70,7 +68,7 @@ export async function undeclaredVariableError(unit: UnitDefinition, found: reado
   });
   const first = found[0]?.field[1] ?? '';
   const declareIt = unit.kind === 'cdktf' ? `declare it in the app (new TerraformVariable(stack, '${first}', {...}))` : `declare variable "${first}" in ${unit.path}`;
-  return new PlumblineError(UNDECLARED_VARIABLE, lines.join('; '), {
+  return new PlumblineError('E_UNDECLARED_VARIABLE', lines.join('; '), {
     retry: 'stalled',
     hint: `rename ${found.map((entry) => formatPath(entry.field)).join(', ')} in ${unit.file} to a variable the stack declares, or ${declareIt}`,
     details: { file: unit.file, fields: found.map((entry) => formatPath(entry.field)) },

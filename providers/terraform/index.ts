@@ -42,8 +42,7 @@ import { registerSecretVars, VAR_FILE, writeVarFile } from './variables.ts';
 import { terraformNeeds } from './sandbox.ts';
 
 export type { NormalizedPlan, ResourceChangeView, OutputChangeView, AttributeChange } from './normalize.ts';
-export { TERRAFORM_ERROR_CODES } from './classify.ts';
-export { UNDECLARED_VARIABLE } from './declared-variables.ts';
+export { TERRAFORM_ERROR_CODES } from './error-codes.ts';
 export type { DiagnosticView } from './diagnostics.ts';
 
 /** Artifacts a plan leaves in its `artifactsDir`. */
