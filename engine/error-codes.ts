@@ -114,6 +114,16 @@ export const ENGINE_ERROR_CODES = {
   E_OIDC_PROVIDER_REFUSED: { retry: 'stalled', meaning: 'the OpenID provider refused the login: ask its administrator whether Plumbline’s client may log you in' },
   E_OIDC_TOKEN: { retry: 'transient', meaning: 'the OpenID provider’s answer could not be used: start again; check auth.oidc.clientId, the secret and the clocks if it persists' },
   E_OIDC_NO_ROLE: { retry: 'stalled', meaning: 'none of the user’s groups gives a role in Plumbline: an admin lists one under auth.oidc.roles' },
+  // Forge reporting and webhooks (engine/forge): never block a plan or an apply.
+  E_FORGE_UNREACHABLE: { retry: 'transient', meaning: 'the forge did not answer: check forge.url and that this host reaches it; reports are retried in the background' },
+  E_FORGE_UNAVAILABLE: { retry: 'transient', meaning: 'the forge answered with a server error: reports are retried in the background' },
+  E_FORGE_UNAUTHORIZED: { retry: 'transient', meaning: 'the forge refused the token: renew forge.tokenFile (it needs the rights to post statuses and comments); reports are retried' },
+  E_FORGE_RATE_LIMITED: { retry: 'waiting', meaning: 'the forge’s rate limit was reached: every report waits for the time the forge asked for' },
+  E_FORGE_REJECTED: { retry: 'stalled', meaning: 'the forge rejected a request: check forge.repository and forge.type (a 404 means the repository is unknown to the forge or to the token)' },
+  E_FORGE_ANSWER: { retry: 'stalled', meaning: 'the forge answered something unexpected: forge.type and forge.url must name the kind of forge that answers there, and its API root' },
+  E_FORGE_SECRET_READ: { retry: 'stalled', meaning: 'forge.tokenFile or forge.webhookSecretFile cannot be read: name a file the daemon’s user can read' },
+  E_FORGE_SECRET_EMPTY: { retry: 'stalled', meaning: 'forge.tokenFile or forge.webhookSecretFile is empty: write the token or secret on its first line' },
+  E_WEBHOOK_SIGNATURE: { retry: 'stalled', meaning: 'a request to POST /hooks/git was not signed with forge.webhookSecretFile: it is refused with 401 and changes nothing; set the same secret on the forge’s webhook' },
 } as const satisfies ErrorCodeTable;
 
 declare module './errors.ts' {

@@ -1,4 +1,4 @@
-import { PlumblineError, type PlumblineErrorOptions } from '../errors.ts';
+import { type ErrorCode, PlumblineError, type PlumblineErrorOptions } from '../errors.ts';
 
 /**
  * A forge request that failed. `retryable` says whether the delivery queue
@@ -9,7 +9,7 @@ import { PlumblineError, type PlumblineErrorOptions } from '../errors.ts';
 export class ForgeError extends PlumblineError {
   readonly status: number | undefined;
   readonly retryAfterMs: number | undefined;
-  constructor(code: string, message: string, options: PlumblineErrorOptions & { status?: number; retryAfterMs?: number } = {}) {
+  constructor(code: ErrorCode, message: string, options: PlumblineErrorOptions & { status?: number; retryAfterMs?: number } = {}) {
     super(code, message, options);
     this.status = options.status;
     this.retryAfterMs = options.retryAfterMs;
