@@ -9,6 +9,8 @@ export default tseslint.config(
   {
     ignores: [
       'node_modules/**',
+      // The compiled command (npm run build): generated from the sources linted here.
+      'dist/**',
       // Repositories and recorded tool output the tests read: user content, not Plumbline's code.
       '**/fixtures/**',
     ],
