@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { StatusAnswer } from '../engine/api/contract.ts';
 import { TestDaemon } from '../testkit/daemon.ts';
@@ -19,27 +18,9 @@ const SECRET = 'whsec-daemon-8d2f4b61';
 let repo: TestRepo;
 let forge: ForgeStandIn;
 let daemon: TestDaemon;
-let clone: string;
 let secrets: string;
 let first: string;
 
-const identity = { GIT_AUTHOR_NAME: 'Dev', GIT_AUTHOR_EMAIL: 'dev@example.test', GIT_COMMITTER_NAME: 'Dev', GIT_COMMITTER_EMAIL: 'dev@example.test' };
-const git = (...args: string[]) => execFileSync('git', ['-C', clone, ...args], { env: { ...process.env, ...identity }, encoding: 'utf8' }).trim();
-
-/** Commit on `branch` (from main, or from its own head) and push it. */
-function push(branch: string, files: Record<string, string>): string {
-  git('fetch', '--quiet', '--prune', 'origin');
-  const exists = git('ls-remote', '--heads', 'origin', branch) !== '';
-  git('checkout', '--quiet', '-B', branch, exists ? `origin/${branch}` : 'origin/main');
-  for (const [path, content] of Object.entries(files)) {
-    mkdirSync(dirname(join(clone, path)), { recursive: true });
-    writeFileSync(join(clone, path), content);
-  }
-  git('add', '--all');
-  git('commit', '--quiet', '-m', `change on ${branch}`);
-  git('push', '--quiet', '--force', 'origin', `HEAD:refs/heads/${branch}`);
-  return git('rev-parse', 'HEAD');
-}
 
 async function hook(signature: string | null): Promise<number> {
   const body = Buffer.from(JSON.stringify({ ref: 'refs/heads/feature', after: '0'.repeat(40), repository: { full_name: forge.repository } }));
@@ -60,8 +41,6 @@ before(async () => {
   writeFileSync(join(secrets, 'hook-secret'), `${SECRET}\n`);
   repo = new TestRepo();
   first = repo.commit(helloStack({ name: 'alpha', approval: 'auto' }), 'alpha');
-  clone = mkdtempSync(join(tmpdir(), 'plumbline-forge-clone-'));
-  execFileSync('git', ['clone', '--quiet', repo.url, clone]);
   daemon = await TestDaemon.start({
     sourceUrl: repo.url,
     sourceConfig: ['  previews:', '    refs: ["refs/heads/*"]'].join('\n'),
@@ -73,7 +52,6 @@ after(async () => {
   await daemon?.dispose();
   await forge?.close();
   repo?.dispose();
-  if (clone) rmSync(clone, { recursive: true, force: true });
   if (secrets) rmSync(secrets, { recursive: true, force: true });
 });
 
@@ -87,13 +65,13 @@ test("the watched branch's plan and apply are statuses on its commit", async () 
 
 test('a signed webhook polls at once: the branch is previewed, with statuses on its head and one comment, updated on the next push', async () => {
   forge.openMergeRequest(5, 'feature');
-  const head = push('feature', helloStack({ name: 'alpha', value: 'bonjour', approval: 'auto' }));
+  const head = repo.pushBranch('feature', helloStack({ name: 'alpha', value: 'bonjour', approval: 'auto' }));
   assert.equal(await goodHook(), 202);
   await waitFor(() => forge.latestStatus(head, 'plumbline/alpha')?.state === 'success' && forge.commentsOn(5)[0]?.body.includes('~1'), { what: 'the preview reported', timeoutMs: 120_000 });
   assert.match(forge.latestStatus(head, 'plumbline/alpha')!.description, /^preview: \+0 ~1 -0/);
   assert.match(forge.commentsOn(5)[0]!.body, /refs\/heads\/feature/);
 
-  const second = push('feature', helloStack({ name: 'alpha', value: 'hola', approval: 'auto' }));
+  const second = repo.pushBranch('feature', helloStack({ name: 'alpha', value: 'hola', approval: 'auto' }));
   assert.equal(await goodHook(), 202);
   await waitFor(() => forge.latestStatus(second, 'plumbline/alpha')?.state === 'success' && forge.commentsOn(5)[0]!.body.includes(second.slice(0, 12)), { what: 'the second push reported', timeoutMs: 120_000 });
   assert.equal(forge.commentsOn(5).length, 1, 'the comment is updated, not duplicated');
@@ -109,8 +87,7 @@ test('a webhook with a bad signature is 401 and polls nothing', async () => {
 
 test('a forge that is down blocks no apply; its statuses arrive once it is back', async () => {
   forge.fail('down');
-  git('checkout', '--quiet', 'main');
-  const next = push('main', helloStack({ name: 'alpha', value: 'hallo', approval: 'auto' }));
+  const next = repo.pushBranch('main', helloStack({ name: 'alpha', value: 'hallo', approval: 'auto' }));
   assert.equal(await goodHook(), 202);
   await daemon.waitForUnit('alpha', 'InSync', { revision: next });
   assert.ok(forge.failedRequests > 0, 'the forge was tried while down');

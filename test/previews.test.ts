@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { PreviewsAnswer, PlanDetail, StatusAnswer, MetricsAnswer } from '../engine/api/contract.ts';
 import type { PlanRecord } from '../engine/model.ts';
@@ -20,10 +18,7 @@ import { waitFor } from '../testkit/wait.ts';
 let repo: TestRepo;
 let hosts: TestHosts;
 let daemon: TestDaemon;
-let clone: string;
 
-const identity = { GIT_AUTHOR_NAME: 'Dev', GIT_AUTHOR_EMAIL: 'dev@example.test', GIT_COMMITTER_NAME: 'Dev', GIT_COMMITTER_EMAIL: 'dev@example.test' };
-const git = (...args: string[]) => execFileSync('git', ['-C', clone, ...args], { env: { ...process.env, ...identity }, encoding: 'utf8' }).trim();
 
 function netStack(zone: string): Record<string, string> {
   return {
@@ -38,21 +33,6 @@ function netStack(zone: string): Record<string, string> {
       '',
     ].join('\n'),
   };
-}
-
-/** Commit on `branch` of a clone and push it (main stays where it is). */
-function pushBranch(branch: string, files: Record<string, string>): string {
-  git('fetch', '--quiet', '--prune', 'origin');
-  const exists = git('ls-remote', '--heads', 'origin', branch) !== '';
-  git('checkout', '--quiet', '-B', branch, exists ? `origin/${branch}` : 'origin/main');
-  for (const [path, content] of Object.entries(files)) {
-    mkdirSync(dirname(join(clone, path)), { recursive: true });
-    writeFileSync(join(clone, path), content);
-  }
-  git('add', '--all');
-  git('commit', '--quiet', '-m', `change on ${branch}`);
-  git('push', '--quiet', '--force', 'origin', `HEAD:refs/heads/${branch}`);
-  return git('rev-parse', 'HEAD');
 }
 
 async function sync(): Promise<void> {
@@ -104,8 +84,6 @@ before(async () => {
       '',
     ].join('\n'),
   });
-  clone = mkdtempSync(join(tmpdir(), 'plumbline-previews-clone-'));
-  execFileSync('git', ['clone', '--quiet', repo.url, clone]);
   daemon = await TestDaemon.start({
     sourceUrl: repo.url,
     sourceConfig: ['  previews:', '    refs: ["refs/heads/*"]', '    exclude: ["refs/heads/keep-*"]', '    concurrency: 1'].join('\n'),
@@ -125,14 +103,13 @@ after(async () => {
   await daemon?.stop();
   await hosts?.dispose();
   repo?.dispose();
-  if (clone) rmSync(clone, { recursive: true, force: true });
 });
 
 let firstPlans: string[] = [];
 
 test('a branch that changes a stack previews the stack and its dependent inventory, and applies nothing', async () => {
   const state = stateHash();
-  const head = pushBranch('feature', netStack('b'));
+  const head = repo.pushBranch('feature', netStack('b'));
   const preview = await previewOf('refs/heads/feature', head);
   assert.deepEqual(preview.units.map((u) => [u.name, u.status]), [['net', 'Preview'], ['web', 'Preview']]);
   assert.equal(preview.mergeBase, repo.head());
@@ -158,7 +135,7 @@ test('a branch that changes a stack previews the stack and its dependent invento
 });
 
 test('a newer head supersedes the preview: its plans go, the new head is planned', async () => {
-  const head = pushBranch('feature', netStack('c'));
+  const head = repo.pushBranch('feature', netStack('c'));
   const preview = await previewOf('refs/heads/feature', head);
   assert.deepEqual(preview.units.map((u) => u.status), ['Preview', 'Preview']);
   for (const id of firstPlans) assert.equal((await daemon.api(`/api/v1/plans/${id}`)).status, 404, `${id} removed`);
@@ -169,7 +146,7 @@ test('a newer head supersedes the preview: its plans go, the new head is planned
 });
 
 test('a deleted ref takes its previews and their plans with it', async () => {
-  git('push', '--quiet', 'origin', '--delete', 'feature');
+  repo.deleteBranch('feature');
   await waitFor(
     async () => {
       await sync();
@@ -184,7 +161,7 @@ test('a deleted ref takes its previews and their plans with it', async () => {
 
 test('a preview whose code reads the daemon\'s API token is refused by the sandbox', async () => {
   const tokenFile = join(daemon.stateDir, 'api-token');
-  const head = pushBranch('thief', {
+  const head = repo.pushBranch('thief', {
     'stacks/thief/stack.yaml': 'kind: terraform\napproval: auto\n',
     'stacks/thief/main.tf': `output "token" {\n  value = file(${JSON.stringify(tokenFile)})\n}\n`,
   });
@@ -192,11 +169,11 @@ test('a preview whose code reads the daemon\'s API token is refused by the sandb
   assert.deepEqual(preview.units.map((u) => [u.name, u.status]), [['thief', 'Failed']]);
   const answers = [(await daemon.api('/api/v1/previews')).text, (await daemon.api('/api/v1/plans')).text, daemon.logs];
   for (const text of answers) assert.ok(!text.includes(daemon.token), 'the token appears nowhere');
-  git('push', '--quiet', 'origin', '--delete', 'thief');
+  repo.deleteBranch('thief');
 });
 
 test('an idle poll with previews configured is one git fetch and nothing else', async () => {
-  const excluded = pushBranch('keep-this', netStack('z'));
+  const excluded = repo.pushBranch('keep-this', netStack('z'));
   await sync();
   const { body: before } = await daemon.api<MetricsAnswer>('/api/v1/metrics');
   for (let i = 0; i < 3; i++) await sync();

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -72,6 +72,40 @@ export class TestRepo {
 
   head(): string {
     return this.git(['-C', this.work, 'rev-parse', 'HEAD']).trim();
+  }
+
+  /**
+   * Commit `files` on `branch` (made from main when new) in a second clone,
+   * and push it: a merge request's branch, while main stays where it is.
+   */
+  pushBranch(branch: string, files: Record<string, string | null>, message = `change on ${branch}`): string {
+    const clone = this.branchClone();
+    this.git(['-C', clone, 'fetch', '--quiet', '--prune', 'origin']);
+    const exists = this.git(['-C', clone, 'ls-remote', '--heads', 'origin', branch]).trim() !== '';
+    this.git(['-C', clone, 'checkout', '--quiet', '-B', branch, exists ? `origin/${branch}` : 'origin/main']);
+    for (const [path, content] of Object.entries(files)) {
+      const full = join(clone, path);
+      if (content === null) rmSync(full, { recursive: true, force: true });
+      else {
+        mkdirSync(dirname(full), { recursive: true });
+        writeFileSync(full, content);
+      }
+    }
+    this.git(['-C', clone, 'add', '--all']);
+    this.git(['-C', clone, 'commit', '--quiet', '--allow-empty', '-m', message]);
+    this.git(['-C', clone, 'push', '--quiet', '--force', 'origin', `HEAD:refs/heads/${branch}`]);
+    return this.git(['-C', clone, 'rev-parse', 'HEAD']).trim();
+  }
+
+  /** Delete `branch` on the remote (a merged or closed merge request). */
+  deleteBranch(branch: string): void {
+    this.git(['-C', this.branchClone(), 'push', '--quiet', 'origin', '--delete', branch]);
+  }
+
+  private branchClone(): string {
+    const clone = join(this.root, 'branches');
+    if (!existsSync(join(clone, '.git'))) this.git(['clone', '--quiet', this.bare, clone]);
+    return clone;
   }
 
   dispose(): void {
