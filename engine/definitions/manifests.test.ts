@@ -97,7 +97,7 @@ test('a provider brings its settings: a section of plumbline.yaml, checked with 
   const bad = normalizeConfig({ source: { url: '/srv/infra' }, shell: { timeout: '1s', bin: 'x' }, workers: 2 }, null, undefined, modules);
   assert.deepEqual(bad.problems.map((p) => p.message), [
     'shell.bin: unknown field (allowed: binary, timeout)',
-    'workers: unknown field (allowed: source, stateDir, api, concurrency, terraform, ansible, shell, defaults, notifications, log, limits, cluster, store, metrics, auth, sandbox)',
+    'workers: unknown field (allowed: source, stateDir, api, concurrency, terraform, ansible, shell, defaults, notifications, log, limits, cluster, store, metrics, auth, sandbox, forge)',
     'shell.timeout: must be at least 5s (got "1s")',
   ]);
 });
