@@ -26,6 +26,7 @@ import { releaseLargeRepo } from './scenarios/large-repo.ts';
 import { overhead } from './scenarios/overhead.ts';
 import { parallelism } from './scenarios/parallelism.ts';
 import { precision } from './scenarios/precision.ts';
+import { previews } from './scenarios/previews.ts';
 import { cli, start } from './scenarios/start.ts';
 import { store } from './scenarios/store.ts';
 import { ui } from './scenarios/ui.ts';
@@ -33,6 +34,7 @@ import { ui } from './scenarios/ui.ts';
 const SCENARIOS = {
   idle,
   precision,
+  previews,
   overhead,
   parallelism,
   converge,
@@ -45,7 +47,7 @@ const SCENARIOS = {
 } as const;
 type ScenarioId = keyof typeof SCENARIOS;
 const ORDER = Object.keys(SCENARIOS) as ScenarioId[];
-const NEEDS_HOSTS: ScenarioId[] = ['idle', 'precision', 'overhead', 'converge', 'drift'];
+const NEEDS_HOSTS: ScenarioId[] = ['idle', 'precision', 'previews', 'overhead', 'converge', 'drift'];
 
 interface Options {
   only: ScenarioId[];
@@ -165,8 +167,9 @@ async function main(): Promise<number> {
       }
       result.wallSeconds = Math.round((performance.now() - t0) / 1000);
       results.push(result);
-      const laterNeedsLarge = options.only.slice(options.only.indexOf(id) + 1).some((s) => s === 'idle' || s === 'precision');
-      if ((id === 'idle' || id === 'precision') && !laterNeedsLarge) {
+      const usesLarge = (s: ScenarioId) => s === 'idle' || s === 'precision' || s === 'previews';
+      const laterNeedsLarge = options.only.slice(options.only.indexOf(id) + 1).some(usesLarge);
+      if (usesLarge(id) && !laterNeedsLarge) {
         const profile = await releaseLargeRepo(ctx);
         if (profile) result.details.profile = profile;
       }

@@ -25,6 +25,8 @@ export interface BenchDaemonOptions {
   label: string;
   /** Called with the state folder before the daemon starts (to seed Terraform state). */
   seed?: (stateDir: string) => Promise<void> | void;
+  /** source.previews.refs: branches planned before they are merged. */
+  previews?: string[];
   /** More lines of plumbline.yaml (a shared store, a cluster name). */
   extraConfig?: string[];
 }
@@ -64,6 +66,7 @@ export class BenchDaemon {
         `  url: ${options.sourceUrl}`,
         '  branch: main',
         '  interval: 24h', // polls come only from explicit syncs
+        ...(options.previews ? ['  previews:', `    refs: [${options.previews.map((r) => JSON.stringify(r)).join(', ')}]`, '    concurrency: 2'] : []),
         `stateDir: ${daemon.stateDir}`,
         'api:',
         `  listen: 127.0.0.1:${daemon.port}`,

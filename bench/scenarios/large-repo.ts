@@ -29,6 +29,9 @@ export interface LargeRepo {
 
 export const stackName = (i: number) => `st-${String(i).padStart(4, '0')}`;
 
+/** Branches under this prefix are previewed by the large repository's daemon. */
+export const PREVIEW_BRANCHES = 'feature/';
+
 let shared: Promise<LargeRepo> | undefined;
 
 /** Built once per run and shared by the idle and precision measurements. */
@@ -70,6 +73,8 @@ async function build(ctx: BenchContext): Promise<LargeRepo> {
     label: 'large',
     sourceUrl: repo.url,
     concurrency: 4,
+    // The previews scenario opens branches of this repository.
+    previews: [`refs/heads/${PREVIEW_BRANCHES}*`],
     ...(pool ? { privateKeyFile: pool.ssh.privateKeyFile } : {}),
     seed: (stateDir) => {
       for (const name of values.keys()) {
