@@ -76,7 +76,19 @@ before(async () => {
   repo = new TestRepo();
   daemon = await TestDaemon.start({
     sourceUrl: repo.url,
-    extraConfig: ['ansible:', `  privateKeyFile: ${join(work, 'client_ed25519')}`].join('\n'),
+    extraConfig: [
+      'ansible:',
+      `  privateKeyFile: ${join(work, 'client_ed25519')}`,
+      // As the demo does: the machines' SSH servers outlive the apply, keep their files
+      // under machinesDir, and change user and root folder per login.
+      'sandbox:',
+      '  grants:',
+      '    - units: [machines]',
+      `      readable: [${join(work, 'authorized_keys')}]`,
+      `      writable: [${machinesDir}]`,
+      '      outlive: true',
+      '      capabilities: [CAP_SYS_CHROOT, CAP_SETUID, CAP_SETGID, CAP_KILL]',
+    ].join('\n'),
   });
 });
 
