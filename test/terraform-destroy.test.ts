@@ -57,7 +57,16 @@ let runs = 0;
 before(async () => {
   root = await mkdtemp(join(tmpdir(), 'plumbline-tf-destroy-'));
   repoDir = writeTree(join(root, 'repo'), REPO);
-  context = providerContext(testConfig({ source: { url: repoDir }, stateDir: join(root, 'state'), terraform: { cliConfigFile: writeTerraformRc(root) } }));
+  context = providerContext(
+    testConfig({
+      source: { url: repoDir },
+      stateDir: join(root, 'state'),
+      terraform: { cliConfigFile: writeTerraformRc(root) },
+      // shop reads network's state through terraform_remote_state: under the sandbox
+      // another unit's state is out of sight unless the operator grants it.
+      sandbox: { grants: [{ units: ['shop'], readable: [join(root, 'state', 'units', 'network')] }] },
+    }),
+  );
 });
 
 after(async () => {
