@@ -27,6 +27,7 @@ export type {
   ReadsRequest,
   RunRequest,
   SettingsPart,
+  SharedState,
   ValidateOptions,
 } from './provider.ts';
 /** A unit as the engine loaded it: `spec` is the provider's own, `vars` and `secretVars` the engine's. */

@@ -20,6 +20,7 @@ import {
   ValidationError,
 } from '../../engine/provider-kit.ts';
 import { placeState, stateSchemaOf } from './backend.ts';
+import { ensureStateRow } from './shared-state.ts';
 import { TerraformCli, type PlanResult } from './commands.ts';
 import type { TerraformStep } from './classify.ts';
 import { fingerprint } from './fingerprint.ts';
@@ -92,7 +93,9 @@ export function createTerraformTools(context: ProviderContext, settings: Terrafo
     const shared = context.sharedState ? { connStr: context.sharedState.postgresUrl, schema: stateSchemaOf(request.unit.name) } : undefined;
     const placement = await placeState(configDir, request.unitStateDir, shared);
     request.log.debug({ state: placement.managedBy }, 'terraform state placement');
-    return parseUiStream((await initLocks.run(pluginCacheDir, () => cli.init())).stdout);
+    const stream = parseUiStream((await initLocks.run(pluginCacheDir, () => cli.init())).stdout);
+    if (shared && placement.managedBy === 'plumbline') await ensureStateRow(context.sharedState!, shared.schema);
+    return stream;
   }
 
   return {
