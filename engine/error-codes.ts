@@ -118,7 +118,7 @@ export const ENGINE_ERROR_CODES = {
   E_FORGE_UNREACHABLE: { retry: 'transient', meaning: 'the forge did not answer: check forge.url and that this host reaches it; reports are retried in the background' },
   E_FORGE_UNAVAILABLE: { retry: 'transient', meaning: 'the forge answered with a server error: reports are retried in the background' },
   E_FORGE_UNAUTHORIZED: { retry: 'transient', meaning: 'the forge refused the token: renew forge.tokenFile (it needs the rights to post statuses and comments); reports are retried' },
-  E_FORGE_RATE_LIMITED: { retry: 'waiting', meaning: 'the forge’s rate limit was reached: every report waits for the time the forge asked for' },
+  E_FORGE_RATE_LIMITED: { retry: 'transient', meaning: 'the forge’s rate limit was reached: every report waits for the time the forge asked for' },
   E_FORGE_REJECTED: { retry: 'stalled', meaning: 'the forge rejected a request: check forge.repository and forge.type (a 404 means the repository is unknown to the forge or to the token)' },
   E_FORGE_ANSWER: { retry: 'stalled', meaning: 'the forge answered something unexpected: forge.type and forge.url must name the kind of forge that answers there, and its API root' },
   E_FORGE_SECRET_READ: { retry: 'stalled', meaning: 'forge.tokenFile or forge.webhookSecretFile cannot be read: name a file the daemon’s user can read' },
