@@ -189,10 +189,14 @@ test('a member paused past its lease, then resumed: its stale writes are refused
   const holder = await waitFor(async () => (await cluster(first)).members.find((m) => m.runs.some((r) => r.unit === 's33' && r.kind === 'apply')), { what: 'the member applying s33', timeoutMs: 120_000 });
   const index = ['ctl-1', 'ctl-2', 'ctl-3'].indexOf(holder.name);
   const paused = daemons[index]!;
-  paused.pause();
   const other = daemons.find((_, i) => i !== index)!;
-  await waitFor(async () => (await other.api<PlanRecord[]>('/api/v1/plans?unit=s33')).body.some((p) => p.status === 'Interrupted'), { what: 'the paused member’s apply taken up', timeoutMs: LEASE * 4 + 30_000 });
-  paused.resume();
+  paused.pause();
+  try {
+    await waitFor(async () => (await other.api<PlanRecord[]>('/api/v1/plans?unit=s33')).body.some((p) => p.status === 'Interrupted'), { what: 'the paused member’s apply taken up', timeoutMs: LEASE * 4 + 30_000 });
+  } finally {
+    // Always: a member left frozen would fail every later test.
+    paused.resume();
+  }
   await waitFor(() => paused.logs.includes('taken over by another member'), { what: 'the resumed member noticing it lost the run', timeoutMs: 60_000 });
   await other.waitForUnit('s33', 'InSync', { revision: head, timeoutMs: 180_000 });
   const plans = (await other.api<PlanRecord[]>('/api/v1/plans?unit=s33')).body;

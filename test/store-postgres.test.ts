@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { silentLogger } from '../engine/log.ts';
+import { PlumblineError } from '../engine/errors.ts';
 import { openStore } from '../engine/store/open.ts';
+import { IDLE_IN_TRANSACTION_TIMEOUT_MS } from '../engine/store/sql/postgres.ts';
 import { type PostgresServer, startPostgres } from '../testkit/postgres.ts';
 import { repoRoot } from '../testkit/files.ts';
 import { describeStoreContract, openCase } from '../testkit/store-contract.ts';
@@ -73,5 +75,50 @@ test('plumbline migrate and plumbline backup on PostgreSQL: the password from st
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a member frozen inside a write transaction does not hold the others’ writes: the server ends its session and its write is rolled back', async () => {
+  const dirs = [mkdtempSync(join(tmpdir(), 'plumbline-store-a-')), mkdtempSync(join(tmpdir(), 'plumbline-store-b-'))];
+  const url = await server.createDatabase();
+  const open = (stateDir: string) => openStore({ stateDir, store: { url, passwordFile: server.passwordFile } }, silentLogger);
+  const frozen = await open(dirs[0]!);
+  // Members sharing a store share its sealing key, as the docs ask.
+  copyFileSync(join(dirs[0]!, 'sealing.key'), join(dirs[1]!, 'sealing.key'));
+  const other = await open(dirs[1]!);
+  try {
+    let wake!: () => void;
+    const asleep = new Promise<void>((resolve) => (wake = resolve));
+    let entered!: () => void;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    // The write lock is taken, then the "member" stops issuing statements, as a process under SIGSTOP would.
+    const stale = frozen.write(async (tx) => {
+      await tx.putUnit(unitStatus('web', { message: 'written by the frozen member' }));
+      entered();
+      await asleep;
+      await tx.putUnit(unitStatus('db', { message: 'written by the frozen member' }));
+    });
+    const staleOutcome = stale.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    await inside;
+    const started = Date.now();
+    await other.write((tx) => tx.putUnit(unitStatus('web', { message: 'written by the live member' })));
+    const waited = Date.now() - started;
+    assert.ok(waited < IDLE_IN_TRANSACTION_TIMEOUT_MS + 5_000, `the live member's write waited ${waited} ms`);
+    wake();
+    const error = (await staleOutcome) as PlumblineError | undefined;
+    assert.ok(error instanceof PlumblineError, 'the frozen member’s write fails when it wakes');
+    assert.equal(error.code, 'E_STORE_WRITE');
+    assert.equal(error.retry, 'transient');
+    assert.equal((await other.getUnit('web'))?.message, 'written by the live member');
+    assert.equal(await other.getUnit('db'), undefined, 'nothing of the frozen member’s transaction was kept');
+    // The frozen member's pool replaces the ended connection: its next write succeeds.
+    await frozen.write((tx) => tx.putUnit(unitStatus('db', { message: 'after waking' })));
+    assert.equal((await other.getUnit('db'))?.message, 'after waking');
+  } finally {
+    await Promise.all([frozen.close(), other.close()]);
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -15,8 +15,12 @@ export type DriverFailure = 'unavailable' | 'damaged' | 'failed';
 
 const SQLITE_UNAVAILABLE = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|CANTOPEN|READONLY|NOMEM|PROTOCOL)/;
 const SQLITE_DAMAGED = /^SQLITE_(CORRUPT|NOTADB)/;
-/** SQLSTATE classes: connection, resources (53100 disk full), operator intervention and statement timeout (57014), system error. */
-const PG_UNAVAILABLE = /^(08|53|57P|57014|58|40001|40P01|55P03)/;
+/**
+ * SQLSTATE classes: connection, resources (53100 disk full), operator
+ * intervention and statement timeout (57014), system error; and a session
+ * the server ended for idling in a transaction (25P03: this member froze).
+ */
+const PG_UNAVAILABLE = /^(08|53|57P|57014|58|40001|40P01|55P03|25P03)/;
 const PG_DAMAGED = /^XX00[12]$/;
 const SYSTEM_UNAVAILABLE = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 /** pg reports a lost or refused connection as a plain Error. */

@@ -26,6 +26,14 @@ const WRITE_LOCK = 0x706c756d; // "plum"
 const POOL_SIZE = 8;
 const CONNECT_TIMEOUT_MS = 10_000;
 const STATEMENT_TIMEOUT_MS = 5 * 60_000;
+/**
+ * A write transaction's own work between two statements takes milliseconds.
+ * A member frozen in the middle of one (SIGSTOP, a suspended VM, a long GC
+ * pause) would otherwise hold the write lock, and so every member's writes,
+ * until it woke: the server ends its session after this long instead, and
+ * the frozen member's transaction is rolled back.
+ */
+export const IDLE_IN_TRANSACTION_TIMEOUT_MS = 10_000;
 
 /** The external engine, through a pool of connections; one connection per transaction. */
 export async function openPostgres(settings: PostgresSettings, log: Logger): Promise<SqlEngine> {
@@ -37,6 +45,7 @@ export async function openPostgres(settings: PostgresSettings, log: Logger): Pro
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     // A server that stops answering fails the statement (transient) instead of holding the daemon forever.
     statement_timeout: STATEMENT_TIMEOUT_MS,
+    idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
     application_name: 'plumbline',
   });
   // An idle connection the server closes must not end the process; the next query reconnects.
