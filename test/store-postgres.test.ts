@@ -106,7 +106,7 @@ test('a member frozen inside a write transaction does not hold the others’ wri
     const started = Date.now();
     await other.write((tx) => tx.putUnit(unitStatus('web', { message: 'written by the live member' })));
     const waited = Date.now() - started;
-    assert.ok(waited < IDLE_IN_TRANSACTION_TIMEOUT_MS + 5_000, `the live member's write waited ${waited} ms`);
+    assert.ok(waited < IDLE_IN_TRANSACTION_TIMEOUT_MS + 20_000, `the live member's write waited ${waited} ms`);
     wake();
     const error = (await staleOutcome) as PlumblineError | undefined;
     assert.ok(error instanceof PlumblineError, 'the frozen member’s write fails when it wakes');
