@@ -40,26 +40,3 @@ test('only snapshots and run folders that something refers to are kept', async (
   await collectGarbage(store, paths, { revisions: ['head'], runs: new Set() }, silentLogger);
   assert.ok(existsSync(join(paths.snapshots, ours)), 'nothing runs, but the extraction is still under way');
 });
-
-test('a snapshot the source is making another one from is kept until the next collection', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'plumbline-gc-claims-'));
-  after(() => rmSync(dir, { recursive: true, force: true }));
-  const paths = statePaths(dir);
-  for (const name of ['in-use', 'unused']) mkdirSync(join(paths.snapshots, name), { recursive: true });
-  const store = await openStore({ stateDir: dir }, silentLogger);
-  after(() => store.close());
-  const asked: string[] = [];
-  const released: string[] = [];
-  const snapshots = {
-    claimSnapshotRemoval: (name: string) => {
-      asked.push(name);
-      return name !== 'in-use';
-    },
-    releaseSnapshot: (name: string) => released.push(name),
-  };
-  await collectGarbage(store, paths, { revisions: [], runs: new Set(), snapshots }, silentLogger);
-  assert.ok(existsSync(join(paths.snapshots, 'in-use')));
-  assert.equal(existsSync(join(paths.snapshots, 'unused')), false);
-  assert.deepEqual(asked.sort(), ['in-use', 'unused']);
-  assert.deepEqual(released, ['unused'], 'a removal claimed is given back');
-});

@@ -19,7 +19,7 @@ const RUN_BATCH = 500;
 export async function collectGarbage(
   store: Store,
   paths: StatePaths,
-  keep: { revisions: Iterable<string | null | undefined>; runs: ReadonlySet<string>; snapshots?: SnapshotRemovals },
+  keep: { revisions: Iterable<string | null | undefined>; runs: ReadonlySet<string> },
   log: Logger,
 ): Promise<void> {
   const revisions = new Set<string>();
@@ -34,11 +34,7 @@ export async function collectGarbage(
     // A `.partial-` folder of this process is an extraction under way (a run or
     // a reconcile waits for it, and it removes its own leftovers); another
     // process's is a crash's leftover.
-    snapshots: await removeExcept(
-      paths.snapshots,
-      async (names) => names.filter((name) => revisions.has(name) || name.includes(`.partial-${process.pid}-`)),
-      keep.snapshots,
-    ),
+    snapshots: await removeExcept(paths.snapshots, async (names) => names.filter((name) => revisions.has(name) || name.includes(`.partial-${process.pid}-`))),
     runs: await removeExcept(paths.runs, async (names) => {
       const recorded = new Set<string>();
       for (let i = 0; i < names.length; i += RUN_BATCH) {
@@ -58,18 +54,7 @@ export async function applyRetention(store: Store, paths: StatePaths, cutoffs: {
   if (pruned.plans + pruned.events > 0) log.info({ plans: pruned.plans, events: pruned.events }, 'retention: old plans and history removed');
 }
 
-/**
- * The source's say on removing a snapshot: a new snapshot may be made from
- * one at this moment (engine/source/git-source.ts), and must not lose files
- * halfway.
- */
-export interface SnapshotRemovals {
-  /** False: in use, keep it. True: nothing is made from it until released. */
-  claimSnapshotRemoval(name: string): boolean;
-  releaseSnapshot(name: string): void;
-}
-
-async function removeExcept(dir: string, keep: (names: string[]) => Promise<string[]>, removals?: SnapshotRemovals): Promise<number> {
+async function removeExcept(dir: string, keep: (names: string[]) => Promise<string[]>): Promise<number> {
   let names: string[];
   try {
     names = await readdir(dir);
@@ -80,12 +65,7 @@ async function removeExcept(dir: string, keep: (names: string[]) => Promise<stri
   let removed = 0;
   for (const name of names) {
     if (kept.has(name)) continue;
-    if (removals && !removals.claimSnapshotRemoval(name)) continue;
-    try {
-      await rm(join(dir, name), { recursive: true, force: true });
-    } finally {
-      removals?.releaseSnapshot(name);
-    }
+    await rm(join(dir, name), { recursive: true, force: true });
     removed += 1;
   }
   return removed;

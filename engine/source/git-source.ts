@@ -7,7 +7,6 @@ import { processCounts, run, type ExecResult } from '../exec.ts';
 import type { Logger } from '../log.ts';
 import { secrets } from '../secrets.ts';
 import { parseRawCommits, type CommitHeader } from './signatures.ts';
-import { deltaFits, hasAttributes, parseNameStatus, pruneEmptyFolders, removeChanged } from './snapshot-delta.ts';
 
 export interface GitSourceOptions {
   url: string;
@@ -71,12 +70,6 @@ function gitEnvironment(url: string): Record<string, string> {
 export class GitSource {
   private readonly git: SimpleGit;
   private readonly snapshotting = new Map<string, Promise<string>>();
-  /** The last snapshot made or found: the next one is made from it. */
-  private latest: string | undefined;
-  /** Snapshots a new one is being made from (how many at once): garbage collection leaves them. */
-  private readonly basesInUse = new Map<string, number>();
-  /** Snapshots garbage collection is removing: nothing is made from them. */
-  private readonly removing = new Set<string>();
 
   constructor(private readonly options: GitSourceOptions) {
     mkdirSync(options.mirrorDir, { recursive: true, mode: 0o700 });
@@ -222,9 +215,7 @@ export class GitSource {
   /**
    * An immutable copy of the whole tree at `revision`, extracted once and shared
    * by every run of that commit. Runs never write into it: each run copies its
-   * unit folder into a workspace of its own. Made from the last snapshot when
-   * there is one (see snapshot-delta.ts): a commit touching one stack of a
-   * thousand extracts that stack's files only.
+   * unit folder into a workspace of its own.
    */
   snapshot(revision: string): Promise<string> {
     if (!SHA.test(revision)) return Promise.reject(badRevision(revision));
@@ -236,27 +227,9 @@ export class GitSource {
     return pending;
   }
 
-  /**
-   * Garbage collection asks before it removes a snapshot folder: false while
-   * a new snapshot is being made from it. Until `releaseSnapshot`, no new
-   * snapshot is made from it.
-   */
-  claimSnapshotRemoval(name: string): boolean {
-    if (this.basesInUse.has(name)) return false;
-    this.removing.add(name);
-    return true;
-  }
-
-  releaseSnapshot(name: string): void {
-    this.removing.delete(name);
-  }
-
   private async extract(revision: string): Promise<string> {
     const target = join(this.options.snapshotsDir, revision);
-    if (existsSync(target)) {
-      this.latest = revision;
-      return target;
-    }
+    if (existsSync(target)) return target;
     // Another member may have reconciled a commit this mirror has not fetched yet.
     await this.ensureCommit(revision);
     await mkdir(this.options.snapshotsDir, { recursive: true, mode: 0o700 });
@@ -264,60 +237,15 @@ export class GitSource {
     const tarball = `${tmp}.tar`;
     await mkdir(tmp, { recursive: true });
     try {
-      if (!(await this.deriveInto(tmp, tarball, revision))) {
-        await rm(tmp, { recursive: true, force: true });
-        await mkdir(tmp, { recursive: true });
-        await this.extractInto(tmp, tarball, revision);
-      }
+      await this.runGit(['archive', '--format=tar', '-o', tarball, revision]);
+      // Modes from the daemon's umask (private), not from the archive: tar as root would keep 0644.
+      await run('tar', ['-xf', tarball, '-C', tmp, '--no-same-owner', '--no-same-permissions'], { log: this.options.log, timeoutMs: 5 * 60 * 1000 });
       await rename(tmp, target);
     } finally {
       await rm(tarball, { force: true });
       await rm(tmp, { recursive: true, force: true });
     }
-    this.latest = revision;
     return target;
-  }
-
-  /** The whole tree at `revision` into `dir`. */
-  private async extractInto(dir: string, tarball: string, revision: string, paths: readonly string[] = []): Promise<void> {
-    // Paths are taken as written: a file named `*.tf` is that file, not a glob.
-    await this.runGit(['--literal-pathspecs', 'archive', '--format=tar', '-o', tarball, revision, ...(paths.length > 0 ? ['--', ...paths] : [])]);
-    // Modes from the daemon's umask (private), not from the archive: tar as root would keep 0644.
-    await run('tar', ['-xf', tarball, '-C', dir, '--no-same-owner', '--no-same-permissions'], { log: this.options.log, timeoutMs: 5 * 60 * 1000 });
-  }
-
-  /**
-   * The tree at `revision` into `dir` from the last snapshot made: false (and
-   * `dir` in any state) when there is none, or the change is too large, or
-   * anything fails; the caller then extracts the whole commit.
-   */
-  private async deriveInto(dir: string, tarball: string, revision: string): Promise<boolean> {
-    const base = this.latest;
-    if (!base || base === revision || this.removing.has(base)) return false;
-    const baseDir = join(this.options.snapshotsDir, base);
-    if (!existsSync(baseDir)) return false;
-    this.basesInUse.set(base, (this.basesInUse.get(base) ?? 0) + 1);
-    try {
-      const diff = await this.gitOutput(['diff-tree', '-r', '--no-renames', '--name-status', '-z', base, revision], { timeoutMs: 60_000 });
-      const changes = parseNameStatus(diff.stdout);
-      if (!changes || !deltaFits(changes)) return false;
-      const tree = await this.gitOutput(['ls-tree', '-r', '-z', '--name-only', revision], { timeoutMs: 60_000 });
-      if (hasAttributes([...tree.stdout.split('\0'), ...changes.map((c) => c.path)])) return false;
-      // Hard links: the earlier snapshot is immutable too, so both share its files.
-      await run('cp', ['-a', '--link', '--', `${baseDir}/.`, dir], { log: this.options.log, timeoutMs: 5 * 60 * 1000 });
-      await removeChanged(dir, changes);
-      await pruneEmptyFolders(dir, changes);
-      const present = changes.filter((c) => !c.deleted).map((c) => c.path);
-      if (present.length > 0) await this.extractInto(dir, tarball, revision, present);
-      return true;
-    } catch (error) {
-      this.options.log.debug({ base, revision, err: error }, 'could not make the snapshot from the last one: extracting the whole commit');
-      return false;
-    } finally {
-      const users = (this.basesInUse.get(base) ?? 1) - 1;
-      if (users > 0) this.basesInUse.set(base, users);
-      else this.basesInUse.delete(base);
-    }
   }
 
   /**
