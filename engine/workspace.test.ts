@@ -3,7 +3,7 @@ import { lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
-import { createWorkspace } from './workspace.ts';
+import { createWorkspace, rememberUnitFolders } from './workspace.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'plumbline-ws-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -50,4 +50,17 @@ test('an immutable snapshot is read for its units once, with the same result', a
   write('stacks/late/stack.yaml', 'kind: terraform');
   await createWorkspace({ snapshotDir, unitPath: 'stacks/web', treeDir: join(root, 'tree-b'), immutableSnapshot: true });
   assert.equal(lstatSync(join(root, 'tree-b', 'stacks', 'late')).isSymbolicLink(), true, 'the units were read once, on the first run');
+});
+
+test('unit folders the definitions found are taken as they are, with no search of the snapshot', async () => {
+  const snapshotDir = join(root, 'snap-remembered');
+  for (const [path, content] of Object.entries({ 'stacks/web/main.tf': 'web', 'stacks/db/stack.yaml': 'kind: terraform', 'stacks/cache/stack.yaml': 'kind: terraform' })) {
+    mkdirSync(dirname(join(snapshotDir, path)), { recursive: true });
+    writeFileSync(join(snapshotDir, path), content);
+  }
+  // Only db was named: cache, although it holds a manifest, is linked like any folder.
+  rememberUnitFolders(snapshotDir, ['stacks/db', 'stacks/web']);
+  await createWorkspace({ snapshotDir, unitPath: 'stacks/web', treeDir: join(root, 'tree-remembered'), immutableSnapshot: true });
+  assert.throws(() => lstatSync(join(root, 'tree-remembered', 'stacks', 'db')), 'a remembered unit is left out');
+  assert.equal(lstatSync(join(root, 'tree-remembered', 'stacks', 'cache')).isSymbolicLink(), true, 'the snapshot was not searched');
 });

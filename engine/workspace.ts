@@ -69,10 +69,23 @@ function unitFoldersOf(snapshotDir: string): Promise<Set<string>> {
     folders = discoverManifests(snapshotDir, manifestFiles()).then((found) => new Set(found.found.map((location) => location.path)));
     // A failed read is not remembered.
     folders.catch(() => unitFolderCache.delete(snapshotDir));
-    unitFolderCache.set(snapshotDir, folders);
-    if (unitFolderCache.size > UNIT_FOLDER_CACHE_SIZE) unitFolderCache.delete(unitFolderCache.keys().next().value!);
+    remember(snapshotDir, folders);
   }
   return folders;
+}
+
+/**
+ * The unit folders of an immutable snapshot, as the definitions just read
+ * there found them (`loadDefinitions(...).folders`): the first run of a commit
+ * need not search the whole tree again.
+ */
+export function rememberUnitFolders(snapshotDir: string, folders: readonly string[]): void {
+  if (!unitFolderCache.has(snapshotDir)) remember(snapshotDir, Promise.resolve(new Set(folders)));
+}
+
+function remember(snapshotDir: string, folders: Promise<Set<string>>): void {
+  unitFolderCache.set(snapshotDir, folders);
+  if (unitFolderCache.size > UNIT_FOLDER_CACHE_SIZE) unitFolderCache.delete(unitFolderCache.keys().next().value!);
 }
 
 async function isUnitFolder(path: string): Promise<boolean> {

@@ -221,6 +221,7 @@ export function describeStoreContract(engine: string, harness: () => StoreHarnes
       await store.write((tx) => tx.putReads({ ...reads, watch: ['modules/**'] }));
       assert.deepEqual(await store.getReads('prod/vpc'), { ...reads, watch: ['modules/**'] });
       assert.equal(await store.getReads('prod'), undefined);
+      assert.deepEqual(await store.listReads(), [{ ...reads, watch: ['modules/**'] }]);
     });
 
     it('keeps API tokens by name, finds one by its hash, and refuses a hash another token has', async () => {

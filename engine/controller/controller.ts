@@ -39,6 +39,7 @@ import type { Runtime } from './runtime.ts';
 import { Scheduler } from './scheduler.ts';
 import { Membership } from './cluster.ts';
 import * as t from './transitions.ts';
+import { rememberUnitFolders } from '../workspace.ts';
 import { PreviewManager } from '../previews/manager.ts';
 import type { PreviewListener } from '../previews/types.ts';
 
@@ -416,7 +417,7 @@ export class Controller implements EngineFacade, Runtime {
    * hourly) plans and events past their retention. Never on an idle poll.
    */
   private async collectGarbage(): Promise<void> {
-    const keep = { revisions: [this.sourceStatus.lastReconciledRevision, ...(this.previews?.revisions() ?? [])], runs: this.activeRuns };
+    const keep = { revisions: [this.sourceStatus.lastReconciledRevision, ...(this.previews?.revisions() ?? [])], runs: this.activeRuns, snapshots: this.source };
     try {
       if (Date.now() - this.lastRetention > RETENTION_EVERY_MS) {
         this.lastRetention = Date.now();
@@ -623,9 +624,13 @@ export class Controller implements EngineFacade, Runtime {
    * reconciles the same commit); after, every run is in the queue.
    */
   private async reconcileRevision(head: string, previous: string | null, previousKnown: boolean): Promise<string[]> {
+    const lap = laps();
     const { units, problems } = await this.loadAt(head);
+    const definitionsMs = lap();
     const loaderInvalid = new Set(problems.filter(isError).map((p) => p.unit ?? ''));
     const before = this.definitions;
+    // What every unit reads, in one query: a thousand units are a thousand lookups otherwise.
+    const storedReads = new Map((await this.store.listReads()).map((r) => [r.unit, r]));
     const valid = units.filter((u) => !loaderInvalid.has(u.name));
 
     let targets: UnitDefinition[];
@@ -636,11 +641,12 @@ export class Controller implements EngineFacade, Runtime {
     } else if (!previous || !previousKnown) {
       targets = valid;
     } else {
-      targets = await this.touchedBy(await this.source.changedPaths(previous, head), valid, before, previous);
+      targets = await this.touchedBy(await this.source.changedPaths(previous, head), valid, before, previous, storedReads);
     }
     // The providers' own static checks (undeclared variables, module sources
     // leaving the repository), on what this commit plans: a unit they refuse is
     // Stalled with its problems, never planned.
+    const targetsMs = lap();
     const snapshot = await this.source.snapshot(head);
     const checked = await mapLimit(targets, 16, (unit) => providerProblems(unit, snapshot, this.providers.get(unit.kind), { processes: false }));
     const byUnit = problemsByUnit(units, [...problems, ...checked.flat()]);
@@ -648,9 +654,12 @@ export class Controller implements EngineFacade, Runtime {
     const definitions = new Map(units.filter((u) => !byUnit.has(u.name)).map((u) => [u.name, u]));
     // What a unit reads changes only with what it reads: only the targets (and units never read) are read again.
     const stale = [];
-    for (const unit of definitions.values()) if (targets.includes(unit) || !(await this.store.getReads(unit.name))) stale.push(unit);
+    const targeted = new Set(targets);
+    for (const unit of definitions.values()) if (targeted.has(unit) || !storedReads.has(unit.name)) stale.push(unit);
     const reads = await mapLimit(stale, 16, (unit) => readsOf(unit, head, snapshot, this.providers.get(unit.kind), this.log));
-    const removed = [...before.keys()].filter((name) => !units.some((u) => u.name === name) && !byUnit.has(name));
+    const readsMs = lap();
+    const present = new Set(units.map((u) => u.name));
+    const removed = [...before.keys()].filter((name) => !present.has(name) && !byUnit.has(name));
     const removedDefs = new Map(await Promise.all(removed.map(async (name) => [name, await this.lastAppliedDefinition(name, before.get(name))] as const)));
 
     // Upstream first, so a dependant sees its dependencies in motion and waits.
@@ -675,6 +684,7 @@ export class Controller implements EngineFacade, Runtime {
       await this.putSourceIn(tx, { phase: 'Ready', reason: 'Reconciled', message: `reconciled ${head.slice(0, 8)}`, lastFetchedRevision: head, lastReconciledRevision: head });
       return false;
     });
+    this.log.debug({ head, definitionsMs, targetsMs, readsMs, commitMs: lap() }, 'commit reconciled');
     if (raced) {
       this.log.info({ head }, 'another member reconciled first: its plans stand');
       await this.refreshDefinitions();
@@ -706,12 +716,18 @@ export class Controller implements EngineFacade, Runtime {
    * it changed (their folder, a shared module or role, a `watch:` glob), as
    * they read it at the previous commit. Everything else keeps its state.
    */
-  private async touchedBy(changed: readonly string[], units: readonly UnitDefinition[], before: ReadonlyMap<string, UnitDefinition>, previous: string): Promise<UnitDefinition[]> {
+  private async touchedBy(
+    changed: readonly string[],
+    units: readonly UnitDefinition[],
+    before: ReadonlyMap<string, UnitDefinition>,
+    previous: string,
+    storedReads: ReadonlyMap<string, UnitReads>,
+  ): Promise<UnitDefinition[]> {
     const targets: UnitDefinition[] = [];
     for (const unit of units) {
       const known = before.get(unit.name);
       // A unit whose reads were never recorded (a state from an older version) is read at the previous commit once.
-      const reads = (await this.store.getReads(unit.name)) ?? (known ? await this.readUnit(known, previous) : undefined);
+      const reads = storedReads.get(unit.name) ?? (known ? await this.readUnit(known, previous) : undefined);
       const path = reads ? touchedPath(reads, changed) : unit.path;
       if (!known || path !== undefined) {
         targets.push(unit);
@@ -769,7 +785,9 @@ export class Controller implements EngineFacade, Runtime {
 
   private async loadAt(revision: string): Promise<{ units: UnitDefinition[]; problems: Problem[] }> {
     const snapshot = await this.source.snapshot(revision);
-    return loadDefinitions(snapshot, this.config.defaults, this.config.limits);
+    const loaded = await loadDefinitions(snapshot, this.config.defaults, this.config.limits);
+    rememberUnitFolders(snapshot, loaded.folders);
+    return loaded;
   }
 
   private async putSource(patch: Partial<SourceStatus>, event?: t.EventInput): Promise<void> {
@@ -1045,4 +1063,15 @@ function undecidable(plan: StoredPlan, verb: 'approve' | 'reject'): ConflictErro
   return new ConflictError('E_PLAN_NOT_PENDING', `cannot ${verb} plan ${plan.id}: ${why[plan.status] ?? `it is ${plan.status}`}`, {
     hint: 'only a Pending plan can be approved or rejected',
   });
+}
+
+/** Milliseconds since the last call (or the first), for the debug log's breakdowns. */
+function laps(): () => number {
+  let last = performance.now();
+  return () => {
+    const now = performance.now();
+    const ms = Math.round(now - last);
+    last = now;
+    return ms;
+  };
 }

@@ -29,7 +29,7 @@ async function problemsOf(root: string): Promise<string[]> {
 }
 
 test('a repository without stacks/ or inventories/ has no units and no problems', async () => {
-  assert.deepEqual(await loadDefinitions(await repo({ 'README.md': '' }), DEFAULTS), { units: [], problems: [] });
+  assert.deepEqual(await loadDefinitions(await repo({ 'README.md': '' }), DEFAULTS), { units: [], problems: [], folders: [] });
 });
 
 test('units come sorted by name, with the manifest hash and repository-relative paths', async () => {
@@ -43,6 +43,13 @@ test('units come sorted by name, with the manifest hash and repository-relative 
   assert.equal(units[0]?.manifestHash, createHash('sha256').update(text).digest('hex'));
   assert.equal(units[0]?.approval, 'manual');
   assert.equal(units[0]?.applyAfterMs, null);
+});
+
+test('every folder with a manifest is listed, invalid units included (workspaces leave them out)', async () => {
+  const root = await repo({ 'stacks/ok/stack.yaml': 'kind: terraform\n', 'stacks/ok/main.tf': '', 'stacks/bad/stack.yaml': 'kind: [\n', 'modules/m/main.tf': '' });
+  const { units, folders } = await loadDefinitions(root, DEFAULTS);
+  assert.deepEqual(units.map((u) => u.name), ['ok']);
+  assert.deepEqual(folders, ['stacks/bad', 'stacks/ok']);
 });
 
 test('an entry that is a symlink leading outside the repository is refused', async () => {

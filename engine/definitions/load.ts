@@ -50,7 +50,7 @@ export async function loadDefinitions(
   defaults: DefinitionDefaults,
   limits: { manifestBytes: number } = { manifestBytes: DEFAULT_MANIFEST_BYTES },
   providers: readonly ProviderModule[] = builtinProviders,
-): Promise<{ units: UnitDefinition[]; problems: Problem[] }> {
+): Promise<{ units: UnitDefinition[]; problems: Problem[]; folders: string[] }> {
   const root = await realpath(resolve(rootDir));
   const manifests = manifestsOf(providers);
   const discovered = await discoverManifests(root, manifestFiles(providers));
@@ -79,7 +79,8 @@ export async function loadDefinitions(
     if (manifest.definition && manifest.report.count === 0) units.push(manifest.definition);
   }
   units.sort((a, b) => a.name.localeCompare(b.name));
-  return { units, problems: sortProblems(problems) };
+  // Every folder with a manifest, valid or not: runs' workspaces leave them out (engine/workspace.ts).
+  return { units, problems: sortProblems(problems), folders: discovered.found.map((location) => location.path) };
 }
 
 /**

@@ -43,6 +43,8 @@ export interface Store {
   listHistory(query?: HistoryQuery): Promise<HistoryEvent[]>;
   getSource(): Promise<SourceStatus | undefined>;
   getReads(unit: string): Promise<UnitReads | undefined>;
+  /** What every unit reads, in one query (a reconcile looks at all of them). */
+  listReads(): Promise<UnitReads[]>;
   /** Queued and running runs, oldest first. */
   listRuns(query?: { unit?: string; state?: RunState }): Promise<RunRecord[]>;
   /** A unit's applied outputs, values in clear (dependants need them). */

@@ -180,6 +180,11 @@ export class StoreReads {
     const row = await this.db.selectFrom('unit_reads').select('record').where('unit', '=', unit).executeTakeFirst();
     return row && fromRecord<UnitReads>(row);
   }
+
+  async listReads(): Promise<UnitReads[]> {
+    const rows = await this.db.selectFrom('unit_reads').select('record').execute();
+    return rows.map((r) => fromRecord<UnitReads>(r));
+  }
 }
 
 /** The smallest string greater than every string starting with `prefix`. */

@@ -144,6 +144,10 @@ export class SqlStore implements Store {
     return this.read((r) => r.getReads(unit));
   }
 
+  listReads(): Promise<UnitReads[]> {
+    return this.read((r) => r.listReads());
+  }
+
   listRuns(query?: { unit?: string; state?: RunState }): Promise<RunRecord[]> {
     return this.read((r) => r.listRuns(query));
   }
