@@ -84,8 +84,11 @@ async function makePrivate(stateDir: string, log: Logger): Promise<void> {
 }
 
 async function startUnderLock(config: DaemonConfig, log: Logger, paths: StatePaths, release: () => Promise<void>, options: DaemonOptions): Promise<{ url: string; stop(): Promise<void> }> {
-  // Before anything can run a tool: whether tools run sandboxed is said (or the start refused) first.
-  await startSandbox(sandboxSettings(config).mode, log);
+  // Whether tools run sandboxed is said (or the start refused) before anything can run a tool
+  // (controller.start below). Probing runs bwrap: it goes on while the store opens and the API
+  // begins to listen, and its failure is taken up where it is awaited.
+  const sandbox = startSandbox(sandboxSettings(config).mode, log, paths.sandboxProbe);
+  sandbox.catch(() => undefined);
   await makePrivate(config.stateDir, log);
   const store = await openStore(config, log);
   const notifier = new Notifier(config.notifications ?? [], log.child({ component: 'notify' }));
@@ -141,8 +144,17 @@ async function startUnderLock(config: DaemonConfig, log: Logger, paths: StatePat
     log: log.child({ component: 'api' }),
     ...(forge?.gitHook ? { gitHook: forge.gitHook } : {}),
   });
-  await controller.recover();
-  await controller.start();
+  try {
+    await sandbox;
+    await controller.recover();
+    await controller.start();
+  } catch (error) {
+    // The API listens already: close it and the store, or the failed daemon would never exit.
+    await api.close();
+    oidc?.close();
+    await store.close();
+    throw error;
+  }
   log.info(
     { url: api.url, source: redactUrl(config.source.url), branch: config.source.branch, stateDir: config.stateDir, store: store.location, concurrency: config.concurrency },
     'daemon started',
