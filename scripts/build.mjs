@@ -36,6 +36,21 @@ const dependencies = {
     });
   },
 };
+/**
+ * zod's namespace re-exports its error messages in some fifty languages
+ * (`z.locales`, 400 kB of the bundle, parsed at every start); Plumbline speaks
+ * English only, the locale zod sets up by default, so the build keeps that one.
+ */
+const englishOnly = {
+  name: 'zod-english-only',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, (args) => ({
+      contents: 'export { default as en } from "./en.js";\n',
+      resolveDir: dirname(args.path),
+      loader: 'js',
+    }));
+  },
+};
 const staging = join(root, `${DIST}.building`);
 const target = join(root, DIST);
 
@@ -56,7 +71,7 @@ const result = await loadEsbuild().build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  plugins: [dependencies],
+  plugins: [dependencies, englishOnly],
   // Bundled CommonJS calls require() for Node's own modules.
   banner: { js: "import { createRequire as __plumblineRequire } from 'node:module'; const require = __plumblineRequire(import.meta.url);" },
   // Error classes and stack traces keep the names of the sources.
