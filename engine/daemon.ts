@@ -7,10 +7,11 @@ import { ensureToken } from './api/token.ts';
 import { AccessControl } from './auth/access.ts';
 import { loadConfig } from './config/load.ts';
 import type { DaemonConfig } from './config/types.ts';
-import { Controller } from './controller/controller.ts';
+import { Controller, type ControllerObserver } from './controller/controller.ts';
 import { acquireDaemonLock } from './daemon-lock.ts';
 import { asPlumblineError } from './errors.ts';
 import { processCounts } from './exec.ts';
+import { IdleCollector } from './idle-memory.ts';
 import { createLogger, type Logger } from './log.ts';
 import { statePaths, type StatePaths } from './paths.ts';
 import { buildProviders } from './providers.ts';
@@ -118,7 +119,8 @@ async function startUnderLock(config: DaemonConfig, log: Logger, paths: StatePat
   });
   const providers = await buildProviders(config, log);
   const previewListener = bothListeners(options.previewListener, forge?.reporter);
-  const controller = new Controller({ config, store, source, providers, paths, log, observer: metrics, ...(previewListener ? { previewListener } : {}) });
+  const idle = new IdleCollector();
+  const controller = new Controller({ config, store, source, providers, paths, log, observer: alsoTold(metrics, idle), ...(previewListener ? { previewListener } : {}) });
   // The API first: if it cannot listen, nothing has been started yet.
   const access = new AccessControl(store, await ensureToken(config.api.tokenFile));
   // The client secret is read now (a bad secret file stops the start); the provider is discovered in the background.
@@ -167,12 +169,22 @@ async function startUnderLock(config: DaemonConfig, log: Logger, paths: StatePat
       await api.close();
       oidc?.close();
       await controller.stop();
+      idle.stop();
       await notifier.drain();
       await forge?.reporter.drain();
       await store.close();
       await release();
       log.info({}, 'daemon stopped');
     },
+  };
+}
+
+/** The metrics hear of runs and polls, and so does the collector that gives memory back once they stop. */
+function alsoTold(metrics: ControllerObserver, idle: IdleCollector): ControllerObserver {
+  return {
+    fetched: (ok) => (metrics.fetched(ok), idle.polled()),
+    runStarted: (run) => (metrics.runStarted(run), idle.runStarted()),
+    runFinished: (run) => (metrics.runFinished(run), idle.runFinished()),
   };
 }
 
