@@ -7,10 +7,11 @@ import { ensureToken } from './api/token.ts';
 import { AccessControl } from './auth/access.ts';
 import { loadConfig } from './config/load.ts';
 import type { DaemonConfig } from './config/types.ts';
-import { Controller } from './controller/controller.ts';
+import { Controller, type ControllerObserver } from './controller/controller.ts';
 import { acquireDaemonLock } from './daemon-lock.ts';
 import { asPlumblineError } from './errors.ts';
 import { processCounts } from './exec.ts';
+import { IdleCollector } from './idle-memory.ts';
 import { createLogger, type Logger } from './log.ts';
 import { statePaths, type StatePaths } from './paths.ts';
 import { buildProviders } from './providers.ts';
@@ -84,8 +85,11 @@ async function makePrivate(stateDir: string, log: Logger): Promise<void> {
 }
 
 async function startUnderLock(config: DaemonConfig, log: Logger, paths: StatePaths, release: () => Promise<void>, options: DaemonOptions): Promise<{ url: string; stop(): Promise<void> }> {
-  // Before anything can run a tool: whether tools run sandboxed is said (or the start refused) first.
-  await startSandbox(sandboxSettings(config).mode, log);
+  // Whether tools run sandboxed is said (or the start refused) before anything can run a tool
+  // (controller.start below). Probing runs bwrap: it goes on while the store opens and the API
+  // begins to listen, and its failure is taken up where it is awaited.
+  const sandbox = startSandbox(sandboxSettings(config).mode, log, paths.sandboxProbe);
+  sandbox.catch(() => undefined);
   await makePrivate(config.stateDir, log);
   const store = await openStore(config, log);
   const notifier = new Notifier(config.notifications ?? [], log.child({ component: 'notify' }));
@@ -115,7 +119,8 @@ async function startUnderLock(config: DaemonConfig, log: Logger, paths: StatePat
   });
   const providers = await buildProviders(config, log);
   const previewListener = bothListeners(options.previewListener, forge?.reporter);
-  const controller = new Controller({ config, store, source, providers, paths, log, observer: metrics, ...(previewListener ? { previewListener } : {}) });
+  const idle = new IdleCollector();
+  const controller = new Controller({ config, store, source, providers, paths, log, observer: alsoTold(metrics, idle), ...(previewListener ? { previewListener } : {}) });
   // The API first: if it cannot listen, nothing has been started yet.
   const access = new AccessControl(store, await ensureToken(config.api.tokenFile));
   // The client secret is read now (a bad secret file stops the start); the provider is discovered in the background.
@@ -141,8 +146,17 @@ async function startUnderLock(config: DaemonConfig, log: Logger, paths: StatePat
     log: log.child({ component: 'api' }),
     ...(forge?.gitHook ? { gitHook: forge.gitHook } : {}),
   });
-  await controller.recover();
-  await controller.start();
+  try {
+    await sandbox;
+    await controller.recover();
+    await controller.start();
+  } catch (error) {
+    // The API listens already: close it and the store, or the failed daemon would never exit.
+    await api.close();
+    oidc?.close();
+    await store.close();
+    throw error;
+  }
   log.info(
     { url: api.url, source: redactUrl(config.source.url), branch: config.source.branch, stateDir: config.stateDir, store: store.location, concurrency: config.concurrency },
     'daemon started',
@@ -155,12 +169,22 @@ async function startUnderLock(config: DaemonConfig, log: Logger, paths: StatePat
       await api.close();
       oidc?.close();
       await controller.stop();
+      idle.stop();
       await notifier.drain();
       await forge?.reporter.drain();
       await store.close();
       await release();
       log.info({}, 'daemon stopped');
     },
+  };
+}
+
+/** The metrics hear of runs and polls, and so does the collector that gives memory back once they stop. */
+function alsoTold(metrics: ControllerObserver, idle: IdleCollector): ControllerObserver {
+  return {
+    fetched: (ok) => (metrics.fetched(ok), idle.polled()),
+    runStarted: (run) => (metrics.runStarted(run), idle.runStarted()),
+    runFinished: (run) => (metrics.runFinished(run), idle.runFinished()),
   };
 }
 

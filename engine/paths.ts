@@ -62,6 +62,8 @@ export function statePaths(stateDir: string) {
     outputs: (unit: string) => join(stateDir, 'units', unitFileName(unit), 'outputs.json'),
     pluginCache: join(stateDir, 'plugin-cache'),
     lockFile: join(stateDir, 'daemon.lock'),
+    /** A successful bubblewrap probe, remembered across starts (sandbox/probe-cache.ts). */
+    sandboxProbe: join(stateDir, 'sandbox-probe.json'),
   };
 }
 

@@ -1,13 +1,15 @@
 import { PlumblineError, ToolError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { bwrapArgs } from './bwrap-args.ts';
+import { probedBefore, probeKey, rememberSuccess } from './probe-cache.ts';
 import { accountNames, findExecutable, hostView } from './host.ts';
 import { denyTracing } from './seccomp.ts';
 import type { SandboxMode, SandboxSpec, SandboxStatus } from './types.ts';
 
 /**
  * Whether bubblewrap works on this host (probed once, with the sandbox every
- * run gets, around `true`), and the command line of a sandboxed process.
+ * run gets, around `true`; a daemon remembers a success across starts), and
+ * the command line of a sandboxed process.
  */
 
 interface Probe {
@@ -15,20 +17,45 @@ interface Probe {
   /** Why not, in a sentence. */
   reason?: string;
   bwrap?: string;
+  /** The success was remembered from an earlier start (probe-cache.ts), bwrap was not run now. */
+  remembered?: boolean;
+}
+
+/** Where a daemon remembers a successful probe, and where it says that it could not. */
+export interface ProbeMemory {
+  file: string;
+  log: Logger;
 }
 
 let probed: Promise<Probe> | undefined;
 let known: Probe | undefined;
 
-/** Probe bubblewrap once per process; later calls return the same answer. */
-export function probeSandbox(): Promise<Probe> {
-  probed ??= probe().then((result) => (known = result));
+/**
+ * Probe bubblewrap once per process; later calls return the same answer.
+ * The first caller with `memory` (the daemon) lets a success be remembered
+ * across starts.
+ */
+export function probeSandbox(memory?: ProbeMemory): Promise<Probe> {
+  probed ??= probe(memory).then((result) => (known = result));
   return probed;
 }
 
-async function probe(): Promise<Probe> {
+async function probe(memory: ProbeMemory | undefined): Promise<Probe> {
   const bwrap = findExecutable('bwrap', process.env.PATH);
   if (!bwrap) return { ok: false, reason: 'bubblewrap (bwrap) is not installed' };
+  const key = memory ? await probeKey(bwrap) : null;
+  if (memory && key && (await probedBefore(memory.file, key))) return { ok: true, bwrap, remembered: true };
+  const result = await runProbe(bwrap);
+  if (memory && key && result.ok) {
+    await rememberSuccess(memory.file, key).catch((error: unknown) =>
+      memory.log.warn({ file: memory.file, err: error }, 'could not remember the bubblewrap probe: the next start probes again'),
+    );
+  }
+  return result;
+}
+
+/** Run bwrap with the sandbox every run gets, around `true`. */
+async function runProbe(bwrap: string): Promise<Probe> {
   const trueCommand = findExecutable('true', process.env.PATH) ?? '/bin/true';
   const { args, inputs } = bwrapArgs({ command: trueCommand, args: [], spec: { mode: 'bwrap', readOnly: [], readWrite: [] }, accounts: [] }, hostView);
   const { execa } = await import('execa');
@@ -46,15 +73,16 @@ export function sandboxStatus(mode: SandboxMode): SandboxStatus {
 }
 
 /**
- * At the daemon's start: probe bubblewrap, and say loudly when tool processes
- * will run unsandboxed. `sandbox: bwrap` on a host where it does not work
- * stops the daemon before anything runs.
+ * At the daemon's start: probe bubblewrap (or recall an earlier start's
+ * success from `memoryFile`), and say loudly when tool processes will run
+ * unsandboxed. `sandbox: bwrap` on a host where it does not work stops the
+ * daemon before anything runs.
  */
-export async function startSandbox(mode: SandboxMode, log: Logger): Promise<SandboxStatus> {
-  if (mode !== 'off') await probeSandbox();
+export async function startSandbox(mode: SandboxMode, log: Logger, memoryFile?: string): Promise<SandboxStatus> {
+  const probe = mode === 'off' ? undefined : await probeSandbox(memoryFile ? { file: memoryFile, log } : undefined);
   const status = sandboxStatus(mode);
   if (status.enabled) {
-    log.info({ sandbox: 'bwrap' }, 'tool processes run sandboxed (bubblewrap)');
+    log.info({ sandbox: 'bwrap', ...(probe?.remembered ? { probe: 'remembered from an earlier start' } : {}) }, 'tool processes run sandboxed (bubblewrap)');
   } else if (mode === 'bwrap') {
     throw new PlumblineError('E_SANDBOX_UNAVAILABLE', `sandbox: bwrap is set, but ${status.reason ?? 'bubblewrap does not work on this host'}`, { retry: 'stalled', hint: SANDBOX_UNAVAILABLE_HINT });
   } else {

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { simpleGit, type SimpleGit } from 'simple-git';
+import type { SimpleGit } from 'simple-git';
 import { PlumblineError, ToolError } from '../errors.ts';
 import { processCounts, run, type ExecResult } from '../exec.ts';
 import type { Logger } from '../log.ts';
@@ -68,27 +68,34 @@ function gitEnvironment(url: string): Record<string, string> {
  * mirror's ref files, not with another process.
  */
 export class GitSource {
-  private readonly git: SimpleGit;
+  /** simple-git loads at the first command that needs it (after the daemon's API listens), not with the daemon. */
+  private client: Promise<SimpleGit> | undefined;
   private readonly snapshotting = new Map<string, Promise<string>>();
 
   constructor(private readonly options: GitSourceOptions) {
     mkdirSync(options.mirrorDir, { recursive: true, mode: 0o700 });
     redactUrl(options.url); // registers credentials in the URL as secrets before any git output is logged
-    this.git = simpleGit({
-      baseDir: options.mirrorDir,
-      timeout: { block: options.timeoutMs ?? 5 * 60 * 1000 },
-      maxConcurrentProcesses: 4,
-      // Our own fixed GIT_SSH_COMMAND (BatchMode: fail instead of prompting for a
-      // password or an unknown host key) and our own one-key GIT_CONFIG_* (the
-      // remote's URL, kept off the command line); nothing else reaches them.
-      unsafe: { allowUnsafeSshCommand: true, allowUnsafeConfigEnvCount: true },
-      allowEnvironment: ALLOWED_GIT_ENV,
-    })
-      .env(gitEnvironment(options.url))
-      .outputHandler((command) => {
-        // Counted alongside the other tools so the idle cost of a poll is observable.
-        processCounts.set(command, (processCounts.get(command) ?? 0) + 1);
-      });
+  }
+
+  private git(): Promise<SimpleGit> {
+    this.client ??= import('simple-git').then(({ simpleGit }) =>
+      simpleGit({
+        baseDir: this.options.mirrorDir,
+        timeout: { block: this.options.timeoutMs ?? 5 * 60 * 1000 },
+        maxConcurrentProcesses: 4,
+        // Our own fixed GIT_SSH_COMMAND (BatchMode: fail instead of prompting for a
+        // password or an unknown host key) and our own one-key GIT_CONFIG_* (the
+        // remote's URL, kept off the command line); nothing else reaches them.
+        unsafe: { allowUnsafeSshCommand: true, allowUnsafeConfigEnvCount: true },
+        allowEnvironment: ALLOWED_GIT_ENV,
+      })
+        .env(gitEnvironment(this.options.url))
+        .outputHandler((command) => {
+          // Counted alongside the other tools so the idle cost of a poll is observable.
+          processCounts.set(command, (processCounts.get(command) ?? 0) + 1);
+        }),
+    );
+    return this.client;
   }
 
   get branch(): string {
@@ -136,7 +143,7 @@ export class GitSource {
   async mergeBase(a: string, b: string): Promise<string | undefined> {
     // No common ancestor prints nothing (exit 1, no error text); a real git error
     // rejects, and must not pass for a history rewrite.
-    const base = await this.git.raw(['merge-base', a, b]).catch((error: unknown) => {
+    const base = await (await this.git()).raw(['merge-base', a, b]).catch((error: unknown) => {
       throw new ToolError('E_GIT', `git merge-base failed: ${firstLine(error)}`, { retry: 'transient', cause: error });
     });
     return base.trim() || undefined;
@@ -208,7 +215,7 @@ export class GitSource {
 
   /** Repository-relative paths that differ between two commits. */
   async changedPaths(from: string, to: string): Promise<string[]> {
-    const out = await this.git.raw(['diff', '--name-only', '--no-renames', '-z', from, to]);
+    const out = await (await this.git()).raw(['diff', '--name-only', '--no-renames', '-z', from, to]);
     return out.split('\0').filter(Boolean);
   }
 
@@ -280,7 +287,7 @@ export class GitSource {
 
   private async ensureMirror(): Promise<void> {
     if (existsSync(join(this.options.mirrorDir, 'HEAD'))) return;
-    await this.git.raw(['init', '--bare', '--quiet']);
+    await (await this.git()).raw(['init', '--bare', '--quiet']);
   }
 
   /** Read a ref from the mirror's files: a loose ref first, then packed-refs. */
