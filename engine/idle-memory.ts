@@ -93,7 +93,7 @@ export class IdleCollector {
   }
 }
 
-let collector: (() => void) | undefined;
+let collector: (() => void) | null | undefined;
 
 /**
  * A full, synchronous collection. Node offers one only with `--expose-gc`,
@@ -101,9 +101,15 @@ let collector: (() => void) | undefined;
  * now and the function taken from a new context, where V8 installs it.
  */
 export function fullCollection(): void {
-  if (!collector) {
-    setFlagsFromString('--expose-gc');
-    collector = runInNewContext('gc') as () => void;
+  if (collector === undefined) {
+    try {
+      setFlagsFromString('--expose-gc');
+      const gc: unknown = runInNewContext('gc');
+      // A runtime that refuses the flag leaves the memory to V8's own schedule: never an error.
+      collector = typeof gc === 'function' ? (gc as () => void) : null;
+    } catch {
+      collector = null;
+    }
   }
-  collector();
+  collector?.();
 }
