@@ -278,7 +278,15 @@ export function findInitBlocks(source: string): InitBlocks {
     return { name: block.name, source: value('source'), version: value('version') };
   });
   const providers = labeledBlocks(source, tokens, 'provider').map((b) => b.name);
-  const impliedProviders = RESOURCE_KEYWORDS.flatMap((keyword) => labeledBlocks(source, tokens, keyword).map((b) => b.name.split('_')[0]!));
+  const impliedProviders: string[] = [];
+  for (const keyword of RESOURCE_KEYWORDS) {
+    atTopLevel(tokens, keyword, (i) => {
+      // `resource "<type>" "<name>" {`: the type's prefix names the provider.
+      const type = tokens[i + 1];
+      if ((type?.t === 'string' || type?.t === 'ident') && tokens[i + 3]?.t === '{') impliedProviders.push(type.v.split('_')[0]!);
+      return undefined;
+    });
+  }
   return { terraform, modules, providers: [...new Set(providers)].sort(), impliedProviders: [...new Set(impliedProviders)].sort() };
 }
 
