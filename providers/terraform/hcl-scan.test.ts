@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { findFileCalls, findModuleCalls, findTemplateFileCalls, findVariables } from './hcl-scan.ts';
+import { findFileCalls, findInitBlocks, findModuleCalls, findTemplateFileCalls, findVariables } from './hcl-scan.ts';
 import { lineIndex } from './hcl-tokens.ts';
 
 describe('findVariables', () => {
@@ -147,5 +147,44 @@ describe('lineIndex', () => {
   it('maps offsets to 1-based lines', () => {
     const line = lineIndex('a\nbc\n\nd');
     assert.deepEqual([0, 1, 2, 4, 5, 6].map(line), [1, 1, 2, 2, 3, 4]);
+  });
+});
+
+describe('findInitBlocks', () => {
+  const text = `
+# terraform { backend "s3" {} } is a comment
+terraform {
+  required_providers {
+    aws = { source = "hashicorp/aws", version = "5.100.0" }
+  }
+}
+module "net" {
+  source  = "../modules/net"
+  version = var.v
+  cidr    = "10.0.0.0/16"
+}
+provider "aws" {
+  region = "eu-west-1"
+}
+resource "aws_vpc" "main" {}
+data "http_request" "x" {}
+resource "terraform_data" "y" {
+  input = "changes need no init"
+}
+`;
+
+  it('keeps what init reads: terraform blocks, module sources and versions, providers named or implied', () => {
+    const blocks = findInitBlocks(text);
+    assert.equal(blocks.terraform.length, 1);
+    assert.match(blocks.terraform[0]!, /"5\.100\.0"/);
+    assert.deepEqual(blocks.modules, [{ name: 'net', source: '../modules/net', version: '<expression>' }]);
+    assert.deepEqual(blocks.providers, ['aws']);
+    assert.deepEqual(blocks.impliedProviders, ['aws', 'http', 'terraform']);
+  });
+
+  it('is the same when only values init does not read change', () => {
+    const changed = text.replace('changes need no init', 'other').replace('10.0.0.0/16', '10.1.0.0/16').replace('eu-west-1', 'us-east-1');
+    assert.deepEqual(findInitBlocks(changed), findInitBlocks(text));
+    assert.notDeepEqual(findInitBlocks(text.replace('5.100.0', '5.99.0')), findInitBlocks(text));
   });
 });

@@ -245,3 +245,52 @@ function pathReference(tokens: readonly Token[]): 'module' | 'root' | undefined 
   if (a?.t !== 'ident' || a.v !== 'path' || dot?.t !== '.' || b?.t !== 'ident') return undefined;
   return b.v === 'module' || b.v === 'root' ? b.v : undefined;
 }
+
+/**
+ * What `terraform init` reads from one configuration file: the top-level
+ * `terraform` blocks (required_providers, backend, cloud, required_version),
+ * each module call's source and version, the local names of `provider`
+ * blocks, and the provider each resource type implies (`aws_instance` ->
+ * `aws`). Anything else in the file may change without a new init.
+ */
+export interface InitBlocks {
+  terraform: string[];
+  modules: Array<{ name: string; source: string; version: string }>;
+  providers: string[];
+  impliedProviders: string[];
+}
+
+const RESOURCE_KEYWORDS = ['resource', 'data', 'ephemeral'];
+
+export function findInitBlocks(source: string): InitBlocks {
+  const tokens = tokenize(source);
+  const terraform: string[] = [];
+  atTopLevel(tokens, 'terraform', (i) => {
+    if (tokens[i + 1]?.t !== '{') return undefined;
+    const end = readArguments(tokens, i + 2).end;
+    terraform.push(tokenText(tokens.slice(i, end)));
+    return end;
+  });
+  const modules = labeledBlocks(source, tokens, 'module').map((block) => {
+    const args = readArguments(tokens, block.body);
+    // A computed source or version is kept as such: its text is not known here.
+    const value = (name: string) => args.strings[name] ?? (args.expressions.has(name) ? '<expression>' : '');
+    return { name: block.name, source: value('source'), version: value('version') };
+  });
+  const providers = labeledBlocks(source, tokens, 'provider').map((b) => b.name);
+  const impliedProviders: string[] = [];
+  for (const keyword of RESOURCE_KEYWORDS) {
+    atTopLevel(tokens, keyword, (i) => {
+      // `resource "<type>" "<name>" {`: the type's prefix names the provider.
+      const type = tokens[i + 1];
+      if ((type?.t === 'string' || type?.t === 'ident') && tokens[i + 3]?.t === '{') impliedProviders.push(type.v.split('_')[0]!);
+      return undefined;
+    });
+  }
+  return { terraform, modules, providers: [...new Set(providers)].sort(), impliedProviders: [...new Set(impliedProviders)].sort() };
+}
+
+/** Tokens as comparable text: kinds and values, not offsets (a moved block reads the same). */
+function tokenText(tokens: readonly Token[]): string {
+  return tokens.map((tok) => ('v' in tok ? `${tok.t}:${JSON.stringify(tok.v)}` : tok.t)).join(' ');
+}

@@ -1,4 +1,4 @@
-import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type ApplyOutcome,
@@ -41,6 +41,8 @@ import { renderPlan } from './render.ts';
 import { effectiveSettings, type TerraformSettings, terraformSettingsPart } from './settings.ts';
 import { registerSecretVars, VAR_FILE, writeVarFile } from './variables.ts';
 import { terraformNeeds } from './sandbox.ts';
+import { LOCK_FILE, TerraformDataDir } from './data-dir.ts';
+import { initInputsFingerprint } from './init-inputs.ts';
 
 export type { NormalizedPlan, ResourceChangeView, OutputChangeView, AttributeChange } from './normalize.ts';
 export { TERRAFORM_ERROR_CODES } from './error-codes.ts';
@@ -76,26 +78,71 @@ export function terraformSettings(context: ProviderContext): TerraformSettings {
  */
 const initLocks = new KeyedMutex();
 
+/** One lock per data dir: its check and init are one step (a unit never runs twice at once; a preview plans in a copy). */
+const dataDirLocks = new KeyedMutex();
+
+/** In a workdir: the init inputs its plan ran with, so apply knows whether the data dir still holds that init. */
+const INIT_MARKER = '.plumbline-init';
+
+/** Terraform's words when a configuration needs an init its data dir does not hold. */
+const INIT_REQUIRED = /terraform init|Module not installed|Backend initialization required|Inconsistent dependency lock file|Required plugins are not installed|Module source has changed|Module version requirements have changed/i;
+
 export function createTerraformTools(context: ProviderContext, settings: TerraformSettings): TerraformTools {
   const pluginCacheDir = join(context.config.stateDir, 'plugin-cache');
 
   async function cliFor(request: RunRequest, configDir: string): Promise<TerraformCli> {
     await mkdir(pluginCacheDir, { recursive: true });
     const paths = pathContext(request, configDir);
-    // The shared state database's password reaches terraform only through its environment.
-    const env: Record<string, string> = context.sharedState?.password ? { PGPASSWORD: context.sharedState.password } : {};
+    const env: Record<string, string> = {
+      // `.terraform` lives in the unit's state folder and outlives the run's workspace.
+      TF_DATA_DIR: new TerraformDataDir(request.unitStateDir).path,
+      // The shared state database's password reaches terraform only through its environment.
+      ...(context.sharedState?.password ? { PGPASSWORD: context.sharedState.password } : {}),
+    };
     const sandbox = (step: TerraformStep) => runSandbox(context.config, request, terraformNeeds(settings, pluginCacheDir, { init: step === 'init' }));
     return new TerraformCli({ settings, cwd: configDir, pluginCacheDir, signal: request.signal, log: request.log, paths, env, sandbox });
   }
 
-  /** init; returns its UI stream (its warnings are shown with the plan). */
-  async function init(cli: TerraformCli, request: RunRequest, configDir: string): Promise<UiMessage[]> {
-    const shared = context.sharedState ? { connStr: context.sharedState.postgresUrl, schema: stateSchemaOf(request.unit.name) } : undefined;
-    const placement = await placeState(configDir, request.unitStateDir, shared);
-    request.log.debug({ state: placement.managedBy }, 'terraform state placement');
-    const stream = parseUiStream((await initLocks.run(pluginCacheDir, () => cli.init())).stdout);
-    if (shared && placement.managedBy === 'plumbline') await ensureStateRow(context.sharedState!, shared.schema);
-    return stream;
+  /**
+   * Make the unit's data dir fit the configuration in configDir: nothing when
+   * an init with the same inputs filled it (its lock file is copied into a
+   * workspace that has none), else `init`. Returns init's UI stream (its
+   * warnings are shown with the plan) and whether it ran.
+   * `force`: init whatever the fingerprint says (terraform asked for it).
+   */
+  async function initialize(cli: TerraformCli, request: RunRequest, configDir: string, options: { force?: boolean } = {}): Promise<{ ran: boolean; restoredLock?: boolean; messages: UiMessage[] }> {
+    const dataDir = new TerraformDataDir(request.unitStateDir);
+    return dataDirLocks.run(dataDir.path, async () => {
+      const shared = context.sharedState ? { connStr: context.sharedState.postgresUrl, schema: stateSchemaOf(request.unit.name) } : undefined;
+      const placement = await placeState(configDir, request.unitStateDir, shared);
+      request.log.debug({ state: placement.managedBy }, 'terraform state placement');
+      const repoCarriesLock = await pathExists(join(configDir, LOCK_FILE));
+      const inputs = await initInputsFingerprint(configDir, settings, pluginCacheDir);
+      if (!options.force && (await dataDir.isCurrent(inputs))) {
+        if (!repoCarriesLock) await dataDir.restoreLockFile(configDir);
+        await writeFile(join(configDir, INIT_MARKER), `${inputs}\n`);
+        request.log.debug({ dataDir: dataDir.path }, 'terraform init skipped: the data dir was initialized with the same inputs');
+        return { ran: false, restoredLock: !repoCarriesLock, messages: [] };
+      }
+      await dataDir.invalidate();
+      await mkdir(dataDir.path, { recursive: true, mode: 0o700 });
+      const stream = parseUiStream((await initLocks.run(pluginCacheDir, () => cli.init())).stdout);
+      if (shared && placement.managedBy === 'plumbline') await ensureStateRow(context.sharedState!, shared.schema);
+      await dataDir.record(inputs, configDir, repoCarriesLock);
+      await writeFile(join(configDir, INIT_MARKER), `${inputs}\n`);
+      return { ran: true, messages: stream };
+    });
+  }
+
+  /**
+   * Before apply or output, in the workdir a plan initialized: init again only
+   * when the data dir no longer holds that init (another revision re-initialized
+   * it since, or the workspace was made again on another member).
+   */
+  async function initializedAsPlanned(cli: TerraformCli, request: RunRequest, configDir: string): Promise<void> {
+    const planned = (await readFile(join(configDir, INIT_MARKER), 'utf8').catch(() => '')).trim();
+    const current = planned !== '' && (await new TerraformDataDir(request.unitStateDir).isCurrent(planned));
+    if (!current) await initialize(cli, request, configDir);
   }
 
   return {
@@ -107,13 +154,23 @@ export function createTerraformTools(context: ProviderContext, settings: Terrafo
       if (undeclared.length > 0) throw await undeclaredVariableError(request.unit, undeclared, request.repoDir);
       await mkdir(request.artifactsDir, { recursive: true, mode: 0o700 });
       const cli = await cliFor(request, configDir);
-      const initMessages = await init(cli, request, configDir);
+      const initialized = await initialize(cli, request, configDir);
+      let initMessages = initialized.messages;
 
       const planFile = join(request.artifactsDir, PLAN_FILE);
       const varFile = await writeVarFile(request.artifactsDir, request.vars);
       let planned: PlanResult;
       try {
-        planned = await cli.plan(planFile, varFile, { destroy: request.destroy === true });
+        const plan = () => cli.plan(planFile, varFile, { destroy: request.destroy === true });
+        planned = await plan().catch(async (error: unknown) => {
+          // The fingerprint reads the configuration without terraform: should it miss an input, terraform says so, and one init settles it.
+          if (!(!initialized.ran && error instanceof ToolError && error.code === 'E_TERRAFORM_PLAN' && INIT_REQUIRED.test(error.message))) throw error;
+          request.log.warn({ err: error.message }, 'terraform asks for an init the fingerprint did not foresee: init, then plan again');
+          // The kept lock file may be what terraform objects to: init picks the versions afresh, as without one.
+          if (initialized.restoredLock) await rm(join(configDir, LOCK_FILE), { force: true });
+          initMessages = (await initialize(cli, request, configDir, { force: true })).messages;
+          return plan();
+        });
       } finally {
         // The saved plan carries the values from here on; apply takes no variables.
         if (varFile) await rm(varFile, { force: true });
@@ -164,8 +221,7 @@ export function createTerraformTools(context: ProviderContext, settings: Terrafo
         });
       }
       const cli = await cliFor(request, configDir);
-      // Normally the workdir kept from the plan is initialized already.
-      if (!(await pathExists(join(configDir, '.terraform')))) await init(cli, request, configDir);
+      await initializedAsPlanned(cli, request, configDir);
 
       const messages = await cli.apply(planFile);
       // Only a sensitive output (left out of the stream) costs another process.
@@ -176,7 +232,7 @@ export function createTerraformTools(context: ProviderContext, settings: Terrafo
 
     async outputsOf(request, configDir) {
       const cli = await cliFor(request, configDir);
-      if (!(await pathExists(join(configDir, '.terraform')))) await init(cli, request, configDir);
+      await initializedAsPlanned(cli, request, configDir);
       return parseOutputs(await cli.outputJson());
     },
   };
