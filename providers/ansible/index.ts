@@ -43,6 +43,7 @@ import { validateInventory } from './validate.ts';
 import { registerVaultSecrets } from './vault.ts';
 import { ansibleToolNeeds } from './sandbox.ts';
 import { findMitogen, type MitogenPlugins } from './strategy.ts';
+import { transientlyLost } from './transient.ts';
 
 export type { AnsiblePlanDocument, HostPlan } from './document.ts';
 export type { TaskChange } from './normalize.ts';
@@ -137,6 +138,24 @@ async function checkHosts(ctx: RunContext, names: readonly string[], hostvars: R
   return findings;
 }
 
+/**
+ * Hosts whose SSH connection broke mid-check are checked once more, alone
+ * (a check changes nothing, so running it again is safe); their new results
+ * replace the lost ones in `runs`.
+ */
+async function checkLostHostsAgain(ctx: RunContext, runs: Map<string, HostRun>): Promise<void> {
+  const lost = transientlyLost(runs);
+  if (lost.length === 0) return;
+  ctx.log.warn({ hosts: lost }, 'connections broke during the check (data could not be sent): checking those hosts again');
+  const again = await runPlaybook(ctx, { check: true, limit: lost, forks: forksFor(lost.length, ctx.spec, ctx.settings) });
+  const retried = normalizeRun(again.output, { roots: ctx.roots });
+  for (const name of lost) {
+    const run = retried.get(name);
+    if (run) runs.set(name, run);
+  }
+  ctx.log.info({ hosts: lost.map((n) => `${n}=${runs.get(n)?.state}`), exitCode: again.exitCode, ms: again.durationMs }, 'ansible check of the lost hosts finished');
+}
+
 async function planInventory(request: PlanRequest, context: ProviderContext, mitogen: MitogenPlugins | null): Promise<PlanOutcome> {
   const ctx = await prepare(request, context, mitogen);
   const limit = request.targets ? [...request.targets] : undefined;
@@ -148,6 +167,7 @@ async function planInventory(request: PlanRequest, context: ProviderContext, mit
     runs = normalizeRun(check.output, { roots: ctx.roots });
     const summary = [...runs.values()].map((r) => `${r.name}=${r.state}`);
     ctx.log.info({ hosts: summary, exitCode: check.exitCode, ms: check.durationMs }, 'ansible check finished');
+    await checkLostHostsAgain(ctx, runs);
   }
   const lost = [...runs.values()].filter((r) => r.state === 'unreachable').map((r) => r.name);
   const findings = lost.length > 0 ? await checkHosts(ctx, lost, (await listInventory(ctx)).hostvars) : [];
