@@ -30,6 +30,7 @@ import { previews } from './scenarios/previews.ts';
 import { cli, start } from './scenarios/start.ts';
 import { store } from './scenarios/store.ts';
 import { ui } from './scenarios/ui.ts';
+import { ANSIBLE_STRATEGIES, type AnsibleStrategy } from '../providers/ansible/settings.ts';
 
 const SCENARIOS = {
   idle,
@@ -56,9 +57,10 @@ interface Options {
   smoke: boolean;
   profile: string | undefined;
   keep: boolean;
+  ansibleStrategy: AnsibleStrategy;
 }
 
-const USAGE = `usage: npm run bench -- [--smoke] [--only ${ORDER.join(',')}] [--reps N] [--json FILE] [--profile DIR] [--keep]
+const USAGE = `usage: npm run bench -- [--smoke] [--only ${ORDER.join(',')}] [--reps N] [--json FILE] [--profile DIR] [--keep] [--ansible-strategy linear|mitogen]
 
   --smoke        small and quick: 20 stacks, 2 hosts, 1 repetition (about a minute or two)
   --only LIST    scenarios to run, comma-separated (default: all, in the order above)
@@ -66,10 +68,13 @@ const USAGE = `usage: npm run bench -- [--smoke] [--only ${ORDER.join(',')}] [--
                  overhead and no-op converge; 1 with --smoke)
   --json FILE    also write every figure, sample and breakdown as JSON
   --profile DIR  run the daemons under node --cpu-prof; profiles and their summaries go to DIR
-  --keep         keep the temporary folder (repositories, daemon logs and state) for inspection`;
+  --keep         keep the temporary folder (repositories, daemon logs and state) for inspection
+  --ansible-strategy NAME
+                 ansible.strategy of the daemons (default linear; mitogen needs ansible-mitogen);
+                 what Plumbline is compared with stays ansible-playbook with its defaults`;
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { only: [...ORDER], reps: undefined, json: undefined, smoke: false, profile: undefined, keep: false };
+  const options: Options = { only: [...ORDER], reps: undefined, json: undefined, smoke: false, profile: undefined, keep: false, ansibleStrategy: 'linear' };
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i]!;
     const value = () => {
@@ -104,6 +109,12 @@ function parseArgs(argv: string[]): Options {
       case '--profile':
         options.profile = resolve(value());
         break;
+      case '--ansible-strategy': {
+        const strategy = value();
+        if (!ANSIBLE_STRATEGIES.includes(strategy as AnsibleStrategy)) throw new Error(`--ansible-strategy must be one of ${ANSIBLE_STRATEGIES.join(', ')}`);
+        options.ansibleStrategy = strategy as AnsibleStrategy;
+        break;
+      }
       case '-h':
       case '--help':
         process.stdout.write(`${USAGE}\n`);
@@ -148,10 +159,10 @@ async function main(): Promise<number> {
   });
 
   progress(
-    `Plumbline benchmark${options.smoke ? ' (smoke)' : ''}: ${options.only.join(', ')}; ${reps} repetition(s) (${heavyReps} for Ansible runs); ` +
+    `Plumbline benchmark${options.smoke ? ' (smoke)' : ''}: ${options.only.join(', ')}; ${reps} repetition(s) (${heavyReps} for Ansible runs); ansible.strategy ${options.ansibleStrategy}; ` +
       `Plumbline ${machine.plumbline}; ${machine.cores} cores, ${machine.memoryGiB} GiB, load ${machine.loadAverage.join(' ')}; working folder ${root}`,
   );
-  const ctx = new BenchContext(root, scale, reps, heavyReps, options.smoke, writeTerraformRc(root), options.profile);
+  const ctx = new BenchContext(root, scale, reps, heavyReps, options.smoke, writeTerraformRc(root), options.profile, options.ansibleStrategy);
   const results: ScenarioResult[] = [];
   try {
     for (const id of options.only) {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { BenchDaemon, type BenchDaemonOptions } from './daemon.ts';
 import { HostPool } from './hosts.ts';
 import { summarizeProfiles } from './profile.ts';
+import type { AnsibleStrategy } from '../../providers/ansible/settings.ts';
 
 export interface Scale {
   /** Idle and precision: stacks and inventories of the large repository. */
@@ -76,6 +77,8 @@ export class BenchContext {
     readonly smoke: boolean,
     readonly terraformRc: string,
     readonly profileDir: string | undefined,
+    /** `ansible.strategy` of every daemon (`--ansible-strategy`). */
+    readonly ansibleStrategy: AnsibleStrategy = 'linear',
   ) {}
 
   /** A folder of the run (under the temporary root). */
@@ -90,14 +93,14 @@ export class BenchContext {
     return this.hostPool;
   }
 
-  async daemon(options: Omit<BenchDaemonOptions, 'terraformRc' | 'nodeArgs'>): Promise<BenchDaemon> {
+  async daemon(options: Omit<BenchDaemonOptions, 'terraformRc' | 'nodeArgs' | 'ansibleStrategy'>): Promise<BenchDaemon> {
     const nodeArgs: string[] = [];
     if (this.profileDir) {
       const dir = join(this.profileDir, options.label);
       mkdirSync(dir, { recursive: true });
       nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
     }
-    const daemon = await BenchDaemon.start({ ...options, terraformRc: this.terraformRc, nodeArgs });
+    const daemon = await BenchDaemon.start({ ...options, terraformRc: this.terraformRc, nodeArgs, ansibleStrategy: this.ansibleStrategy });
     this.daemons.push(daemon);
     return daemon;
   }

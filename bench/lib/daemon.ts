@@ -7,6 +7,7 @@ import { repoRoot } from '../../testkit/files.ts';
 import { freePort } from '../../testkit/ports.ts';
 import { FatalWait, waitFor } from '../../testkit/wait.ts';
 import { onCleanup } from './cleanup.ts';
+import type { AnsibleStrategy } from '../../providers/ansible/settings.ts';
 import { processTree, signal } from './proc.ts';
 
 const bin = join(repoRoot, 'bin', 'plumbline.mjs');
@@ -20,6 +21,8 @@ export interface BenchDaemonOptions {
   terraformRc: string;
   /** SSH key for inventories, when the scenario has hosts. */
   privateKeyFile?: string;
+  /** `ansible.strategy` (with `privateKeyFile`); absent: the default. */
+  ansibleStrategy?: AnsibleStrategy;
   /** Options for node itself, e.g. `--cpu-prof` (not allowed in NODE_OPTIONS). */
   nodeArgs?: string[];
   label: string;
@@ -73,7 +76,7 @@ export class BenchDaemon {
         `concurrency: ${options.concurrency}`,
         'terraform:',
         `  cliConfigFile: ${options.terraformRc}`,
-        ...(options.privateKeyFile ? ['ansible:', `  privateKeyFile: ${options.privateKeyFile}`] : []),
+        ...(options.privateKeyFile ? ['ansible:', `  privateKeyFile: ${options.privateKeyFile}`, ...(options.ansibleStrategy ? [`  strategy: ${options.ansibleStrategy}`] : [])] : []),
         'defaults:',
         '  approval: auto',
         '  drift:',

@@ -44,6 +44,8 @@ test('a minimal config gets every default', async () => {
         controlPersistMs: 60_000,
         pipelining: true,
         recheckHostsAfterMs: 30_000,
+        strategy: 'linear',
+        mitogenConnectTimeoutMs: 60_000,
       },
     },
     defaults: { approval: 'auto-unless-destroy', applyAfterMs: null, drift: { intervalMs: 900_000, action: 'report', unknownTasks: 'ignore' } },
@@ -218,6 +220,8 @@ test('the ansible section: paths resolved against the config folder, durations p
         controlPersist: '0s',
         pipelining: false,
         recheckHostsAfter: '0s',
+        strategy: 'mitogen',
+        mitogenConnectTimeout: '2m',
       },
     },
     '/etc/plumbline/plumbline.yaml',
@@ -235,6 +239,8 @@ test('the ansible section: paths resolved against the config folder, durations p
     controlPersistMs: null,
     pipelining: false,
     recheckHostsAfterMs: null,
+    strategy: 'mitogen',
+    mitogenConnectTimeoutMs: 120_000,
   });
 });
 
@@ -247,7 +253,7 @@ test('the ansible section is checked like the others: unknown keys, ranges, dura
   assert.deepEqual(
     error.problems.map((p) => `${p.line}:${p.column} ${p.message}`),
     [
-      '4:3 ansible.forks: unknown field (allowed: playbookBinary, inventoryBinary, vaultBinary, vaultPasswordFile, privateKeyFile, maxForks, timeout, connectTimeout, controlPersist, pipelining, recheckHostsAfter)',
+      '4:3 ansible.forks: unknown field (allowed: playbookBinary, inventoryBinary, vaultBinary, vaultPasswordFile, privateKeyFile, maxForks, timeout, connectTimeout, controlPersist, pipelining, recheckHostsAfter, strategy, mitogenConnectTimeout)',
       '5:3 ansible.maxForks: must be at least 1 (got 0)',
       '6:3 ansible.timeout: must be at least 1s (got "500ms")',
       '7:3 ansible.controlPersist: invalid duration "soon": use whole numbers with a unit (ms, s, m, h, d), e.g. 500ms, 90s, 10m, 1h30m, 2d',

@@ -11,6 +11,7 @@ import type { InventorySpec } from './manifest.ts';
 import { parsePlaybookOutput, type PlaybookOutput } from './output-schema.ts';
 import { ansibleToolNeeds, manifestFilesGranted } from './sandbox.ts';
 import { type AnsibleSettings, ansibleSettingsPart } from './settings.ts';
+import { type MitogenPlugins, strategyEnv } from './strategy.ts';
 
 /**
  * How Plumbline runs Ansible: the environment every ansible process gets,
@@ -33,6 +34,8 @@ export interface RunContext {
   unit: UnitDefinition;
   spec: InventorySpec;
   settings: AnsibleSettings;
+  /** Mitogen's strategy plugins, when `ansible.strategy` is mitogen (found when the provider was built). */
+  mitogen: MitogenPlugins | null;
   /** The repository at the run's revision (the parent of the unit folder). */
   treeRoot: string;
   /**
@@ -82,6 +85,8 @@ export async function runContext(input: {
   /** The unit's state folder (RunRequest.unitStateDir). */
   unitStateDir?: string;
   config: DaemonConfig;
+  /** See RunContext.mitogen; absent: Ansible's own strategy. */
+  mitogen?: MitogenPlugins | null;
   vars: Record<string, unknown>;
   /** `hostsFrom`, resolved (its value in RunRequest.resolvedSpec). */
   inventoryHosts?: unknown;
@@ -117,12 +122,13 @@ export async function runContext(input: {
     input.config,
     { unit: input.unit, workdir: input.workdir, artifactsDir: input.artifactsDir, ...(input.repoDir ? { repoDir: input.repoDir } : {}), ...(input.unitStateDir ? { unitStateDir: input.unitStateDir } : {}) },
     // The run folder holds Ansible's local temp, the extra-vars and limit files, the config stand-in.
-    { readOnly: [...ansibleToolNeeds(settings), privateKeyFile, known.file], readWrite: [input.runDir, controlDir] },
+    { readOnly: [...ansibleToolNeeds(settings), input.mitogen?.strategyPlugins ?? null, privateKeyFile, known.file], readWrite: [input.runDir, controlDir] },
   );
   return {
     unit: input.unit,
     spec,
     settings,
+    mitogen: input.mitogen ?? null,
     treeRoot,
     roots: [treeRoot, ...(input.repoDir ? [input.repoDir] : [])],
     workdir: input.workdir,
@@ -287,7 +293,7 @@ export function ansibleEnv(ctx: RunContext): Record<string, string> {
     ANSIBLE_JSON_INDENT: '0',
     ANSIBLE_PIPELINING: ctx.settings.pipelining ? 'True' : 'False',
     ANSIBLE_SSH_ARGS: sshArgs(ctx),
-    ANSIBLE_TIMEOUT: String(Math.max(1, Math.round(ctx.settings.connectTimeoutMs / 1000))),
+    ...strategyEnv(ctx.settings, ctx.mitogen),
     ...(ctx.spec.ssh.port ? { ANSIBLE_REMOTE_PORT: String(ctx.spec.ssh.port) } : {}),
   };
 }

@@ -8,6 +8,7 @@ import {
   type PlanOutcome,
   type PlanRequest,
   type ProviderContext,
+  type Provider,
   type ProviderFactory,
   type RunRequest,
   sandboxFor,
@@ -15,7 +16,7 @@ import {
   secrets,
   ToolError,
 } from '../../engine/provider-kit.ts';
-import { forksFor, listInventory, runContext, runPlaybook, type RunContext } from './cli.ts';
+import { ansibleSettings, forksFor, listInventory, runContext, runPlaybook, type RunContext } from './cli.ts';
 import {
   buildDocument,
   buildHostPlans,
@@ -41,6 +42,8 @@ import { renderPlan } from './render.ts';
 import { validateInventory } from './validate.ts';
 import { registerVaultSecrets } from './vault.ts';
 import { ansibleToolNeeds } from './sandbox.ts';
+import { findMitogen, type MitogenPlugins } from './strategy.ts';
+import { transientlyLost } from './transient.ts';
 
 export type { AnsiblePlanDocument, HostPlan } from './document.ts';
 export type { TaskChange } from './normalize.ts';
@@ -55,17 +58,31 @@ export type { TaskChange } from './normalize.ts';
  * idempotent (`NotIdempotent`). Every host's state is reported, whatever
  * happens to the others.
  */
-export const createAnsibleProvider: ProviderFactory = (context) => {
+export const createAnsibleProvider = (context: ProviderContext, mitogen: MitogenPlugins | null = null): Provider => {
   return {
     // Every check of an inventory is a process of Ansible's: none when the caller allows none.
     validate: async (unit, unitDir, options) => (options?.processes === false ? [] : validateInventory(unit, unitDir, context)),
-    plan: (request) => planInventory(request, context),
-    apply: (request) => applyInventory(request, context),
+    plan: (request) => planInventory(request, context, mitogen),
+    apply: (request) => applyInventory(request, context, mitogen),
     reads: (request) => inventoryReads(request),
   };
 };
+createAnsibleProvider satisfies ProviderFactory;
 
-async function prepare(request: RunRequest, context: ProviderContext): Promise<RunContext> {
+/**
+ * The provider the daemon and the command line build. With `strategy:
+ * mitogen`, mitogen is looked for first: a config that asks for it without
+ * the package fails here (E_ANSIBLE_MITOGEN_MISSING), at start or at
+ * `plumbline validate`, never in the middle of a plan.
+ */
+export async function buildAnsibleProvider(context: ProviderContext): Promise<Provider> {
+  const settings = ansibleSettings(context.config);
+  const mitogen = settings.strategy === 'mitogen' ? await findMitogen(settings, context.log) : null;
+  if (mitogen) context.log.info({ strategyPlugins: mitogen.strategyPlugins }, 'ansible runs with the mitogen strategy');
+  return createAnsibleProvider(context, mitogen);
+}
+
+async function prepare(request: RunRequest, context: ProviderContext, mitogen: MitogenPlugins | null): Promise<RunContext> {
   // Normally registered when the inputs were resolved; again here, so no caller can miss it.
   for (const name of request.sensitiveVars) secrets.add(request.vars[name]);
   const hostsFrom = (request.resolvedSpec as ResolvedInventorySpec).hostsFrom;
@@ -77,6 +94,7 @@ async function prepare(request: RunRequest, context: ProviderContext): Promise<R
     artifactsDir: request.artifactsDir,
     unitStateDir: request.unitStateDir,
     config: context.config,
+    mitogen,
     // Extra variables (-e @file, 0600, deleted after each ansible-playbook): never on a command line.
     vars: request.vars,
     ...(hostsFrom !== undefined ? { inventoryHosts: hostsFrom } : {}),
@@ -120,8 +138,26 @@ async function checkHosts(ctx: RunContext, names: readonly string[], hostvars: R
   return findings;
 }
 
-async function planInventory(request: PlanRequest, context: ProviderContext): Promise<PlanOutcome> {
-  const ctx = await prepare(request, context);
+/**
+ * Hosts whose SSH connection broke mid-check are checked once more, alone
+ * (a check changes nothing, so running it again is safe); their new results
+ * replace the lost ones in `runs`.
+ */
+async function checkLostHostsAgain(ctx: RunContext, runs: Map<string, HostRun>): Promise<void> {
+  const lost = transientlyLost(runs);
+  if (lost.length === 0) return;
+  ctx.log.warn({ hosts: lost }, 'connections broke during the check (data could not be sent): checking those hosts again');
+  const again = await runPlaybook(ctx, { check: true, limit: lost, forks: forksFor(lost.length, ctx.spec, ctx.settings) });
+  const retried = normalizeRun(again.output, { roots: ctx.roots });
+  for (const name of lost) {
+    const run = retried.get(name);
+    if (run) runs.set(name, run);
+  }
+  ctx.log.info({ hosts: lost.map((n) => `${n}=${runs.get(n)?.state}`), exitCode: again.exitCode, ms: again.durationMs }, 'ansible check of the lost hosts finished');
+}
+
+async function planInventory(request: PlanRequest, context: ProviderContext, mitogen: MitogenPlugins | null): Promise<PlanOutcome> {
+  const ctx = await prepare(request, context, mitogen);
   const limit = request.targets ? [...request.targets] : undefined;
   let runs = new Map<string, HostRun>();
   if (!limit || limit.length > 0) {
@@ -131,6 +167,7 @@ async function planInventory(request: PlanRequest, context: ProviderContext): Pr
     runs = normalizeRun(check.output, { roots: ctx.roots });
     const summary = [...runs.values()].map((r) => `${r.name}=${r.state}`);
     ctx.log.info({ hosts: summary, exitCode: check.exitCode, ms: check.durationMs }, 'ansible check finished');
+    await checkLostHostsAgain(ctx, runs);
   }
   const lost = [...runs.values()].filter((r) => r.state === 'unreachable').map((r) => r.name);
   const findings = lost.length > 0 ? await checkHosts(ctx, lost, (await listInventory(ctx)).hostvars) : [];
@@ -198,9 +235,9 @@ function unreachableError(planned: readonly HostPlan[], unreachable: Map<string,
   );
 }
 
-async function applyInventory(request: ApplyRequest, context: ProviderContext): Promise<ApplyOutcome> {
+async function applyInventory(request: ApplyRequest, context: ProviderContext, mitogen: MitogenPlugins | null): Promise<ApplyOutcome> {
   const planned = await readPlanDocument(request.artifactsDir);
-  const ctx = await prepare(request, context);
+  const ctx = await prepare(request, context, mitogen);
   const allow = ctx.spec.allowUnreachable;
   if (planned.unreachable.length > 0 && !allow) {
     const why = new Map(planned.hosts.filter((h) => h.state === 'unreachable').map((h) => [h.name, h.message ?? 'unreachable']));

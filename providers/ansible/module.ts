@@ -9,5 +9,5 @@ export const ansibleProvider: ProviderModule<InventorySpec, AnsibleSettings> = {
   manifest: ansibleManifest,
   settings: ansibleSettingsPart,
   errorCodes: ANSIBLE_ERROR_CODES,
-  create: async (context) => (await import('./index.ts')).createAnsibleProvider(context),
+  create: async (context) => (await import('./index.ts')).buildAnsibleProvider(context),
 };

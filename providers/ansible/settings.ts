@@ -27,7 +27,14 @@ export interface AnsibleSettings {
    * hosts again (preflight) before changing anything; null: always.
    */
   recheckHostsAfterMs: number | null;
+  /** Ansible's execution strategy (strategy.ts): its own `linear`, or mitogen's. */
+  strategy: AnsibleStrategy;
+  /** With mitogen: how long its start on a host may take (SSH login, Python start, its code sent). */
+  mitogenConnectTimeoutMs: number;
 }
+
+export const ANSIBLE_STRATEGIES = ['linear', 'mitogen'] as const;
+export type AnsibleStrategy = (typeof ANSIBLE_STRATEGIES)[number];
 
 /** How Ansible runs when the config says nothing (also for configs built in code). */
 export const DEFAULT_ANSIBLE_SETTINGS: AnsibleSettings = {
@@ -42,6 +49,8 @@ export const DEFAULT_ANSIBLE_SETTINGS: AnsibleSettings = {
   controlPersistMs: 60_000,
   pipelining: true,
   recheckHostsAfterMs: 30_000,
+  strategy: 'linear',
+  mitogenConnectTimeoutMs: 60_000,
 };
 
 const text = z.string().min(1);
@@ -58,6 +67,8 @@ const fields = {
   controlPersist: durationSchema.optional(),
   pipelining: z.boolean().optional(),
   recheckHostsAfter: durationSchema.optional(),
+  strategy: z.enum(ANSIBLE_STRATEGIES).optional(),
+  mitogenConnectTimeout: durationSchema.optional(),
 };
 
 type Section = z.output<z.ZodObject<typeof fields>>;
@@ -65,7 +76,7 @@ type Section = z.output<z.ZodObject<typeof fields>>;
 export const ansibleSettingsPart: SettingsPart<AnsibleSettings> = {
   key: 'ansible',
   fields,
-  minimums: { timeout: 1_000, connectTimeout: 1_000 },
+  minimums: { timeout: 1_000, connectTimeout: 1_000, mitogenConnectTimeout: 1_000 },
   defaults: DEFAULT_ANSIBLE_SETTINGS,
   normalize(section, base) {
     const s = section as Section;
@@ -84,6 +95,8 @@ export const ansibleSettingsPart: SettingsPart<AnsibleSettings> = {
       pipelining: s.pipelining ?? d.pipelining,
       // `0s` (null): check the hosts again before every apply.
       recheckHostsAfterMs: s.recheckHostsAfter === undefined ? d.recheckHostsAfterMs : s.recheckHostsAfter,
+      strategy: s.strategy ?? d.strategy,
+      mitogenConnectTimeoutMs: s.mitogenConnectTimeout ?? d.mitogenConnectTimeoutMs,
     };
   },
 };

@@ -1,0 +1,89 @@
+import { readFileSync } from 'node:fs';
+import { findExecutable, type Logger, run, ToolError } from '../../engine/provider-kit.ts';
+import type { AnsibleSettings } from './settings.ts';
+
+/**
+ * Ansible's execution strategy. `linear` is Ansible's own, as the repository's
+ * ansible.cfg sets it. `mitogen` runs the plays with the strategy plugins of
+ * the mitogen package (Debian's `ansible-mitogen`): one Python per host that
+ * stays up for the whole run and receives each module over the SSH
+ * connection, instead of a new Python (and a module copy) per task. The host's
+ * Python start-up is most of a task's time on small hosts.
+ */
+
+/** What a run needs to use mitogen: the folder of its strategy plugins (`ANSIBLE_STRATEGY_PLUGINS`). */
+export interface MitogenPlugins {
+  strategyPlugins: string;
+}
+
+/** The plugin that keeps Ansible's linear order (every host finishes a task before the next task starts). */
+const MITOGEN_STRATEGY = 'mitogen_linear';
+
+const INSTALL_HINT =
+  'install mitogen for the Python that runs ansible-playbook (Debian: `apt-get install ansible-mitogen`; a virtualenv: `pip install mitogen` in it), or remove `strategy: mitogen` from the ansible section of plumbline.yaml';
+
+/**
+ * The interpreter line of a Python script (`#!/usr/bin/python3`,
+ * `#!/usr/bin/env python3`, `#!/venv/bin/python -E`), as a command and its
+ * arguments; null when the file does not start with one.
+ */
+export function interpreterOf(scriptText: string): string[] | null {
+  const first = /^#!\s*(.+)/.exec(scriptText.split('\n', 1)[0] ?? '')?.[1]?.trim();
+  if (!first) return null;
+  const words = first.split(/\s+/);
+  // `env` finds the interpreter on PATH; `env -S` splits the rest as arguments.
+  if (/(^|\/)env$/.test(words[0]!)) return words.slice(1).filter((w) => w !== '-S');
+  return words;
+}
+
+/**
+ * Asks the Python that runs ansible-playbook where mitogen's strategy plugins
+ * are: when `strategy: mitogen` is set, at the daemon's start and at
+ * `plumbline validate`, so a missing package is said then and not in the
+ * middle of a plan. Throws E_ANSIBLE_MITOGEN_MISSING.
+ */
+export async function findMitogen(settings: Pick<AnsibleSettings, 'playbookBinary'>, log?: Logger): Promise<MitogenPlugins> {
+  const binary = findExecutable(settings.playbookBinary, process.env.PATH);
+  if (!binary) throw missing(`ansible.strategy is mitogen, but ${settings.playbookBinary} is not found on PATH`);
+  let interpreter: string[] | null;
+  try {
+    interpreter = interpreterOf(readFileSync(binary, 'utf8').slice(0, 512));
+  } catch (error) {
+    throw missing(`ansible.strategy is mitogen, but ${binary} cannot be read to find its Python`, error);
+  }
+  if (!interpreter) throw missing(`ansible.strategy is mitogen, but ${binary} is not a Python script: Plumbline cannot tell which Python runs Ansible`);
+  const [command, ...args] = interpreter;
+  const probe = 'import os, ansible_mitogen.plugins.strategy as s; print(os.path.realpath(list(s.__path__)[0]))';
+  const result = await run(command!, [...args, '-c', probe], { timeoutMs: 60_000, okExitCodes: [0, 1], ...(log ? { log } : {}) });
+  const folder = result.stdout.trim().split('\n').pop() ?? '';
+  if (result.exitCode !== 0 || !folder) {
+    const why = /ModuleNotFoundError|ImportError/.test(result.stderr) ? 'has no ansible_mitogen module' : `cannot load ansible_mitogen: ${result.stderr.trim().split('\n').pop() ?? ''}`;
+    throw missing(`ansible.strategy is mitogen, but the Python of ${binary} (${interpreter.join(' ')}) ${why}`);
+  }
+  return { strategyPlugins: folder };
+}
+
+function missing(message: string, cause?: unknown): ToolError {
+  return new ToolError('E_ANSIBLE_MITOGEN_MISSING', message, { retry: 'stalled', hint: INSTALL_HINT, ...(cause ? { cause } : {}) });
+}
+
+/**
+ * The environment that selects the strategy. Environment variables beat the
+ * repository's ansible.cfg, so `strategy: mitogen` holds whatever it says (a
+ * play's own `strategy:` keyword still wins for that play). Mitogen's connect
+ * timeout (`ANSIBLE_TIMEOUT`) covers its whole start on a host (the SSH login,
+ * the Python start, its own code sent over), which takes far longer than a
+ * TCP connect on a loaded host.
+ */
+export function strategyEnv(settings: Pick<AnsibleSettings, 'connectTimeoutMs' | 'mitogenConnectTimeoutMs'>, mitogen: MitogenPlugins | null): Record<string, string> {
+  if (!mitogen) return { ANSIBLE_TIMEOUT: seconds(settings.connectTimeoutMs) };
+  return {
+    ANSIBLE_STRATEGY_PLUGINS: mitogen.strategyPlugins,
+    ANSIBLE_STRATEGY: MITOGEN_STRATEGY,
+    ANSIBLE_TIMEOUT: seconds(settings.mitogenConnectTimeoutMs),
+  };
+}
+
+function seconds(ms: number): string {
+  return String(Math.max(1, Math.round(ms / 1000)));
+}

@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { TestDaemon } from '../testkit/daemon.ts';
+import { repoRoot } from '../testkit/files.ts';
+import { TestRepo } from '../testkit/git-repo.ts';
+import { freePort } from '../testkit/ports.ts';
+import { TestHosts } from '../testkit/sshd.ts';
+
+// `ansible.strategy: mitogen` with real sshd hosts on 127.0.0.160-161, the real
+// ansible-playbook with Debian's ansible-mitogen, the real daemon (sandboxed
+// when bubblewrap works). Each test builds on the previous commit.
+let hosts: TestHosts;
+let repo: TestRepo;
+let daemon: TestDaemon;
+const scratch: string[] = [];
+
+const manifest = (port: number, approval = 'manual') => `playbook: site.yml\napproval: ${approval}\nvars:\n  listen_port: ${port}\n`;
+// The last task records the process that ran it: under mitogen, a Python of
+// mitogen's own that stays up for the run, named `mitogen:<user>@<controller>`.
+const site = `- name: web servers
+  hosts: web
+  gather_facts: false
+  tasks:
+    - name: site settings
+      ansible.builtin.copy:
+        dest: "{{ plumbline_root }}/site.conf"
+        content: "listen={{ listen_port }}\\n"
+    - name: runner
+      ansible.builtin.shell: ps -o args= -p "$PPID"
+      register: runner
+      changed_when: false
+      check_mode: false
+    - name: record the runner
+      ansible.builtin.copy:
+        dest: "{{ plumbline_root }}/runner"
+        content: "{{ 'mitogen' if 'mitogen:' in runner.stdout else runner.stdout }}\\n"
+`;
+
+before(async () => {
+  hosts = await TestHosts.start({ firstAddress: '127.0.0.160', count: 2 });
+  repo = new TestRepo();
+  daemon = await TestDaemon.start({ sourceUrl: repo.url, extraConfig: hosts.ansibleConfig(['strategy: mitogen']) });
+});
+
+after(async () => {
+  await daemon?.dispose();
+  repo?.dispose();
+  await hosts?.dispose();
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+});
+
+test('check mode under mitogen reports the changes and changes nothing; the apply converges the hosts', async () => {
+  const revision = repo.commit(
+    {
+      'inventories/web/inventory.yaml': manifest(8080),
+      'inventories/web/hosts.yml': hosts.inventoryYaml(),
+      'inventories/web/known_hosts': hosts.knownHosts(),
+      'inventories/web/site.yml': site,
+    },
+    'web inventory',
+  );
+  await daemon.sync();
+  const waiting = await daemon.waitForUnit('web', 'AwaitingApproval', { revision, timeoutMs: 240_000 });
+  const plan = (await daemon.plans('web')).find((p) => p.id === waiting.planId)!;
+  // 2 files × 2 hosts would be created; the check changed none of them.
+  assert.deepEqual(plan.summary, { add: 0, change: 4, destroy: 0, replace: 0 });
+  assert.deepEqual(plan.hosts?.map((h) => [h.name, h.state]), [
+    ['host-1', 'changed'],
+    ['host-2', 'changed'],
+  ]);
+  for (const h of hosts.hosts) assert.equal(existsSync(join(h.root, 'site.conf')), false, `${h.name} untouched by the check`);
+
+  const approve = daemon.cli(['approve', plan.id]);
+  assert.equal(approve.code, 0, approve.stderr);
+  const unit = await daemon.waitForUnit('web', 'InSync', { revision, timeoutMs: 240_000 });
+  assert.equal(unit.reason, 'Converged', unit.message);
+  for (const h of hosts.hosts) {
+    assert.equal(hosts.readOnHost(h.name, 'site.conf'), 'listen=8080\n');
+    assert.equal(hosts.readOnHost(h.name, 'runner'), 'mitogen\n', `${h.name}: the tasks ran in mitogen's interpreter`);
+  }
+  assert.match(daemon.logs, /ansible runs with the mitogen strategy/);
+});
+
+test('a change shows in the check with its diff, and only on the hosts it concerns', async () => {
+  const revision = repo.commit({ 'inventories/web/inventory.yaml': manifest(9090) }, 'listen on 9090');
+  await daemon.sync();
+  const waiting = await daemon.waitForUnit('web', 'AwaitingApproval', { revision, timeoutMs: 240_000 });
+  const plan = (await daemon.plans('web')).find((p) => p.id === waiting.planId)!;
+  assert.deepEqual(plan.summary, { add: 0, change: 2, destroy: 0, replace: 0 });
+  assert.match(plan.hosts![0]!.message ?? '', /changes: site settings/);
+  const show = daemon.cli(['show', plan.id]);
+  assert.equal(show.code, 0, show.stderr);
+  assert.match(show.stdout, /-listen=8080/);
+  assert.match(show.stdout, /\+listen=9090/);
+  for (const h of hosts.hosts) assert.equal(hosts.readOnHost(h.name, 'site.conf'), 'listen=8080\n');
+
+  assert.equal(daemon.cli(['approve', plan.id]).code, 0);
+  const unit = await daemon.waitForUnit('web', 'InSync', { revision, timeoutMs: 240_000 });
+  assert.equal(unit.reason, 'Converged', unit.message);
+  for (const h of hosts.hosts) assert.equal(hosts.readOnHost(h.name, 'site.conf'), 'listen=9090\n');
+});
+
+test('host keys are still verified: a host whose key changed is refused and nothing is applied', async () => {
+  await hosts.host('host-2').rotateHostKey();
+  const revision = repo.commit({ 'inventories/web/inventory.yaml': manifest(9191, 'auto') }, 'listen on 9191');
+  await daemon.sync();
+  const plan = await daemon.planAt('web', revision);
+  const second = plan.hosts?.find((h) => h.name === 'host-2');
+  assert.equal(second?.state, 'unreachable', JSON.stringify(plan.hosts));
+  assert.match(second?.message ?? '', /host key verification failed/i);
+  assert.equal(plan.hosts?.find((h) => h.name === 'host-1')?.state, 'changed');
+  const unit = await daemon.waitForUnit('web', 'Failed', { revision });
+  assert.match(unit.message, /host-2/);
+  for (const h of hosts.hosts) assert.equal(hosts.readOnHost(h.name, 'site.conf'), 'listen=9090\n');
+});
+
+test('strategy: mitogen without mitogen in the Python that runs Ansible stops the daemon at start, saying how to fix it', async () => {
+  // An Ansible whose Python does not see the system's packages, as a virtualenv without mitogen would be.
+  const dir = mkdtempSync(join(tmpdir(), 'plumbline-nomitogen-'));
+  scratch.push(dir);
+  mkdirSync(join(dir, 'bin'));
+  const playbook = join(dir, 'bin', 'ansible-playbook');
+  const real = readFileSync('/usr/bin/ansible-playbook', 'utf8');
+  writeFileSync(playbook, `#!/usr/bin/python3 -S\n${real.slice(real.indexOf('\n') + 1)}`);
+  chmodSync(playbook, 0o755);
+  const config = join(dir, 'plumbline.yaml');
+  const settings = ['strategy: mitogen', `playbookBinary: ${playbook}`];
+  writeFileSync(config, [`source:\n  url: ${repo.url}`, `stateDir: ${join(dir, 'state')}`, `api:\n  listen: 127.0.0.1:${await freePort()}`, hosts.ansibleConfig(settings), ''].join('\n'));
+  const started = spawnSync(process.execPath, [join(repoRoot, 'bin', 'plumbline.mjs'), 'daemon', '--config', config], { encoding: 'utf8', timeout: 120_000 });
+  assert.notEqual(started.status, 0, 'the daemon refuses to start');
+  assert.equal(started.signal, null, 'it stops by itself');
+  const output = started.stdout + started.stderr;
+  assert.match(output, /E_ANSIBLE_MITOGEN_MISSING/);
+  assert.match(output, /has no ansible_mitogen module/);
+  assert.match(output, /apt-get install ansible-mitogen/);
+});
