@@ -76,12 +76,13 @@ describe('the reconciler against a fake provider', () => {
   let calls: string[];
   let behaviour: Behaviour;
 
-  async function start(options: { approval?: string } = {}): Promise<void> {
+  async function start(options: { approval?: string; beforeStart?: () => Promise<void> } = {}): Promise<void> {
     const { config } = normalizeConfig({ source: { url: repo.url, interval: '1h' }, stateDir: join(dir, 'state'), defaults: { approval: options.approval ?? 'auto' } }, null);
     const paths = statePaths(config!.stateDir);
     store = await openStore(config!, silentLogger);
     const source = new GitSource({ url: repo.url, branch: 'main', mirrorDir: paths.mirror, snapshotsDir: paths.snapshots, log: silentLogger });
     controller = new Controller({ config: config!, store, source, providers: new Map([['terraform', fakeProvider(calls, behaviour)]]), paths, log: silentLogger });
+    await options.beforeStart?.();
     await controller.recover();
     await controller.start();
   }
@@ -141,6 +142,24 @@ describe('the reconciler against a fake provider', () => {
     assert.deepEqual(calls, ['plan web', 'apply web']);
     await assert.rejects(controller.approve(waiting.planId!, person('alice')), { code: 'E_PLAN_NOT_PENDING' });
     assert.deepEqual(await events('web'), ['planned', 'awaiting-approval', 'approved', 'apply-started', 'applied']);
+  });
+
+  it('a sync asked while the daemon starts waits until it has started, then polls', async () => {
+    const head = repo.commit(stack('web', { changes: 1 }));
+    let synced: Promise<unknown> | undefined;
+    let settledEarly = false;
+    await start({
+      beforeStart: async () => {
+        // As the API does: it answers before recovery and start have run.
+        synced = controller.sync({ allowRewrite: false }, person('alice'));
+        void synced.then(() => (settledEarly = true), () => (settledEarly = true));
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        assert.equal(settledEarly, false, 'the sync waited for the start');
+        assert.deepEqual(calls, [], 'nothing was planned before the start');
+      },
+    });
+    await synced;
+    await unit('web', 'InSync', head);
   });
 
   it('a newer commit supersedes a waiting plan, and its apply can no longer be approved', async () => {

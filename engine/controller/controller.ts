@@ -88,6 +88,14 @@ export class Controller implements EngineFacade, Runtime {
   private readonly providers: Map<string, Provider>;
   private readonly scheduler: Scheduler;
   private readonly pollLock = new Mutex();
+  /**
+   * Settled once `start()` has run. The API answers while the daemon starts;
+   * a sync asked meanwhile waits for it, so it never polls beside recovery
+   * (which reads the store's head, fetches into a new mirror and cleans the
+   * state folder on the assumption that nothing runs yet).
+   */
+  private markStarted!: () => void;
+  private readonly started = new Promise<void>((resolve) => (this.markStarted = resolve));
   private definitions = new Map<string, UnitDefinition>();
   private readonly olderDefinitions = new Map<string, Promise<UnitDefinition[]>>();
   private readonly reviewTimers = new Map<string, LongTimer>();
@@ -438,6 +446,7 @@ export class Controller implements EngineFacade, Runtime {
     this.unsubscribe = await this.store.subscribe(() => this.scheduler.wake());
     await this.membership.start();
     this.scheduler.wake();
+    this.markStarted();
   }
 
   /** This member leads (it polls and schedules) or no longer does. */
@@ -502,6 +511,7 @@ export class Controller implements EngineFacade, Runtime {
 
   /** Poll at once (a forge's webhook says something was pushed). */
   async pollNow(): Promise<SyncAnswer> {
+    await this.started;
     return this.poll({ allowRewrite: false });
   }
 
@@ -965,6 +975,7 @@ export class Controller implements EngineFacade, Runtime {
         ...auditFields(actor),
       }),
     );
+    await this.started;
     const answer = await this.poll({ allowRewrite: options.allowRewrite });
     if (options.unit && answer.revision && this.sourceStatus.phase === 'Ready' && !answer.scheduled.includes(options.unit)) {
       const unit = this.definitions.get(options.unit);
