@@ -152,7 +152,8 @@ describe('terraform provider against the real terraform', { timeout: 600_000 }, 
     const broken = await request('resource "terraform_data" "x" {\n  input = "a"\n', {});
     await assert.rejects(provider.plan(broken), (error: unknown) => {
       assert.ok(error instanceof ToolError);
-      assert.equal(error.code, 'E_TERRAFORM_INIT');
+      // init reports it when it runs; with the unit's data dir kept from the tests before, init is skipped and plan does.
+      assert.match(error.code, /^E_TERRAFORM_(INIT|PLAN)$/);
       assert.equal(error.retry, 'stalled');
       assert.match(error.message, /Unclosed configuration block/);
       assert.match(error.message, /main\.tf line 1/);
