@@ -44,12 +44,7 @@ function fingerprintOf(publicKey: string): string {
 
 test('all three hosts converge', async () => {
   const first = repo.commit(
-    {
-      'inventories/web/inventory.yaml': manifest(8080),
-      'inventories/web/hosts.yml': hosts.inventoryYaml(),
-      'inventories/web/known_hosts': hosts.knownHosts(),
-      'inventories/web/site.yml': site,
-    },
+    hosts.inventoryFolder('inventories/web', { manifest: manifest(8080), playbook: site }),
     'web inventory',
   );
   await daemon.sync();

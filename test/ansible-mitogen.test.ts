@@ -55,12 +55,7 @@ after(async () => {
 
 test('check mode under mitogen reports the changes and changes nothing; the apply converges the hosts', async () => {
   const revision = repo.commit(
-    {
-      'inventories/web/inventory.yaml': manifest(8080),
-      'inventories/web/hosts.yml': hosts.inventoryYaml(),
-      'inventories/web/known_hosts': hosts.knownHosts(),
-      'inventories/web/site.yml': site,
-    },
+    hosts.inventoryFolder('inventories/web', { manifest: manifest(8080), playbook: site }),
     'web inventory',
   );
   await daemon.sync();

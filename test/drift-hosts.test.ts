@@ -28,12 +28,7 @@ const manifest = (action: 'report' | 'remediate') => `playbook: site.yml\napprov
 before(async () => {
   hosts = await TestHosts.start({ firstAddress: '127.0.0.50' });
   repo = new TestRepo();
-  repo.commit({
-    'inventories/web/inventory.yaml': manifest('report'),
-    'inventories/web/hosts.yml': hosts.inventoryYaml(),
-    'inventories/web/known_hosts': hosts.knownHosts(),
-    'inventories/web/site.yml': PLAY,
-  });
+  repo.commit(hosts.inventoryFolder('inventories/web', { manifest: manifest('report'), playbook: PLAY }));
   daemon = await TestDaemon.start({ sourceUrl: repo.url, extraConfig: hosts.ansibleConfig() });
   await daemon.waitForUnit('web', 'InSync', { timeoutMs: 240_000 });
 });

@@ -42,6 +42,19 @@ export class TestHosts {
     return hostsInventoryYaml(this.ssh.hosts, group);
   }
 
+  /**
+   * The files of an inventory folder `dir` (e.g. `inventories/web`) reaching
+   * these hosts: its manifest, the hosts and their keys, and the playbook.
+   */
+  inventoryFolder(dir: string, files: { manifest: string; playbook: string; group?: string }): Record<string, string> {
+    return {
+      [`${dir}/inventory.yaml`]: files.manifest,
+      [`${dir}/hosts.yml`]: this.inventoryYaml(files.group),
+      [`${dir}/known_hosts`]: this.knownHosts(),
+      [`${dir}/site.yml`]: files.playbook,
+    };
+  }
+
   /** daemon config lines for the `ansible:` section. */
   ansibleConfig(extra: string[] = []): string {
     return ['ansible:', `  privateKeyFile: ${this.ssh.privateKeyFile}`, ...extra.map((l) => `  ${l}`)].join('\n');
