@@ -4,7 +4,7 @@ import type { ErrorCodeTable } from '../../engine/provider-kit.ts';
 export const ANSIBLE_ERROR_CODES = {
   E_ANSIBLE_FAILED: { retry: 'stalled', meaning: 'ansible-playbook failed before it reached the hosts (syntax, a missing role): run plumbline validate, fix the playbook or its roles and commit' },
   E_ANSIBLE_HOSTS_FAILED: { retry: 'stalled', meaning: 'the apply failed on some hosts (transient when they were only unreachable): the unit’s hosts show each result; fix the tasks or hosts and commit' },
-  E_ANSIBLE_MITOGEN_MISSING: { retry: 'stalled', meaning: 'ansible.strategy is mitogen but the Python that runs ansible-playbook has no mitogen: install it (Debian: ansible-mitogen) or remove the setting' },
+  E_ANSIBLE_MITOGEN_MISSING: { retry: 'stalled', meaning: 'ansible.strategy is mitogen but the Python that runs ansible-playbook has no mitogen: install it (Debian: ansible-mitogen) or set it to auto or linear' },
   E_ANSIBLE_INVENTORY: { retry: 'stalled', meaning: 'ansible-inventory could not read the inventory: fix it and commit' },
   E_ANSIBLE_OUTPUT: { retry: 'stalled', meaning: 'ansible-playbook printed no JSON result Plumbline can read: install the ansible.posix collection, with ansible-core 2.14 or newer' },
   E_HOSTS_UNREACHABLE: { retry: 'transient', meaning: 'hosts are unreachable, so the apply does not start (allowUnreachable: false), retried: bring them back, remove them, or set allowUnreachable: true' },

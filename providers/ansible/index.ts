@@ -42,7 +42,7 @@ import { renderPlan } from './render.ts';
 import { validateInventory } from './validate.ts';
 import { registerVaultSecrets } from './vault.ts';
 import { ansibleToolNeeds } from './sandbox.ts';
-import { findMitogen, type MitogenPlugins } from './strategy.ts';
+import { chooseStrategy, type MitogenPlugins } from './strategy.ts';
 import { transientlyLost } from './transient.ts';
 
 export type { AnsiblePlanDocument, HostPlan } from './document.ts';
@@ -58,27 +58,30 @@ export type { TaskChange } from './normalize.ts';
  * idempotent (`NotIdempotent`). Every host's state is reported, whatever
  * happens to the others.
  */
-export const createAnsibleProvider = (context: ProviderContext, mitogen: MitogenPlugins | null = null): Provider => {
+export const createAnsibleProvider = (context: ProviderContext, mitogen?: MitogenPlugins | null): Provider => {
+  // Not chosen by the caller: chosen at the first run, from the settings (`auto` looks once per process).
+  const strategy = () => (mitogen !== undefined ? Promise.resolve(mitogen) : chooseStrategy(ansibleSettings(context.config), context.log));
   return {
     // Every check of an inventory is a process of Ansible's: none when the caller allows none.
     validate: async (unit, unitDir, options) => (options?.processes === false ? [] : validateInventory(unit, unitDir, context)),
-    plan: (request) => planInventory(request, context, mitogen),
-    apply: (request) => applyInventory(request, context, mitogen),
+    plan: async (request) => planInventory(request, context, await strategy()),
+    apply: async (request) => applyInventory(request, context, await strategy()),
     reads: (request) => inventoryReads(request),
   };
 };
 createAnsibleProvider satisfies ProviderFactory;
 
 /**
- * The provider the daemon and the command line build. With `strategy:
- * mitogen`, mitogen is looked for first: a config that asks for it without
- * the package fails here (E_ANSIBLE_MITOGEN_MISSING), at start or at
- * `plumbline validate`, never in the middle of a plan.
+ * The provider the daemon and the command line build. The strategy is chosen
+ * here, once: `auto` takes mitogen when it is found, else linear (said in the
+ * log); an explicit `strategy: mitogen` without the package fails here
+ * (E_ANSIBLE_MITOGEN_MISSING), at start or at `plumbline validate`, never in
+ * the middle of a plan.
  */
 export async function buildAnsibleProvider(context: ProviderContext): Promise<Provider> {
   const settings = ansibleSettings(context.config);
-  const mitogen = settings.strategy === 'mitogen' ? await findMitogen(settings, context.log) : null;
-  if (mitogen) context.log.info({ strategyPlugins: mitogen.strategyPlugins }, 'ansible runs with the mitogen strategy');
+  const mitogen = await chooseStrategy(settings, context.log);
+  if (mitogen && settings.strategy === 'mitogen') context.log.info({ strategyPlugins: mitogen.strategyPlugins }, 'ansible runs with the mitogen strategy');
   return createAnsibleProvider(context, mitogen);
 }
 

@@ -27,13 +27,16 @@ export interface AnsibleSettings {
    * hosts again (preflight) before changing anything; null: always.
    */
   recheckHostsAfterMs: number | null;
-  /** Ansible's execution strategy (strategy.ts): its own `linear`, or mitogen's. */
+  /**
+   * Ansible's execution strategy (strategy.ts): its own `linear`, mitogen's,
+   * or `auto` (mitogen when its plugins are found for Ansible's Python, else linear).
+   */
   strategy: AnsibleStrategy;
   /** With mitogen: how long its start on a host may take (SSH login, Python start, its code sent). */
   mitogenConnectTimeoutMs: number;
 }
 
-export const ANSIBLE_STRATEGIES = ['linear', 'mitogen'] as const;
+export const ANSIBLE_STRATEGIES = ['auto', 'linear', 'mitogen'] as const;
 export type AnsibleStrategy = (typeof ANSIBLE_STRATEGIES)[number];
 
 /** How Ansible runs when the config says nothing (also for configs built in code). */
@@ -49,7 +52,7 @@ export const DEFAULT_ANSIBLE_SETTINGS: AnsibleSettings = {
   controlPersistMs: 60_000,
   pipelining: true,
   recheckHostsAfterMs: 30_000,
-  strategy: 'linear',
+  strategy: 'auto',
   mitogenConnectTimeoutMs: 60_000,
 };
 

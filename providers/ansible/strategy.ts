@@ -20,7 +20,7 @@ export interface MitogenPlugins {
 const MITOGEN_STRATEGY = 'mitogen_linear';
 
 const INSTALL_HINT =
-  'install mitogen for the Python that runs ansible-playbook (Debian: `apt-get install ansible-mitogen`; a virtualenv: `pip install mitogen` in it), or remove `strategy: mitogen` from the ansible section of plumbline.yaml';
+  'install mitogen for the Python that runs ansible-playbook (Debian: `apt-get install ansible-mitogen`; a virtualenv: `pip install mitogen` in it), or set `strategy: auto` or `linear` in the ansible section of plumbline.yaml';
 
 /**
  * The interpreter line of a Python script (`#!/usr/bin/python3`,
@@ -36,31 +36,68 @@ export function interpreterOf(scriptText: string): string[] | null {
   return words;
 }
 
+/** Settings that choose the strategy. */
+type StrategySettings = Pick<AnsibleSettings, 'playbookBinary' | 'strategy'>;
+
 /**
  * Asks the Python that runs ansible-playbook where mitogen's strategy plugins
- * are: when `strategy: mitogen` is set, at the daemon's start and at
+ * are: when the strategy is `mitogen` or `auto`, at the daemon's start and at
  * `plumbline validate`, so a missing package is said then and not in the
  * middle of a plan. Throws E_ANSIBLE_MITOGEN_MISSING.
  */
-export async function findMitogen(settings: Pick<AnsibleSettings, 'playbookBinary'>, log?: Logger): Promise<MitogenPlugins> {
+export async function findMitogen(settings: StrategySettings, log?: Logger): Promise<MitogenPlugins> {
+  const asked = `ansible.strategy is ${settings.strategy}, but`;
   const binary = findExecutable(settings.playbookBinary, process.env.PATH);
-  if (!binary) throw missing(`ansible.strategy is mitogen, but ${settings.playbookBinary} is not found on PATH`);
+  if (!binary) throw missing(`${asked} ${settings.playbookBinary} is not found on PATH`);
   let interpreter: string[] | null;
   try {
     interpreter = interpreterOf(readFileSync(binary, 'utf8').slice(0, 512));
   } catch (error) {
-    throw missing(`ansible.strategy is mitogen, but ${binary} cannot be read to find its Python`, error);
+    throw missing(`${asked} ${binary} cannot be read to find its Python`, error);
   }
-  if (!interpreter) throw missing(`ansible.strategy is mitogen, but ${binary} is not a Python script: Plumbline cannot tell which Python runs Ansible`);
+  if (!interpreter) throw missing(`${asked} ${binary} is not a Python script: Plumbline cannot tell which Python runs Ansible`);
   const [command, ...args] = interpreter;
   const probe = 'import os, ansible_mitogen.plugins.strategy as s; print(os.path.realpath(list(s.__path__)[0]))';
   const result = await run(command!, [...args, '-c', probe], { timeoutMs: 60_000, okExitCodes: [0, 1], ...(log ? { log } : {}) });
   const folder = result.stdout.trim().split('\n').pop() ?? '';
   if (result.exitCode !== 0 || !folder) {
     const why = /ModuleNotFoundError|ImportError/.test(result.stderr) ? 'has no ansible_mitogen module' : `cannot load ansible_mitogen: ${result.stderr.trim().split('\n').pop() ?? ''}`;
-    throw missing(`ansible.strategy is mitogen, but the Python of ${binary} (${interpreter.join(' ')}) ${why}`);
+    throw missing(`${asked} the Python of ${binary} (${interpreter.join(' ')}) ${why}`);
   }
   return { strategyPlugins: folder };
+}
+
+/** `auto`'s choice per ansible-playbook binary: one look per process (a daemon run, a command). */
+const autoChoices = new Map<string, Promise<MitogenPlugins | null>>();
+
+/**
+ * The strategy a run uses: null for Ansible's `linear`, mitogen's plugins for
+ * `mitogen`. `auto` takes mitogen when its plugins are found for Ansible's
+ * Python and `linear` when they are not, said once in the log; an explicit
+ * `mitogen` without them throws E_ANSIBLE_MITOGEN_MISSING.
+ */
+export function chooseStrategy(settings: StrategySettings, log?: Logger): Promise<MitogenPlugins | null> {
+  if (settings.strategy === 'linear') return Promise.resolve(null);
+  if (settings.strategy === 'mitogen') return findMitogen(settings, log);
+  const known = autoChoices.get(settings.playbookBinary);
+  if (known) return known;
+  const choice = findMitogen(settings, log).then(
+    (plugins) => {
+      log?.info({ strategy: 'mitogen', strategyPlugins: plugins.strategyPlugins }, 'ansible.strategy auto: plays run with the mitogen strategy');
+      return plugins;
+    },
+    (error: unknown) => {
+      if (!(error instanceof ToolError) || error.code !== 'E_ANSIBLE_MITOGEN_MISSING') {
+        // Not an answer (a timeout, say): the next run looks again.
+        autoChoices.delete(settings.playbookBinary);
+        throw error;
+      }
+      log?.info({ strategy: 'linear', reason: error.message }, "ansible.strategy auto: mitogen is not found for Ansible's Python, plays run with Ansible's linear strategy");
+      return null;
+    },
+  );
+  autoChoices.set(settings.playbookBinary, choice);
+  return choice;
 }
 
 function missing(message: string, cause?: unknown): ToolError {
