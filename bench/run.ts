@@ -70,12 +70,12 @@ const USAGE = `usage: npm run bench -- [--smoke] [--only ${ORDER.join(',')}] [--
   --profile DIR  run the daemons under node --cpu-prof; profiles and their summaries go to DIR
   --keep         keep the temporary folder (repositories, daemon logs and state) for inspection
   --ansible-strategy NAME
-                 ansible.strategy of the daemons (default auto, Plumbline's own default: mitogen when
-                 it is installed, else linear; mitogen needs ansible-mitogen);
+                 ansible.strategy of the daemons (default linear, Plumbline's own default; auto: mitogen
+                 when it is installed, else linear; mitogen needs ansible-mitogen);
                  what Plumbline is compared with stays ansible-playbook with its defaults`;
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { only: [...ORDER], reps: undefined, json: undefined, smoke: false, profile: undefined, keep: false, ansibleStrategy: 'auto' };
+  const options: Options = { only: [...ORDER], reps: undefined, json: undefined, smoke: false, profile: undefined, keep: false, ansibleStrategy: 'linear' };
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i]!;
     const value = () => {

@@ -78,7 +78,7 @@ export class BenchContext {
     readonly terraformRc: string,
     readonly profileDir: string | undefined,
     /** `ansible.strategy` of every daemon (`--ansible-strategy`). */
-    readonly ansibleStrategy: AnsibleStrategy = 'auto',
+    readonly ansibleStrategy: AnsibleStrategy = 'linear',
   ) {}
 
   /** A folder of the run (under the temporary root). */

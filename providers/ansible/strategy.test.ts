@@ -50,6 +50,17 @@ describe('the strategy chosen from the settings', () => {
     await assert.rejects(chooseStrategy({ playbookBinary: withoutMitogen, strategy: 'mitogen' }), (e: ToolError) => e.code === 'E_ANSIBLE_MITOGEN_MISSING');
   });
 
+  test('auto with an ansible-playbook wrapper that is no Python script, or a shell one, runs linear', async () => {
+    const shell = join(dir, 'wrapper');
+    writeFileSync(shell, '#!/bin/sh\nexec /usr/bin/ansible-playbook "$@"\n');
+    chmodSync(shell, 0o755);
+    assert.equal(await chooseStrategy({ playbookBinary: shell, strategy: 'auto' }), null);
+    const binary = join(dir, 'binary');
+    writeFileSync(binary, '\x7fELF');
+    chmodSync(binary, 0o755);
+    assert.equal(await chooseStrategy({ playbookBinary: binary, strategy: 'auto' }), null);
+  });
+
   test('auto with mitogen installed takes its strategy plugins', { skip: hasMitogen ? false : 'ansible-mitogen is not installed' }, async () => {
     const plugins = await chooseStrategy({ playbookBinary: '/usr/bin/ansible-playbook', strategy: 'auto' });
     assert.match(plugins?.strategyPlugins ?? '', /ansible_mitogen\/plugins\/strategy$/);

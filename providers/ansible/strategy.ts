@@ -58,7 +58,14 @@ export async function findMitogen(settings: StrategySettings, log?: Logger): Pro
   if (!interpreter) throw missing(`${asked} ${binary} is not a Python script: Plumbline cannot tell which Python runs Ansible`);
   const [command, ...args] = interpreter;
   const probe = 'import os, ansible_mitogen.plugins.strategy as s; print(os.path.realpath(list(s.__path__)[0]))';
-  const result = await run(command!, [...args, '-c', probe], { timeoutMs: 60_000, okExitCodes: [0, 1], ...(log ? { log } : {}) });
+  let result: Awaited<ReturnType<typeof run>>;
+  try {
+    result = await run(command!, [...args, '-c', probe], { timeoutMs: 60_000, okExitCodes: [0, 1], ...(log ? { log } : {}) });
+  } catch (error) {
+    // Another exit code: the interpreter is no Python (a shell wrapper), or not there.
+    if (error instanceof ToolError && error.code === 'E_TOOL_FAILED') throw missing(`${asked} ${binary} is run by ${interpreter.join(' ')}, which cannot load ansible_mitogen`, error);
+    throw error;
+  }
   const folder = result.stdout.trim().split('\n').pop() ?? '';
   if (result.exitCode !== 0 || !folder) {
     const why = /ModuleNotFoundError|ImportError/.test(result.stderr) ? 'has no ansible_mitogen module' : `cannot load ansible_mitogen: ${result.stderr.trim().split('\n').pop() ?? ''}`;
