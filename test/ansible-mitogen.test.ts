@@ -10,7 +10,7 @@ import { TestRepo } from '../testkit/git-repo.ts';
 import { freePort } from '../testkit/ports.ts';
 import { TestHosts } from '../testkit/sshd.ts';
 
-// `ansible.strategy: mitogen` with real sshd hosts on 127.0.0.160-161, the real
+// `ansible.strategy: auto` (mitogen, installed here) with real sshd hosts on 127.0.0.160-161, the real
 // ansible-playbook with Debian's ansible-mitogen, the real daemon (sandboxed
 // when bubblewrap works). Each test builds on the previous commit.
 let hosts: TestHosts;
@@ -43,7 +43,8 @@ const site = `- name: web servers
 before(async () => {
   hosts = await TestHosts.start({ firstAddress: '127.0.0.160', count: 2 });
   repo = new TestRepo();
-  daemon = await TestDaemon.start({ sourceUrl: repo.url, extraConfig: hosts.ansibleConfig(['strategy: mitogen']) });
+  // `auto` takes mitogen, installed here.
+  daemon = await TestDaemon.start({ sourceUrl: repo.url, extraConfig: hosts.ansibleConfig(['strategy: auto']) });
 });
 
 after(async () => {
@@ -77,7 +78,7 @@ test('check mode under mitogen reports the changes and changes nothing; the appl
     assert.equal(hosts.readOnHost(h.name, 'site.conf'), 'listen=8080\n');
     assert.equal(hosts.readOnHost(h.name, 'runner'), 'mitogen\n', `${h.name}: the tasks ran in mitogen's interpreter`);
   }
-  assert.match(daemon.logs, /ansible runs with the mitogen strategy/);
+  assert.match(daemon.logs, /ansible\.strategy auto: plays run with the mitogen strategy/);
 });
 
 test('a change shows in the check with its diff, and only on the hosts it concerns', async () => {
@@ -111,6 +112,36 @@ test('host keys are still verified: a host whose key changed is refused and noth
   const unit = await daemon.waitForUnit('web', 'Failed', { revision });
   assert.match(unit.message, /host-2/);
   for (const h of hosts.hosts) assert.equal(hosts.readOnHost(h.name, 'site.conf'), 'listen=9090\n');
+});
+
+test('under mitogen, ssh itself refuses a host whose key is unknown or changed (a templated key file: the preflight leaves the host to Ansible)', async () => {
+  const [first, second] = hosts.hosts as [(typeof hosts.hosts)[0], (typeof hosts.hosts)[0]];
+  // host-1 has no entry at all; host-2's entry carries host-1's key.
+  const knownHosts = `${second.knownHostsName} ${await first.publicKey()}\n`;
+  const templated = hosts.hosts
+    // The key file is a template, so the preflight leaves the host key to ssh; ssh checks it before any login.
+    .map((h) => `        ${h.name}:\n          ansible_host: ${h.address}\n          ansible_port: ${h.port}\n          ansible_ssh_private_key_file: "{{ '/nonexistent/key' }}"\n          plumbline_root: ${h.root}`)
+    .join('\n');
+  const play = `- hosts: keys\n  gather_facts: false\n  tasks:\n    - ansible.builtin.copy:\n        dest: "{{ plumbline_root }}/keys.conf"\n        content: "reached\\n"\n`;
+  const revision = repo.commit(
+    {
+      'inventories/keys/inventory.yaml': 'playbook: site.yml\napproval: auto\n',
+      'inventories/keys/hosts.yml': `all:\n  vars:\n    ansible_python_interpreter: /usr/bin/python3\n  children:\n    keys:\n      hosts:\n${templated}\n`,
+      'inventories/keys/known_hosts': knownHosts,
+      'inventories/keys/site.yml': play,
+    },
+    'keys inventory with templated addresses',
+  );
+  await daemon.sync();
+  const unit = await daemon.waitForUnit('keys', 'Failed', { revision, timeoutMs: 240_000 });
+  const plan = await daemon.planAt('keys', revision);
+  for (const h of hosts.hosts) {
+    const found = plan.hosts?.find((x) => x.name === h.name);
+    assert.equal(found?.state, 'unreachable', JSON.stringify(plan.hosts));
+    assert.match(found?.message ?? '', /host key/i, JSON.stringify(found));
+    assert.equal(existsSync(join(h.root, 'keys.conf')), false, `${h.name} was not reached`);
+  }
+  assert.match(unit.message, /host-1/);
 });
 
 test('strategy: mitogen without mitogen in the Python that runs Ansible stops the daemon at start, saying how to fix it', async () => {
