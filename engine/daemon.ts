@@ -23,6 +23,7 @@ import { createUi } from './ui/ui.ts';
 import { sandboxSettings } from './sandbox/run-sandbox.ts';
 import { startForgeReporting } from './forge/start.ts';
 import type { PreviewListener } from './previews/types.ts';
+import type { Provider } from './provider.ts';
 
 /** `plumbline daemon --config FILE`: runs until SIGTERM or SIGINT, then exits 0. */
 export async function runDaemon(configFile: string): Promise<number> {
@@ -85,11 +86,6 @@ async function makePrivate(stateDir: string, log: Logger): Promise<void> {
 }
 
 async function startUnderLock(config: DaemonConfig, log: Logger, paths: StatePaths, release: () => Promise<void>, options: DaemonOptions): Promise<{ url: string; stop(): Promise<void> }> {
-  // Whether tools run sandboxed is said (or the start refused) before anything can run a tool
-  // (controller.start below). Probing runs bwrap: it goes on while the store opens and the API
-  // begins to listen, and its failure is taken up where it is awaited.
-  const sandbox = startSandbox(sandboxSettings(config).mode, log, paths.sandboxProbe);
-  sandbox.catch(() => undefined);
   await makePrivate(config.stateDir, log);
   const store = await openStore(config, log);
   const notifier = new Notifier(config.notifications ?? [], log.child({ component: 'notify' }));
@@ -117,7 +113,10 @@ async function startUnderLock(config: DaemonConfig, log: Logger, paths: StatePat
     log,
     ...(config.source.previews ? { previewRefs: config.source.previews.refs } : {}),
   });
-  const providers = await buildProviders(config, log);
+  // The providers are built once the API listens (below): building one loads its tool's code,
+  // which no answer of the API needs. Runs, the only users of a built provider, begin with
+  // controller.recover(), after the map is filled.
+  const providers = new Map<string, Provider>();
   const previewListener = bothListeners(options.previewListener, forge?.reporter);
   const idle = new IdleCollector();
   const controller = new Controller({ config, store, source, providers, paths, log, observer: alsoTold(metrics, idle), ...(previewListener ? { previewListener } : {}) });
@@ -147,6 +146,12 @@ async function startUnderLock(config: DaemonConfig, log: Logger, paths: StatePat
     ...(forge?.gitHook ? { gitHook: forge.gitHook } : {}),
   });
   try {
+    // Whether tools run sandboxed is said (or the start refused) before anything can run a tool
+    // (controller.start below). Probing runs bwrap (unless an earlier start's result is remembered):
+    // it goes on while the providers are built.
+    const sandbox = startSandbox(sandboxSettings(config).mode, log, paths.sandboxProbe);
+    sandbox.catch(() => undefined);
+    for (const [kind, provider] of await buildProviders(config, log)) providers.set(kind, provider);
     await sandbox;
     await controller.recover();
     await controller.start();

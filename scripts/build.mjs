@@ -7,10 +7,11 @@
 // command line alone, the daemon, the store, each provider load when used.
 // The pure-JavaScript dependencies the daemon loads at start are bundled too
 // (BUNDLED): Node loads a module file by file, and kysely alone is some 280
-// files. The others stay in node_modules: native code (better-sqlite3, ssh2),
-// what resolves its own files at run time (pino's worker transports), what
-// CDKTF apps load themselves (cdktf, tsx, esbuild), and what is seldom used
-// (pg, openid-client). Every output file
+// files, pino and its dependencies some 20. The others stay in node_modules:
+// native code (better-sqlite3, ssh2), what CDKTF apps load themselves (cdktf,
+// tsx, esbuild), and what is seldom used (pg, openid-client). (pino resolves
+// files of its own at run time only for its worker-thread transports, which
+// Plumbline does not use: engine/log.ts writes to a stream.) Every output file
 // sits directly in dist/, one folder below the package root like the engine's
 // own top-level modules, so `new URL('..', import.meta.url)` (engine/install-root.ts)
 // names the package root from either.
@@ -22,7 +23,7 @@ import { describeSource, DIST, ENTRY, FORMAT, STAMP } from '../bin/build-stamp.m
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-const BUNDLED = new Set(['kysely', 'execa', 'commander', 'zod', 'prom-client', 'simple-git', 'js-yaml', 'picomatch', 'p-queue']);
+const BUNDLED = new Set(['pino', 'kysely', 'execa', 'commander', 'zod', 'prom-client', 'simple-git', 'js-yaml', 'picomatch', 'p-queue']);
 
 /** A bare import is bundled when it names a BUNDLED package or comes from one (its own dependencies). */
 const dependencies = {
