@@ -5,7 +5,6 @@ import type { LocalPlanResult } from './cli/types.ts';
 import { loadConfig, normalizeConfig } from './config/load.ts';
 import type { DaemonConfig } from './config/types.ts';
 import { outputsFromStore, resolveInputs, type OutputsReader } from './controller/inputs.ts';
-import { openStore } from './store/open.ts';
 import type { Store } from './store/types.ts';
 import { loadDefinitions } from './definitions/load.ts';
 import { upstreamsOf } from './definitions/references.ts';
@@ -13,7 +12,7 @@ import type { UnitDefinition } from './definitions/types.ts';
 import { asPlumblineError, formatProblem, isError, ValidationError, type Problem } from './errors.ts';
 import type { Logger } from './log.ts';
 import { statePaths } from './paths.ts';
-import { buildProviders } from './providers.ts';
+import { buildProviders, builtinProviders } from './providers.ts';
 import { createWorkspace } from './workspace.ts';
 import { localPlanState, resetUnitState, type LocalPlanState } from './local-plan-cache.ts';
 import { probeSandbox } from './sandbox/launch.ts';
@@ -65,11 +64,13 @@ export async function planWorkingTree(options: {
         ],
       };
     }
-    const providers = await buildProviders(config, options.log);
+    // Only the tools of the units planned load (a plan of one stack loads neither Ansible's code nor CDKTF's).
+    const kinds = new Set(selected.map((u) => u.kind));
+    const providers = await buildProviders(config, options.log, builtinProviders.filter((m) => kinds.has(m.kind)));
     const paths = statePaths(config.stateDir);
     const results: LocalPlanResult[] = options.stack ? [] : [...invalid].map(([name, list]) => invalidResult(name, list));
     // Against the daemon's state (--config): its store holds the outputs upstream units applied.
-    if (options.configFile) store = await openStore(config, options.log);
+    if (options.configFile) store = await (await import('./store/open.ts')).openStore(config, options.log);
     const outputsOf: OutputsReader = store ? outputsFromStore(store) : async () => undefined;
     for (const unit of selected) {
       const runDir = join(scratch, unit.name);
