@@ -5,7 +5,6 @@ import type { LocalPlanResult } from './cli/types.ts';
 import { loadConfig, normalizeConfig } from './config/load.ts';
 import type { DaemonConfig } from './config/types.ts';
 import { outputsFromStore, resolveInputs, type OutputsReader } from './controller/inputs.ts';
-import { openStore } from './store/open.ts';
 import type { Store } from './store/types.ts';
 import { loadDefinitions } from './definitions/load.ts';
 import { upstreamsOf } from './definitions/references.ts';
@@ -13,8 +12,11 @@ import type { UnitDefinition } from './definitions/types.ts';
 import { asPlumblineError, formatProblem, isError, ValidationError, type Problem } from './errors.ts';
 import type { Logger } from './log.ts';
 import { statePaths } from './paths.ts';
-import { buildProviders } from './providers.ts';
+import { buildProviders, builtinProviders } from './providers.ts';
 import { createWorkspace } from './workspace.ts';
+import { localPlanState, resetUnitState, type LocalPlanState } from './local-plan-cache.ts';
+import { probeSandbox } from './sandbox/launch.ts';
+import { sandboxSettings } from './sandbox/run-sandbox.ts';
 
 /** What a developer's checkout holds that must never reach a plan workspace. */
 const LOCAL_ONLY = ['.terraform', 'node_modules', 'cdktf.out', '.git'];
@@ -23,7 +25,9 @@ const LOCAL_ONLY = ['.terraform', 'node_modules', 'cdktf.out', '.git'];
  * `plumbline plan [DIR]`: plan the working tree without a daemon, for the
  * infrastructure repository's own CI before merge. With `--config`, plans run
  * against the daemon's state (so they show the real difference); without it,
- * against an empty state in a temporary folder. Each tool runs with the
+ * against an empty state, with the tools' caches kept per directory across
+ * runs (local-plan-cache.ts: an unchanged stack is not initialized again).
+ * Each tool runs with the
  * settings the daemon would give it (Terraform's CLI configuration: the
  * config's, else `TF_CLI_CONFIG_FILE`). A unit that takes outputs
  * from an upstream never applied waits, as it would in the daemon.
@@ -38,8 +42,12 @@ export async function planWorkingTree(options: {
   const root = resolve(options.dir);
   const scratch = await mkdtemp(join(tmpdir(), 'plumbline-plan-'));
   let store: Store | undefined;
+  let local: LocalPlanState | undefined;
   try {
-    const config = options.configFile ? await loadConfig(options.configFile) : defaultConfig(root, scratch);
+    if (!options.configFile) local = await localPlanState(root, join(scratch, 'state'), options.log);
+    const config = local ? defaultConfig(root, local.stateDir) : await loadConfig(options.configFile!);
+    // While the definitions load: the sandbox probe (or its success remembered in the state folder, as the daemon remembers it).
+    if (sandboxSettings(config).mode !== 'off') void probeSandbox({ file: statePaths(config.stateDir).sandboxProbe, log: options.log });
     const { units, problems } = await loadDefinitions(root, config.defaults, config.limits);
     const errors = problems.filter(isError);
     // Each invalid unit is reported; the valid ones are planned all the same, as the daemon does.
@@ -56,11 +64,13 @@ export async function planWorkingTree(options: {
         ],
       };
     }
-    const providers = await buildProviders(config, options.log);
+    // Only the tools of the units planned load (a plan of one stack loads neither Ansible's code nor CDKTF's).
+    const kinds = new Set(selected.map((u) => u.kind));
+    const providers = await buildProviders(config, options.log, builtinProviders.filter((m) => kinds.has(m.kind)));
     const paths = statePaths(config.stateDir);
     const results: LocalPlanResult[] = options.stack ? [] : [...invalid].map(([name, list]) => invalidResult(name, list));
     // Against the daemon's state (--config): its store holds the outputs upstream units applied.
-    if (options.configFile) store = await openStore(config, options.log);
+    if (options.configFile) store = await (await import('./store/open.ts')).openStore(config, options.log);
     const outputsOf: OutputsReader = store ? outputsFromStore(store) : async () => undefined;
     for (const unit of selected) {
       const runDir = join(scratch, unit.name);
@@ -70,13 +80,15 @@ export async function planWorkingTree(options: {
           results.push(waitingResult(unit, waitingFor, options.configFile !== undefined));
           continue;
         }
+        const provider = providers.get(unit.kind);
+        if (!provider) throw new Error(`no provider for kind ${unit.kind}`);
         const workdir = await createWorkspace({ snapshotDir: root, unitPath: unit.path, treeDir: join(runDir, 'tree'), exclude: LOCAL_ONLY });
         const artifactsDir = join(runDir, 'artifacts');
         await mkdir(artifactsDir, { recursive: true, mode: 0o700 });
         await mkdir(paths.unitState(unit.name), { recursive: true, mode: 0o700 });
+        // The kept folder: its caches stay, whatever else a run left there goes (the plan is against no state).
+        if (local?.persistent) await resetUnitState(paths.unitState(unit.name), provider.stateDirCaches ?? []);
         const inputs = await resolveInputs(unit, 'working-tree', outputsOf);
-        const provider = providers.get(unit.kind);
-        if (!provider) throw new Error(`no provider for kind ${unit.kind}`);
         const outcome = await provider.plan({
           unit,
           revision: 'working-tree',
@@ -116,6 +128,7 @@ export async function planWorkingTree(options: {
     return { exitCode: 1, results: [{ unit: '*', kind: 'repository', state: 'failed', ok: false, error: { code: typed.code, message, ...(typed.hint ? { hint: typed.hint } : {}) } }] };
   } finally {
     await store?.close();
+    await local?.release();
     await rm(scratch, { recursive: true, force: true });
   }
 }
@@ -165,8 +178,8 @@ function waitingResult(unit: UnitDefinition, upstreams: readonly string[], daemo
   };
 }
 
-function defaultConfig(root: string, scratch: string): DaemonConfig {
-  const { config } = normalizeConfig({ source: { url: root }, stateDir: join(scratch, 'state') }, null);
+function defaultConfig(root: string, stateDir: string): DaemonConfig {
+  const { config } = normalizeConfig({ source: { url: root }, stateDir }, null);
   if (!config) throw new Error('the built-in default config is invalid');
   return config;
 }

@@ -155,6 +155,13 @@ export interface Provider {
    * the repository at one revision: no tool process, no network.
    */
   reads?(request: ReadsRequest): Promise<ReadSet>;
+
+  /**
+   * Entries of a unit's state folder (`RunRequest.unitStateDir`) that hold
+   * only caches, never state: `plumbline plan` keeps them between its runs
+   * against an empty state (Terraform's data dir), and removes the rest.
+   */
+  readonly stateDirCaches?: readonly string[];
 }
 
 export interface ValidateOptions {

@@ -22,8 +22,12 @@ function tree(files: Record<string, string>): string {
   return dir;
 }
 
+/** `plumbline plan` keeps its caches here, not in the user's own. */
+let cacheHome: string | undefined;
+
 function plumbline(args: string[], env: Record<string, string> = {}, cwd?: string) {
-  const r = spawnSync(process.execPath, [join(repoRoot, 'bin', 'plumbline.mjs'), ...args], { encoding: 'utf8', env: { ...process.env, ...env }, cwd });
+  cacheHome ??= tree({ '.keep': '' });
+  const r = spawnSync(process.execPath, [join(repoRoot, 'bin', 'plumbline.mjs'), ...args], { encoding: 'utf8', env: { ...process.env, XDG_CACHE_HOME: cacheHome, ...env }, cwd });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -20,7 +20,7 @@ function plan(dir: string): { code: number | null; results: LocalPlanResult[]; o
   const rc = writeTerraformRc(tempTree({}));
   const r = spawnSync(process.execPath, [join(repoRoot, 'bin', 'plumbline.mjs'), 'plan', dir, '--json'], {
     encoding: 'utf8',
-    env: { ...process.env, TF_CLI_CONFIG_FILE: rc },
+    env: { ...process.env, TF_CLI_CONFIG_FILE: rc, XDG_CACHE_HOME: tempTree({}) },
   });
   const parsed = r.stdout.trim() ? (JSON.parse(r.stdout) as { results: LocalPlanResult[] }) : { results: [] };
   return { code: r.status, results: parsed.results, output: r.stdout + r.stderr };

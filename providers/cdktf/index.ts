@@ -9,7 +9,7 @@ import type {
   ProviderFactory,
   UnitDefinition,
 } from '../../engine/provider-kit.ts';
-import { createTerraformTools, terraformSettings } from '../terraform/index.ts';
+import { createTerraformTools, TERRAFORM_STATE_DIR_CACHES, terraformSettings } from '../terraform/index.ts';
 import { cdktfReads } from './reads.ts';
 import { findSynthesized, synthesize, type SynthOptions, type SynthResult } from './synth.ts';
 import { pointAtTypeScript, pointWarningsAtTypeScript } from './terraform-errors.ts';
@@ -67,6 +67,7 @@ export const createCdktfProvider: ProviderFactory = (context: ProviderContext): 
     },
 
     reads: cdktfReads,
+    stateDirCaches: TERRAFORM_STATE_DIR_CACHES,
 
     async plan(request: PlanRequest): Promise<PlanOutcome> {
       const synthesized = await synthesize(synthOptions(request));

@@ -20,6 +20,13 @@ const FINGERPRINT_FILE = 'plumbline-init-fingerprint';
 /** Inside the data dir: the dependency lock file init wrote, for a repository that carries none. */
 const LOCK_COPY = 'plumbline-dependency-lock.hcl';
 export const LOCK_FILE = '.terraform.lock.hcl';
+/**
+ * What terraform records in the data dir as JSON: the backend it was
+ * initialized with, the modules it installed. One that does not parse (a disk
+ * that filled up, a copy cut short) fails every command, `init -reconfigure`
+ * included, until it is removed.
+ */
+const JSON_RECORDS = ['terraform.tfstate', join('modules', 'modules.json')];
 
 export class TerraformDataDir {
   readonly path: string;
@@ -37,6 +44,7 @@ export class TerraformDataDir {
   async isCurrent(fingerprint: string): Promise<boolean> {
     const recorded = await readFile(join(this.path, FINGERPRINT_FILE), 'utf8').catch(() => undefined);
     if (recorded?.trim() !== fingerprint) return false;
+    if ((await this.damagedRecords()).length > 0) return false;
     return providersResolve(join(this.path, 'providers'));
   }
 
@@ -44,6 +52,18 @@ export class TerraformDataDir {
   async invalidate(): Promise<void> {
     await rm(join(this.path, FINGERPRINT_FILE), { force: true });
     await rm(join(this.path, LOCK_COPY), { force: true });
+    for (const record of await this.damagedRecords()) await rm(record, { force: true });
+  }
+
+  /** Terraform's JSON records here that exist and do not parse. */
+  private async damagedRecords(): Promise<string[]> {
+    const damaged: string[] = [];
+    for (const name of JSON_RECORDS) {
+      const file = join(this.path, name);
+      const text = await readFile(file, 'utf8').catch(() => undefined);
+      if (text !== undefined && !parses(text)) damaged.push(file);
+    }
+    return damaged;
   }
 
   /** After a successful init in `configDir`: keep its lock file (when the repository carries none), then the fingerprint. */
@@ -57,6 +77,15 @@ export class TerraformDataDir {
   /** Into a fresh workspace that carries no lock file: the one the recorded init wrote, so plan uses the same provider versions. */
   async restoreLockFile(configDir: string): Promise<void> {
     if (await pathExists(join(this.path, LOCK_COPY))) await copyFile(join(this.path, LOCK_COPY), join(configDir, LOCK_FILE));
+  }
+}
+
+function parses(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
   }
 }
 

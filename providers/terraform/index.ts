@@ -41,12 +41,15 @@ import { renderPlan } from './render.ts';
 import { effectiveSettings, type TerraformSettings, terraformSettingsPart } from './settings.ts';
 import { registerSecretVars, VAR_FILE, writeVarFile } from './variables.ts';
 import { terraformNeeds } from './sandbox.ts';
-import { LOCK_FILE, TerraformDataDir } from './data-dir.ts';
+import { DATA_DIR, LOCK_FILE, TerraformDataDir } from './data-dir.ts';
 import { initInputsFingerprint } from './init-inputs.ts';
 
 export type { NormalizedPlan, ResourceChangeView, OutputChangeView, AttributeChange } from './normalize.ts';
 export { TERRAFORM_ERROR_CODES } from './error-codes.ts';
 export type { DiagnosticView } from './diagnostics.ts';
+
+/** What a Terraform (or CDKTF) unit keeps in its state folder that holds no state (Provider.stateDirCaches). */
+export const TERRAFORM_STATE_DIR_CACHES: readonly string[] = [DATA_DIR];
 
 /** Artifacts a plan leaves in its `artifactsDir`. */
 export const PLAN_FILE = 'tfplan';
@@ -251,6 +254,7 @@ export const createTerraformProvider: ProviderFactory = (context) => {
     apply: (request) => tools.applyDirectory(request, request.workdir),
     outputs: (request) => tools.outputsOf(request, request.workdir),
     reads: terraformReads,
+    stateDirCaches: TERRAFORM_STATE_DIR_CACHES,
   };
 };
 
