@@ -91,10 +91,22 @@ test('an incremental load equals a full load, commit after commit, and reads onl
   step = await compare(previous, fifth);
   assert.equal(step.reread, 0);
   assert.match(step.problems.join('\n'), /stacks\/d\/stack\.yaml:\d+:\d+: .*a/);
+  previous = { revision: fifth, cache: step.cache };
+
+  // A misnamed manifest, and a folder named like a manifest inside a folder that is not a unit yet.
+  const sixth = repo.commit({ 'stacks/f/stack.yml': tf(), 'stacks/f/main.tf': '', 'stacks/g/stack.yaml/README': 'not a manifest', 'stacks/g/main.tf': '' });
+  step = await compare(previous, sixth);
+  assert.match(step.problems.join('\n'), /stacks\/f\/stack\.yml/);
+  previous = { revision: sixth, cache: step.cache };
+
+  // A change inside a unit's folder that no manifest names: nothing is read again, the same units are found.
+  const seventh = repo.commit({ 'stacks/e/main.tf': 'resource "terraform_data" "x" {}\n', 'stacks/e/notes/README.md': 'notes' });
+  step = await compare(previous, seventh);
+  assert.equal(step.reread, 2, 'e is read again (its folder changed), and g, whose manifest has a problem of its own, is read every time');
 });
 
 test('other defaults read every manifest again', async () => {
-  const head = repo.head();
+  const head = repo.commit({ 'stacks/g': null });
   await source.fetch();
   const snapshot = await source.snapshot(head);
   const first = await loadDefinitions(snapshot, DEFAULTS);

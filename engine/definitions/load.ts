@@ -4,7 +4,7 @@ import { basename, join, relative, resolve } from 'node:path';
 import type { Problem } from '../errors.ts';
 import { type Locate, parseYamlDocument } from '../yaml/parse.ts';
 import { describeValue, ProblemCollector, sortProblems } from '../yaml/problems.ts';
-import type { ProviderModule } from '../provider.ts';
+import type { ManifestFile, ProviderModule } from '../provider.ts';
 import { builtinProviders } from '../providers.ts';
 import { discoverManifests, type ManifestLocation } from './discover.ts';
 import { checkGraph, type DependencyNode } from './graph.ts';
@@ -52,7 +52,11 @@ export interface DefinitionsCache {
   settings: string;
   providers: readonly ProviderModule[];
   manifests: ReadonlyMap<string, CachedManifest>;
+  /** Where the manifests were found, repository-relative. */
+  discovered: Discovered;
 }
+
+type Discovered = Awaited<ReturnType<typeof discoverManifests>>;
 
 interface CachedManifest {
   name: string;
@@ -92,12 +96,12 @@ export async function loadDefinitions(
 ): Promise<{ units: UnitDefinition[]; problems: Problem[]; folders: string[]; cache: DefinitionsCache; reread: number }> {
   const root = await realpath(resolve(rootDir));
   const manifests = manifestsOf(providers);
-  const discovered = await discoverManifests(root, manifestFiles(providers));
+  const settings = JSON.stringify({ defaults, limits });
+  const previous = reuse && reuse.previous.settings === settings && reuse.previous.providers === providers ? reuse : undefined;
+  const discovered = previous && !movesManifests(previous.changed, manifestFiles(providers)) ? relocated(previous.previous.discovered, root) : await discoverManifests(root, manifestFiles(providers));
   const problems = [...discovered.problems];
   const loaded: LoadedManifest[] = [];
   const manifestOf = (location: ManifestLocation) => manifests.find((m) => m.file === location.manifest)!;
-  const settings = JSON.stringify({ defaults, limits });
-  const previous = reuse && reuse.previous.settings === settings && reuse.previous.providers === providers ? reuse : undefined;
   const cached = new Map<string, CachedManifest>();
   let reread = 0;
   loaded.push(
@@ -141,9 +145,27 @@ export async function loadDefinitions(
     problems: sortProblems(problems),
     // Every folder with a manifest, valid or not: runs' workspaces leave them out (engine/workspace.ts).
     folders: discovered.found.map((location) => location.path),
-    cache: { settings, providers, manifests: cached },
+    cache: { settings, providers, manifests: cached, discovered },
     reread,
   };
+}
+
+/**
+ * Whether changed paths may move where manifests are found. Folders are
+ * units by the manifest they hold, so only a path through a manifest's
+ * name (or its misnamed `.yml` twin) can add or remove one: a folder comes
+ * and goes with its files, the manifest among them. (A changed symlink,
+ * which could lead the search elsewhere, makes the caller read everything.)
+ */
+function movesManifests(changed: readonly string[], files: readonly ManifestFile[]): boolean {
+  const names = new Set(files.flatMap((f) => [f.fileName, f.fileName.replace(/\.yaml$/, '.yml')]));
+  return changed.some((path) => path.split('/').some((segment) => names.has(segment)));
+}
+
+/** A previous discovery, in the tree at `root`. */
+function relocated(discovered: Discovered, root: string): Discovered {
+  const move = (location: ManifestLocation): ManifestLocation => ({ ...location, dir: join(root, location.path) });
+  return { found: discovered.found.map(move), misnamed: discovered.misnamed.map(move), problems: discovered.problems };
 }
 
 /**

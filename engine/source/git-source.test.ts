@@ -75,6 +75,7 @@ test('a snapshot made from the previous one is the tree a whole extraction gives
     'thing/inside.txt': 'i',
   });
   symlinkSync('../../modules/net', join(repo.work, 'stacks/a/net'));
+  symlinkSync('../../modules', join(repo.work, 'stacks/a/kept-link'));
   const withLink = repo.commit({});
   await source.fetch();
   const baseDir = await source.snapshot(withLink, { base });

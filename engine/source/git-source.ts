@@ -327,7 +327,8 @@ export class GitSource {
     const changes = await this.changes(base, revision);
     // Submodules are empty folders in an archive; a large change costs as much either way.
     if (changes.length > MAX_INCREMENTAL_CHANGES || changes.some((c) => c.oldMode === GITLINK || c.newMode === GITLINK)) return false;
-    await run('cp', ['-al', '--', join(this.options.snapshotsDir, base), tmp], { log: this.options.log, timeoutMs: 5 * 60 * 1000 });
+    // Links as links (-P), hard links for files (-l), and nothing else preserved: a third cheaper than -a.
+    await run('cp', ['-R', '-l', '-P', '--', join(this.options.snapshotsDir, base), tmp], { log: this.options.log, timeoutMs: 5 * 60 * 1000 });
     for (const change of changes) {
       await rm(join(tmp, change.path), { recursive: true, force: true });
       if (change.newMode !== ABSENT) continue;
