@@ -18,7 +18,7 @@ import { runPaths, type StatePaths } from '../paths.ts';
 import type { Provider } from '../provider.ts';
 import { sandboxStatus } from '../sandbox/launch.ts';
 import { sandboxSettings } from '../sandbox/run-sandbox.ts';
-import { redactUrl, SYMLINK_MODE, type GitSource } from '../source/git-source.ts';
+import { ABSENT_MODE, redactUrl, SYMLINK_MODE, type GitSource } from '../source/git-source.ts';
 import { CommitVerifier, describeUntrusted } from '../source/verify.ts';
 import type { RunRecord, Store, StoredPlan, StoreTx } from '../store/types.ts';
 import { topologicalOrder } from '../definitions/graph.ts';
@@ -823,7 +823,8 @@ export class Controller implements EngineFacade, Runtime {
     try {
       const changes = await this.source.changes(last.revision, revision);
       if (changes.some((c) => c.oldMode === SYMLINK_MODE || c.newMode === SYMLINK_MODE)) return undefined;
-      return { previous: last.cache, changed: changes.map((c) => c.path) };
+      const modified = new Set(changes.filter((c) => c.oldMode !== ABSENT_MODE && c.newMode !== ABSENT_MODE).map((c) => c.path));
+      return { previous: last.cache, changed: changes.map((c) => c.path), modified };
     } catch (error) {
       this.log.debug({ revision, since: last.revision, err: asPlumblineError(error) }, 'could not list the changes since the last reading: reading every manifest');
       return undefined;

@@ -6,7 +6,7 @@ import { after, test } from 'node:test';
 import { TestRepo } from '../../testkit/git-repo.ts';
 import { formatProblem } from '../errors.ts';
 import { silentLogger } from '../log.ts';
-import { GitSource } from '../source/git-source.ts';
+import { ABSENT_MODE, GitSource } from '../source/git-source.ts';
 import { type DefinitionsCache, loadDefinitions } from './load.ts';
 
 /**
@@ -30,10 +30,13 @@ const stack = (name: string, manifest = tf()) => ({ [`stacks/${name}/stack.yaml`
 
 async function compare(previous: { revision: string; cache: DefinitionsCache }, revision: string): Promise<{ reread: number; cache: DefinitionsCache; units: string[]; problems: string[] }> {
   await source.fetch();
-  const changed = await source.changedPaths(previous.revision, revision);
+  const changes = await source.changes(previous.revision, revision);
+  const changed = changes.map((c) => c.path);
+  // As the controller gives them: the paths changed in place.
+  const modified = new Set(changes.filter((c) => c.oldMode !== ABSENT_MODE && c.newMode !== ABSENT_MODE).map((c) => c.path));
   const snapshot = await source.snapshot(revision, { base: previous.revision });
   const full = await loadDefinitions(snapshot, DEFAULTS);
-  const incremental = await loadDefinitions(snapshot, DEFAULTS, undefined, undefined, { previous: previous.cache, changed });
+  const incremental = await loadDefinitions(snapshot, DEFAULTS, undefined, undefined, { previous: previous.cache, changed, modified });
   assert.deepEqual(incremental.units, full.units);
   assert.deepEqual(incremental.problems, full.problems);
   assert.deepEqual(incremental.folders, full.folders);
@@ -103,10 +106,20 @@ test('an incremental load equals a full load, commit after commit, and reads onl
   const seventh = repo.commit({ 'stacks/e/main.tf': 'resource "terraform_data" "x" {}\n', 'stacks/e/notes/README.md': 'notes' });
   step = await compare(previous, seventh);
   assert.equal(step.reread, 2, 'e is read again (its folder changed), and g, whose manifest has a problem of its own, is read every time');
+  previous = { revision: seventh, cache: step.cache };
+
+  // A manifest changed in place (where manifests are is known already), then one replaced by a folder of that name.
+  const eighth = repo.commit({ 'stacks/e/stack.yaml': tf('approval: auto\n') });
+  step = await compare(previous, eighth);
+  assert.equal(step.reread, 2);
+  previous = { revision: eighth, cache: step.cache };
+  const ninth = repo.commit({ 'stacks/e/stack.yaml': null, 'stacks/e/stack.yaml/inner': 'x' });
+  step = await compare(previous, ninth);
+  assert.ok(!step.units.includes('e'));
 });
 
 test('other defaults read every manifest again', async () => {
-  const head = repo.commit({ 'stacks/g': null });
+  const head = repo.commit({ 'stacks/g': null, 'stacks/e': null });
   await source.fetch();
   const snapshot = await source.snapshot(head);
   const first = await loadDefinitions(snapshot, DEFAULTS);

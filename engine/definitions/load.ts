@@ -76,6 +76,8 @@ interface CachedManifest {
 export interface Reuse {
   previous: DefinitionsCache;
   changed: readonly string[];
+  /** Of them, those present in both trees (their content or mode changed): they add or remove nothing. */
+  modified?: ReadonlySet<string>;
 }
 
 /**
@@ -98,7 +100,8 @@ export async function loadDefinitions(
   const manifests = manifestsOf(providers);
   const settings = JSON.stringify({ defaults, limits });
   const previous = reuse && reuse.previous.settings === settings && reuse.previous.providers === providers ? reuse : undefined;
-  const discovered = previous && !movesManifests(previous.changed, manifestFiles(providers)) ? relocated(previous.previous.discovered, root) : await discoverManifests(root, manifestFiles(providers));
+  const discovered =
+    previous && !movesManifests(previous, manifestFiles(providers)) ? relocated(previous.previous.discovered, root) : await discoverManifests(root, manifestFiles(providers));
   const problems = [...discovered.problems];
   const loaded: LoadedManifest[] = [];
   const manifestOf = (location: ManifestLocation) => manifests.find((m) => m.file === location.manifest)!;
@@ -152,14 +155,15 @@ export async function loadDefinitions(
 
 /**
  * Whether changed paths may move where manifests are found. Folders are
- * units by the manifest they hold, so only a path through a manifest's
- * name (or its misnamed `.yml` twin) can add or remove one: a folder comes
- * and goes with its files, the manifest among them. (A changed symlink,
- * which could lead the search elsewhere, makes the caller read everything.)
+ * units by the manifest they hold, so only a path added or removed through a
+ * manifest's name (or its misnamed `.yml` twin) can add or remove one: a
+ * folder comes and goes with its files, the manifest among them, and a file
+ * changed in place adds or removes no name. (A changed symlink, which could
+ * lead the search elsewhere, makes the caller read everything.)
  */
-function movesManifests(changed: readonly string[], files: readonly ManifestFile[]): boolean {
+function movesManifests(reuse: Reuse, files: readonly ManifestFile[]): boolean {
   const names = new Set(files.flatMap((f) => [f.fileName, f.fileName.replace(/\.yaml$/, '.yml')]));
-  return changed.some((path) => path.split('/').some((segment) => names.has(segment)));
+  return reuse.changed.some((path) => !reuse.modified?.has(path) && path.split('/').some((segment) => names.has(segment)));
 }
 
 /** A previous discovery, in the tree at `root`. */

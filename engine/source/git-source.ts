@@ -33,7 +33,8 @@ export interface TreeChange {
   newMode: string;
 }
 
-const ABSENT = '000000';
+/** The side of a change where the path does not exist. */
+export const ABSENT_MODE = '000000';
 /** A submodule (a commit recorded in the tree). */
 const GITLINK = '160000';
 /** A symbolic link. */
@@ -100,6 +101,8 @@ export class GitSource {
   private client: Promise<SimpleGit> | undefined;
   private readonly snapshotting = new Map<string, Promise<string>>();
   private lastChanges: { key: string; pending: Promise<TreeChange[]> } | undefined;
+  /** The head the last fetch brought: the mirror holds it. */
+  private fetchedHead: string | undefined;
 
   constructor(private readonly options: GitSourceOptions) {
     mkdirSync(options.mirrorDir, { recursive: true, mode: 0o700 });
@@ -148,6 +151,7 @@ export class GitSource {
       });
     }
     const head = await this.readRef(ref);
+    this.fetchedHead = head;
     if (!head) {
       throw new PlumblineError('E_GIT_NO_BRANCH', `branch ${this.options.branch} not found in ${redactUrl(this.options.url)}`, {
         retry: 'waiting',
@@ -292,7 +296,7 @@ export class GitSource {
     const target = join(this.options.snapshotsDir, revision);
     if (existsSync(target)) return target;
     // Another member may have reconciled a commit this mirror has not fetched yet.
-    await this.ensureCommit(revision);
+    if (revision !== this.fetchedHead) await this.ensureCommit(revision);
     await mkdir(this.options.snapshotsDir, { recursive: true, mode: 0o700 });
     const tmp = `${target}.partial-${process.pid}-${Date.now()}`;
     try {
@@ -331,13 +335,13 @@ export class GitSource {
     await run('cp', ['-R', '-l', '-P', '--', join(this.options.snapshotsDir, base), tmp], { log: this.options.log, timeoutMs: 5 * 60 * 1000 });
     for (const change of changes) {
       await rm(join(tmp, change.path), { recursive: true, force: true });
-      if (change.newMode !== ABSENT) continue;
+      if (change.newMode !== ABSENT_MODE) continue;
       for (let folder = posix.dirname(change.path); folder !== '.'; folder = posix.dirname(folder)) {
         if ((await readdir(join(tmp, folder)).catch(() => [''])).length > 0) break;
         await rmdir(join(tmp, folder));
       }
     }
-    const added = changes.filter((c) => c.newMode !== ABSENT).map((c) => c.path);
+    const added = changes.filter((c) => c.newMode !== ABSENT_MODE).map((c) => c.path);
     if (added.length > 0) await this.extractPaths(revision, tmp, added);
     return true;
   }
