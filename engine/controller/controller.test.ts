@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -349,5 +350,21 @@ describe('the reconciler against a fake provider', () => {
     await store.close();
     await start();
     await unit('web', 'AwaitingApproval', next);
+  });
+
+  it('a new commit is made from the last one: unchanged files shared with its snapshot, the changed unit planned with its new definition', async () => {
+    const first = repo.commit({ ...stack('web', { changes: 1 }), ...stack('db', { changes: 1 }) });
+    await start();
+    await unit('web', 'InSync', first);
+    await unit('db', 'InSync', first);
+    const next = repo.commit(stack('web', { changes: 2, out: 'second' }));
+    await controller.sync({ allowRewrite: false }, person('alice'));
+    await unit('web', 'InSync', next);
+    assert.equal((await store.getUnit('db'))!.lastAttemptedRevision, first, 'db is left alone');
+    assert.equal(controller.definition('web')!.vars.out, 'second');
+    assert.equal(controller.definition('db')!.vars.changes, 1);
+    const inode = (revision: string, path: string) => statSync(join(dir, 'state', 'snapshots', revision, path)).ino;
+    assert.equal(inode(next, 'stacks/db/stack.yaml'), inode(first, 'stacks/db/stack.yaml'));
+    assert.notEqual(inode(next, 'stacks/web/stack.yaml'), inode(first, 'stacks/web/stack.yaml'));
   });
 });

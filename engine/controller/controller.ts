@@ -7,7 +7,8 @@ import type { Actor } from '../auth/types.ts';
 import type { ClusterAnswer, DriftAnswer, EngineFacade, MetricsAnswer, PlanDetail, PreviewsAnswer, StatusAnswer, SyncAnswer, UnitReads } from '../api/contract.ts';
 import { processCounts } from '../exec.ts';
 import { DEFAULT_LEASE_TTL_MS, type DaemonConfig } from '../config/types.ts';
-import { loadDefinitions } from '../definitions/load.ts';
+import { type DefinitionsCache, loadDefinitions, type Reuse } from '../definitions/load.ts';
+import { builtinProviders } from '../providers.ts';
 import type { DriftPolicy, UnitDefinition } from '../definitions/types.ts';
 import { ConflictError, NotFoundError, PlumblineError, asPlumblineError, formatProblem, isError, type Problem } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -17,7 +18,7 @@ import { runPaths, type StatePaths } from '../paths.ts';
 import type { Provider } from '../provider.ts';
 import { sandboxStatus } from '../sandbox/launch.ts';
 import { sandboxSettings } from '../sandbox/run-sandbox.ts';
-import { redactUrl, type GitSource } from '../source/git-source.ts';
+import { ABSENT_MODE, redactUrl, SYMLINK_MODE, type GitSource } from '../source/git-source.ts';
 import { CommitVerifier, describeUntrusted } from '../source/verify.ts';
 import type { RunRecord, Store, StoredPlan, StoreTx } from '../store/types.ts';
 import { topologicalOrder } from '../definitions/graph.ts';
@@ -110,6 +111,8 @@ export class Controller implements EngineFacade, Runtime {
   private unsubscribe: (() => Promise<void>) | undefined;
   /** The commit the definitions were read at. */
   private definitionsAt: string | undefined;
+  /** The last reading of the watched branch's definitions: the next commit's reads again only what changed. */
+  private definitionsCache: { revision: string; cache: DefinitionsCache } | undefined;
   private lastRetention = 0;
   /** This process has fetched the source at least once (readiness). */
   private fetchedHere = false;
@@ -343,7 +346,7 @@ export class Controller implements EngineFacade, Runtime {
     // A member that never fetched (or whose mirror lost the commit) fetches it first.
     if (revision) await this.source.ensureCommit(revision).catch((error) => this.log.warn({ err: asPlumblineError(error) }, 'could not fetch the last reconciled commit yet'));
     if (revision && (await this.source.hasCommit(revision))) {
-      const { units, problems } = await this.loadAt(revision);
+      const { units, problems } = await this.loadAt(revision, { remember: true });
       this.definitions = new Map(units.map((u) => [u.name, u]));
       defined = new Set([...units.map((u) => u.name), ...problems.flatMap((p) => (p.unit ? [p.unit] : []))]);
     }
@@ -489,7 +492,7 @@ export class Controller implements EngineFacade, Runtime {
     const head = source?.lastReconciledRevision;
     if (!head || head === this.definitionsAt) return;
     await this.source.ensureCommit(head);
-    const { units } = await this.loadAt(head);
+    const { units } = await this.loadAt(head, { remember: true });
     this.definitions = new Map(units.map((u) => [u.name, u]));
     this.definitionsAt = head;
   }
@@ -635,7 +638,8 @@ export class Controller implements EngineFacade, Runtime {
    */
   private async reconcileRevision(head: string, previous: string | null, previousKnown: boolean): Promise<string[]> {
     const lap = laps();
-    const { units, problems } = await this.loadAt(head);
+    // The new snapshot is made from the previous one's when the mirror still holds it (gc keeps it: it is the last reconciled).
+    const { units, problems, snapshotMs, reread } = await this.loadAt(head, { remember: true, base: previousKnown ? previous : null });
     const definitionsMs = lap();
     const loaderInvalid = new Set(problems.filter(isError).map((p) => p.unit ?? ''));
     const before = this.definitions;
@@ -694,7 +698,7 @@ export class Controller implements EngineFacade, Runtime {
       await this.putSourceIn(tx, { phase: 'Ready', reason: 'Reconciled', message: `reconciled ${head.slice(0, 8)}`, lastFetchedRevision: head, lastReconciledRevision: head });
       return false;
     });
-    this.log.debug({ head, definitionsMs, targetsMs, readsMs, commitMs: lap() }, 'commit reconciled');
+    this.log.debug({ head, snapshotMs, definitionsMs: definitionsMs - snapshotMs, manifestsRead: reread, targetsMs, readsMs, commitMs: lap() }, 'commit reconciled');
     if (raced) {
       this.log.info({ head }, 'another member reconciled first: its plans stand');
       await this.refreshDefinitions();
@@ -793,11 +797,38 @@ export class Controller implements EngineFacade, Runtime {
     await t.enqueue(tx, newRun('destroy', name, lastApplied, { reason: 'removed from the repository with prune: true' }), { replaces: [...PLANNING_KINDS, 'apply'] });
   }
 
-  private async loadAt(revision: string): Promise<{ units: UnitDefinition[]; problems: Problem[] }> {
-    const snapshot = await this.source.snapshot(revision);
-    const loaded = await loadDefinitions(snapshot, this.config.defaults, this.config.limits);
+  /**
+   * The definitions at `revision`, reading again only the manifests a change
+   * since the last reading of the branch may have affected. `remember`: the
+   * branch's own reading, the base of the next one.
+   */
+  private async loadAt(
+    revision: string,
+    options: { remember?: boolean; base?: string | null } = {},
+  ): Promise<{ units: UnitDefinition[]; problems: Problem[]; snapshotMs: number; reread: number }> {
+    const started = performance.now();
+    const snapshot = await this.source.snapshot(revision, { base: options.base });
+    const snapshotMs = Math.round(performance.now() - started);
+    const loaded = await loadDefinitions(snapshot, this.config.defaults, this.config.limits, builtinProviders, await this.reuseFor(revision));
+    if (options.remember) this.definitionsCache = { revision, cache: loaded.cache };
     rememberUnitFolders(snapshot, loaded.folders);
-    return loaded;
+    return { ...loaded, snapshotMs };
+  }
+
+  /** The last reading and what changed since, unless a symlink changed (or the diff failed): then every manifest is read. */
+  private async reuseFor(revision: string): Promise<Reuse | undefined> {
+    const last = this.definitionsCache;
+    if (!last) return undefined;
+    if (last.revision === revision) return { previous: last.cache, changed: [] };
+    try {
+      const changes = await this.source.changes(last.revision, revision);
+      if (changes.some((c) => c.oldMode === SYMLINK_MODE || c.newMode === SYMLINK_MODE)) return undefined;
+      const modified = new Set(changes.filter((c) => c.oldMode !== ABSENT_MODE && c.newMode !== ABSENT_MODE).map((c) => c.path));
+      return { previous: last.cache, changed: changes.map((c) => c.path), modified };
+    } catch (error) {
+      this.log.debug({ revision, since: last.revision, err: asPlumblineError(error) }, 'could not list the changes since the last reading: reading every manifest');
+      return undefined;
+    }
   }
 
   private async putSource(patch: Partial<SourceStatus>, event?: t.EventInput): Promise<void> {

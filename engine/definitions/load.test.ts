@@ -29,7 +29,8 @@ async function problemsOf(root: string): Promise<string[]> {
 }
 
 test('a repository without stacks/ or inventories/ has no units and no problems', async () => {
-  assert.deepEqual(await loadDefinitions(await repo({ 'README.md': '' }), DEFAULTS), { units: [], problems: [], folders: [] });
+  const { units, problems, folders } = await loadDefinitions(await repo({ 'README.md': '' }), DEFAULTS);
+  assert.deepEqual({ units, problems, folders }, { units: [], problems: [], folders: [] });
 });
 
 test('units come sorted by name, with the manifest hash and repository-relative paths', async () => {

@@ -1,15 +1,16 @@
 import { createHash } from 'node:crypto';
 import { readFile, realpath, stat } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import type { Problem } from '../errors.ts';
-import { parseYamlDocument } from '../yaml/parse.ts';
+import { type Locate, parseYamlDocument } from '../yaml/parse.ts';
 import { describeValue, ProblemCollector, sortProblems } from '../yaml/problems.ts';
-import type { ProviderModule } from '../provider.ts';
+import type { ManifestFile, ProviderModule } from '../provider.ts';
 import { builtinProviders } from '../providers.ts';
 import { discoverManifests, type ManifestLocation } from './discover.ts';
 import { checkGraph, type DependencyNode } from './graph.ts';
 import { isMapping, type RawMapping, type SchedulingFields } from './manifest-fields.ts';
 import { type Manifest, manifestFiles, manifestsOf, readManifest } from './manifests.ts';
+import { covers } from './reads.ts';
 import { findReferences, REFERENCE_KEY } from './references.ts';
 import type { DefinitionDefaults, UnitDefinition } from './types.ts';
 import { isInside, repoPathOf, type UnitFolder } from './unit-paths.ts';
@@ -34,6 +35,49 @@ interface LoadedManifest {
   /** The document as written, once it parsed as a mapping. */
   raw: RawMapping | null;
   definition: UnitDefinition | null;
+  /** The manifest's text, once read. */
+  text?: string;
+  /** Repository paths its reading depended on (see `reused`). */
+  paths?: string[];
+}
+
+/**
+ * What one load keeps for the next: each manifest read without a problem of
+ * its own, by its file, with the repository paths its reading depended on
+ * (its folder, the real paths of the folder and the file, and every path its
+ * fields named, as resolved: `playbook: ../../site.yml`).
+ */
+export interface DefinitionsCache {
+  /** The defaults and limits it was read with: other settings read every manifest again. */
+  settings: string;
+  providers: readonly ProviderModule[];
+  manifests: ReadonlyMap<string, CachedManifest>;
+  /** Where the manifests were found, repository-relative. */
+  discovered: Discovered;
+}
+
+type Discovered = Awaited<ReturnType<typeof discoverManifests>>;
+
+interface CachedManifest {
+  name: string;
+  dependsOn: string[];
+  raw: RawMapping;
+  definition: UnitDefinition;
+  text: string;
+  paths: string[];
+}
+
+/**
+ * An incremental load: the previous load's cache, and the repository paths
+ * that differ between the tree it read and this one (`git diff` of the two
+ * commits). The caller reads everything again when a symlink changed: a
+ * link's target moves what every path through it means.
+ */
+export interface Reuse {
+  previous: DefinitionsCache;
+  changed: readonly string[];
+  /** Of them, those present in both trees (their content or mode changed): they add or remove nothing. */
+  modified?: ReadonlySet<string>;
 }
 
 /**
@@ -50,15 +94,35 @@ export async function loadDefinitions(
   defaults: DefinitionDefaults,
   limits: { manifestBytes: number } = { manifestBytes: DEFAULT_MANIFEST_BYTES },
   providers: readonly ProviderModule[] = builtinProviders,
-): Promise<{ units: UnitDefinition[]; problems: Problem[]; folders: string[] }> {
+  reuse?: Reuse,
+): Promise<{ units: UnitDefinition[]; problems: Problem[]; folders: string[]; cache: DefinitionsCache; reread: number }> {
   const root = await realpath(resolve(rootDir));
   const manifests = manifestsOf(providers);
-  const discovered = await discoverManifests(root, manifestFiles(providers));
+  const settings = JSON.stringify({ defaults, limits });
+  const previous = reuse && reuse.previous.settings === settings && reuse.previous.providers === providers ? reuse : undefined;
+  const discovered =
+    previous && !movesManifests(previous, manifestFiles(providers)) ? relocated(previous.previous.discovered, root) : await discoverManifests(root, manifestFiles(providers));
   const problems = [...discovered.problems];
   const loaded: LoadedManifest[] = [];
   const manifestOf = (location: ManifestLocation) => manifests.find((m) => m.file === location.manifest)!;
+  const cached = new Map<string, CachedManifest>();
+  let reread = 0;
   loaded.push(
-    ...(await mapLimit(discovered.found, FILE_CONCURRENCY, (location) => loadManifest(root, location, manifestOf(location), defaults, limits.manifestBytes))),
+    ...(await mapLimit(discovered.found, FILE_CONCURRENCY, async (location) => {
+      const again = previous && reused(location, previous);
+      if (again) {
+        cached.set(location.file, again.entry);
+        return again.loaded;
+      }
+      reread += 1;
+      const manifest = await loadManifest(root, location, manifestOf(location), defaults, limits.manifestBytes);
+      // Problems of its own are read again each time (their messages may name this tree's folder).
+      if (manifest.definition && manifest.raw && manifest.report.count === 0 && manifest.text !== undefined && manifest.paths) {
+        const { name, dependsOn, raw, definition, text, paths } = manifest;
+        cached.set(location.file, { name, dependsOn, raw, definition, text, paths });
+      }
+      return manifest;
+    })),
   );
 
   reportDuplicateNames(loaded);
@@ -79,8 +143,50 @@ export async function loadDefinitions(
     if (manifest.definition && manifest.report.count === 0) units.push(manifest.definition);
   }
   units.sort((a, b) => a.name.localeCompare(b.name));
-  // Every folder with a manifest, valid or not: runs' workspaces leave them out (engine/workspace.ts).
-  return { units, problems: sortProblems(problems), folders: discovered.found.map((location) => location.path) };
+  return {
+    units,
+    problems: sortProblems(problems),
+    // Every folder with a manifest, valid or not: runs' workspaces leave them out (engine/workspace.ts).
+    folders: discovered.found.map((location) => location.path),
+    cache: { settings, providers, manifests: cached, discovered },
+    reread,
+  };
+}
+
+/**
+ * Whether changed paths may move where manifests are found. Folders are
+ * units by the manifest they hold, so only a path added or removed through a
+ * manifest's name (or its misnamed `.yml` twin) can add or remove one: a
+ * folder comes and goes with its files, the manifest among them, and a file
+ * changed in place adds or removes no name. (A changed symlink, which could
+ * lead the search elsewhere, makes the caller read everything.)
+ */
+function movesManifests(reuse: Reuse, files: readonly ManifestFile[]): boolean {
+  const names = new Set(files.flatMap((f) => [f.fileName, f.fileName.replace(/\.yaml$/, '.yml')]));
+  return reuse.changed.some((path) => !reuse.modified?.has(path) && path.split('/').some((segment) => names.has(segment)));
+}
+
+/** A previous discovery, in the tree at `root`. */
+function relocated(discovered: Discovered, root: string): Discovered {
+  const move = (location: ManifestLocation): ManifestLocation => ({ ...location, dir: join(root, location.path) });
+  return { found: discovered.found.map(move), misnamed: discovered.misnamed.map(move), problems: discovered.problems };
+}
+
+/**
+ * The previous reading of a manifest, when nothing it depended on changed:
+ * no changed path is one of its paths, below one, or above one (a folder
+ * replaced by a file). Checks across manifests (names, the graph,
+ * `fromOutput` references) run again on every load.
+ */
+function reused(location: ManifestLocation, reuse: Reuse): { loaded: LoadedManifest; entry: CachedManifest } | undefined {
+  const entry = reuse.previous.manifests.get(location.file);
+  if (!entry || entry.definition.path !== location.path) return undefined;
+  if (entry.paths.some((path) => reuse.changed.some((changed) => covers(path, changed) || covers(changed, path)))) return undefined;
+  // Positions are looked up only for a problem found across manifests: the text is parsed again then.
+  let locate: Locate | undefined;
+  const report = new ProblemCollector(location.file, (path) => (locate ??= parseYamlDocument(entry.text, location.file).locate)(path));
+  const loaded = { location, name: entry.name, report, dependsOn: entry.dependsOn, raw: entry.raw, definition: { ...entry.definition }, text: entry.text, paths: entry.paths };
+  return { loaded, entry };
 }
 
 /**
@@ -145,6 +251,7 @@ async function loadManifest(root: string, location: ManifestLocation, manifest: 
   }
 
   const text = bytes.toString('utf8');
+  result.text = text;
   const parsed = parseYamlDocument(text, location.file);
   report.problems.push(...parsed.problems);
   report.locate = parsed.locate;
@@ -158,8 +265,10 @@ async function loadManifest(root: string, location: ManifestLocation, manifest: 
 
   result.name = checkName(value, location, report);
   result.raw = value;
-  const folder = { dir: location.dir, path: location.path, label: `${location.type} folder`, root };
+  const reached: string[] = [];
+  const folder = { dir: location.dir, path: location.path, label: `${location.type} folder`, root, reached };
   const read = await readManifest(value, manifest, folder, report);
+  result.paths = [location.path, relative(root, unitReal), relative(root, manifestReal), ...reached];
   result.dependsOn = rawDependsOn(value);
   if (!read || report.count > 0) return result;
 

@@ -19,6 +19,13 @@ export interface UnitFolder {
   label: string;
   /** Absolute real path of the repository root. */
   root: string;
+  /**
+   * Filled by `resolveInUnit`: every repository path resolved, as named and
+   * as its real path (a manifest is read again when one of them changes).
+   * A provider's manifest `read` reaches paths beyond its folder only through
+   * `resolveInUnit`.
+   */
+  reached?: string[];
 }
 
 export type Resolved =
@@ -42,6 +49,7 @@ export function repoPathOf(unit: Pick<UnitFolder, 'path' | 'label'>, value: stri
 export async function resolveInUnit(unit: UnitFolder, value: string, options: { mustExist: boolean }): Promise<Resolved> {
   const lexical = repoPathOf(unit, value);
   if (!lexical.ok) return lexical;
+  unit.reached?.push(lexical.path);
   const absolute = join(unit.root, lexical.path);
   const shown = lexical.path || '.';
   const info = await stat(absolute).catch(() => null);
@@ -53,6 +61,7 @@ export async function resolveInUnit(unit: UnitFolder, value: string, options: { 
   }
   // A path that does not exist yet is judged by the nearest folder that does.
   const real = await realpath(info ? absolute : await nearestExisting(absolute));
+  unit.reached?.push(relative(unit.root, real));
   if (!isInside(unit.root, real)) {
     return { ok: false, message: `${JSON.stringify(value)} is a symlink that leads outside the repository (${ESCAPE_HINT})` };
   }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -41,6 +41,67 @@ test('changed paths, ancestry and snapshots of single commits', async () => {
   // Concurrent requests for one snapshot share one extraction.
   const [x, y] = await Promise.all([source.snapshot(second), source.snapshot(second)]);
   assert.equal(x, y);
+});
+
+/** Every entry below `root`: its type, permission bits and content (a link's target). */
+function treeOf(root: string): Record<string, string> {
+  const entries: Record<string, string> = {};
+  const visit = (path: string) => {
+    for (const name of readdirSync(join(root, path)).sort()) {
+      const rel = path ? `${path}/${name}` : name;
+      const info = lstatSync(join(root, rel));
+      const mode = (info.mode & 0o777).toString(8);
+      if (info.isSymbolicLink()) entries[rel] = `link ${readlinkSync(join(root, rel))}`;
+      else if (info.isDirectory()) {
+        entries[rel] = `dir ${mode}`;
+        visit(rel);
+      } else entries[rel] = `file ${mode} ${readFileSync(join(root, rel), 'utf8')}`;
+    }
+  };
+  visit('');
+  return entries;
+}
+
+test('a snapshot made from the previous one is the tree a whole extraction gives, and leaves the previous one as it was', async () => {
+  const fresh = new GitSource({ url: repo.url, branch: 'main', mirrorDir: join(state, 'fresh.git'), snapshotsDir: join(state, 'fresh'), log: silentLogger });
+  const base = repo.commit({
+    'stacks/a/main.tf': 'a1',
+    'stacks/a/stack.yaml': 'kind: terraform\n',
+    'stacks/gone/main.tf': 'g',
+    'stacks/gone/deep/x.tf': 'x',
+    'modules/net/main.tf': 'n1',
+    'scripts/run.sh': 'echo',
+    'shared/file': 'f',
+    'thing/inside.txt': 'i',
+  });
+  symlinkSync('../../modules/net', join(repo.work, 'stacks/a/net'));
+  symlinkSync('../../modules', join(repo.work, 'stacks/a/kept-link'));
+  const withLink = repo.commit({});
+  await source.fetch();
+  const baseDir = await source.snapshot(withLink, { base });
+  const before = treeOf(baseDir);
+  // Changed, added, removed (a whole unit, its folders with it), a mode, a link's target, a file becoming a folder and back.
+  chmodSync(join(repo.work, 'scripts/run.sh'), 0o755);
+  rmSync(join(repo.work, 'stacks/a/net'));
+  symlinkSync('../../shared', join(repo.work, 'stacks/a/net'));
+  rmSync(join(repo.work, 'thing'), { recursive: true });
+  const next = repo.commit({
+    'stacks/a/main.tf': 'a2',
+    'stacks/b/main.tf': 'b',
+    'stacks/gone': null,
+    'shared/file': null,
+    'shared/file/now-a-folder': 'd',
+    thing: 'now a file',
+  });
+  await source.fetch();
+  await fresh.fetch();
+  const made = await source.snapshot(next, { base: withLink });
+  assert.deepEqual(treeOf(made), treeOf(await fresh.snapshot(next)));
+  assert.deepEqual(treeOf(baseDir), before, 'the previous snapshot is unchanged');
+  // Unchanged files are shared with the previous snapshot (hard links), not extracted again.
+  assert.equal(statSync(join(made, 'modules/net/main.tf')).ino, statSync(join(baseDir, 'modules/net/main.tf')).ino);
+  assert.notEqual(statSync(join(made, 'stacks/a/main.tf')).ino, statSync(join(baseDir, 'stacks/a/main.tf')).ino);
+  assert.equal(existsSync(join(made, 'stacks/gone')), false);
 });
 
 test('a force-push is visible as a non-descendant head', async () => {

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, readFile, rename, rm, rmdir } from 'node:fs/promises';
+import { join, posix } from 'node:path';
 import type { SimpleGit } from 'simple-git';
 import { PlumblineError, ToolError } from '../errors.ts';
 import { processCounts, run, type ExecResult } from '../exec.ts';
@@ -25,6 +25,35 @@ export interface GitSourceOptions {
 export const PREVIEW_NAMESPACE = 'refs/plumbline-previews/';
 
 const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+
+/** One path that differs between two commits, with its modes (`000000`: absent on that side). */
+export interface TreeChange {
+  path: string;
+  oldMode: string;
+  newMode: string;
+}
+
+/** The side of a change where the path does not exist. */
+export const ABSENT_MODE = '000000';
+/** A submodule (a commit recorded in the tree). */
+const GITLINK = '160000';
+/** A symbolic link. */
+export const SYMLINK_MODE = '120000';
+/** Beyond this many changed paths a new snapshot is extracted whole. */
+const MAX_INCREMENTAL_CHANGES = 500;
+
+/** `git diff --raw -z`: `:<old mode> <new mode> <old id> <new id> <status>\0<path>\0` per path. */
+export function parseRawDiff(output: string): TreeChange[] {
+  const fields = output.split('\0');
+  const changes: TreeChange[] = [];
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const [oldMode, newMode] = fields[i]!.replace(/^:/, '').split(' ');
+    const path = fields[i + 1]!;
+    if (!oldMode || !newMode || !path) throw new Error(`unexpected git diff --raw output near ${JSON.stringify(fields[i])}`);
+    changes.push({ path, oldMode, newMode });
+  }
+  return changes;
+}
 
 /** Git variables the daemon passes on: no prompts, batch ssh, custom CA bundles. */
 const ALLOWED_GIT_ENV = [
@@ -71,6 +100,9 @@ export class GitSource {
   /** simple-git loads at the first command that needs it (after the daemon's API listens), not with the daemon. */
   private client: Promise<SimpleGit> | undefined;
   private readonly snapshotting = new Map<string, Promise<string>>();
+  private lastChanges: { key: string; pending: Promise<TreeChange[]> } | undefined;
+  /** The head the last fetch brought: the mirror holds it. */
+  private fetchedHead: string | undefined;
 
   constructor(private readonly options: GitSourceOptions) {
     mkdirSync(options.mirrorDir, { recursive: true, mode: 0o700 });
@@ -119,6 +151,7 @@ export class GitSource {
       });
     }
     const head = await this.readRef(ref);
+    this.fetchedHead = head;
     if (!head) {
       throw new PlumblineError('E_GIT_NO_BRANCH', `branch ${this.options.branch} not found in ${redactUrl(this.options.url)}`, {
         retry: 'waiting',
@@ -215,44 +248,115 @@ export class GitSource {
 
   /** Repository-relative paths that differ between two commits. */
   async changedPaths(from: string, to: string): Promise<string[]> {
-    const out = await (await this.git()).raw(['diff', '--name-only', '--no-renames', '-z', from, to]);
-    return out.split('\0').filter(Boolean);
+    return (await this.changes(from, to)).map((change) => change.path);
+  }
+
+  /**
+   * What differs between two commits, path by path with its modes (one
+   * `git diff --raw`). The last answer is kept: a new commit's snapshot, its
+   * definitions and the units it touches all ask for the same pair.
+   */
+  changes(from: string, to: string): Promise<TreeChange[]> {
+    for (const revision of [from, to]) if (!SHA.test(revision)) return Promise.reject(badRevision(revision));
+    const key = `${from}..${to}`;
+    if (this.lastChanges?.key === key) return this.lastChanges.pending;
+    const pending = this.gitOutput(['diff', '--raw', '--no-renames', '-z', from, to], { timeoutMs: 60_000 }).then((result) => parseRawDiff(result.stdout));
+    // A failed diff is not remembered.
+    pending.catch(() => {
+      if (this.lastChanges?.pending === pending) this.lastChanges = undefined;
+    });
+    this.lastChanges = { key, pending };
+    return pending;
   }
 
   /**
    * An immutable copy of the whole tree at `revision`, extracted once and shared
    * by every run of that commit. Runs never write into it: each run copies its
    * unit folder into a workspace of its own.
+   *
+   * With `base` (a commit whose snapshot the caller keeps from garbage
+   * collection meanwhile, such as the last reconciled one), a new commit that
+   * changes a few paths is made from the base's snapshot: its files are
+   * hard-linked (snapshots are never written to) and only the changed paths
+   * are extracted, instead of the whole tree. The result is the same tree;
+   * anything unusual (a submodule, many changes, a failure) extracts the
+   * whole commit.
    */
-  snapshot(revision: string): Promise<string> {
+  snapshot(revision: string, options: { base?: string | null } = {}): Promise<string> {
     if (!SHA.test(revision)) return Promise.reject(badRevision(revision));
     let pending = this.snapshotting.get(revision);
     if (!pending) {
-      pending = this.extract(revision).finally(() => this.snapshotting.delete(revision));
+      pending = this.extract(revision, options.base ?? undefined).finally(() => this.snapshotting.delete(revision));
       this.snapshotting.set(revision, pending);
     }
     return pending;
   }
 
-  private async extract(revision: string): Promise<string> {
+  private async extract(revision: string, base: string | undefined): Promise<string> {
     const target = join(this.options.snapshotsDir, revision);
     if (existsSync(target)) return target;
     // Another member may have reconciled a commit this mirror has not fetched yet.
-    await this.ensureCommit(revision);
+    if (revision !== this.fetchedHead) await this.ensureCommit(revision);
     await mkdir(this.options.snapshotsDir, { recursive: true, mode: 0o700 });
     const tmp = `${target}.partial-${process.pid}-${Date.now()}`;
-    const tarball = `${tmp}.tar`;
-    await mkdir(tmp, { recursive: true });
     try {
-      await this.runGit(['archive', '--format=tar', '-o', tarball, revision]);
-      // Modes from the daemon's umask (private), not from the archive: tar as root would keep 0644.
-      await run('tar', ['-xf', tarball, '-C', tmp, '--no-same-owner', '--no-same-permissions'], { log: this.options.log, timeoutMs: 5 * 60 * 1000 });
+      if (base && base !== revision && SHA.test(base) && existsSync(join(this.options.snapshotsDir, base))) {
+        const made = await this.extractChanges(base, revision, tmp).catch((error: unknown) => {
+          this.options.log.debug({ revision, base, err: error }, 'snapshot from the previous one failed: extracting the whole commit');
+          return false;
+        });
+        if (made) {
+          await rename(tmp, target);
+          return target;
+        }
+        await rm(tmp, { recursive: true, force: true });
+      }
+      await mkdir(tmp, { recursive: true });
+      await this.extractPaths(revision, tmp, []);
       await rename(tmp, target);
     } finally {
-      await rm(tarball, { force: true });
       await rm(tmp, { recursive: true, force: true });
     }
     return target;
+  }
+
+  /**
+   * `tmp` becomes the tree of `revision`, made from the snapshot of `base`:
+   * a hard-linked copy, then every changed path removed (a removed file's
+   * folders with it once empty, as an extraction would not make them) and
+   * the new and changed files extracted (new inodes: the base's files are
+   * never written). False when the change is not one to make this way.
+   */
+  private async extractChanges(base: string, revision: string, tmp: string): Promise<boolean> {
+    const changes = await this.changes(base, revision);
+    // Submodules are empty folders in an archive; a large change costs as much either way.
+    if (changes.length > MAX_INCREMENTAL_CHANGES || changes.some((c) => c.oldMode === GITLINK || c.newMode === GITLINK)) return false;
+    // Links as links (-P), hard links for files (-l), and nothing else preserved: a third cheaper than -a.
+    await run('cp', ['-R', '-l', '-P', '--', join(this.options.snapshotsDir, base), tmp], { log: this.options.log, timeoutMs: 5 * 60 * 1000 });
+    for (const change of changes) {
+      await rm(join(tmp, change.path), { recursive: true, force: true });
+      if (change.newMode !== ABSENT_MODE) continue;
+      for (let folder = posix.dirname(change.path); folder !== '.'; folder = posix.dirname(folder)) {
+        if ((await readdir(join(tmp, folder)).catch(() => [''])).length > 0) break;
+        await rmdir(join(tmp, folder));
+      }
+    }
+    const added = changes.filter((c) => c.newMode !== ABSENT_MODE).map((c) => c.path);
+    if (added.length > 0) await this.extractPaths(revision, tmp, added);
+    return true;
+  }
+
+  /** `git archive` of `paths` (all when empty) at `revision`, extracted into `dir`. */
+  private async extractPaths(revision: string, dir: string, paths: readonly string[]): Promise<void> {
+    const tarball = `${dir}.tar`;
+    try {
+      // Paths reach git as literal paths, never as patterns.
+      await this.runGit(['--literal-pathspecs', 'archive', '--format=tar', '-o', tarball, revision, ...(paths.length > 0 ? ['--', ...paths] : [])]);
+      // Modes from the daemon's umask (private), not from the archive: tar as root would keep 0644.
+      await run('tar', ['-xf', tarball, '-C', dir, '--no-same-owner', '--no-same-permissions'], { log: this.options.log, timeoutMs: 5 * 60 * 1000 });
+    } finally {
+      await rm(tarball, { force: true });
+    }
   }
 
   /**
