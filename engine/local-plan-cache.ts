@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { chmod, lstat, mkdir, readdir, rm } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { isAbsolute, join } from 'node:path';
+import { basename, dirname, isAbsolute, join } from 'node:path';
 import { acquireDaemonLock } from './daemon-lock.ts';
 import type { Logger } from './log.ts';
 import { statePaths } from './paths.ts';
@@ -17,7 +17,15 @@ import { statePaths } from './paths.ts';
  * (`~/.cache/plumbline/` without it), private (0700). One plan at a time
  * uses it, under the state folder's lock: a second plan of the same
  * directory meanwhile runs in its scratch folder, as every plan did before.
+ *
+ * Each use touches the folder's `last-used` file; the folders of directories
+ * not planned for UNUSED_DAYS are removed by a later plan (`pruneUnused`), so
+ * the cache does not grow with every checkout ever planned.
  */
+
+/** A plan folder unused this long is removed by the next plan of any directory. */
+export const UNUSED_DAYS = 30;
+const LAST_USED = 'last-used';
 
 export interface LocalPlanState {
   stateDir: string;
@@ -33,7 +41,15 @@ export async function localPlanState(root: string, scratch: string, log: Logger)
   try {
     await privateFolder(stateDir);
     const release = await acquireDaemonLock(statePaths(stateDir).lockFile);
-    return { stateDir, persistent: true, release };
+    await markUsed(stateDir);
+    return {
+      stateDir,
+      persistent: true,
+      release: async () => {
+        await release();
+        await pruneUnused(dirname(stateDir), { keep: basename(stateDir), log });
+      },
+    };
   } catch (error) {
     // Locked by another plan of this directory, or a cache folder that cannot be written: plan from scratch.
     log.debug({ cache: stateDir, err: (error as Error).message }, 'local plan: the cache folder is not usable now, planning in a scratch folder');
@@ -45,6 +61,38 @@ export async function localPlanState(root: string, scratch: string, log: Logger)
 export function cacheFolderOf(root: string, env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_CACHE_HOME && isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : join(homedir(), '.cache');
   return join(base, 'plumbline', `plan-${createHash('sha256').update(root).digest('hex').slice(0, 16)}`);
+}
+
+async function markUsed(dir: string): Promise<void> {
+  const file = join(dir, LAST_USED);
+  const now = new Date();
+  await utimes(file, now, now).catch(() => writeFile(file, '', { mode: 0o600 }));
+}
+
+/**
+ * Remove the plan folders under `base` (other than `keep`) last used more than
+ * `unusedDays` ago. Each is removed under its own lock, so a plan using it
+ * meanwhile keeps it; one that cannot be removed now is left for a later plan.
+ * A folder from before `last-used` existed is judged by its own time.
+ */
+export async function pruneUnused(base: string, options: { keep?: string; unusedDays?: number; now?: number; log?: Logger } = {}): Promise<string[]> {
+  const cutoff = (options.now ?? Date.now()) - (options.unusedDays ?? UNUSED_DAYS) * 86_400_000;
+  const names = (await readdir(base).catch(() => [] as string[])).filter((name) => /^plan-[0-9a-f]{16}$/.test(name) && name !== options.keep);
+  const removed: string[] = [];
+  for (const name of names) {
+    const dir = join(base, name);
+    try {
+      const info = await lstat(join(dir, LAST_USED)).catch(() => lstat(dir));
+      if (info.mtimeMs >= cutoff) continue;
+      await acquireDaemonLock(statePaths(dir).lockFile);
+      await rm(dir, { recursive: true, force: true });
+      removed.push(name);
+    } catch (error) {
+      options.log?.debug({ cache: dir, err: (error as Error).message }, 'local plan: an unused cache folder was not removed');
+    }
+  }
+  if (removed.length > 0) options.log?.debug({ removed }, 'local plan: unused cache folders removed');
+  return removed;
 }
 
 /** Created 0700 if missing; refused when it is not a folder of this user (a link, another owner); made 0700 if it was opened up. */
