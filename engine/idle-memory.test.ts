@@ -90,11 +90,17 @@ test('growth is measured from what the last collection left', (t) => {
   assert.equal(collector.collections, 1, '10 MiB above the 30 MiB the collection left');
 });
 
+/** After a burst: the heap grew, and V8, still seeing the burst's allocation rate, keeps its young generation large through a collection. */
+function afterBurst(t: TestContext) {
+  const state = setup(t);
+  state.heap.bytes = 60 * MiB;
+  state.young.bytes = 32 * MiB;
+  state.young.after = 32 * MiB;
+  return state;
+}
+
 test('a young generation the collection left large is collected again after a longer quiet, until it shrinks', (t) => {
-  const { heap, young, collector, tick } = setup(t);
-  heap.bytes = 60 * MiB;
-  young.bytes = 32 * MiB;
-  young.after = 32 * MiB; // V8 still saw the burst's allocation rate
+  const { young, collector, tick } = afterBurst(t);
   collector.runStarted();
   collector.runFinished();
   tick(1_000);
@@ -110,10 +116,7 @@ test('a young generation the collection left large is collected again after a lo
 });
 
 test('retries are bounded when the young generation never shrinks (polls keep the rate up)', (t) => {
-  const { heap, young, collector, tick } = setup(t);
-  heap.bytes = 60 * MiB;
-  young.bytes = 32 * MiB;
-  young.after = 32 * MiB;
+  const { heap, collector, tick } = afterBurst(t);
   collector.polled();
   tick(1_000);
   for (let i = 0; i < 10; i += 1) {
@@ -128,10 +131,7 @@ test('retries are bounded when the young generation never shrinks (polls keep th
 });
 
 test('a run started during the retry wait puts the retry off until it ends', (t) => {
-  const { heap, young, collector, tick } = setup(t);
-  heap.bytes = 60 * MiB;
-  young.bytes = 32 * MiB;
-  young.after = 32 * MiB;
+  const { collector, tick } = afterBurst(t);
   collector.polled();
   tick(1_000);
   assert.equal(collector.collections, 1);
