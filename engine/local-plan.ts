@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { z } from 'zod';
 import type { LocalPlanResult } from './cli/types.ts';
 import { loadConfig, normalizeConfig } from './config/load.ts';
 import type { DaemonConfig } from './config/types.ts';
@@ -39,6 +40,10 @@ export async function planWorkingTree(options: {
   configFile?: string;
   log: Logger;
 }): Promise<{ exitCode: 0 | 1 | 2; results: LocalPlanResult[]; /** With `stack`: the other units, invalid, not planned. */ skipped?: LocalPlanResult[] }> {
+  // One plan, then the process ends: each schema parses a handful of times at
+  // most, so compiling a fast path for it (zod's generated code) costs more than
+  // it saves. The daemon, a long-lived process, keeps the compiled fast paths.
+  z.config({ jitless: true });
   const root = resolve(options.dir);
   const scratch = await mkdtemp(join(tmpdir(), 'plumbline-plan-'));
   let store: Store | undefined;

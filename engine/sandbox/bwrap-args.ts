@@ -161,5 +161,9 @@ function ordered(spec: SandboxSpec): Array<{ path: string; writable: boolean }> 
   const writable = new Set(spec.readWrite);
   const paths = [...new Set([...spec.readOnly, ...spec.readWrite])];
   const depth = (path: string): number => path.split('/').filter(Boolean).length;
-  return paths.sort((a, b) => depth(a) - depth(b) || a.localeCompare(b)).map((path) => ({ path, writable: writable.has(path) }));
+  // Paths of one depth never nest, so their order only needs to be stable:
+  // plain code-unit order, not localeCompare, whose first call sets up the
+  // locale's collation rules (some 8 ms, in a one-shot `plumbline plan`).
+  const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+  return paths.sort((a, b) => depth(a) - depth(b) || byText(a, b)).map((path) => ({ path, writable: writable.has(path) }));
 }
