@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { UnitDefinition } from '../../engine/provider-kit.ts';
 import type { InventorySpec } from './manifest.ts';
-import { forksFor, resolveKnownHosts, sshArgs, treeRootOf } from './cli.ts';
+import { forksFor, playbookArgs, resolveKnownHosts, sshArgs, treeRootOf } from './cli.ts';
 import { DEFAULT_ANSIBLE_SETTINGS } from './settings.ts';
 import { inventorySpec, inventoryUnit } from '../../testkit/ansible-units.ts';
 import { toProblem } from './validate.ts';
@@ -64,4 +64,17 @@ be elsewhere in the file depending on the exact syntax problem.`;
     message: "couldn't resolve module/action 'no_such_module'. This often indicates a misspelling, missing collection, or incorrect module path.",
   });
   assert.deepEqual(toProblem('ERROR! something broke', '/srv/tree', 'inventories/web/hosts.yml'), { file: 'inventories/web/hosts.yml', line: 1, column: 1, message: 'something broke' });
+});
+
+test('a plan asks for diffs; the convergence check asks only whether anything would change', () => {
+  const ctx = { inventoryPaths: ['/t/inventories/web/hosts.yml'], playbookPath: '/t/inventories/web/site.yml', spec: spec(), privateKeyFile: null, settings: DEFAULT_ANSIBLE_SETTINGS };
+  const files = { vars: '/run/vars.json', limit: '/run/limit.txt' };
+  const plan = playbookArgs(ctx, { check: true, forks: 3 }, files);
+  assert.deepEqual(plan.slice(-2), ['--check', '--diff']);
+  const proof = playbookArgs(ctx, { check: true, diff: false, limit: ['a'], forks: 1 }, files);
+  assert.ok(proof.includes('--check'));
+  assert.ok(!proof.includes('--diff'));
+  assert.deepEqual(proof.slice(proof.indexOf('--limit'), proof.indexOf('--limit') + 2), ['--limit', '@/run/limit.txt']);
+  const apply = playbookArgs(ctx, { check: false, forks: 3 }, files);
+  assert.ok(!apply.includes('--check') && !apply.includes('--diff'));
 });

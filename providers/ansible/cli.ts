@@ -341,8 +341,37 @@ export interface PlaybookRun {
   durationMs: number;
 }
 
-/** `limit` restricts the run to those hosts; without it, every host the plays target. */
-export async function runPlaybook(ctx: RunContext, options: { check: boolean; limit?: readonly string[]; forks: number }): Promise<PlaybookRun> {
+export interface PlaybookOptions {
+  check: boolean;
+  /**
+   * `--diff` with `--check` (default true): a plan shows what would change.
+   * The convergence check only needs to know whether anything would: without
+   * it, a file that would change is not read back from the host to be shown.
+   */
+  diff?: boolean;
+  /** Restricts the run to those hosts; without it, every host the plays target. */
+  limit?: readonly string[];
+  forks: number;
+}
+
+/** The arguments of one ansible-playbook run; `files` are the run's extra-vars and limit files. */
+export function playbookArgs(ctx: Pick<RunContext, 'inventoryPaths' | 'playbookPath' | 'spec' | 'privateKeyFile' | 'settings'>, options: PlaybookOptions, files: { vars: string; limit: string }): string[] {
+  return [
+    ...inventoryArgs(ctx),
+    ctx.playbookPath,
+    '--forks',
+    String(options.forks),
+    ...(options.limit ? ['--limit', `@${files.limit}`] : []),
+    '-e',
+    `@${files.vars}`,
+    ...(options.check ? ['--check', ...(options.diff === false ? [] : ['--diff'])] : []),
+    ...(ctx.spec.ssh.user ? ['--user', ctx.spec.ssh.user] : []),
+    ...(ctx.privateKeyFile ? ['--private-key', ctx.privateKeyFile] : []),
+    ...(ctx.settings.vaultPasswordFile ? ['--vault-password-file', ctx.settings.vaultPasswordFile] : []),
+  ];
+}
+
+export async function runPlaybook(ctx: RunContext, options: PlaybookOptions): Promise<PlaybookRun> {
   const varsFile = join(ctx.runDir, `extra-vars-${process.pid}-${Date.now()}.json`);
   const limitFile = join(ctx.runDir, `limit-${process.pid}-${Date.now()}.txt`);
   const enforced = {
@@ -355,19 +384,7 @@ export async function runPlaybook(ctx: RunContext, options: { check: boolean; li
   await mkdir(dirname(varsFile), { recursive: true, mode: 0o700 });
   await writeFile(varsFile, JSON.stringify(enforced), { mode: 0o600 });
   if (options.limit) await writeFile(limitFile, `${options.limit.join('\n')}\n`, { mode: 0o600 });
-  const args = [
-    ...inventoryArgs(ctx),
-    ctx.playbookPath,
-    '--forks',
-    String(options.forks),
-    ...(options.limit ? ['--limit', `@${limitFile}`] : []),
-    '-e',
-    `@${varsFile}`,
-    ...(options.check ? ['--check', '--diff'] : []),
-    ...(ctx.spec.ssh.user ? ['--user', ctx.spec.ssh.user] : []),
-    ...(ctx.privateKeyFile ? ['--private-key', ctx.privateKeyFile] : []),
-    ...(ctx.settings.vaultPasswordFile ? ['--vault-password-file', ctx.settings.vaultPasswordFile] : []),
-  ];
+  const args = playbookArgs(ctx, options, { vars: varsFile, limit: limitFile });
   let result: ExecResult;
   try {
     result = await run(ctx.settings.playbookBinary, args, {

@@ -307,7 +307,8 @@ async function applyInventory(request: ApplyRequest, context: ProviderContext, m
   const nonIdempotent: string[] = [];
   const uncheckable: string[] = [];
   if (verifyTargets.length > 0) {
-    const verify = await runPlaybook(ctx, { check: true, limit: verifyTargets, forks: forksFor(verifyTargets.length, ctx.spec, ctx.settings) });
+    // Only whether a task would change counts here: no diffs to read back from the hosts.
+    const verify = await runPlaybook(ctx, { check: true, diff: false, limit: verifyTargets, forks: forksFor(verifyTargets.length, ctx.spec, ctx.settings) });
     const checks = normalizeRun(verify.output, { roots: ctx.roots });
     for (const [name, r] of checks) {
       for (const t of r.tasks) {
