@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -169,7 +169,14 @@ describe('the reconciler against a fake provider', () => {
     const waiting = await unit('web', 'AwaitingApproval', first);
     const second = repo.commit(stack('web', { changes: 3 }, 'approval: manual\n'));
     await controller.sync({ allowRewrite: false }, person('alice'));
-    const next = await unit('web', 'AwaitingApproval', second);
+    // The reconcile notes the new commit on the unit before its plan runs: wait for the new plan.
+    const next = await waitFor(
+      async () => {
+        const u = await unit('web', 'AwaitingApproval', second);
+        return u.planId !== waiting.planId ? u : undefined;
+      },
+      { what: 'web awaiting approval of its new plan', timeoutMs: 20_000, intervalMs: 20 },
+    );
     assert.notEqual(next.planId, waiting.planId);
     assert.equal((await store.getPlan(waiting.planId!))!.status, 'Superseded');
     await assert.rejects(controller.approve(waiting.planId!, person('bob')), { code: 'E_PLAN_NOT_PENDING' });
@@ -366,5 +373,35 @@ describe('the reconciler against a fake provider', () => {
     const inode = (revision: string, path: string) => statSync(join(dir, 'state', 'snapshots', revision, path)).ino;
     assert.equal(inode(next, 'stacks/db/stack.yaml'), inode(first, 'stacks/db/stack.yaml'));
     assert.notEqual(inode(next, 'stacks/web/stack.yaml'), inode(first, 'stacks/web/stack.yaml'));
+  });
+
+  it('old snapshots go once nothing runs, not while the new commit runs; the next snapshot is made from a spare copy of the head', async () => {
+    const snapshots = join(dir, 'state', 'snapshots');
+    const names = () => readdirSync(snapshots);
+    const first = repo.commit({ ...stack('web', { changes: 1 }), ...stack('db', { changes: 1 }) });
+    await start();
+    await unit('web', 'InSync', first);
+    await unit('db', 'InSync', first);
+    const second = repo.commit(stack('web', { changes: 1, out: 'second' }));
+    await controller.sync({ allowRewrite: false }, person('alice'));
+    await unit('web', 'InSync', second);
+    // Quiet: a spare copy of the head's snapshot is made for the next commit.
+    await waitFor(() => names().some((n) => n.startsWith(`${second}.partial-${process.pid}-spare`)), { what: 'a spare copy of the head', timeoutMs: 20_000, intervalMs: 20 });
+    let release!: () => void;
+    behaviour.holdApply = new Map([['web', new Promise<void>((resolve) => (release = resolve))]]);
+    const third = repo.commit(stack('web', { changes: 1, out: 'third' }));
+    await controller.sync({ allowRewrite: false }, person('alice'));
+    assert.ok(
+      names().every((n) => !n.includes('.partial-')),
+      `the spare became the new snapshot: ${names().join(', ')}`,
+    );
+    assert.equal(statSync(join(snapshots, third, 'stacks/db/stack.yaml')).ino, statSync(join(snapshots, first, 'stacks/db/stack.yaml')).ino);
+    await waitFor(() => calls.filter((c) => c === 'apply web').length === 3, { what: 'the third apply of web', timeoutMs: 20_000, intervalMs: 20 });
+    // Nothing refers to the second commit any more, but web's run is under way: collected later.
+    assert.ok(existsSync(join(snapshots, second)), 'no garbage collection beside the new commit\'s runs');
+    release();
+    await unit('web', 'InSync', third);
+    await waitFor(() => !existsSync(join(snapshots, second)), { what: 'the second snapshot collected', timeoutMs: 20_000, intervalMs: 20 });
+    for (const kept of [first, third]) assert.ok(existsSync(join(snapshots, kept)), `${kept} is still referred to`);
   });
 });

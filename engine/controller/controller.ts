@@ -69,6 +69,12 @@ export interface ControllerObserver {
 /** How long a member's claims hold without a heartbeat (cluster.leaseTTL). */
 /** Retention runs at most this often. */
 const RETENTION_EVERY_MS = 60 * 60_000;
+/**
+ * Garbage collection waits for a quiet moment (removing a snapshot competes
+ * with the new commit's plans for the disk); a daemon that is never quiet
+ * still collects after this many reconciled commits.
+ */
+const GC_AFTER_BUSY_COMMITS = 8;
 /** Definitions of older commits kept at hand (removed units' destroys, recovery). */
 const DEFINITION_CACHE_SIZE = 4;
 
@@ -114,6 +120,10 @@ export class Controller implements EngineFacade, Runtime {
   /** The last reading of the watched branch's definitions: the next commit's reads again only what changed. */
   private definitionsCache: { revision: string; cache: DefinitionsCache } | undefined;
   private lastRetention = 0;
+  /** Commits reconciled since the last garbage collection (0: nothing to collect). */
+  private commitsSinceGc = 0;
+  /** The housekeeping of a quiet moment under way (garbage collection, the spare snapshot copy). */
+  private housekeeping: Promise<void> | undefined;
   /** This process has fetched the source at least once (readiness). */
   private fetchedHere = false;
   private readonly observer: ControllerObserver | undefined;
@@ -163,6 +173,7 @@ export class Controller implements EngineFacade, Runtime {
         if (!def) return Promise.resolve();
         return this.commit((tx) => t.waitingForDependencies(tx, def, run.revision, ready.blockedBy.length > 0, describeReadiness(ready)));
       },
+      quiet: () => this.whenQuiet(),
     });
     this.driftTimers = new DriftScheduler({
       policyOf: (unit) => this.driftPolicy(unit),
@@ -428,7 +439,12 @@ export class Controller implements EngineFacade, Runtime {
    * hourly) plans and events past their retention. Never on an idle poll.
    */
   private async collectGarbage(): Promise<void> {
-    const keep = { revisions: [this.sourceStatus.lastReconciledRevision, ...(this.previews?.revisions() ?? [])], runs: this.activeRuns, snapshots: this.source };
+    this.commitsSinceGc = 0;
+    const keep = {
+      revisions: [this.sourceStatus.lastReconciledRevision, this.source.spareBase(), ...(this.previews?.revisions() ?? [])],
+      runs: this.activeRuns,
+      snapshots: this.source,
+    };
     try {
       if (Date.now() - this.lastRetention > RETENTION_EVERY_MS) {
         this.lastRetention = Date.now();
@@ -438,6 +454,28 @@ export class Controller implements EngineFacade, Runtime {
     } catch (error) {
       this.log.warn({ err: asPlumblineError(error) }, 'state directory cleanup failed');
     }
+  }
+
+  /**
+   * Nothing runs here: what the last commits left to do off the critical path
+   * of a sync, one thing at a time. Garbage collection (under the poll's lock:
+   * never beside a reconcile, whose new snapshot nothing refers to yet), then
+   * the spare copy of the head's snapshot that the next commit's snapshot is
+   * made from.
+   */
+  private whenQuiet(): void {
+    if (this.stopping || this.housekeeping) return;
+    const head = this.sourceStatus.lastReconciledRevision;
+    const spareDue = head !== null && this.source.spareBase() !== head;
+    if (this.commitsSinceGc === 0 && !spareDue) return;
+    this.housekeeping = (async () => {
+      if (this.commitsSinceGc > 0) await this.pollLock.run(() => (this.stopping ? Promise.resolve() : this.collectGarbage()));
+      // The head may have moved meanwhile: the spare is of the newest one, made while nothing runs.
+      const now = this.sourceStatus.lastReconciledRevision;
+      if (now && !this.stopping && this.scheduler.runningUnits().size === 0) await this.source.prepareSpare(now);
+    })()
+      .catch((error: unknown) => this.log.warn({ err: asPlumblineError(error) }, 'housekeeping failed'))
+      .finally(() => (this.housekeeping = undefined));
   }
 
   /**
@@ -505,6 +543,7 @@ export class Controller implements EngineFacade, Runtime {
     this.driftTimers.stop();
     this.previews?.stop();
     await this.pollLock.run(async () => undefined);
+    await this.housekeeping;
     await this.scheduler.stop();
     await this.unsubscribe?.();
     await this.membership.stop();
@@ -585,7 +624,10 @@ export class Controller implements EngineFacade, Runtime {
       const fetchedMs = performance.now() - started;
       const scheduled = await this.reconcileRevision(head, previous, previousKnown);
       const reconciledMs = performance.now() - started;
-      await this.collectGarbage();
+      // Collected when the daemon is quiet, or now when it has not been for a while.
+      this.commitsSinceGc += 1;
+      if (this.commitsSinceGc >= GC_AFTER_BUSY_COMMITS) await this.collectGarbage();
+      else if (scheduled.length === 0) this.scheduler.wake();
       this.log.debug(
         { head, scheduled: scheduled.length, fetchMs: Math.round(fetchedMs), reconcileMs: Math.round(reconciledMs - fetchedMs), totalMs: Math.round(performance.now() - started) },
         'poll reconciled a new commit',

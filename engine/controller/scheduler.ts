@@ -24,6 +24,8 @@ export interface SchedulerHost {
   execute(run: RunRecord, signal: AbortSignal): Promise<void>;
   /** A queued plan waits for its dependencies: show it on the unit. */
   waiting(run: RunRecord, readiness: Readiness): Promise<void>;
+  /** Nothing runs here any more (after a look at the queue started nothing): housekeeping may go on. */
+  quiet?(): void;
 }
 
 interface Active {
@@ -135,6 +137,7 @@ export class Scheduler {
       }
       this.timer?.clear();
       this.timer = nextWake === undefined ? undefined : setLongTimeout(() => this.wake(), Math.max(0, nextWake - Date.now()));
+      if (this.active.size === 0 && !this.stopped) this.host.quiet?.();
     });
   }
 

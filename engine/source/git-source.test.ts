@@ -104,6 +104,37 @@ test('a snapshot made from the previous one is the tree a whole extraction gives
   assert.equal(existsSync(join(made, 'stacks/gone')), false);
 });
 
+test('a spare copy made while quiet becomes the next snapshot: the same tree, no copy on the way, the base unchanged', async () => {
+  const fresh = new GitSource({ url: repo.url, branch: 'main', mirrorDir: join(state, 'fresh-spare.git'), snapshotsDir: join(state, 'fresh-spare'), log: silentLogger });
+  const base = repo.commit({ 'stacks/s/main.tf': 's1', 'stacks/t/main.tf': 't1', 'modules/m/main.tf': 'm1' });
+  await source.fetch();
+  const baseDir = await source.snapshot(base);
+  const before = treeOf(baseDir);
+  assert.equal(await source.prepareSpare(base), true);
+  assert.equal(source.spareBase(), base);
+  const spares = () => readdirSync(join(state, 'snapshots')).filter((name) => name.includes('.partial-'));
+  assert.equal(spares().length, 1, 'one spare copy, named as this process\'s work under way');
+  // Asked again for the same base: the same copy.
+  assert.equal(await source.prepareSpare(base), true);
+  assert.equal(spares().length, 1);
+  const next = repo.commit({ 'stacks/s/main.tf': 's2', 'stacks/t': null, 'stacks/u/main.tf': 'u' });
+  await source.fetch();
+  await fresh.fetch();
+  const copies = processCounts.get('cp') ?? 0;
+  const made = await source.snapshot(next, { base });
+  assert.equal((processCounts.get('cp') ?? 0) - copies, 0, 'the spare was used, not a new copy');
+  assert.deepEqual(treeOf(made), treeOf(await fresh.snapshot(next)));
+  assert.deepEqual(treeOf(baseDir), before, 'the base snapshot is unchanged');
+  assert.equal(statSync(join(made, 'modules/m/main.tf')).ino, statSync(join(baseDir, 'modules/m/main.tf')).ino);
+  assert.deepEqual(spares(), [], 'the spare became the snapshot');
+  assert.equal(source.spareBase(), undefined);
+  // A spare of an older base is dropped for the new one.
+  assert.equal(await source.prepareSpare(base), true);
+  assert.equal(await source.prepareSpare(next), true);
+  assert.equal(spares().length, 1);
+  assert.ok(spares()[0]!.startsWith(`${next}.partial-`));
+});
+
 test('a force-push is visible as a non-descendant head', async () => {
   const before = repo.head();
   const rewritten = repo.rewriteLast({ 'stacks/c/main.tf': 'c' });

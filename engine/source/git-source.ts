@@ -39,6 +39,8 @@ export const ABSENT_MODE = '000000';
 const GITLINK = '160000';
 /** A symbolic link. */
 export const SYMLINK_MODE = '120000';
+/** Spare copies made by this process: each has a folder name of its own. */
+let spareCount = 0;
 /** Beyond this many changed paths a new snapshot is extracted whole. */
 const MAX_INCREMENTAL_CHANGES = 500;
 
@@ -100,6 +102,12 @@ export class GitSource {
   /** simple-git loads at the first command that needs it (after the daemon's API listens), not with the daemon. */
   private client: Promise<SimpleGit> | undefined;
   private readonly snapshotting = new Map<string, Promise<string>>();
+  /**
+   * A hard-linked copy of one snapshot, made while the daemon is quiet: the
+   * next commit's snapshot starts from it instead of copying on the sync's
+   * critical path. Nothing else ever uses it; one at a time.
+   */
+  private spare: { base: string; dir: string; ready: Promise<boolean> } | undefined;
   private lastChanges: { key: string; pending: Promise<TreeChange[]> } | undefined;
   /** The head the last fetch brought: the mirror holds it. */
   private fetchedHead: string | undefined;
@@ -300,7 +308,7 @@ export class GitSource {
     await mkdir(this.options.snapshotsDir, { recursive: true, mode: 0o700 });
     const tmp = `${target}.partial-${process.pid}-${Date.now()}`;
     try {
-      if (base && base !== revision && SHA.test(base) && existsSync(join(this.options.snapshotsDir, base))) {
+      if (base && base !== revision && SHA.test(base) && (this.spare?.base === base || existsSync(join(this.options.snapshotsDir, base)))) {
         const made = await this.extractChanges(base, revision, tmp).catch((error: unknown) => {
           this.options.log.debug({ revision, base, err: error }, 'snapshot from the previous one failed: extracting the whole commit');
           return false;
@@ -331,8 +339,7 @@ export class GitSource {
     const changes = await this.changes(base, revision);
     // Submodules are empty folders in an archive; a large change costs as much either way.
     if (changes.length > MAX_INCREMENTAL_CHANGES || changes.some((c) => c.oldMode === GITLINK || c.newMode === GITLINK)) return false;
-    // Links as links (-P), hard links for files (-l), and nothing else preserved: a third cheaper than -a.
-    await run('cp', ['-R', '-l', '-P', '--', join(this.options.snapshotsDir, base), tmp], { log: this.options.log, timeoutMs: 5 * 60 * 1000 });
+    if (!(await this.takeSpare(base, tmp))) await this.linkCopy(base, tmp);
     for (const change of changes) {
       await rm(join(tmp, change.path), { recursive: true, force: true });
       if (change.newMode !== ABSENT_MODE) continue;
@@ -344,6 +351,70 @@ export class GitSource {
     const added = changes.filter((c) => c.newMode !== ABSENT_MODE).map((c) => c.path);
     if (added.length > 0) await this.extractPaths(revision, tmp, added);
     return true;
+  }
+
+  /** `dir` becomes a hard-linked copy of the snapshot of `base` (which never changes: its files are shared, never written). */
+  private async linkCopy(base: string, dir: string): Promise<void> {
+    // Links as links (-P), hard links for files (-l), and nothing else preserved: a third cheaper than -a.
+    await run('cp', ['-R', '-l', '-P', '--', join(this.options.snapshotsDir, base), dir], { log: this.options.log, timeoutMs: 5 * 60 * 1000 });
+  }
+
+  /**
+   * Make the spare copy of `base`'s snapshot ahead of the next commit (when
+   * the daemon is quiet: the copy of a large tree is most of what a new
+   * commit's snapshot costs). A spare of another base is dropped. Its name
+   * holds this process's id, as an extraction under way does: garbage
+   * collection keeps it while this process lives, and removes it after a
+   * crash. False when there is nothing to copy or the copy failed.
+   */
+  prepareSpare(base: string): Promise<boolean> {
+    if (!SHA.test(base)) return Promise.reject(badRevision(base));
+    if (this.spare?.base === base) return this.spare.ready;
+    const dropped = this.spare;
+    this.spare = undefined;
+    if (!existsSync(join(this.options.snapshotsDir, base))) return (dropped ? this.dropSpare(dropped) : Promise.resolve()).then(() => false);
+    spareCount += 1;
+    const dir = join(this.options.snapshotsDir, `${base}.partial-${process.pid}-spare-${spareCount}`);
+    const ready = (async () => {
+      if (dropped) await this.dropSpare(dropped).catch(() => undefined);
+      try {
+        await this.linkCopy(base, dir);
+        return true;
+      } catch (error) {
+        this.options.log.debug({ base, err: error }, 'spare snapshot copy failed');
+        await rm(dir, { recursive: true, force: true });
+        return false;
+      }
+    })();
+    const spare = { base, dir, ready };
+    this.spare = spare;
+    return ready;
+  }
+
+  /** The commit whose snapshot the spare copy is being made from: garbage collection keeps it meanwhile. */
+  spareBase(): string | undefined {
+    return this.spare?.base;
+  }
+
+  /** Move the spare copy of `base` to `dir` (true), or false when there is none. */
+  private async takeSpare(base: string, dir: string): Promise<boolean> {
+    const spare = this.spare;
+    if (spare?.base !== base) return false;
+    this.spare = undefined;
+    if (!(await spare.ready)) return false;
+    try {
+      await rename(spare.dir, dir);
+      return true;
+    } catch (error) {
+      this.options.log.debug({ base, err: error }, 'spare snapshot copy could not be taken');
+      await rm(spare.dir, { recursive: true, force: true });
+      return false;
+    }
+  }
+
+  private async dropSpare(spare: { dir: string; ready: Promise<boolean> }): Promise<void> {
+    await spare.ready.catch(() => false);
+    await rm(spare.dir, { recursive: true, force: true });
   }
 
   /** `git archive` of `paths` (all when empty) at `revision`, extracted into `dir`. */
