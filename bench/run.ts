@@ -9,12 +9,13 @@
  *   npm run bench -- --only idle,precision --reps 3 --json out.json
  *   npm run bench -- --profile ./profiles   # CPU profiles of the daemons
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { cleanupAll, installSignalHandlers, onCleanup } from './lib/cleanup.ts';
 import { BenchContext, FULL, progress, SMOKE } from './lib/context.ts';
 import { writeTerraformRc } from '../testkit/terraform.ts';
+import { useDaemonsOf } from './lib/daemon.ts';
 import { machineInfo, missingPrerequisites } from './lib/machine.ts';
 import { endProcessesMentioning } from './lib/proc.ts';
 import { renderTable, type ScenarioResult } from './lib/report.ts';
@@ -23,7 +24,7 @@ import { converge } from './scenarios/converge.ts';
 import { drift } from './scenarios/drift.ts';
 import { idle } from './scenarios/idle.ts';
 import { releaseLargeRepo } from './scenarios/large-repo.ts';
-import { overhead } from './scenarios/overhead.ts';
+import { overhead, overheadTerraform } from './scenarios/overhead.ts';
 import { parallelism } from './scenarios/parallelism.ts';
 import { precision } from './scenarios/precision.ts';
 import { previews } from './scenarios/previews.ts';
@@ -37,6 +38,7 @@ const SCENARIOS = {
   precision,
   previews,
   overhead,
+  'overhead-tf': overheadTerraform,
   parallelism,
   converge,
   drift,
@@ -58,12 +60,14 @@ interface Options {
   profile: string | undefined;
   keep: boolean;
   ansibleStrategy: AnsibleStrategy;
+  plumbline: string | undefined;
 }
 
-const USAGE = `usage: npm run bench -- [--smoke] [--only ${ORDER.join(',')}] [--reps N] [--json FILE] [--profile DIR] [--keep] [--ansible-strategy auto|linear|mitogen]
+const USAGE = `usage: npm run bench -- [--smoke] [--only ${ORDER.join(',')}] [--reps N] [--json FILE] [--profile DIR] [--keep] [--ansible-strategy auto|linear|mitogen] [--plumbline DIR]
 
   --smoke        small and quick: 20 stacks, 2 hosts, 1 repetition (about a minute or two)
-  --only LIST    scenarios to run, comma-separated (default: all, in the order above)
+  --only LIST    scenarios to run, comma-separated (default: all, in the order above;
+                 overhead-tf is the Terraform rows of overhead alone, without hosts)
   --reps N       repetitions of every measurement (default 5, and 3 for the Ansible
                  overhead and no-op converge; 1 with --smoke)
   --json FILE    also write every figure, sample and breakdown as JSON
@@ -72,10 +76,13 @@ const USAGE = `usage: npm run bench -- [--smoke] [--only ${ORDER.join(',')}] [--
   --ansible-strategy NAME
                  ansible.strategy of the daemons (default linear, Plumbline's own default; auto: mitogen
                  when it is installed, else linear; mitogen needs ansible-mitogen);
-                 what Plumbline is compared with stays ansible-playbook with its defaults`;
+                 what Plumbline is compared with stays ansible-playbook with its defaults
+  --plumbline DIR
+                 run the daemons of another built checkout of Plumbline (DIR/bin/plumbline.mjs),
+                 e.g. the commit before a change, with this benchmark's scenarios`;
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { only: [...ORDER], reps: undefined, json: undefined, smoke: false, profile: undefined, keep: false, ansibleStrategy: 'linear' };
+  const options: Options = { only: [...ORDER], reps: undefined, json: undefined, smoke: false, profile: undefined, keep: false, ansibleStrategy: 'linear', plumbline: undefined };
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i]!;
     const value = () => {
@@ -116,6 +123,12 @@ function parseArgs(argv: string[]): Options {
         options.ansibleStrategy = strategy as AnsibleStrategy;
         break;
       }
+      case '--plumbline': {
+        const dir = resolve(value());
+        if (!existsSync(join(dir, 'bin', 'plumbline.mjs'))) throw new Error(`--plumbline: no bin/plumbline.mjs in ${dir}`);
+        options.plumbline = dir;
+        break;
+      }
       case '-h':
       case '--help':
         process.stdout.write(`${USAGE}\n`);
@@ -143,7 +156,8 @@ async function main(): Promise<number> {
   }
   installSignalHandlers();
   const started = new Date();
-  const machine = machineInfo();
+  if (options.plumbline) useDaemonsOf(options.plumbline);
+  const machine = machineInfo(options.plumbline);
   const scale = options.smoke ? SMOKE : FULL;
   const reps = options.reps ?? (options.smoke ? 1 : 5);
   const heavyReps = options.reps ?? (options.smoke ? 1 : 3);
@@ -161,7 +175,7 @@ async function main(): Promise<number> {
 
   progress(
     `Plumbline benchmark${options.smoke ? ' (smoke)' : ''}: ${options.only.join(', ')}; ${reps} repetition(s) (${heavyReps} for Ansible runs); ansible.strategy ${options.ansibleStrategy}; ` +
-      `Plumbline ${machine.plumbline}; ${machine.cores} cores, ${machine.memoryGiB} GiB, load ${machine.loadAverage.join(' ')}; working folder ${root}`,
+      `Plumbline ${machine.plumbline}${options.plumbline ? ` (daemons of ${options.plumbline})` : ''}; ${machine.cores} cores, ${machine.memoryGiB} GiB, load ${machine.loadAverage.join(' ')}; working folder ${root}`,
   );
   const ctx = new BenchContext(root, scale, reps, heavyReps, options.smoke, writeTerraformRc(root), options.profile, options.ansibleStrategy);
   const results: ScenarioResult[] = [];
@@ -191,7 +205,7 @@ async function main(): Promise<number> {
   }
 
   const finished = new Date();
-  const endLoad = machineInfo().loadAverage;
+  const endLoad = machineInfo(options.plumbline).loadAverage;
   process.stdout.write(`\nPlumbline benchmark${options.smoke ? ' (smoke)' : ''}, ${started.toISOString()}, ${Math.round((finished.getTime() - started.getTime()) / 1000)} s\n`);
   process.stdout.write(
     `Plumbline ${machine.plumbline}; ${machine.cores} x ${machine.cpuModel}, ${machine.memoryGiB} GiB, Linux ${machine.kernel}; node ${machine.node}, terraform ${machine.terraform}, ` +

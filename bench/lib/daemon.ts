@@ -10,7 +10,12 @@ import { onCleanup } from './cleanup.ts';
 import type { AnsibleStrategy } from '../../providers/ansible/settings.ts';
 import { processTree, signal } from './proc.ts';
 
-const bin = join(repoRoot, 'bin', 'plumbline.mjs');
+let bin = join(repoRoot, 'bin', 'plumbline.mjs');
+
+/** Run the daemons of another checkout of Plumbline (`--plumbline DIR`: before/after comparisons). */
+export function useDaemonsOf(checkout: string): void {
+  bin = join(checkout, 'bin', 'plumbline.mjs');
+}
 
 export interface BenchDaemonOptions {
   /** Folder for this daemon: config, log, state (kept short: ControlPath sockets live under it). */

@@ -27,7 +27,8 @@ function firstLine(command: string, args: string[]): string {
   }
 }
 
-export function machineInfo(): MachineInfo {
+/** The machine, the tools and the Plumbline revision whose daemons run (`checkout`). */
+export function machineInfo(checkout: string = repoRoot): MachineInfo {
   let terraform = firstLine('terraform', ['version', '-json']);
   try {
     const out = execFileSync('terraform', ['version', '-json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, CHECKPOINT_DISABLE: '1' } });
@@ -49,7 +50,7 @@ export function machineInfo(): MachineInfo {
     git: firstLine('git', ['--version']).replace(/^git version /, ''),
     openssh: sshLine.split(',')[0] ?? sshLine,
     loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
-    plumbline: plumblineRevision(),
+    plumbline: plumblineRevision(checkout),
   };
 }
 
@@ -76,8 +77,8 @@ export function missingPrerequisites(needsHosts: boolean): string[] {
   return missing;
 }
 
-function plumblineRevision(): string {
-  const git = (args: string[]) => spawnSync('git', args, { cwd: repoRoot, encoding: 'utf8' });
+function plumblineRevision(checkout: string): string {
+  const git = (args: string[]) => spawnSync('git', args, { cwd: checkout, encoding: 'utf8' });
   const head = git(['rev-parse', '--short=12', 'HEAD']);
   if (head.status !== 0) return 'unknown (not a Git checkout)';
   const dirty = git(['status', '--porcelain', '--', 'engine', 'providers', 'bin']).stdout.trim() !== '';

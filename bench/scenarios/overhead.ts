@@ -58,11 +58,20 @@ async function throughPlumbline(daemon: BenchDaemon, unit: string, revision: str
  * (terraform init + plan -out + apply; ansible-playbook --check --diff, then
  * ansible-playbook, default settings), alternating which goes first.
  */
-export async function overhead(ctx: BenchContext): Promise<ScenarioResult> {
-  const pool = await ctx.hosts();
-  const fleet = pool.hosts.slice(0, ctx.scale.overheadHosts);
+export function overhead(ctx: BenchContext): Promise<ScenarioResult> {
+  return overheadOf(ctx, true);
+}
+
+/** The Terraform rows of the overhead scenario alone (no hosts, no inventory: minutes shorter). */
+export function overheadTerraform(ctx: BenchContext): Promise<ScenarioResult> {
+  return overheadOf(ctx, false);
+}
+
+async function overheadOf(ctx: BenchContext, withInventory: boolean): Promise<ScenarioResult> {
+  const pool = withInventory ? await ctx.hosts() : undefined;
+  const fleet = pool ? pool.hosts.slice(0, ctx.scale.overheadHosts) : [];
   const resources = ctx.scale.overheadResources;
-  seedConverged(fleet, INVENTORY, 'v0');
+  if (pool) seedConverged(fleet, INVENTORY, 'v0');
   const repo = new TestRepo(ctx.dir('ovh-repo'));
   const stacks: TerraformCase[] = [
     { name: STACK, options: { resources } },
@@ -71,26 +80,63 @@ export async function overhead(ctx: BenchContext): Promise<ScenarioResult> {
   const first = repo.commit(
     {
       ...Object.assign({}, ...stacks.map((c) => stackFiles(c.name, { ...c.options, value: 'v0' }))),
-      ...inventoryFiles(INVENTORY, { hosts: fleet, knownHosts: pool.knownHosts(), play: configPlay(INVENTORY) }),
+      ...(pool ? inventoryFiles(INVENTORY, { hosts: fleet, knownHosts: pool.knownHosts(), play: configPlay(INVENTORY) }) : {}),
     },
     'overhead',
   );
-  const daemon = await ctx.daemon({ dir: ctx.dir('ovh'), label: 'overhead', sourceUrl: repo.url, concurrency: 4, privateKeyFile: pool.ssh.privateKeyFile });
+  const daemon = await ctx.daemon({
+    dir: ctx.dir('ovh'),
+    label: withInventory ? 'overhead' : 'overhead-tf',
+    sourceUrl: repo.url,
+    concurrency: 4,
+    ...(pool ? { privateKeyFile: pool.ssh.privateKeyFile } : {}),
+  });
   const tfEnv = cleanEnv({ TF_CLI_CONFIG_FILE: ctx.terraformRc, CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1' });
+
+  const units = [...stacks.map((c) => c.name), ...(pool ? [INVENTORY] : [])];
+  progress(`overhead: first converge of ${units.join(', ')}${pool ? ` (${fleet.length} hosts)` : ''}...`);
+  await daemon.sync();
+  await daemon.waitSettled(first, units, { what: 'the first converge', timeoutMs: 10 * 60_000 });
+
+  const tf = [];
+  for (const c of stacks) tf.push(await measureStack(ctx, daemon, repo, c, tfEnv));
+  const [fast, slow] = tf as [StackResult, StackResult];
+  const terraformFigures = [
+      figure('overhead.terraform.ratio', `stack (${resources} resources): Plumbline / by hand`, 'ratio', fast.ratio, { text: '<= 1.30', test: (v) => v <= 1.3 }),
+      figure('overhead.terraform.plumbline', '  through Plumbline (sync -> applied)', 'ms', fast.plumbline),
+      figure('overhead.terraform.hand', '  by hand (init, plan -out, apply)', 'ms', fast.hand),
+      figure('overhead.terraform.added', '  added by Plumbline (the difference)', 'ms', fast.added),
+      figure('overhead.terraform.slow.ratio', `stack (${resources} resources, ${SLOW_SECONDS} s provider time): Plumbline / by hand`, 'ratio', slow.ratio, {
+        text: '<= 1.05',
+        test: (v) => v <= 1.05,
+      }),
+      figure('overhead.terraform.slow.plumbline', '  through Plumbline (sync -> applied)', 'ms', slow.plumbline),
+      figure('overhead.terraform.slow.hand', '  by hand (init, plan -out, apply)', 'ms', slow.hand),
+      figure('overhead.terraform.slow.added', '  added by Plumbline (the difference)', 'ms', slow.added),
+  ];
+  if (!pool) {
+    const profile = await ctx.stopDaemon(daemon);
+    return {
+      id: 'overhead-tf',
+      title: 'Overhead (Terraform rows only)',
+      figures: terraformFigures,
+      details: {
+        terraformBreakdownMedians: medianOf(fast.breakdowns),
+        slowTerraformBreakdownMedians: medianOf(slow.breakdowns),
+        terraformBreakdowns: fast.breakdowns,
+        slowTerraformBreakdowns: slow.breakdowns,
+        ...(profile ? { profile } : {}),
+      },
+      notes: TERRAFORM_NOTES,
+    };
+  }
 
   const hand = handAnsible((name) => ctx.dir(name), 'ovh-hand-an', { hosts: fleet, privateKeyFile: pool.ssh.privateKeyFile, knownHostsFile: pool.ssh.knownHostsFile, play: configPlay(INVENTORY) });
   const handPlaybook = async (value: string) =>
     (await timed('ansible-playbook', ['-i', 'hosts.yml', 'site.yml', '--check', '--diff', '-e', `value=${value}`], hand)) +
     (await timed('ansible-playbook', ['-i', 'hosts.yml', 'site.yml', '-e', `value=${value}`], hand));
-
-  progress(`overhead: first converge of ${stacks.map((c) => c.name).join(', ')} and ${INVENTORY} (${fleet.length} hosts)...`);
-  await daemon.sync();
-  await daemon.waitSettled(first, [...stacks.map((c) => c.name), INVENTORY], { what: 'the first converge', timeoutMs: 10 * 60_000 });
   // A first hand run, so both sides start from converged hosts with warm caches (not in the smoke run).
   if (!ctx.smoke) await handPlaybook('v0');
-
-  const tf = [];
-  for (const c of stacks) tf.push(await measureStack(ctx, daemon, repo, c, tfEnv));
   const anRatio: number[] = [];
   const anPlumbline: number[] = [];
   const anWithoutProof: number[] = [];
@@ -120,22 +166,11 @@ export async function overhead(ctx: BenchContext): Promise<ScenarioResult> {
     progress(`overhead ansible ${rep + 1}/${ctx.heavyReps}: plumbline ${p.toFixed(0)} ms, by hand ${h.toFixed(0)} ms, ratio ${(p / h).toFixed(2)}`);
   }
   const profile = await ctx.stopDaemon(daemon);
-  const [fast, slow] = tf as [StackResult, StackResult];
   return {
     id: 'overhead',
     title: 'Overhead',
     figures: [
-      figure('overhead.terraform.ratio', `stack (${resources} resources): Plumbline / by hand`, 'ratio', fast.ratio, { text: '<= 1.30', test: (v) => v <= 1.3 }),
-      figure('overhead.terraform.plumbline', '  through Plumbline (sync -> applied)', 'ms', fast.plumbline),
-      figure('overhead.terraform.hand', '  by hand (init, plan -out, apply)', 'ms', fast.hand),
-      figure('overhead.terraform.added', '  added by Plumbline (the difference)', 'ms', fast.added),
-      figure('overhead.terraform.slow.ratio', `stack (${resources} resources, ${SLOW_SECONDS} s provider time): Plumbline / by hand`, 'ratio', slow.ratio, {
-        text: '<= 1.05',
-        test: (v) => v <= 1.05,
-      }),
-      figure('overhead.terraform.slow.plumbline', '  through Plumbline (sync -> applied)', 'ms', slow.plumbline),
-      figure('overhead.terraform.slow.hand', '  by hand (init, plan -out, apply)', 'ms', slow.hand),
-      figure('overhead.terraform.slow.added', '  added by Plumbline (the difference)', 'ms', slow.added),
+      ...terraformFigures,
       figure('overhead.ansible.ratio', `inventory (${fleet.length} hosts): Plumbline / by hand`, 'ratio', anRatio, { text: '<= 0.70', test: (v) => v <= 0.7 }),
       figure('overhead.ansible.plumbline', '  through Plumbline (sync -> converged)', 'ms', anPlumbline),
       figure('overhead.ansible.withoutProof', '  of which plan and apply (without the convergence check)', 'ms', anWithoutProof),
@@ -152,14 +187,19 @@ export async function overhead(ctx: BenchContext): Promise<ScenarioResult> {
       ...(profile ? { profile } : {}),
     },
     notes: [
-      'Plumbline: from POST /api/v1/sync (the commit is already pushed) until the daemon recorded the unit InSync at the commit (the unit\u2019s updatedAt; its status is polled every 20 ms for 3 s, then every 100 ms, and the figure does not include the wait for the next poll).',
-      'Terraform by hand: terraform init, plan -out, apply of the saved plan, CHECKPOINT_DISABLE=1, same provider mirror.',
-      `The slow stack stands for a cloud provider: each of its resources is replaced on every change and waits ${SLOW_SECONDS} s in a local-exec provisioner (in parallel, so its apply takes about ${SLOW_SECONDS} s).`,
+      ...TERRAFORM_NOTES,
       `Ansible by hand: ansible-playbook --check --diff, then ansible-playbook, default settings (forks 5, no pipelining, the default ControlPersist=60s); ControlPath and local temp folders moved under the run's folder. The daemon ran with ansible.strategy ${ctx.ansibleStrategy}.`,
-      'Plumbline runs in addition: terraform show -json (the reviewable plan); for Ansible ansible-inventory --list and an SSH preflight before the check, and after the apply a second check on the hosts it changed (the convergence proof the hand run does not make).',
+      'Plumbline runs in addition, for Ansible ansible-inventory --list and an SSH preflight before the check, and after the apply a second check on the hosts it changed (the convergence proof the hand run does not make).',
     ],
   };
 }
+
+const TERRAFORM_NOTES = [
+  'Plumbline: from POST /api/v1/sync (the commit is already pushed) until the daemon recorded the unit InSync at the commit (the unit\u2019s updatedAt; its status is polled every 20 ms for 3 s, then every 100 ms, and the figure does not include the wait for the next poll).',
+  'Terraform by hand: terraform init, plan -out, apply of the saved plan, CHECKPOINT_DISABLE=1, same provider mirror.',
+  `The slow stack stands for a cloud provider: each of its resources is replaced on every change and waits ${SLOW_SECONDS} s in a local-exec provisioner (in parallel, so its apply takes about ${SLOW_SECONDS} s).`,
+  'Plumbline runs in addition for Terraform: terraform show -json (the reviewable plan).',
+];
 
 function medianOf(list: Record<string, number>[]): Record<string, number> {
   const keys = new Set(list.flatMap((b) => Object.keys(b)));

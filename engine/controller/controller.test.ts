@@ -77,8 +77,11 @@ describe('the reconciler against a fake provider', () => {
   let calls: string[];
   let behaviour: Behaviour;
 
-  async function start(options: { approval?: string; beforeStart?: () => Promise<void> } = {}): Promise<void> {
-    const { config } = normalizeConfig({ source: { url: repo.url, interval: '1h' }, stateDir: join(dir, 'state'), defaults: { approval: options.approval ?? 'auto' } }, null);
+  async function start(options: { approval?: string; concurrency?: number; beforeStart?: () => Promise<void> } = {}): Promise<void> {
+    const { config } = normalizeConfig(
+      { source: { url: repo.url, interval: '1h' }, stateDir: join(dir, 'state'), defaults: { approval: options.approval ?? 'auto' }, ...(options.concurrency ? { concurrency: options.concurrency } : {}) },
+      null,
+    );
     const paths = statePaths(config!.stateDir);
     store = await openStore(config!, silentLogger);
     const source = new GitSource({ url: repo.url, branch: 'main', mirrorDir: paths.mirror, snapshotsDir: paths.snapshots, log: silentLogger });
@@ -130,6 +133,29 @@ describe('the reconciler against a fake provider', () => {
     assert.equal(plan!.status, 'Applied');
     assert.equal(plan!.decidedBy, 'policy:auto');
     assert.deepEqual(await store.listRuns(), [], 'the queue is empty once everything ran');
+  });
+
+  it('an approved plan is applied in its own slot at once, claimed by this member, before other queued plans', async () => {
+    let release: () => void = () => undefined;
+    behaviour.holdApply = new Map([['a', new Promise<void>((resolve) => (release = resolve))]]);
+    const head = repo.commit({ ...stack('a', { changes: 1 }), ...stack('b', { changes: 1 }) });
+    await start({ concurrency: 1 });
+    try {
+      await waitFor(() => calls.includes('apply a'), { what: 'the apply of a', timeoutMs: 20_000, intervalMs: 20 });
+      // b's plan was queued before a's apply existed: a's apply did not wait behind it.
+      assert.deepEqual(calls, ['plan a', 'apply a']);
+      const applying = (await store.listRuns({ unit: 'a' })).find((r) => r.kind === 'apply');
+      assert.equal(applying?.state, 'running');
+      assert.equal(applying?.claimedBy, controller.member);
+      assert.equal((await store.listRuns({ unit: 'b' }))[0]?.state, 'queued', 'the slot is still taken by the apply');
+    } finally {
+      release();
+    }
+    await unit('a', 'InSync', head);
+    await unit('b', 'InSync', head);
+    assert.deepEqual(calls, ['plan a', 'apply a', 'plan b', 'apply b']);
+    assert.deepEqual(await events('a'), ['planned', 'apply-started', 'applied']);
+    assert.deepEqual(await store.listRuns(), []);
   });
 
   it('a manual plan waits; approval applies exactly it; a second approval is a conflict', async () => {

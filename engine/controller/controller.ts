@@ -161,11 +161,16 @@ export class Controller implements EngineFacade, Runtime {
       leaseUntil: () => this.membership.leaseUntil(),
       beforePump: () => this.refreshDefinitions(),
       execute: async (run, signal) => {
-        this.observer?.runStarted(run);
-        try {
-          await this.execute(run, signal);
-        } finally {
-          this.observer?.runFinished(run);
+        // A plan whose policy approved it hands its slot over to its apply.
+        for (let current: RunRecord | undefined = run; current; ) {
+          const ran: RunRecord = current;
+          this.observer?.runStarted(ran);
+          try {
+            current = await this.execute(ran, signal);
+          } finally {
+            this.observer?.runFinished(ran);
+          }
+          if (current) this.scheduler.handOver(ran, current);
         }
       },
       waiting: (run, ready) => {
@@ -252,6 +257,10 @@ export class Controller implements EngineFacade, Runtime {
     });
   }
 
+  leaseUntil(): string {
+    return this.membership.leaseUntil();
+  }
+
   isStopping(): boolean {
     return this.stopping;
   }
@@ -276,15 +285,18 @@ export class Controller implements EngineFacade, Runtime {
     this.reviewTimers.set(plan.id, timer);
   }
 
-  private async execute(run: RunRecord, signal: AbortSignal): Promise<void> {
+  /** One run; a plan returns the apply it claimed to run next in its slot. */
+  private async execute(run: RunRecord, signal: AbortSignal): Promise<RunRecord | undefined> {
     switch (run.kind) {
       case 'plan':
       case 'destroy':
         return runPlanJob(this, run, signal);
       case 'apply':
-        return runApplyJob(this, run);
+        await runApplyJob(this, run);
+        return undefined;
       case 'drift':
-        return runDriftJob(this, run, this.driftPolicy(run.unit) ?? { intervalMs: null, action: 'report' }, signal);
+        await runDriftJob(this, run, this.driftPolicy(run.unit) ?? { intervalMs: null, action: 'report' }, signal);
+        return undefined;
     }
   }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { findEscapingLinks } from '../definitions/escaping-links.ts';
 import type { UnitDefinition } from '../definitions/types.ts';
@@ -106,29 +106,34 @@ export async function prepare(rt: Runtime, unit: UnitDefinition, revision: strin
   }
 }
 
-/** A change plan (or a pruned unit's destroy) of one queued run, to its recorded decision. */
-export async function runPlanJob(rt: Runtime, run: RunRecord, signal: AbortSignal): Promise<void> {
+/**
+ * A change plan (or a pruned unit's destroy) of one queued run, to its recorded
+ * decision. Returns the apply run the policy approved, already claimed by this
+ * member in the transaction that recorded the plan: it runs next in the same
+ * slot, without a trip through the queue.
+ */
+export async function runPlanJob(rt: Runtime, run: RunRecord, signal: AbortSignal): Promise<RunRecord | undefined> {
   const destroy = run.kind === 'destroy';
   const unit = destroy ? await rt.definitionAt(run.unit, run.revision) : rt.definition(run.unit);
   if (!unit) {
     await rt.commitRun(run, (tx) => tx.deleteRun(run.id));
-    return;
+    return undefined;
   }
   const startedAt = new Date().toISOString();
   await rt.commitRun(run, (tx) => t.planStarted(tx, unit, run.revision, destroy));
   let prepared: Prepared | undefined;
   try {
     prepared = await prepare(rt, unit, run.revision, signal, { destroy });
-    await record(rt, run, unit, prepared);
+    return await record(rt, run, unit, prepared);
   } catch (error) {
     if (signal.aborted) {
       await cancelled(rt, run, String(signal.reason ?? 'cancelled'));
-      return;
+      return undefined;
     }
     const typed = unwrap(error);
     if (typed.code === 'E_FENCED') {
       rt.log.warn({ unit: unit.name }, 'the plan was taken over by another member: its result is not recorded here');
-      return;
+      return undefined;
     }
     rt.log.warn({ unit: unit.name, code: typed.code }, 'plan failed');
     const stalledReason = STALLING_CODES[typed.code];
@@ -144,6 +149,7 @@ export async function runPlanJob(rt: Runtime, run: RunRecord, signal: AbortSigna
       await tx.deleteRun(run.id);
       if (typed.retry !== 'stalled' && !stalledReason) await retry(tx, run);
     });
+    return undefined;
   } finally {
     if (prepared) rt.activeRuns.delete(prepared.runId);
   }
@@ -167,8 +173,8 @@ export async function retry(tx: StoreTx, run: RunRecord): Promise<void> {
   await t.enqueue(tx, newRun(run.kind === 'apply' ? 'plan' : run.kind, run.unit, run.revision, { attempt, notBefore: retryAt(attempt), reason: `retry ${attempt} after a transient failure`, ...(run.changeSet ? { changeSet: run.changeSet } : {}) }));
 }
 
-/** Record the plan and act on the unit's policy, in one transaction. */
-async function record(rt: Runtime, run: RunRecord, unit: UnitDefinition, p: Prepared): Promise<void> {
+/** Record the plan and act on the unit's policy, in one transaction; the apply run it approved and claimed, if any. */
+async function record(rt: Runtime, run: RunRecord, unit: UnitDefinition, p: Prepared): Promise<RunRecord | undefined> {
   const outcome = p.outcome;
   const id = await uniquePlanId(rt, planId({ unit: unit.name, revision: run.revision, inputsHash: p.inputs.inputsHash, fingerprint: outcome.fingerprint }));
   // The unit is planned because what it reads changed: steps the tool cannot
@@ -181,7 +187,7 @@ async function record(rt: Runtime, run: RunRecord, unit: UnitDefinition, p: Prep
     hasChanges,
     ...(run.changeSet && !destroy ? { changeSet: run.changeSet } : {}),
     ...(destroy ? { purpose: 'destroy' as const } : {}),
-  });
+  }, { inStore: true });
   // Nothing to apply: no apply will write the outputs, so publish them now.
   const outputs = !hasChanges && !destroy ? await currentOutputs(rt, unit, p) : undefined;
   const artifacts = await readArtifacts(p.request.artifactsDir);
@@ -197,11 +203,25 @@ async function record(rt: Runtime, run: RunRecord, unit: UnitDefinition, p: Prep
       await t.superseded(tx, stored, 'a newer commit arrived while it was planned');
       return undefined;
     }
-    return decideInTx(rt, tx, unit, stored);
+    const decided = await decideInTx(rt, tx, unit, stored);
+    // The slot this plan holds is free for its apply: taken here rather than
+    // left to the next look at the queue (a stopping daemon leaves it queued).
+    const next = decided.action === 'apply-now' && !rt.isStopping() ? await claimApplyOf(rt, tx, stored) : undefined;
+    return { decided, next };
   });
-  p.log.info({ planId: id, summary: outcome.summary, hasChanges, uncertain: outcome.uncertain?.length ?? 0, decision: decision?.action }, 'plan recorded');
-  if (decision?.action === 'review-window') rt.armReviewWindow({ ...plan, applyAt: decision.applyAt.toISOString() });
-  if (!decision || decision.action === 'in-sync') await rm(runPaths(p.runDir).tree, { recursive: true, force: true });
+  p.log.info({ planId: id, summary: outcome.summary, hasChanges, uncertain: outcome.uncertain?.length ?? 0, decision: decision?.decided.action }, 'plan recorded');
+  if (decision?.decided.action === 'review-window') rt.armReviewWindow({ ...plan, applyAt: decision.decided.applyAt.toISOString() });
+  if (!decision || decision.decided.action === 'in-sync') await rm(runPaths(p.runDir).tree, { recursive: true, force: true });
+  return decision?.next;
+}
+
+/** The apply run queued for `plan`, claimed by this member (as the scheduler claims a queued run). */
+async function claimApplyOf(rt: Runtime, tx: StoreTx, plan: StoredPlan): Promise<RunRecord | undefined> {
+  const queued = (await tx.listRuns({ unit: plan.unit, state: 'queued' })).find((r) => r.kind === 'apply' && r.planId === plan.id);
+  if (!queued) return undefined;
+  const claimed: RunRecord = { ...queued, state: 'running', claimedBy: rt.member, leaseUntil: rt.leaseUntil(), fence: queued.fence + 1 };
+  await tx.putRun(claimed);
+  return claimed;
 }
 
 /**
@@ -290,12 +310,24 @@ export async function readArtifacts(dir: string): Promise<Map<string, Buffer>> {
   return files;
 }
 
-/** Write the plan's masked artifacts; the record, ready for its transition. */
-export async function storedPlanOf(p: Prepared, unit: UnitDefinition, id: string, fields: Pick<StoredPlan, 'status' | 'hasChanges'> & Partial<StoredPlan>): Promise<StoredPlan> {
+/**
+ * Write the plan's masked artifacts; the record, ready for its transition.
+ * `inStore`: the caller puts the artifacts into the store in the transaction
+ * that records the plan, so the files here are a working copy: written
+ * without the fsyncs that make the only copy durable.
+ */
+export async function storedPlanOf(
+  p: Prepared,
+  unit: UnitDefinition,
+  id: string,
+  fields: Pick<StoredPlan, 'status' | 'hasChanges'> & Partial<StoredPlan>,
+  options: { inStore?: boolean } = {},
+): Promise<StoredPlan> {
   const outcome = p.outcome;
   const paths = runPaths(p.runDir);
-  await writeFileAtomic(paths.document, JSON.stringify(secrets.maskDeep(outcome.document), null, 2));
-  await writeFileAtomic(paths.rendered, secrets.maskText(outcome.rendered));
+  const write = options.inStore ? (path: string, text: string) => writeFile(path, text, { mode: 0o600 }) : writeFileAtomic;
+  await write(paths.document, JSON.stringify(secrets.maskDeep(outcome.document), null, 2));
+  await write(paths.rendered, secrets.maskText(outcome.rendered));
   const now = new Date().toISOString();
   return {
     id,

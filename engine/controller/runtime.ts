@@ -30,6 +30,8 @@ export interface Runtime {
   commitRun<T>(run: RunRecord, fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   /** This worker's name in the run queue. */
   readonly member: string;
+  /** Until when a claim of a run made now holds (renewed while it runs here). */
+  leaseUntil(): string;
   /** A plan whose review window ends later: apply it then unless rejected. */
   armReviewWindow(plan: StoredPlan): void;
   /** Run folders of runs in progress: never cleaned up under them. */

@@ -20,7 +20,11 @@ export interface SchedulerHost {
   leaseUntil(): string;
   /** Bring the definitions up to the store's head before looking at the queue. */
   beforePump?(): Promise<void>;
-  /** Run one claimed run to its end; its last transition removes it from the queue. */
+  /**
+   * Run one claimed run to its end; its last transition removes it from the
+   * queue. It may hand its slot over to a run of the same unit it claimed
+   * (see `handOver`), which then runs before the slot is free.
+   */
   execute(run: RunRecord, signal: AbortSignal): Promise<void>;
   /** A queued plan waits for its dependencies: show it on the unit. */
   waiting(run: RunRecord, readiness: Readiness): Promise<void>;
@@ -29,6 +33,7 @@ export interface SchedulerHost {
 }
 
 interface Active {
+  /** What runs in this slot now (an apply its plan handed the slot over to). */
   run: RunRecord;
   abort: AbortController;
   done: Promise<void>;
@@ -89,6 +94,16 @@ export class Scheduler {
     if (!active || !PLANNING_KINDS.includes(active.run.kind)) return;
     if (keep && active.run.revision === keep.revision) return;
     active.abort.abort(why);
+  }
+
+  /**
+   * The slot of `from` now runs `to`, a run of the same unit that `from`
+   * claimed (its apply): its claim is renewed from here on, and as an apply it
+   * is never cancelled.
+   */
+  handOver(from: RunRecord, to: RunRecord): void {
+    const active = this.active.get(from.unit);
+    if (active?.run.id === from.id && to.unit === from.unit) active.run = to;
   }
 
   /** Stop taking runs, cancel plans, wait for applies to finish. */
@@ -154,14 +169,15 @@ export class Scheduler {
 
   private start(run: RunRecord): void {
     const abort = new AbortController();
-    const done = this.host
+    const active: Active = { run, abort, done: Promise.resolve() };
+    active.done = this.host
       .execute(run, abort.signal)
-      .catch((error) => this.host.log.error({ err: asPlumblineError(error), unit: run.unit, kind: run.kind }, 'run crashed'))
+      .catch((error) => this.host.log.error({ err: asPlumblineError(error), unit: active.run.unit, kind: active.run.kind }, 'run crashed'))
       .finally(() => {
-        if (this.active.get(run.unit)?.run.id === run.id) this.active.delete(run.unit);
+        if (this.active.get(run.unit) === active) this.active.delete(run.unit);
         this.wake();
       });
-    this.active.set(run.unit, { run, abort, done });
+    this.active.set(run.unit, active);
   }
 }
 

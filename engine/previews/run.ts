@@ -87,7 +87,7 @@ export async function planPreviewUnit(
     const outcome = prepared.outcome;
     const id = await uniquePlanId(rt, `${planId({ unit: unit.name, revision, inputsHash: prepared.inputs.inputsHash, fingerprint: outcome.fingerprint })}`);
     const hasChanges = outcome.hasChanges || (outcome.uncertain?.length ?? 0) > 0;
-    const plan = await storedPlanOf(prepared, unit, id, { status: 'Preview', hasChanges, preview: { ref: job.ref } });
+    const plan = await storedPlanOf(prepared, unit, id, { status: 'Preview', hasChanges, preview: { ref: job.ref } }, { inStore: true });
     const artifacts = await readArtifacts(prepared.request.artifactsDir);
     signal.throwIfAborted();
     const stored = await rt.commit(async (tx) => {
