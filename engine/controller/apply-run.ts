@@ -8,6 +8,7 @@ import { runPaths } from '../paths.ts';
 import type { ApplyOutcome } from '../provider.ts';
 import type { RunRecord, StoredPlan, StoreTx } from '../store/types.ts';
 import { hostsOf, mergeHosts } from './hosts.ts';
+import { removePrunedUnitFolders } from './unit-folders.ts';
 import { outputsFromStore, putOutputs, resolveInputs } from './inputs.ts';
 import { enqueueDependants, retry } from './plan-run.ts';
 import { newRun } from './runs.ts';
@@ -101,7 +102,7 @@ export async function runApplyJob(rt: Runtime, run: RunRecord): Promise<void> {
   });
   log.info({ ms: Date.parse(finishedAt) - Date.parse(startedAt) }, 'apply finished');
   rt.activeRuns.delete(plan.runId);
-  if (plan.purpose === 'destroy') await rm(rt.paths.unitState(plan.unit), { recursive: true, force: true });
+  if (plan.purpose === 'destroy') await removePrunedUnitFolders(rt.paths, plan.unit);
   await rm(runPaths(runDir).tree, { recursive: true, force: true });
 }
 

@@ -825,11 +825,14 @@ export class Controller implements EngineFacade, Runtime {
    * manages listed; with `prune: true` the destroy of everything in its state
    * is planned from its last applied commit's code, and that plan always
    * waits for a person. A unit never applied, or whose tool keeps no state,
-   * is simply forgotten.
+   * is simply forgotten; one whose applies all failed counts as applied at its
+   * newest attempt (a failed apply may have made things).
    */
-  private async retire(tx: StoreTx, name: string, last: UnitDefinition | undefined, lastApplied: string | null): Promise<void> {
+  private async retire(tx: StoreTx, name: string, last: UnitDefinition | undefined, lastAppliedRevision: string | null): Promise<void> {
     const status = await tx.getUnit(name);
     if (!status || status.phase === 'Orphaned') return;
+    // An apply that failed part-way may have made things: the unit is not forgotten as never applied.
+    const lastApplied = lastAppliedRevision ?? (await lastApplyAttempt(tx, name));
     for (const run of await tx.listRuns({ unit: name })) if (run.state === 'queued') await tx.deleteRun(run.id);
     for (const plan of await tx.listPlans({ unit: name, status: ['Pending', 'Approved'] })) await t.superseded(tx, plan, 'the unit was removed from the repository');
     const managed = (await tx.listPlans({ unit: name, status: ['Applied', 'NoChanges'], limit: 1 }))[0]?.managed ?? [];
@@ -1170,4 +1173,14 @@ function laps(): () => number {
     last = now;
     return ms;
   };
+}
+
+/**
+ * The commit of the newest apply of `unit` that started and did not succeed
+ * (failed, cut off, or still marked applying): the unit's infrastructure may
+ * hold what it made, though the unit was never applied.
+ */
+async function lastApplyAttempt(tx: StoreTx, unit: string): Promise<string | null> {
+  const [attempt] = await tx.listPlans({ unit, status: ['Applying', 'Failed', 'Interrupted'], limit: 1 });
+  return attempt?.revision ?? null;
 }

@@ -21,6 +21,7 @@ import { newRun, retryAt } from './runs.ts';
 import type { Runtime } from './runtime.ts';
 import { step, unwrap } from './steps.ts';
 import * as t from './transitions.ts';
+import { removePrunedUnitFolders } from './unit-folders.ts';
 
 /** What the steps up to the provider's plan produce: shared by change plans, drift checks and destroys. */
 export interface Prepared {
@@ -212,6 +213,8 @@ async function record(rt: Runtime, run: RunRecord, unit: UnitDefinition, p: Prep
   p.log.info({ planId: id, summary: outcome.summary, hasChanges, uncertain: outcome.uncertain?.length ?? 0, decision: decision?.decided.action }, 'plan recorded');
   if (decision?.decided.action === 'review-window') rt.armReviewWindow({ ...plan, applyAt: decision.decided.applyAt.toISOString() });
   if (!decision || decision.decided.action === 'in-sync') await rm(runPaths(p.runDir).tree, { recursive: true, force: true });
+  // A pruned unit's destroy found nothing left: the unit is forgotten, and its folders go too.
+  if (destroy && decision?.decided.action === 'in-sync') await removePrunedUnitFolders(rt.paths, unit.name);
   return decision?.next;
 }
 

@@ -1,0 +1,13 @@
+import { rm } from 'node:fs/promises';
+import type { StatePaths } from '../paths.ts';
+
+/**
+ * A pruned unit's folders, once its tool said nothing is left to manage (its
+ * destroy applied, or a destroy plan that found nothing): its state folder,
+ * caches included, goes with its record. Never called for a unit the store
+ * merely does not know: a store restored from an older backup must not cost
+ * the state of the units it forgot.
+ */
+export async function removePrunedUnitFolders(paths: StatePaths, unit: string): Promise<void> {
+  await rm(paths.unitState(unit), { recursive: true, force: true });
+}
