@@ -47,14 +47,16 @@ before(async () => {
       ...helloStack({ name: 'kept' }),
       ...helloStack({ name: 'pruned' }),
       'stacks/pruned/stack.yaml': 'kind: terraform\napproval: auto\nprune: true\nvars:\n  greeting: hello\n',
+      ...helloStack({ name: 'draft', approval: 'manual' }),
       ...empty,
       ...halfApplied,
     },
-    'four stacks',
+    'five stacks',
   );
   daemon = await TestDaemon.start({ sourceUrl: repo.url });
   for (const name of ['kept', 'pruned', 'empty']) await daemon.waitForUnit(name, 'InSync', { revision: first });
   await daemon.waitForUnit('half', 'Failed', { revision: first });
+  await daemon.waitForUnit('draft', 'AwaitingApproval', { revision: first });
 });
 
 after(async () => {
@@ -92,6 +94,16 @@ test('with prune, a unit whose destroy finds nothing is forgotten at once, its f
   await daemon.sync();
   await waitFor(async () => (await daemon.unit('empty')) === undefined, { what: 'the empty unit to be forgotten', timeoutMs: 120_000 });
   await waitFor(() => !existsSync(unitFolder('empty')), { what: 'its state folder to go with it' });
+});
+
+test('a unit never applied is forgotten, its folder with it', async () => {
+  assert.ok(existsSync(unitFolder('draft')), 'the stack was initialized in its folder');
+  repo.commit(removal('draft'), 'remove draft');
+  await daemon.sync();
+  await waitFor(async () => (await daemon.unit('draft')) === undefined, { what: 'the draft unit to be forgotten' });
+  await waitFor(() => !existsSync(unitFolder('draft')), { what: 'its state folder to go with it' });
+  const plans = await daemon.plans('draft');
+  assert.ok(plans.length > 0 && plans.every((p) => p.status === 'Superseded'), 'its plan stays, superseded');
 });
 
 test('a unit whose first apply failed part-way is destroyed like an applied one, not forgotten', async () => {

@@ -29,6 +29,7 @@ import { changeSetId, describeChangeSet, type ChangeSetDetail } from './change-s
 import { dependantsOf, describeReadiness, downstreamOf } from './dependencies.ts';
 import { setLongTimeout, type LongTimer } from '../timers.ts';
 import { runApplyJob } from './apply-run.ts';
+import { removePrunedUnitFolders } from './unit-folders.ts';
 import { applyRetention, collectGarbage } from './gc.ts';
 import { retentionCutoffs } from '../store/open.ts';
 import { runDriftJob } from './drift-run.ts';
@@ -442,7 +443,8 @@ export class Controller implements EngineFacade, Runtime {
       if (runs.some((r) => r.unit === unit.name)) continue;
       if ((await this.store.listPlans({ unit: unit.name, purpose: 'destroy', status: ['Pending'] })).length > 0) continue;
       const def = unit.lastAppliedRevision ? await this.definitionAt(unit.name, unit.lastAppliedRevision) : undefined;
-      await this.commit((tx) => this.retire(tx, unit.name, def, unit.lastAppliedRevision));
+      const outcome = await this.commit((tx) => this.retire(tx, unit.name, def, unit.lastAppliedRevision));
+      if (outcome === 'forgotten') await this.removeForgottenFolders([unit.name]);
     }
   }
 
@@ -732,7 +734,10 @@ export class Controller implements EngineFacade, Runtime {
 
     // Upstream first, so a dependant sees its dependencies in motion and waits.
     const ordered = topologicalOrder(targets);
+    // Units the commit forgets: their folders go once that is written (a retried transaction starts the list again).
+    const forgotten: string[] = [];
     const raced = await this.commit(async (tx) => {
+      forgotten.length = 0;
       // Another member reconciled meanwhile (a sync asked of a member that
       // does not lead): its work stands, nothing of this is written.
       if (((await tx.getSource())?.lastReconciledRevision ?? null) !== previous) return true;
@@ -741,7 +746,9 @@ export class Controller implements EngineFacade, Runtime {
         await t.definitionInvalid(tx, { name, kind: def?.kind ?? 'unknown', path: def?.path ?? list[0]!.file.split('/').slice(0, -1).join('/') }, head, list.map(formatProblem).join('\n'));
       }
       for (const r of reads) await tx.putReads(r);
-      for (const name of removed) await this.retire(tx, name, removedDefs.get(name), (await tx.getUnit(name))?.lastAppliedRevision ?? null);
+      for (const name of removed) {
+        if ((await this.retire(tx, name, removedDefs.get(name), (await tx.getUnit(name))?.lastAppliedRevision ?? null)) === 'forgotten') forgotten.push(name);
+      }
       if (ordered.length > 0) {
         const id = changeSetId(head);
         const existing = await tx.getChangeSet(id);
@@ -758,6 +765,7 @@ export class Controller implements EngineFacade, Runtime {
       await this.refreshDefinitions();
       return [];
     }
+    await this.removeForgottenFolders(forgotten);
     this.definitions = definitions;
     this.definitionsAt = head;
     for (const unit of ordered) this.scheduler.cancel(unit.name, 'superseded by a newer commit', { revision: head });
@@ -809,6 +817,12 @@ export class Controller implements EngineFacade, Runtime {
     return readsOf(unit, revision, await this.source.snapshot(revision), this.providers.get(unit.kind), this.log);
   }
 
+  /** The folders of units the store just forgot; one whose plan still runs here keeps its folder (the plan reads it). */
+  private async removeForgottenFolders(names: readonly string[]): Promise<void> {
+    const running = this.scheduler.runningUnits();
+    for (const name of names) if (!running.has(name)) await removePrunedUnitFolders(this.paths, name);
+  }
+
   /** The definition a removed unit had when it was last applied (its destroy uses that code). */
   private async lastAppliedDefinition(name: string, last: UnitDefinition | undefined): Promise<UnitDefinition | undefined> {
     const status = await this.store.getUnit(name);
@@ -828,9 +842,9 @@ export class Controller implements EngineFacade, Runtime {
    * is simply forgotten; one whose applies all failed counts as applied at its
    * newest attempt (a failed apply may have made things).
    */
-  private async retire(tx: StoreTx, name: string, last: UnitDefinition | undefined, lastAppliedRevision: string | null): Promise<void> {
+  private async retire(tx: StoreTx, name: string, last: UnitDefinition | undefined, lastAppliedRevision: string | null): Promise<'forgotten' | undefined> {
     const status = await tx.getUnit(name);
-    if (!status || status.phase === 'Orphaned') return;
+    if (!status || status.phase === 'Orphaned') return undefined;
     // An apply that failed part-way may have made things: the unit is not forgotten as never applied.
     const lastApplied = lastAppliedRevision ?? (await lastApplyAttempt(tx, name));
     for (const run of await tx.listRuns({ unit: name })) if (run.state === 'queued') await tx.deleteRun(run.id);
@@ -842,16 +856,20 @@ export class Controller implements EngineFacade, Runtime {
       const message = lastApplied
         ? `the definition was removed from the repository; its state is kept${listed}. Restore the folder to manage it again, or restore it with prune: true and remove it again to destroy what it manages`
         : 'the definition was removed from the repository before it was ever applied';
-      if (!lastApplied) await t.pruned(tx, name, `${name} was removed from the repository before it was ever applied`);
-      else await t.orphaned(tx, ref, this.sourceStatus.lastFetchedRevision, message);
-      return;
+      if (lastApplied) {
+        await t.orphaned(tx, ref, this.sourceStatus.lastFetchedRevision, message);
+        return undefined;
+      }
+      await t.pruned(tx, name, `${name} was removed from the repository before it was ever applied`);
+      return 'forgotten';
     }
     if (!lastApplied || !this.providers.get(last.kind)?.canDestroy) {
       await t.pruned(tx, name, lastApplied ? `${name} was removed from the repository; its tool keeps no state to destroy` : `${name} was removed from the repository before it was ever applied`);
-      return;
+      return 'forgotten';
     }
     this.log.info({ unit: name, revision: lastApplied }, 'unit removed with prune: planning the destroy of what it manages');
     await t.enqueue(tx, newRun('destroy', name, lastApplied, { reason: 'removed from the repository with prune: true' }), { replaces: [...PLANNING_KINDS, 'apply'] });
+    return undefined;
   }
 
   /**

@@ -2,9 +2,9 @@ import { rm } from 'node:fs/promises';
 import type { StatePaths } from '../paths.ts';
 
 /**
- * A pruned unit's folders, once its tool said nothing is left to manage (its
- * destroy applied, or a destroy plan that found nothing): its state folder,
- * caches included, goes with its record. Never called for a unit the store
+ * A pruned unit's folders, once nothing is left to manage (its destroy
+ * applied, a destroy plan that found nothing, a unit never applied, a tool
+ * that keeps no state): its state folder, caches included, goes with its record. Never called for a unit the store
  * merely does not know: a store restored from an older backup must not cost
  * the state of the units it forgot.
  */
