@@ -60,6 +60,9 @@ export function statePaths(stateDir: string) {
     run: (runId: string) => join(stateDir, 'runs', runId),
     unitState: (unit: string) => join(stateDir, 'units', unitFileName(unit)),
     outputs: (unit: string) => join(stateDir, 'units', unitFileName(unit), 'outputs.json'),
+    /** Each unit's preview state folder (previews/state-folder.ts), by unitFileName. */
+    previewStates: join(stateDir, 'previews', 'units'),
+    previewState: (unit: string) => join(stateDir, 'previews', 'units', unitFileName(unit)),
     pluginCache: join(stateDir, 'plugin-cache'),
     lockFile: join(stateDir, 'daemon.lock'),
     /** A successful bubblewrap probe, remembered across starts (sandbox/probe-cache.ts). */

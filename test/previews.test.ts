@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { PreviewsAnswer, PlanDetail, StatusAnswer, MetricsAnswer } from '../engine/api/contract.ts';
 import type { PlanRecord } from '../engine/model.ts';
@@ -55,6 +55,27 @@ async function previewOf(ref: string, revision: string, settled = true) {
 
 const stateHash = () => createHash('sha256').update(readFileSync(join(daemon.stateDir, 'units', 'net', 'terraform.tfstate'))).digest('hex');
 const motd = () => hosts.readOnHost('web-1', 'motd');
+
+/** Every entry under a folder: its modification time, and a file's content hash. */
+function folderPrint(dir: string): Record<string, string> {
+  const print: Record<string, string> = {};
+  const walk = (path: string) => {
+    const info = statSync(path);
+    print[relative(dir, path) || '.'] = `${info.mtimeMs} ${info.isDirectory() ? 'dir' : createHash('sha256').update(readFileSync(path)).digest('hex')}`;
+    if (info.isDirectory()) for (const name of readdirSync(path)) walk(join(path, name));
+  };
+  walk(dir);
+  return print;
+}
+
+/** The `terraform init`s the daemon ran for previews of `unit` (its debug log of every command). */
+function previewInits(unit: string): number {
+  return daemon.logs
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as { msg?: string; command?: string; args?: string[]; unit?: string; run?: string })
+    .filter((e) => e.msg === 'executing command' && e.command === 'terraform' && e.args?.[0] === 'init' && e.unit === unit && e.run?.startsWith('preview-')).length;
+}
 
 before(async () => {
   hosts = await TestHosts.start({ firstAddress: '127.0.0.140', count: 1, names: ['web-1'] });
@@ -182,4 +203,42 @@ test('an idle poll with previews configured is one git fetch and nothing else', 
   assert.deepEqual(started, { git: 3 });
   const { body } = await daemon.api<PreviewsAnswer>('/api/v1/previews');
   assert.ok(!body.previews.some((p) => p.revision === excluded), 'an excluded ref is not previewed');
+});
+
+test('a preview plans against a copy of the state in the unit\'s preview folder: a second preview of an unchanged stack does not init again, the real state folder is untouched', async () => {
+  const realFolder = join(daemon.stateDir, 'units', 'net');
+  const previewFolder = join(daemon.stateDir, 'previews', 'units', 'net');
+  const fingerprintFile = join(previewFolder, 'terraform-data', 'plumbline-init-fingerprint');
+  const real = folderPrint(realFolder);
+  const noChange = { add: 0, change: 0, destroy: 0, replace: 0 };
+
+  const first = await previewOf('refs/heads/notes-1', repo.pushBranch('notes-1', { 'stacks/net/notes.tf': '# first note\n' }));
+  // The resource in the real state shows as no change: the preview saw that state.
+  assert.deepEqual(first.units.find((u) => u.name === 'net')?.summary, noChange, JSON.stringify(first));
+  const initialized = statSync(fingerprintFile);
+  const inits = previewInits('net');
+  assert.ok(inits > 0, 'the first preview of net in its folder ran init');
+  // Between previews the folder holds the tool's caches and no state.
+  assert.deepEqual(readdirSync(previewFolder), ['terraform-data']);
+
+  const second = await previewOf('refs/heads/notes-2', repo.pushBranch('notes-2', { 'stacks/net/notes.tf': '# second note\n' }));
+  assert.deepEqual(second.units.find((u) => u.name === 'net')?.summary, noChange, JSON.stringify(second));
+  assert.equal(previewInits('net'), inits, 'no terraform init for the second preview');
+  const reused = statSync(fingerprintFile);
+  assert.deepEqual([reused.ino, reused.mtimeMs], [initialized.ino, initialized.mtimeMs], 'the data dir of the first preview, as it was');
+  // Neither preview wrote (or even touched) the real state folder.
+  assert.deepEqual(folderPrint(realFolder), real);
+  assert.equal(motd(), 'a.example.test a\n');
+  repo.deleteBranch('notes-1');
+  repo.deleteBranch('notes-2');
+});
+
+test('the preview folder of a unit the watched branch does not define goes with the next cleanup', async () => {
+  const folders = join(daemon.stateDir, 'previews', 'units');
+  // The thief stack above was defined only on its (deleted) branch.
+  assert.ok(existsSync(join(folders, 'thief')));
+  repo.commit({ 'README.md': 'Infrastructure of the test.\n' });
+  await sync();
+  await waitFor(() => !existsSync(join(folders, 'thief')), { what: 'the cleanup of the thief\'s preview folder', timeoutMs: 30_000 });
+  assert.deepEqual(readdirSync(folders).sort(), ['net', 'web']);
 });

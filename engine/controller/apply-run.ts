@@ -5,6 +5,7 @@ import { createWorkspace } from '../workspace.ts';
 import { PlumblineError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { runPaths } from '../paths.ts';
+import { removePreviewState } from '../previews/state-folder.ts';
 import type { ApplyOutcome } from '../provider.ts';
 import type { RunRecord, StoredPlan, StoreTx } from '../store/types.ts';
 import { hostsOf, mergeHosts } from './hosts.ts';
@@ -101,7 +102,11 @@ export async function runApplyJob(rt: Runtime, run: RunRecord): Promise<void> {
   });
   log.info({ ms: Date.parse(finishedAt) - Date.parse(startedAt) }, 'apply finished');
   rt.activeRuns.delete(plan.runId);
-  if (plan.purpose === 'destroy') await rm(rt.paths.unitState(plan.unit), { recursive: true, force: true });
+  if (plan.purpose === 'destroy') {
+    await rm(rt.paths.unitState(plan.unit), { recursive: true, force: true });
+    // In use by a preview of a branch that still has the unit: the next cleanup takes it (gc.ts).
+    await removePreviewState(rt.paths, plan.unit);
+  }
   await rm(runPaths(runDir).tree, { recursive: true, force: true });
 }
 

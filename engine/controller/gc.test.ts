@@ -11,12 +11,13 @@ import { collectGarbage } from './gc.ts';
 const root = mkdtempSync(join(tmpdir(), 'plumbline-gc-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
-test('only snapshots and run folders that something refers to are kept', async () => {
+test('only snapshots, run folders and preview folders that something refers to are kept', async () => {
   const paths = statePaths(root);
   const ours = `x.partial-${process.pid}-1`;
   const crashed = `x.partial-${process.pid + 1}-1`;
   for (const name of ['head', 'applied', 'pending', 'old', ours, crashed]) mkdirSync(join(paths.snapshots, name), { recursive: true });
   for (const name of ['run-recorded', 'run-active', 'run-orphan']) mkdirSync(join(paths.runs, name), { recursive: true });
+  for (const unit of ['u', 'pruned']) mkdirSync(join(paths.previewState(unit), 'terraform-data'), { recursive: true });
   const store = await openStore({ stateDir: root }, silentLogger);
   after(() => store.close());
   const now = new Date().toISOString();
@@ -37,6 +38,9 @@ test('only snapshots and run folders that something refers to are kept', async (
   assert.ok(existsSync(join(paths.runs, 'run-recorded')));
   assert.ok(existsSync(join(paths.runs, 'run-active')));
   assert.equal(existsSync(join(paths.runs, 'run-orphan')), false);
+  // A unit's preview folder goes with the unit.
+  assert.ok(existsSync(paths.previewState('u')));
+  assert.equal(existsSync(paths.previewState('pruned')), false);
   await collectGarbage(store, paths, { revisions: ['head'], runs: new Set() }, silentLogger);
   assert.ok(existsSync(join(paths.snapshots, ours)), 'nothing runs, but the extraction is still under way');
 });
