@@ -16,7 +16,7 @@ const RUN_BATCH = 500;
  * applied, queued runs). A run folder is kept while a plan record points at
  * it (retention deletes old plans, and their folders with them); folders of
  * runs cut off before they recorded a plan (a crash) are removed. A preview
- * state folder is kept while the store knows its unit and no preview uses it.
+ * state folder is kept while the store knows its unit or a preview uses it.
  */
 export async function collectGarbage(
   store: Store,
