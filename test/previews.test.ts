@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { PreviewsAnswer, PlanDetail, StatusAnswer, MetricsAnswer } from '../engine/api/contract.ts';
 import type { PlanRecord } from '../engine/model.ts';
+import { previewRefKey } from '../engine/previews/state-folder.ts';
 import { TestDaemon } from '../testkit/daemon.ts';
 import { TestRepo } from '../testkit/git-repo.ts';
 import { TestHosts } from '../testkit/sshd.ts';
@@ -205,40 +206,58 @@ test('an idle poll with previews configured is one git fetch and nothing else', 
   assert.ok(!body.previews.some((p) => p.revision === excluded), 'an excluded ref is not previewed');
 });
 
-test('a preview plans against a copy of the state in the unit\'s preview folder: a second preview of an unchanged stack does not init again, the real state folder is untouched', async () => {
+test('a preview plans against a copy of the state in the preview folder of its unit and ref: a later preview of the same branch does not init again, another branch never sees its data dir, the real state folder is untouched', async () => {
   const realFolder = join(daemon.stateDir, 'units', 'net');
-  const previewFolder = join(daemon.stateDir, 'previews', 'units', 'net');
-  const fingerprintFile = join(previewFolder, 'terraform-data', 'plumbline-init-fingerprint');
+  const folderOf = (ref: string) => join(daemon.stateDir, 'previews', 'units', 'net', previewRefKey(ref));
+  const [refA, refB] = ['refs/heads/notes-a', 'refs/heads/notes-b'];
   const real = folderPrint(realFolder);
   const noChange = { add: 0, change: 0, destroy: 0, replace: 0 };
 
-  const first = await previewOf('refs/heads/notes-1', repo.pushBranch('notes-1', { 'stacks/net/notes.tf': '# first note\n' }));
+  const first = await previewOf(refA, repo.pushBranch('notes-a', { 'stacks/net/notes.tf': '# first note\n' }));
   // The resource in the real state shows as no change: the preview saw that state.
   assert.deepEqual(first.units.find((u) => u.name === 'net')?.summary, noChange, JSON.stringify(first));
+  const fingerprintFile = join(folderOf(refA), 'terraform-data', 'plumbline-init-fingerprint');
   const initialized = statSync(fingerprintFile);
   const inits = previewInits('net');
-  assert.ok(inits > 0, 'the first preview of net in its folder ran init');
+  assert.ok(inits > 0, 'the first preview of net on branch A ran init');
   // Between previews the folder holds the tool's caches and no state.
-  assert.deepEqual(readdirSync(previewFolder), ['terraform-data']);
+  assert.deepEqual(readdirSync(folderOf(refA)), ['terraform-data']);
+  // What branch A's code could leave in its data dir at plan time.
+  writeFileSync(join(folderOf(refA), 'terraform-data', 'planted'), 'from branch A\n');
 
-  const second = await previewOf('refs/heads/notes-2', repo.pushBranch('notes-2', { 'stacks/net/notes.tf': '# second note\n' }));
+  const other = await previewOf(refB, repo.pushBranch('notes-b', { 'stacks/net/notes.tf': '# another branch\n' }));
+  assert.deepEqual(other.units.find((u) => u.name === 'net')?.summary, noChange, JSON.stringify(other));
+  assert.notEqual(folderOf(refB), folderOf(refA));
+  assert.equal(existsSync(join(folderOf(refB), 'terraform-data', 'planted')), false, 'branch B never sees branch A\'s data dir');
+  assert.equal(previewInits('net'), inits + 1, 'branch B inits in a data dir of its own');
+
+  const second = await previewOf(refA, repo.pushBranch('notes-a', { 'stacks/net/notes.tf': '# second note\n' }));
   assert.deepEqual(second.units.find((u) => u.name === 'net')?.summary, noChange, JSON.stringify(second));
-  assert.equal(previewInits('net'), inits, 'no terraform init for the second preview');
+  assert.equal(previewInits('net'), inits + 1, 'no terraform init for the second preview of branch A');
   const reused = statSync(fingerprintFile);
-  assert.deepEqual([reused.ino, reused.mtimeMs], [initialized.ino, initialized.mtimeMs], 'the data dir of the first preview, as it was');
-  // Neither preview wrote (or even touched) the real state folder.
+  assert.deepEqual([reused.ino, reused.mtimeMs], [initialized.ino, initialized.mtimeMs], 'the data dir of branch A\'s first preview, as it was');
+  assert.ok(existsSync(join(folderOf(refA), 'terraform-data', 'planted')));
+  // No preview wrote (or even touched) the real state folder.
   assert.deepEqual(folderPrint(realFolder), real);
   assert.equal(motd(), 'a.example.test a\n');
-  repo.deleteBranch('notes-1');
-  repo.deleteBranch('notes-2');
+
+  // A ref gone takes its preview folders.
+  repo.deleteBranch('notes-a');
+  repo.deleteBranch('notes-b');
+  await waitFor(
+    async () => {
+      await sync();
+      return !existsSync(folderOf(refA)) && !existsSync(folderOf(refB));
+    },
+    { what: 'the removal of the notes branches\' preview folders', timeoutMs: 30_000 },
+  );
 });
 
-test('the preview folder of a unit the watched branch does not define goes with the next cleanup', async () => {
+test('no preview folder stays for a ref gone or a unit the watched branch does not define', async () => {
   const folders = join(daemon.stateDir, 'previews', 'units');
-  // The thief stack above was defined only on its (deleted) branch.
-  assert.ok(existsSync(join(folders, 'thief')));
   repo.commit({ 'README.md': 'Infrastructure of the test.\n' });
   await sync();
+  // The thief stack above was defined only on its (deleted) branch; the feature and notes branches are gone.
   await waitFor(() => !existsSync(join(folders, 'thief')), { what: 'the cleanup of the thief\'s preview folder', timeoutMs: 30_000 });
-  assert.deepEqual(readdirSync(folders).sort(), ['net', 'web']);
+  assert.deepEqual(readdirSync(folders), []);
 });

@@ -16,7 +16,8 @@ const RUN_BATCH = 500;
  * applied, queued runs). A run folder is kept while a plan record points at
  * it (retention deletes old plans, and their folders with them); folders of
  * runs cut off before they recorded a plan (a crash) are removed. A preview
- * state folder is kept while the store knows its unit or a preview uses it.
+ * state folder is kept while a preview uses it, or while the store knows its
+ * unit and its ref is still previewed (state-folder.ts).
  */
 export async function collectGarbage(
   store: Store,
@@ -33,6 +34,8 @@ export async function collectGarbage(
     if (unit.lastAttemptedRevision) revisions.add(unit.lastAttemptedRevision);
   }
   for (const plan of await store.listPlans({ status: LIVE_PLAN_STATUSES })) revisions.add(plan.revision);
+  const previewRefs = new Set<string>();
+  for (const plan of await store.listPlans({ status: ['Preview'] })) if (plan.preview) previewRefs.add(plan.preview.ref);
   for (const run of await store.listRuns()) revisions.add(run.revision);
   const removed = {
     // A `.partial-` folder of this process is an extraction under way (a run or
@@ -47,7 +50,8 @@ export async function collectGarbage(
       // The live set is read at the end: a run that started meanwhile is kept.
       return names.filter((name) => recorded.has(name) || keep.runs.has(name));
     }),
-    previewStates: await removeUnknownPreviewStates(paths, units),
+    // The refs of the preview plans the store holds are still previewed (a ref gone takes its plans away).
+    previewStates: await removeUnknownPreviewStates(paths, units, previewRefs),
   };
   if (removed.snapshots + removed.runs + removed.previewStates > 0) log.debug(removed, 'state directory cleaned');
 }

@@ -51,7 +51,7 @@ export function previewOutputs(planned: ReadonlyMap<string, Record<string, Outpu
 
 /**
  * Plan one unit of a preview: the branch's code, in the sandbox every run
- * has, against a copy of the unit's state in its preview folder (the real
+ * has, against a copy of the unit's state in its preview folder of the ref (the real
  * state is never handed to the tool, so a preview can neither lock it nor
  * write it: state-folder.ts). The plan is recorded with status `Preview`; the
  * unit's own record is left alone.
@@ -68,7 +68,7 @@ export async function planPreviewUnit(
   // Never cleaned up under the run, from its first folder on.
   rt.activeRuns.add(runId);
   try {
-    state = await takePreviewStateFolder(rt.paths, unit.name, rt.provider(unit.kind).stateDirCaches ?? [], join(runDir, 'preview-state'));
+    state = await takePreviewStateFolder(rt.paths, unit.name, job.ref, rt.provider(unit.kind).stateDirCaches ?? [], join(runDir, 'preview-state'));
     rt.log.debug({ unit: unit.name, ref: job.ref, stateDir: state.dir, stable: state.stable }, 'preview: planning against a copy of the state');
     const snapshot = await rt.source.snapshot(revision);
     const reads = await readsOf(unit, revision, snapshot, rt.provider(unit.kind), rt.log);
