@@ -77,6 +77,8 @@ export async function planPreviewUnit(
       reads: reads.entries.map((e) => e.path),
       outputs: previewOutputs(job.planned, outputsFromStore(rt.store)),
       unitStateDir: state.dir,
+      // State kept elsewhere (a backend of the stack's own, the shared state database) is read, never locked.
+      preview: true,
     });
   } catch (error) {
     rt.activeRuns.delete(runId);
