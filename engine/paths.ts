@@ -60,6 +60,11 @@ export function statePaths(stateDir: string) {
     run: (runId: string) => join(stateDir, 'runs', runId),
     unitState: (unit: string) => join(stateDir, 'units', unitFileName(unit)),
     outputs: (unit: string) => join(stateDir, 'units', unitFileName(unit), 'outputs.json'),
+    /** Each unit's preview state folders (previews/state-folder.ts), by unitFileName, one per previewed ref. */
+    previewStates: join(stateDir, 'previews', 'units'),
+    previewUnitStates: (unit: string) => join(stateDir, 'previews', 'units', unitFileName(unit)),
+    /** A ref's preview state folder of a unit: by a hash of the ref (previewRefKey), so a ref name cannot shape a path. */
+    previewState: (unit: string, refKey: string) => join(stateDir, 'previews', 'units', unitFileName(unit), refKey),
     pluginCache: join(stateDir, 'plugin-cache'),
     lockFile: join(stateDir, 'daemon.lock'),
     /** A successful bubblewrap probe, remembered across starts (sandbox/probe-cache.ts). */

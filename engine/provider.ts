@@ -237,6 +237,14 @@ export interface RunRequest {
    */
   destroy?: boolean;
   /**
+   * A preview: a speculative plan of a branch's code, never applied, that
+   * readers trust not to disturb the watched branch's runs. The engine hands
+   * it a copy of the unit's state folder; state the tool keeps elsewhere (a
+   * remote backend) the provider must only read, never lock nor write
+   * (Terraform: `plan -lock=false`). Plans only.
+   */
+  preview?: boolean;
+  /**
    * `unit.spec` with every `{fromOutput: ...}` in it replaced by the upstream
    * output it names (an inventory's `hostsFrom`); the provider validates what
    * it finds there. Equal to `unit.spec` when the spec holds no reference.

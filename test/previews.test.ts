@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { PreviewsAnswer, PlanDetail, StatusAnswer, MetricsAnswer } from '../engine/api/contract.ts';
 import type { PlanRecord } from '../engine/model.ts';
+import { previewRefKey } from '../engine/previews/state-folder.ts';
 import { TestDaemon } from '../testkit/daemon.ts';
 import { TestRepo } from '../testkit/git-repo.ts';
 import { TestHosts } from '../testkit/sshd.ts';
@@ -55,6 +56,27 @@ async function previewOf(ref: string, revision: string, settled = true) {
 
 const stateHash = () => createHash('sha256').update(readFileSync(join(daemon.stateDir, 'units', 'net', 'terraform.tfstate'))).digest('hex');
 const motd = () => hosts.readOnHost('web-1', 'motd');
+
+/** Every entry under a folder: its modification time, and a file's content hash. */
+function folderPrint(dir: string): Record<string, string> {
+  const print: Record<string, string> = {};
+  const walk = (path: string) => {
+    const info = statSync(path);
+    print[relative(dir, path) || '.'] = `${info.mtimeMs} ${info.isDirectory() ? 'dir' : createHash('sha256').update(readFileSync(path)).digest('hex')}`;
+    if (info.isDirectory()) for (const name of readdirSync(path)) walk(join(path, name));
+  };
+  walk(dir);
+  return print;
+}
+
+/** The `terraform init`s the daemon ran for previews of `unit` (its debug log of every command). */
+function previewInits(unit: string): number {
+  return daemon.logs
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as { msg?: string; command?: string; args?: string[]; unit?: string; run?: string })
+    .filter((e) => e.msg === 'executing command' && e.command === 'terraform' && e.args?.[0] === 'init' && e.unit === unit && e.run?.startsWith('preview-')).length;
+}
 
 before(async () => {
   hosts = await TestHosts.start({ firstAddress: '127.0.0.140', count: 1, names: ['web-1'] });
@@ -182,4 +204,60 @@ test('an idle poll with previews configured is one git fetch and nothing else', 
   assert.deepEqual(started, { git: 3 });
   const { body } = await daemon.api<PreviewsAnswer>('/api/v1/previews');
   assert.ok(!body.previews.some((p) => p.revision === excluded), 'an excluded ref is not previewed');
+});
+
+test('a preview plans against a copy of the state in the preview folder of its unit and ref: a later preview of the same branch does not init again, another branch never sees its data dir, the real state folder is untouched', async () => {
+  const realFolder = join(daemon.stateDir, 'units', 'net');
+  const folderOf = (ref: string) => join(daemon.stateDir, 'previews', 'units', 'net', previewRefKey(ref));
+  const [refA, refB] = ['refs/heads/notes-a', 'refs/heads/notes-b'];
+  const real = folderPrint(realFolder);
+  const noChange = { add: 0, change: 0, destroy: 0, replace: 0 };
+
+  const first = await previewOf(refA, repo.pushBranch('notes-a', { 'stacks/net/notes.tf': '# first note\n' }));
+  // The resource in the real state shows as no change: the preview saw that state.
+  assert.deepEqual(first.units.find((u) => u.name === 'net')?.summary, noChange, JSON.stringify(first));
+  const fingerprintFile = join(folderOf(refA), 'terraform-data', 'plumbline-init-fingerprint');
+  const initialized = statSync(fingerprintFile);
+  const inits = previewInits('net');
+  assert.ok(inits > 0, 'the first preview of net on branch A ran init');
+  // Between previews the folder holds the tool's caches and no state.
+  assert.deepEqual(readdirSync(folderOf(refA)), ['terraform-data']);
+  // What branch A's code could leave in its data dir at plan time.
+  writeFileSync(join(folderOf(refA), 'terraform-data', 'planted'), 'from branch A\n');
+
+  const other = await previewOf(refB, repo.pushBranch('notes-b', { 'stacks/net/notes.tf': '# another branch\n' }));
+  assert.deepEqual(other.units.find((u) => u.name === 'net')?.summary, noChange, JSON.stringify(other));
+  assert.notEqual(folderOf(refB), folderOf(refA));
+  assert.equal(existsSync(join(folderOf(refB), 'terraform-data', 'planted')), false, 'branch B never sees branch A\'s data dir');
+  assert.equal(previewInits('net'), inits + 1, 'branch B inits in a data dir of its own');
+
+  const second = await previewOf(refA, repo.pushBranch('notes-a', { 'stacks/net/notes.tf': '# second note\n' }));
+  assert.deepEqual(second.units.find((u) => u.name === 'net')?.summary, noChange, JSON.stringify(second));
+  assert.equal(previewInits('net'), inits + 1, 'no terraform init for the second preview of branch A');
+  const reused = statSync(fingerprintFile);
+  assert.deepEqual([reused.ino, reused.mtimeMs], [initialized.ino, initialized.mtimeMs], 'the data dir of branch A\'s first preview, as it was');
+  assert.ok(existsSync(join(folderOf(refA), 'terraform-data', 'planted')));
+  // No preview wrote (or even touched) the real state folder.
+  assert.deepEqual(folderPrint(realFolder), real);
+  assert.equal(motd(), 'a.example.test a\n');
+
+  // A ref gone takes its preview folders.
+  repo.deleteBranch('notes-a');
+  repo.deleteBranch('notes-b');
+  await waitFor(
+    async () => {
+      await sync();
+      return !existsSync(folderOf(refA)) && !existsSync(folderOf(refB));
+    },
+    { what: 'the removal of the notes branches\' preview folders', timeoutMs: 30_000 },
+  );
+});
+
+test('no preview folder stays for a ref gone or a unit the watched branch does not define', async () => {
+  const folders = join(daemon.stateDir, 'previews', 'units');
+  repo.commit({ 'README.md': 'Infrastructure of the test.\n' });
+  await sync();
+  // The thief stack above was defined only on its (deleted) branch; the feature and notes branches are gone.
+  await waitFor(() => !existsSync(join(folders, 'thief')), { what: 'the cleanup of the thief\'s preview folder', timeoutMs: 30_000 });
+  assert.deepEqual(readdirSync(folders), []);
 });

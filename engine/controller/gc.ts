@@ -1,7 +1,8 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log.ts';
-import type { StatePaths } from '../paths.ts';
+import { unitFileName, type StatePaths } from '../paths.ts';
+import { removeUnknownPreviewStates } from '../previews/state-folder.ts';
 import type { Store } from '../store/types.ts';
 import { LIVE_PLAN_STATUSES } from './transitions.ts';
 
@@ -14,7 +15,9 @@ const RUN_BATCH = 500;
  * head, each unit's last attempted and applied commit, plans that may still be
  * applied, queued runs). A run folder is kept while a plan record points at
  * it (retention deletes old plans, and their folders with them); folders of
- * runs cut off before they recorded a plan (a crash) are removed.
+ * runs cut off before they recorded a plan (a crash) are removed. A preview
+ * state folder is kept while a preview uses it, or while the store knows its
+ * unit and its ref is still previewed (state-folder.ts).
  */
 export async function collectGarbage(
   store: Store,
@@ -24,11 +27,15 @@ export async function collectGarbage(
 ): Promise<void> {
   const revisions = new Set<string>();
   for (const r of keep.revisions) if (r) revisions.add(r);
+  const units = new Set<string>();
   for (const unit of await store.listUnits()) {
+    units.add(unitFileName(unit.name));
     if (unit.lastAppliedRevision) revisions.add(unit.lastAppliedRevision);
     if (unit.lastAttemptedRevision) revisions.add(unit.lastAttemptedRevision);
   }
   for (const plan of await store.listPlans({ status: LIVE_PLAN_STATUSES })) revisions.add(plan.revision);
+  const previewRefs = new Set<string>();
+  for (const plan of await store.listPlans({ status: ['Preview'] })) if (plan.preview) previewRefs.add(plan.preview.ref);
   for (const run of await store.listRuns()) revisions.add(run.revision);
   const removed = {
     // A `.partial-` folder of this process is an extraction under way (a run or
@@ -43,8 +50,10 @@ export async function collectGarbage(
       // The live set is read at the end: a run that started meanwhile is kept.
       return names.filter((name) => recorded.has(name) || keep.runs.has(name));
     }),
+    // The refs of the preview plans the store holds are still previewed (a ref gone takes its plans away).
+    previewStates: await removeUnknownPreviewStates(paths, units, previewRefs),
   };
-  if (removed.snapshots + removed.runs > 0) log.debug(removed, 'state directory cleaned');
+  if (removed.snapshots + removed.runs + removed.previewStates > 0) log.debug(removed, 'state directory cleaned');
 }
 
 /** Retention: old plans and events leave the store, and the plans' run folders go with them. */

@@ -53,6 +53,8 @@ export interface PrepareOptions {
   outputs?: OutputsReader;
   /** A state folder other than the unit's own (a preview plans against a copy). */
   unitStateDir?: string;
+  /** A preview's plan (`RunRequest.preview`): the real state is only read, never locked. */
+  preview?: boolean;
 }
 
 /** snapshot, workspace, confine, inputs, plan: the provider plans the unit in a workspace of its own. */
@@ -94,6 +96,7 @@ export async function prepare(rt: Runtime, unit: UnitDefinition, revision: strin
       signal,
       log,
       ...(options.destroy ? { destroy: true } : {}),
+      ...(options.preview ? { preview: true } : {}),
     };
     const outcome = await step(log, 'plan', async () => {
       await mkdir(request.unitStateDir, { recursive: true, mode: 0o700 });

@@ -10,6 +10,7 @@ import * as t from '../controller/transitions.ts';
 import { unwrap } from '../controller/steps.ts';
 import { previewedRefs } from './refs.ts';
 import { planPreviewUnit } from './run.ts';
+import { removePreviewStatesOfRef } from './state-folder.ts';
 import { previewScope } from './scope.ts';
 import type { PreviewListener, PreviewState, PreviewUnit } from './types.ts';
 
@@ -60,7 +61,10 @@ export class PreviewManager {
       await this.dropStoredPlans(() => true);
     }
     for (const [ref, preview] of this.previews) {
-      if (heads.get(ref) !== preview.state.revision) await this.remove(ref);
+      if (heads.get(ref) === preview.state.revision) continue;
+      await this.remove(ref);
+      // A ref gone takes its preview folders (a newer head reuses them); one still in use goes at a later cleanup (gc.ts).
+      if (!heads.has(ref)) await removePreviewStatesOfRef(rt.paths, ref).catch((error: unknown) => rt.log.warn({ ref, err: asPlumblineError(error) }, 'preview folders of a ref gone not removed'));
     }
     for (const [ref, head] of heads) {
       if (this.previews.has(ref) || this.stopped) continue;

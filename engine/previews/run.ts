@@ -1,5 +1,4 @@
-import { cp, mkdir, rm } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { OutputSource } from '../definitions/references.ts';
@@ -14,6 +13,7 @@ import { prepare, readArtifacts, storedPlanOf, uniquePlanId } from '../controlle
 import type { Runtime } from '../controller/runtime.ts';
 import * as t from '../controller/transitions.ts';
 import type { StoredPlan } from '../store/types.ts';
+import { takePreviewStateFolder, type PreviewStateFolder } from './state-folder.ts';
 
 /** What a dependant receives for an upstream output the plan cannot know before the apply. */
 export const KNOWN_AFTER_APPLY = '(known after apply)';
@@ -51,9 +51,10 @@ export function previewOutputs(planned: ReadonlyMap<string, Record<string, Outpu
 
 /**
  * Plan one unit of a preview: the branch's code, in the sandbox every run
- * has, against a copy of the unit's state (the real state is never handed to
- * the tool, so a preview can neither lock it nor write it). The plan is
- * recorded with status `Preview`; the unit's own record is left alone.
+ * has, against a copy of the unit's state in its preview folder of the ref (the real
+ * state is never handed to the tool, so a preview can neither lock it nor
+ * write it: state-folder.ts). The plan is recorded with status `Preview`; the
+ * unit's own record is left alone.
  */
 export async function planPreviewUnit(
   rt: Runtime,
@@ -62,24 +63,26 @@ export async function planPreviewUnit(
   const { unit, revision, signal } = job;
   const runId = `preview-${randomUUID().slice(0, 12)}`;
   const runDir = rt.paths.run(runId);
-  const stateCopy = join(runDir, 'preview-state');
   let prepared;
+  let state: PreviewStateFolder | undefined;
   // Never cleaned up under the run, from its first folder on.
   rt.activeRuns.add(runId);
   try {
-    await mkdir(stateCopy, { recursive: true, mode: 0o700 });
-    const realState = rt.paths.unitState(unit.name);
-    if (existsSync(realState)) await cp(realState, stateCopy, { recursive: true, force: true, errorOnExist: false, verbatimSymlinks: true });
+    state = await takePreviewStateFolder(rt.paths, unit.name, job.ref, rt.provider(unit.kind).stateDirCaches ?? [], join(runDir, 'preview-state'));
+    rt.log.debug({ unit: unit.name, ref: job.ref, stateDir: state.dir, stable: state.stable }, 'preview: planning against a copy of the state');
     const snapshot = await rt.source.snapshot(revision);
     const reads = await readsOf(unit, revision, snapshot, rt.provider(unit.kind), rt.log);
     prepared = await prepare(rt, unit, revision, signal, {
       runId,
       reads: reads.entries.map((e) => e.path),
       outputs: previewOutputs(job.planned, outputsFromStore(rt.store)),
-      unitStateDir: stateCopy,
+      unitStateDir: state.dir,
+      // State kept elsewhere (a backend of the stack's own, the shared state database) is read, never locked.
+      preview: true,
     });
   } catch (error) {
     rt.activeRuns.delete(runId);
+    await state?.release().catch((err: unknown) => rt.log.warn({ unit: unit.name, err: String(err) }, 'preview: its state folder was not emptied'));
     await rm(runDir, { recursive: true, force: true });
     throw error;
   }
@@ -100,8 +103,8 @@ export async function planPreviewUnit(
     return { plan: stored, ...(plannedOutputs ? { plannedOutputs } : {}), excerpt };
   } finally {
     rt.activeRuns.delete(runId);
-    // Only the plan's artifacts stay: the workspace and the state copy go.
+    // Only the plan's artifacts stay: the workspace and the state copy go (the tool's caches stay in the preview folder).
     await rm(runPaths(runDir).tree, { recursive: true, force: true });
-    await rm(stateCopy, { recursive: true, force: true });
+    await state.release();
   }
 }

@@ -39,6 +39,33 @@ export interface TerraformCliOptions {
   sandbox?: (step: TerraformStep) => SandboxSpec;
 }
 
+export interface PlanArgOptions {
+  /** Plan to destroy everything in the state (`-destroy`). */
+  destroy?: boolean;
+  /**
+   * `false`: plan without taking the state lock (`-lock=false`), for a
+   * preview, which must never lock the real state (a backend of the stack's
+   * own, or the shared state database): a plan never writes state, it only
+   * reads it. Otherwise the lock is taken, waiting LOCK_TIMEOUT for it.
+   */
+  lock?: boolean;
+}
+
+/** The arguments of `terraform plan`. */
+export function planArgs(planFile: string, varFile: string | undefined, options: PlanArgOptions = {}): string[] {
+  return [
+    'plan',
+    ...(options.destroy ? ['-destroy'] : []),
+    '-input=false',
+    '-no-color',
+    '-json',
+    '-detailed-exitcode',
+    options.lock === false ? '-lock=false' : `-lock-timeout=${LOCK_TIMEOUT}`,
+    `-out=${planFile}`,
+    ...(varFile ? [`-var-file=${varFile}`] : []),
+  ];
+}
+
 export interface PlanResult {
   /** Exit code 2: the plan has changes. */
   changes: boolean;
@@ -64,19 +91,8 @@ export class TerraformCli {
   }
 
   /** `plan -out` (`-destroy`: plan to destroy everything in the state), with the UI stream it printed. */
-  async plan(planFile: string, varFile: string | undefined, options: { destroy?: boolean } = {}): Promise<PlanResult> {
-    const args = [
-      'plan',
-      ...(options.destroy ? ['-destroy'] : []),
-      '-input=false',
-      '-no-color',
-      '-json',
-      '-detailed-exitcode',
-      `-lock-timeout=${LOCK_TIMEOUT}`,
-      `-out=${planFile}`,
-      ...(varFile ? [`-var-file=${varFile}`] : []),
-    ];
-    const result = await this.exec('plan', args, { okExitCodes: [0, 2] });
+  async plan(planFile: string, varFile: string | undefined, options: PlanArgOptions = {}): Promise<PlanResult> {
+    const result = await this.exec('plan', planArgs(planFile, varFile, options), { okExitCodes: [0, 2] });
     return { changes: result.exitCode === 2, messages: parseUiStream(result.stdout) };
   }
 

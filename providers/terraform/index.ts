@@ -164,7 +164,8 @@ export function createTerraformTools(context: ProviderContext, settings: Terrafo
       const varFile = await writeVarFile(request.artifactsDir, request.vars);
       let planned: PlanResult;
       try {
-        const plan = () => cli.plan(planFile, varFile, { destroy: request.destroy === true });
+        // A preview reads the real state (a backend of the stack's own, the shared state database) but never locks it.
+        const plan = () => cli.plan(planFile, varFile, { destroy: request.destroy === true, lock: request.preview !== true });
         planned = await plan().catch(async (error: unknown) => {
           // The fingerprint reads the configuration without terraform: should it miss an input, terraform says so, and one init settles it.
           if (!(!initialized.ran && error instanceof ToolError && error.code === 'E_TERRAFORM_PLAN' && INIT_REQUIRED.test(error.message))) throw error;
