@@ -241,6 +241,7 @@ export class TestDaemon {
 
   async dispose(): Promise<void> {
     await this.kill();
-    rmSync(this.dir, { recursive: true, force: true });
+    // A tool the killed daemon started may still be finishing a write into its run folder.
+    rmSync(this.dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   }
 }
