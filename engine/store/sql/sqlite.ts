@@ -21,6 +21,18 @@ const BUSY_TIMEOUT_MS = 10_000;
 export const FULL_CHECK_AT_OPEN_BYTES = 128 * 2 ** 20;
 
 /**
+ * The page cache of each connection, in KiB (SQLite's `cache_size`, negative
+ * for KiB). The driver is built with 16 MiB per connection, and the daemon
+ * holds two: after its first reconcile of 1,050 units (an 11 MiB database)
+ * the C allocator's main arena held 22.7 MiB, 11.6 MiB with 2 MiB caches, and
+ * the daemon's resident memory went down by as much. A cached page stays for
+ * the life of the process. The file is in the operating system's page cache
+ * anyway, so a page not cached here costs a copy from memory, not a disk read.
+ * 2 MiB is SQLite's own default.
+ */
+export const PAGE_CACHE_KIB = 2_000;
+
+/**
  * The embedded engine: `<stateDir>/plumbline.db` in WAL mode with
  * `synchronous=FULL` (a committed transaction survives a power cut). Two
  * connections: writes go through one (BEGIN IMMEDIATE takes the write lock
@@ -91,6 +103,7 @@ export async function openSqliteForBackup(stateDir: string): Promise<SqlEngine> 
 function connect(file: string, opened: BetterSqlite3.Database[]): BetterSqlite3.Database {
   const db = new BetterSqlite3(file, { timeout: BUSY_TIMEOUT_MS });
   opened.push(db);
+  db.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
   return db;
 }
 
