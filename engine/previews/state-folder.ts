@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { cp, mkdir, readdir, rm, rmdir, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathExists } from '../fs.ts';
 import { resetUnitState } from '../local-plan-cache.ts';
 import type { StatePaths } from '../paths.ts';
 
@@ -105,7 +106,7 @@ async function copyState(real: string, dir: string, caches: readonly string[]): 
  */
 export async function removePreviewState(paths: StatePaths, unit: string): Promise<boolean> {
   await removeUnitFolders(paths.previewUnitStates(unit), () => false);
-  return !(await exists(paths.previewUnitStates(unit)));
+  return !(await pathExists(paths.previewUnitStates(unit)));
 }
 
 /** Remove every unit's preview folder of a ref no longer previewed (its head is gone), but one in use. */
@@ -114,7 +115,7 @@ export async function removePreviewStatesOfRef(paths: StatePaths, ref: string): 
   let removed = 0;
   for (const unit of await readdir(paths.previewStates).catch(() => [] as string[])) {
     const dir = join(paths.previewStates, unit, key);
-    if ((await exists(dir)) && (await removePreviewFolder(dir))) removed += 1;
+    if ((await pathExists(dir)) && (await removePreviewFolder(dir))) removed += 1;
     // The unit's folder too, once it holds no other ref's.
     await rmdir(join(paths.previewStates, unit)).catch(() => undefined);
   }
@@ -164,13 +165,6 @@ async function removeUnitFolders(unitDir: string, keep: (key: string, dir: strin
   // Not empty (a folder kept, in use, or taken meanwhile): it stays.
   await rmdir(unitDir).catch(() => undefined);
   return removed;
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
 }
 
 async function removePreviewFolder(dir: string): Promise<boolean> {
