@@ -114,23 +114,23 @@ test('host keys are still verified: a host whose key changed is refused and noth
   for (const h of hosts.hosts) assert.equal(hosts.readOnHost(h.name, 'site.conf'), 'listen=9090\n');
 });
 
-test('under mitogen, ssh itself refuses a host whose key is unknown or changed (a templated key file: the preflight leaves the host to Ansible)', async () => {
+test('under mitogen, ssh itself refuses a host whose key is unknown or changed: nothing runs there', async () => {
   const [first, second] = hosts.hosts as [(typeof hosts.hosts)[0], (typeof hosts.hosts)[0]];
   // host-1 has no entry at all; host-2's entry carries host-1's key.
   const knownHosts = `${second.knownHostsName} ${await first.publicKey()}\n`;
-  const templated = hosts.hosts
-    // The key file is a template, so the preflight leaves the host key to ssh; ssh checks it before any login.
-    .map((h) => `        ${h.name}:\n          ansible_host: ${h.address}\n          ansible_port: ${h.port}\n          ansible_ssh_private_key_file: "{{ '/nonexistent/key' }}"\n          plumbline_root: ${h.root}`)
+  const entries = hosts.hosts
+    // The check runs first, under mitogen: ssh checks the key before any login.
+    .map((h) => `        ${h.name}:\n          ansible_host: ${h.address}\n          ansible_port: ${h.port}\n          plumbline_root: ${h.root}`)
     .join('\n');
   const play = `- hosts: keys\n  gather_facts: false\n  tasks:\n    - ansible.builtin.copy:\n        dest: "{{ plumbline_root }}/keys.conf"\n        content: "reached\\n"\n`;
   const revision = repo.commit(
     {
       'inventories/keys/inventory.yaml': 'playbook: site.yml\napproval: auto\n',
-      'inventories/keys/hosts.yml': `all:\n  vars:\n    ansible_python_interpreter: /usr/bin/python3\n  children:\n    keys:\n      hosts:\n${templated}\n`,
+      'inventories/keys/hosts.yml': `all:\n  vars:\n    ansible_python_interpreter: /usr/bin/python3\n  children:\n    keys:\n      hosts:\n${entries}\n`,
       'inventories/keys/known_hosts': knownHosts,
       'inventories/keys/site.yml': play,
     },
-    'keys inventory with templated addresses',
+    'keys inventory with unknown and wrong host keys',
   );
   await daemon.sync();
   const unit = await daemon.waitForUnit('keys', 'Failed', { revision, timeoutMs: 240_000 });
@@ -142,6 +142,32 @@ test('under mitogen, ssh itself refuses a host whose key is unknown or changed (
     assert.equal(existsSync(join(h.root, 'keys.conf')), false, `${h.name} was not reached`);
   }
   assert.match(unit.message, /host-1/);
+});
+
+test('an inventory that templates its addresses and ports runs with Ansible\'s own strategy, which fills them in, and converges', async () => {
+  // Mitogen 0.3.3 would pass `{{ ... }}` to ssh as the host name and port, and the hosts would be unreachable.
+  const templated = hosts.hosts
+    .map((h) => `        ${h.name}:\n          address: ${h.address}\n          ansible_host: "{{ address }}"\n          ansible_port: "{{ ${h.port} }}"\n          plumbline_root: ${h.root}`)
+    .join('\n');
+  const play = site.replace('hosts: web', 'hosts: addressed').replaceAll('site.conf', 'addressed.conf').replaceAll('/runner', '/addressed-runner');
+  const revision = repo.commit(
+    {
+      'inventories/addressed/inventory.yaml': 'playbook: site.yml\napproval: auto\nvars:\n  listen_port: 7070\n',
+      'inventories/addressed/hosts.yml': `all:\n  vars:\n    ansible_python_interpreter: /usr/bin/python3\n  children:\n    addressed:\n      hosts:\n${templated}\n`,
+      // Every host's current key (host-2's was changed above).
+      'inventories/addressed/known_hosts': (await Promise.all(hosts.hosts.map(async (h) => `${h.knownHostsName} ${await h.publicKey()}\n`))).join(''),
+      'inventories/addressed/site.yml': play,
+    },
+    'inventory with templated addresses',
+  );
+  await daemon.sync();
+  const unit = await daemon.waitForUnit('addressed', 'InSync', { revision, timeoutMs: 240_000 });
+  assert.equal(unit.reason, 'Converged', unit.message);
+  for (const h of hosts.hosts) {
+    assert.equal(hosts.readOnHost(h.name, 'addressed.conf'), 'listen=7070\n');
+    assert.notEqual(hosts.readOnHost(h.name, 'addressed-runner'), 'mitogen\n', `${h.name}: Ansible's own strategy ran the tasks`);
+  }
+  assert.match(daemon.logs, /"variable":"ansible_host","where":"inventories\/addressed\/hosts\.yml:\d+".*which mitogen does not fill in/);
 });
 
 test('strategy: mitogen without mitogen in the Python that runs Ansible stops the daemon at start, saying how to fix it', async () => {

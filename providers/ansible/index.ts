@@ -10,13 +10,14 @@ import {
   type ProviderContext,
   type Provider,
   type ProviderFactory,
+  repoRelativeText,
   type RunRequest,
   sandboxFor,
   sandboxSettings,
   secrets,
   ToolError,
 } from '../../engine/provider-kit.ts';
-import { ansibleSettings, forksFor, listInventory, runContext, runPlaybook, type RunContext } from './cli.ts';
+import { ansibleSettings, forksFor, listInventory, runContext, runPlaybook, type RunContext, treeRootOf } from './cli.ts';
 import {
   buildDocument,
   buildHostPlans,
@@ -41,6 +42,8 @@ import { inventoryReads } from './reads.ts';
 import { renderPlan } from './render.ts';
 import { validateInventory } from './validate.ts';
 import { registerVaultSecrets } from './vault.ts';
+import { readTexts, type TextFile } from './repo-texts.ts';
+import { findTemplatedConnection, templatedConnectionVar } from './templated-connection.ts';
 import { ansibleToolNeeds } from './sandbox.ts';
 import { chooseStrategy, type MitogenPlugins } from './strategy.ts';
 import { transientlyLost } from './transient.ts';
@@ -89,6 +92,8 @@ async function prepare(request: RunRequest, context: ProviderContext, mitogen: M
   // Normally registered when the inputs were resolved; again here, so no caller can miss it.
   for (const name of request.sensitiveVars) secrets.add(request.vars[name]);
   const hostsFrom = (request.resolvedSpec as ResolvedInventorySpec).hostsFrom;
+  // Read once: the vault scan and the strategy's check both look at them.
+  const texts = await readTexts([request.workdir, ...(await readElsewhere(request))]);
   const ctx = await runContext({
     unit: request.unit,
     workdir: request.workdir,
@@ -97,14 +102,14 @@ async function prepare(request: RunRequest, context: ProviderContext, mitogen: M
     artifactsDir: request.artifactsDir,
     unitStateDir: request.unitStateDir,
     config: context.config,
-    mitogen,
+    mitogen: mitogen && !templatedConnectionSays(request, texts) ? mitogen : null,
     // Extra variables (-e @file, 0600, deleted after each ansible-playbook): never on a command line.
     vars: request.vars,
     ...(hostsFrom !== undefined ? { inventoryHosts: hostsFrom } : {}),
     log: request.log,
     signal: request.signal,
   });
-  await registerVaultSecrets([request.workdir, ...(await readElsewhere(request))], {
+  await registerVaultSecrets(texts, {
     vaultBinary: ctx.settings.vaultBinary,
     vaultPasswordFile: ctx.settings.vaultPasswordFile,
     log: request.log,
@@ -114,6 +119,20 @@ async function prepare(request: RunRequest, context: ProviderContext, mitogen: M
     sandbox: sandboxFor(sandboxSettings(context.config), request.unit.name, { readOnly: ansibleToolNeeds(ctx.settings) }),
   });
   return ctx;
+}
+
+/**
+ * True, said in the run's log, when the inventory templates a connection
+ * variable, which mitogen would pass on unfilled (templated-connection.ts):
+ * the run then uses Ansible's own strategy.
+ */
+function templatedConnectionSays(request: RunRequest, texts: readonly TextFile[]): boolean {
+  const found = findTemplatedConnection(texts);
+  const variable = found?.variable ?? templatedConnectionVar(request.vars);
+  if (!variable) return false;
+  const where = found ? `${repoRelativeText(found.file, [treeRootOf(request.workdir, request.unit.path), request.repoDir])}:${found.line}` : `the vars of ${request.unit.name}`;
+  request.log.info({ variable, where }, "a connection variable is templated, which mitogen does not fill in: this run uses Ansible's linear strategy");
+  return true;
 }
 
 /** What the inventory reads outside its own folder (group_vars, roles...), in the read-only repository. */

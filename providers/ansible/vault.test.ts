@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { secrets } from '../../engine/provider-kit.ts';
 import { silentLogger } from '../../testkit/providers.ts';
+import { readTexts } from './repo-texts.ts';
 import { findVaulted, inlineVaults, registerVaultSecrets } from './vault.ts';
 
 // vaulted-vars.yml: the real output of `ansible-vault encrypt_string` with the
@@ -25,9 +26,9 @@ test('vaulted values are decrypted with ansible-vault and registered for masking
   await mkdir(join(dir, 'group_vars', 'web'), { recursive: true });
   await copyFile(new URL('vaulted-vars.yml', fixtures), join(dir, 'group_vars', 'web', 'vault.yml'));
   await writeFile(join(dir, 'site.yml'), '- hosts: all\n');
-  assert.equal((await findVaulted(dir)).length, 1);
+  assert.equal(findVaulted(await readTexts(dir)).length, 1);
   assert.equal(secrets.maskText('password=TopSecretValue42'), 'password=TopSecretValue42');
-  const count = await registerVaultSecrets(dir, {
+  const count = await registerVaultSecrets(await readTexts(dir), {
     vaultBinary: 'ansible-vault',
     vaultPasswordFile: new URL('vault-password', fixtures).pathname,
     log: silentLogger,
@@ -41,7 +42,7 @@ test('vaulted data without ansible.vaultPasswordFile is a stalled error naming t
   const dir = join(scratch, 'nopass');
   await mkdir(dir, { recursive: true });
   await copyFile(new URL('vaulted-vars.yml', fixtures), join(dir, 'secrets.yml'));
-  await assert.rejects(registerVaultSecrets(dir, { vaultBinary: 'ansible-vault', vaultPasswordFile: null, log: silentLogger, roots: [scratch] }), (error: Error & { code?: string; retry?: string }) => {
+  await assert.rejects(registerVaultSecrets(await readTexts(dir), { vaultBinary: 'ansible-vault', vaultPasswordFile: null, log: silentLogger, roots: [scratch] }), (error: Error & { code?: string; retry?: string }) => {
     assert.equal(error.code, 'E_VAULT_PASSWORD_MISSING');
     assert.equal(error.retry, 'stalled');
     assert.match(error.message, /^nopass\/secrets\.yml holds Ansible Vault data/);

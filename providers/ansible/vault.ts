@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { access, readFile, stat } from 'node:fs/promises';
 import yaml from 'js-yaml';
 import { type Logger, repoRelativeText, run, type SandboxSpec, secrets, ToolError } from '../../engine/provider-kit.ts';
+import type { TextFile } from './repo-texts.ts';
 
 /**
  * Ansible Vault: before anything runs, every vaulted value of the inventory
@@ -14,8 +14,6 @@ import { type Logger, repoRelativeText, run, type SandboxSpec, secrets, ToolErro
  */
 
 const VAULT_HEADER = '$ANSIBLE_VAULT;';
-const MAX_FILE_BYTES = 2 * 1024 * 1024;
-const SKIP_DIRS = new Set(['.git', 'node_modules', '.terraform']);
 /** Ciphertexts already decrypted and registered in this process. */
 const registered = new Set<string>();
 const registeredPasswords = new Set<string>();
@@ -38,19 +36,10 @@ export interface VaultFinding {
   inline: boolean;
 }
 
-/** Find every vaulted value in `paths` (files, and folders searched below). */
-export async function findVaulted(paths: string | readonly string[]): Promise<VaultFinding[]> {
+/** Every vaulted value in the texts (see repo-texts.ts). */
+export function findVaulted(texts: readonly TextFile[]): VaultFinding[] {
   const found: VaultFinding[] = [];
-  const files = new Set((await Promise.all((typeof paths === 'string' ? [paths] : paths).map(listFiles))).flat());
-  for (const file of files) {
-    let text: string;
-    try {
-      if ((await stat(file)).size > MAX_FILE_BYTES) continue;
-      text = await readFile(file, 'utf8');
-    } catch {
-      continue;
-    }
-    if (text.includes('\0')) continue;
+  for (const { file, text } of texts) {
     if (text.trimStart().startsWith(VAULT_HEADER)) {
       found.push({ file, ciphertext: text.trim(), inline: false });
       continue;
@@ -91,9 +80,9 @@ export function inlineVaults(text: string): string[] {
  * and what it reads elsewhere in the repository: group_vars, roles...), and
  * the vault password. Returns how many vaulted values were found.
  */
-export async function registerVaultSecrets(paths: string | readonly string[], settings: VaultSettings): Promise<number> {
+export async function registerVaultSecrets(texts: readonly TextFile[], settings: VaultSettings): Promise<number> {
   await registerPassword(settings);
-  const findings = await findVaulted(paths);
+  const findings = findVaulted(texts);
   if (findings.length === 0) return 0;
   if (!settings.vaultPasswordFile) {
     const where = repoRelativeText(findings[0]!.file, settings.roots ?? []);
@@ -182,24 +171,6 @@ async function isExecutable(file: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-async function listFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  if ((await stat(dir).catch(() => null))?.isFile()) return [dir];
-  let entries;
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch {
-    return out;
-  }
-  for (const entry of entries) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) {
-      if (!SKIP_DIRS.has(entry.name)) out.push(...(await listFiles(path)));
-    } else if (entry.isFile()) out.push(path);
-  }
-  return out;
 }
 
 function digest(text: string): string {
