@@ -74,7 +74,7 @@ const USAGE = `usage: npm run bench -- [--smoke] [--only ${ORDER.join(',')}] [--
   --profile DIR  run the daemons under node --cpu-prof; profiles and their summaries go to DIR
   --keep         keep the temporary folder (repositories, daemon logs and state) for inspection
   --ansible-strategy NAME
-                 ansible.strategy of the daemons (default linear, Plumbline's own default; auto: mitogen
+                 ansible.strategy of the daemons (default auto, Plumbline's own default: mitogen
                  when it is installed, else linear; mitogen needs ansible-mitogen);
                  what Plumbline is compared with stays ansible-playbook with its defaults
   --plumbline DIR
@@ -82,7 +82,7 @@ const USAGE = `usage: npm run bench -- [--smoke] [--only ${ORDER.join(',')}] [--
                  e.g. the commit before a change, with this benchmark's scenarios`;
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { only: [...ORDER], reps: undefined, json: undefined, smoke: false, profile: undefined, keep: false, ansibleStrategy: 'linear', plumbline: undefined };
+  const options: Options = { only: [...ORDER], reps: undefined, json: undefined, smoke: false, profile: undefined, keep: false, ansibleStrategy: 'auto', plumbline: undefined };
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i]!;
     const value = () => {

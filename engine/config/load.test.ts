@@ -44,7 +44,7 @@ test('a minimal config gets every default', async () => {
         controlPersistMs: 60_000,
         pipelining: true,
         recheckHostsAfterMs: 30_000,
-        strategy: 'linear',
+        strategy: 'auto',
         mitogenConnectTimeoutMs: 60_000,
       },
     },

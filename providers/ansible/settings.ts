@@ -52,7 +52,7 @@ export const DEFAULT_ANSIBLE_SETTINGS: AnsibleSettings = {
   controlPersistMs: 60_000,
   pipelining: true,
   recheckHostsAfterMs: 30_000,
-  strategy: 'linear',
+  strategy: 'auto',
   mitogenConnectTimeoutMs: 60_000,
 };
 
