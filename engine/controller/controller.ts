@@ -620,10 +620,11 @@ export class Controller implements EngineFacade, Runtime {
       if (head === previous && this.sourceStatus.phase === 'Ready') {
         return { revision: head, scheduled: [] };
       }
-      // Whether the mirror still holds the previous commit (a force-push can drop it).
-      const previousKnown = previous !== null && head !== previous ? await this.source.hasCommit(previous) : previous !== null;
+      // Whether head descends from the previous commit, and whether the mirror still holds it (a force-push can drop it).
+      const lineage = previous !== null && head !== previous ? await this.source.lineage(previous, head) : undefined;
+      const previousKnown = previous !== null && lineage !== 'unknown';
       if (previous && head !== previous) {
-        const fastForward = previousKnown && (await this.source.isAncestor(previous, head));
+        const fastForward = lineage === 'descends';
         if (!fastForward && !options.allowRewrite) {
           const message = `${head.slice(0, 8)} does not descend from ${previous.slice(0, 8)} (force-push or history rewrite); nothing is applied until an operator runs: plumbline sync --allow-rewrite`;
           const announce = this.sourceStatus.phase !== 'Stalled' || this.sourceStatus.lastFetchedRevision !== head;

@@ -31,8 +31,9 @@ test('changed paths, ancestry and snapshots of single commits', async () => {
   const second = repo.commit({ 'stacks/b/main.tf': 'b', 'stacks/a/main.tf': null });
   assert.equal(await source.fetch(), second);
   assert.deepEqual((await source.changedPaths(first, second)).sort(), ['stacks/a/main.tf', 'stacks/b/main.tf']);
-  assert.equal(await source.isAncestor(first, second), true);
-  assert.equal(await source.isAncestor(second, first), false);
+  assert.equal(await source.lineage(first, second), 'descends');
+  assert.equal(await source.lineage(second, first), 'diverged');
+  assert.equal(await source.lineage(second, second), 'descends');
   const snap1 = await source.snapshot(first);
   const snap2 = await source.snapshot(second);
   assert.equal(readFileSync(join(snap1, 'stacks/a/main.tf'), 'utf8'), 'a');
@@ -139,8 +140,23 @@ test('a force-push is visible as a non-descendant head', async () => {
   const before = repo.head();
   const rewritten = repo.rewriteLast({ 'stacks/c/main.tf': 'c' });
   assert.equal(await source.fetch(), rewritten);
-  assert.equal(await source.isAncestor(before, rewritten), false);
+  assert.equal(await source.lineage(before, rewritten), 'diverged');
   assert.equal(await source.hasCommit(before), true);
+});
+
+test('a fast-forward is told in one git process; a commit the mirror lacks is unknown, and a failing git rejects', async () => {
+  const previous = repo.head();
+  const head = repo.commit({ 'stacks/d/main.tf': 'd' });
+  await source.fetch();
+  const before = gitProcesses();
+  assert.equal(await source.lineage(previous, head), 'descends');
+  assert.equal(gitProcesses() - before, 1);
+  // Dropped from the mirror (a force-push): unknown, not a failure.
+  const absent = 'f'.repeat(40);
+  assert.equal(await source.lineage(absent, head), 'unknown');
+  // git cannot answer (here: the head is not in the mirror): an error, never a rewrite.
+  await assert.rejects(source.lineage(previous, absent), (e: { code: string; retry: string }) => e.code === 'E_GIT' && e.retry === 'transient');
+  await assert.rejects(source.lineage('HEAD', head), (e: { code: string }) => e.code === 'E_BAD_REVISION');
 });
 
 test('a missing branch and an unreachable URL are typed errors', async () => {

@@ -33,6 +33,9 @@ export interface TreeChange {
   newMode: string;
 }
 
+/** How a fetched head stands to the last reconciled commit (see `GitSource.lineage`). */
+export type Lineage = 'descends' | 'diverged' | 'unknown';
+
 /** The side of a change where the path does not exist. */
 export const ABSENT_MODE = '000000';
 /** A submodule (a commit recorded in the tree). */
@@ -174,10 +177,30 @@ export class GitSource {
     if (!(await this.hasCommit(revision))) await this.fetch();
   }
 
-  /** True when `ancestor` is reachable from `descendant` (a fast-forward). */
-  async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
-    if (ancestor === descendant) return true;
-    return (await this.mergeBase(ancestor, descendant)) === ancestor;
+  /**
+   * How `head` stands to `previous` (the last reconciled commit), in one git
+   * process on a fast-forward: `descends` (previous is an ancestor of head),
+   * `diverged` (the mirror holds previous, and head does not descend from it:
+   * history was rewritten) or `unknown` (the mirror no longer holds previous,
+   * as after a force-push). `merge-base --is-ancestor` answers 0 or 1, and
+   * 128 for an object it cannot read as a commit: only then does
+   * `hasCommit` tell a dropped commit from a failing git, and a failing git
+   * rejects; it never passes for a rewrite.
+   */
+  async lineage(previous: string, head: string): Promise<Lineage> {
+    requireSha(previous);
+    requireSha(head);
+    if (previous === head) return 'descends';
+    // A member that never fetched has an empty mirror, not a broken one.
+    await this.ensureMirror();
+    const result = await this.gitOutput(['merge-base', '--is-ancestor', previous, head], { okExitCodes: [0, 1, 128], timeoutMs: 60_000 });
+    if (result.exitCode === 0) return 'descends';
+    if (result.exitCode === 1) return 'diverged';
+    if (!(await this.hasCommit(previous))) return 'unknown';
+    throw new ToolError('E_GIT', `git merge-base failed: ${firstLine(result.stderr)}`, {
+      retry: 'transient',
+      hint: 'the mirror under stateDir/source could not be read; check the disk and its permissions',
+    });
   }
 
   /** The best common ancestor of two commits; undefined when they share none. */
