@@ -158,6 +158,40 @@ describe('the reconciler against a fake provider', () => {
     assert.deepEqual(await store.listRuns(), []);
   });
 
+  it('a plan starts in the transaction that claims it: no transaction of its own before the tool runs', async () => {
+    const head = repo.commit(stack('web', { changes: 1 }));
+    /** What each store transaction wrote, in order: runs claimed and unit phases. */
+    const writes: string[][] = [];
+    await start({
+      beforeStart: async () => {
+        const write = store.write.bind(store);
+        store.write = (fn) =>
+          write((tx) => {
+            const wrote: string[] = [];
+            writes.push(wrote);
+            const watched = Object.assign(Object.create(tx) as typeof tx, {
+              putRun: (run: Parameters<typeof tx.putRun>[0]) => {
+                wrote.push(`run ${run.kind} ${run.state}`);
+                return tx.putRun(run);
+              },
+              putUnit: (unit: Parameters<typeof tx.putUnit>[0]) => {
+                wrote.push(`unit ${unit.phase}`);
+                return tx.putUnit(unit);
+              },
+            });
+            return fn(watched);
+          });
+      },
+    });
+    await unit('web', 'InSync', head);
+    const claim = writes.findIndex((w) => w.includes('run plan running'));
+    assert.deepEqual(writes[claim], ['run plan running', 'unit Planning'], 'the claim and the start, together');
+    assert.ok(writes.slice(claim + 1).every((w) => !w.includes('unit Planning')), 'no second write of the start');
+    // The next write is the plan's record, with its apply approved and claimed.
+    assert.ok(writes[claim + 1]!.includes('run apply running'), writes[claim + 1]!.join(', '));
+    assert.deepEqual(await events('web'), ['planned', 'apply-started', 'applied']);
+  });
+
   it('a manual plan waits; approval applies exactly it; a second approval is a conflict', async () => {
     const head = repo.commit(stack('web', { changes: 2 }, 'approval: manual\n'));
     await start();

@@ -161,13 +161,19 @@ export class Controller implements EngineFacade, Runtime {
       definition: (unit) => this.definitions.get(unit),
       leaseUntil: () => this.membership.leaseUntil(),
       beforePump: () => this.refreshDefinitions(),
-      execute: async (run, signal) => {
+      claiming: async (tx, run) => {
+        // A plan of a unit defined here starts with its claim: one transaction fewer per run.
+        const unit = run.kind === 'plan' ? this.definitions.get(run.unit) : undefined;
+        if (unit) await t.planStarted(tx, unit, run.revision, false);
+        return unit;
+      },
+      execute: async (run, signal, startedAs) => {
         // A plan whose policy approved it hands its slot over to its apply.
         for (let current: RunRecord | undefined = run; current; ) {
           const ran: RunRecord = current;
           this.observer?.runStarted(ran);
           try {
-            current = await this.execute(ran, signal);
+            current = await this.execute(ran, signal, ran === run ? startedAs : undefined);
           } finally {
             this.observer?.runFinished(ran);
           }
@@ -286,12 +292,12 @@ export class Controller implements EngineFacade, Runtime {
     this.reviewTimers.set(plan.id, timer);
   }
 
-  /** One run; a plan returns the apply it claimed to run next in its slot. */
-  private async execute(run: RunRecord, signal: AbortSignal): Promise<RunRecord | undefined> {
+  /** One run; a plan returns the apply it claimed to run next in its slot. `startedAs`: its start was recorded with its claim. */
+  private async execute(run: RunRecord, signal: AbortSignal, startedAs?: UnitDefinition): Promise<RunRecord | undefined> {
     switch (run.kind) {
       case 'plan':
       case 'destroy':
-        return runPlanJob(this, run, signal);
+        return runPlanJob(this, run, signal, startedAs);
       case 'apply':
         await runApplyJob(this, run);
         return undefined;
