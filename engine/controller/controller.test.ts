@@ -8,6 +8,7 @@ import { TestRepo } from '../../testkit/git-repo.ts';
 import { waitFor } from '../../testkit/wait.ts';
 import { normalizeConfig } from '../config/load.ts';
 import { PlumblineError } from '../errors.ts';
+import { processCounts } from '../exec.ts';
 import { silentLogger } from '../log.ts';
 import type { PlanStatus, UnitStatus } from '../model.ts';
 import { statePaths } from '../paths.ts';
@@ -425,7 +426,11 @@ describe('the reconciler against a fake provider', () => {
     await unit('web', 'InSync', first);
     await unit('db', 'InSync', first);
     const next = repo.commit(stack('web', { changes: 2, out: 'second' }));
+    const git = () => processCounts.get('git') ?? 0;
+    const before = git();
     await controller.sync({ allowRewrite: false }, person('alice'));
+    // fetch, merge-base --is-ancestor, one diff (asked for alongside the ancestry check, used by the snapshot and the targets), archive.
+    assert.equal(git() - before, 4);
     await unit('web', 'InSync', next);
     assert.equal((await store.getUnit('db'))!.lastAttemptedRevision, first, 'db is left alone');
     assert.equal(controller.definition('web')!.vars.out, 'second');

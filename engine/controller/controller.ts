@@ -626,6 +626,10 @@ export class Controller implements EngineFacade, Runtime {
       if (head === previous && this.sourceStatus.phase === 'Ready') {
         return { revision: head, scheduled: [] };
       }
+      // What changed since the previous commit (the new snapshot and the units
+      // to plan need it) is asked for alongside the ancestry check: the two
+      // git processes run at once, and the diff is wasted only on a rewrite.
+      if (previous !== null && head !== previous) this.source.changes(previous, head).catch(() => undefined);
       // Whether head descends from the previous commit, and whether the mirror still holds it (a force-push can drop it).
       const lineage = previous !== null && head !== previous ? await this.source.lineage(previous, head) : undefined;
       const previousKnown = previous !== null && lineage !== 'unknown';
