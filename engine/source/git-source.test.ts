@@ -96,8 +96,14 @@ test('a snapshot made from the previous one is the tree a whole extraction gives
   });
   await source.fetch();
   await fresh.fetch();
+  const tars = processCounts.get('tar') ?? 0;
   const made = await source.snapshot(next, { base: withLink });
-  assert.deepEqual(treeOf(made), treeOf(await fresh.snapshot(next)));
+  assert.equal((processCounts.get('tar') ?? 0) - tars, 0, 'the changed files are written without a tar process');
+  const whole = await fresh.snapshot(next);
+  assert.deepEqual(treeOf(made), treeOf(whole));
+  for (const path of ['stacks/a/main.tf', 'shared/file/now-a-folder', 'shared/file', 'thing']) {
+    assert.equal(statSync(join(made, path)).mtimeMs, statSync(join(whole, path)).mtimeMs, `${path}: the commit's time, as a whole extraction gives`);
+  }
   assert.deepEqual(treeOf(baseDir), before, 'the previous snapshot is unchanged');
   // Unchanged files are shared with the previous snapshot (hard links), not extracted again.
   assert.equal(statSync(join(made, 'modules/net/main.tf')).ino, statSync(join(baseDir, 'modules/net/main.tf')).ino);

@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, rmdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { SimpleGit } from 'simple-git';
 import { PlumblineError, ToolError } from '../errors.ts';
@@ -7,6 +7,7 @@ import { processCounts, run, type ExecResult } from '../exec.ts';
 import type { Logger } from '../log.ts';
 import { secrets } from '../secrets.ts';
 import { parseRawCommits, type CommitHeader } from './signatures.ts';
+import { parseTar, writeEntries } from './tar.ts';
 
 export interface GitSourceOptions {
   url: string;
@@ -46,6 +47,8 @@ export const SYMLINK_MODE = '120000';
 let spareCount = 0;
 /** Beyond this many changed paths a new snapshot is extracted whole. */
 const MAX_INCREMENTAL_CHANGES = 500;
+/** A change's archive up to this size is extracted in this process, a larger one by tar. */
+const MAX_IN_PROCESS_TAR_BYTES = 16 * 1024 * 1024;
 
 /** `git diff --raw -z`: `:<old mode> <new mode> <old id> <new id> <status>\0<path>\0` per path. */
 export function parseRawDiff(output: string): TreeChange[] {
@@ -440,12 +443,20 @@ export class GitSource {
     await rm(spare.dir, { recursive: true, force: true });
   }
 
-  /** `git archive` of `paths` (all when empty) at `revision`, extracted into `dir`. */
+  /**
+   * `git archive` of `paths` (all when empty) at `revision`, extracted into
+   * `dir`. The few files of a change are written from here (see tar.ts: one
+   * process fewer per commit); a whole commit, or a large change, by tar.
+   */
   private async extractPaths(revision: string, dir: string, paths: readonly string[]): Promise<void> {
     const tarball = `${dir}.tar`;
     try {
       // Paths reach git as literal paths, never as patterns.
       await this.runGit(['--literal-pathspecs', 'archive', '--format=tar', '-o', tarball, revision, ...(paths.length > 0 ? ['--', ...paths] : [])]);
+      if (paths.length > 0 && (await stat(tarball)).size <= MAX_IN_PROCESS_TAR_BYTES) {
+        await writeEntries(dir, parseTar(await readFile(tarball)), new Set(paths));
+        return;
+      }
       // Modes from the daemon's umask (private), not from the archive: tar as root would keep 0644.
       await run('tar', ['-xf', tarball, '-C', dir, '--no-same-owner', '--no-same-permissions'], { log: this.options.log, timeoutMs: 5 * 60 * 1000 });
     } finally {
