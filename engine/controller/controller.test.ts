@@ -440,6 +440,23 @@ describe('the reconciler against a fake provider', () => {
     assert.notEqual(inode(next, 'stacks/web/stack.yaml'), inode(first, 'stacks/web/stack.yaml'));
   });
 
+  it('once nothing runs after a commit, the mirror gets the upkeep its fetches left out', async () => {
+    const original = GitSource.prototype.maintain;
+    let maintained = 0;
+    GitSource.prototype.maintain = function (this: GitSource) {
+      maintained += 1;
+      return original.call(this);
+    };
+    try {
+      const head = repo.commit(stack('web', { changes: 1 }));
+      await start();
+      await unit('web', 'InSync', head);
+      await waitFor(() => maintained > 0, { what: 'the mirror\'s upkeep', timeoutMs: 20_000, intervalMs: 20 });
+    } finally {
+      GitSource.prototype.maintain = original;
+    }
+  });
+
   it('old snapshots go once nothing runs, not while the new commit runs; the next snapshot is made from a spare copy of the head', async () => {
     const snapshots = join(dir, 'state', 'snapshots');
     const names = () => readdirSync(snapshots);

@@ -478,10 +478,10 @@ export class Controller implements EngineFacade, Runtime {
 
   /**
    * Nothing runs here: what the last commits left to do off the critical path
-   * of a sync, one thing at a time. Garbage collection (under the poll's lock:
-   * never beside a reconcile, whose new snapshot nothing refers to yet), then
-   * the spare copy of the head's snapshot that the next commit's snapshot is
-   * made from.
+   * of a sync, one thing at a time. Garbage collection and the mirror's
+   * upkeep (under the poll's lock: never beside a fetch, or a reconcile whose
+   * new snapshot nothing refers to yet), then the spare copy of the head's
+   * snapshot that the next commit's snapshot is made from.
    */
   private whenQuiet(): void {
     if (this.stopping || this.housekeeping) return;
@@ -489,7 +489,14 @@ export class Controller implements EngineFacade, Runtime {
     const spareDue = head !== null && this.source.spareBase() !== head;
     if (this.commitsSinceGc === 0 && !spareDue) return;
     this.housekeeping = (async () => {
-      if (this.commitsSinceGc > 0) await this.pollLock.run(() => (this.stopping ? Promise.resolve() : this.collectGarbage()));
+      if (this.commitsSinceGc > 0) {
+        await this.pollLock.run(async () => {
+          if (this.stopping) return;
+          await this.collectGarbage();
+          // The mirror's packing, which the fetches of the sync path leave out.
+          await this.source.maintain();
+        });
+      }
       // The head may have moved meanwhile: the spare is of the newest one, made while nothing runs.
       const now = this.sourceStatus.lastReconciledRevision;
       if (now && !this.stopping && this.scheduler.runningUnits().size === 0) await this.source.prepareSpare(now);

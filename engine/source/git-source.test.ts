@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -163,6 +164,31 @@ test('a fast-forward is told in one git process; a commit the mirror lacks is un
   // git cannot answer (here: the head is not in the mirror): an error, never a rewrite.
   await assert.rejects(source.lineage(previous, absent), (e: { code: string; retry: string }) => e.code === 'E_GIT' && e.retry === 'transient');
   await assert.rejects(source.lineage('HEAD', head), (e: { code: string }) => e.code === 'E_BAD_REVISION');
+});
+
+test('fetches leave the mirror\'s packing to maintain(), and do it themselves when it has not run for a while', async () => {
+  const mirror = join(state, 'upkeep.git');
+  const kept = new GitSource({ url: repo.url, branch: 'main', mirrorDir: mirror, snapshotsDir: join(state, 'upkeep'), log: silentLogger, maintainInlineEvery: 3 });
+  await kept.fetch();
+  // Every fetch keeps its objects as a pack, and two packs are one too many: any upkeep that runs repacks.
+  for (const [key, value] of Object.entries({ 'fetch.unpackLimit': '1', 'gc.autoPackLimit': '1', 'gc.autoDetach': 'false', 'maintenance.autoDetach': 'false' })) {
+    execFileSync('git', ['--git-dir', mirror, 'config', key, value]);
+  }
+  const packs = () => readdirSync(join(mirror, 'objects/pack')).filter((name) => name.endsWith('.pack')).length;
+  const fetchNew = async () => {
+    repo.commit({ 'stacks/upkeep/main.tf': `${Math.random()}` });
+    await kept.fetch();
+  };
+  await fetchNew();
+  await fetchNew();
+  assert.equal(packs(), 2, 'the fetches did not repack');
+  await kept.maintain();
+  assert.equal(packs(), 1, 'maintain() repacked');
+  for (let i = 0; i < 3; i += 1) await fetchNew();
+  assert.equal(packs(), 4);
+  // The fourth fetch since the upkeep: it runs git's own upkeep.
+  await fetchNew();
+  assert.equal(packs(), 1);
 });
 
 test('a missing branch and an unreachable URL are typed errors', async () => {

@@ -20,6 +20,8 @@ export interface GitSourceOptions {
   log: Logger;
   /** source.previews.refs: ref globs fetched with the branch, in the same `git fetch`. */
   previewRefs?: readonly string[];
+  /** A fetch after this many without the mirror's upkeep does it itself (see `maintain`). */
+  maintainInlineEvery?: number;
 }
 
 /** Where the mirror keeps the heads of previewed refs (`refs/pull/7/head` as `refs/plumbline-previews/pull/7/head`). */
@@ -47,6 +49,8 @@ export const SYMLINK_MODE = '120000';
 let spareCount = 0;
 /** Beyond this many changed paths a new snapshot is extracted whole. */
 const MAX_INCREMENTAL_CHANGES = 500;
+/** Fetches without the mirror's upkeep before one does it inline: git's own pack limit is 50. */
+const MAINTAIN_INLINE_EVERY = 50;
 /** A change's archive up to this size is extracted in this process, a larger one by tar. */
 const MAX_IN_PROCESS_TAR_BYTES = 16 * 1024 * 1024;
 
@@ -117,6 +121,8 @@ export class GitSource {
   private lastChanges: { key: string; pending: Promise<TreeChange[]> } | undefined;
   /** The head the last fetch brought: the mirror holds it. */
   private fetchedHead: string | undefined;
+  /** Fetches since the mirror's last upkeep (`git maintenance run --auto`). */
+  private fetchesSinceUpkeep = 0;
 
   constructor(private readonly options: GitSourceOptions) {
     mkdirSync(options.mirrorDir, { recursive: true, mode: 0o700 });
@@ -155,8 +161,23 @@ export class GitSource {
     // Previewed refs come in the same round trip; `--prune` drops the ones
     // deleted upstream (only under the refspecs' destinations).
     const previews = (this.options.previewRefs ?? []).map((glob) => `+${glob}:${PREVIEW_NAMESPACE}${glob.slice('refs/'.length)}`);
+    // git fetch starts `git maintenance run --auto` when it is done: a process
+    // on the path of every sync. It is left to `maintain`, run while the
+    // daemon is quiet, unless that has not happened for a while.
+    const inline = this.fetchesSinceUpkeep >= (this.options.maintainInlineEvery ?? MAINTAIN_INLINE_EVERY);
     try {
-      await this.runGit(['fetch', '--no-tags', '--force', '--quiet', ...(previews.length > 0 ? ['--prune'] : []), 'origin', `+${ref}:${ref}`, ...previews]);
+      await this.runGit([
+        ...(inline ? [] : ['-c', 'maintenance.auto=false']),
+        'fetch',
+        '--no-tags',
+        '--force',
+        '--quiet',
+        ...(previews.length > 0 ? ['--prune'] : []),
+        'origin',
+        `+${ref}:${ref}`,
+        ...previews,
+      ]);
+      this.fetchesSinceUpkeep = inline ? 0 : this.fetchesSinceUpkeep + 1;
     } catch (error) {
       throw new ToolError('E_GIT_FETCH', `could not fetch ${ref} from ${redactUrl(this.options.url)}: ${firstLine(error)}`, {
         retry: 'transient',
@@ -173,6 +194,23 @@ export class GitSource {
       });
     }
     return head;
+  }
+
+  /**
+   * The mirror's upkeep that fetches leave out (packing what they brought),
+   * when the daemon is quiet: `git maintenance run --auto` does something
+   * only past git's thresholds. Never between a fetch and its reconcile (the
+   * caller holds the poll's lock). A failure is logged: the next fetches do
+   * it inline.
+   */
+  async maintain(): Promise<void> {
+    if (this.fetchesSinceUpkeep === 0) return;
+    try {
+      await this.runGit(['maintenance', 'run', '--auto', '--quiet']);
+      this.fetchesSinceUpkeep = 0;
+    } catch (error) {
+      this.options.log.warn({ err: error }, 'the mirror\'s upkeep failed: fetches do it again');
+    }
   }
 
   /** Fetch when this mirror lacks `revision` (a commit another member reconciled). */
