@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -70,6 +70,14 @@ test('an entry that was not asked for, or a path already there, is refused: noth
   execFileSync('touch', [join(dir, 'stacks/a/main.tf')]);
   await assert.rejects(writeEntries(dir, entries, new Set(['stacks/a/main.tf'])), { code: 'EEXIST' });
   assert.equal(readFileSync(join(dir, 'stacks/a/main.tf'), 'utf8'), '');
+});
+
+test('a name that is not UTF-8 is refused, never written under another name', () => {
+  const latin1 = Buffer.concat([Buffer.from(join(repo.work, 'latin1/caf')), Buffer.from([0xe9]), Buffer.from('.tf')]);
+  mkdirSync(join(repo.work, 'latin1'));
+  writeFileSync(latin1, 'x');
+  repo.commit({});
+  assert.throws(() => parseTar(archive(['latin1'])), { code: 'ERR_ENCODING_INVALID_ENCODED_DATA' });
 });
 
 test('anything but an archive git writes is refused', () => {

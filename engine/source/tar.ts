@@ -10,6 +10,8 @@ import { join, posix } from 'node:path';
  */
 
 const BLOCK = 512;
+/** Names are bytes to git: one that is not UTF-8 would be written under another name, so it throws. */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export interface TarEntry {
   path: string;
@@ -25,7 +27,7 @@ export interface TarEntry {
 function text(block: Buffer, start: number, length: number): string {
   const field = block.subarray(start, start + length);
   const end = field.indexOf(0);
-  return field.subarray(0, end < 0 ? length : end).toString('utf8');
+  return utf8.decode(field.subarray(0, end < 0 ? length : end));
 }
 
 function octal(block: Buffer, start: number, length: number): number {
@@ -42,7 +44,7 @@ function paxRecords(data: Buffer): Map<string, string> {
     const space = data.indexOf(0x20, at);
     const length = Number(data.subarray(at, space).toString('ascii'));
     if (space < 0 || !Number.isInteger(length) || length <= 0 || at + length > data.length) throw new Error('unexpected pax record');
-    const record = data.subarray(space + 1, at + length - 1).toString('utf8');
+    const record = utf8.decode(data.subarray(space + 1, at + length - 1));
     const equals = record.indexOf('=');
     if (equals < 0) throw new Error('unexpected pax record');
     records.set(record.slice(0, equals), record.slice(equals + 1));
