@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -202,4 +202,31 @@ test('credentials in a URL are redacted', () => {
   assert.equal(redactUrl('https://bot:s3cr3t-token@git.example/infra.git'), 'https://***:***@git.example/infra.git');
   assert.equal(redactUrl('https://ghp_abcdefgh1234@git.example/infra.git'), 'https://***@git.example/infra.git');
   assert.equal(redactUrl('ssh://git@git.example/infra.git'), 'ssh://git@git.example/infra.git');
+});
+
+test('a crafted tree naming `..` cannot make a new snapshot remove or write anything outside its folder', async () => {
+  const crafted = new TestRepo();
+  const dir = mkdtempSync(join(tmpdir(), 'plumbline-crafted-'));
+  try {
+    const git = (args: string[], input?: string) => execFileSync('git', ['-C', crafted.work, ...args], { encoding: 'utf8', ...(input !== undefined ? { input } : {}) }).trim();
+    const base = crafted.commit({ 'stacks/a/main.tf': 'a' });
+    const mine = new GitSource({ url: crafted.url, branch: 'main', mirrorDir: join(dir, 'mirror.git'), snapshotsDir: join(dir, 'snapshots'), log: silentLogger });
+    await mine.fetch();
+    await mine.snapshot(base);
+    // What a removal of `../victim` from a new snapshot's folder would reach.
+    const victim = join(dir, 'snapshots', 'victim');
+    writeFileSync(victim, 'keep me');
+    // A tree git itself never writes (a fetch does not check it): an entry named `..` holding `victim`.
+    const blob = git(['hash-object', '-w', '--stdin'], 'evil');
+    const inner = git(['mktree'], `100644 blob ${blob}\tvictim\n`);
+    const outer = git(['mktree'], `${git(['ls-tree', 'HEAD'])}\n040000 tree ${inner}\t..\n`);
+    const evil = git(['commit-tree', outer, '-p', base, '-m', 'crafted']);
+    git(['push', '--quiet', '--force', 'origin', `${evil}:refs/heads/main`]);
+    assert.equal(await mine.fetch(), evil);
+    await assert.rejects(mine.snapshot(evil, { base }));
+    assert.equal(readFileSync(victim, 'utf8'), 'keep me');
+  } finally {
+    crafted.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

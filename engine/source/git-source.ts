@@ -7,7 +7,7 @@ import { processCounts, run, type ExecResult } from '../exec.ts';
 import type { Logger } from '../log.ts';
 import { secrets } from '../secrets.ts';
 import { parseRawCommits, type CommitHeader } from './signatures.ts';
-import { parseTar, writeEntries } from './tar.ts';
+import { isPlainRelativePath, parseTar, writeEntries } from './tar.ts';
 
 export interface GitSourceOptions {
   url: string;
@@ -403,6 +403,8 @@ export class GitSource {
     const changes = await this.changes(base, revision);
     // Submodules are empty folders in an archive; a large change costs as much either way.
     if (changes.length > MAX_INCREMENTAL_CHANGES || changes.some((c) => c.oldMode === GITLINK || c.newMode === GITLINK)) return false;
+    // A crafted tree (a fetch does not check them) must not make a removal here reach outside the copy: tar extracts it whole, and refuses such names.
+    if (changes.some((c) => !isPlainRelativePath(c.path))) return false;
     if (!(await this.takeSpare(base, tmp))) await this.linkCopy(base, tmp);
     for (const change of changes) {
       await rm(join(tmp, change.path), { recursive: true, force: true });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { TestRepo } from '../../testkit/git-repo.ts';
-import { parseTar, writeEntries } from './tar.ts';
+import { isPlainRelativePath, parseTar, writeEntries } from './tar.ts';
 
 const repo = new TestRepo();
 const out = mkdtempSync(join(tmpdir(), 'plumbline-tar-'));
@@ -94,4 +94,9 @@ test('anything but an archive git writes is refused', () => {
     other.write(`${sum.toString(8).padStart(6, '0')}\0 `, at + 148, 'ascii');
   }
   assert.throws(() => parseTar(other), /entry type "3"/);
+});
+
+test('only a path that stays below its folder is plain', () => {
+  for (const path of ['a', 'stacks/web/main.tf', '.github/x', 'a..b/c']) assert.equal(isPlainRelativePath(path), true, path);
+  for (const path of ['', '/etc/passwd', '../x', 'a/../../x', 'a//b', './a', 'a/.', 'a/']) assert.equal(isPlainRelativePath(path), false, path);
 });

@@ -13,6 +13,15 @@ const BLOCK = 512;
 /** Names are bytes to git: one that is not UTF-8 would be written under another name, so it throws. */
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * A path that stays below the folder it is joined to: relative, without
+ * empty, `.` or `..` segments. Git writes no other into a tree, but a fetch
+ * does not check the trees it receives.
+ */
+export function isPlainRelativePath(path: string): boolean {
+  return path.split('/').every((segment) => segment !== '' && segment !== '.' && segment !== '..');
+}
+
 export interface TarEntry {
   path: string;
   type: 'file' | 'symlink' | 'dir';
@@ -104,7 +113,7 @@ export async function writeEntries(dir: string, entries: readonly TarEntry[], ex
   const folderTimes: [string, number][] = [];
   for (const entry of entries) {
     const wanted = entry.type === 'dir' ? folders.has(entry.path) : expected.has(entry.path);
-    if (!wanted || entry.path.split('/').some((segment) => segment === '' || segment === '.' || segment === '..')) {
+    if (!wanted || !isPlainRelativePath(entry.path)) {
       throw new Error(`unexpected path ${JSON.stringify(entry.path)} in the archive`);
     }
     const target = join(dir, entry.path);
