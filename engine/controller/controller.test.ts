@@ -8,6 +8,7 @@ import { TestRepo } from '../../testkit/git-repo.ts';
 import { waitFor } from '../../testkit/wait.ts';
 import { normalizeConfig } from '../config/load.ts';
 import { PlumblineError } from '../errors.ts';
+import { processCounts } from '../exec.ts';
 import { silentLogger } from '../log.ts';
 import type { PlanStatus, UnitStatus } from '../model.ts';
 import { statePaths } from '../paths.ts';
@@ -156,6 +157,40 @@ describe('the reconciler against a fake provider', () => {
     assert.deepEqual(calls, ['plan a', 'apply a', 'plan b', 'apply b']);
     assert.deepEqual(await events('a'), ['planned', 'apply-started', 'applied']);
     assert.deepEqual(await store.listRuns(), []);
+  });
+
+  it('a plan starts in the transaction that claims it: no transaction of its own before the tool runs', async () => {
+    const head = repo.commit(stack('web', { changes: 1 }));
+    /** What each store transaction wrote, in order: runs claimed and unit phases. */
+    const writes: string[][] = [];
+    await start({
+      beforeStart: async () => {
+        const write = store.write.bind(store);
+        store.write = (fn) =>
+          write((tx) => {
+            const wrote: string[] = [];
+            writes.push(wrote);
+            const watched = Object.assign(Object.create(tx) as typeof tx, {
+              putRun: (run: Parameters<typeof tx.putRun>[0]) => {
+                wrote.push(`run ${run.kind} ${run.state}`);
+                return tx.putRun(run);
+              },
+              putUnit: (unit: Parameters<typeof tx.putUnit>[0]) => {
+                wrote.push(`unit ${unit.phase}`);
+                return tx.putUnit(unit);
+              },
+            });
+            return fn(watched);
+          });
+      },
+    });
+    await unit('web', 'InSync', head);
+    const claim = writes.findIndex((w) => w.includes('run plan running'));
+    assert.deepEqual(writes[claim], ['run plan running', 'unit Planning'], 'the claim and the start, together');
+    assert.ok(writes.slice(claim + 1).every((w) => !w.includes('unit Planning')), 'no second write of the start');
+    // The next write is the plan's record, with its apply approved and claimed.
+    assert.ok(writes[claim + 1]!.includes('run apply running'), writes[claim + 1]!.join(', '));
+    assert.deepEqual(await events('web'), ['planned', 'apply-started', 'applied']);
   });
 
   it('a manual plan waits; approval applies exactly it; a second approval is a conflict', async () => {
@@ -391,7 +426,11 @@ describe('the reconciler against a fake provider', () => {
     await unit('web', 'InSync', first);
     await unit('db', 'InSync', first);
     const next = repo.commit(stack('web', { changes: 2, out: 'second' }));
+    const git = () => processCounts.get('git') ?? 0;
+    const before = git();
     await controller.sync({ allowRewrite: false }, person('alice'));
+    // fetch, merge-base --is-ancestor, one diff (asked for alongside the ancestry check, used by the snapshot and the targets), archive.
+    assert.equal(git() - before, 4);
     await unit('web', 'InSync', next);
     assert.equal((await store.getUnit('db'))!.lastAttemptedRevision, first, 'db is left alone');
     assert.equal(controller.definition('web')!.vars.out, 'second');
@@ -399,6 +438,23 @@ describe('the reconciler against a fake provider', () => {
     const inode = (revision: string, path: string) => statSync(join(dir, 'state', 'snapshots', revision, path)).ino;
     assert.equal(inode(next, 'stacks/db/stack.yaml'), inode(first, 'stacks/db/stack.yaml'));
     assert.notEqual(inode(next, 'stacks/web/stack.yaml'), inode(first, 'stacks/web/stack.yaml'));
+  });
+
+  it('once nothing runs after a commit, the mirror gets the upkeep its fetches left out', async () => {
+    const original = GitSource.prototype.maintain;
+    let maintained = 0;
+    GitSource.prototype.maintain = function (this: GitSource) {
+      maintained += 1;
+      return original.call(this);
+    };
+    try {
+      const head = repo.commit(stack('web', { changes: 1 }));
+      await start();
+      await unit('web', 'InSync', head);
+      await waitFor(() => maintained > 0, { what: 'the mirror\'s upkeep', timeoutMs: 20_000, intervalMs: 20 });
+    } finally {
+      GitSource.prototype.maintain = original;
+    }
   });
 
   it('old snapshots go once nothing runs, not while the new commit runs; the next snapshot is made from a spare copy of the head', async () => {

@@ -161,13 +161,19 @@ export class Controller implements EngineFacade, Runtime {
       definition: (unit) => this.definitions.get(unit),
       leaseUntil: () => this.membership.leaseUntil(),
       beforePump: () => this.refreshDefinitions(),
-      execute: async (run, signal) => {
+      claiming: async (tx, run) => {
+        // A plan of a unit defined here starts with its claim: one transaction fewer per run.
+        const unit = run.kind === 'plan' ? this.definitions.get(run.unit) : undefined;
+        if (unit) await t.planStarted(tx, unit, run.revision, false);
+        return unit;
+      },
+      execute: async (run, signal, startedAs) => {
         // A plan whose policy approved it hands its slot over to its apply.
         for (let current: RunRecord | undefined = run; current; ) {
           const ran: RunRecord = current;
           this.observer?.runStarted(ran);
           try {
-            current = await this.execute(ran, signal);
+            current = await this.execute(ran, signal, ran === run ? startedAs : undefined);
           } finally {
             this.observer?.runFinished(ran);
           }
@@ -286,12 +292,12 @@ export class Controller implements EngineFacade, Runtime {
     this.reviewTimers.set(plan.id, timer);
   }
 
-  /** One run; a plan returns the apply it claimed to run next in its slot. */
-  private async execute(run: RunRecord, signal: AbortSignal): Promise<RunRecord | undefined> {
+  /** One run; a plan returns the apply it claimed to run next in its slot. `startedAs`: its start was recorded with its claim. */
+  private async execute(run: RunRecord, signal: AbortSignal, startedAs?: UnitDefinition): Promise<RunRecord | undefined> {
     switch (run.kind) {
       case 'plan':
       case 'destroy':
-        return runPlanJob(this, run, signal);
+        return runPlanJob(this, run, signal, startedAs);
       case 'apply':
         await runApplyJob(this, run);
         return undefined;
@@ -472,10 +478,10 @@ export class Controller implements EngineFacade, Runtime {
 
   /**
    * Nothing runs here: what the last commits left to do off the critical path
-   * of a sync, one thing at a time. Garbage collection (under the poll's lock:
-   * never beside a reconcile, whose new snapshot nothing refers to yet), then
-   * the spare copy of the head's snapshot that the next commit's snapshot is
-   * made from.
+   * of a sync, one thing at a time. Garbage collection and the mirror's
+   * upkeep (under the poll's lock: never beside a fetch, or a reconcile whose
+   * new snapshot nothing refers to yet), then the spare copy of the head's
+   * snapshot that the next commit's snapshot is made from.
    */
   private whenQuiet(): void {
     if (this.stopping || this.housekeeping) return;
@@ -483,7 +489,14 @@ export class Controller implements EngineFacade, Runtime {
     const spareDue = head !== null && this.source.spareBase() !== head;
     if (this.commitsSinceGc === 0 && !spareDue) return;
     this.housekeeping = (async () => {
-      if (this.commitsSinceGc > 0) await this.pollLock.run(() => (this.stopping ? Promise.resolve() : this.collectGarbage()));
+      if (this.commitsSinceGc > 0) {
+        await this.pollLock.run(async () => {
+          if (this.stopping) return;
+          await this.collectGarbage();
+          // The mirror's packing, which the fetches of the sync path leave out.
+          await this.source.maintain();
+        });
+      }
       // The head may have moved meanwhile: the spare is of the newest one, made while nothing runs.
       const now = this.sourceStatus.lastReconciledRevision;
       if (now && !this.stopping && this.scheduler.runningUnits().size === 0) await this.source.prepareSpare(now);
@@ -620,10 +633,15 @@ export class Controller implements EngineFacade, Runtime {
       if (head === previous && this.sourceStatus.phase === 'Ready') {
         return { revision: head, scheduled: [] };
       }
-      // Whether the mirror still holds the previous commit (a force-push can drop it).
-      const previousKnown = previous !== null && head !== previous ? await this.source.hasCommit(previous) : previous !== null;
+      // What changed since the previous commit (the new snapshot and the units
+      // to plan need it) is asked for alongside the ancestry check: the two
+      // git processes run at once, and the diff is wasted only on a rewrite.
+      if (previous !== null && head !== previous) this.source.changes(previous, head).catch(() => undefined);
+      // Whether head descends from the previous commit, and whether the mirror still holds it (a force-push can drop it).
+      const lineage = previous !== null && head !== previous ? await this.source.lineage(previous, head) : undefined;
+      const previousKnown = previous !== null && lineage !== 'unknown';
       if (previous && head !== previous) {
-        const fastForward = previousKnown && (await this.source.isAncestor(previous, head));
+        const fastForward = lineage === 'descends';
         if (!fastForward && !options.allowRewrite) {
           const message = `${head.slice(0, 8)} does not descend from ${previous.slice(0, 8)} (force-push or history rewrite); nothing is applied until an operator runs: plumbline sync --allow-rewrite`;
           const announce = this.sourceStatus.phase !== 'Stalled' || this.sourceStatus.lastFetchedRevision !== head;

@@ -114,17 +114,18 @@ export async function prepare(rt: Runtime, unit: UnitDefinition, revision: strin
  * A change plan (or a pruned unit's destroy) of one queued run, to its recorded
  * decision. Returns the apply run the policy approved, already claimed by this
  * member in the transaction that recorded the plan: it runs next in the same
- * slot, without a trip through the queue.
+ * slot, without a trip through the queue. `startedAs`: the definition whose
+ * start (the unit Planning) the transaction that claimed the run recorded.
  */
-export async function runPlanJob(rt: Runtime, run: RunRecord, signal: AbortSignal): Promise<RunRecord | undefined> {
+export async function runPlanJob(rt: Runtime, run: RunRecord, signal: AbortSignal, startedAs?: UnitDefinition): Promise<RunRecord | undefined> {
   const destroy = run.kind === 'destroy';
-  const unit = destroy ? await rt.definitionAt(run.unit, run.revision) : rt.definition(run.unit);
+  const unit = startedAs ?? (destroy ? await rt.definitionAt(run.unit, run.revision) : rt.definition(run.unit));
   if (!unit) {
     await rt.commitRun(run, (tx) => tx.deleteRun(run.id));
     return undefined;
   }
   const startedAt = new Date().toISOString();
-  await rt.commitRun(run, (tx) => t.planStarted(tx, unit, run.revision, destroy));
+  if (!startedAs) await rt.commitRun(run, (tx) => t.planStarted(tx, unit, run.revision, destroy));
   let prepared: Prepared | undefined;
   try {
     prepared = await prepare(rt, unit, run.revision, signal, { destroy });

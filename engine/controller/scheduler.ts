@@ -2,7 +2,7 @@ import type { UnitDefinition } from '../definitions/types.ts';
 import { asPlumblineError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { Mutex } from '../mutex.ts';
-import type { RunRecord, Store } from '../store/types.ts';
+import type { RunRecord, Store, StoreTx } from '../store/types.ts';
 import { setLongTimeout, type LongTimer } from '../timers.ts';
 import { describeReadiness, readiness, type Readiness } from './dependencies.ts';
 import { PLANNING_KINDS } from './runs.ts';
@@ -21,11 +21,18 @@ export interface SchedulerHost {
   /** Bring the definitions up to the store's head before looking at the queue. */
   beforePump?(): Promise<void>;
   /**
+   * Written in the transaction that claims `run`: a plan's start (the unit
+   * Planning) lands with its claim instead of in a transaction of its own.
+   * Returns the definition whose start it recorded, given to `execute`.
+   */
+  claiming?(tx: StoreTx, run: RunRecord): Promise<UnitDefinition | undefined>;
+  /**
    * Run one claimed run to its end; its last transition removes it from the
    * queue. It may hand its slot over to a run of the same unit it claimed
-   * (see `handOver`), which then runs before the slot is free.
+   * (see `handOver`), which then runs before the slot is free. `startedAs`:
+   * the definition whose start `claiming` recorded.
    */
-  execute(run: RunRecord, signal: AbortSignal): Promise<void>;
+  execute(run: RunRecord, signal: AbortSignal, startedAs?: UnitDefinition): Promise<void>;
   /** A queued plan waits for its dependencies: show it on the unit. */
   waiting(run: RunRecord, readiness: Readiness): Promise<void>;
   /** Nothing runs here any more (after a look at the queue started nothing): housekeeping may go on. */
@@ -148,7 +155,7 @@ export class Scheduler {
           }
         }
         const claimed = await this.claim(run);
-        if (claimed) this.start(claimed);
+        if (claimed) this.start(claimed.run, claimed.startedAs);
       }
       this.timer?.clear();
       this.timer = nextWake === undefined ? undefined : setLongTimeout(() => this.wake(), Math.max(0, nextWake - Date.now()));
@@ -156,22 +163,22 @@ export class Scheduler {
     });
   }
 
-  private async claim(run: RunRecord): Promise<RunRecord | undefined> {
+  private async claim(run: RunRecord): Promise<{ run: RunRecord; startedAs: UnitDefinition | undefined } | undefined> {
     return this.host.store.write(async (tx) => {
       const current = (await tx.listRuns({ unit: run.unit })).find((r) => r.id === run.id);
       // Gone (superseded by a newer commit meanwhile) or taken by another worker.
       if (!current || current.state !== 'queued') return undefined;
       const claimed: RunRecord = { ...current, state: 'running', claimedBy: this.host.member, leaseUntil: this.host.leaseUntil(), fence: current.fence + 1 };
       await tx.putRun(claimed);
-      return claimed;
+      return { run: claimed, startedAs: await this.host.claiming?.(tx, claimed) };
     });
   }
 
-  private start(run: RunRecord): void {
+  private start(run: RunRecord, startedAs: UnitDefinition | undefined): void {
     const abort = new AbortController();
     const active: Active = { run, abort, done: Promise.resolve() };
     active.done = this.host
-      .execute(run, abort.signal)
+      .execute(run, abort.signal, startedAs)
       .catch((error) => this.host.log.error({ err: asPlumblineError(error), unit: active.run.unit, kind: active.run.kind }, 'run crashed'))
       .finally(() => {
         if (this.active.get(run.unit) === active) this.active.delete(run.unit);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -31,8 +32,9 @@ test('changed paths, ancestry and snapshots of single commits', async () => {
   const second = repo.commit({ 'stacks/b/main.tf': 'b', 'stacks/a/main.tf': null });
   assert.equal(await source.fetch(), second);
   assert.deepEqual((await source.changedPaths(first, second)).sort(), ['stacks/a/main.tf', 'stacks/b/main.tf']);
-  assert.equal(await source.isAncestor(first, second), true);
-  assert.equal(await source.isAncestor(second, first), false);
+  assert.equal(await source.lineage(first, second), 'descends');
+  assert.equal(await source.lineage(second, first), 'diverged');
+  assert.equal(await source.lineage(second, second), 'descends');
   const snap1 = await source.snapshot(first);
   const snap2 = await source.snapshot(second);
   assert.equal(readFileSync(join(snap1, 'stacks/a/main.tf'), 'utf8'), 'a');
@@ -95,8 +97,14 @@ test('a snapshot made from the previous one is the tree a whole extraction gives
   });
   await source.fetch();
   await fresh.fetch();
+  const tars = processCounts.get('tar') ?? 0;
   const made = await source.snapshot(next, { base: withLink });
-  assert.deepEqual(treeOf(made), treeOf(await fresh.snapshot(next)));
+  assert.equal((processCounts.get('tar') ?? 0) - tars, 0, 'the changed files are written without a tar process');
+  const whole = await fresh.snapshot(next);
+  assert.deepEqual(treeOf(made), treeOf(whole));
+  for (const path of ['stacks/a/main.tf', 'shared/file/now-a-folder', 'shared/file', 'thing']) {
+    assert.equal(statSync(join(made, path)).mtimeMs, statSync(join(whole, path)).mtimeMs, `${path}: the commit's time, as a whole extraction gives`);
+  }
   assert.deepEqual(treeOf(baseDir), before, 'the previous snapshot is unchanged');
   // Unchanged files are shared with the previous snapshot (hard links), not extracted again.
   assert.equal(statSync(join(made, 'modules/net/main.tf')).ino, statSync(join(baseDir, 'modules/net/main.tf')).ino);
@@ -139,8 +147,48 @@ test('a force-push is visible as a non-descendant head', async () => {
   const before = repo.head();
   const rewritten = repo.rewriteLast({ 'stacks/c/main.tf': 'c' });
   assert.equal(await source.fetch(), rewritten);
-  assert.equal(await source.isAncestor(before, rewritten), false);
+  assert.equal(await source.lineage(before, rewritten), 'diverged');
   assert.equal(await source.hasCommit(before), true);
+});
+
+test('a fast-forward is told in one git process; a commit the mirror lacks is unknown, and a failing git rejects', async () => {
+  const previous = repo.head();
+  const head = repo.commit({ 'stacks/d/main.tf': 'd' });
+  await source.fetch();
+  const before = gitProcesses();
+  assert.equal(await source.lineage(previous, head), 'descends');
+  assert.equal(gitProcesses() - before, 1);
+  // Dropped from the mirror (a force-push): unknown, not a failure.
+  const absent = 'f'.repeat(40);
+  assert.equal(await source.lineage(absent, head), 'unknown');
+  // git cannot answer (here: the head is not in the mirror): an error, never a rewrite.
+  await assert.rejects(source.lineage(previous, absent), (e: { code: string; retry: string }) => e.code === 'E_GIT' && e.retry === 'transient');
+  await assert.rejects(source.lineage('HEAD', head), (e: { code: string }) => e.code === 'E_BAD_REVISION');
+});
+
+test('fetches leave the mirror\'s packing to maintain(), and do it themselves when it has not run for a while', async () => {
+  const mirror = join(state, 'upkeep.git');
+  const kept = new GitSource({ url: repo.url, branch: 'main', mirrorDir: mirror, snapshotsDir: join(state, 'upkeep'), log: silentLogger, maintainInlineEvery: 3 });
+  await kept.fetch();
+  // Every fetch keeps its objects as a pack, and two packs are one too many: any upkeep that runs repacks.
+  for (const [key, value] of Object.entries({ 'fetch.unpackLimit': '1', 'gc.autoPackLimit': '1', 'gc.autoDetach': 'false', 'maintenance.autoDetach': 'false' })) {
+    execFileSync('git', ['--git-dir', mirror, 'config', key, value]);
+  }
+  const packs = () => readdirSync(join(mirror, 'objects/pack')).filter((name) => name.endsWith('.pack')).length;
+  const fetchNew = async () => {
+    repo.commit({ 'stacks/upkeep/main.tf': `${Math.random()}` });
+    await kept.fetch();
+  };
+  await fetchNew();
+  await fetchNew();
+  assert.equal(packs(), 2, 'the fetches did not repack');
+  await kept.maintain();
+  assert.equal(packs(), 1, 'maintain() repacked');
+  for (let i = 0; i < 3; i += 1) await fetchNew();
+  assert.equal(packs(), 4);
+  // The fourth fetch since the upkeep: it runs git's own upkeep.
+  await fetchNew();
+  assert.equal(packs(), 1);
 });
 
 test('a missing branch and an unreachable URL are typed errors', async () => {
@@ -154,4 +202,31 @@ test('credentials in a URL are redacted', () => {
   assert.equal(redactUrl('https://bot:s3cr3t-token@git.example/infra.git'), 'https://***:***@git.example/infra.git');
   assert.equal(redactUrl('https://ghp_abcdefgh1234@git.example/infra.git'), 'https://***@git.example/infra.git');
   assert.equal(redactUrl('ssh://git@git.example/infra.git'), 'ssh://git@git.example/infra.git');
+});
+
+test('a crafted tree naming `..` cannot make a new snapshot remove or write anything outside its folder', async () => {
+  const crafted = new TestRepo();
+  const dir = mkdtempSync(join(tmpdir(), 'plumbline-crafted-'));
+  try {
+    const git = (args: string[], input?: string) => execFileSync('git', ['-C', crafted.work, ...args], { encoding: 'utf8', ...(input !== undefined ? { input } : {}) }).trim();
+    const base = crafted.commit({ 'stacks/a/main.tf': 'a' });
+    const mine = new GitSource({ url: crafted.url, branch: 'main', mirrorDir: join(dir, 'mirror.git'), snapshotsDir: join(dir, 'snapshots'), log: silentLogger });
+    await mine.fetch();
+    await mine.snapshot(base);
+    // What a removal of `../victim` from a new snapshot's folder would reach.
+    const victim = join(dir, 'snapshots', 'victim');
+    writeFileSync(victim, 'keep me');
+    // A tree git itself never writes (a fetch does not check it): an entry named `..` holding `victim`.
+    const blob = git(['hash-object', '-w', '--stdin'], 'evil');
+    const inner = git(['mktree'], `100644 blob ${blob}\tvictim\n`);
+    const outer = git(['mktree'], `${git(['ls-tree', 'HEAD'])}\n040000 tree ${inner}\t..\n`);
+    const evil = git(['commit-tree', outer, '-p', base, '-m', 'crafted']);
+    git(['push', '--quiet', '--force', 'origin', `${evil}:refs/heads/main`]);
+    assert.equal(await mine.fetch(), evil);
+    await assert.rejects(mine.snapshot(evil, { base }));
+    assert.equal(readFileSync(victim, 'utf8'), 'keep me');
+  } finally {
+    crafted.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

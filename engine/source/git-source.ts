@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, rmdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { SimpleGit } from 'simple-git';
 import { PlumblineError, ToolError } from '../errors.ts';
@@ -7,6 +7,7 @@ import { processCounts, run, type ExecResult } from '../exec.ts';
 import type { Logger } from '../log.ts';
 import { secrets } from '../secrets.ts';
 import { parseRawCommits, type CommitHeader } from './signatures.ts';
+import { isPlainRelativePath, parseTar, writeEntries } from './tar.ts';
 
 export interface GitSourceOptions {
   url: string;
@@ -19,6 +20,8 @@ export interface GitSourceOptions {
   log: Logger;
   /** source.previews.refs: ref globs fetched with the branch, in the same `git fetch`. */
   previewRefs?: readonly string[];
+  /** A fetch after this many without the mirror's upkeep does it itself (see `maintain`). */
+  maintainInlineEvery?: number;
 }
 
 /** Where the mirror keeps the heads of previewed refs (`refs/pull/7/head` as `refs/plumbline-previews/pull/7/head`). */
@@ -33,6 +36,9 @@ export interface TreeChange {
   newMode: string;
 }
 
+/** How a fetched head stands to the last reconciled commit (see `GitSource.lineage`). */
+export type Lineage = 'descends' | 'diverged' | 'unknown';
+
 /** The side of a change where the path does not exist. */
 export const ABSENT_MODE = '000000';
 /** A submodule (a commit recorded in the tree). */
@@ -43,6 +49,10 @@ export const SYMLINK_MODE = '120000';
 let spareCount = 0;
 /** Beyond this many changed paths a new snapshot is extracted whole. */
 const MAX_INCREMENTAL_CHANGES = 500;
+/** Fetches without the mirror's upkeep before one does it inline: git's own pack limit is 50. */
+const MAINTAIN_INLINE_EVERY = 50;
+/** A change's archive up to this size is extracted in this process, a larger one by tar. */
+const MAX_IN_PROCESS_TAR_BYTES = 16 * 1024 * 1024;
 
 /** `git diff --raw -z`: `:<old mode> <new mode> <old id> <new id> <status>\0<path>\0` per path. */
 export function parseRawDiff(output: string): TreeChange[] {
@@ -111,6 +121,8 @@ export class GitSource {
   private lastChanges: { key: string; pending: Promise<TreeChange[]> } | undefined;
   /** The head the last fetch brought: the mirror holds it. */
   private fetchedHead: string | undefined;
+  /** Fetches since the mirror's last upkeep (`git maintenance run --auto`). */
+  private fetchesSinceUpkeep = 0;
 
   constructor(private readonly options: GitSourceOptions) {
     mkdirSync(options.mirrorDir, { recursive: true, mode: 0o700 });
@@ -149,8 +161,23 @@ export class GitSource {
     // Previewed refs come in the same round trip; `--prune` drops the ones
     // deleted upstream (only under the refspecs' destinations).
     const previews = (this.options.previewRefs ?? []).map((glob) => `+${glob}:${PREVIEW_NAMESPACE}${glob.slice('refs/'.length)}`);
+    // git fetch starts `git maintenance run --auto` when it is done: a process
+    // on the path of every sync. It is left to `maintain`, run while the
+    // daemon is quiet, unless that has not happened for a while.
+    const inline = this.fetchesSinceUpkeep >= (this.options.maintainInlineEvery ?? MAINTAIN_INLINE_EVERY);
     try {
-      await this.runGit(['fetch', '--no-tags', '--force', '--quiet', ...(previews.length > 0 ? ['--prune'] : []), 'origin', `+${ref}:${ref}`, ...previews]);
+      await this.runGit([
+        ...(inline ? [] : ['-c', 'maintenance.auto=false']),
+        'fetch',
+        '--no-tags',
+        '--force',
+        '--quiet',
+        ...(previews.length > 0 ? ['--prune'] : []),
+        'origin',
+        `+${ref}:${ref}`,
+        ...previews,
+      ]);
+      this.fetchesSinceUpkeep = inline ? 0 : this.fetchesSinceUpkeep + 1;
     } catch (error) {
       throw new ToolError('E_GIT_FETCH', `could not fetch ${ref} from ${redactUrl(this.options.url)}: ${firstLine(error)}`, {
         retry: 'transient',
@@ -169,15 +196,52 @@ export class GitSource {
     return head;
   }
 
+  /**
+   * The mirror's upkeep that fetches leave out (packing what they brought),
+   * when the daemon is quiet: `git maintenance run --auto` does something
+   * only past git's thresholds. Never between a fetch and its reconcile (the
+   * caller holds the poll's lock). A failure is logged: the next fetches do
+   * it inline.
+   */
+  async maintain(): Promise<void> {
+    if (this.fetchesSinceUpkeep === 0) return;
+    try {
+      await this.runGit(['maintenance', 'run', '--auto', '--quiet']);
+      this.fetchesSinceUpkeep = 0;
+    } catch (error) {
+      this.options.log.warn({ err: error }, 'the mirror\'s upkeep failed: fetches do it again');
+    }
+  }
+
   /** Fetch when this mirror lacks `revision` (a commit another member reconciled). */
   async ensureCommit(revision: string): Promise<void> {
     if (!(await this.hasCommit(revision))) await this.fetch();
   }
 
-  /** True when `ancestor` is reachable from `descendant` (a fast-forward). */
-  async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
-    if (ancestor === descendant) return true;
-    return (await this.mergeBase(ancestor, descendant)) === ancestor;
+  /**
+   * How `head` stands to `previous` (the last reconciled commit), in one git
+   * process on a fast-forward: `descends` (previous is an ancestor of head),
+   * `diverged` (the mirror holds previous, and head does not descend from it:
+   * history was rewritten) or `unknown` (the mirror no longer holds previous,
+   * as after a force-push). `merge-base --is-ancestor` answers 0 or 1, and
+   * 128 for an object it cannot read as a commit: only then does
+   * `hasCommit` tell a dropped commit from a failing git, and a failing git
+   * rejects; it never passes for a rewrite.
+   */
+  async lineage(previous: string, head: string): Promise<Lineage> {
+    requireSha(previous);
+    requireSha(head);
+    if (previous === head) return 'descends';
+    // A member that never fetched has an empty mirror, not a broken one.
+    await this.ensureMirror();
+    const result = await this.gitOutput(['merge-base', '--is-ancestor', previous, head], { okExitCodes: [0, 1, 128], timeoutMs: 60_000 });
+    if (result.exitCode === 0) return 'descends';
+    if (result.exitCode === 1) return 'diverged';
+    if (!(await this.hasCommit(previous))) return 'unknown';
+    throw new ToolError('E_GIT', `git merge-base failed: ${firstLine(result.stderr)}`, {
+      retry: 'transient',
+      hint: 'the mirror under stateDir/source could not be read; check the disk and its permissions',
+    });
   }
 
   /** The best common ancestor of two commits; undefined when they share none. */
@@ -339,6 +403,8 @@ export class GitSource {
     const changes = await this.changes(base, revision);
     // Submodules are empty folders in an archive; a large change costs as much either way.
     if (changes.length > MAX_INCREMENTAL_CHANGES || changes.some((c) => c.oldMode === GITLINK || c.newMode === GITLINK)) return false;
+    // A crafted tree (a fetch does not check them) must not make a removal here reach outside the copy: tar extracts it whole, and refuses such names.
+    if (changes.some((c) => !isPlainRelativePath(c.path))) return false;
     if (!(await this.takeSpare(base, tmp))) await this.linkCopy(base, tmp);
     for (const change of changes) {
       await rm(join(tmp, change.path), { recursive: true, force: true });
@@ -417,12 +483,20 @@ export class GitSource {
     await rm(spare.dir, { recursive: true, force: true });
   }
 
-  /** `git archive` of `paths` (all when empty) at `revision`, extracted into `dir`. */
+  /**
+   * `git archive` of `paths` (all when empty) at `revision`, extracted into
+   * `dir`. The few files of a change are written from here (see tar.ts: one
+   * process fewer per commit); a whole commit, or a large change, by tar.
+   */
   private async extractPaths(revision: string, dir: string, paths: readonly string[]): Promise<void> {
     const tarball = `${dir}.tar`;
     try {
       // Paths reach git as literal paths, never as patterns.
       await this.runGit(['--literal-pathspecs', 'archive', '--format=tar', '-o', tarball, revision, ...(paths.length > 0 ? ['--', ...paths] : [])]);
+      if (paths.length > 0 && (await stat(tarball)).size <= MAX_IN_PROCESS_TAR_BYTES) {
+        await writeEntries(dir, parseTar(await readFile(tarball)), new Set(paths));
+        return;
+      }
       // Modes from the daemon's umask (private), not from the archive: tar as root would keep 0644.
       await run('tar', ['-xf', tarball, '-C', dir, '--no-same-owner', '--no-same-permissions'], { log: this.options.log, timeoutMs: 5 * 60 * 1000 });
     } finally {
