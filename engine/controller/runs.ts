@@ -5,6 +5,22 @@ import type { RunKind, RunRecord } from '../store/types.ts';
 const FIRST_BACKOFF_MS = 15_000;
 const MAX_BACKOFF_MS = 10 * 60_000;
 
+/** The last run id's millisecond and its sequence within it, in this process. */
+let lastMs = 0;
+let sequence = 0;
+
+/**
+ * A run id that sorts as runs were made: the queue is read oldest first
+ * (created_at, then id), and the runs one commit queues share their
+ * millisecond; with random ids they ran in a random order. The random tail
+ * keeps ids unique across members.
+ */
+function orderedRunId(now: number): string {
+  sequence = now === lastMs ? sequence + 1 : 0;
+  lastMs = now;
+  return `${now.toString(16).padStart(12, '0')}-${sequence.toString(16).padStart(6, '0')}-${randomUUID()}`;
+}
+
 export function newRun(
   kind: RunKind,
   unit: string,
@@ -13,7 +29,7 @@ export function newRun(
 ): RunRecord {
   const now = new Date();
   return {
-    id: randomUUID(),
+    id: orderedRunId(now.getTime()),
     unit,
     kind,
     revision,
