@@ -5,6 +5,7 @@ import { TestDaemon } from '../testkit/daemon.ts';
 import { TestRepo } from '../testkit/git-repo.ts';
 import { TestHosts } from '../testkit/sshd.ts';
 import { waitFor } from '../testkit/wait.ts';
+import { disposeAll } from '../testkit/teardown.ts';
 
 // Real sshd on 127.0.0.63-65, real ansible-playbook, the real daemon. A
 // playbook like most real ones: files, and command/shell/raw tasks check mode
@@ -53,11 +54,13 @@ before(async () => {
   daemon = await TestDaemon.start({ sourceUrl: repo.url, extraConfig: hosts.ansibleConfig() });
 });
 
-after(async () => {
-  await daemon?.dispose();
-  repo?.dispose();
-  await hosts?.dispose();
-});
+after(() =>
+  disposeAll(
+    () => daemon?.dispose(),
+    () => repo?.dispose(),
+    () => hosts?.dispose(),
+  ),
+);
 
 /** Wait for the next drift check of web after `since` (an ISO time). */
 async function driftCheckAfter(since: string): Promise<UnitStatus> {

@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test';
 import { TestDaemon } from '../testkit/daemon.ts';
 import { TestRepo } from '../testkit/git-repo.ts';
 import { TestHosts } from '../testkit/sshd.ts';
+import { disposeAll } from '../testkit/teardown.ts';
 
 // Real sshd on 127.0.0.10-12, real ansible-playbook, the real daemon. One
 // repository and daemon for the file: each test builds on the previous commit.
@@ -43,11 +44,13 @@ before(async () => {
   daemon = await TestDaemon.start({ sourceUrl: repo.url, extraConfig: hosts.ansibleConfig() });
 });
 
-after(async () => {
-  await daemon?.dispose();
-  repo?.dispose();
-  await hosts?.dispose();
-});
+after(() =>
+  disposeAll(
+    () => daemon?.dispose(),
+    () => repo?.dispose(),
+    () => hosts?.dispose(),
+  ),
+);
 
 
 test('the first converge changes every host, and a second check proves it converged', async () => {

@@ -4,6 +4,7 @@ import { after, before, test } from 'node:test';
 import { TestDaemon } from '../testkit/daemon.ts';
 import { TestRepo } from '../testkit/git-repo.ts';
 import { TestHosts } from '../testkit/sshd.ts';
+import { disposeAll } from '../testkit/teardown.ts';
 
 // Per-host isolation on 127.0.0.20-22: a host that went away, a host whose
 // key changed; the others' results stay visible.
@@ -30,11 +31,13 @@ before(async () => {
   daemon = await TestDaemon.start({ sourceUrl: repo.url, extraConfig: hosts.ansibleConfig(['recheckHostsAfter: 0s']) });
 });
 
-after(async () => {
-  await daemon?.dispose();
-  repo?.dispose();
-  await hosts?.dispose();
-});
+after(() =>
+  disposeAll(
+    () => daemon?.dispose(),
+    () => repo?.dispose(),
+    () => hosts?.dispose(),
+  ),
+);
 
 
 function fingerprintOf(publicKey: string): string {

@@ -4,6 +4,7 @@ import { fingerprint } from '../providers/ansible/known-hosts.ts';
 import { TestDaemon } from '../testkit/daemon.ts';
 import { TestRepo } from '../testkit/git-repo.ts';
 import { TestHosts } from '../testkit/sshd.ts';
+import { disposeAll } from '../testkit/teardown.ts';
 
 // Real sshd on 127.0.0.70-72, real ansible-playbook, the real daemon, on a
 // repository in Ansible's documented layout: site.yml, roles/, group_vars/
@@ -77,11 +78,13 @@ dependencies:
   daemon = await TestDaemon.start({ sourceUrl: repo.url, extraConfig: hosts.ansibleConfig() });
 });
 
-after(async () => {
-  await daemon?.dispose();
-  repo?.dispose();
-  await hosts?.dispose();
-});
+after(() =>
+  disposeAll(
+    () => daemon?.dispose(),
+    () => repo?.dispose(),
+    () => hosts?.dispose(),
+  ),
+);
 
 
 test('playbook, roles, group_vars and ansible.cfg at the repository root: applied to the hosts, every path repository-relative', async () => {

@@ -9,6 +9,7 @@ import { repoRoot } from '../testkit/files.ts';
 import { TestRepo } from '../testkit/git-repo.ts';
 import { freePort } from '../testkit/ports.ts';
 import { TestHosts } from '../testkit/sshd.ts';
+import { disposeAll } from '../testkit/teardown.ts';
 
 // `ansible.strategy: auto` (mitogen, installed here) with real sshd hosts on 127.0.0.160-161, the real
 // ansible-playbook with Debian's ansible-mitogen, the real daemon (sandboxed
@@ -47,12 +48,16 @@ before(async () => {
   daemon = await TestDaemon.start({ sourceUrl: repo.url, extraConfig: hosts.ansibleConfig(['strategy: auto']) });
 });
 
-after(async () => {
-  await daemon?.dispose();
-  repo?.dispose();
-  await hosts?.dispose();
-  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
-});
+after(() =>
+  disposeAll(
+    () => daemon?.dispose(),
+    () => repo?.dispose(),
+    () => hosts?.dispose(),
+    () => {
+      for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+    },
+  ),
+);
 
 test('check mode under mitogen reports the changes and changes nothing; the apply converges the hosts', async () => {
   const revision = repo.commit(

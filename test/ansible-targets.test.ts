@@ -4,6 +4,7 @@ import { after, before, test } from 'node:test';
 import { TestDaemon } from '../testkit/daemon.ts';
 import { TestRepo } from '../testkit/git-repo.ts';
 import { TestHosts } from '../testkit/sshd.ts';
+import { disposeAll } from '../testkit/teardown.ts';
 
 // Real sshd on 127.0.0.60-62 (the web group), real ansible-playbook, the real
 // daemon. The inventory also has a db group whose host, 127.0.0.69, runs no
@@ -49,12 +50,14 @@ before(async () => {
   daemon = await TestDaemon.start({ sourceUrl: repo.url, extraConfig: hosts.ansibleConfig(['recheckHostsAfter: 0s']) });
 });
 
-after(async () => {
-  await daemon?.dispose();
-  repo?.dispose();
-  await hosts?.dispose();
-  await new Promise((resolve) => db?.close(resolve));
-});
+after(() =>
+  disposeAll(
+    () => daemon?.dispose(),
+    () => repo?.dispose(),
+    () => hosts?.dispose(),
+    () => new Promise((resolve) => db?.close(resolve)),
+  ),
+);
 
 
 test('a play for hosts: web plans and applies the web hosts only; the db host is never contacted nor listed', async () => {

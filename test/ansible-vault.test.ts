@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import { TestDaemon } from '../testkit/daemon.ts';
 import { TestRepo } from '../testkit/git-repo.ts';
 import { TestHosts } from '../testkit/sshd.ts';
+import { disposeAll } from '../testkit/teardown.ts';
 
 // Ansible Vault on 127.0.0.30-32: an inline `!vault` value and a whole vaulted
 // vars file reach the hosts, and nothing else ever shows them.
@@ -57,11 +58,13 @@ before(async () => {
   daemon = await TestDaemon.start({ sourceUrl: repo.url, extraConfig: hosts.ansibleConfig([`vaultPasswordFile: ${passwordFile}`]) });
 });
 
-after(async () => {
-  await daemon?.dispose();
-  repo?.dispose();
-  await hosts?.dispose();
-});
+after(() =>
+  disposeAll(
+    () => daemon?.dispose(),
+    () => repo?.dispose(),
+    () => hosts?.dispose(),
+  ),
+);
 
 function filesUnder(dir: string): string[] {
   const out: string[] = [];

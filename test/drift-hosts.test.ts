@@ -6,6 +6,7 @@ import { TestDaemon } from '../testkit/daemon.ts';
 import { TestRepo } from '../testkit/git-repo.ts';
 import { TestHosts } from '../testkit/sshd.ts';
 import { waitFor } from '../testkit/wait.ts';
+import { disposeAll } from '../testkit/teardown.ts';
 
 // Real sshd on 127.0.0.50-52, real ansible-playbook, the real daemon: drift on
 // hosts, first reported, then remediated on the drifted host only.
@@ -33,11 +34,13 @@ before(async () => {
   await daemon.waitForUnit('web', 'InSync', { timeoutMs: 240_000 });
 });
 
-after(async () => {
-  await daemon?.dispose();
-  repo?.dispose();
-  await hosts?.dispose();
-});
+after(() =>
+  disposeAll(
+    () => daemon?.dispose(),
+    () => repo?.dispose(),
+    () => hosts?.dispose(),
+  ),
+);
 
 test('a file changed out of band on one host is reported Drifted with its diff, and left alone', async () => {
   const [, second] = hosts.hosts;

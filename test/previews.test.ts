@@ -10,6 +10,7 @@ import { TestDaemon } from '../testkit/daemon.ts';
 import { TestRepo } from '../testkit/git-repo.ts';
 import { TestHosts } from '../testkit/sshd.ts';
 import { waitFor } from '../testkit/wait.ts';
+import { disposeAll } from '../testkit/teardown.ts';
 
 // Merge-request previews against the real daemon, git, terraform and
 // ansible-playbook over SSH: a stack (stacks/net) feeds an inventory
@@ -121,11 +122,13 @@ before(async () => {
   assert.equal(motd(), 'a.example.test a\n');
 });
 
-after(async () => {
-  await daemon?.stop();
-  await hosts?.dispose();
-  repo?.dispose();
-});
+after(() =>
+  disposeAll(
+    () => daemon?.stop(),
+    () => hosts?.dispose(),
+    () => repo?.dispose(),
+  ),
+);
 
 let firstPlans: string[] = [];
 

@@ -10,6 +10,7 @@ import { storedFiles } from '../testkit/files.ts';
 import { TestRepo } from '../testkit/git-repo.ts';
 import { TestHosts } from '../testkit/sshd.ts';
 import { waitFor } from '../testkit/wait.ts';
+import { disposeAll } from '../testkit/teardown.ts';
 
 // Two inventories, each given its own SSH key on the control host by
 // plumbline.yaml (keys in a folder of their own, as /etc/plumbline/keys/<name>
@@ -84,12 +85,14 @@ before(async () => {
   daemon = await TestDaemon.start({ sourceUrl: repo.url, extraConfig: grants.join('\n') });
 });
 
-after(async () => {
-  await daemon?.dispose();
-  repo?.dispose();
-  await hosts?.dispose();
-  if (keys) rmSync(keys, { recursive: true, force: true });
-});
+after(() =>
+  disposeAll(
+    () => daemon?.dispose(),
+    () => repo?.dispose(),
+    () => hosts?.dispose(),
+    () => keys && rmSync(keys, { recursive: true, force: true }),
+  ),
+);
 
 async function settled(name: string): Promise<UnitStatus> {
   return waitFor(
