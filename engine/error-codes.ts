@@ -45,6 +45,7 @@ export const ENGINE_ERROR_CODES = {
   E_GIT_FETCH: { retry: 'transient', meaning: 'the repository could not be fetched, retried: check source.url and source.branch, and that the control host reaches the repository' },
   E_GIT_NO_BRANCH: { retry: 'waiting', meaning: 'the watched branch does not exist in the repository: push it, or fix source.branch' },
   E_GIT: { retry: 'transient', meaning: 'a git command on the mirror under stateDir/source failed, retried: check the disk and its permissions' },
+  E_GIT_UNSAFE_TREE: { retry: 'stalled', meaning: 'a commit’s tree names a path git will not write (`..`, `.git`, an absolute path): it was not made by git; push a commit without it' },
   E_BAD_REVISION: { retry: 'stalled', meaning: 'Plumbline was handed something that is not a commit id: a bug, please report it' },
   E_VERIFY_FAILED: { retry: 'transient', meaning: 'a commit’s signature could not be checked, retried: check that gpg (or ssh-keygen for SSH signatures) is installed on the control host' },
   E_VERIFY_KEYRING: { retry: 'waiting', meaning: 'the trusted keys file of source.verify holds no key gpg can import: write the armored public keys into it' },

@@ -223,7 +223,12 @@ test('a crafted tree naming `..` cannot make a new snapshot remove or write anyt
     const evil = git(['commit-tree', outer, '-p', base, '-m', 'crafted']);
     git(['push', '--quiet', '--force', 'origin', `${evil}:refs/heads/main`]);
     assert.equal(await mine.fetch(), evil);
-    await assert.rejects(mine.snapshot(evil, { base }));
+    await assert.rejects(mine.snapshot(evil, { base }), (error: Error & { code?: string; retry?: string }) => {
+      assert.equal(error.code, 'E_GIT_UNSAFE_TREE');
+      assert.equal(error.retry, 'stalled');
+      assert.match(error.message, /invalid path '\.\.\/victim'/);
+      return true;
+    });
     assert.equal(readFileSync(victim, 'utf8'), 'keep me');
   } finally {
     crafted.dispose();

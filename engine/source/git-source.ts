@@ -517,6 +517,11 @@ export class GitSource {
       extendEnv: false,
       timeoutMs: this.options.timeoutMs ?? 5 * 60 * 1000,
       log: this.options.log,
+      // `git archive` refuses a tree entry git itself never writes (a crafted commit; a fetch does not check trees).
+      classify: (result) =>
+        /^error: invalid path '/m.test(result.stderr)
+          ? { code: 'E_GIT_UNSAFE_TREE', retry: 'stalled', hint: 'the commit was not made by git: push a commit whose tree holds no such path' }
+          : undefined,
     });
   }
 
