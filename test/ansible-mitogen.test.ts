@@ -8,7 +8,7 @@ import { TestDaemon } from '../testkit/daemon.ts';
 import { repoRoot } from '../testkit/files.ts';
 import { TestRepo } from '../testkit/git-repo.ts';
 import { freePort } from '../testkit/ports.ts';
-import { TestHosts } from '../testkit/sshd.ts';
+import { hostsInventoryYaml, TestHosts } from '../testkit/sshd.ts';
 import { disposeAll } from '../testkit/teardown.ts';
 
 // `ansible.strategy: auto` (mitogen, installed here) with real sshd hosts on 127.0.0.160-161, the real
@@ -173,6 +173,51 @@ test('an inventory that templates its addresses and ports runs with Ansible\'s o
     assert.notEqual(hosts.readOnHost(h.name, 'addressed-runner'), 'mitogen\n', `${h.name}: Ansible's own strategy ran the tasks`);
   }
   assert.match(daemon.logs, /"variable":"ansible_host","where":"inventories\/addressed\/hosts\.yml:\d+".*which mitogen does not fill in/);
+});
+
+test("under mitogen, the strategy the repository's ansible.cfg chose is kept: free lets a host run ahead of a slow one", async () => {
+  // host-1 sleeps in the second task; under free (mitogen_free) host-2 starts the third meanwhile, under linear it waits.
+  const play = `- hosts: ordered
+  gather_facts: false
+  tasks:
+    - name: settings
+      ansible.builtin.copy:
+        dest: "{{ plumbline_root }}/ordered.conf"
+        content: "v1\\n"
+    - name: slow on host-1
+      ansible.builtin.shell: sleep 4 && date +%s.%N > "{{ plumbline_root }}/slow-done"
+      when: inventory_hostname == 'host-1'
+      changed_when: false
+    - name: next
+      ansible.builtin.shell: date +%s.%N > "{{ plumbline_root }}/next-started"
+      changed_when: false
+    - name: runner
+      ansible.builtin.shell: ps -o args= -p "$PPID"
+      register: runner
+      changed_when: false
+      check_mode: false
+    - name: record the runner
+      ansible.builtin.copy:
+        dest: "{{ plumbline_root }}/ordered-runner"
+        content: "{{ 'mitogen' if 'mitogen:' in runner.stdout else runner.stdout }}\\n"
+`;
+  const revision = repo.commit(
+    {
+      'inventories/ordered/inventory.yaml': 'playbook: site.yml\napproval: auto\n',
+      'inventories/ordered/ansible.cfg': '[defaults]\nstrategy = free\n',
+      'inventories/ordered/hosts.yml': hostsInventoryYaml(hosts.hosts, 'ordered'),
+      'inventories/ordered/known_hosts': (await Promise.all(hosts.hosts.map(async (h) => `${h.knownHostsName} ${await h.publicKey()}\n`))).join(''),
+      'inventories/ordered/site.yml': play,
+    },
+    'inventory whose ansible.cfg chooses the free strategy',
+  );
+  await daemon.sync();
+  const unit = await daemon.waitForUnit('ordered', 'InSync', { revision, timeoutMs: 240_000 });
+  assert.equal(unit.reason, 'Converged', unit.message);
+  for (const h of hosts.hosts) assert.equal(hosts.readOnHost(h.name, 'ordered-runner'), 'mitogen\n', `${h.name}: the tasks ran in mitogen's interpreter`);
+  const slowDone = Number(hosts.readOnHost('host-1', 'slow-done'));
+  const nextStarted = Number(hosts.readOnHost('host-2', 'next-started'));
+  assert.ok(nextStarted < slowDone - 1, `host-2 ran ahead of host-1 (next started ${nextStarted}, slow done ${slowDone})`);
 });
 
 test('strategy: mitogen without mitogen in the Python that runs Ansible stops the daemon at start, saying how to fix it', async () => {

@@ -4,14 +4,14 @@ import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import { type DaemonConfig, type ExecResult, type Logger, run, runSandbox, type SandboxSpec, settingsOf, ToolError, type UnitDefinition, workspaceRoot } from '../../engine/provider-kit.ts';
-import { runConfigFile } from './config-file.ts';
+import { type ConfigFile, parseIni, runConfigFile } from './config-file.ts';
 import { generatedInventory, knownHostsLines, parseHostsFrom, type UpstreamHost } from './hosts-from.ts';
 import { parseInventoryList, type InventoryList } from './inventory.ts';
 import type { InventorySpec } from './manifest.ts';
 import { parsePlaybookOutput, type PlaybookOutput } from './output-schema.ts';
 import { ansibleToolNeeds, manifestFilesGranted } from './sandbox.ts';
 import { type AnsibleSettings, ansibleSettingsPart } from './settings.ts';
-import { type MitogenPlugins, strategyEnv } from './strategy.ts';
+import { type MitogenPlugins, type MitogenStrategy, mitogenStrategyFor, strategyEnv } from './strategy.ts';
 
 /**
  * How Plumbline runs Ansible: the environment every ansible process gets,
@@ -34,8 +34,11 @@ export interface RunContext {
   unit: UnitDefinition;
   spec: InventorySpec;
   settings: AnsibleSettings;
-  /** Mitogen's strategy plugins, when `ansible.strategy` is mitogen (found when the provider was built). */
-  mitogen: MitogenPlugins | null;
+  /**
+   * Mitogen's strategy plugins (found when the provider was built) and the
+   * strategy among them, when the run uses mitogen; null: Ansible's own.
+   */
+  mitogen: MitogenStrategy | null;
   /** The repository at the run's revision (the parent of the unit folder). */
   treeRoot: string;
   /**
@@ -118,17 +121,18 @@ export async function runContext(input: {
   const controlDir = settings.controlPersistMs === null ? null : await ensureControlDir(input.config.stateDir, input.unit.name);
   await mkdir(join(input.runDir, 'ansible-tmp'), { recursive: true, mode: 0o700 });
   const configFile = await runConfigFile(treeRoot, input.unit, spec, input.runDir);
+  const mitogen = input.mitogen ? await mitogenForConfig(input.mitogen, configFile, input.log) : null;
   const sandbox = runSandbox(
     input.config,
     { unit: input.unit, workdir: input.workdir, artifactsDir: input.artifactsDir, ...(input.repoDir ? { repoDir: input.repoDir } : {}), ...(input.unitStateDir ? { unitStateDir: input.unitStateDir } : {}) },
     // The run folder holds Ansible's local temp, the extra-vars and limit files, the config stand-in.
-    { readOnly: [...ansibleToolNeeds(settings), input.mitogen?.strategyPlugins ?? null, privateKeyFile, known.file], readWrite: [input.runDir, controlDir] },
+    { readOnly: [...ansibleToolNeeds(settings), mitogen?.strategyPlugins ?? null, privateKeyFile, known.file], readWrite: [input.runDir, controlDir] },
   );
   return {
     unit: input.unit,
     spec,
     settings,
-    mitogen: input.mitogen ?? null,
+    mitogen,
     treeRoot,
     roots: [treeRoot, ...(input.repoDir ? [input.repoDir] : [])],
     workdir: input.workdir,
@@ -151,6 +155,18 @@ export async function runContext(input: {
 
 /** The unit folder is `<treeRoot>/<unit.path>`. */
 export const treeRootOf = workspaceRoot;
+
+/**
+ * Mitogen's counterpart of the strategy the repository's ansible.cfg chose;
+ * null, said in the run's log, when mitogen has none (the run keeps it).
+ */
+async function mitogenForConfig(plugins: MitogenPlugins, configFile: ConfigFile, log: Logger): Promise<MitogenStrategy | null> {
+  const configured = parseIni(await readFile(configFile.file, 'utf8')).get('defaults')?.get('strategy');
+  const strategy = mitogenStrategyFor(configured);
+  if (strategy) return { ...plugins, strategy };
+  log.info({ strategy: configured, config: configFile.label }, "the repository's ansible.cfg chooses a strategy mitogen has no counterpart of: this run keeps it");
+  return null;
+}
 
 /**
  * The inventory's known_hosts: the manifest's `ssh.knownHostsFile` (default

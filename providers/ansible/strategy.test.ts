@@ -7,7 +7,7 @@ import { after, describe, test } from 'node:test';
 import type { Logger, ToolError } from '../../engine/provider-kit.ts';
 import { silentLogger } from '../../testkit/providers.ts';
 import { DEFAULT_ANSIBLE_SETTINGS } from './settings.ts';
-import { chooseStrategy, interpreterOf, strategyEnv } from './strategy.ts';
+import { chooseStrategy, interpreterOf, mitogenStrategyFor, strategyEnv } from './strategy.ts';
 
 test('the interpreter of a Python script: direct, through env, with arguments', () => {
   assert.deepEqual(interpreterOf('#! /usr/bin/python3\nimport sys\n'), ['/usr/bin/python3']);
@@ -20,11 +20,24 @@ test('the interpreter of a Python script: direct, through env, with arguments', 
 
 test('linear keeps Ansible\'s strategy and the connect timeout; mitogen sets its plugins and its own longer timeout', () => {
   assert.deepEqual(strategyEnv(DEFAULT_ANSIBLE_SETTINGS, null), { ANSIBLE_TIMEOUT: '10' });
-  assert.deepEqual(strategyEnv({ connectTimeoutMs: 10_000, mitogenConnectTimeoutMs: 90_000 }, { strategyPlugins: '/usr/lib/python3/dist-packages/ansible_mitogen/plugins/strategy' }), {
+  assert.deepEqual(strategyEnv({ connectTimeoutMs: 10_000, mitogenConnectTimeoutMs: 90_000 }, { strategyPlugins: '/usr/lib/python3/dist-packages/ansible_mitogen/plugins/strategy', strategy: 'mitogen_linear' }), {
     ANSIBLE_STRATEGY_PLUGINS: '/usr/lib/python3/dist-packages/ansible_mitogen/plugins/strategy',
     ANSIBLE_STRATEGY: 'mitogen_linear',
     ANSIBLE_TIMEOUT: '90',
   });
+});
+
+test("under mitogen, the strategy the repository's ansible.cfg chose keeps its order of tasks and hosts", () => {
+  assert.equal(mitogenStrategyFor(undefined), 'mitogen_linear');
+  assert.equal(mitogenStrategyFor(''), 'mitogen_linear');
+  assert.equal(mitogenStrategyFor('linear'), 'mitogen_linear');
+  assert.equal(mitogenStrategyFor('free'), 'mitogen_free');
+  assert.equal(mitogenStrategyFor(' ansible.builtin.host_pinned '), 'mitogen_host_pinned');
+  assert.equal(mitogenStrategyFor('mitogen_free'), 'mitogen_free');
+  // None of mitogen's: Ansible runs them as configured.
+  assert.equal(mitogenStrategyFor('debug'), null);
+  assert.equal(mitogenStrategyFor('my_company_strategy'), null);
+  assert.equal(mitogenStrategyFor('mitogen_debug'), null);
 });
 
 describe('the strategy chosen from the settings', () => {

@@ -16,8 +16,26 @@ export interface MitogenPlugins {
   strategyPlugins: string;
 }
 
-/** The plugin that keeps Ansible's linear order (every host finishes a task before the next task starts). */
-const MITOGEN_STRATEGY = 'mitogen_linear';
+/** What a run under mitogen sets: its plugins and the strategy among them (`mitogen_linear`...). */
+export interface MitogenStrategy extends MitogenPlugins {
+  strategy: string;
+}
+
+/** Ansible's own strategies that mitogen has a counterpart of, with the same order of tasks and hosts. */
+const MITOGEN_COUNTERPARTS = new Set(['linear', 'free', 'host_pinned']);
+
+/**
+ * Mitogen's counterpart of the strategy the repository's ansible.cfg chose
+ * (`[defaults] strategy`; Ansible's default is linear): `free` runs as
+ * `mitogen_free`, and so on. Null for a strategy mitogen has none of (a
+ * plugin of the repository's, `debug`): Ansible then runs it as configured.
+ */
+export function mitogenStrategyFor(configured: string | undefined): string | null {
+  const name = (configured ?? '').trim().replace(/^ansible\.builtin\./, '') || 'linear';
+  if (MITOGEN_COUNTERPARTS.has(name)) return `mitogen_${name}`;
+  if (name.startsWith('mitogen_') && MITOGEN_COUNTERPARTS.has(name.slice('mitogen_'.length))) return name;
+  return null;
+}
 
 const INSTALL_HINT =
   'install mitogen for the Python that runs ansible-playbook (Debian: `apt-get install ansible-mitogen`; a virtualenv: `pip install mitogen` in it), or set `strategy: auto` or `linear` in the ansible section of plumbline.yaml';
@@ -113,17 +131,18 @@ function missing(message: string, cause?: unknown): ToolError {
 
 /**
  * The environment that selects the strategy. Environment variables beat the
- * repository's ansible.cfg, so `strategy: mitogen` holds whatever it says (a
- * play's own `strategy:` keyword still wins for that play). Mitogen's connect
+ * repository's ansible.cfg: under mitogen the strategy set is the counterpart
+ * of the one it chose (mitogenStrategyFor), and a play's own `strategy:`
+ * keyword still wins for that play. Mitogen's connect
  * timeout (`ANSIBLE_TIMEOUT`) covers its whole start on a host (the SSH login,
  * the Python start, its own code sent over), which takes far longer than a
  * TCP connect on a loaded host.
  */
-export function strategyEnv(settings: Pick<AnsibleSettings, 'connectTimeoutMs' | 'mitogenConnectTimeoutMs'>, mitogen: MitogenPlugins | null): Record<string, string> {
+export function strategyEnv(settings: Pick<AnsibleSettings, 'connectTimeoutMs' | 'mitogenConnectTimeoutMs'>, mitogen: MitogenStrategy | null): Record<string, string> {
   if (!mitogen) return { ANSIBLE_TIMEOUT: seconds(settings.connectTimeoutMs) };
   return {
     ANSIBLE_STRATEGY_PLUGINS: mitogen.strategyPlugins,
-    ANSIBLE_STRATEGY: MITOGEN_STRATEGY,
+    ANSIBLE_STRATEGY: mitogen.strategy,
     ANSIBLE_TIMEOUT: seconds(settings.mitogenConnectTimeoutMs),
   };
 }
