@@ -172,7 +172,37 @@ test('an inventory that templates its addresses and ports runs with Ansible\'s o
     assert.equal(hosts.readOnHost(h.name, 'addressed.conf'), 'listen=7070\n');
     assert.notEqual(hosts.readOnHost(h.name, 'addressed-runner'), 'mitogen\n', `${h.name}: Ansible's own strategy ran the tasks`);
   }
-  assert.match(daemon.logs, /"variable":"ansible_host","where":"inventories\/addressed\/hosts\.yml:\d+".*which mitogen does not fill in/);
+  assert.match(daemon.logs, /"reason":"templated-connection","name":"ansible_host","where":"inventories\/addressed\/hosts\.yml:\d+".*mitogen cannot run this inventory/);
+});
+
+test('a play that speaks to hosts without Python through raw runs with Ansible\'s own strategy, which needs none', async () => {
+  // Network gear has no Python; mitogen starts its own Python on every host, and would find the hosts unreachable.
+  const entries = hosts.hosts
+    .map((h) => `        ${h.name}:\n          ansible_host: ${h.address}\n          ansible_port: ${h.port}\n          ansible_python_interpreter: /nonexistent/python3\n          plumbline_root: ${h.root}`)
+    .join('\n');
+  const play = `- hosts: devices
+  gather_facts: false
+  tasks:
+    - name: show version
+      ansible.builtin.raw: echo reached > {{ plumbline_root }}/raw-reached
+      changed_when: false
+      check_mode: false
+`;
+  const revision = repo.commit(
+    {
+      'inventories/devices/inventory.yaml': 'playbook: site.yml\napproval: auto\n',
+      'inventories/devices/hosts.yml': `all:\n  children:\n    devices:\n      hosts:\n${entries}\n`,
+      'inventories/devices/known_hosts': (await Promise.all(hosts.hosts.map(async (h) => `${h.knownHostsName} ${await h.publicKey()}\n`))).join(''),
+      'inventories/devices/site.yml': play,
+    },
+    'devices spoken to with raw',
+  );
+  await daemon.sync();
+  await daemon.waitForUnit('devices', 'InSync', { revision, timeoutMs: 240_000 });
+  const plan = await daemon.planAt('devices', revision);
+  assert.deepEqual(plan.hosts?.map((h) => h.state === 'unreachable'), [false, false], JSON.stringify(plan.hosts));
+  for (const h of hosts.hosts) assert.equal(hosts.readOnHost(h.name, 'raw-reached'), 'reached\n');
+  assert.match(daemon.logs, /"reason":"raw-module","name":"ansible.builtin.raw","where":"inventories\/devices\/site\.yml:5".*mitogen cannot run this inventory/);
 });
 
 test("under mitogen, the strategy the repository's ansible.cfg chose is kept: free lets a host run ahead of a slow one", async () => {

@@ -43,7 +43,7 @@ import { renderPlan } from './render.ts';
 import { validateInventory } from './validate.ts';
 import { registerVaultSecrets } from './vault.ts';
 import { readTexts, type TextFile } from './repo-texts.ts';
-import { findTemplatedConnection, templatedConnectionVar } from './templated-connection.ts';
+import { findMitogenLimit } from './mitogen-limits.ts';
 import { ansibleToolNeeds } from './sandbox.ts';
 import { chooseStrategy, type MitogenPlugins } from './strategy.ts';
 import { transientlyLost } from './transient.ts';
@@ -102,7 +102,7 @@ async function prepare(request: RunRequest, context: ProviderContext, mitogen: M
     artifactsDir: request.artifactsDir,
     unitStateDir: request.unitStateDir,
     config: context.config,
-    mitogen: mitogen && !templatedConnectionSays(request, texts) ? mitogen : null,
+    mitogen: mitogen && !beyondMitogen(request, texts) ? mitogen : null,
     // Extra variables (-e @file, 0600, deleted after each ansible-playbook): never on a command line.
     vars: request.vars,
     ...(hostsFrom !== undefined ? { inventoryHosts: hostsFrom } : {}),
@@ -122,16 +122,15 @@ async function prepare(request: RunRequest, context: ProviderContext, mitogen: M
 }
 
 /**
- * True, said in the run's log, when the inventory templates a connection
- * variable, which mitogen would pass on unfilled (templated-connection.ts):
- * the run then uses Ansible's own strategy.
+ * True, said in the run's log, when the inventory does something mitogen
+ * cannot run (mitogen-limits.ts: a templated connection variable, the `raw`
+ * module): the run then uses Ansible's own strategy.
  */
-function templatedConnectionSays(request: RunRequest, texts: readonly TextFile[]): boolean {
-  const found = findTemplatedConnection(texts);
-  const variable = found?.variable ?? templatedConnectionVar(request.vars);
-  if (!variable) return false;
-  const where = found ? `${repoRelativeText(found.file, [treeRootOf(request.workdir, request.unit.path), request.repoDir])}:${found.line}` : `the vars of ${request.unit.name}`;
-  request.log.info({ variable, where }, "a connection variable is templated, which mitogen does not fill in: this run uses Ansible's linear strategy");
+function beyondMitogen(request: RunRequest, texts: readonly TextFile[]): boolean {
+  const limit = findMitogenLimit(texts, request.vars);
+  if (!limit) return false;
+  const where = limit.file ? `${repoRelativeText(limit.file, [treeRootOf(request.workdir, request.unit.path), request.repoDir])}:${limit.line}` : `the vars of ${request.unit.name}`;
+  request.log.info({ reason: limit.reason, name: limit.name, where }, "mitogen cannot run this inventory: this run uses Ansible's linear strategy");
   return true;
 }
 

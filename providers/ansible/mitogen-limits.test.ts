@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { findTemplatedConnection, templatedConnectionVar } from './templated-connection.ts';
+import { findMitogenLimit, findRawTask, findTemplatedConnection, templatedConnectionVar } from './mitogen-limits.ts';
 
 const found = (text: string, file = '/tree/inventories/web/hosts.yml') => findTemplatedConnection([{ file, text }]);
 
@@ -37,4 +37,20 @@ test('literal connection variables, templates elsewhere and look-alike names are
 test('extra variables: a connection variable whose value is a template', () => {
   assert.equal(templatedConnectionVar({ ansible_user: '{{ who }}', listen_port: 8080 }), 'ansible_user');
   assert.equal(templatedConnectionVar({ ansible_user: 'deploy', motd: '{{ greeting }}' }), null);
+});
+
+test('a task of the raw module is found, however it is named; other uses of the word are not', () => {
+  const raw = (text: string) => findRawTask([{ file: '/tree/site.yml', text }]);
+  assert.deepEqual(raw('- hosts: switches\n  gather_facts: false\n  tasks:\n    - raw: show version\n'), { reason: 'raw-module', file: '/tree/site.yml', line: 4, name: 'raw' });
+  assert.equal(raw('    - name: bootstrap\n      ansible.builtin.raw: apt-get install -y python3\n')?.line, 2);
+  assert.equal(raw('  - ansible.legacy.raw: uptime\n')?.name, 'ansible.legacy.raw');
+  assert.equal(raw('    - ansible.builtin.command: echo raw\n    - debug:\n        msg: "{{ raw_output }}"\n    - rawfile: x\n'), null);
+});
+
+test('the first limit found: templated connection variables, then the manifest\'s vars, then a raw task', () => {
+  const texts = [{ file: '/tree/hosts.yml', text: 'ansible_user: "{{ who }}"\n' }, { file: '/tree/site.yml', text: '- raw: uptime\n' }];
+  assert.equal(findMitogenLimit(texts, {})?.reason, 'templated-connection');
+  assert.deepEqual(findMitogenLimit([texts[1]!], { ansible_port: '{{ p }}' }), { reason: 'templated-connection', name: 'ansible_port' });
+  assert.equal(findMitogenLimit([texts[1]!], {})?.reason, 'raw-module');
+  assert.equal(findMitogenLimit([], {}), null);
 });

@@ -1,7 +1,10 @@
 import type { TextFile } from './repo-texts.ts';
 
 /**
- * Mitogen 0.3.3 (Debian 12's ansible-mitogen) takes the connection variables
+ * What mitogen (0.3.3, Debian 12's ansible-mitogen) cannot run, found in the
+ * files an inventory's run reads: such a run uses Ansible's own strategy.
+ *
+ * Templated connection variables. Mitogen takes the connection variables
  * as written: a templated `ansible_host: "{{ addr }}"` reaches ssh as the
  * text `{{ addr }}` and the host cannot be reached ("hostname contains
  * invalid characters"); the same for the port, the user, the key file, the
@@ -9,16 +12,53 @@ import type { TextFile } from './repo-texts.ts';
  * inventory that templates one of them therefore runs with Ansible's
  * strategy: slower, never unreachable for this reason.
  *
- * The check is textual, over every file the run reads (the inventory, its
- * group_vars and host_vars, the playbook and what it includes): it may see a
- * template where Ansible would not use one (a commented line), which costs
- * speed only, never a run.
+ * The `raw` module. Mitogen reaches a host by starting its own Python
+ * there: a host without Python (network gear spoken to with `raw`, a host
+ * that `raw` is to bootstrap) is unreachable under it, while Ansible's `raw`
+ * needs nothing but a shell.
+ *
+ * The checks are textual, over every file the run reads (the inventory, its
+ * group_vars and host_vars, the playbook and what it includes): they may see
+ * a use where Ansible would make none (a commented line, a variable named
+ * `raw`), which costs speed only, never a run.
  */
 
-export interface TemplatedConnection {
-  /** As given (absolute); shown repository-relative. */
-  file: string;
+export interface MitogenLimit {
+  reason: 'templated-connection' | 'raw-module';
+  /** As given (absolute); shown repository-relative. Absent for the manifest's `vars:`. */
+  file?: string;
   /** 1-based. */
+  line?: number;
+  /** The connection variable, or the module's name as written. */
+  name: string;
+}
+
+/** The first thing in these texts (or extra variables) that mitogen cannot run, or null. */
+export function findMitogenLimit(texts: readonly TextFile[], vars: Record<string, unknown>): MitogenLimit | null {
+  const templated = findTemplatedConnection(texts);
+  if (templated) return { reason: 'templated-connection', file: templated.file, line: templated.line, name: templated.variable };
+  const variable = templatedConnectionVar(vars);
+  if (variable) return { reason: 'templated-connection', name: variable };
+  return findRawTask(texts);
+}
+
+/** A task of the `raw` module: `raw:`, `ansible.builtin.raw:` or `ansible.legacy.raw:` as a key. */
+const RAW_TASK = /^\s*(?:-\s+)?((?:ansible\.(?:builtin|legacy)\.)?raw)\s*:/;
+
+export function findRawTask(texts: readonly TextFile[]): MitogenLimit | null {
+  for (const { file, text } of texts) {
+    if (!text.includes('raw')) continue;
+    const lines = text.split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      const match = RAW_TASK.exec(lines[i]!);
+      if (match) return { reason: 'raw-module', file, line: i + 1, name: match[1]! };
+    }
+  }
+  return null;
+}
+
+interface TemplatedConnection {
+  file: string;
   line: number;
   variable: string;
 }
