@@ -41,6 +41,12 @@ const site = `- name: web servers
         content: "{{ 'mitogen' if 'mitogen:' in runner.stdout else runner.stdout }}\\n"
 `;
 
+/** Commit an auto-applied inventory `name` that trusts the hosts' current keys; `files` are its own (hosts.yml, site.yml...). */
+async function commitInventory(name: string, files: Record<string, string>, message: string): Promise<string> {
+  const own = Object.fromEntries(Object.entries(files).map(([file, text]) => [`inventories/${name}/${file}`, text]));
+  return repo.commit({ [`inventories/${name}/inventory.yaml`]: 'playbook: site.yml\napproval: auto\n', [`inventories/${name}/known_hosts`]: await hosts.currentKnownHosts(), ...own }, message);
+}
+
 before(async () => {
   hosts = await TestHosts.start({ firstAddress: '127.0.0.160', count: 2 });
   repo = new TestRepo();
@@ -155,13 +161,12 @@ test('an inventory that templates its addresses and ports runs with Ansible\'s o
     .map((h) => `        ${h.name}:\n          address: ${h.address}\n          ansible_host: "{{ address }}"\n          ansible_port: "{{ ${h.port} }}"\n          plumbline_root: ${h.root}`)
     .join('\n');
   const play = site.replace('hosts: web', 'hosts: addressed').replaceAll('site.conf', 'addressed.conf').replaceAll('/runner', '/addressed-runner');
-  const revision = repo.commit(
+  const revision = await commitInventory(
+    'addressed',
     {
-      'inventories/addressed/inventory.yaml': 'playbook: site.yml\napproval: auto\nvars:\n  listen_port: 7070\n',
-      'inventories/addressed/hosts.yml': `all:\n  vars:\n    ansible_python_interpreter: /usr/bin/python3\n  children:\n    addressed:\n      hosts:\n${templated}\n`,
-      // Every host's current key (host-2's was changed above).
-      'inventories/addressed/known_hosts': (await Promise.all(hosts.hosts.map(async (h) => `${h.knownHostsName} ${await h.publicKey()}\n`))).join(''),
-      'inventories/addressed/site.yml': play,
+      'inventory.yaml': 'playbook: site.yml\napproval: auto\nvars:\n  listen_port: 7070\n',
+      'hosts.yml': `all:\n  vars:\n    ansible_python_interpreter: /usr/bin/python3\n  children:\n    addressed:\n      hosts:\n${templated}\n`,
+      'site.yml': play,
     },
     'inventory with templated addresses',
   );
@@ -188,12 +193,11 @@ test('a play that speaks to hosts without Python through raw runs with Ansible\'
       changed_when: false
       check_mode: false
 `;
-  const revision = repo.commit(
+  const revision = await commitInventory(
+    'devices',
     {
-      'inventories/devices/inventory.yaml': 'playbook: site.yml\napproval: auto\n',
-      'inventories/devices/hosts.yml': `all:\n  children:\n    devices:\n      hosts:\n${entries}\n`,
-      'inventories/devices/known_hosts': (await Promise.all(hosts.hosts.map(async (h) => `${h.knownHostsName} ${await h.publicKey()}\n`))).join(''),
-      'inventories/devices/site.yml': play,
+      'hosts.yml': `all:\n  children:\n    devices:\n      hosts:\n${entries}\n`,
+      'site.yml': play,
     },
     'devices spoken to with raw',
   );
@@ -231,13 +235,12 @@ test("under mitogen, the strategy the repository's ansible.cfg chose is kept: fr
         dest: "{{ plumbline_root }}/ordered-runner"
         content: "{{ 'mitogen' if 'mitogen:' in runner.stdout else runner.stdout }}\\n"
 `;
-  const revision = repo.commit(
+  const revision = await commitInventory(
+    'ordered',
     {
-      'inventories/ordered/inventory.yaml': 'playbook: site.yml\napproval: auto\n',
-      'inventories/ordered/ansible.cfg': '[defaults]\nstrategy = free\n',
-      'inventories/ordered/hosts.yml': hostsInventoryYaml(hosts.hosts, 'ordered'),
-      'inventories/ordered/known_hosts': (await Promise.all(hosts.hosts.map(async (h) => `${h.knownHostsName} ${await h.publicKey()}\n`))).join(''),
-      'inventories/ordered/site.yml': play,
+      'ansible.cfg': '[defaults]\nstrategy = free\n',
+      'hosts.yml': hostsInventoryYaml(hosts.hosts, 'ordered'),
+      'site.yml': play,
     },
     'inventory whose ansible.cfg chooses the free strategy',
   );

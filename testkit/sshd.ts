@@ -32,9 +32,14 @@ export class TestHosts {
     return host;
   }
 
-  /** known_hosts as the hosts' current keys say. */
+  /** known_hosts as the hosts started: a key rotated since keeps its old line, as a client's file would. */
   knownHosts(): string {
     return readFileSync(this.ssh.knownHostsFile, 'utf8');
+  }
+
+  /** known_hosts of the hosts' keys now, rotated ones included. */
+  async currentKnownHosts(): Promise<string> {
+    return (await Promise.all(this.ssh.hosts.map(async (h) => `${h.knownHostsName} ${await h.publicKey()}\n`))).join('');
   }
 
   /** A YAML inventory listing every host, with its root folder as `plumbline_root`. */
