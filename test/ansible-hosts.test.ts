@@ -5,6 +5,7 @@ import { TestDaemon } from '../testkit/daemon.ts';
 import { TestRepo } from '../testkit/git-repo.ts';
 import { TestHosts } from '../testkit/sshd.ts';
 import { disposeAll } from '../testkit/teardown.ts';
+import { webSitePlay } from '../testkit/ansible-units.ts';
 
 // Per-host isolation on 127.0.0.20-22: a host that went away, a host whose
 // key changed; the others' results stay visible.
@@ -14,15 +15,7 @@ let daemon: TestDaemon;
 
 const manifest = (port: number, allowUnreachable = false) =>
   `playbook: site.yml\napproval: auto\nallowUnreachable: ${allowUnreachable}\nvars:\n  listen_port: ${port}\n`;
-const site = `- name: web servers
-  hosts: web
-  gather_facts: false
-  tasks:
-    - name: site settings
-      ansible.builtin.copy:
-        dest: "{{ plumbline_root }}/site.conf"
-        content: "listen={{ listen_port }}\\n"
-`;
+const site = webSitePlay();
 
 before(async () => {
   hosts = await TestHosts.start({ firstAddress: '127.0.0.20' });

@@ -4,6 +4,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { webSitePlay } from '../testkit/ansible-units.ts';
 import { TestDaemon } from '../testkit/daemon.ts';
 import { repoRoot } from '../testkit/files.ts';
 import { TestRepo } from '../testkit/git-repo.ts';
@@ -20,26 +21,22 @@ let daemon: TestDaemon;
 const scratch: string[] = [];
 
 const manifest = (port: number, approval = 'manual') => `playbook: site.yml\napproval: ${approval}\nvars:\n  listen_port: ${port}\n`;
-// The last task records the process that ran it: under mitogen, a Python of
-// mitogen's own that stays up for the run, named `mitogen:<user>@<controller>`.
-const site = `- name: web servers
-  hosts: web
-  gather_facts: false
-  tasks:
-    - name: site settings
-      ansible.builtin.copy:
-        dest: "{{ plumbline_root }}/site.conf"
-        content: "listen={{ listen_port }}\\n"
-    - name: runner
+/**
+ * The last tasks of a play: record on each host, in `file`, the process that
+ * ran them: under mitogen, a Python of mitogen's own that stays up for the
+ * run, named `mitogen:<user>@<controller>`.
+ */
+const recordRunner = (file: string) => `    - name: runner
       ansible.builtin.shell: ps -o args= -p "$PPID"
       register: runner
       changed_when: false
       check_mode: false
     - name: record the runner
       ansible.builtin.copy:
-        dest: "{{ plumbline_root }}/runner"
+        dest: "{{ plumbline_root }}/${file}"
         content: "{{ 'mitogen' if 'mitogen:' in runner.stdout else runner.stdout }}\\n"
 `;
+const site = webSitePlay(recordRunner('runner'));
 
 /** Commit an auto-applied inventory `name` that trusts the hosts' current keys; `files` are its own (hosts.yml, site.yml...). */
 async function commitInventory(name: string, files: Record<string, string>, message: string): Promise<string> {
@@ -225,16 +222,7 @@ test("under mitogen, the strategy the repository's ansible.cfg chose is kept: fr
     - name: next
       ansible.builtin.shell: date +%s.%N > "{{ plumbline_root }}/next-started"
       changed_when: false
-    - name: runner
-      ansible.builtin.shell: ps -o args= -p "$PPID"
-      register: runner
-      changed_when: false
-      check_mode: false
-    - name: record the runner
-      ansible.builtin.copy:
-        dest: "{{ plumbline_root }}/ordered-runner"
-        content: "{{ 'mitogen' if 'mitogen:' in runner.stdout else runner.stdout }}\\n"
-`;
+${recordRunner('ordered-runner')}`;
   const revision = await commitInventory(
     'ordered',
     {

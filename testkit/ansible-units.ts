@@ -18,3 +18,20 @@ export function inventorySpec(path: string, over: Partial<InventorySpec> = {}): 
 export function inventoryUnit(path: string, spec: InventorySpec, extra: Partial<UnitDefinition> = {}): UnitDefinition {
   return testUnit({ name: path.split('/').slice(1).join('/'), type: 'inventory', kind: 'ansible', path, spec, ...extra });
 }
+
+/**
+ * The play most Ansible tests converge: the `web` hosts get
+ * `<plumbline_root>/site.conf` saying `listen=<listen_port>`; `extraTasks`
+ * (YAML task items, indented four spaces) follow its task.
+ */
+export function webSitePlay(extraTasks = ''): string {
+  return `- name: web servers
+  hosts: web
+  gather_facts: false
+  tasks:
+    - name: site settings
+      ansible.builtin.copy:
+        dest: "{{ plumbline_root }}/site.conf"
+        content: "listen={{ listen_port }}\\n"
+${extraTasks}`;
+}
