@@ -130,7 +130,7 @@ function beyondMitogen(request: RunRequest, texts: readonly TextFile[]): boolean
   const limit = findMitogenLimit(texts, request.vars);
   if (!limit) return false;
   const where = limit.file ? `${repoRelativeText(limit.file, [treeRootOf(request.workdir, request.unit.path), request.repoDir])}:${limit.line}` : `the vars of ${request.unit.name}`;
-  request.log.info({ reason: limit.reason, name: limit.name, where }, "mitogen cannot run this inventory: this run uses Ansible's linear strategy");
+  request.log.info({ reason: limit.reason, name: limit.name, where }, "mitogen cannot run this inventory: this run uses Ansible's own strategy");
   return true;
 }
 
