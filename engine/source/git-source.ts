@@ -51,6 +51,8 @@ let spareCount = 0;
 const MAX_INCREMENTAL_CHANGES = 500;
 /** Fetches without the mirror's upkeep before one does it inline: git's own pack limit is 50. */
 const MAINTAIN_INLINE_EVERY = 50;
+/** What to check when a git command on the mirror fails. */
+const MIRROR_HINT = 'the mirror under stateDir/source could not be read; check the disk and its permissions';
 /** A change's archive up to this size is extracted in this process, a larger one by tar. */
 const MAX_IN_PROCESS_TAR_BYTES = 16 * 1024 * 1024;
 
@@ -240,7 +242,7 @@ export class GitSource {
     if (!(await this.hasCommit(previous))) return 'unknown';
     throw new ToolError('E_GIT', `git merge-base failed: ${firstLine(result.stderr)}`, {
       retry: 'transient',
-      hint: 'the mirror under stateDir/source could not be read; check the disk and its permissions',
+      hint: MIRROR_HINT,
     });
   }
 
@@ -403,7 +405,7 @@ export class GitSource {
     const changes = await this.changes(base, revision);
     // Submodules are empty folders in an archive; a large change costs as much either way.
     if (changes.length > MAX_INCREMENTAL_CHANGES || changes.some((c) => c.oldMode === GITLINK || c.newMode === GITLINK)) return false;
-    // A crafted tree (a fetch does not check them) must not make a removal here reach outside the copy: tar extracts it whole, and refuses such names.
+    // A crafted tree (a fetch does not check them) must not make a removal here reach outside the copy: the whole extraction takes it, and git archive refuses such names (E_GIT_UNSAFE_TREE).
     if (changes.some((c) => !isPlainRelativePath(c.path))) return false;
     if (!(await this.takeSpare(base, tmp))) await this.linkCopy(base, tmp);
     for (const change of changes) {
@@ -535,7 +537,7 @@ export class GitSource {
       timeoutMs: options.timeoutMs,
       okExitCodes: options.okExitCodes,
       log: this.options.log,
-      classify: () => ({ code: 'E_GIT', retry: 'transient', hint: 'the mirror under stateDir/source could not be read; check the disk and its permissions' }),
+      classify: () => ({ code: 'E_GIT', retry: 'transient', hint: MIRROR_HINT }),
     });
   }
 
